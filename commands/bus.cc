@@ -1,0 +1,414 @@
+#include "commands/bus.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "common/crypto.h"
+
+namespace saalbuch::commands {
+
+struct CommandBus::Tenant {
+  explicit Tenant(TenantId i) : id(std::move(i)) {}
+  const TenantId id;
+
+  std::mutex mu;
+  std::deque<Pending> queue;  // guarded by mu
+  bool scheduled = false;     // guarded by mu; true while queued or draining
+
+  // Confined to the writer that holds the tenant (scheduled == true).
+  TenantModel model;
+  Status poison;
+  TimeUs last_now = 0;
+
+  // The auth index, refreshed after each durable append that adds keys.
+  mutable std::shared_mutex auth_mu;
+  std::unordered_map<std::string, ApiKey> keys;  // guarded by auth_mu
+  std::atomic<bool> exists{false};
+};
+
+struct CommandBus::Metrics {
+  explicit Metrics(prometheus::Registry* r)
+      : commands(prometheus::BuildCounter()
+                     .Name("saalbuch_commands_total")
+                     .Help("Commands decided, by command and outcome")
+                     .Register(*r)),
+        appends(prometheus::BuildCounter()
+                    .Name("saalbuch_log_appends_total")
+                    .Help("Durable log appends (one per group-committed batch), by result")
+                    .Register(*r)),
+        append_seconds(prometheus::BuildHistogram()
+                           .Name("saalbuch_log_append_seconds")
+                           .Help("Time of one durable batch append, fsync included")
+                           .Register(*r)),
+        batch_commands(prometheus::BuildHistogram()
+                           .Name("saalbuch_log_append_batch_commands")
+                           .Help("Commands per group-committed batch")
+                           .Register(*r)),
+        appended_events(prometheus::BuildCounter()
+                            .Name("saalbuch_log_events_appended_total")
+                            .Help("Events appended to tenants' logs")
+                            .Register(*r)
+                            .Add({})),
+        append_ok(appends.Add({{"result", "ok"}})),
+        append_failed(appends.Add({{"result", "failed"}})),
+        append_hist(append_seconds.Add(
+            {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
+                                                        0.25, 0.5, 1, 2.5})),
+        batch_hist(batch_commands.Add(
+            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512})) {}
+
+  prometheus::Family<prometheus::Counter>& commands;
+  prometheus::Family<prometheus::Counter>& appends;
+  prometheus::Family<prometheus::Histogram>& append_seconds;
+  prometheus::Family<prometheus::Histogram>& batch_commands;
+  prometheus::Counter& appended_events;
+  prometheus::Counter& append_ok;
+  prometheus::Counter& append_failed;
+  prometheus::Histogram& append_hist;
+  prometheus::Histogram& batch_hist;
+
+  void Count(const Command& c, const char* outcome) {
+    commands.Add({{"command", CommandName(c)}, {"outcome", outcome}}).Increment();
+  }
+};
+
+namespace {
+
+Outcome Failed(std::string code, std::string message) {
+  Outcome o;
+  o.kind = Outcome::Kind::kFailed;
+  o.body = {{"code", std::move(code)}, {"message", std::move(message)}};
+  return o;
+}
+
+const char* KindName(Outcome::Kind k) {
+  switch (k) {
+    case Outcome::Kind::kCreated:
+      return "created";
+    case Outcome::Kind::kOk:
+      return "ok";
+    case Outcome::Kind::kRejected:
+      return "rejected";
+    case Outcome::Kind::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+std::string EncodeIdempotency(const std::string& fingerprint, const Outcome& o) {
+  nlohmann::json j = {{"fingerprint", fingerprint},
+                      {"kind", static_cast<int>(o.kind)},
+                      {"refusal", static_cast<int>(o.refusal)},
+                      {"body", o.body},
+                      {"position", o.position}};
+  return j.dump();
+}
+
+// nullopt when the stored record is unreadable (treated as storage damage).
+std::optional<std::pair<std::string, Outcome>> DecodeIdempotency(const std::string& v) {
+  auto j = nlohmann::json::parse(v, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  try {
+    Outcome o;
+    o.kind = static_cast<Outcome::Kind>(j.at("kind").get<int>());
+    o.refusal = static_cast<Refusal>(j.at("refusal").get<int>());
+    o.body = j.at("body");
+    o.position = j.at("position").get<Seq>();
+    o.replayed = true;
+    return std::make_pair(j.at("fingerprint").get<std::string>(), std::move(o));
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+}  // namespace
+
+CommandBus::CommandBus(ledger::Log* log, prometheus::Registry* registry, BusOptions options)
+    : log_(log), options_(std::move(options)), metrics_(std::make_unique<Metrics>(registry)) {
+  if (!options_.clock) {
+    options_.clock = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+}
+
+CommandBus::~CommandBus() { Shutdown(); }
+
+Status CommandBus::Rebuild(Tenant* t) {
+  constexpr std::size_t kChunk = 4096;
+  std::vector<ledger::Record> chunk;
+  Seq next = 1;
+  for (;;) {
+    chunk.clear();
+    Status s = log_->Read(t->id, next, kChunk, &chunk);
+    if (!s.ok()) return s;
+    for (const auto& r : chunk) {
+      const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
+      if (env == nullptr || r.seq != next) {
+        return {StatusCode::kCorruption, "tenant '" + t->id.get() + "': record " + std::to_string(r.seq) +
+                                             " cannot be decoded; run saalbuch-replay verify"};
+      }
+      schema::PayloadUnion payload;
+      payload.type = env->payload_type();
+      payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
+      t->model.Apply(r.seq, env->stream_version(), payload);
+      ++next;
+    }
+    if (chunk.size() < kChunk) break;
+  }
+  t->keys = t->model.keys();
+  t->exists = t->model.exists();
+  return Status::Ok();
+}
+
+Status CommandBus::Start() {
+  for (const TenantId& id : log_->Tenants()) {
+    auto t = std::make_unique<Tenant>(id);
+    if (Status s = Rebuild(t.get()); !s.ok()) return s;
+    tenants_.emplace(id.get(), std::move(t));
+  }
+  for (int i = 0; i < std::max(1, options_.writer_threads); ++i) {
+    writers_.emplace_back([this] { WriterLoop(); });
+  }
+  std::unique_lock accept(accept_mu_);
+  accepting_ = true;
+  return Status::Ok();
+}
+
+CommandBus::Tenant* CommandBus::Find(const TenantId& id) const {
+  std::shared_lock lock(tenants_mu_);
+  auto it = tenants_.find(id.get());
+  return it == tenants_.end() ? nullptr : it->second.get();
+}
+
+CommandBus::Tenant* CommandBus::FindOrCreate(const TenantId& id) {
+  if (Tenant* t = Find(id)) return t;
+  std::unique_lock lock(tenants_mu_);
+  auto& slot = tenants_[id.get()];
+  if (!slot) slot = std::make_unique<Tenant>(id);
+  return slot.get();
+}
+
+void CommandBus::Submit(Submission s, std::function<void(Outcome)> done) {
+  // Held while enqueueing so that Shutdown, once it has flipped accepting_,
+  // knows every accepted command is already visible to the writers.
+  std::shared_lock accept(accept_mu_);
+  if (!accepting_) {
+    done(
+        Failed("shutting_down", "the server is not accepting commands; retry with the same Idempotency-Key"));
+    return;
+  }
+  // Only tenant creation may name a tenant that does not exist yet; anything
+  // else must not make the bus allocate state for arbitrary ids.
+  Tenant* t =
+      std::holds_alternative<CreateTenant>(s.command) ? FindOrCreate(s.ctx.tenant) : Find(s.ctx.tenant);
+  if (t == nullptr) {
+    Outcome o;
+    o.kind = Outcome::Kind::kRejected;
+    o.refusal = Refusal::kNotFound;
+    o.body = {{"code", "not_found"}, {"message", "no such tenant"}, {"details", nlohmann::json::object()}};
+    done(std::move(o));
+    return;
+  }
+  bool schedule = false;
+  {
+    std::lock_guard lock(t->mu);
+    if (t->queue.size() >= options_.max_queue_per_tenant) {
+      done(Failed("overloaded", "too many commands queued for this tenant; retry shortly"));
+      return;
+    }
+    t->queue.push_back(Pending{std::move(s), std::move(done)});
+    if (!t->scheduled) schedule = t->scheduled = true;
+  }
+  if (schedule) {
+    std::lock_guard lock(ready_mu_);
+    ready_.push_back(t);
+    ready_cv_.notify_one();
+  }
+}
+
+void CommandBus::WriterLoop() {
+  for (;;) {
+    Tenant* t = nullptr;
+    {
+      std::unique_lock lock(ready_mu_);
+      ready_cv_.wait(lock, [&] { return stopping_ || !ready_.empty(); });
+      if (ready_.empty()) return;  // stopping and nothing left
+      t = ready_.front();
+      ready_.pop_front();
+    }
+    Drain(t);
+    bool again = false;
+    {
+      std::lock_guard lock(t->mu);
+      again = !t->queue.empty();
+      if (!again) t->scheduled = false;
+    }
+    if (again) {
+      std::lock_guard lock(ready_mu_);
+      ready_.push_back(t);  // to the back: tenants take turns
+      ready_cv_.notify_one();
+    }
+  }
+}
+
+void CommandBus::Drain(Tenant* t) {
+  std::deque<Pending> batch;
+  {
+    std::lock_guard lock(t->mu);
+    batch.swap(t->queue);
+  }
+  metrics_->batch_hist.Observe(static_cast<double>(batch.size()));
+  if (!t->poison.ok()) {
+    for (auto& p : batch) {
+      metrics_->Count(p.submission.command, "failed");
+      p.done(Failed("tenant_unavailable", t->poison.message()));
+    }
+    return;
+  }
+
+  std::vector<Outcome> outcomes(batch.size());
+  std::vector<ledger::EventDraft> events;
+  std::vector<ledger::IdempotencyRecord> idempotency;
+  std::unordered_map<std::string, std::size_t> keys_in_batch;  // key → index in batch
+  Seq position = t->model.position();
+  bool keys_changed = false;
+  const TimeUs now = t->last_now = std::max(t->last_now, options_.clock());
+
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Submission& s = batch[i].submission;
+    Outcome& out = outcomes[i];
+    if (!s.idempotency_key.empty()) {
+      std::optional<std::pair<std::string, Outcome>> earlier;
+      if (auto it = keys_in_batch.find(s.idempotency_key); it != keys_in_batch.end()) {
+        earlier = std::make_pair(batch[it->second].submission.fingerprint, outcomes[it->second]);
+        earlier->second.replayed = true;
+      } else {
+        auto stored = log_->GetIdempotency(t->id, s.idempotency_key);
+        if (!stored.ok()) {
+          out = Failed("storage_failure", stored.status().message());
+          continue;
+        }
+        if (stored->has_value()) {
+          earlier = DecodeIdempotency(**stored);
+          if (!earlier) {
+            out = Failed("storage_failure", "stored idempotency record is unreadable");
+            continue;
+          }
+        }
+      }
+      if (earlier) {
+        if (earlier->first == s.fingerprint) {
+          out = std::move(earlier->second);
+        } else {
+          out.kind = Outcome::Kind::kRejected;
+          out.refusal = Refusal::kUnprocessable;
+          out.body = {{"code", "idempotency_key_reused"},
+                      {"message", "this Idempotency-Key was used with a different request"},
+                      {"details", nlohmann::json::object()}};
+          out.position = position;
+        }
+        continue;
+      }
+    }
+    Context ctx = s.ctx;
+    if (ctx.now == 0) ctx.now = now;
+    Decision d = Decide(t->model, ctx, s.command);
+    if (auto* a = std::get_if<Acceptance>(&d)) {
+      for (auto& ev : a->events) {
+        t->model.Apply(++position, ev.stream_version, ev.payload);
+        keys_changed = keys_changed || ev.payload.type == schema::Payload::ApiKeyCreated;
+        events.push_back(std::move(ev));
+      }
+      out.kind = a->created ? Outcome::Kind::kCreated : Outcome::Kind::kOk;
+      out.body = std::move(a->reply);
+    } else {
+      auto& r = std::get<Rejection>(d);
+      out.kind = Outcome::Kind::kRejected;
+      out.refusal = r.refusal;
+      out.body = {{"code", r.code}, {"message", r.message}, {"details", r.details}};
+    }
+    out.position = position;
+    if (!s.idempotency_key.empty()) {
+      idempotency.push_back({s.idempotency_key, EncodeIdempotency(s.fingerprint, out)});
+      keys_in_batch[s.idempotency_key] = i;
+    }
+  }
+
+  const std::size_t event_count = events.size();
+  if (!events.empty() || !idempotency.empty()) {
+    auto start = std::chrono::steady_clock::now();
+    auto appended = log_->Append(t->id, std::move(events), idempotency);
+    metrics_->append_hist.Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!appended.ok()) {
+      metrics_->append_failed.Increment();
+      spdlog::error("msg=\"append failed; tenant poisoned until restart\" tenant={} error=\"{}\"",
+                    t->id.get(), appended.status().ToString());
+      // The model already holds the batch's events; it no longer matches the
+      // durable log, so this tenant takes no more commands until a restart
+      // rebuilds it from the log.
+      t->poison = Status(StatusCode::kPoisoned, "tenant '" + t->id.get() +
+                                                    "' is unavailable after a storage failure (" +
+                                                    appended.status().message() + ")");
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        metrics_->Count(batch[i].submission.command, "failed");
+        batch[i].done(Failed("storage_failure",
+                             "the command could not be stored durably; nothing was "
+                             "acknowledged. Retry later with the same Idempotency-Key"));
+      }
+      return;
+    }
+    metrics_->append_ok.Increment();
+    metrics_->appended_events.Increment(static_cast<double>(event_count));
+    if (keys_changed || !t->exists) {
+      std::unique_lock lock(t->auth_mu);
+      t->keys = t->model.keys();
+      t->exists = t->model.exists();
+    }
+    if (event_count > 0 && options_.on_appended) options_.on_appended(t->id, appended->head.seq);
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    metrics_->Count(batch[i].submission.command,
+                    outcomes[i].replayed ? "replayed" : KindName(outcomes[i].kind));
+    batch[i].done(std::move(outcomes[i]));
+  }
+}
+
+std::optional<ApiKey> CommandBus::Authenticate(const TenantId& tenant, std::string_view key) const {
+  const Tenant* t = Find(tenant);
+  if (t == nullptr || key.empty()) return std::nullopt;
+  Sha256 h = Sha256Of(key);
+  std::shared_lock lock(t->auth_mu);
+  auto it = t->keys.find(std::string(AsBytes(h)));
+  if (it == t->keys.end()) return std::nullopt;
+  return it->second;
+}
+
+bool CommandBus::TenantExists(const TenantId& tenant) const {
+  const Tenant* t = Find(tenant);
+  return t != nullptr && t->exists;
+}
+
+void CommandBus::Shutdown() {
+  {
+    std::unique_lock accept(accept_mu_);
+    accepting_ = false;
+  }
+  {
+    std::lock_guard lock(ready_mu_);
+    stopping_ = true;
+  }
+  ready_cv_.notify_all();
+  for (auto& w : writers_) {
+    if (w.joinable()) w.join();
+  }
+}
+
+}  // namespace saalbuch::commands

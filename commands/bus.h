@@ -1,0 +1,120 @@
+// The write side's front door: one writer per tenant with group commit.
+//
+// Submit() queues a command for its tenant. A pool of writer threads takes
+// tenants that have work; the writer of a tenant takes *every* command queued
+// at that moment, decides them in order against the tenant's write model,
+// appends all resulting events (and idempotency records) in one durable
+// batch, and only then calls each command's callback. Decisions for one
+// tenant are therefore serial — a double booking is impossible by
+// construction — while tenants proceed in parallel and RocksDB merges their
+// batches into shared WAL syncs.
+//
+// Thread-safety: Submit, Authenticate and TenantExists may be called from any
+// thread. A tenant's model is confined to whichever writer thread holds the
+// tenant (at most one at a time). Callbacks run on writer threads and must
+// not block.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "commands/commands.h"
+#include "ledger/log.h"
+
+namespace saalbuch::commands {
+
+struct Outcome {
+  enum class Kind { kCreated, kOk, kRejected, kFailed };
+  Kind kind = Kind::kFailed;
+  Refusal refusal = Refusal::kUnprocessable;  // when kRejected
+  // kRejected: {"code","message","details"}; kFailed: {"code","message"};
+  // otherwise the reply.
+  nlohmann::json body;
+  Seq position = 0;       // the tenant's log position after this command
+  bool replayed = false;  // answered from an idempotency record
+};
+
+struct Submission {
+  Context ctx;
+  Command command;
+  std::string idempotency_key;  // empty: none
+  std::string fingerprint;      // identifies the request; a retry must match
+};
+
+struct BusOptions {
+  // Writer threads. Each blocks in fsync while its batch is written; several
+  // let different tenants' batches share WAL syncs.
+  int writer_threads = 4;
+  // Commands queued per tenant before Submit answers "overloaded" (503).
+  std::size_t max_queue_per_tenant = 10000;
+  // Called on a writer thread after each durable append with the tenant's
+  // new head position. Must not block.
+  std::function<void(const TenantId&, Seq)> on_appended;
+  // The clock that stamps commands whose Context has no time (now == 0),
+  // read once per batch. Default: the system clock. Per tenant, stamps never
+  // go backwards.
+  std::function<TimeUs()> clock;
+};
+
+class CommandBus {
+ public:
+  // `log` and `registry` are not owned and must outlive the bus.
+  CommandBus(ledger::Log* log, prometheus::Registry* registry, BusOptions options);
+  ~CommandBus();  // calls Shutdown()
+  CommandBus(const CommandBus&) = delete;
+  CommandBus& operator=(const CommandBus&) = delete;
+
+  // Rebuilds every tenant's write model from its log, then starts the
+  // writers. REQUIRES: called once, before Submit.
+  Status Start();
+
+  void Submit(Submission s, std::function<void(Outcome)> done);
+
+  // The key's id and role when `key` is a key of `tenant`.
+  std::optional<ApiKey> Authenticate(const TenantId& tenant, std::string_view key) const;
+  bool TenantExists(const TenantId& tenant) const;
+
+  // Stops taking commands, finishes every queued one, joins the writers.
+  void Shutdown();
+
+ private:
+  struct Pending {
+    Submission submission;
+    std::function<void(Outcome)> done;
+  };
+  struct Tenant;
+  struct Metrics;
+
+  Tenant* Find(const TenantId& id) const;
+  Tenant* FindOrCreate(const TenantId& id);
+  void WriterLoop();
+  void Drain(Tenant* t);
+  Status Rebuild(Tenant* t);
+
+  ledger::Log* log_;
+  BusOptions options_;
+  std::unique_ptr<Metrics> metrics_;
+
+  std::shared_mutex accept_mu_;
+  bool accepting_ = false;  // guarded by accept_mu_
+
+  mutable std::shared_mutex tenants_mu_;
+  std::unordered_map<std::string, std::unique_ptr<Tenant>> tenants_;
+
+  std::mutex ready_mu_;
+  std::condition_variable ready_cv_;
+  std::deque<Tenant*> ready_;  // guarded by ready_mu_
+  bool stopping_ = false;      // guarded by ready_mu_
+  std::vector<std::thread> writers_;
+};
+
+}  // namespace saalbuch::commands

@@ -1,0 +1,162 @@
+#include "common/time.h"
+
+#include <algorithm>
+#include <chrono>
+#include <sstream>
+
+namespace saalbuch {
+namespace {
+
+using std::chrono::microseconds;
+using SysUs = date::sys_time<microseconds>;
+
+int Digits(std::string_view s, std::size_t pos, std::size_t n, bool* ok) {
+  int v = 0;
+  if (pos + n > s.size()) {
+    *ok = false;
+    return 0;
+  }
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') *ok = false;
+    v = v * 10 + (s[i] - '0');
+  }
+  return v;
+}
+
+Status BadTime(std::string_view text) {
+  return {StatusCode::kInvalidArgument, "not an RFC 3339 timestamp with offset: '" +
+                                            std::string(text.substr(0, 64)) +
+                                            "' (expected e.g. 2026-03-29T10:00:00+02:00)"};
+}
+
+}  // namespace
+
+Result<TimeUs> ParseRfc3339(std::string_view s) {
+  // YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM). Parsed by hand because date::parse
+  // accepts more than RFC 3339 allows (missing offsets among them).
+  bool ok = s.size() >= 20;
+  int y = Digits(s, 0, 4, &ok), mo = Digits(s, 5, 2, &ok), d = Digits(s, 8, 2, &ok);
+  int h = Digits(s, 11, 2, &ok), mi = Digits(s, 14, 2, &ok), se = Digits(s, 17, 2, &ok);
+  if (!ok || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':') {
+    return BadTime(s);
+  }
+  std::size_t pos = 19;
+  std::int64_t frac_us = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    std::size_t start = pos;
+    std::int64_t scale = 100000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (pos - start < 6) frac_us += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == start) return BadTime(s);
+  }
+  std::int64_t offset_min = 0;
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+    ++pos;
+  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+    int sign = s[pos] == '-' ? -1 : 1;
+    int oh = Digits(s, pos + 1, 2, &ok), om = Digits(s, pos + 4, 2, &ok);
+    if (!ok || pos + 6 > s.size() || s[pos + 3] != ':' || oh > 23 || om > 59) {
+      return BadTime(s);
+    }
+    offset_min = sign * (oh * 60 + om);
+    pos += 6;
+  } else {
+    return BadTime(s);
+  }
+  if (pos != s.size() || h > 23 || mi > 59 || se > 59) return BadTime(s);
+  auto ymd = date::year{y} / mo / d;
+  if (!ymd.ok()) return BadTime(s);
+  auto t = date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{se} -
+           std::chrono::minutes{offset_min};
+  return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count() + frac_us;
+}
+
+std::string FormatUtc(TimeUs t) {
+  SysUs tp{microseconds{t}};
+  if (t % kUsPerSecond == 0) {
+    return date::format("%FT%TZ", date::floor<std::chrono::seconds>(tp));
+  }
+  return date::format("%FT%TZ", tp);
+}
+
+std::string FormatLocal(TimeUs t, const date::time_zone* zone) {
+  SysUs tp{microseconds{t}};
+  auto zt = date::make_zoned(zone, tp);
+  std::string s =
+      t % kUsPerSecond == 0
+          ? date::format("%FT%T%Ez", date::make_zoned(zone, date::floor<std::chrono::seconds>(tp)))
+          : date::format("%FT%T%Ez", zt);
+  return s;
+}
+
+const date::time_zone* FindZone(std::string_view name) {
+  if (name.empty() || name.size() > 64) return nullptr;
+  try {
+    return date::locate_zone(std::string(name));
+  } catch (const std::exception&) {
+    return nullptr;
+  }
+}
+
+std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const date::time_zone* zone,
+                                     TimeRange window) {
+  std::vector<TimeRange> out;
+  if (window.empty() || hours.empty()) return out;
+  auto local_day = [&](TimeUs t) {
+    auto lt = zone->to_local(SysUs{microseconds{t}});
+    return date::floor<date::days>(lt);
+  };
+  auto to_us = [&](date::local_time<std::chrono::minutes> lt, date::choose c) {
+    auto st = zone->to_sys(lt, c);
+    return std::chrono::duration_cast<microseconds>(st.time_since_epoch()).count();
+  };
+  auto first = local_day(window.start) - date::days{1};
+  auto last = local_day(window.end) + date::days{1};
+  for (auto day = first; day <= last; day += date::days{1}) {
+    int iso = date::weekday{day}.iso_encoding();
+    for (const auto& h : hours) {
+      if (h.weekday != iso || h.end_minute <= h.start_minute) continue;
+      TimeRange r{to_us(day + std::chrono::minutes{h.start_minute}, date::choose::earliest),
+                  to_us(day + std::chrono::minutes{h.end_minute}, date::choose::latest)};
+      r.start = std::max(r.start, window.start);
+      r.end = std::min(r.end, window.end);
+      if (!r.empty()) out.push_back(r);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  std::vector<TimeRange> merged;
+  for (const auto& r : out) {
+    if (!merged.empty() && r.start <= merged.back().end) {
+      merged.back().end = std::max(merged.back().end, r.end);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  return merged;
+}
+
+std::vector<TimeRange> Subtract(const std::vector<TimeRange>& ranges, const std::vector<TimeRange>& busy) {
+  std::vector<TimeRange> out;
+  for (auto r : ranges) {
+    for (const auto& b : busy) {
+      if (b.end <= r.start) continue;
+      if (b.start >= r.end) break;
+      if (b.start > r.start) out.push_back({r.start, b.start});
+      r.start = std::max(r.start, b.end);
+      if (r.empty()) break;
+    }
+    if (!r.empty()) out.push_back(r);
+  }
+  return out;
+}
+
+int LocalYear(TimeUs t, const date::time_zone* zone) {
+  auto lt = zone->to_local(SysUs{microseconds{t}});
+  return static_cast<int>(date::year_month_day{date::floor<date::days>(lt)}.year());
+}
+
+}  // namespace saalbuch

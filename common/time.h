@@ -1,0 +1,57 @@
+// Time on the wire and in local rules.
+//
+// Inside Saalbuch time is UTC microseconds (TimeUs). People state rules in
+// local time; those are evaluated in the tenant's IANA zone with Howard
+// Hinnant's date/tz against the system tz database, so that DST days are 23
+// or 25 hours long and nothing breaks.
+#pragma once
+
+#include <date/tz.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "common/types.h"
+
+namespace saalbuch {
+
+// Parses an RFC 3339 timestamp that carries an offset ("Z" or ±hh:mm), with
+// optional fractional seconds (up to microseconds).
+Result<TimeUs> ParseRfc3339(std::string_view text);
+
+// "2026-03-29T08:00:00Z" (fraction only when non-zero).
+std::string FormatUtc(TimeUs t);
+
+// "2026-03-29T10:00:00+02:00", the wall-clock time in `zone`.
+std::string FormatLocal(TimeUs t, const date::time_zone* zone);
+
+// The zone named `name`, or nullptr when the tz database does not know it.
+const date::time_zone* FindZone(std::string_view name);
+
+// One weekly opening interval in local time: ISO weekday (1 = Monday … 7 =
+// Sunday), minutes since local midnight, end exclusive and ≤ 1440.
+struct WeeklyInterval {
+  int weekday = 1;
+  int start_minute = 0;
+  int end_minute = 0;
+  auto operator<=>(const WeeklyInterval&) const = default;
+};
+
+// The UTC ranges within `window` during which weekly `hours` are open in
+// `zone`: sorted, non-overlapping, adjacent ranges merged (so Monday 00:00–
+// 24:00 and Tuesday 00:00–08:00 form one range). A local start that falls
+// into a DST gap begins when the gap ends; on the repeated hour of a
+// fall-back day a start takes the earlier and an end the later instant.
+std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const date::time_zone* zone,
+                                     TimeRange window);
+
+// Subtracts `busy` (sorted by start, may overlap) from sorted,
+// non-overlapping `ranges`.
+std::vector<TimeRange> Subtract(const std::vector<TimeRange>& ranges, const std::vector<TimeRange>& busy);
+
+// The calendar year of `t` in `zone`.
+int LocalYear(TimeUs t, const date::time_zone* zone);
+
+}  // namespace saalbuch

@@ -1,0 +1,901 @@
+#include "http/api.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "common/crypto.h"
+#include "common/time.h"
+#include "http/decode.h"
+#include "http/openapi_text.h"  // generated
+#include "ledger/event_json.h"
+
+namespace saalbuch::http {
+
+namespace net = boost::asio;
+using beast_http::field;
+using beast_http::status;
+using beast_http::verb;
+using nlohmann::json;
+
+namespace {
+
+std::string_view SV(boost::beast::string_view v) { return {v.data(), v.size()}; }
+
+constexpr const char* kJson = "application/json; charset=utf-8";
+constexpr std::size_t kMaxListLimit = 500;
+constexpr std::size_t kDefaultListLimit = 50;
+
+// A token bucket per client address. Bounded: when the table grows past
+// kMaxClients it is cleared, which at worst forgives some clients a burst.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+  // Seconds to wait before the next request is allowed; 0 = allowed now.
+  double Take(const std::string& key) {
+    constexpr std::size_t kMaxClients = 100000;
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (buckets_.size() > kMaxClients) buckets_.clear();
+    auto [it, fresh] = buckets_.try_emplace(key, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      b.tokens = std::min(burst_, b.tokens + rate_ * std::chrono::duration<double>(now - b.last).count());
+      b.last = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return (1 - b.tokens) / rate_;
+  }
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  const double rate_, burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    // '+' stays '+': RFC 3986 query strings, so that "+02:00" offsets work
+    // unencoded from curl.
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+struct Target {
+  std::vector<std::string> segments;
+  std::unordered_map<std::string, std::string> query;
+};
+
+Target ParseTarget(std::string_view target) {
+  Target t;
+  auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    auto next = path.find('/', pos);
+    if (next == std::string_view::npos) next = path.size();
+    if (next > pos) t.segments.push_back(PercentDecode(path.substr(pos, next - pos)));
+    pos = next + 1;
+  }
+  if (q != std::string_view::npos) {
+    std::string_view qs = target.substr(q + 1);
+    pos = 0;
+    while (pos < qs.size()) {
+      auto next = qs.find('&', pos);
+      if (next == std::string_view::npos) next = qs.size();
+      auto kv = qs.substr(pos, next - pos);
+      auto eq = kv.find('=');
+      if (!kv.empty()) {
+        t.query[PercentDecode(kv.substr(0, eq))] =
+            eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1));
+      }
+      pos = next + 1;
+    }
+  }
+  return t;
+}
+
+// Hex for byte arrays in rendered events (hashes), recursively.
+void HexifyHashes(json& j) {
+  if (j.is_object()) {
+    for (auto& [k, v] : j.items()) {
+      if (v.is_array() && k.size() > 5 && k.ends_with("_hash")) {
+        std::string bytes;
+        for (const auto& b : v) bytes.push_back(static_cast<char>(b.get<int>()));
+        v = ToHex(bytes);
+      } else {
+        HexifyHashes(v);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+struct Api::Impl {
+  Impl(Api* api, net::io_context& ioc, commands::CommandBus& bus, projections::Runner& runner,
+       const ledger::Log& log, prometheus::Registry& registry, ApiOptions options)
+      : api(api),
+        ioc(ioc),
+        bus(bus),
+        runner(runner),
+        log(log),
+        registry(registry),
+        options(std::move(options)),
+        operator_key_hash(Sha256Of(this->options.operator_key)),
+        pool(static_cast<std::size_t>(std::max(1, this->options.query_threads))),
+        limiter(this->options.rate_per_second, this->options.rate_burst),
+        public_booking_limiter(this->options.public_booking_rate, this->options.public_booking_burst),
+        requests(prometheus::BuildCounter()
+                     .Name("saalbuch_http_requests_total")
+                     .Help("HTTP requests by route, method and status")
+                     .Register(registry)),
+        latency(prometheus::BuildHistogram()
+                    .Name("saalbuch_http_request_seconds")
+                    .Help("Time from a complete request to its response, by route")
+                    .Register(registry)) {}
+
+  // One request in flight: everything a handler needs to answer it.
+  struct Call {
+    Request req;
+    std::string ip;
+    Respond respond;
+    std::string route = "unmatched";
+    std::string request_id;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    bool public_cors = false;
+  };
+  using CallPtr = std::shared_ptr<Call>;
+
+  Api* api;
+  net::io_context& ioc;
+  commands::CommandBus& bus;
+  projections::Runner& runner;
+  const ledger::Log& log;
+  prometheus::Registry& registry;
+  ApiOptions options;
+  Sha256 operator_key_hash;
+  net::thread_pool pool;
+  RateLimiter limiter;
+  RateLimiter public_booking_limiter;
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& latency;
+
+  // ---- responses ----
+
+  void Send(const CallPtr& c, Response res) {
+    res.set(field::server, "saalbuch");
+    res.set("X-Request-Id", c->request_id);
+    if (!res.has_content_length() && res.body().empty() && res.result() != status::not_modified &&
+        res.result() != status::no_content) {
+      res.content_length(0);
+    }
+    if (c->public_cors) {
+      res.set(field::access_control_allow_origin, "*");
+      res.set(field::access_control_expose_headers, "ETag, Saalbuch-Position, Retry-After, X-Request-Id");
+    }
+    if (res.find(field::cache_control) == res.end()) res.set(field::cache_control, "no-store");
+    res.keep_alive(c->req.keep_alive());
+    res.prepare_payload();
+    const auto code = std::to_string(res.result_int());
+    requests.Add({{"route", c->route}, {"method", std::string(c->req.method_string())}, {"status", code}})
+        .Increment();
+    latency
+        .Add({{"route", c->route}},
+             prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                     0.25, 0.5, 1, 2.5})
+        .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - c->start).count());
+    api->in_flight_.fetch_sub(1);
+    c->respond(std::move(res));
+  }
+
+  void SendJson(const CallPtr& c, status st, const json& body, std::optional<Seq> position = std::nullopt) {
+    Response res{st, 11};
+    res.set(field::content_type, kJson);
+    if (position) res.set("Saalbuch-Position", std::to_string(*position));
+    res.body() = body.dump();
+    Send(c, std::move(res));
+  }
+
+  void Problem(const CallPtr& c, status st, const std::string& code, const std::string& detail,
+               json details = json::object(), std::optional<Seq> position = std::nullopt) {
+    Response res{st, 11};
+    res.set(field::content_type, "application/problem+json");
+    if (position) res.set("Saalbuch-Position", std::to_string(*position));
+    if (st == status::unauthorized) res.set(field::www_authenticate, "Bearer");
+    if (st == status::service_unavailable || st == status::too_many_requests) {
+      if (res.find(field::retry_after) == res.end()) res.set(field::retry_after, "1");
+    }
+    json p = {{"type", "urn:saalbuch:problem:" + code},
+              {"title", std::string(beast_http::obsolete_reason(st))},
+              {"status", static_cast<int>(st)},
+              {"code", code},
+              {"detail", detail},
+              {"instance", std::string(c->req.target().substr(0, c->req.target().find('?')))}};
+    if (!details.empty()) p["details"] = std::move(details);
+    res.body() = p.dump(-1, ' ', false, json::error_handler_t::replace);
+    Send(c, std::move(res));
+  }
+
+  void FromStatus(const CallPtr& c, const Status& s) {
+    switch (s.code()) {
+      case StatusCode::kNotFound:
+        return Problem(c, status::not_found, "not_found", s.message());
+      case StatusCode::kInvalidArgument:
+        return Problem(c, status::bad_request, "invalid_query", s.message());
+      default:
+        spdlog::error("request {} failed: {}", c->request_id, s.ToString());
+        return Problem(c, status::service_unavailable, "storage_failure",
+                       "the data could not be read; the operator has been told in the log");
+    }
+  }
+
+  // ---- auth ----
+
+  std::string Bearer(const CallPtr& c) const {
+    auto it = c->req.find(field::authorization);
+    if (it == c->req.end()) return {};
+    std::string_view v = SV(it->value());
+    if (v.size() < 8 || (v.substr(0, 7) != "Bearer " && v.substr(0, 7) != "bearer ")) return {};
+    return std::string(v.substr(7));
+  }
+
+  bool IsOperator(const CallPtr& c) const {
+    std::string key = Bearer(c);
+    return !key.empty() && !options.operator_key.empty() &&
+           ConstantTimeEquals(AsBytes(Sha256Of(key)), AsBytes(operator_key_hash));
+  }
+
+  // The caller's key if it is one of `roles`; otherwise answers 401/403 and
+  // returns nullopt.
+  std::optional<commands::ApiKey> RequireRole(const CallPtr& c, const TenantId& t,
+                                              std::initializer_list<commands::Role> roles) {
+    std::string key = Bearer(c);
+    if (key.empty()) {
+      Problem(c, status::unauthorized, "unauthenticated",
+              "this route needs an API key: Authorization: Bearer <key>");
+      return std::nullopt;
+    }
+    auto k = bus.Authenticate(t, key);
+    if (!k) {
+      Problem(c, status::unauthorized, "invalid_key", "the key is not valid for this tenant");
+      return std::nullopt;
+    }
+    for (auto r : roles) {
+      if (k->role == r) return k;
+    }
+    Problem(c, status::forbidden, "not_permitted",
+            std::string("the key's role '") + commands::RoleName(k->role) + "' may not do this");
+    return std::nullopt;
+  }
+
+  // ---- commands ----
+
+  commands::Context Ctx(const CallPtr& c, const TenantId& t, std::string actor) {
+    commands::Context ctx;
+    ctx.tenant = t;
+    ctx.actor = std::move(actor);
+    ctx.command_id = "cmd_" + RandomHex(8);
+    ctx.correlation_id = c->request_id;
+    return ctx;
+  }
+
+  void Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
+              std::string location_prefix = {}) {
+    commands::Submission s;
+    auto key_it = c->req.find("Idempotency-Key");
+    if (key_it != c->req.end()) {
+      std::string_view key = SV(key_it->value());
+      bool printable = std::all_of(key.begin(), key.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });
+      if (key.size() < 16 || key.size() > 128 || !printable) {
+        return Problem(c, status::bad_request, "invalid_idempotency_key",
+                       "Idempotency-Key must be 16–128 visible ASCII characters (use a random UUID)");
+      }
+      s.idempotency_key = std::string(key);
+      // The fingerprint binds the key to this caller and this request.
+      s.fingerprint = ToHex(Sha256Of(
+          std::string(c->req.method_string()) + " " + std::string(c->req.target()) + "\n" + ctx.actor + "\n",
+          c->req.body()));
+    }
+    s.ctx = std::move(ctx);
+    s.command = std::move(cmd);
+    bus.Submit(std::move(s), [this, c, location_prefix](commands::Outcome o) {
+      using K = commands::Outcome::Kind;
+      switch (o.kind) {
+        case K::kCreated:
+        case K::kOk: {
+          Response res{o.kind == K::kCreated ? status::created : status::ok, 11};
+          res.set(field::content_type, kJson);
+          res.set("Saalbuch-Position", std::to_string(o.position));
+          if (o.replayed) res.set("Idempotent-Replayed", "true");
+          if (!location_prefix.empty() && o.body.contains("id")) {
+            res.set(field::location, location_prefix + o.body["id"].get<std::string>());
+          }
+          json body = o.body;
+          body["position"] = o.position;
+          res.body() = body.dump();
+          return Send(c, std::move(res));
+        }
+        case K::kRejected: {
+          static const status kStatus[] = {status::not_found, status::conflict, status::unprocessable_entity,
+                                           status::precondition_failed};
+          return Problem(c, kStatus[static_cast<int>(o.refusal)], o.body.value("code", "rejected"),
+                         o.body.value("message", ""), o.body.value("details", json::object()), o.position);
+        }
+        case K::kFailed:
+          return Problem(c, status::service_unavailable, o.body.value("code", "unavailable"),
+                         o.body.value("message", ""));
+      }
+    });
+  }
+
+  std::optional<json> Body(const CallPtr& c, bool allow_empty = false) {
+    const std::string& b = c->req.body();
+    if (b.empty() && allow_empty) return json::object();
+    auto ct = c->req.find(field::content_type);
+    if (ct != c->req.end() && ct->value().find("application/json") == std::string_view::npos) {
+      Problem(c, status::unsupported_media_type, "unsupported_media_type", "send application/json");
+      return std::nullopt;
+    }
+    auto j = json::parse(b, nullptr, false);
+    if (j.is_discarded()) {
+      Problem(c, status::bad_request, "malformed_json", "the request body is not valid JSON");
+      return std::nullopt;
+    }
+    if (!j.is_object()) {
+      Problem(c, status::bad_request, "malformed_json", "the request body must be a JSON object");
+      return std::nullopt;
+    }
+    return j;
+  }
+
+  bool Invalid(const CallPtr& c, const Decoder& d) {
+    if (d.ok()) return false;
+    Problem(c, status::unprocessable_entity, "validation_failed", "the request has invalid fields",
+            {{"fields", d.errors()}});
+    return true;
+  }
+
+  std::optional<std::uint64_t> IfMatch(const CallPtr& c, bool* bad) {
+    auto it = c->req.find(field::if_match);
+    *bad = false;
+    if (it == c->req.end()) return std::nullopt;
+    std::string v(it->value());
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    try {
+      std::size_t used = 0;
+      auto n = std::stoull(v, &used);
+      if (used == v.size()) return n;
+    } catch (const std::exception&) {
+    }
+    *bad = true;
+    Problem(c, status::bad_request, "invalid_if_match",
+            "If-Match must be a quoted version number, e.g. \"3\"");
+    return std::nullopt;
+  }
+
+  void CreateTenant(const CallPtr& c) {
+    c->route = "tenants";
+    if (!IsOperator(c)) {
+      return Problem(c, status::unauthorized, "unauthenticated", "creating a tenant needs the operator key");
+    }
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {"id", "name", "time_zone"});
+    commands::CreateTenant cmd;
+    cmd.id = TenantId(d.Str("id", true, 64));
+    cmd.name = d.Str("name", true, 200);
+    cmd.time_zone = d.Str("time_zone", false, 64, "Europe/Berlin");
+    if (Invalid(c, d)) return;
+    cmd.admin_key_id = "key_" + RandomHex(6);
+    cmd.admin_key = "sbk_" + RandomHex(24);
+    auto ctx = Ctx(c, cmd.id, "operator");  // before cmd is moved from
+    Submit(c, std::move(ctx), std::move(cmd), "/v1/tenants/");
+  }
+
+  void CreateKey(const CallPtr& c, const TenantId& t) {
+    c->route = "keys";
+    auto k = RequireRole(c, t, {commands::Role::kAdmin});
+    if (!k) return;
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {"role", "label"});
+    commands::CreateApiKey cmd;
+    cmd.role = d.Str("role", true, 16);
+    cmd.label = d.Str("label", false, 200);
+    if (Invalid(c, d)) return;
+    cmd.key_id = "key_" + RandomHex(6);
+    cmd.key = "sbk_" + RandomHex(24);
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
+  }
+
+  void CreateResource(const CallPtr& c, const TenantId& t) {
+    c->route = "resources";
+    auto k = RequireRole(c, t, {commands::Role::kAdmin});
+    if (!k) return;
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {"id", "kind", "name", "description", "rules"});
+    commands::CreateResource cmd;
+    cmd.id = ResourceId(d.Str("id", false, 64));
+    cmd.kind = d.Str("kind", false, 16, "room");
+    cmd.name = d.Str("name", true, 200);
+    cmd.description = d.Str("description", false, 4000);
+    if (body->contains("rules")) cmd.rules = DecodeRules(d, (*body)["rules"], "rules.");
+    if (Invalid(c, d)) return;
+    if (cmd.id.get().empty()) cmd.id = ResourceId("r-" + RandomHex(5));
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd), "/v1/tenants/" + t.get() + "/resources/");
+  }
+
+  void SetRules(const CallPtr& c, const TenantId& t, const std::string& r) {
+    c->route = "rules";
+    auto k = RequireRole(c, t, {commands::Role::kAdmin});
+    if (!k) return;
+    bool bad = false;
+    auto if_match = IfMatch(c, &bad);
+    if (bad) return;
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {});
+    commands::SetRules cmd;
+    cmd.id = ResourceId(r);
+    cmd.rules = DecodeRules(d, *body, "");
+    cmd.if_match = if_match;
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
+  }
+
+  void PlaceBooking(const CallPtr& c, const TenantId& t) {
+    c->route = "bookings";
+    c->public_cors = true;
+    std::string actor = "public";
+    bool by_staff = false;
+    if (!Bearer(c).empty()) {
+      auto k = RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin});
+      if (!k) return;
+      actor = "key:" + k->id;
+      by_staff = true;
+    } else if (double wait = public_booking_limiter.Take(t.get() + "|" + c->ip); wait > 0) {
+      return TooMany(c, wait);
+    }
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {"resource", "start", "end"});
+    commands::PlaceBooking cmd;
+    cmd.resource = ResourceId(d.Str("resource", true, 64));
+    cmd.range = {d.Time("start", true), d.Time("end", true)};
+    if (Invalid(c, d)) return;
+    cmd.id = BookingId("bk_" + RandomHex(10));
+    cmd.by_staff = by_staff;
+    cmd.manage_token = "sbm_" + RandomHex(24);
+    Submit(c, Ctx(c, t, actor), std::move(cmd), "/v1/tenants/" + t.get() + "/bookings/");
+  }
+
+  // A manage token from "Authorization: Bearer sbm_…", the
+  // Saalbuch-Manage-Token header or ?token=.
+  std::string ManageToken(const CallPtr& c, const Target& target) {
+    std::string b = Bearer(c);
+    if (b.starts_with("sbm_")) return b;
+    auto it = c->req.find("Saalbuch-Manage-Token");
+    if (it != c->req.end()) return std::string(it->value());
+    auto q = target.query.find("token");
+    return q == target.query.end() ? std::string() : q->second;
+  }
+
+  void CancelBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "booking_cancel";
+    c->public_cors = true;
+    commands::CancelBooking cmd;
+    cmd.id = BookingId(id);
+    std::string actor;
+    std::string token = ManageToken(c, target);
+    if (!token.empty()) {
+      cmd.manage_token = token;
+      actor = "manage-token";
+    } else {
+      auto k = RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin});
+      if (!k) return;
+      cmd.by_staff = true;
+      actor = "key:" + k->id;
+    }
+    bool bad = false;
+    cmd.if_match = IfMatch(c, &bad);
+    if (bad) return;
+    auto body = Body(c, /*allow_empty=*/true);
+    if (!body) return;
+    Decoder d(*body, {"reason"});
+    cmd.reason = d.Str("reason", false, 1000);
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, t, actor), std::move(cmd));
+  }
+
+  // ---- queries ----
+
+  // Runs `query` on a query thread once the tenant's projections reached the
+  // position the client named (min_position or Saalbuch-Min-Position).
+  void Query(const CallPtr& c, const TenantId& t, const Target& target, std::function<void()> query) {
+    Seq min = 0;
+    std::string text;
+    if (auto q = target.query.find("min_position"); q != target.query.end()) text = q->second;
+    if (auto h = c->req.find("Saalbuch-Min-Position"); text.empty() && h != c->req.end())
+      text = std::string(h->value());
+    if (!text.empty()) {
+      auto n = ParseUnsigned(text);
+      if (!n) return Problem(c, status::bad_request, "invalid_query", "min_position must be a log position");
+      min = *n;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options.max_position_wait;
+    WaitThenRun(c, t, min, deadline, std::move(query));
+  }
+
+  void WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
+                   std::chrono::steady_clock::time_point deadline, std::function<void()> query) {
+    if (runner.Position(t) >= min) {
+      net::post(pool, std::move(query));
+      return;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Problem(c, status::service_unavailable, "position_not_reached",
+                     "the projection has not reached position " + std::to_string(min) + " yet",
+                     {{"position", runner.Position(t)}});
+    }
+    auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(2));
+    timer->async_wait(
+        [this, c, t, min, deadline, q = std::move(query), timer](const boost::system::error_code&) mutable {
+          WaitThenRun(c, t, min, deadline, std::move(q));
+        });
+  }
+
+  // Sends `result` with the projection position, an ETag, and 304 when the
+  // client already has it.
+  void SendQuery(const CallPtr& c, const TenantId& t, Seq position, const Result<json>& result, bool etag) {
+    if (!result.ok()) return FromStatus(c, result.status());
+    const std::string body = result->dump();
+    Response res{status::ok, 11};
+    res.set(field::content_type, kJson);
+    res.set("Saalbuch-Position", std::to_string(position));
+    if (etag) {
+      const std::string tag = "\"" + ToHex(Sha256Of(body)).substr(0, 20) + "\"";
+      res.set(field::etag, tag);
+      res.set(field::cache_control, "no-cache");
+      auto inm = c->req.find(field::if_none_match);
+      if (inm != c->req.end() && inm->value() == tag) {
+        res.result(status::not_modified);
+        return Send(c, std::move(res));
+      }
+    }
+    res.body() = body;
+    (void)t;
+    Send(c, std::move(res));
+  }
+
+  bool Window(const CallPtr& c, const Target& target, TimeRange* w) {
+    auto from = target.query.find("from");
+    auto to = target.query.find("to");
+    if (from == target.query.end() || to == target.query.end()) {
+      Problem(c, status::bad_request, "invalid_query", "from and to are required (RFC 3339 with offset)");
+      return false;
+    }
+    auto f = ParseRfc3339(from->second);
+    auto e = ParseRfc3339(to->second);
+    if (!f.ok() || !e.ok()) {
+      Problem(c, status::bad_request, "invalid_query", (!f.ok() ? f.status() : e.status()).message());
+      return false;
+    }
+    *w = {*f, *e};
+    if (w->empty()) {
+      Problem(c, status::bad_request, "invalid_query", "'to' must be after 'from'");
+      return false;
+    }
+    return true;
+  }
+
+  void GetTenant(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "tenant";
+    c->public_cors = true;
+    Query(c, t, target, [this, c, t] {
+      Seq p = runner.Position(t);
+      SendQuery(c, t, p, projections::QueryTenant(runner.view(), t), true);
+    });
+  }
+
+  void ListResources(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "resources";
+    c->public_cors = true;
+    Query(c, t, target, [this, c, t] {
+      Seq p = runner.Position(t);
+      SendQuery(c, t, p, projections::QueryResources(runner.view(), t), true);
+    });
+  }
+
+  void GetResource(const CallPtr& c, const TenantId& t, const std::string& r, const Target& target) {
+    c->route = "resource";
+    c->public_cors = true;
+    Query(c, t, target, [this, c, t, r] {
+      Seq p = runner.Position(t);
+      SendQuery(c, t, p, projections::QueryResource(runner.view(), t, ResourceId(r)), true);
+    });
+  }
+
+  void Availability(const CallPtr& c, const TenantId& t, const std::string& r, const Target& target) {
+    c->route = "availability";
+    c->public_cors = true;
+    TimeRange w;
+    if (!Window(c, target, &w)) return;
+    Query(c, t, target, [this, c, t, r, w] {
+      Seq p = runner.Position(t);
+      auto res = projections::QueryAvailability(runner.view(), t, ResourceId(r), w);
+      if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
+        return Problem(c, status::bad_request, "invalid_query", res.status().message());
+      }
+      SendQuery(c, t, p, res, true);
+    });
+  }
+
+  void ResourceBookings(const CallPtr& c, const TenantId& t, const std::string& r, const Target& target) {
+    c->route = "resource_bookings";
+    if (!RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor}))
+      return;
+    TimeRange w;
+    if (!Window(c, target, &w)) return;
+    std::size_t limit = kDefaultListLimit;
+    if (auto l = target.query.find("limit"); l != target.query.end()) {
+      auto n = ParseUnsigned(l->second);
+      if (!n || *n == 0 || *n > kMaxListLimit) {
+        return Problem(c, status::bad_request, "invalid_query", "limit must be 1–500");
+      }
+      limit = *n;
+    }
+    std::string cursor;
+    if (auto cu = target.query.find("cursor"); cu != target.query.end()) cursor = cu->second;
+    Query(c, t, target, [this, c, t, r, w, limit, cursor] {
+      Seq p = runner.Position(t);
+      SendQuery(c, t, p,
+                projections::QueryResourceBookings(runner.view(), t, ResourceId(r), w, limit, cursor), false);
+    });
+  }
+
+  void GetBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "booking";
+    c->public_cors = true;
+    std::string token = ManageToken(c, target);
+    if (token.empty() &&
+        !RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor})) {
+      return;
+    }
+    Query(c, t, target, [this, c, t, id, token] {
+      Seq p = runner.Position(t);
+      auto b = projections::QueryBooking(runner.view(), t, BookingId(id));
+      if (b.ok() && !token.empty() &&
+          (b->manage_token_hash.empty() ||
+           !ConstantTimeEquals(AsBytes(Sha256Of(token)), b->manage_token_hash))) {
+        return Problem(c, status::not_found, "not_found", "no such booking");
+      }
+      SendQuery(c, t, p, b.ok() ? Result<json>(b->doc) : Result<json>(b.status()), false);
+    });
+  }
+
+  void Events(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "events";
+    if (!RequireRole(c, t, {commands::Role::kAuditor, commands::Role::kAdmin})) return;
+    Seq after = 0;
+    std::size_t limit = kDefaultListLimit;
+    if (auto a = target.query.find("after"); a != target.query.end()) {
+      auto n = ParseUnsigned(a->second);
+      if (!n) return Problem(c, status::bad_request, "invalid_query", "after must be a log position");
+      after = *n;
+    }
+    if (auto l = target.query.find("limit"); l != target.query.end()) {
+      auto n = ParseUnsigned(l->second);
+      if (!n || *n == 0 || *n > kMaxListLimit)
+        return Problem(c, status::bad_request, "invalid_query", "limit must be 1–500");
+      limit = *n;
+    }
+    net::post(pool, [this, c, t, after, limit] {
+      std::vector<ledger::Record> records;
+      if (Status s = log.Read(t, after + 1, limit + 1, &records); !s.ok()) return FromStatus(c, s);
+      auto head = log.GetHead(t);
+      if (!head.ok()) return FromStatus(c, head.status());
+      const bool more = records.size() > limit;
+      if (more) records.pop_back();
+      json items = json::array();
+      for (const auto& r : records) {
+        auto ev = ledger::EnvelopeToJson(r.bytes);
+        if (!ev.ok()) return FromStatus(c, ev.status());
+        HexifyHashes(*ev);
+        items.push_back({{"seq", r.seq}, {"hash", ToHex(r.hash)}, {"record", *ev}});
+      }
+      json body = {{"items", items},
+                   {"head", head->seq},
+                   {"next_cursor", more ? json(std::to_string(records.back().seq)) : json(nullptr)}};
+      SendJson(c, status::ok, body, head->seq);
+    });
+  }
+
+  void TooMany(const CallPtr& c, double wait_s) {
+    Response res{status::too_many_requests, 11};
+    res.set(field::retry_after, std::to_string(static_cast<int>(std::ceil(wait_s))));
+    res.set(field::content_type, "application/problem+json");
+    res.body() = json{{"type", "urn:saalbuch:problem:rate_limited"},
+                      {"title", "Too Many Requests"},
+                      {"status", 429},
+                      {"code", "rate_limited"},
+                      {"detail", "too many requests from this address; retry after the given seconds"}}
+                     .dump();
+    Send(c, std::move(res));
+  }
+
+  // ---- routing ----
+
+  void Route(const CallPtr& c) {
+    const Target target = ParseTarget(SV(c->req.target()));
+    const auto& s = target.segments;
+    const verb m = c->req.method();
+    auto is = [&](std::initializer_list<std::string_view> p) {
+      if (p.size() != s.size()) return false;
+      std::size_t i = 0;
+      for (auto part : p) {
+        if (part != "*" && part != s[i]) return false;
+        ++i;
+      }
+      return true;
+    };
+    if (is({"healthz"}) && m == verb::get) {
+      c->route = "healthz";
+      return SendJson(c, status::ok, {{"status", "ok"}});
+    }
+    if (is({"readyz"}) && m == verb::get) {
+      c->route = "readyz";
+      if (!api->ready_)
+        return Problem(c, status::service_unavailable, "not_ready", "the server is not ready");
+      return SendJson(c, status::ok, {{"status", "ready"}});
+    }
+    if (is({"metrics"}) && m == verb::get) {
+      c->route = "metrics";
+      Response res{status::ok, 11};
+      res.set(field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      res.body() = prometheus::TextSerializer().Serialize(registry.Collect());
+      return Send(c, std::move(res));
+    }
+    if (s.empty() || s[0] != "v1") return Problem(c, status::not_found, "no_route", "no such route");
+    if (is({"v1", "openapi.json"}) && m == verb::get) {
+      c->route = "openapi";
+      c->public_cors = true;
+      Response res{status::ok, 11};
+      res.set(field::content_type, kJson);
+      res.set(field::cache_control, "no-cache");
+      res.body() = kOpenApiText;
+      return Send(c, std::move(res));
+    }
+    if (is({"v1", "tenants"})) {
+      if (m == verb::post) return CreateTenant(c);
+      return NotAllowed(c, "POST");
+    }
+    if (s.size() < 3 || s[1] != "tenants") return Problem(c, status::not_found, "no_route", "no such route");
+    const TenantId t(s[2]);
+    if (m == verb::options) return Preflight(c);
+    if (!IsValidSlug(t.get()) || !bus.TenantExists(t)) {
+      c->route = "tenant";
+      return Problem(c, status::not_found, "not_found", "no such tenant");
+    }
+    if (is({"v1", "tenants", "*"})) {
+      return m == verb::get ? GetTenant(c, t, target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "keys"})) {
+      return m == verb::post ? CreateKey(c, t) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "resources"})) {
+      if (m == verb::post) return CreateResource(c, t);
+      if (m == verb::get) return ListResources(c, t, target);
+      return NotAllowed(c, "GET, POST");
+    }
+    if (is({"v1", "tenants", "*", "resources", "*"})) {
+      return m == verb::get ? GetResource(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "resources", "*", "rules"})) {
+      return m == verb::put ? SetRules(c, t, s[4]) : NotAllowed(c, "PUT");
+    }
+    if (is({"v1", "tenants", "*", "resources", "*", "availability"})) {
+      return m == verb::get ? Availability(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "resources", "*", "bookings"})) {
+      return m == verb::get ? ResourceBookings(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "bookings"})) {
+      return m == verb::post ? PlaceBooking(c, t) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "bookings", "*"})) {
+      return m == verb::get ? GetBooking(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "bookings", "*", "cancel"})) {
+      return m == verb::post ? CancelBooking(c, t, s[4], target) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "events"})) {
+      return m == verb::get ? Events(c, t, target) : NotAllowed(c, "GET");
+    }
+    Problem(c, status::not_found, "no_route", "no such route");
+  }
+
+  void NotAllowed(const CallPtr& c, const char* allow) {
+    Response res{status::method_not_allowed, 11};
+    res.set(field::allow, allow);
+    res.set(field::content_type, "application/problem+json");
+    res.body() = json{{"type", "urn:saalbuch:problem:method_not_allowed"},
+                      {"title", "Method Not Allowed"},
+                      {"status", 405},
+                      {"code", "method_not_allowed"},
+                      {"detail", std::string("allowed: ") + allow}}
+                     .dump();
+    Send(c, std::move(res));
+  }
+
+  void Preflight(const CallPtr& c) {
+    c->route = "preflight";
+    c->public_cors = true;
+    Response res{status::no_content, 11};
+    res.set(field::access_control_allow_methods, "GET, POST");
+    res.set(field::access_control_allow_headers,
+            "Content-Type, Idempotency-Key, Saalbuch-Manage-Token, Saalbuch-Min-Position, If-None-Match");
+    res.set(field::access_control_max_age, "600");
+    Send(c, std::move(res));
+  }
+};
+
+Api::Api(net::io_context& ioc, commands::CommandBus& bus, projections::Runner& runner, const ledger::Log& log,
+         prometheus::Registry& registry, ApiOptions options)
+    : impl_(std::make_unique<Impl>(this, ioc, bus, runner, log, registry, std::move(options))) {}
+
+Api::~Api() { Shutdown(); }
+
+void Api::Shutdown() { impl_->pool.join(); }
+
+void Api::Handle(Request&& req, const std::string& remote_ip, Respond respond) {
+  in_flight_.fetch_add(1);
+  auto c = std::make_shared<Impl::Call>();
+  c->req = std::move(req);
+  c->ip = remote_ip;
+  c->respond = std::move(respond);
+  auto rid = c->req.find("X-Request-Id");
+  if (rid != c->req.end() && rid->value().size() <= 64 && !rid->value().empty() &&
+      std::all_of(rid->value().begin(), rid->value().end(), [](char ch) { return ch > 0x20 && ch < 0x7f; })) {
+    c->request_id = std::string(rid->value());
+  } else {
+    c->request_id = RandomHex(8);
+  }
+  if (double wait = impl_->limiter.Take(remote_ip); wait > 0) return impl_->TooMany(c, wait);
+  try {
+    impl_->Route(c);
+  } catch (const std::exception& e) {
+    // A programming error; never a reason to take the server down.
+    spdlog::error("request {} {} threw: {}", c->request_id, std::string(c->req.target()), e.what());
+    impl_->Problem(c, status::internal_server_error, "internal_error", "an internal error occurred");
+  }
+}
+
+}  // namespace saalbuch::http

@@ -1,0 +1,69 @@
+// Saalbuch's HTTP API (API.md; the full contract is http/openapi.json).
+//
+// Thin by design: decode, authorise, call the command bus or a projection
+// query, encode. Business rules live in commands/.
+//
+// Threading: Handle() runs on an I/O thread and never blocks: commands go
+// to the bus (whose writers call back), queries run on the API's own query
+// threads, waits for a projection position use timers.
+#pragma once
+
+#include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "commands/bus.h"
+#include "http/server.h"
+#include "ledger/log.h"
+#include "projections/runner.h"
+
+namespace saalbuch::http {
+
+struct ApiOptions {
+  // The operator's key (creates tenants). Compared in constant time against
+  // its hash; never logged.
+  std::string operator_key;
+  // Longest wait for a projection to reach a requested min_position; then
+  // 503 with Retry-After.
+  std::chrono::milliseconds max_position_wait{2000};
+  // Requests per second and burst per client IP address (all routes).
+  double rate_per_second = 200;
+  double rate_burst = 400;
+  // Public (keyless) booking requests per second and burst per client IP.
+  double public_booking_rate = 2;
+  double public_booking_burst = 20;
+  // Threads that run queries against the projections.
+  int query_threads = 2;
+};
+
+class Api {
+ public:
+  // None of the references is owned; all must outlive the Api.
+  Api(boost::asio::io_context& ioc, commands::CommandBus& bus, projections::Runner& runner,
+      const ledger::Log& log, prometheus::Registry& registry, ApiOptions options);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
+
+  void Handle(Request&& req, const std::string& remote_ip, Respond respond);
+
+  // /readyz answers 200 only while ready.
+  void SetReady(bool ready) { ready_ = ready; }
+  // Requests whose response has not been produced yet.
+  int in_flight() const { return in_flight_.load(); }
+  // Waits for running queries and stops the query threads.
+  void Shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> ready_{false};
+  std::atomic<int> in_flight_{0};
+};
+
+}  // namespace saalbuch::http

@@ -1,0 +1,169 @@
+#include "http/decode.h"
+
+#include <charconv>
+
+#include "common/time.h"
+
+namespace saalbuch::http {
+
+using nlohmann::json;
+
+Decoder::Decoder(const json& object, std::vector<std::string> allowed, std::string prefix)
+    : Decoder(object, std::move(allowed), std::move(prefix), std::make_shared<json>(json::array())) {}
+
+Decoder::Decoder(const json& object, std::vector<std::string> allowed, std::string prefix,
+                 std::shared_ptr<json> errors)
+    : obj_(object), prefix_(std::move(prefix)), errors_(std::move(errors)) {
+  if (!obj_.is_object()) {
+    Error("", "must be a JSON object");
+    return;
+  }
+  if (allowed.empty()) return;
+  for (const auto& [k, v] : obj_.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) Error(k, "unknown field");
+  }
+}
+
+Decoder Decoder::Nested(const json& object, std::vector<std::string> allowed, const std::string& prefix) {
+  return Decoder(object, std::move(allowed), prefix_ + prefix, errors_);
+}
+
+void Decoder::Error(const std::string& field, const std::string& problem) {
+  std::string name = prefix_ + field;
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  errors_->push_back({{"field", name}, {"problem", problem}});
+}
+
+std::string Decoder::Str(const char* name, bool required, std::size_t max_bytes, std::string fallback) {
+  if (!obj_.is_object()) return fallback;
+  auto it = obj_.find(name);
+  if (it == obj_.end() || it->is_null()) {
+    if (required) Error(name, "required");
+    return fallback;
+  }
+  if (!it->is_string()) {
+    Error(name, "must be a string");
+    return fallback;
+  }
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max_bytes) {
+    Error(name, "longer than " + std::to_string(max_bytes) + " bytes");
+    return fallback;
+  }
+  if (required && s.empty()) Error(name, "must not be empty");
+  return s;
+}
+
+TimeUs Decoder::Time(const char* name, bool required) {
+  std::string s = Str(name, required, 64);
+  if (s.empty()) return 0;
+  auto t = ParseRfc3339(s);
+  if (!t.ok()) {
+    Error(name, t.status().message());
+    return 0;
+  }
+  return *t;
+}
+
+std::int64_t Decoder::Int(const char* name, std::int64_t min, std::int64_t max, std::int64_t fallback) {
+  if (!obj_.is_object()) return fallback;
+  auto it = obj_.find(name);
+  if (it == obj_.end() || it->is_null()) return fallback;
+  if (!it->is_number_integer()) {
+    Error(name, "must be an integer");
+    return fallback;
+  }
+  // Unsigned JSON numbers above int64 range arrive as number_unsigned.
+  if (it->is_number_unsigned() && it->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+    Error(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return fallback;
+  }
+  auto v = it->get<std::int64_t>();
+  if (v < min || v > max) {
+    Error(name, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+    return fallback;
+  }
+  return v;
+}
+
+namespace {
+
+// "HH:MM" (00:00–24:00) → minutes, or -1.
+int ParseClock(const std::string& s) {
+  if (s.size() != 5 || s[2] != ':') return -1;
+  int h = 0, m = 0;
+  if (std::from_chars(s.data(), s.data() + 2, h).ptr != s.data() + 2) return -1;
+  if (std::from_chars(s.data() + 3, s.data() + 5, m).ptr != s.data() + 5) return -1;
+  if (h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0)) return -1;
+  return h * 60 + m;
+}
+
+int ParseWeekday(const json& v) {
+  static const char* kNames[] = {"monday", "tuesday",  "wednesday", "thursday",
+                                 "friday", "saturday", "sunday"};
+  if (v.is_number_integer()) {
+    auto n = v.get<std::int64_t>();
+    return n >= 1 && n <= 7 ? static_cast<int>(n) : -1;
+  }
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    for (int i = 0; i < 7; ++i) {
+      if (s == kNames[i] || (s.size() == 3 && std::string(kNames[i]).starts_with(s))) return i + 1;
+    }
+  }
+  return -1;
+}
+
+}  // namespace
+
+commands::Rules DecodeRules(Decoder& parent, const json& rules, const std::string& prefix) {
+  Decoder d =
+      parent.Nested(rules,
+                    {"opening_hours", "buffer_before_minutes", "buffer_after_minutes", "granularity_minutes",
+                     "min_duration_minutes", "max_duration_minutes", "lead_time_minutes", "horizon_days"},
+                    prefix);
+  commands::Rules r;
+  if (!rules.is_object()) return r;
+  constexpr std::int64_t kMaxMinutes = 366LL * 24 * 60;
+  r.buffer_before = d.Int("buffer_before_minutes", 0, 24 * 60) * kUsPerMinute;
+  r.buffer_after = d.Int("buffer_after_minutes", 0, 24 * 60) * kUsPerMinute;
+  r.granularity = d.Int("granularity_minutes", 0, 24 * 60) * kUsPerMinute;
+  r.min_duration = d.Int("min_duration_minutes", 0, kMaxMinutes) * kUsPerMinute;
+  r.max_duration = d.Int("max_duration_minutes", 0, kMaxMinutes) * kUsPerMinute;
+  r.lead_time = d.Int("lead_time_minutes", 0, kMaxMinutes) * kUsPerMinute;
+  r.horizon = d.Int("horizon_days", 0, 3660) * 24 * 60 * kUsPerMinute;
+  auto it = rules.find("opening_hours");
+  if (it == rules.end() || !it->is_array()) {
+    d.Error("opening_hours", "required: a list of {weekday, start, end}");
+    return r;
+  }
+  if (it->size() > 7 * 24) {
+    d.Error("opening_hours", "at most 168 intervals");
+    return r;
+  }
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const json& h = (*it)[i];
+    const std::string at = "opening_hours[" + std::to_string(i) + "].";
+    Decoder hd = d.Nested(h, {"weekday", "start", "end"}, at);
+    if (!h.is_object()) continue;
+    int wd = h.contains("weekday") ? ParseWeekday(h["weekday"]) : -1;
+    if (wd < 0) hd.Error("weekday", "1–7 (Monday = 1) or a day name such as \"monday\"");
+    int start = ParseClock(hd.Str("start", true, 5));
+    int end = ParseClock(hd.Str("end", true, 5));
+    if (start < 0) hd.Error("start", "a local time HH:MM");
+    if (end < 0) hd.Error("end", "a local time HH:MM (24:00 allowed)");
+    if (start >= 0 && end >= 0 && end <= start) hd.Error("end", "must be after start (same day)");
+    if (wd > 0 && start >= 0 && end > start) r.opening.push_back({wd, start, end});
+  }
+  return r;
+}
+
+std::optional<std::uint64_t> ParseUnsigned(std::string_view s) {
+  std::uint64_t v = 0;
+  if (s.empty() || s.size() > 19) return std::nullopt;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return v;
+}
+
+}  // namespace saalbuch::http

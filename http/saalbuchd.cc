@@ -1,0 +1,298 @@
+// saalbuchd: the Saalbuch server. Wires the ledger, the command bus, the
+// projections and the HTTP API together; owns start-up and shutdown.
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <thread>
+
+#include "commands/bus.h"
+#include "common/crypto.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "ledger/database.h"
+#include "ledger/rocks_log.h"
+#include "projections/runner.h"
+
+namespace fs = std::filesystem;
+namespace net = boost::asio;
+using namespace saalbuch;
+
+namespace {
+
+struct Config {
+  std::string data = "./data";
+  std::string listen = "127.0.0.1:8080";
+  bool demo = false;
+  std::string operator_key_file;
+  int io_threads = 2;
+  int writer_threads = 4;
+  int query_threads = 2;
+  std::uint64_t max_body_bytes = 64 * 1024;
+  int max_connections = 1024;
+  int request_timeout_s = 15;
+  double rate_per_second = 200;
+  double public_booking_rate = 2;
+  std::string log_level = "info";
+};
+
+std::string ReadFirstLine(const fs::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+void WriteSecret(const fs::path& p, const std::string& secret) {
+  std::ofstream out(p, std::ios::trunc);
+  out << secret << "\n";
+  out.close();
+  if (!out) throw std::runtime_error("cannot write " + p.string());
+  ::chmod(p.c_str(), 0600);
+}
+
+// Runs one command to completion (start-up only: the demo seed).
+commands::Outcome RunCommand(commands::CommandBus& bus, commands::Context ctx, commands::Command cmd) {
+  std::promise<commands::Outcome> done;
+  auto f = done.get_future();
+  commands::Submission s;
+  s.ctx = std::move(ctx);
+  s.command = std::move(cmd);
+  bus.Submit(std::move(s), [&done](commands::Outcome o) { done.set_value(std::move(o)); });
+  return f.get();
+}
+
+// The demo tenant: a community centre with two rooms and weekly hours.
+void SeedDemo(commands::CommandBus& bus, const fs::path& data, const std::string& base_url) {
+  const TenantId tenant("buergerhaus");
+  const fs::path key_file = data / "demo-admin.key";
+  if (bus.TenantExists(tenant)) {
+    std::cout << "Demo tenant 'buergerhaus' exists; its admin key is in " << key_file.string() << "\n";
+    return;
+  }
+  auto ctx = [&](const char* actor) {
+    commands::Context c;
+    c.tenant = tenant;
+    c.actor = actor;
+    c.command_id = "demo-" + RandomHex(4);
+    c.correlation_id = "demo-seed";
+    return c;
+  };
+  commands::CreateTenant ct{tenant, "Bürgerhaus Musterstadt", "Europe/Berlin", "key_" + RandomHex(6),
+                            "sbk_" + RandomHex(24)};
+  const std::string admin_key = ct.admin_key;
+  auto o = RunCommand(bus, ctx("operator"), ct);
+  if (o.kind != commands::Outcome::Kind::kCreated)
+    throw std::runtime_error("demo seed failed: " + o.body.dump());
+
+  commands::Rules saal;
+  for (int d = 1; d <= 5; ++d) saal.opening.push_back({d, 8 * 60, 22 * 60});
+  saal.opening.push_back({6, 9 * 60, 18 * 60});
+  saal.buffer_after = 30 * kUsPerMinute;
+  saal.granularity = 30 * kUsPerMinute;
+  saal.min_duration = 60 * kUsPerMinute;
+  saal.max_duration = 12 * 60 * kUsPerMinute;
+  commands::Rules seminar;
+  for (int d = 1; d <= 6; ++d) seminar.opening.push_back({d, 8 * 60, 20 * 60});
+  seminar.granularity = 15 * kUsPerMinute;
+  const std::pair<commands::CreateResource, const char*> rooms[] = {
+      {{ResourceId("grosser-saal"), "room", "Großer Saal", "Saal für 200 Personen mit Bühne", saal}, ""},
+      {{ResourceId("seminarraum"), "room", "Seminarraum 1", "20 Plätze, Beamer", seminar}, ""}};
+  for (const auto& r : rooms) {
+    auto res = RunCommand(bus, ctx("operator"), r.first);
+    if (res.kind != commands::Outcome::Kind::kCreated) {
+      throw std::runtime_error("demo seed failed: " + res.body.dump());
+    }
+  }
+  WriteSecret(key_file, admin_key);
+  std::cout << "Demo tenant 'buergerhaus' (Bürgerhaus Musterstadt, Europe/Berlin) created with rooms\n"
+            << "  grosser-saal (Mon–Fri 08–22, Sat 09–18) and seminarraum (Mon–Sat 08–20).\n"
+            << "Demo admin key: " << admin_key << "   (also in " << key_file.string() << ")\n"
+            << "Try: curl " << base_url << "/v1/tenants/buergerhaus/resources\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config cfg;
+  CLI::App app{
+      "saalbuchd — the Saalbuch booking ledger server.\n"
+      "Every option can also be set as an environment variable (shown as [env]).\n"
+      "The operator key comes from SAALBUCH_OPERATOR_KEY, from --operator-key-file, or is\n"
+      "generated into <data>/operator.key at the first start."};
+  app.set_config("--config", "", "Read options from this TOML/INI file", false)->envname("SAALBUCH_CONFIG");
+  app.add_option("--data", cfg.data, "Data directory (RocksDB and key files)")
+      ->envname("SAALBUCH_DATA")
+      ->capture_default_str();
+  app.add_option("--listen", cfg.listen, "HOST:PORT to listen on (port 0: any free port)")
+      ->envname("SAALBUCH_LISTEN")
+      ->capture_default_str();
+  app.add_flag("--demo", cfg.demo, "Create the demo tenant 'buergerhaus' when it does not exist")
+      ->envname("SAALBUCH_DEMO");
+  app.add_option("--operator-key-file", cfg.operator_key_file, "File whose first line is the operator key")
+      ->envname("SAALBUCH_OPERATOR_KEY_FILE");
+  app.add_option("--io-threads", cfg.io_threads, "Threads serving HTTP")
+      ->envname("SAALBUCH_IO_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--writer-threads", cfg.writer_threads, "Threads writing tenants' logs")
+      ->envname("SAALBUCH_WRITER_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--query-threads", cfg.query_threads, "Threads answering queries")
+      ->envname("SAALBUCH_QUERY_THREADS")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  app.add_option("--max-body-bytes", cfg.max_body_bytes, "Largest request body; larger gets 413")
+      ->envname("SAALBUCH_MAX_BODY_BYTES")
+      ->check(CLI::Range(1024, 16 * 1024 * 1024))
+      ->capture_default_str();
+  app.add_option("--max-connections", cfg.max_connections, "Open connections; more get 503")
+      ->envname("SAALBUCH_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--request-timeout", cfg.request_timeout_s, "Seconds to read, handle and answer one request")
+      ->envname("SAALBUCH_REQUEST_TIMEOUT")
+      ->check(CLI::Range(1, 600))
+      ->capture_default_str();
+  app.add_option("--rate-limit", cfg.rate_per_second, "Requests per second per client address (burst: twice)")
+      ->envname("SAALBUCH_RATE_LIMIT")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--public-booking-rate", cfg.public_booking_rate,
+                 "Keyless booking requests per second per client address and tenant (burst: 10×)")
+      ->envname("SAALBUCH_PUBLIC_BOOKING_RATE")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
+      ->envname("SAALBUCH_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  auto logger = spdlog::stderr_logger_mt("saalbuchd");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+
+  try {
+    const fs::path data(cfg.data);
+    fs::create_directories(data);
+
+    std::string operator_key;
+    std::string operator_key_source;
+    if (const char* env = std::getenv("SAALBUCH_OPERATOR_KEY"); env != nullptr && *env != '\0') {
+      operator_key = env;
+      operator_key_source = "SAALBUCH_OPERATOR_KEY";
+    } else {
+      fs::path file = cfg.operator_key_file.empty() ? data / "operator.key" : fs::path(cfg.operator_key_file);
+      if (!fs::exists(file)) {
+        if (!cfg.operator_key_file.empty())
+          throw std::runtime_error("operator key file " + file.string() + " does not exist");
+        WriteSecret(file, "sbo_" + RandomHex(24));
+        std::cout << "Generated an operator key into " << file.string() << "\n";
+      }
+      operator_key = ReadFirstLine(file);
+      operator_key_source = file.string();
+    }
+    if (operator_key.size() < 16)
+      throw std::runtime_error("the operator key must have at least 16 characters");
+
+    const auto colon = cfg.listen.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("--listen must be HOST:PORT");
+    const std::string host = cfg.listen.substr(0, colon);
+    const int port = std::stoi(cfg.listen.substr(colon + 1));
+    if (port < 0 || port > 65535) throw std::runtime_error("port out of range");
+
+    auto db = ledger::Database::Open((data / "db").string(), {});
+    if (!db.ok()) throw std::runtime_error(db.status().message());
+    ledger::RocksLog log(db->get());
+    prometheus::Registry registry;
+    projections::Runner runner(db->get(), &log);
+
+    commands::BusOptions bus_options;
+    bus_options.writer_threads = cfg.writer_threads;
+    bus_options.on_appended = [&runner](const TenantId& t, Seq head) { runner.Notify(t, head); };
+    commands::CommandBus bus(&log, &registry, bus_options);
+
+    const auto t0 = std::chrono::steady_clock::now();
+    if (Status s = bus.Start(); !s.ok()) throw std::runtime_error("rebuilding write models: " + s.ToString());
+    if (Status s = runner.Start(); !s.ok())
+      throw std::runtime_error("catching up projections: " + s.ToString());
+    spdlog::info(
+        "msg=\"started\" tenants={} startup_ms={}", log.Tenants().size(),
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+
+    net::io_context ioc(cfg.io_threads);
+    http::ApiOptions api_options;
+    api_options.operator_key = operator_key;
+    api_options.rate_per_second = cfg.rate_per_second;
+    api_options.rate_burst = cfg.rate_per_second * 2;
+    api_options.public_booking_rate = cfg.public_booking_rate;
+    api_options.public_booking_burst = cfg.public_booking_rate * 10;
+    api_options.query_threads = cfg.query_threads;
+    http::Api api(ioc, bus, runner, log, registry, api_options);
+
+    http::ServerOptions server_options;
+    server_options.max_body_bytes = cfg.max_body_bytes;
+    server_options.max_connections = cfg.max_connections;
+    server_options.request_timeout = std::chrono::seconds(cfg.request_timeout_s);
+    http::Server server(ioc, server_options,
+                        [&api](http::Request&& req, const std::string& ip, http::Respond respond) {
+                          api.Handle(std::move(req), ip, std::move(respond));
+                        });
+    server.Listen({net::ip::make_address(host), static_cast<unsigned short>(port)});
+    const auto ep = server.local_endpoint();
+    const std::string base_url =
+        "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
+        ":" + std::to_string(ep.port());
+    if (cfg.demo) SeedDemo(bus, data, base_url);
+    api.SetReady(true);
+    std::cout << "Operator key: from " << operator_key_source << "\n"
+              << "Saalbuch listening on " << base_url << "  (API description: " << base_url
+              << "/v1/openapi.json)\n"
+              << std::flush;
+    spdlog::info("msg=\"listening\" url={} data={}", base_url, data.string());
+
+    std::thread stopper;
+    net::signal_set signals(ioc, SIGTERM, SIGINT);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      spdlog::info("msg=\"shutting down\" signal={}", sig);
+      api.SetReady(false);
+      server.StopAccepting();
+      stopper = std::thread([&] {
+        bus.Shutdown();  // every queued command is decided and answered
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (api.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        // Give the last responses a moment to reach their sockets.
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        ioc.stop();
+      });
+    });
+
+    std::vector<std::thread> io;
+    for (int i = 1; i < cfg.io_threads; ++i) io.emplace_back([&ioc] { ioc.run(); });
+    ioc.run();
+    for (auto& t : io) t.join();
+    if (stopper.joinable()) stopper.join();
+    api.Shutdown();
+    runner.Shutdown();
+    spdlog::info("msg=\"stopped\"");
+  } catch (const std::exception& e) {
+    spdlog::critical("msg=\"cannot start\" error=\"{}\"", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,76 @@
+// The HTTP/1.1 server: a listener and one session per connection, after the
+// Boost.Beast examples. It knows nothing about Saalbuch's routes; it hands
+// each complete request to a Handler and writes what comes back.
+//
+// Limits: header and body size, time per request (read, handle and write),
+// connection count, and graceful shutdown. Threading: the io_context may be
+// run by several threads; each session is confined to its own strand.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/http.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace saalbuch::http {
+
+namespace beast_http = boost::beast::http;
+using Request = beast_http::request<beast_http::string_body>;
+using Response = beast_http::response<beast_http::string_body>;
+
+// Calls back exactly once with the response, from any thread.
+using Respond = std::function<void(Response)>;
+using Handler = std::function<void(Request&& req, const std::string& remote_ip, Respond respond)>;
+
+struct ServerOptions {
+  // Largest request body accepted; larger ones get 413 and the connection
+  // is closed. 64 KiB is far above any command Saalbuch takes.
+  std::uint64_t max_body_bytes = 64 * 1024;
+  // Largest request header block; larger ones get 431.
+  std::uint32_t max_header_bytes = 8 * 1024;
+  // Time for one request: reading it, handling it and writing the reply.
+  // A slow or silent client is disconnected after it.
+  std::chrono::seconds request_timeout{15};
+  // Idle time allowed between requests on a keep-alive connection.
+  std::chrono::seconds idle_timeout{30};
+  // Open connections; further ones get 503 and are closed at once.
+  int max_connections = 1024;
+};
+
+class Server {
+ public:
+  Server(boost::asio::io_context& ioc, ServerOptions options, Handler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts accepting. Throws boost::system::system_error when the
+  // address cannot be bound (a start-up failure).
+  void Listen(const boost::asio::ip::tcp::endpoint& endpoint);
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  // Stops accepting; open connections finish their current request and
+  // close.
+  void StopAccepting();
+  int connections() const { return state_->connections.load(); }
+
+  struct State {
+    std::atomic<int> connections{0};
+    std::atomic<bool> draining{false};
+  };
+
+ private:
+  class Listener;
+  boost::asio::io_context& ioc_;
+  ServerOptions options_;
+  Handler handler_;
+  std::shared_ptr<State> state_;
+  std::shared_ptr<Listener> listener_;
+};
+
+}  // namespace saalbuch::http

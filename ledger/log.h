@@ -1,0 +1,94 @@
+// The per-tenant append-only log: the narrow interface every log store
+// implements (RocksDB today; PostgreSQL is the planned scale-out store, see
+// ARCHITECTURE.md). Key grammar of the RocksDB store: ledger/README.md.
+//
+// Each tenant's records are numbered gaplessly from 1. Each record is a
+// FlatBuffers Envelope (schemas/event.fbs) whose prev_hash is the chain hash
+// of the record before; chain hash(n) = SHA-256(chain hash(n-1) ‖ bytes(n)),
+// with 32 zero bytes before record 1.
+//
+// Thread-safety: all methods may be called concurrently. Appends to one
+// tenant are serialised by the store; appends to different tenants proceed
+// in parallel.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/crypto.h"
+#include "common/result.h"
+#include "common/types.h"
+#include "schemas/event_generated.h"
+
+namespace saalbuch::ledger {
+
+// An event to append; the store assigns tenant, seq and prev_hash.
+struct EventDraft {
+  std::string stream_id;             // e.g. "booking/bk_…", "resource/saal-1"
+  std::uint64_t stream_version = 0;  // the stream's version after this event
+  TimeUs recorded_at = 0;
+  std::string actor;  // who caused it: "key:<id>", "public", …
+  std::string command_id;
+  std::string correlation_id;
+  schema::PayloadUnion payload;
+};
+
+// An opaque value stored under a client's idempotency key, atomically with
+// the events of the same append.
+struct IdempotencyRecord {
+  std::string key;
+  std::string value;
+};
+
+struct Head {
+  Seq seq = 0;
+  Sha256 hash{};  // chain hash of record `seq`; zeros when seq == 0
+};
+
+struct AppendResult {
+  Seq first = 0;  // seq of the first appended record; last + 1 when none
+  Head head;      // the tenant's head after the append
+};
+
+struct Record {
+  Seq seq = 0;
+  Sha256 hash{};      // chain hash as stored beside the record
+  std::string bytes;  // the encoded Envelope
+};
+
+// Decodes and verifies the FlatBuffers structure of an envelope; nullptr when
+// the bytes are not a well-formed Envelope. The pointer aliases `bytes`.
+const schema::Envelope* DecodeEnvelope(std::string_view bytes);
+
+Sha256 ChainHash(const Sha256& prev, std::string_view record_bytes);
+
+class Log {
+ public:
+  virtual ~Log() = default;
+
+  // Appends `drafts` (may be empty) and `idempotency` records for `tenant` as
+  // one atomic, durable write: when this returns ok, all of it survives a
+  // crash; when it fails, the caller must assume nothing or everything was
+  // written, and the tenant's log is poisoned: every later Append for it
+  // fails with kPoisoned until the process restarts and re-reads its head.
+  // An unknown tenant starts at seq 1.
+  virtual Result<AppendResult> Append(const TenantId& tenant, std::vector<EventDraft> drafts,
+                                      const std::vector<IdempotencyRecord>& idempotency) = 0;
+
+  // Appends to `out` up to `max` records of `tenant` with seq >= `from`, in
+  // order.
+  virtual Status Read(const TenantId& tenant, Seq from, std::size_t max, std::vector<Record>* out) const = 0;
+
+  virtual Result<Head> GetHead(const TenantId& tenant) const = 0;
+
+  // The value stored under an idempotency key, or nullopt.
+  virtual Result<std::optional<std::string>> GetIdempotency(const TenantId& tenant,
+                                                            std::string_view key) const = 0;
+
+  // Every tenant that has at least one record, sorted.
+  virtual std::vector<TenantId> Tenants() const = 0;
+};
+
+}  // namespace saalbuch::ledger

@@ -1,0 +1,202 @@
+#include "ledger/rocks_log.h"
+
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "ledger/keys.h"
+
+namespace saalbuch::ledger {
+
+struct RocksLog::TenantState {
+  std::mutex mu;
+  Head head;      // guarded by mu
+  Status poison;  // guarded by mu; non-ok after a failed write
+};
+
+namespace {
+
+// Value in the log family: chain hash (32 bytes) ‖ envelope bytes.
+std::string LogValue(const Sha256& hash, std::string_view bytes) {
+  std::string v(AsBytes(hash));
+  v.append(bytes);
+  return v;
+}
+
+// Value of the head key: seq (8 bytes big-endian) ‖ chain hash (32 bytes).
+std::string HeadValue(const Head& h) {
+  std::string v;
+  keys::AppendBigEndian64(&v, h.seq);
+  v.append(AsBytes(h.hash));
+  return v;
+}
+
+}  // namespace
+
+const schema::Envelope* DecodeEnvelope(std::string_view bytes) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  if (!schema::VerifyEnvelopeBuffer(verifier)) return nullptr;
+  return schema::GetEnvelope(bytes.data());
+}
+
+Sha256 ChainHash(const Sha256& prev, std::string_view record_bytes) {
+  return Sha256Of(AsBytes(prev), record_bytes);
+}
+
+RocksLog::RocksLog(Database* db) : db_(db) {}
+RocksLog::~RocksLog() = default;
+
+Result<Head> RocksLog::ReadHead(const TenantId& tenant) const {
+  std::string v;
+  auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), keys::HeadKey(tenant.get()), &v);
+  if (s.IsNotFound()) return Head{};
+  if (!s.ok()) return FromRocks(s);
+  if (v.size() != 8 + 32) {
+    return Status(StatusCode::kCorruption, "head record of tenant '" + tenant.get() + "' has " +
+                                               std::to_string(v.size()) + " bytes, expected 40");
+  }
+  Head h;
+  h.seq = keys::ReadBigEndian64(v);
+  std::memcpy(h.hash.data(), v.data() + 8, 32);
+  return h;
+}
+
+Result<RocksLog::TenantState*> RocksLog::State(const TenantId& tenant) const {
+  if (tenant.get().empty() || tenant.get().size() > 255) {
+    return Status(StatusCode::kInvalidArgument, "tenant id must have 1 to 255 bytes");
+  }
+  std::lock_guard lock(map_mu_);
+  auto it = tenants_.find(tenant.get());
+  if (it != tenants_.end()) return it->second.get();
+  auto head = ReadHead(tenant);
+  if (!head.ok()) return head.status();
+  auto st = std::make_unique<TenantState>();
+  st->head = *head;
+  auto* raw = st.get();
+  tenants_.emplace(tenant.get(), std::move(st));
+  return raw;
+}
+
+Result<AppendResult> RocksLog::Append(const TenantId& tenant, std::vector<EventDraft> drafts,
+                                      const std::vector<IdempotencyRecord>& idempotency) {
+  if (db_->read_only()) return Status(StatusCode::kInvalidArgument, "log opened read-only");
+  auto state = State(tenant);
+  if (!state.ok()) return state.status();
+  TenantState& st = **state;
+  std::lock_guard lock(st.mu);
+  if (!st.poison.ok()) return st.poison;
+
+  rocksdb::WriteBatch batch;
+  Head head = st.head;
+  AppendResult result;
+  result.first = head.seq + 1;
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  for (auto& d : drafts) {
+    schema::EnvelopeT env;
+    env.tenant = tenant.get();
+    env.seq = head.seq + 1;
+    env.stream_id = std::move(d.stream_id);
+    env.stream_version = d.stream_version;
+    env.recorded_at_us = d.recorded_at;
+    env.actor = std::move(d.actor);
+    env.command_id = std::move(d.command_id);
+    env.correlation_id = std::move(d.correlation_id);
+    env.prev_hash.assign(head.hash.begin(), head.hash.end());
+    env.payload = std::move(d.payload);
+    fbb.Clear();
+    schema::FinishEnvelopeBuffer(fbb, schema::Envelope::Pack(fbb, &env));
+    std::string_view bytes(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+    head.seq = env.seq;
+    head.hash = ChainHash(head.hash, bytes);
+    std::string version;
+    keys::AppendBigEndian64(&version, env.stream_version);
+    rocksdb::Status s;
+    s = batch.Put(db_->cf(Cf::kLog), keys::LogKey(tenant.get(), head.seq), LogValue(head.hash, bytes));
+    if (s.ok()) s = batch.Put(db_->cf(Cf::kMeta), keys::StreamKey(tenant.get(), env.stream_id), version);
+    if (!s.ok()) return FromRocks(s);  // nothing written; the head is unchanged
+  }
+  for (const auto& r : idempotency) {
+    auto s = batch.Put(db_->cf(Cf::kIdempotency), keys::IdempotencyKey(tenant.get(), r.key), r.value);
+    if (!s.ok()) return FromRocks(s);
+  }
+  if (batch.Count() == 0) {
+    result.head = head;
+    return result;
+  }
+  if (!drafts.empty()) {
+    auto s = batch.Put(db_->cf(Cf::kMeta), keys::HeadKey(tenant.get()), HeadValue(head));
+    if (!s.ok()) return FromRocks(s);
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // durable before acknowledged
+  auto s = db_->db()->Write(wo, &batch);
+  if (!s.ok()) {
+    // We cannot know whether the batch reached the disk; refuse to pretend.
+    st.poison = Status(StatusCode::kPoisoned, "log of tenant '" + tenant.get() +
+                                                  "' refuses writes after a failed write (" + s.ToString() +
+                                                  "); restart the server to recover");
+    return Status(StatusCode::kIOError, "append failed: " + s.ToString());
+  }
+  st.head = head;
+  result.head = head;
+  return result;
+}
+
+Status RocksLog::Read(const TenantId& tenant, Seq from, std::size_t max, std::vector<Record>* out) const {
+  const std::string prefix = keys::TenantPrefix(tenant.get());
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kLog)));
+  std::size_t n = 0;
+  for (it->Seek(keys::LogKey(tenant.get(), std::max<Seq>(from, 1))); it->Valid() && n < max;
+       it->Next(), ++n) {
+    auto k = it->key();
+    if (!k.starts_with(prefix)) break;
+    if (k.size() != prefix.size() + 8) {
+      return {StatusCode::kCorruption, "malformed log key under tenant '" + tenant.get() + "'"};
+    }
+    auto v = it->value();
+    Record r;
+    r.seq = keys::ReadBigEndian64(std::string_view(k.data() + prefix.size(), 8));
+    if (v.size() < 32) {
+      return {StatusCode::kCorruption, "record " + std::to_string(r.seq) + " is shorter than its hash"};
+    }
+    std::memcpy(r.hash.data(), v.data(), 32);
+    r.bytes.assign(v.data() + 32, v.size() - 32);
+    out->push_back(std::move(r));
+  }
+  return FromRocks(it->status());
+}
+
+Result<Head> RocksLog::GetHead(const TenantId& tenant) const {
+  if (db_->read_only()) return ReadHead(tenant);
+  auto state = State(tenant);
+  if (!state.ok()) return state.status();
+  std::lock_guard lock((*state)->mu);
+  return (*state)->head;
+}
+
+Result<std::optional<std::string>> RocksLog::GetIdempotency(const TenantId& tenant,
+                                                            std::string_view key) const {
+  std::string v;
+  auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kIdempotency),
+                          keys::IdempotencyKey(tenant.get(), key), &v);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s);
+  return std::optional<std::string>(std::move(v));
+}
+
+std::vector<TenantId> RocksLog::Tenants() const {
+  std::vector<TenantId> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kMeta)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto len = static_cast<unsigned char>(k[0]);
+    if (k.size() == 1u + len + 1u && k[1 + len] == 'h') {
+      out.emplace_back(std::string(k.data() + 1, len));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace saalbuch::ledger

@@ -1,0 +1,41 @@
+// The RocksDB implementation of Log.
+//
+// Thread-safety: a mutex per tenant serialises that tenant's appends and
+// guards its cached head and poison state; a map mutex guards the set of
+// tenant states. Reads take no tenant lock (RocksDB snapshots suffice).
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "ledger/database.h"
+#include "ledger/log.h"
+
+namespace saalbuch::ledger {
+
+class RocksLog final : public Log {
+ public:
+  // `db` is not owned and must outlive the log.
+  explicit RocksLog(Database* db);
+  ~RocksLog() override;
+
+  Result<AppendResult> Append(const TenantId& tenant, std::vector<EventDraft> drafts,
+                              const std::vector<IdempotencyRecord>& idempotency) override;
+  Status Read(const TenantId& tenant, Seq from, std::size_t max, std::vector<Record>* out) const override;
+  Result<Head> GetHead(const TenantId& tenant) const override;
+  Result<std::optional<std::string>> GetIdempotency(const TenantId& tenant,
+                                                    std::string_view key) const override;
+  std::vector<TenantId> Tenants() const override;
+
+ private:
+  struct TenantState;
+  Result<TenantState*> State(const TenantId& tenant) const;
+  Result<Head> ReadHead(const TenantId& tenant) const;
+
+  Database* db_;
+  mutable std::mutex map_mu_;
+  mutable std::unordered_map<std::string, std::unique_ptr<TenantState>> tenants_;
+};
+
+}  // namespace saalbuch::ledger

@@ -1,0 +1,66 @@
+// The read side: projections folded from a tenant's log, and the queries
+// that read them. Key grammar: projections/README.md.
+//
+// Three projections, each with its own checkpoint written in the same batch
+// as its updates, and a version whose change rebuilds it from seq 1:
+//   catalog      — the tenant and its resources as published
+//   availability — opening rules and live busy ranges per resource
+//   bookings     — every booking with its history; bookings per resource
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "common/types.h"
+#include "ledger/log.h"
+#include "projections/store.h"
+
+namespace saalbuch::projections {
+
+struct ProjectionInfo {
+  const char* name;
+  char tag;     // key-space letter after the tenant prefix
+  int version;  // bump to rebuild from seq 1
+};
+inline constexpr ProjectionInfo kProjections[] = {
+    {"catalog", 'C', 1}, {"availability", 'A', 1}, {"bookings", 'B', 1}};
+
+// The lowest checkpoint of the tenant's projections (0 = nothing folded).
+Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
+
+// Folds record `seq` into every projection whose checkpoint is below `seq`
+// and advances those checkpoints. Pure apart from reads through `txn`.
+Status FoldRecord(const TenantId& tenant, Seq seq, const schema::Envelope& env, Txn* txn);
+
+// Folds the tenant's log from its lowest checkpoint up to `upto` (inclusive;
+// 0 = the head) into `store`. Used by the replay tool and by tests.
+Status FoldInto(MemoryStore* store, const ledger::Log& log, const TenantId& tenant, Seq upto = 0);
+
+// Every projection key of `tenant` with its value (for byte-for-byte
+// comparison between a live store and a replay).
+Result<std::map<std::string, std::string>> TenantKeys(const KvView& kv, const TenantId& tenant);
+
+// ---- Queries. kNotFound for unknown tenants and ids. ----
+
+Result<nlohmann::json> QueryTenant(const KvView& kv, const TenantId& tenant);
+Result<nlohmann::json> QueryResources(const KvView& kv, const TenantId& tenant);
+Result<nlohmann::json> QueryResource(const KvView& kv, const TenantId& tenant, const ResourceId& id);
+
+// Free and busy ranges of `resource` within `window` (at most 62 days),
+// given in UTC and in the tenant's zone. Busy ranges include buffers.
+Result<nlohmann::json> QueryAvailability(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
+                                         TimeRange window);
+
+struct BookingView {
+  nlohmann::json doc;             // the booking with its history
+  std::string manage_token_hash;  // raw SHA-256; empty for staff bookings
+};
+Result<BookingView> QueryBooking(const KvView& kv, const TenantId& tenant, const BookingId& id);
+
+// Bookings of `resource` that start within `window`, by start, paginated:
+// {"items": [...], "next_cursor": "..."|null}.
+Result<nlohmann::json> QueryResourceBookings(const KvView& kv, const TenantId& tenant,
+                                             const ResourceId& resource, TimeRange window, std::size_t limit,
+                                             std::string_view cursor);
+
+}  // namespace saalbuch::projections

@@ -1,0 +1,129 @@
+#include "projections/runner.h"
+
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "projections/keys_internal.h"
+
+namespace saalbuch::projections {
+
+Runner::Runner(ledger::Database* db, const ledger::Log* log) : db_(db), log_(log), store_(db) {}
+
+Runner::~Runner() { Shutdown(); }
+
+Status Runner::CheckVersions() {
+  for (const auto& p : kProjections) {
+    const std::string vkey = std::string(1, '\0') + "V" + p.name;
+    auto v = store_.Get(vkey);
+    if (!v.ok()) return v.status();
+    const std::string want = std::to_string(p.version);
+    if (v->has_value() && **v == want) continue;
+    if (v->has_value()) {
+      spdlog::info("projection {} changed version {} -> {}; rebuilding from seq 1", p.name, **v, want);
+    }
+    // Drop the projection's keys and checkpoints in every tenant.
+    rocksdb::WriteBatch batch;
+    auto* cf = db_->cf(ledger::Cf::kProjections);
+    std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto k = it->key().ToStringView();
+      std::size_t len = static_cast<unsigned char>(k[0]);
+      if (len == 0 || k.size() < len + 2) continue;
+      char tag = k[1 + len];
+      if (tag == p.tag || (tag == 'P' && k.size() == len + 3 && k[2 + len] == p.tag)) {
+        if (auto s = batch.Delete(cf, it->key()); !s.ok()) return ledger::FromRocks(s);
+      }
+    }
+    if (!it->status().ok()) return ledger::FromRocks(it->status());
+    if (auto s = batch.Put(cf, vkey, want); !s.ok()) return ledger::FromRocks(s);
+    if (auto s = db_->db()->Write(rocksdb::WriteOptions(), &batch); !s.ok()) return ledger::FromRocks(s);
+  }
+  return Status::Ok();
+}
+
+Status Runner::CatchUp(const TenantId& tenant) {
+  constexpr std::size_t kChunk = 1024;
+  std::vector<ledger::Record> chunk;
+  for (;;) {
+    auto from = LowestCheckpoint(store_, tenant);
+    if (!from.ok()) return from.status();
+    chunk.clear();
+    if (Status s = log_->Read(tenant, *from + 1, kChunk, &chunk); !s.ok()) return s;
+    if (chunk.empty()) {
+      std::lock_guard lock(mu_);
+      position_[tenant.get()] = *from;
+      return Status::Ok();
+    }
+    Txn txn(&store_);
+    for (const auto& r : chunk) {
+      const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
+      if (env == nullptr) {
+        return {StatusCode::kCorruption, "record " + std::to_string(r.seq) + " cannot be decoded"};
+      }
+      if (Status s = FoldRecord(tenant, r.seq, *env, &txn); !s.ok()) return s;
+    }
+    if (Status s = store_.Commit(txn); !s.ok()) return s;
+    {
+      std::lock_guard lock(mu_);
+      position_[tenant.get()] = chunk.back().seq;
+    }
+    cv_.notify_all();
+    if (chunk.size() < kChunk) return Status::Ok();
+  }
+}
+
+Status Runner::Start() {
+  if (Status s = CheckVersions(); !s.ok()) return s;
+  for (const TenantId& t : log_->Tenants()) {
+    if (Status s = CatchUp(t); !s.ok()) {
+      return {s.code(), "projections of tenant '" + t.get() + "': " + s.message()};
+    }
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void Runner::Notify(const TenantId& tenant, Seq) {
+  {
+    std::lock_guard lock(mu_);
+    dirty_.insert(tenant.get());
+  }
+  cv_.notify_all();
+}
+
+Seq Runner::Position(const TenantId& tenant) const {
+  std::lock_guard lock(mu_);
+  auto it = position_.find(tenant.get());
+  return it == position_.end() ? 0 : it->second;
+}
+
+void Runner::Loop() {
+  for (;;) {
+    std::string tenant;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !dirty_.empty(); });
+      if (dirty_.empty()) return;
+      tenant = *dirty_.begin();
+      dirty_.erase(dirty_.begin());
+    }
+    if (Status s = CatchUp(TenantId(tenant)); !s.ok()) {
+      // Queries for this tenant will wait for a position that never comes
+      // and answer 503; the log itself is unaffected.
+      spdlog::error("projections of tenant '{}' stopped: {}", tenant, s.ToString());
+    }
+  }
+}
+
+void Runner::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace saalbuch::projections

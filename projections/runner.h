@@ -1,0 +1,63 @@
+// Keeps the projections of every tenant caught up with its log.
+//
+// The command side calls Notify after each durable append; one runner thread
+// folds the new records in batches (each batch with its checkpoints) and
+// publishes the position reached, which queries use for read-your-writes.
+//
+// Thread-safety: Notify, Position and view() may be called from any thread;
+// folding happens on the runner's own thread only.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include "ledger/database.h"
+#include "ledger/log.h"
+#include "projections/projections.h"
+#include "projections/store.h"
+
+namespace saalbuch::projections {
+
+class Runner {
+ public:
+  // Neither pointer is owned; both must outlive the runner.
+  Runner(ledger::Database* db, const ledger::Log* log);
+  ~Runner();  // calls Shutdown()
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Rebuilds projections whose version changed, catches every tenant up with
+  // its log (synchronously) and starts the runner thread.
+  Status Start();
+
+  void Notify(const TenantId& tenant, Seq head);
+
+  // The position every projection of `tenant` has reached (0 if none).
+  Seq Position(const TenantId& tenant) const;
+
+  const KvView& view() const { return store_; }
+
+  void Shutdown();
+
+ private:
+  Status CheckVersions();
+  Status CatchUp(const TenantId& tenant);
+  void Loop();
+
+  ledger::Database* db_;
+  const ledger::Log* log_;
+  RocksStore store_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> dirty_;                    // guarded by mu_
+  std::unordered_map<std::string, Seq> position_;  // guarded by mu_
+  bool stopping_ = false;                          // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace saalbuch::projections

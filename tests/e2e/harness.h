@@ -1,0 +1,65 @@
+// End-to-end harness: the real saalbuchd binary on a loopback port, driven
+// by a real HTTP client (Boost.Beast), and the real saalbuch-replay tool.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace saalbuch::e2e {
+
+struct HttpResult {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+  nlohmann::json json() const;
+  std::string header(const std::string& name) const;
+};
+
+// One HTTP/1.1 request per connection. Throws on connection failure.
+HttpResult Call(int port, const std::string& method, const std::string& target, const std::string& body = "",
+                const std::map<std::string, std::string>& headers = {});
+
+// Convenience: JSON body with Content-Type, optional bearer key.
+HttpResult CallJson(int port, const std::string& method, const std::string& target,
+                    const nlohmann::json& body, const std::string& key = "",
+                    std::map<std::string, std::string> headers = {});
+
+inline constexpr const char* kOperatorKey = "e2e-operator-key-0123456789abcdef";
+
+// A saalbuchd process. Not copyable.
+class Server {
+ public:
+  explicit Server(std::filesystem::path data, std::vector<std::string> extra_args = {});
+  ~Server();  // kills the process if still running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  void Start();     // waits until it prints its URL
+  void Kill();      // SIGKILL, wait
+  int Terminate();  // SIGTERM, wait; returns the exit status
+  int port() const { return port_; }
+  const std::string& stdout_text() const { return stdout_; }
+
+ private:
+  std::filesystem::path data_;
+  std::vector<std::string> extra_;
+  int pid_ = -1;
+  int port_ = 0;
+  std::string stdout_;
+};
+
+struct ToolResult {
+  int exit_code = -1;
+  std::string out;
+};
+// Runs saalbuch-replay with `args`, capturing stdout.
+ToolResult Replay(const std::vector<std::string>& args);
+
+// A fresh directory under the test temp dir, removed by the caller's fixture.
+std::filesystem::path FreshDir(const std::string& name);
+
+}  // namespace saalbuch::e2e

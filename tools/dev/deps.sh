@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs the Debian 12 packages Saalbuch needs, if any is missing.
+# Nothing is downloaded at build time and nothing is vendored.
+set -eu
+PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
+  libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
+  libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
+  clang-format curl"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "Installing Debian packages:$missing"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,25 @@
+#!/bin/sh
+# The README's second command (and CI's): install what is missing, check the
+# formatting, build and run the whole suite, then again under
+# AddressSanitizer and UndefinedBehaviorSanitizer.
+set -eu
+cd "$(dirname "$0")/../.."
+tools/dev/deps.sh
+JOBS="$(nproc)"
+
+echo "== clang-format"
+git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
+echo "== build and test"
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build/release -j "$JOBS"
+ctest --test-dir build/release --output-on-failure -j "$JOBS"
+
+if [ "${SAALBUCH_SKIP_SANITIZERS:-0}" != "1" ]; then
+  echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
+  cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSAALBUCH_SANITIZE=ON
+  cmake --build build/asan -j "$JOBS"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    ctest --test-dir build/asan --output-on-failure -j "$JOBS"
+fi
+echo "== all tests passed"

@@ -251,18 +251,7 @@ int main(int argc, char** argv) {
                           api.Handle(std::move(req), ip, std::move(respond));
                         });
     server.Listen({net::ip::make_address(host), static_cast<unsigned short>(port)});
-    const auto ep = server.local_endpoint();
-    const std::string base_url =
-        "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
-        ":" + std::to_string(ep.port());
-    if (cfg.demo) SeedDemo(bus, data, base_url);
-    api.SetReady(true);
-    std::cout << "Operator key: from " << operator_key_source << "\n"
-              << "Saalbuch listening on " << base_url << "  (API description: " << base_url
-              << "/v1/openapi.json)\n"
-              << std::flush;
-    spdlog::info("msg=\"listening\" url={} data={}", base_url, data.string());
-
+    // Installed before the URL is printed: whoever sees the URL may send SIGTERM.
     std::thread stopper;
     net::signal_set signals(ioc, SIGTERM, SIGINT);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -281,6 +270,18 @@ int main(int argc, char** argv) {
         ioc.stop();
       });
     });
+
+    const auto ep = server.local_endpoint();
+    const std::string base_url =
+        "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
+        ":" + std::to_string(ep.port());
+    if (cfg.demo) SeedDemo(bus, data, base_url);
+    api.SetReady(true);
+    std::cout << "Operator key: from " << operator_key_source << "\n"
+              << "Saalbuch listening on " << base_url << "  (API description: " << base_url
+              << "/v1/openapi.json)\n"
+              << std::flush;
+    spdlog::info("msg=\"listening\" url={} data={}", base_url, data.string());
 
     std::vector<std::thread> io;
     for (int i = 1; i < cfg.io_threads; ++i) io.emplace_back([&ioc] { ioc.run(); });

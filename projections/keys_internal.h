@@ -59,7 +59,7 @@ inline std::string PrefixEnd(std::string prefix) {
 }
 
 inline std::string MinuteText(int minute) {
-  char buf[8];
+  char buf[16];
   std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
   return buf;
 }

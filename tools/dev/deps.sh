@@ -1,11 +1,12 @@
 #!/bin/sh
 # Installs the Debian 12 packages Saalbuch needs, if any is missing.
-# Nothing is downloaded at build time and nothing is vendored.
+# Nothing is downloaded at build time and nothing is vendored. (prometheus is
+# only for its promtool, which the tests use to check /metrics.)
 set -eu
 PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
   libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
-  clang-format curl"
+  clang-format curl prometheus"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

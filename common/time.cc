@@ -62,7 +62,7 @@ Result<TimeUs> ParseRfc3339(std::string_view s) {
     if (!ok || pos + 6 > s.size() || s[pos + 3] != ':' || oh > 23 || om > 59) {
       return BadTime(s);
     }
-    offset_min = sign * (oh * 60 + om);
+    offset_min = std::int64_t{sign} * (oh * 60 + om);
     pos += 6;
   } else {
     return BadTime(s);

@@ -307,7 +307,7 @@ struct Api::Impl {
   }
 
   void Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
-              std::string location_prefix = {}) {
+              const std::string& location_prefix = {}) {
     commands::Submission s;
     auto key_it = c->req.find("Idempotency-Key");
     if (key_it != c->req.end()) {
@@ -554,10 +554,24 @@ struct Api::Impl {
     WaitThenRun(c, t, min, deadline, std::move(query));
   }
 
+  // Runs `query` on a query thread. A query that throws (a programming error
+  // or a damaged projection document) answers 500 instead of ending the
+  // process.
+  void RunQuery(const CallPtr& c, std::function<void()> query) {
+    net::post(pool, [this, c, q = std::move(query)] {
+      try {
+        q();
+      } catch (const std::exception& e) {
+        spdlog::error("msg=\"query failed\" request={} error=\"{}\"", c->request_id, e.what());
+        Problem(c, status::internal_server_error, "internal_error", "an internal error occurred");
+      }
+    });
+  }
+
   void WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
                    std::chrono::steady_clock::time_point deadline, std::function<void()> query) {
     if (runner.Position(t) >= min) {
-      net::post(pool, std::move(query));
+      RunQuery(c, std::move(query));
       return;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -717,7 +731,7 @@ struct Api::Impl {
         return Problem(c, status::bad_request, "invalid_query", "limit must be 1–500");
       limit = *n;
     }
-    net::post(pool, [this, c, t, after, limit] {
+    RunQuery(c, [this, c, t, after, limit] {
       std::vector<ledger::Record> records;
       if (Status s = log.Read(t, after + 1, limit + 1, &records); !s.ok()) return FromStatus(c, s);
       auto head = log.GetHead(t);

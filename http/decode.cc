@@ -125,9 +125,9 @@ commands::Rules DecodeRules(Decoder& parent, const json& rules, const std::strin
   commands::Rules r;
   if (!rules.is_object()) return r;
   constexpr std::int64_t kMaxMinutes = 366LL * 24 * 60;
-  r.buffer_before = d.Int("buffer_before_minutes", 0, 24 * 60) * kUsPerMinute;
-  r.buffer_after = d.Int("buffer_after_minutes", 0, 24 * 60) * kUsPerMinute;
-  r.granularity = d.Int("granularity_minutes", 0, 24 * 60) * kUsPerMinute;
+  r.buffer_before = d.Int("buffer_before_minutes", 0, std::int64_t{24} * 60) * kUsPerMinute;
+  r.buffer_after = d.Int("buffer_after_minutes", 0, std::int64_t{24} * 60) * kUsPerMinute;
+  r.granularity = d.Int("granularity_minutes", 0, std::int64_t{24} * 60) * kUsPerMinute;
   r.min_duration = d.Int("min_duration_minutes", 0, kMaxMinutes) * kUsPerMinute;
   r.max_duration = d.Int("max_duration_minutes", 0, kMaxMinutes) * kUsPerMinute;
   r.lead_time = d.Int("lead_time_minutes", 0, kMaxMinutes) * kUsPerMinute;
@@ -137,7 +137,7 @@ commands::Rules DecodeRules(Decoder& parent, const json& rules, const std::strin
     d.Error("opening_hours", "required: a list of {weekday, start, end}");
     return r;
   }
-  if (it->size() > 7 * 24) {
+  if (it->size() > std::size_t{7} * 24) {
     d.Error("opening_hours", "at most 168 intervals");
     return r;
   }

@@ -36,7 +36,7 @@ struct Config {
   int io_threads = 2;
   int writer_threads = 4;
   int query_threads = 2;
-  std::uint64_t max_body_bytes = 64 * 1024;
+  std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   int max_connections = 1024;
   int request_timeout_s = 15;
   double rate_per_second = 200;
@@ -100,7 +100,7 @@ void SeedDemo(commands::CommandBus& bus, const fs::path& data, const std::string
   saal.buffer_after = 30 * kUsPerMinute;
   saal.granularity = 30 * kUsPerMinute;
   saal.min_duration = 60 * kUsPerMinute;
-  saal.max_duration = 12 * 60 * kUsPerMinute;
+  saal.max_duration = TimeUs{12} * 60 * kUsPerMinute;
   commands::Rules seminar;
   for (int d = 1; d <= 6; ++d) seminar.opening.push_back({d, 8 * 60, 20 * 60});
   seminar.granularity = 15 * kUsPerMinute;

@@ -30,7 +30,7 @@ using Handler = std::function<void(Request&& req, const std::string& remote_ip, 
 struct ServerOptions {
   // Largest request body accepted; larger ones get 413 and the connection
   // is closed. 64 KiB is far above any command Saalbuch takes.
-  std::uint64_t max_body_bytes = 64 * 1024;
+  std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   // Largest request header block; larger ones get 431.
   std::uint32_t max_header_bytes = 8 * 1024;
   // Time for one request: reading it, handling it and writing the reply.

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
   libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
-  clang-format curl prometheus"
+  clang-format clang-tidy curl prometheus"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -15,6 +15,10 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build/release -j "$JOBS"
 ctest --test-dir build/release --output-on-failure -j "$JOBS"
 
+echo "== clang-tidy (.clang-tidy; our sources, warnings are errors)"
+git ls-files 'common/*.cc' 'ledger/*.cc' 'commands/*.cc' 'projections/*.cc' 'http/*.cc' 'tools/*.cc' |
+  xargs -P "$JOBS" -n 1 clang-tidy -p build/release --quiet
+
 if [ "${SAALBUCH_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSAALBUCH_SANITIZE=ON

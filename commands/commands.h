@@ -52,7 +52,7 @@ struct PlaceBooking {
   ResourceId resource;
   TimeRange range;
   bool by_staff = false;
-  std::string manage_token;  // plaintext for public bookings, shown once
+  std::string manage_token;  // plaintext, shown once in the reply; empty: no manage link
 };
 
 struct CancelBooking {

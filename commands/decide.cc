@@ -265,12 +265,13 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
   e.end_us = t.end;
   e.blocked_start_us = blocked.start;
   e.blocked_end_us = blocked.end;
-  if (!c.by_staff) e.manage_token_hash = HashBytes(c.manage_token);
+  // An empty token must never become a valid one (SHA-256 of "").
+  if (!c.manage_token.empty()) e.manage_token_hash = HashBytes(c.manage_token);
   e.channel = c.by_staff ? "staff" : "public";
   a.reply = {{"id", c.id.get()},      {"number", e.number}, {"resource", c.resource.get()},
              {"status", "confirmed"}, {"version", 1},       {"time_zone", m.zone()->name()}};
   a.reply.update(RangeJson(t, m.zone()));
-  if (!c.by_staff) a.reply["manage_token"] = c.manage_token;
+  if (!c.manage_token.empty()) a.reply["manage_token"] = c.manage_token;
   d.payload.Set(std::move(e));
   a.events.push_back(std::move(d));
   return a;
@@ -280,7 +281,7 @@ Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const Can
   const Booking* b = m.FindBooking(c.id);
   // A wrong manage token looks exactly like an unknown booking.
   if (b == nullptr ||
-      (!c.by_staff && (b->manage_token_hash.empty() ||
+      (!c.by_staff && (b->manage_token_hash.empty() || c.manage_token.empty() ||
                        !ConstantTimeEquals(AsBytes(Sha256Of(c.manage_token)), b->manage_token_hash)))) {
     return Reject(Refusal::kNotFound, "not_found", "no such booking");
   }

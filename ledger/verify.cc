@@ -45,9 +45,17 @@ Result<VerifyReport> VerifyChain(const Log& log, const TenantId& tenant,
   auto stored = log.GetHead(tenant);
   if (!stored.ok()) return stored.status();
   if (stored->seq != rep.head.seq || stored->hash != rep.head.hash) {
-    return fail(rep.head.seq + 1, "stored head (seq " + std::to_string(stored->seq) + ", hash " +
-                                      ToHex(stored->hash) + ") does not match the chain (seq " +
-                                      std::to_string(rep.head.seq) + ")");
+    const std::string what = "stored head (seq " + std::to_string(stored->seq) + ", hash " +
+                             ToHex(stored->hash) + ") does not match the chain (seq " +
+                             std::to_string(rep.head.seq) + ")";
+    if (stored->seq < rep.head.seq) {
+      // Records exist beyond the head the store acknowledges: the first of
+      // them is the first record nobody vouches for.
+      rep.records = stored->seq;
+      return fail(stored->seq + 1, what + "; records after the head are not part of the log");
+    }
+    if (stored->seq > rep.head.seq) return fail(rep.head.seq + 1, what + "; records are missing");
+    return fail(rep.head.seq, what + "; the head names another hash for this record");
   }
   return rep;
 }

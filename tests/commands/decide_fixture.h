@@ -1,0 +1,122 @@
+// A TenantModel driven by Decide: accepted commands' events are applied with
+// increasing seqs, exactly as the command bus does.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "commands/commands.h"
+#include "common/crypto.h"
+#include "common/time.h"
+
+namespace saalbuch::commands {
+
+inline TimeUs T(std::string_view rfc3339) {
+  auto t = ParseRfc3339(rfc3339);
+  EXPECT_TRUE(t.ok()) << rfc3339 << ": " << t.status().ToString();
+  return t.ok() ? *t : 0;
+}
+
+inline constexpr TimeUs kHour = 60 * kUsPerMinute;
+inline constexpr TimeUs kDay = 24 * kHour;
+
+// Opening hours on every weekday from `first` to `last` (ISO weekdays).
+inline Rules OpenDays(int first, int last, int start_minute, int end_minute) {
+  Rules r;
+  for (int d = first; d <= last; ++d) r.opening.push_back({d, start_minute, end_minute});
+  return r;
+}
+
+class DecideFixture : public ::testing::Test {
+ protected:
+  Context Ctx(TimeUs now, std::string actor = "key:admin") {
+    Context c;
+    c.tenant = TenantId("stadt");
+    c.now = now;
+    c.actor = std::move(actor);
+    c.command_id = "cmd-" + std::to_string(++commands_);
+    c.correlation_id = "corr-" + std::to_string(commands_);
+    return c;
+  }
+
+  // Decides without touching the model.
+  Decision DecideAt(const Command& cmd, TimeUs now) { return Decide(model_, Ctx(now), cmd); }
+
+  // Decides; the command must be accepted, and its events are applied.
+  Acceptance Accept(const Command& cmd, TimeUs now) {
+    Decision d = DecideAt(cmd, now);
+    if (auto* r = std::get_if<Rejection>(&d)) {
+      ADD_FAILURE() << CommandName(cmd) << " refused: " << r->code << " (" << r->message << ") "
+                    << r->details.dump();
+      return {};
+    }
+    Acceptance a = std::get<Acceptance>(std::move(d));
+    for (const auto& ev : a.events) model_.Apply(++seq_, ev.stream_version, ev.payload);
+    return a;
+  }
+
+  // Decides; the command must be refused. The model is unchanged.
+  Rejection Refuse(const Command& cmd, TimeUs now) {
+    Decision d = DecideAt(cmd, now);
+    if (std::holds_alternative<Acceptance>(d)) {
+      ADD_FAILURE() << CommandName(cmd) << " was accepted: " << std::get<Acceptance>(d).reply.dump();
+      return {};
+    }
+    return std::get<Rejection>(std::move(d));
+  }
+
+  void MakeTenant(const std::string& zone, TimeUs now) {
+    CreateTenant c;
+    c.id = TenantId("stadt");
+    c.name = "Stadt Musterhausen";
+    c.time_zone = zone;
+    c.admin_key_id = "admin";
+    c.admin_key = "secret-admin-key";
+    Accept(c, now);
+  }
+
+  void MakeRoom(const std::string& id, std::optional<Rules> rules, TimeUs now) {
+    CreateResource c;
+    c.id = ResourceId(id);
+    c.kind = "room";
+    c.name = "Room " + id;
+    c.rules = std::move(rules);
+    Accept(c, now);
+  }
+
+  static PlaceBooking Place(const std::string& id, const std::string& resource, TimeUs start, TimeUs end,
+                            bool by_staff = false) {
+    PlaceBooking p;
+    p.id = BookingId(id);
+    p.resource = ResourceId(resource);
+    p.range = {start, end};
+    p.by_staff = by_staff;
+    if (!by_staff) p.manage_token = "token-" + id;
+    return p;
+  }
+
+  static CancelBooking CancelAsBooker(const std::string& id, std::string token = "") {
+    CancelBooking c;
+    c.id = BookingId(id);
+    c.manage_token = token.empty() ? "token-" + id : std::move(token);
+    c.reason = "changed plans";
+    return c;
+  }
+
+  static CancelBooking CancelAsStaff(const std::string& id) {
+    CancelBooking c;
+    c.id = BookingId(id);
+    c.by_staff = true;
+    c.reason = "staff decision";
+    return c;
+  }
+
+  TenantModel model_;
+  Seq seq_ = 0;
+  int commands_ = 0;
+};
+
+}  // namespace saalbuch::commands

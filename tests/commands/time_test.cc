@@ -1,0 +1,127 @@
+// common/time.h: weekly opening hours in a real zone turned into UTC ranges,
+// across daylight saving switches; subtraction of busy ranges.
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tests/commands/decide_fixture.h"
+
+namespace saalbuch {
+namespace {
+
+using commands::kDay;
+using commands::kHour;
+using commands::T;
+
+const date::time_zone* Berlin() {
+  const date::time_zone* z = FindZone("Europe/Berlin");
+  EXPECT_NE(z, nullptr);
+  return z;
+}
+
+TEST(OpeningRangesTest, SundayEightToTwentyOnTheSpringForwardDayIsSixToEighteenUtc) {
+  auto ranges =
+      OpeningRanges({{7, 8 * 60, 20 * 60}}, Berlin(), {T("2026-03-27T00:00:00Z"), T("2026-04-01T00:00:00Z")});
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(FormatUtc(ranges[0].start), "2026-03-29T06:00:00Z");
+  EXPECT_EQ(FormatUtc(ranges[0].end), "2026-03-29T18:00:00Z");
+}
+
+TEST(OpeningRangesTest, SundayEightToTwentyOnTheFallBackDayIsSevenToNineteenUtc) {
+  auto ranges =
+      OpeningRanges({{7, 8 * 60, 20 * 60}}, Berlin(), {T("2026-10-23T00:00:00Z"), T("2026-10-28T00:00:00Z")});
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(FormatUtc(ranges[0].start), "2026-10-25T07:00:00Z");
+  EXPECT_EQ(FormatUtc(ranges[0].end), "2026-10-25T19:00:00Z");
+}
+
+TEST(OpeningRangesTest, WholeDayIsTwentyThreeHoursOnSpringForwardAndTwentyFiveOnFallBack) {
+  auto march =
+      OpeningRanges({{7, 0, 1440}}, Berlin(), {T("2026-03-27T00:00:00Z"), T("2026-04-01T00:00:00Z")});
+  ASSERT_EQ(march.size(), 1u);
+  EXPECT_EQ(FormatUtc(march[0].start), "2026-03-28T23:00:00Z");
+  EXPECT_EQ(FormatUtc(march[0].end), "2026-03-29T22:00:00Z");
+  EXPECT_EQ(march[0].end - march[0].start, 23 * kHour);
+
+  auto october =
+      OpeningRanges({{7, 0, 1440}}, Berlin(), {T("2026-10-23T00:00:00Z"), T("2026-10-28T00:00:00Z")});
+  ASSERT_EQ(october.size(), 1u);
+  EXPECT_EQ(FormatUtc(october[0].start), "2026-10-24T22:00:00Z");
+  EXPECT_EQ(FormatUtc(october[0].end), "2026-10-25T23:00:00Z");
+  EXPECT_EQ(october[0].end - october[0].start, 25 * kHour);
+}
+
+TEST(OpeningRangesTest, StartInsideTheSpringForwardGapBeginsWhenTheGapEnds) {
+  // 02:30 does not exist on 2026-03-29 in Berlin; 03:00 CEST (01:00Z) does.
+  auto ranges = OpeningRanges({{7, 2 * 60 + 30, 5 * 60}}, Berlin(),
+                              {T("2026-03-28T00:00:00Z"), T("2026-03-30T00:00:00Z")});
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(FormatUtc(ranges[0].start), "2026-03-29T01:00:00Z");
+  EXPECT_EQ(FormatUtc(ranges[0].end), "2026-03-29T03:00:00Z");
+}
+
+TEST(OpeningRangesTest, RepeatedHourOnFallBackStartsEarlyAndEndsLate) {
+  // 02:30 happens twice on 2026-10-25: 00:30Z (CEST) and 01:30Z (CET).
+  auto ends_in_repeat =
+      OpeningRanges({{7, 60, 2 * 60 + 30}}, Berlin(), {T("2026-10-24T00:00:00Z"), T("2026-10-26T00:00:00Z")});
+  ASSERT_EQ(ends_in_repeat.size(), 1u);
+  EXPECT_EQ(FormatUtc(ends_in_repeat[0].start), "2026-10-24T23:00:00Z");
+  EXPECT_EQ(FormatUtc(ends_in_repeat[0].end), "2026-10-25T01:30:00Z");
+
+  auto starts_in_repeat = OpeningRanges({{7, 2 * 60 + 30, 4 * 60}}, Berlin(),
+                                        {T("2026-10-24T00:00:00Z"), T("2026-10-26T00:00:00Z")});
+  ASSERT_EQ(starts_in_repeat.size(), 1u);
+  EXPECT_EQ(FormatUtc(starts_in_repeat[0].start), "2026-10-25T00:30:00Z");
+  EXPECT_EQ(FormatUtc(starts_in_repeat[0].end), "2026-10-25T03:00:00Z");
+}
+
+TEST(OpeningRangesTest, AdjacentDaysMergeAndTheWindowClips) {
+  std::vector<WeeklyInterval> always;
+  for (int d = 1; d <= 7; ++d) always.push_back({d, 0, 1440});
+  const TimeRange window{T("2026-03-25T10:17:00Z"), T("2026-04-02T03:00:00Z")};  // across the switch
+  auto ranges = OpeningRanges(always, Berlin(), window);
+  ASSERT_EQ(ranges.size(), 1u);
+  EXPECT_EQ(ranges[0], window);
+
+  // Monday 22:00–24:00 and Tuesday 00:00–02:00 form one night.
+  auto night = OpeningRanges({{1, 22 * 60, 1440}, {2, 0, 2 * 60}}, Berlin(),
+                             {T("2026-03-01T00:00:00Z"), T("2026-03-08T00:00:00Z")});
+  ASSERT_EQ(night.size(), 1u);
+  EXPECT_EQ(FormatUtc(night[0].start), "2026-03-02T21:00:00Z");
+  EXPECT_EQ(FormatUtc(night[0].end), "2026-03-03T01:00:00Z");
+}
+
+TEST(OpeningRangesTest, WeekOfWeekdayHoursGivesOneSortedRangePerDay) {
+  std::vector<WeeklyInterval> hours;
+  for (int d = 1; d <= 5; ++d) hours.push_back({d, 8 * 60, 18 * 60});
+  auto ranges = OpeningRanges(hours, Berlin(), {T("2026-03-02T00:00:00Z"), T("2026-03-09T00:00:00Z")});
+  ASSERT_EQ(ranges.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(ranges[i].start, T("2026-03-02T07:00:00Z") + i * kDay) << i;
+    EXPECT_EQ(ranges[i].end - ranges[i].start, 10 * kHour) << i;
+  }
+  EXPECT_TRUE(OpeningRanges({}, Berlin(), {0, kDay}).empty());
+  EXPECT_TRUE(OpeningRanges(hours, Berlin(), {kDay, kDay}).empty());
+}
+
+TEST(SubtractTest, BusyRangesCutHolesIncludingOverlappingOnes) {
+  const std::vector<TimeRange> open = {{0, 100}, {200, 300}};
+  auto free = Subtract(open, {{10, 20}, {15, 30}, {90, 210}, {250, 260}});
+  EXPECT_EQ(free, (std::vector<TimeRange>{{0, 10}, {30, 90}, {210, 250}, {260, 300}}));
+  EXPECT_EQ(Subtract(open, {}), open);
+  EXPECT_TRUE(Subtract(open, {{-5, 400}}).empty());
+}
+
+TEST(TimeFormatTest, LocalAndUtcRenderingsNameTheSameInstant) {
+  const TimeUs t = T("2026-03-29T04:00:00+02:00");
+  EXPECT_EQ(FormatUtc(t), "2026-03-29T02:00:00Z");
+  EXPECT_EQ(FormatLocal(t, Berlin()), "2026-03-29T04:00:00+02:00");
+  EXPECT_EQ(FormatLocal(T("2026-03-29T01:59:00Z"), Berlin()), "2026-03-29T03:59:00+02:00");
+  EXPECT_EQ(LocalYear(T("2026-12-31T23:30:00Z"), Berlin()), 2027);
+  EXPECT_FALSE(ParseRfc3339("2026-03-29T04:00:00").ok()) << "an offset is required";
+  EXPECT_EQ(FindZone("Nowhere/Special"), nullptr);
+}
+
+}  // namespace
+}  // namespace saalbuch

@@ -105,7 +105,7 @@ std::string EncodeIdempotency(const std::string& fingerprint, const Outcome& o) 
                       {"refusal", static_cast<int>(o.refusal)},
                       {"body", o.body},
                       {"position", o.position}};
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // nullopt when the stored record is unreadable (treated as storage damage).
@@ -277,6 +277,7 @@ void CommandBus::Drain(Tenant* t) {
   std::vector<ledger::EventDraft> events;
   std::vector<ledger::IdempotencyRecord> idempotency;
   std::unordered_map<std::string, std::size_t> keys_in_batch;  // key → index in batch
+  std::unordered_map<std::size_t, Outcome> withheld;  // index → outcome as stored (secrets withheld)
   Seq position = t->model.position();
   bool keys_changed = false;
   const TimeUs now = t->last_now = std::max(t->last_now, options_.clock());
@@ -287,7 +288,7 @@ void CommandBus::Drain(Tenant* t) {
     if (!s.idempotency_key.empty()) {
       std::optional<std::pair<std::string, Outcome>> earlier;
       if (auto it = keys_in_batch.find(s.idempotency_key); it != keys_in_batch.end()) {
-        earlier = std::make_pair(batch[it->second].submission.fingerprint, outcomes[it->second]);
+        earlier = std::make_pair(batch[it->second].submission.fingerprint, withheld[it->second]);
         earlier->second.replayed = true;
       } else {
         auto stored = log_->GetIdempotency(t->id, s.idempotency_key);
@@ -317,9 +318,18 @@ void CommandBus::Drain(Tenant* t) {
         continue;
       }
     }
+    std::vector<std::string> secrets;
     Context ctx = s.ctx;
     if (ctx.now == 0) ctx.now = now;
-    Decision d = Decide(t->model, ctx, s.command);
+    Decision d;
+    try {
+      d = Decide(t->model, ctx, s.command);
+    } catch (const std::exception& e) {
+      // A programming error in Decide: refuse this command, keep the writer.
+      spdlog::error("msg=\"decide threw\" tenant={} command={} error=\"{}\"", t->id.get(),
+                    CommandName(s.command), e.what());
+      d = Rejection{Refusal::kUnprocessable, "internal_error", "the command could not be decided", {}};
+    }
     if (auto* a = std::get_if<Acceptance>(&d)) {
       for (auto& ev : a->events) {
         t->model.Apply(++position, ev.stream_version, ev.payload);
@@ -328,6 +338,7 @@ void CommandBus::Drain(Tenant* t) {
       }
       out.kind = a->created ? Outcome::Kind::kCreated : Outcome::Kind::kOk;
       out.body = std::move(a->reply);
+      secrets = std::move(a->secrets);
     } else {
       auto& r = std::get<Rejection>(d);
       out.kind = Outcome::Kind::kRejected;
@@ -336,8 +347,14 @@ void CommandBus::Drain(Tenant* t) {
     }
     out.position = position;
     if (!s.idempotency_key.empty()) {
-      idempotency.push_back({s.idempotency_key, EncodeIdempotency(s.fingerprint, out)});
+      Outcome stored = out;
+      if (!secrets.empty()) {
+        for (const auto& p : secrets) stored.body[nlohmann::json::json_pointer(p)] = nullptr;
+        stored.body["secrets_withheld"] = true;
+      }
+      idempotency.push_back({s.idempotency_key, EncodeIdempotency(s.fingerprint, stored)});
       keys_in_batch[s.idempotency_key] = i;
+      withheld[i] = std::move(stored);
     }
   }
 

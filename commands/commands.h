@@ -47,6 +47,11 @@ struct SetRules {
   std::optional<std::uint64_t> if_match;  // expected resource version
 };
 
+// Replaces the tenant's public holidays.
+struct SetHolidays {
+  std::map<LocalDay, std::string> holidays;  // local day → name
+};
+
 struct PlaceBooking {
   BookingId id;
   ResourceId resource;
@@ -63,8 +68,8 @@ struct CancelBooking {
   std::optional<std::uint64_t> if_match;
 };
 
-using Command =
-    std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking>;
+using Command = std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking,
+                             CancelBooking, SetHolidays>;
 
 const char* CommandName(const Command& c);
 
@@ -91,6 +96,10 @@ struct Acceptance {
   bool created = false;  // a new entity (HTTP 201) rather than an action
   std::vector<ledger::EventDraft> events;
   nlohmann::json reply;  // the reply body, without "position"
+  // JSON pointers into `reply` of secrets shown once (a new key, a manage
+  // token). They are not kept in idempotency records: a retry gets null
+  // there and "secrets_withheld": true.
+  std::vector<std::string> secrets;
 };
 
 using Decision = std::variant<Acceptance, Rejection>;

@@ -8,6 +8,11 @@ namespace {
 
 using nlohmann::json;
 
+// Hard limits that hold whatever a resource's rules say, so that no single
+// booking makes the writer walk years of opening hours.
+constexpr TimeUs kMaxBookingDuration = 31LL * 24 * 3600 * kUsPerSecond;
+constexpr TimeUs kMaxHorizon = 5LL * 366 * 24 * 3600 * kUsPerSecond;
+
 Rejection Reject(Refusal r, std::string code, std::string message, json details = json::object()) {
   return Rejection{r, std::move(code), std::move(message), std::move(details)};
 }
@@ -44,6 +49,25 @@ std::optional<Rejection> ValidateRules(const Rules& r) {
                     {{"weekday", h.weekday}, {"start_minute", h.start_minute}, {"end_minute", h.end_minute}});
     }
   }
+  for (const auto& [day, hours] : r.special_days) {
+    for (const auto& h : hours) {
+      if (h.start_minute < 0 || h.end_minute > 24 * 60 || h.start_minute >= h.end_minute) {
+        return Reject(Refusal::kUnprocessable, "validation_failed",
+                      "special day hours need 0 ≤ start < end ≤ 1440 minutes",
+                      {{"date", FormatLocalDay(day)}});
+      }
+    }
+  }
+  for (const auto& c : r.closures) {
+    if (c.last < c.first) {
+      return Reject(Refusal::kUnprocessable, "validation_failed", "a closure must not end before it starts",
+                    {{"from", FormatLocalDay(c.first)}, {"to", FormatLocalDay(c.last)}});
+    }
+  }
+  if (r.special_days.size() > 1000 || r.closures.size() > 1000) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "at most 1000 special days and 1000 closures");
+  }
   const TimeUs limits[] = {r.buffer_before, r.buffer_after, r.granularity, r.min_duration,
                            r.max_duration,  r.lead_time,    r.horizon};
   for (TimeUs v : limits) {
@@ -73,6 +97,22 @@ schema::RulesSetT RulesEvent(const ResourceId& id, const Rules& r) {
   e.max_duration_s = static_cast<std::int32_t>(r.max_duration / kUsPerSecond);
   e.lead_time_s = static_cast<std::int32_t>(r.lead_time / kUsPerSecond);
   e.horizon_s = r.horizon / kUsPerSecond;
+  for (const auto& [day, hours] : r.special_days) {
+    auto d = std::make_unique<schema::SpecialDayT>();
+    d->day = day;
+    for (const auto& h : hours) {
+      d->opening.emplace_back(static_cast<std::uint16_t>(h.start_minute),
+                              static_cast<std::uint16_t>(h.end_minute));
+    }
+    e.special_days.push_back(std::move(d));
+  }
+  for (const auto& c : r.closures) {
+    auto cl = std::make_unique<schema::ClosureT>();
+    cl->first_day = c.first;
+    cl->last_day = c.last;
+    cl->reason = c.reason;
+    e.closures.push_back(std::move(cl));
+  }
   return e;
 }
 
@@ -112,6 +152,7 @@ Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const Crea
              {"name", c.name},
              {"time_zone", c.time_zone},
              {"admin_key", {{"id", c.admin_key_id}, {"role", "admin"}, {"key", c.admin_key}}}};
+  a.secrets = {"/admin_key/key"};
   return a;
 }
 
@@ -134,6 +175,7 @@ Decision DecideCreateApiKey(const TenantModel&, const Context& ctx, const Create
   d.payload.Set(std::move(e));
   a.events.push_back(std::move(d));
   a.reply = {{"id", c.key_id}, {"role", c.role}, {"label", c.label}, {"key", c.key}};
+  a.secrets = {"/key"};
   return a;
 }
 
@@ -217,17 +259,20 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
     return Reject(Refusal::kUnprocessable, "lead_time_not_met", "this resource must be booked further ahead",
                   {{"earliest_start", FormatUtc(ctx.now + r.lead_time)}});
   }
-  if (r.horizon > 0 && t.start > ctx.now + r.horizon) {
+  const TimeUs horizon = r.horizon > 0 ? std::min(r.horizon, kMaxHorizon) : kMaxHorizon;
+  if (t.start > ctx.now + horizon) {
     return Reject(Refusal::kUnprocessable, "beyond_horizon", "this resource cannot be booked that far ahead",
-                  {{"latest_start", FormatUtc(ctx.now + r.horizon)}});
+                  {{"latest_start", FormatUtc(ctx.now + horizon)}});
   }
   if (r.min_duration > 0 && duration < r.min_duration) {
     return Reject(Refusal::kUnprocessable, "duration_too_short", "the booking is shorter than allowed",
                   {{"min_duration_minutes", r.min_duration / kUsPerMinute}});
   }
-  if (r.max_duration > 0 && duration > r.max_duration) {
+  const TimeUs max_duration =
+      r.max_duration > 0 ? std::min(r.max_duration, kMaxBookingDuration) : kMaxBookingDuration;
+  if (duration > max_duration) {
     return Reject(Refusal::kUnprocessable, "duration_too_long", "the booking is longer than allowed",
-                  {{"max_duration_minutes", r.max_duration / kUsPerMinute}});
+                  {{"max_duration_minutes", max_duration / kUsPerMinute}});
   }
   if (r.granularity > 0) {
     // Slots are counted from local midnight, so that a 30-minute grid means
@@ -241,7 +286,7 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
                     {{"granularity_minutes", r.granularity / kUsPerMinute}});
     }
   }
-  auto open = OpeningRanges(r.opening, m.zone(), t);
+  auto open = OpeningRanges(m.Calendar(*res), m.zone(), t);
   if (open.size() != 1 || open.front() != t) {
     return Reject(Refusal::kUnprocessable, "outside_opening_hours",
                   "the resource is not open for the whole requested time",
@@ -271,7 +316,10 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
   a.reply = {{"id", c.id.get()},      {"number", e.number}, {"resource", c.resource.get()},
              {"status", "confirmed"}, {"version", 1},       {"time_zone", m.zone()->name()}};
   a.reply.update(RangeJson(t, m.zone()));
-  if (!c.manage_token.empty()) a.reply["manage_token"] = c.manage_token;
+  if (!c.manage_token.empty()) {
+    a.reply["manage_token"] = c.manage_token;
+    a.secrets = {"/manage_token"};
+  }
   d.payload.Set(std::move(e));
   a.events.push_back(std::move(d));
   return a;
@@ -311,11 +359,35 @@ Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const Can
   return a;
 }
 
+Decision DecideSetHolidays(const TenantModel& m, const Context& ctx, const SetHolidays& c) {
+  if (c.holidays.size() > 1000) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "at most 1000 holidays");
+  }
+  Acceptance a;
+  auto d = Draft(ctx, "tenant/holidays", m.holidays_version() + 1);
+  schema::HolidaysSetT e;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [day, name] : c.holidays) {
+    if (name.size() > 200) {
+      return Reject(Refusal::kUnprocessable, "validation_failed", "holiday names have at most 200 bytes");
+    }
+    auto h = std::make_unique<schema::HolidayT>();
+    h->day = day;
+    h->name = name;
+    e.holidays.push_back(std::move(h));
+    list.push_back({{"date", FormatLocalDay(day)}, {"name", name}});
+  }
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  a.reply = {{"holidays", list}, {"version", m.holidays_version() + 1}};
+  return a;
+}
+
 }  // namespace
 
 const char* CommandName(const Command& c) {
-  static constexpr const char* kNames[] = {"create_tenant", "create_api_key", "create_resource",
-                                           "set_rules",     "place_booking",  "cancel_booking"};
+  static constexpr const char* kNames[] = {"create_tenant", "create_api_key", "create_resource", "set_rules",
+                                           "place_booking", "cancel_booking", "set_holidays"};
   return kNames[c.index()];
 }
 
@@ -332,6 +404,7 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, SetRules>) return DecideSetRules(m, ctx, c);
         if constexpr (std::is_same_v<T, PlaceBooking>) return DecidePlaceBooking(m, ctx, c);
         if constexpr (std::is_same_v<T, CancelBooking>) return DecideCancelBooking(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetHolidays>) return DecideSetHolidays(m, ctx, c);
       },
       cmd);
 }

@@ -46,6 +46,11 @@ Rules RulesFromEvent(const schema::RulesSetT& e) {
   r.max_duration = e.max_duration_s * kUsPerSecond;
   r.lead_time = e.lead_time_s * kUsPerSecond;
   r.horizon = e.horizon_s * kUsPerSecond;
+  for (const auto& d : e.special_days) {
+    auto& hours = r.special_days[d->day];
+    for (const auto& h : d->opening) hours.push_back({h.start_minute(), h.end_minute()});
+  }
+  for (const auto& c : e.closures) r.closures.push_back({c->first_day, c->last_day, c->reason});
   return r;
 }
 
@@ -117,9 +122,24 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       b.version = stream_version;
       break;
     }
+    case schema::Payload::HolidaysSet: {
+      holidays_.clear();
+      holidays_version_ = stream_version;
+      for (const auto& h : ev.AsHolidaysSet()->holidays) holidays_[h->day] = h->name;
+      break;
+    }
     case schema::Payload::NONE:
       break;
   }
+}
+
+OpeningCalendar TenantModel::Calendar(const Resource& r) const {
+  OpeningCalendar c;
+  c.weekly = r.rules.opening;
+  c.special_days = r.rules.special_days;
+  for (const auto& cl : r.rules.closures) c.closures.emplace_back(cl.first, cl.last);
+  for (const auto& [day, name] : holidays_) c.holidays.insert(day);
+  return c;
 }
 
 const Resource* TenantModel::FindResource(const ResourceId& id) const {

@@ -25,8 +25,18 @@ std::optional<Role> ParseRole(std::string_view s);
 
 // Rules of a resource. Durations in microseconds; 0 means "no limit" (for
 // granularity: any start). Opening hours are weekly, in the tenant's zone.
+struct Closure {
+  LocalDay first = 0;  // inclusive
+  LocalDay last = 0;   // inclusive
+  std::string reason;
+  auto operator<=>(const Closure&) const = default;
+};
+
 struct Rules {
   std::vector<WeeklyInterval> opening;
+  // Days whose hours replace the weekly ones (empty: closed that day).
+  std::map<LocalDay, std::vector<DayInterval>> special_days;
+  std::vector<Closure> closures;
   TimeUs buffer_before = 0;
   TimeUs buffer_after = 0;
   TimeUs granularity = 0;
@@ -76,6 +86,12 @@ class TenantModel {
   const date::time_zone* zone() const { return zone_; }
   Seq position() const { return position_; }
 
+  // Public holidays of the tenant (local day → name).
+  const std::map<LocalDay, std::string>& holidays() const { return holidays_; }
+  std::uint64_t holidays_version() const { return holidays_version_; }
+  // The opening calendar of `r`: its rules plus the tenant's holidays.
+  OpeningCalendar Calendar(const Resource& r) const;
+
   const Resource* FindResource(const ResourceId& id) const;
   const Booking* FindBooking(const BookingId& id) const;
   // A live booking of `resource` whose blocked range overlaps `blocked`.
@@ -96,6 +112,8 @@ class TenantModel {
   // never overlap, which makes the clash check a single predecessor lookup.
   std::map<ResourceId, std::map<TimeUs, BookingId>> live_;
   std::map<int, std::uint64_t> numbers_per_year_;
+  std::map<LocalDay, std::string> holidays_;
+  std::uint64_t holidays_version_ = 0;
 };
 
 }  // namespace saalbuch::commands

@@ -67,7 +67,9 @@ Result<TimeUs> ParseRfc3339(std::string_view s) {
   } else {
     return BadTime(s);
   }
-  if (pos != s.size() || h > 23 || mi > 59 || se > 59) return BadTime(s);
+  // Years outside 1900–9000 are never meant; refusing them keeps every
+  // later computation (and formatting) far from overflow.
+  if (pos != s.size() || h > 23 || mi > 59 || se > 59 || y < 1900 || y > 9000) return BadTime(s);
   auto ymd = date::year{y} / mo / d;
   if (!ymd.ok()) return BadTime(s);
   auto t = date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{se} -
@@ -102,10 +104,34 @@ const date::time_zone* FindZone(std::string_view name) {
   }
 }
 
-std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const date::time_zone* zone,
+std::optional<LocalDay> ParseLocalDay(std::string_view s) {
+  bool ok = s.size() == 10 && s[4] == '-' && s[7] == '-';
+  int y = Digits(s, 0, 4, &ok), m = Digits(s, 5, 2, &ok), d = Digits(s, 8, 2, &ok);
+  if (!ok) return std::nullopt;
+  auto ymd = date::year{y} / m / d;
+  if (!ymd.ok()) return std::nullopt;
+  return static_cast<LocalDay>(date::sys_days{ymd}.time_since_epoch().count());
+}
+
+std::string FormatLocalDay(LocalDay day) { return date::format("%F", date::sys_days{date::days{day}}); }
+
+std::vector<DayInterval> OpeningCalendar::HoursOn(LocalDay day, int iso_weekday) const {
+  if (auto it = special_days.find(day); it != special_days.end()) return it->second;
+  if (holidays.count(day) != 0) return {};
+  for (const auto& [first, last] : closures) {
+    if (first <= day && day <= last) return {};
+  }
+  std::vector<DayInterval> out;
+  for (const auto& h : weekly) {
+    if (h.weekday == iso_weekday) out.push_back({h.start_minute, h.end_minute});
+  }
+  return out;
+}
+
+std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const date::time_zone* zone,
                                      TimeRange window) {
   std::vector<TimeRange> out;
-  if (window.empty() || hours.empty()) return out;
+  if (window.empty()) return out;
   auto local_day = [&](TimeUs t) {
     auto lt = zone->to_local(SysUs{microseconds{t}});
     return date::floor<date::days>(lt);
@@ -117,9 +143,10 @@ std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, c
   auto first = local_day(window.start) - date::days{1};
   auto last = local_day(window.end) + date::days{1};
   for (auto day = first; day <= last; day += date::days{1}) {
-    int iso = date::weekday{day}.iso_encoding();
-    for (const auto& h : hours) {
-      if (h.weekday != iso || h.end_minute <= h.start_minute) continue;
+    const int iso = date::weekday{day}.iso_encoding();
+    const auto n = static_cast<LocalDay>(day.time_since_epoch().count());
+    for (const auto& h : calendar.HoursOn(n, iso)) {
+      if (h.end_minute <= h.start_minute) continue;
       TimeRange r{to_us(day + std::chrono::minutes{h.start_minute}, date::choose::earliest),
                   to_us(day + std::chrono::minutes{h.end_minute}, date::choose::latest)};
       r.start = std::max(r.start, window.start);
@@ -137,6 +164,13 @@ std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, c
     }
   }
   return merged;
+}
+
+std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const date::time_zone* zone,
+                                     TimeRange window) {
+  OpeningCalendar calendar;
+  calendar.weekly = hours;
+  return OpeningRanges(calendar, zone, window);
 }
 
 std::vector<TimeRange> Subtract(const std::vector<TimeRange>& ranges, const std::vector<TimeRange>& busy) {

@@ -8,6 +8,9 @@
 
 #include <date/tz.h>
 
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,7 +21,7 @@
 namespace saalbuch {
 
 // Parses an RFC 3339 timestamp that carries an offset ("Z" or ±hh:mm), with
-// optional fractional seconds (up to microseconds).
+// optional fractional seconds (up to microseconds), in the years 1900–9000.
 Result<TimeUs> ParseRfc3339(std::string_view text);
 
 // "2026-03-29T08:00:00Z" (fraction only when non-zero).
@@ -38,6 +41,38 @@ struct WeeklyInterval {
   int end_minute = 0;
   auto operator<=>(const WeeklyInterval&) const = default;
 };
+
+// Opening minutes on one local day: [start, end), end ≤ 1440.
+struct DayInterval {
+  int start_minute = 0;
+  int end_minute = 0;
+  auto operator<=>(const DayInterval&) const = default;
+};
+
+// A local calendar day, counted from 1970-01-01 (day 0).
+using LocalDay = std::int32_t;
+
+// "YYYY-MM-DD" → LocalDay; nullopt when it is not a real date.
+std::optional<LocalDay> ParseLocalDay(std::string_view text);
+std::string FormatLocalDay(LocalDay day);
+
+// When a resource is open, in local time: weekly hours, overridden on some
+// days. Precedence per local day: a special day's hours (empty = closed),
+// else closed during a closure or on a tenant holiday, else the weekly hours.
+struct OpeningCalendar {
+  std::vector<WeeklyInterval> weekly;
+  std::map<LocalDay, std::vector<DayInterval>> special_days;
+  std::vector<std::pair<LocalDay, LocalDay>> closures;  // inclusive ranges
+  std::set<LocalDay> holidays;
+
+  // The hours of `day`, whose ISO weekday is `iso_weekday`.
+  std::vector<DayInterval> HoursOn(LocalDay day, int iso_weekday) const;
+};
+
+// The UTC ranges within `window` during which `calendar` is open in `zone`;
+// same conventions as the weekly overload below.
+std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const date::time_zone* zone,
+                                     TimeRange window);
 
 // The UTC ranges within `window` during which weekly `hours` are open in
 // `zone`: sorted, non-overlapping, adjacent ranges merged (so Monday 00:00–

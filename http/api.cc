@@ -121,6 +121,35 @@ Target ParseTarget(std::string_view target) {
   return t;
 }
 
+bool IsPathId(std::string_view s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+  });
+}
+
+// The HTTP method as a metric label: a fixed set, so that clients cannot
+// create series at will.
+std::string MethodLabel(verb m) {
+  switch (m) {
+    case verb::get:
+      return "GET";
+    case verb::post:
+      return "POST";
+    case verb::put:
+      return "PUT";
+    case verb::options:
+      return "OPTIONS";
+    case verb::head:
+      return "HEAD";
+    case verb::delete_:
+      return "DELETE";
+    default:
+      return "other";
+  }
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 // Hex for byte arrays in rendered events (hashes), recursively.
 void HexifyHashes(json& j) {
   if (j.is_object()) {
@@ -204,7 +233,7 @@ struct Api::Impl {
     res.keep_alive(c->req.keep_alive());
     res.prepare_payload();
     const auto code = std::to_string(res.result_int());
-    requests.Add({{"route", c->route}, {"method", std::string(c->req.method_string())}, {"status", code}})
+    requests.Add({{"route", c->route}, {"method", MethodLabel(c->req.method())}, {"status", code}})
         .Increment();
     latency
         .Add({{"route", c->route}},
@@ -219,7 +248,7 @@ struct Api::Impl {
     Response res{st, 11};
     res.set(field::content_type, kJson);
     if (position) res.set("Saalbuch-Position", std::to_string(*position));
-    res.body() = body.dump();
+    res.body() = Dump(body);
     Send(c, std::move(res));
   }
 
@@ -339,7 +368,7 @@ struct Api::Impl {
           }
           json body = o.body;
           body["position"] = o.position;
-          res.body() = body.dump();
+          res.body() = Dump(body);
           return Send(c, std::move(res));
         }
         case K::kRejected: {
@@ -471,6 +500,19 @@ struct Api::Impl {
     Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
   }
 
+  void SetHolidays(const CallPtr& c, const TenantId& t) {
+    c->route = "holidays";
+    auto k = RequireRole(c, t, {commands::Role::kAdmin});
+    if (!k) return;
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {});
+    commands::SetHolidays cmd;
+    cmd.holidays = DecodeHolidays(d, *body);
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
+  }
+
   void PlaceBooking(const CallPtr& c, const TenantId& t) {
     c->route = "bookings";
     c->public_cors = true;
@@ -569,7 +611,8 @@ struct Api::Impl {
   }
 
   void WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
-                   std::chrono::steady_clock::time_point deadline, std::function<void()> query) {
+                   std::chrono::steady_clock::time_point deadline, std::function<void()> query,
+                   std::chrono::milliseconds delay = std::chrono::milliseconds(0)) {
     if (runner.Position(t) >= min) {
       RunQuery(c, std::move(query));
       return;
@@ -579,18 +622,22 @@ struct Api::Impl {
                      "the projection has not reached position " + std::to_string(min) + " yet",
                      {{"position", runner.Position(t)}});
     }
-    auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(2));
-    timer->async_wait(
-        [this, c, t, min, deadline, q = std::move(query), timer](const boost::system::error_code&) mutable {
-          WaitThenRun(c, t, min, deadline, std::move(q));
-        });
+    // Back off from 1 ms to 64 ms: read-your-writes usually waits about a
+    // millisecond, and a client naming a far position must not cost a timer
+    // wake-up every millisecond.
+    delay = std::clamp(delay * 2, std::chrono::milliseconds(1), std::chrono::milliseconds(64));
+    auto timer = std::make_shared<net::steady_timer>(ioc, delay);
+    timer->async_wait([this, c, t, min, deadline, delay, q = std::move(query),
+                       timer](const boost::system::error_code&) mutable {
+      WaitThenRun(c, t, min, deadline, std::move(q), delay);
+    });
   }
 
   // Sends `result` with the projection position, an ETag, and 304 when the
   // client already has it.
   void SendQuery(const CallPtr& c, const TenantId& t, Seq position, const Result<json>& result, bool etag) {
     if (!result.ok()) return FromStatus(c, result.status());
-    const std::string body = result->dump();
+    const std::string body = Dump(*result);
     Response res{status::ok, 11};
     res.set(field::content_type, kJson);
     res.set("Saalbuch-Position", std::to_string(position));
@@ -792,6 +839,9 @@ struct Api::Impl {
     }
     if (is({"metrics"}) && m == verb::get) {
       c->route = "metrics";
+      if (!IsOperator(c)) {
+        return Problem(c, status::unauthorized, "unauthenticated", "/metrics needs the operator key");
+      }
       Response res{status::ok, 11};
       res.set(field::content_type, "text/plain; version=0.0.4; charset=utf-8");
       res.body() = prometheus::TextSerializer().Serialize(registry.Collect());
@@ -818,8 +868,17 @@ struct Api::Impl {
       c->route = "tenant";
       return Problem(c, status::not_found, "not_found", "no such tenant");
     }
+    // Ids in paths are slugs (resources) or generated ids (bookings): both
+    // [a-z0-9_-]. Anything else cannot exist; it never reaches the bus.
+    if (s.size() >= 5 && !IsPathId(s[4])) {
+      c->route = "unknown_id";
+      return Problem(c, status::not_found, "not_found", "no such resource or booking");
+    }
     if (is({"v1", "tenants", "*"})) {
       return m == verb::get ? GetTenant(c, t, target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "holidays"})) {
+      return m == verb::put ? SetHolidays(c, t) : NotAllowed(c, "PUT");
     }
     if (is({"v1", "tenants", "*", "keys"})) {
       return m == verb::post ? CreateKey(c, t) : NotAllowed(c, "POST");

@@ -117,11 +117,11 @@ int ParseWeekday(const json& v) {
 }  // namespace
 
 commands::Rules DecodeRules(Decoder& parent, const json& rules, const std::string& prefix) {
-  Decoder d =
-      parent.Nested(rules,
-                    {"opening_hours", "buffer_before_minutes", "buffer_after_minutes", "granularity_minutes",
-                     "min_duration_minutes", "max_duration_minutes", "lead_time_minutes", "horizon_days"},
-                    prefix);
+  Decoder d = parent.Nested(rules,
+                            {"opening_hours", "special_days", "closures", "buffer_before_minutes",
+                             "buffer_after_minutes", "granularity_minutes", "min_duration_minutes",
+                             "max_duration_minutes", "lead_time_minutes", "horizon_days"},
+                            prefix);
   commands::Rules r;
   if (!rules.is_object()) return r;
   constexpr std::int64_t kMaxMinutes = 366LL * 24 * 60;
@@ -155,7 +155,75 @@ commands::Rules DecodeRules(Decoder& parent, const json& rules, const std::strin
     if (start >= 0 && end >= 0 && end <= start) hd.Error("end", "must be after start (same day)");
     if (wd > 0 && start >= 0 && end > start) r.opening.push_back({wd, start, end});
   }
+  if (auto sd = rules.find("special_days"); sd != rules.end()) {
+    if (!sd->is_array() || sd->size() > 1000) {
+      d.Error("special_days", "a list of at most 1000 {date, opening_hours}");
+    } else {
+      for (std::size_t i = 0; i < sd->size(); ++i) {
+        const json& day = (*sd)[i];
+        Decoder dd = d.Nested(day, {"date", "opening_hours"}, "special_days[" + std::to_string(i) + "].");
+        auto date = ParseLocalDay(dd.Str("date", true, 10));
+        if (!date) dd.Error("date", "a date YYYY-MM-DD");
+        std::vector<DayInterval> hours;
+        const json* list = day.is_object() && day.contains("opening_hours") ? &day["opening_hours"] : nullptr;
+        if (list == nullptr || !list->is_array() || list->size() > 24) {
+          dd.Error("opening_hours", "required: a list (empty: closed that day) of at most 24 {start, end}");
+          continue;
+        }
+        for (std::size_t j = 0; j < list->size(); ++j) {
+          Decoder hd = dd.Nested((*list)[j], {"start", "end"}, "opening_hours[" + std::to_string(j) + "].");
+          int start = ParseClock(hd.Str("start", true, 5));
+          int end = ParseClock(hd.Str("end", true, 5));
+          if (start < 0 || end < 0 || end <= start) {
+            hd.Error("end", "start and end are local times HH:MM with start < end");
+          } else {
+            hours.push_back({start, end});
+          }
+        }
+        if (date) {
+          if (r.special_days.count(*date) != 0) dd.Error("date", "given twice");
+          r.special_days[*date] = std::move(hours);
+        }
+      }
+    }
+  }
+  if (auto cl = rules.find("closures"); cl != rules.end()) {
+    if (!cl->is_array() || cl->size() > 1000) {
+      d.Error("closures", "a list of at most 1000 {from, to, reason}");
+    } else {
+      for (std::size_t i = 0; i < cl->size(); ++i) {
+        Decoder cd = d.Nested((*cl)[i], {"from", "to", "reason"}, "closures[" + std::to_string(i) + "].");
+        auto from = ParseLocalDay(cd.Str("from", true, 10));
+        auto to = ParseLocalDay(cd.Str("to", true, 10));
+        std::string reason = cd.Str("reason", false, 200);
+        if (!from) cd.Error("from", "a date YYYY-MM-DD");
+        if (!to) cd.Error("to", "a date YYYY-MM-DD (inclusive)");
+        if (from && to) r.closures.push_back({*from, *to, reason});
+      }
+    }
+  }
   return r;
+}
+
+std::map<LocalDay, std::string> DecodeHolidays(Decoder& parent, const json& body) {
+  std::map<LocalDay, std::string> out;
+  Decoder d = parent.Nested(body, {"holidays"}, "");
+  auto it = body.is_object() ? body.find("holidays") : body.end();
+  if (!body.is_object() || it == body.end() || !it->is_array() || it->size() > 1000) {
+    d.Error("holidays", "required: a list of at most 1000 {date, name}");
+    return out;
+  }
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    Decoder hd = d.Nested((*it)[i], {"date", "name"}, "holidays[" + std::to_string(i) + "].");
+    auto day = ParseLocalDay(hd.Str("date", true, 10));
+    std::string name = hd.Str("name", false, 200);
+    if (!day) {
+      hd.Error("date", "a date YYYY-MM-DD");
+    } else if (!out.emplace(*day, name).second) {
+      hd.Error("date", "given twice");
+    }
+  }
+  return out;
 }
 
 std::optional<std::uint64_t> ParseUnsigned(std::string_view s) {

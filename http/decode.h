@@ -2,6 +2,8 @@
 // problem (field and what is wrong) instead of stopping at the first.
 #pragma once
 
+#include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "commands/model.h"
+#include "common/time.h"
 #include "common/types.h"
 
 namespace saalbuch::http {
@@ -41,6 +44,9 @@ class Decoder {
 // Rules as in the OpenAPI document ("opening_hours" required, durations in
 // minutes, horizon in days). Problems go to `d`.
 commands::Rules DecodeRules(Decoder& d, const nlohmann::json& rules, const std::string& prefix);
+
+// {"holidays": [{"date": "YYYY-MM-DD", "name": "…"}, …]}.
+std::map<LocalDay, std::string> DecodeHolidays(Decoder& d, const nlohmann::json& body);
 
 std::optional<std::uint64_t> ParseUnsigned(std::string_view s);
 

@@ -38,6 +38,7 @@ struct Config {
   int query_threads = 2;
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   int max_connections = 1024;
+  int max_connections_per_ip = 64;
   int request_timeout_s = 15;
   double rate_per_second = 200;
   double public_booking_rate = 2;
@@ -72,7 +73,8 @@ commands::Outcome RunCommand(commands::CommandBus& bus, commands::Context ctx, c
 }
 
 // The demo tenant: a community centre with two rooms and weekly hours.
-void SeedDemo(commands::CommandBus& bus, const fs::path& data, const std::string& base_url) {
+void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, const fs::path& data,
+              const std::string& base_url) {
   const TenantId tenant("buergerhaus");
   const fs::path key_file = data / "demo-admin.key";
   if (bus.TenantExists(tenant)) {
@@ -107,11 +109,18 @@ void SeedDemo(commands::CommandBus& bus, const fs::path& data, const std::string
   const std::pair<commands::CreateResource, const char*> rooms[] = {
       {{ResourceId("grosser-saal"), "room", "Großer Saal", "Saal für 200 Personen mit Bühne", saal}, ""},
       {{ResourceId("seminarraum"), "room", "Seminarraum 1", "20 Plätze, Beamer", seminar}, ""}};
+  Seq last = o.position;
   for (const auto& r : rooms) {
     auto res = RunCommand(bus, ctx("operator"), r.first);
     if (res.kind != commands::Outcome::Kind::kCreated) {
       throw std::runtime_error("demo seed failed: " + res.body.dump());
     }
+    last = res.position;
+  }
+  // Whoever reads the URL printed next should see the demo at once.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (runner.Position(tenant) < last && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   WriteSecret(key_file, admin_key);
   std::cout << "Demo tenant 'buergerhaus' (Bürgerhaus Musterstadt, Europe/Berlin) created with rooms\n"
@@ -158,6 +167,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-connections", cfg.max_connections, "Open connections; more get 503")
       ->envname("SAALBUCH_MAX_CONNECTIONS")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  app.add_option("--max-connections-per-ip", cfg.max_connections_per_ip,
+                 "Open connections from one client address; more get 503")
+      ->envname("SAALBUCH_MAX_CONNECTIONS_PER_IP")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
   app.add_option("--request-timeout", cfg.request_timeout_s, "Seconds to read, handle and answer one request")
@@ -245,6 +259,7 @@ int main(int argc, char** argv) {
     http::ServerOptions server_options;
     server_options.max_body_bytes = cfg.max_body_bytes;
     server_options.max_connections = cfg.max_connections;
+    server_options.max_connections_per_ip = cfg.max_connections_per_ip;
     server_options.request_timeout = std::chrono::seconds(cfg.request_timeout_s);
     http::Server server(ioc, server_options,
                         [&api](http::Request&& req, const std::string& ip, http::Respond respond) {
@@ -275,7 +290,7 @@ int main(int argc, char** argv) {
     const std::string base_url =
         "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
         ":" + std::to_string(ep.port());
-    if (cfg.demo) SeedDemo(bus, data, base_url);
+    if (cfg.demo) SeedDemo(bus, runner, data, base_url);
     api.SetReady(true);
     std::cout << "Operator key: from " << operator_key_source << "\n"
               << "Saalbuch listening on " << base_url << "  (API description: " << base_url

@@ -33,14 +33,20 @@ Response PlainProblem(beast_http::status status, const std::string& code, const 
 // the handler and writes the response before reading the next.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, const ServerOptions& options, const Handler& handler,
+  // REQUIRES: the connection was counted in state->connections and
+  // state->per_ip[remote]; the session gives both back when it ends.
+  Session(tcp::socket&& socket, std::string remote, const ServerOptions& options, const Handler& handler,
           std::shared_ptr<Server::State> state)
-      : stream_(std::move(socket)), options_(options), handler_(handler), state_(std::move(state)) {
-    beast::error_code ec;
-    auto ep = stream_.socket().remote_endpoint(ec);
-    remote_ = ec ? "unknown" : ep.address().to_string();
+      : stream_(std::move(socket)),
+        options_(options),
+        handler_(handler),
+        state_(std::move(state)),
+        remote_(std::move(remote)) {}
+  ~Session() {
+    state_->connections.fetch_sub(1);
+    std::lock_guard lock(state_->per_ip_mu);
+    if (--state_->per_ip[remote_] <= 0) state_->per_ip.erase(remote_);
   }
-  ~Session() { state_->connections.fetch_sub(1); }
 
   void Run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this()));
@@ -98,6 +104,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Write(Response res) {
     if (state_->draining.load()) res.keep_alive(false);
+    // A fresh deadline for writing: the reply of a command that waited in its
+    // tenant's queue must not be dropped because handling took long.
+    stream_.expires_after(options_.request_timeout);
     res_ = std::make_unique<Response>(std::move(res));
     beast_http::async_write(stream_, *res_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
@@ -162,8 +171,22 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
   void OnAccept(beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (!ec) {
-      if (state_->connections.fetch_add(1) >= options_.max_connections) {
-        state_->connections.fetch_sub(1);
+      beast::error_code ep_ec;
+      auto ep = socket.remote_endpoint(ep_ec);
+      std::string remote = ep_ec ? "unknown" : ep.address().to_string();
+      bool per_ip_full = false;
+      {
+        std::lock_guard lock(state_->per_ip_mu);
+        int& n = state_->per_ip[remote];
+        per_ip_full = n >= options_.max_connections_per_ip;
+        if (!per_ip_full) ++n;
+      }
+      if (per_ip_full || state_->connections.fetch_add(1) >= options_.max_connections) {
+        if (!per_ip_full) {
+          state_->connections.fetch_sub(1);
+          std::lock_guard lock(state_->per_ip_mu);
+          if (--state_->per_ip[remote] <= 0) state_->per_ip.erase(remote);
+        }
         // Over the limit: tell the client why, then close, without a session.
         auto res = std::make_shared<Response>(PlainProblem(
             beast_http::status::service_unavailable, "too_many_connections", "too many open connections"));
@@ -174,7 +197,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
           sock->shutdown(tcp::socket::shutdown_both, ignored);
         });
       } else {
-        std::make_shared<Session>(std::move(socket), options_, handler_, state_)->Run();
+        std::make_shared<Session>(std::move(socket), std::move(remote), options_, handler_, state_)->Run();
       }
     } else {
       spdlog::warn("accept failed: {}", ec.message());

@@ -15,7 +15,9 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace saalbuch::http {
 
@@ -40,6 +42,9 @@ struct ServerOptions {
   std::chrono::seconds idle_timeout{30};
   // Open connections; further ones get 503 and are closed at once.
   int max_connections = 1024;
+  // Open connections from one client address; further ones get 503, so that
+  // one host cannot take every connection.
+  int max_connections_per_ip = 64;
 };
 
 class Server {
@@ -62,6 +67,8 @@ class Server {
   struct State {
     std::atomic<int> connections{0};
     std::atomic<bool> draining{false};
+    std::mutex per_ip_mu;
+    std::unordered_map<std::string, int> per_ip;  // guarded by per_ip_mu
   };
 
  private:

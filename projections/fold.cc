@@ -38,7 +38,29 @@ json RulesJson(const schema::RulesSet& e) {
                          {"end", MinuteText(h->end_minute())}});
     }
   }
+  json special = json::array();
+  if (e.special_days() != nullptr) {
+    for (const auto* d : *e.special_days()) {
+      json hours = json::array();
+      if (d->opening() != nullptr) {
+        for (const auto* h : *d->opening()) {
+          hours.push_back({{"start", MinuteText(h->start_minute())}, {"end", MinuteText(h->end_minute())}});
+        }
+      }
+      special.push_back({{"date", FormatLocalDay(d->day())}, {"opening_hours", hours}});
+    }
+  }
+  json closures = json::array();
+  if (e.closures() != nullptr) {
+    for (const auto* c : *e.closures()) {
+      closures.push_back({{"from", FormatLocalDay(c->first_day())},
+                          {"to", FormatLocalDay(c->last_day())},
+                          {"reason", Str(c->reason())}});
+    }
+  }
   return {{"opening_hours", opening},
+          {"special_days", special},
+          {"closures", closures},
           {"buffer_before_minutes", e.buffer_before_s() / 60},
           {"buffer_after_minutes", e.buffer_after_s() / 60},
           {"granularity_minutes", e.granularity_s() / 60},
@@ -65,6 +87,20 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
                                                               {"capacity", e->capacity()},
                                                               {"version", env.stream_version()}}
                                                              .dump());
+      break;
+    }
+    case schema::Payload::HolidaysSet: {
+      const std::string key = Key(t, 'C', "t");
+      auto doc = GetJson(txn, key);
+      if (!doc.ok()) return doc.status();
+      if (doc->is_null()) break;
+      json list = json::array();
+      if (const auto* hs = env.payload_as_HolidaysSet()->holidays()) {
+        for (const auto* h : *hs)
+          list.push_back({{"date", FormatLocalDay(h->day())}, {"name", Str(h->name())}});
+      }
+      (*doc)["holidays"] = list;
+      txn->Put(key, doc->dump());
       break;
     }
     case schema::Payload::RulesSet: {
@@ -97,7 +133,30 @@ Status FoldAvailability(const TenantId& t, const schema::Envelope& env, Txn* txn
           opening.push_back({h->weekday(), h->start_minute(), h->end_minute()});
         }
       }
-      txn->Put(Key(t, 'A', "r" + Str(e->resource_id())), json{{"opening", opening}}.dump());
+      json special = json::object();
+      if (e->special_days() != nullptr) {
+        for (const auto* d : *e->special_days()) {
+          json hours = json::array();
+          if (d->opening() != nullptr) {
+            for (const auto* h : *d->opening()) hours.push_back({h->start_minute(), h->end_minute()});
+          }
+          special[std::to_string(d->day())] = hours;
+        }
+      }
+      json closures = json::array();
+      if (e->closures() != nullptr) {
+        for (const auto* c : *e->closures()) closures.push_back({c->first_day(), c->last_day()});
+      }
+      txn->Put(Key(t, 'A', "r" + Str(e->resource_id())),
+               json{{"opening", opening}, {"special", special}, {"closures", closures}}.dump());
+      break;
+    }
+    case schema::Payload::HolidaysSet: {
+      json days = json::array();
+      if (const auto* hs = env.payload_as_HolidaysSet()->holidays()) {
+        for (const auto* h : *hs) days.push_back(h->day());
+      }
+      txn->Put(Key(t, 'A', "h"), days.dump());
       break;
     }
     case schema::Payload::BookingPlaced: {

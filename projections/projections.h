@@ -23,7 +23,7 @@ struct ProjectionInfo {
   int version;  // bump to rebuild from seq 1
 };
 inline constexpr ProjectionInfo kProjections[] = {
-    {"catalog", 'C', 1}, {"availability", 'A', 1}, {"bookings", 'B', 1}};
+    {"catalog", 'C', 2}, {"availability", 'A', 2}, {"bookings", 'B', 1}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);

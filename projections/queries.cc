@@ -81,9 +81,25 @@ Result<json> QueryAvailability(const KvView& kv, const TenantId& tenant, const R
   if (zone == nullptr) zone = date::locate_zone("UTC");
   auto res = GetDoc(kv, Key(tenant, 'A', "r" + resource.get()), "resource");
   if (!res.ok()) return res.status();
-  std::vector<WeeklyInterval> hours;
+  OpeningCalendar calendar;
   for (const auto& h : res->at("opening")) {
-    hours.push_back({h.at(0).get<int>(), h.at(1).get<int>(), h.at(2).get<int>()});
+    calendar.weekly.push_back({h.at(0).get<int>(), h.at(1).get<int>(), h.at(2).get<int>()});
+  }
+  const json special = res->value("special", json::object());  // a named copy: items() must not outlive it
+  for (const auto& [day, hours] : special.items()) {
+    auto& list = calendar.special_days[static_cast<LocalDay>(std::stol(day))];
+    for (const auto& h : hours) list.push_back({h.at(0).get<int>(), h.at(1).get<int>()});
+  }
+  const json closures = res->value("closures", json::array());
+  for (const auto& c : closures) {
+    calendar.closures.emplace_back(c.at(0).get<LocalDay>(), c.at(1).get<LocalDay>());
+  }
+  auto holidays = kv.Get(Key(tenant, 'A', "h"));
+  if (!holidays.ok()) return holidays.status();
+  if (holidays->has_value()) {
+    auto days = json::parse(**holidays, nullptr, false);
+    if (days.is_discarded()) return Status(StatusCode::kCorruption, "holiday list is not JSON");
+    for (const auto& d : days) calendar.holidays.insert(d.get<LocalDay>());
   }
 
   // Live busy ranges are keyed by their end; on an exclusive resource they
@@ -109,7 +125,7 @@ Result<json> QueryAvailability(const KvView& kv, const TenantId& tenant, const R
   if (corrupt) return Status(StatusCode::kCorruption, "busy range is not JSON");
 
   json free = json::array(), busy_json = json::array();
-  for (const auto& r : Subtract(OpeningRanges(hours, zone, window), busy)) {
+  for (const auto& r : Subtract(OpeningRanges(calendar, zone, window), busy)) {
     json j = RangeJson(r, zone);
     j["remaining"] = 1;
     free.push_back(std::move(j));

@@ -109,10 +109,21 @@ void Runner::Loop() {
       tenant = *dirty_.begin();
       dirty_.erase(dirty_.begin());
     }
-    if (Status s = CatchUp(TenantId(tenant)); !s.ok()) {
-      // Queries for this tenant will wait for a position that never comes
-      // and answer 503; the log itself is unaffected.
-      spdlog::error("projections of tenant '{}' stopped: {}", tenant, s.ToString());
+    Status s;
+    try {
+      s = CatchUp(TenantId(tenant));
+    } catch (const std::exception& e) {
+      s = Status(StatusCode::kCorruption, std::string("fold threw: ") + e.what());
+    }
+    if (!s.ok()) {
+      // Queries for this tenant wait for a position that does not come and
+      // answer 503; the log itself is unaffected. Retry after a pause, in
+      // case the cause was passing (an I/O error).
+      spdlog::error("msg=\"projections stalled; retrying in 1 s\" tenant={} error=\"{}\"", tenant,
+                    s.ToString());
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
+      if (!stopping_) dirty_.insert(tenant);
     }
   }
 }

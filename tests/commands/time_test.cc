@@ -101,7 +101,7 @@ TEST(OpeningRangesTest, WeekOfWeekdayHoursGivesOneSortedRangePerDay) {
     EXPECT_EQ(ranges[i].start, T("2026-03-02T07:00:00Z") + i * kDay) << i;
     EXPECT_EQ(ranges[i].end - ranges[i].start, 10 * kHour) << i;
   }
-  EXPECT_TRUE(OpeningRanges({}, Berlin(), {0, kDay}).empty());
+  EXPECT_TRUE(OpeningRanges(std::vector<WeeklyInterval>{}, Berlin(), {0, kDay}).empty());
   EXPECT_TRUE(OpeningRanges(hours, Berlin(), {kDay, kDay}).empty());
 }
 

@@ -81,7 +81,8 @@ TEST_F(LimitsTest, MetricsPassPromtool) {
   server.Start();
   Call(server.port(), "GET", "/v1/tenants/buergerhaus/resources");
   Call(server.port(), "GET", "/v1/tenants/nobody/resources");
-  auto m = Call(server.port(), "GET", "/metrics");
+  auto m =
+      Call(server.port(), "GET", "/metrics", "", {{"Authorization", std::string("Bearer ") + kOperatorKey}});
   ASSERT_EQ(m.status, 200);
   const auto file = dir_ / "metrics.txt";
   std::ofstream(file) << m.body;

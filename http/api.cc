@@ -686,12 +686,35 @@ struct Api::Impl {
     });
   }
 
+  // ?limit= (1–500, default 50) into *limit; answers 400 and returns false
+  // when malformed.
+  bool Limit(const CallPtr& c, const Target& target, std::size_t* limit) {
+    *limit = kDefaultListLimit;
+    if (auto l = target.query.find("limit"); l != target.query.end()) {
+      auto n = ParseUnsigned(l->second);
+      if (!n || *n == 0 || *n > kMaxListLimit) {
+        Problem(c, status::bad_request, "invalid_query", "limit must be 1–500");
+        return false;
+      }
+      *limit = *n;
+    }
+    return true;
+  }
+
   void ListResources(const CallPtr& c, const TenantId& t, const Target& target) {
     c->route = "resources";
     c->public_cors = true;
-    Query(c, t, target, [this, c, t] {
+    std::size_t limit = 0;
+    if (!Limit(c, target, &limit)) return;
+    std::string cursor;
+    if (auto cu = target.query.find("cursor"); cu != target.query.end()) cursor = cu->second;
+    Query(c, t, target, [this, c, t, limit, cursor] {
       Seq p = runner.Position(t);
-      SendQuery(c, t, p, projections::QueryResources(runner.view(), t), true);
+      auto res = projections::QueryResources(runner.view(), t, limit, cursor);
+      if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
+        return Problem(c, status::bad_request, "invalid_query", res.status().message());
+      }
+      SendQuery(c, t, p, res, true);
     });
   }
 

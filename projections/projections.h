@@ -43,7 +43,9 @@ Result<std::map<std::string, std::string>> TenantKeys(const KvView& kv, const Te
 // ---- Queries. kNotFound for unknown tenants and ids. ----
 
 Result<nlohmann::json> QueryTenant(const KvView& kv, const TenantId& tenant);
-Result<nlohmann::json> QueryResources(const KvView& kv, const TenantId& tenant);
+// Resources by id, paginated: {"items": [...], "next_cursor": "..."|null}.
+Result<nlohmann::json> QueryResources(const KvView& kv, const TenantId& tenant, std::size_t limit = 500,
+                                      std::string_view cursor = {});
 Result<nlohmann::json> QueryResource(const KvView& kv, const TenantId& tenant, const ResourceId& id);
 
 // Free and busy ranges of `resource` within `window` (at most 62 days),

@@ -46,21 +46,34 @@ Result<json> QueryTenant(const KvView& kv, const TenantId& tenant) {
   return GetDoc(kv, Key(tenant, 'C', "t"), "tenant");
 }
 
-Result<json> QueryResources(const KvView& kv, const TenantId& tenant) {
+Result<json> QueryResources(const KvView& kv, const TenantId& tenant, std::size_t limit,
+                            std::string_view cursor) {
   auto t = QueryTenant(kv, tenant);
   if (!t.ok()) return t.status();
   json items = json::array();
   const std::string prefix = Key(tenant, 'C', "r");
-  bool corrupt = false;
-  Status s = kv.Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+  std::string from = prefix;
+  if (!cursor.empty()) {
+    // The cursor is the last resource id of the previous page.
+    if (!IsValidSlug(cursor)) return Status(StatusCode::kInvalidArgument, "malformed cursor");
+    from = prefix + std::string(cursor) + '\0';
+  }
+  bool corrupt = false, more = false;
+  std::string last;
+  Status s = kv.Scan(from, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    if (items.size() == limit) {
+      more = true;
+      return false;
+    }
     auto j = json::parse(v, nullptr, false);
     corrupt = corrupt || j.is_discarded();
     if (!j.is_discarded()) items.push_back(std::move(j));
+    last.assign(k.substr(prefix.size()));
     return true;
   });
   if (!s.ok()) return s;
   if (corrupt) return Status(StatusCode::kCorruption, "resource document is not JSON");
-  return json{{"items", items}, {"next_cursor", nullptr}};
+  return json{{"items", items}, {"next_cursor", more ? json(last) : json(nullptr)}};
 }
 
 Result<json> QueryResource(const KvView& kv, const TenantId& tenant, const ResourceId& id) {

@@ -60,6 +60,21 @@ TEST_F(QueriesTest, CatalogShowsTheTenantAndItsResourcesWithRules) {
   ASSERT_EQ(list->at("items").size(), 2u);
   EXPECT_EQ(list->at("items")[0].at("id"), "foyer");
   EXPECT_EQ(list->at("items")[1].at("id"), "saal");
+  EXPECT_TRUE(list->at("next_cursor").is_null());
+
+  // Pages of one: each resource once, in id order, then no cursor.
+  auto first = QueryResources(*store, TenantId("stadt"), 1);
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->at("items").size(), 1u);
+  EXPECT_EQ(first->at("items")[0].at("id"), "foyer");
+  ASSERT_EQ(first->at("next_cursor"), "foyer");
+  auto second = QueryResources(*store, TenantId("stadt"), 1, "foyer");
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->at("items").size(), 1u);
+  EXPECT_EQ(second->at("items")[0].at("id"), "saal");
+  EXPECT_TRUE(second->at("next_cursor").is_null());
+  EXPECT_EQ(QueryResources(*store, TenantId("stadt"), 1, "Bad Cursor!").status().code(),
+            StatusCode::kInvalidArgument);
 
   auto foyer = QueryResource(*store, TenantId("stadt"), ResourceId("foyer"));
   ASSERT_TRUE(foyer.ok());

@@ -13,6 +13,7 @@
 #include "common/crypto.h"
 #include "common/time.h"
 #include "http/decode.h"
+#include "http/ical.h"
 #include "http/openapi_text.h"  // generated
 #include "ledger/event_json.h"
 
@@ -742,6 +743,86 @@ struct Api::Impl {
     });
   }
 
+  // Sends an iCalendar body with an ETag (computed without DTSTAMP lines,
+  // which change on every request).
+  void SendIcs(const CallPtr& c, Seq position, const std::string& ics, const std::string& filename) {
+    std::string stable;
+    for (std::size_t pos = 0; pos < ics.size();) {
+      auto end = ics.find('\n', pos);
+      if (end == std::string::npos) end = ics.size();
+      if (ics.compare(pos, 8, "DTSTAMP:") != 0) stable.append(ics, pos, end - pos);
+      pos = end + 1;
+    }
+    const std::string tag = "\"" + ToHex(Sha256Of(stable)).substr(0, 20) + "\"";
+    Response res{status::ok, 11};
+    res.set(field::content_type, "text/calendar; charset=utf-8");
+    res.set(field::content_disposition, "inline; filename=\"" + filename + "\"");
+    res.set("Saalbuch-Position", std::to_string(position));
+    res.set(field::etag, tag);
+    res.set(field::cache_control, "no-cache");
+    auto inm = c->req.find(field::if_none_match);
+    if (inm != c->req.end() && inm->value() == tag) {
+      res.result(status::not_modified);
+      return Send(c, std::move(res));
+    }
+    res.body() = ics;
+    Send(c, std::move(res));
+  }
+
+  static TimeUs Now() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // Public busy feed: live bookings as "busy" events, no personal data.
+  // Window: ?from=&to= (at most 400 days), default 31 days back to 365 ahead.
+  void BusyFeed(const CallPtr& c, const TenantId& t, const std::string& r, const Target& target) {
+    c->route = "busy_ics";
+    c->public_cors = true;
+    constexpr TimeUs kDay = 24LL * 3600 * kUsPerSecond;
+    TimeRange w{Now() - 31 * kDay, Now() + 365 * kDay};
+    if (target.query.count("from") != 0 || target.query.count("to") != 0) {
+      if (!Window(c, target, &w)) return;
+      if (w.end - w.start > 400 * kDay) {
+        return Problem(c, status::bad_request, "invalid_query", "the window may span at most 400 days");
+      }
+    }
+    Query(c, t, target, [this, c, t, r, w] {
+      Seq p = runner.Position(t);
+      auto res = projections::QueryResource(runner.view(), t, ResourceId(r));
+      if (!res.ok()) return FromStatus(c, res.status());
+      auto busy = projections::QueryBusy(runner.view(), t, ResourceId(r), w);
+      if (!busy.ok()) return FromStatus(c, busy.status());
+      SendIcs(c, p, BusyFeedIcs(t, res->value("name", r), *busy, Now()), r + "-busy.ics");
+    });
+  }
+
+  // One booking as .ics, for its booker (manage token) or staff.
+  void BookingCalendar(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "booking_ics";
+    c->public_cors = true;
+    std::string token = ManageToken(c, target);
+    if (token.empty() &&
+        !RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor})) {
+      return;
+    }
+    Query(c, t, target, [this, c, t, id, token] {
+      Seq p = runner.Position(t);
+      auto b = projections::QueryBooking(runner.view(), t, BookingId(id));
+      if (!b.ok()) return FromStatus(c, b.status());
+      if (!token.empty() && (b->manage_token_hash.empty() ||
+                             !ConstantTimeEquals(AsBytes(Sha256Of(token)), b->manage_token_hash))) {
+        return Problem(c, status::not_found, "not_found", "no such booking");
+      }
+      auto tenant = projections::QueryTenant(runner.view(), t);
+      auto res = projections::QueryResource(runner.view(), t, ResourceId(b->doc.value("resource", "")));
+      const std::string tenant_name = tenant.ok() ? tenant->value("name", t.get()) : t.get();
+      const std::string resource_name = res.ok() ? res->value("name", "") : b->doc.value("resource", "");
+      SendIcs(c, p, BookingIcs(t, tenant_name, resource_name, b->doc, Now()), id + ".ics");
+    });
+  }
+
   void ResourceBookings(const CallPtr& c, const TenantId& t, const std::string& r, const Target& target) {
     c->route = "resource_bookings";
     if (!RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor}))
@@ -919,6 +1000,12 @@ struct Api::Impl {
     }
     if (is({"v1", "tenants", "*", "resources", "*", "availability"})) {
       return m == verb::get ? Availability(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "resources", "*", "busy.ics"})) {
+      return m == verb::get ? BusyFeed(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "bookings", "*", "calendar.ics"})) {
+      return m == verb::get ? BookingCalendar(c, t, s[4], target) : NotAllowed(c, "GET");
     }
     if (is({"v1", "tenants", "*", "resources", "*", "bookings"})) {
       return m == verb::get ? ResourceBookings(c, t, s[4], target) : NotAllowed(c, "GET");

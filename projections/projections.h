@@ -53,6 +53,17 @@ Result<nlohmann::json> QueryResource(const KvView& kv, const TenantId& tenant, c
 Result<nlohmann::json> QueryAvailability(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
                                          TimeRange window);
 
+// A live booking's busy range (buffers included), for busy feeds. The
+// booking id is for stable identifiers only; it is not shown to the public.
+struct BusyRange {
+  TimeRange range;
+  BookingId booking;
+};
+// Live busy ranges of `resource` that overlap `window`, by start (any
+// window length; the caller bounds it).
+Result<std::vector<BusyRange>> QueryBusy(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
+                                         TimeRange window);
+
 struct BookingView {
   nlohmann::json doc;             // the booking with its history
   std::string manage_token_hash;  // raw SHA-256; empty for staff bookings

@@ -81,6 +81,32 @@ Result<json> QueryResource(const KvView& kv, const TenantId& tenant, const Resou
   return GetDoc(kv, Key(tenant, 'C', "r" + id.get()), "resource");
 }
 
+Result<std::vector<BusyRange>> QueryBusy(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
+                                         TimeRange window) {
+  // Live busy ranges are keyed by their end; on an exclusive resource they
+  // never overlap, so they are also ordered by start and the scan can stop
+  // at the first one starting at or after the window.
+  std::vector<BusyRange> busy;
+  const std::string prefix = BusyPrefix(tenant, resource.get());
+  std::string from = prefix;
+  AppendTime(&from, window.start + 1);
+  bool corrupt = false;
+  Status s = kv.Scan(from, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
+    auto j = json::parse(v, nullptr, false);
+    if (j.is_discarded() || k.size() < prefix.size() + 8) {
+      corrupt = true;
+      return false;
+    }
+    TimeRange r{j.at("start").get<TimeUs>(), j.at("end").get<TimeUs>()};
+    if (r.start >= window.end) return false;
+    busy.push_back({r, BookingId(std::string(k.substr(prefix.size() + 8)))});
+    return true;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) return Status(StatusCode::kCorruption, "busy range is not JSON");
+  return busy;
+}
+
 Result<json> QueryAvailability(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
                                TimeRange window) {
   if (window.empty() || window.end - window.start > kMaxWindow) {
@@ -115,27 +141,11 @@ Result<json> QueryAvailability(const KvView& kv, const TenantId& tenant, const R
     for (const auto& d : days) calendar.holidays.insert(d.get<LocalDay>());
   }
 
-  // Live busy ranges are keyed by their end; on an exclusive resource they
-  // never overlap, so they are also ordered by start and the scan can stop
-  // at the first one starting at or after the window.
+  auto live = QueryBusy(kv, tenant, resource, window);
+  if (!live.ok()) return live.status();
   std::vector<TimeRange> busy;
-  std::string from = BusyPrefix(tenant, resource.get());
-  AppendTime(&from, window.start + 1);
-  bool corrupt = false;
-  Status s =
-      kv.Scan(from, PrefixEnd(BusyPrefix(tenant, resource.get())), [&](std::string_view, std::string_view v) {
-        auto j = json::parse(v, nullptr, false);
-        if (j.is_discarded()) {
-          corrupt = true;
-          return false;
-        }
-        TimeRange r{j.at("start").get<TimeUs>(), j.at("end").get<TimeUs>()};
-        if (r.start >= window.end) return false;
-        busy.push_back({std::max(r.start, window.start), std::min(r.end, window.end)});
-        return true;
-      });
-  if (!s.ok()) return s;
-  if (corrupt) return Status(StatusCode::kCorruption, "busy range is not JSON");
+  for (const auto& b : *live)
+    busy.push_back({std::max(b.range.start, window.start), std::min(b.range.end, window.end)});
 
   json free = json::array(), busy_json = json::array();
   for (const auto& r : Subtract(OpeningRanges(calendar, zone, window), busy)) {

@@ -264,7 +264,6 @@ void CommandBus::Drain(Tenant* t) {
     std::lock_guard lock(t->mu);
     batch.swap(t->queue);
   }
-  metrics_->batch_hist.Observe(static_cast<double>(batch.size()));
   if (!t->poison.ok()) {
     for (auto& p : batch) {
       metrics_->Count(p.submission.command, "failed");
@@ -360,6 +359,7 @@ void CommandBus::Drain(Tenant* t) {
 
   const std::size_t event_count = events.size();
   if (!events.empty() || !idempotency.empty()) {
+    metrics_->batch_hist.Observe(static_cast<double>(batch.size()));
     auto start = std::chrono::steady_clock::now();
     auto appended = log_->Append(t->id, std::move(events), idempotency);
     metrics_->append_hist.Observe(

@@ -34,7 +34,7 @@ struct Config {
   bool demo = false;
   std::string operator_key_file;
   int io_threads = 2;
-  int writer_threads = 4;
+  int writer_threads = 16;
   int query_threads = 2;
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   int max_connections = 1024;

@@ -14,8 +14,8 @@
 #include "ledger/rocks_log.h"
 #include "ledger/verify.h"
 #include "tests/commands/decide_fixture.h"
-#include "tests/commands/failing_env.h"
-#include "tests/commands/scratch_dir.h"
+#include "tests/support/failing_env.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::commands {
 namespace {

@@ -20,7 +20,7 @@
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
 #include "tests/commands/decide_fixture.h"
-#include "tests/commands/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::commands {
 namespace {

@@ -11,17 +11,13 @@
 #include "commands/commands.h"
 #include "common/crypto.h"
 #include "common/time.h"
+#include "tests/support/times.h"
 
 namespace saalbuch::commands {
 
-inline TimeUs T(std::string_view rfc3339) {
-  auto t = ParseRfc3339(rfc3339);
-  EXPECT_TRUE(t.ok()) << rfc3339 << ": " << t.status().ToString();
-  return t.ok() ? *t : 0;
-}
-
-inline constexpr TimeUs kHour = 60 * kUsPerMinute;
-inline constexpr TimeUs kDay = 24 * kHour;
+using testing_support::kDay;
+using testing_support::kHour;
+using testing_support::T;
 
 // Opening hours on every weekday from `first` to `last` (ISO weekdays).
 inline Rules OpenDays(int first, int last, int start_minute, int end_minute) {

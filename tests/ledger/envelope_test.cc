@@ -12,7 +12,7 @@
 #include "ledger/event_json.h"
 #include "ledger/rocks_log.h"
 #include "tests/ledger/drafts.h"
-#include "tests/ledger/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::ledger {
 namespace {

@@ -13,8 +13,8 @@
 #include "ledger/rocks_log.h"
 #include "ledger/verify.h"
 #include "tests/ledger/drafts.h"
-#include "tests/ledger/failing_env.h"
-#include "tests/ledger/scratch_dir.h"
+#include "tests/support/failing_env.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::ledger {
 namespace {

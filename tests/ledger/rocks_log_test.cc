@@ -14,7 +14,7 @@
 #include "ledger/database.h"
 #include "ledger/verify.h"
 #include "tests/ledger/drafts.h"
-#include "tests/ledger/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::ledger {
 namespace {

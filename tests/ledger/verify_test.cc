@@ -16,7 +16,7 @@
 #include "ledger/keys.h"
 #include "ledger/rocks_log.h"
 #include "tests/ledger/drafts.h"
-#include "tests/ledger/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::ledger {
 namespace {

@@ -19,18 +19,14 @@
 #include "ledger/rocks_log.h"
 #include "projections/projections.h"
 #include "projections/store.h"
-#include "tests/projections/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/times.h"
 
 namespace saalbuch::projections {
 
-inline TimeUs T(std::string_view rfc3339) {
-  auto t = ParseRfc3339(rfc3339);
-  EXPECT_TRUE(t.ok()) << rfc3339 << ": " << t.status().ToString();
-  return t.ok() ? *t : 0;
-}
-
-inline constexpr TimeUs kHour = 60 * kUsPerMinute;
-inline constexpr TimeUs kDay = 24 * kHour;
+using testing_support::kDay;
+using testing_support::kHour;
+using testing_support::T;
 
 // Hex of a key, readable in failure messages.
 inline std::string Printable(std::string_view bytes) {

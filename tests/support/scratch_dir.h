@@ -14,7 +14,7 @@ namespace saalbuch::testing_support {
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string tmpl = (std::filesystem::path(::testing::TempDir()) / "saalbuch-ledger-XXXXXX").string();
+    std::string tmpl = (std::filesystem::path(::testing::TempDir()) / "saalbuch-test-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
       ADD_FAILURE() << "mkdtemp failed for " << tmpl;
     }

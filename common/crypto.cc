@@ -44,4 +44,9 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+bool SecretMatches(std::string_view secret, std::string_view stored_hash) {
+  return !secret.empty() && !stored_hash.empty() &&
+         ConstantTimeEquals(AsBytes(Sha256Of(secret)), stored_hash);
+}
+
 }  // namespace saalbuch

@@ -28,4 +28,8 @@ std::string RandomHex(std::size_t n);
 // Constant-time equality of two equally long byte strings.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 
+// Whether `secret` is the one whose SHA-256 is `stored_hash` (raw bytes).
+// An empty secret or an empty stored hash never matches.
+bool SecretMatches(std::string_view secret, std::string_view stored_hash);
+
 }  // namespace saalbuch

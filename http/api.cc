@@ -801,25 +801,34 @@ struct Api::Impl {
   // One booking as .ics, for its booker (manage token) or staff.
   void BookingCalendar(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
     c->route = "booking_ics";
+    QueryBooking(c, t, id, target, [this, c, t, id](Seq p, const projections::BookingView& b) {
+      auto tenant = projections::QueryTenant(runner.view(), t);
+      auto res = projections::QueryResource(runner.view(), t, ResourceId(b.doc.value("resource", "")));
+      const std::string tenant_name = tenant.ok() ? tenant->value("name", t.get()) : t.get();
+      const std::string resource_name = res.ok() ? res->value("name", "") : b.doc.value("resource", "");
+      SendIcs(c, p, BookingIcs(t, tenant_name, resource_name, b.doc, Now()), id + ".ics");
+    });
+  }
+
+  // Reads one booking for its booker (a manage token, which must be the
+  // booking's) or staff/admin/auditor, then calls `then` on a query thread.
+  // A wrong token answers exactly like an unknown booking.
+  void QueryBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target,
+                    std::function<void(Seq, const projections::BookingView&)> then) {
     c->public_cors = true;
     std::string token = ManageToken(c, target);
     if (token.empty() &&
         !RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor})) {
       return;
     }
-    Query(c, t, target, [this, c, t, id, token] {
+    Query(c, t, target, [this, c, t, id, token, then = std::move(then)] {
       Seq p = runner.Position(t);
       auto b = projections::QueryBooking(runner.view(), t, BookingId(id));
       if (!b.ok()) return FromStatus(c, b.status());
-      if (!token.empty() && (b->manage_token_hash.empty() ||
-                             !ConstantTimeEquals(AsBytes(Sha256Of(token)), b->manage_token_hash))) {
+      if (!token.empty() && !SecretMatches(token, b->manage_token_hash)) {
         return Problem(c, status::not_found, "not_found", "no such booking");
       }
-      auto tenant = projections::QueryTenant(runner.view(), t);
-      auto res = projections::QueryResource(runner.view(), t, ResourceId(b->doc.value("resource", "")));
-      const std::string tenant_name = tenant.ok() ? tenant->value("name", t.get()) : t.get();
-      const std::string resource_name = res.ok() ? res->value("name", "") : b->doc.value("resource", "");
-      SendIcs(c, p, BookingIcs(t, tenant_name, resource_name, b->doc, Now()), id + ".ics");
+      then(p, *b);
     });
   }
 
@@ -829,14 +838,8 @@ struct Api::Impl {
       return;
     TimeRange w;
     if (!Window(c, target, &w)) return;
-    std::size_t limit = kDefaultListLimit;
-    if (auto l = target.query.find("limit"); l != target.query.end()) {
-      auto n = ParseUnsigned(l->second);
-      if (!n || *n == 0 || *n > kMaxListLimit) {
-        return Problem(c, status::bad_request, "invalid_query", "limit must be 1–500");
-      }
-      limit = *n;
-    }
+    std::size_t limit = 0;
+    if (!Limit(c, target, &limit)) return;
     std::string cursor;
     if (auto cu = target.query.find("cursor"); cu != target.query.end()) cursor = cu->second;
     Query(c, t, target, [this, c, t, r, w, limit, cursor] {
@@ -848,21 +851,8 @@ struct Api::Impl {
 
   void GetBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
     c->route = "booking";
-    c->public_cors = true;
-    std::string token = ManageToken(c, target);
-    if (token.empty() &&
-        !RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor})) {
-      return;
-    }
-    Query(c, t, target, [this, c, t, id, token] {
-      Seq p = runner.Position(t);
-      auto b = projections::QueryBooking(runner.view(), t, BookingId(id));
-      if (b.ok() && !token.empty() &&
-          (b->manage_token_hash.empty() ||
-           !ConstantTimeEquals(AsBytes(Sha256Of(token)), b->manage_token_hash))) {
-        return Problem(c, status::not_found, "not_found", "no such booking");
-      }
-      SendQuery(c, t, p, b.ok() ? Result<json>(b->doc) : Result<json>(b.status()), false);
+    QueryBooking(c, t, id, target, [this, c, t](Seq p, const projections::BookingView& b) {
+      SendQuery(c, t, p, Result<json>(b.doc), false);
     });
   }
 
@@ -870,18 +860,13 @@ struct Api::Impl {
     c->route = "events";
     if (!RequireRole(c, t, {commands::Role::kAuditor, commands::Role::kAdmin})) return;
     Seq after = 0;
-    std::size_t limit = kDefaultListLimit;
     if (auto a = target.query.find("after"); a != target.query.end()) {
       auto n = ParseUnsigned(a->second);
       if (!n) return Problem(c, status::bad_request, "invalid_query", "after must be a log position");
       after = *n;
     }
-    if (auto l = target.query.find("limit"); l != target.query.end()) {
-      auto n = ParseUnsigned(l->second);
-      if (!n || *n == 0 || *n > kMaxListLimit)
-        return Problem(c, status::bad_request, "invalid_query", "limit must be 1–500");
-      limit = *n;
-    }
+    std::size_t limit = 0;
+    if (!Limit(c, target, &limit)) return;
     RunQuery(c, [this, c, t, after, limit] {
       std::vector<ledger::Record> records;
       if (Status s = log.Read(t, after + 1, limit + 1, &records); !s.ok()) return FromStatus(c, s);

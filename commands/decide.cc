@@ -2,6 +2,7 @@
 
 #include "commands/commands.h"
 #include "common/crypto.h"
+#include "common/time_json.h"
 
 namespace saalbuch::commands {
 namespace {
@@ -31,13 +32,6 @@ ledger::EventDraft Draft(const Context& ctx, std::string stream, std::uint64_t v
   d.command_id = ctx.command_id;
   d.correlation_id = ctx.correlation_id;
   return d;
-}
-
-json RangeJson(const TimeRange& r, const date::time_zone* zone) {
-  return {{"start", FormatUtc(r.start)},
-          {"end", FormatUtc(r.end)},
-          {"start_local", FormatLocal(r.start, zone)},
-          {"end_local", FormatLocal(r.end, zone)}};
 }
 
 std::optional<Rejection> ValidateRules(const Rules& r) {

@@ -2,6 +2,7 @@
 
 #include "common/crypto.h"
 #include "common/time.h"
+#include "common/time_json.h"
 #include "projections/keys_internal.h"
 #include "projections/projections.h"
 
@@ -22,13 +23,6 @@ Result<json> GetDoc(const KvView& kv, const std::string& key, const char* what) 
   auto j = json::parse(**v, nullptr, false);
   if (j.is_discarded()) return Status(StatusCode::kCorruption, std::string(what) + " document is not JSON");
   return j;
-}
-
-json RangeJson(const TimeRange& r, const date::time_zone* zone) {
-  return {{"start", FormatUtc(r.start)},
-          {"end", FormatUtc(r.end)},
-          {"start_local", FormatLocal(r.start, zone)},
-          {"end_local", FormatLocal(r.end, zone)}};
 }
 
 std::string HexDecode(std::string_view hex) {

@@ -636,7 +636,7 @@ struct Api::Impl {
 
   // Sends `result` with the projection position, an ETag, and 304 when the
   // client already has it.
-  void SendQuery(const CallPtr& c, const TenantId& t, Seq position, const Result<json>& result, bool etag) {
+  void SendQuery(const CallPtr& c, Seq position, const Result<json>& result, bool etag) {
     if (!result.ok()) return FromStatus(c, result.status());
     const std::string body = Dump(*result);
     Response res{status::ok, 11};
@@ -653,7 +653,6 @@ struct Api::Impl {
       }
     }
     res.body() = body;
-    (void)t;
     Send(c, std::move(res));
   }
 
@@ -683,7 +682,7 @@ struct Api::Impl {
     c->public_cors = true;
     Query(c, t, target, [this, c, t] {
       Seq p = runner.Position(t);
-      SendQuery(c, t, p, projections::QueryTenant(runner.view(), t), true);
+      SendQuery(c, p, projections::QueryTenant(runner.view(), t), true);
     });
   }
 
@@ -715,7 +714,7 @@ struct Api::Impl {
       if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
         return Problem(c, status::bad_request, "invalid_query", res.status().message());
       }
-      SendQuery(c, t, p, res, true);
+      SendQuery(c, p, res, true);
     });
   }
 
@@ -724,7 +723,7 @@ struct Api::Impl {
     c->public_cors = true;
     Query(c, t, target, [this, c, t, r] {
       Seq p = runner.Position(t);
-      SendQuery(c, t, p, projections::QueryResource(runner.view(), t, ResourceId(r)), true);
+      SendQuery(c, p, projections::QueryResource(runner.view(), t, ResourceId(r)), true);
     });
   }
 
@@ -739,7 +738,7 @@ struct Api::Impl {
       if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
         return Problem(c, status::bad_request, "invalid_query", res.status().message());
       }
-      SendQuery(c, t, p, res, true);
+      SendQuery(c, p, res, true);
     });
   }
 
@@ -844,15 +843,15 @@ struct Api::Impl {
     if (auto cu = target.query.find("cursor"); cu != target.query.end()) cursor = cu->second;
     Query(c, t, target, [this, c, t, r, w, limit, cursor] {
       Seq p = runner.Position(t);
-      SendQuery(c, t, p,
-                projections::QueryResourceBookings(runner.view(), t, ResourceId(r), w, limit, cursor), false);
+      SendQuery(c, p, projections::QueryResourceBookings(runner.view(), t, ResourceId(r), w, limit, cursor),
+                false);
     });
   }
 
   void GetBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
     c->route = "booking";
-    QueryBooking(c, t, id, target, [this, c, t](Seq p, const projections::BookingView& b) {
-      SendQuery(c, t, p, Result<json>(b.doc), false);
+    QueryBooking(c, t, id, target, [this, c](Seq p, const projections::BookingView& b) {
+      SendQuery(c, p, Result<json>(b.doc), false);
     });
   }
 

@@ -28,6 +28,12 @@ struct CommandBus::Tenant {
   mutable std::shared_mutex auth_mu;
   std::unordered_map<std::string, ApiKey> keys;  // guarded by auth_mu
   std::atomic<bool> exists{false};
+
+  // The earliest hold deadline (0: none), published by the writer for the
+  // hold timer; expiry_queued while an ExpireHolds is on its way.
+  std::atomic<TimeUs> next_hold{0};
+  std::atomic<bool> expiry_queued{false};
+  void PublishHolds() { next_hold = model.holds().empty() ? 0 : model.holds().begin()->first; }
 };
 
 struct CommandBus::Metrics {
@@ -164,6 +170,7 @@ Status CommandBus::Rebuild(Tenant* t) {
   }
   t->keys = t->model.keys();
   t->exists = t->model.exists();
+  t->PublishHolds();
   return Status::Ok();
 }
 
@@ -176,9 +183,40 @@ Status CommandBus::Start() {
   for (int i = 0; i < std::max(1, options_.writer_threads); ++i) {
     writers_.emplace_back([this] { WriterLoop(); });
   }
-  std::unique_lock accept(accept_mu_);
-  accepting_ = true;
+  {
+    std::unique_lock accept(accept_mu_);
+    accepting_ = true;
+  }
+  hold_timer_ = std::thread([this] { HoldTimerLoop(); });
   return Status::Ok();
+}
+
+void CommandBus::HoldTimerLoop() {
+  std::unique_lock lock(ready_mu_);
+  while (!stopping_) {
+    timer_cv_.wait_for(lock, options_.hold_check_interval);
+    if (stopping_) break;
+    lock.unlock();
+    const TimeUs now = options_.clock();
+    std::vector<Tenant*> due;
+    {
+      std::shared_lock tenants(tenants_mu_);
+      for (const auto& [id, t] : tenants_) {
+        const TimeUs next = t->next_hold;
+        if (next != 0 && next <= now && !t->expiry_queued.exchange(true)) due.push_back(t.get());
+      }
+    }
+    for (Tenant* t : due) {
+      Submission s;
+      s.ctx.tenant = t->id;
+      s.ctx.actor = "system";
+      s.ctx.command_id = "cmd_" + RandomHex(8);
+      s.ctx.correlation_id = "hold-timer";
+      s.command = ExpireHolds{};
+      Submit(std::move(s), [t](const Outcome&) { t->expiry_queued = false; });
+    }
+    lock.lock();
+  }
 }
 
 CommandBus::Tenant* CommandBus::Find(const TenantId& id) const {
@@ -389,6 +427,7 @@ void CommandBus::Drain(Tenant* t) {
       t->keys = t->model.keys();
       t->exists = t->model.exists();
     }
+    t->PublishHolds();
     if (event_count > 0 && options_.on_appended) options_.on_appended(t->id, appended->head.seq);
   }
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -423,6 +462,8 @@ void CommandBus::Shutdown() {
     stopping_ = true;
   }
   ready_cv_.notify_all();
+  timer_cv_.notify_all();
+  if (hold_timer_.joinable()) hold_timer_.join();
   for (auto& w : writers_) {
     if (w.joinable()) w.join();
   }

@@ -9,6 +9,9 @@
 // construction — while tenants proceed in parallel and RocksDB merges their
 // batches into shared WAL syncs.
 //
+// A timer thread submits ExpireHolds (actor "system") for tenants whose
+// earliest hold has run out.
+//
 // Thread-safety: Submit, Authenticate and TenantExists may be called from any
 // thread. A tenant's model is confined to whichever writer thread holds the
 // tenant (at most one at a time). Callbacks run on writer threads and must
@@ -66,6 +69,10 @@ struct BusOptions {
   // read once per batch. Default: the system clock. Per tenant, stamps never
   // go backwards.
   std::function<TimeUs()> clock;
+  // How often the hold timer looks for held bookings whose hold ran out.
+  // Deadlines come from the write models (hence from the log), so expiry
+  // also happens for holds that ran out while the server was down.
+  std::chrono::milliseconds hold_check_interval{1000};
 };
 
 class CommandBus {
@@ -100,6 +107,7 @@ class CommandBus {
   Tenant* Find(const TenantId& id) const;
   Tenant* FindOrCreate(const TenantId& id);
   void WriterLoop();
+  void HoldTimerLoop();
   void Drain(Tenant* t);
   Status Rebuild(Tenant* t);
 
@@ -118,6 +126,8 @@ class CommandBus {
   std::deque<Tenant*> ready_;  // guarded by ready_mu_
   bool stopping_ = false;      // guarded by ready_mu_
   std::vector<std::thread> writers_;
+  std::condition_variable timer_cv_;  // with ready_mu_; wakes the hold timer to stop
+  std::thread hold_timer_;
 };
 
 }  // namespace saalbuch::commands

@@ -39,6 +39,68 @@ struct CreateResource {
   std::string name;
   std::string description;
   std::optional<Rules> rules;  // nullopt: Rules::AlwaysOpen()
+  std::uint32_t capacity = 1;  // pool units; an event's default seats
+  ResourceId parent;           // the whole this resource is a part of
+  std::string requires_qualification;
+};
+
+// A dated session of an event resource.
+struct ScheduleSession {
+  ResourceId resource;
+  std::string session_id;
+  TimeRange range;
+  std::uint32_t seats = 0;  // 0: the resource's capacity
+  std::string title;
+};
+
+// Defines or replaces an add-on.
+struct SetAddon {
+  std::string id;
+  std::string name;
+  std::uint32_t stock = 0;  // 0: unlimited
+  std::vector<AddonOffer> offers;
+  std::optional<std::uint64_t> if_match;
+};
+
+struct DefineGroup {
+  std::string id;
+  std::string name;
+};
+
+struct RegisterCustomer {
+  std::string id;
+  std::string group;
+  std::string token;  // plaintext, shown once in the reply
+};
+
+struct ChangeCustomerGroup {
+  std::string id;
+  std::string group;
+};
+
+struct GrantRight {
+  Right right;  // id, resource, group, flags, quota, basis, validity
+};
+
+struct RevokeRight {
+  std::string id;
+  std::string reason;
+};
+
+struct GrantQualification {
+  std::string customer;
+  std::string qualification;
+  TimeUs valid_until = 0;  // 0: does not expire
+  std::string basis;
+};
+
+struct RevokeQualification {
+  std::string customer;
+  std::string qualification;
+};
+
+struct SetSettings {
+  TimeUs hold = 0;
 };
 
 struct SetRules {
@@ -55,10 +117,72 @@ struct SetHolidays {
 struct PlaceBooking {
   BookingId id;
   ResourceId resource;
-  TimeRange range;
+  TimeRange range;          // ignored for events: the session's
+  std::string session;      // event resources
+  std::uint32_t units = 1;  // pool units or event seats
+  std::vector<AddonLine> addons;
   bool by_staff = false;
-  std::string manage_token;  // plaintext, shown once in the reply; empty: no manage link
+  std::string customer;        // staff: the customer booked on behalf of
+  std::string customer_token;  // a customer booking with its own token
+  bool hold = false;           // staff: place as held instead of confirmed
+  std::string manage_token;    // plaintext, shown once in the reply; empty: no manage link
 };
+
+// A recurring booking. The caller expands the RRULE (libical) into
+// `occurrences`; Decide judges each like a PlaceBooking made from `first`.
+struct PlaceSeries {
+  std::string id;
+  PlaceBooking first;  // resource, units, add-ons, booker, manage token
+  std::string rrule;
+  std::vector<TimeUs> exdates;
+  std::vector<TimeRange> occurrences;
+  std::vector<BookingId> ids;   // one per occurrence
+  bool skip_conflicts = false;  // false: all or nothing
+};
+
+// Cancels the open occurrences of a series starting at or after `from`.
+struct CancelSeries {
+  std::string id;
+  TimeUs from = 0;
+  std::string reason;
+  bool by_staff = false;
+  std::string manage_token;
+};
+
+// Staff decisions on one booking. `no_show` marks a CompleteBooking as a
+// no-show.
+struct ApproveBooking {
+  BookingId id;
+  std::string note;
+  std::optional<std::uint64_t> if_match;
+};
+struct RejectBooking {
+  BookingId id;
+  std::string reason;
+  std::optional<std::uint64_t> if_match;
+};
+struct ConfirmBooking {
+  BookingId id;
+  std::optional<std::uint64_t> if_match;
+};
+struct CompleteBooking {
+  BookingId id;
+  bool no_show = false;
+  std::optional<std::uint64_t> if_match;
+};
+
+// Moves a booking (same checks as a new one) by its booker or staff.
+struct RescheduleBooking {
+  BookingId id;
+  TimeRange range;
+  std::string session;
+  bool by_staff = false;
+  std::string manage_token;
+  std::optional<std::uint64_t> if_match;
+};
+
+// Expires every held booking whose hold has run out (the bus's timer).
+struct ExpireHolds {};
 
 struct CancelBooking {
   BookingId id;
@@ -68,8 +192,12 @@ struct CancelBooking {
   std::optional<std::uint64_t> if_match;
 };
 
-using Command = std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking,
-                             CancelBooking, SetHolidays>;
+using Command =
+    std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking,
+                 SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
+                 GrantRight, RevokeRight, GrantQualification, RevokeQualification, SetSettings, PlaceSeries,
+                 CancelSeries, ApproveBooking, RejectBooking, ConfirmBooking, CompleteBooking,
+                 RescheduleBooking, ExpireHolds>;
 
 const char* CommandName(const Command& c);
 
@@ -77,13 +205,13 @@ const char* CommandName(const Command& c);
 struct Context {
   TenantId tenant;
   TimeUs now = 0;
-  std::string actor;  // "operator", "key:<id>", "public", "manage-token"
+  std::string actor;  // "operator", "key:<id>", "public", "manage-token", "customer:<id>", "system"
   std::string command_id;
   std::string correlation_id;
 };
 
 // Why a command was refused; mapped to an HTTP status by http/.
-enum class Refusal { kNotFound, kConflict, kUnprocessable, kPrecondition };
+enum class Refusal { kNotFound, kConflict, kUnprocessable, kPrecondition, kForbidden, kUnauthorized };
 
 struct Rejection {
   Refusal refusal = Refusal::kUnprocessable;

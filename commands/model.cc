@@ -1,5 +1,6 @@
 #include "commands/model.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace saalbuch::commands {
@@ -56,8 +57,120 @@ Rules RulesFromEvent(const schema::RulesSetT& e) {
 
 }  // namespace
 
+const char* KindName(Kind k) {
+  switch (k) {
+    case Kind::kRoom:
+      return "room";
+    case Kind::kDevice:
+      return "device";
+    case Kind::kPool:
+      return "pool";
+    case Kind::kEvent:
+      return "event";
+  }
+  return "room";
+}
+
+std::optional<Kind> ParseKind(std::string_view s) {
+  for (Kind k : {Kind::kRoom, Kind::kDevice, Kind::kPool, Kind::kEvent}) {
+    if (s == KindName(k)) return k;
+  }
+  return std::nullopt;
+}
+
+const char* StatusName(BookingStatus s) {
+  switch (s) {
+    case BookingStatus::kRequested:
+      return "requested";
+    case BookingStatus::kHeld:
+      return "held";
+    case BookingStatus::kConfirmed:
+      return "confirmed";
+    case BookingStatus::kCompleted:
+      return "completed";
+    case BookingStatus::kNoShow:
+      return "no_show";
+    case BookingStatus::kRejected:
+      return "rejected";
+    case BookingStatus::kCancelled:
+      return "cancelled";
+    case BookingStatus::kExpired:
+      return "expired";
+  }
+  return "confirmed";
+}
+
+std::vector<std::pair<std::string, std::uint32_t>> TenantModel::Takes(const Booking& b) {
+  std::vector<std::pair<std::string, std::uint32_t>> out;
+  out.emplace_back(b.session.empty() ? b.resource.get() : SessionCounter(b.resource, b.session), b.units);
+  for (const auto& a : b.addons) out.emplace_back(AddonCounter(a.addon), a.quantity);
+  return out;
+}
+
+void TenantModel::Take(const Booking& b) {
+  for (const auto& [name, amount] : Takes(b)) {
+    Counter& c = counters_[name];
+    c.by_start.emplace(b.blocked.start, Usage{b.blocked, amount, b.id});
+    c.max_len = std::max(c.max_len, b.blocked.end - b.blocked.start);
+  }
+}
+
+void TenantModel::Release(const Booking& b) {
+  for (const auto& [name, amount] : Takes(b)) {
+    auto c = counters_.find(name);
+    if (c == counters_.end()) continue;
+    auto [lo, hi] = c->second.by_start.equal_range(b.blocked.start);
+    for (auto it = lo; it != hi; ++it) {
+      if (it->second.booking == b.id) {
+        c->second.by_start.erase(it);
+        break;
+      }
+    }
+  }
+}
+
+void TenantModel::SetStatus(Booking& b, BookingStatus s, std::uint64_t version) {
+  if (Occupies(b.status) && !Occupies(s)) Release(b);
+  if (b.status == BookingStatus::kHeld) holds_.erase({b.hold_until, b.id});
+  b.status = s;
+  b.version = version;
+}
+
+std::uint32_t TenantModel::Peak(const std::string& counter, const TimeRange& range, const BookingId& exclude,
+                                const std::vector<Usage>& extra, Usage* clash) const {
+  // Sweep over the usages overlapping `range`: +amount at start, -amount at
+  // end (ends first at equal instants: ranges are half-open).
+  std::vector<std::pair<TimeUs, std::int64_t>> steps;
+  auto add = [&](const Usage& u) {
+    if (u.booking == exclude || !u.range.Overlaps(range) || u.amount == 0) return;
+    if (clash != nullptr && clash->amount == 0) *clash = u;
+    steps.emplace_back(std::max(u.range.start, range.start), u.amount);
+    steps.emplace_back(std::min(u.range.end, range.end), -static_cast<std::int64_t>(u.amount));
+  };
+  if (clash != nullptr) *clash = Usage{};
+  if (auto c = counters_.find(counter); c != counters_.end()) {
+    const auto& idx = c->second.by_start;
+    for (auto it = idx.lower_bound(range.start - c->second.max_len); it != idx.end() && it->first < range.end;
+         ++it) {
+      add(it->second);
+    }
+  }
+  for (const auto& u : extra) add(u);
+  std::sort(steps.begin(), steps.end());
+  std::int64_t level = 0, peak = 0;
+  for (const auto& [t, delta] : steps) {
+    level += delta;
+    peak = std::max(peak, level);
+  }
+  return static_cast<std::uint32_t>(peak);
+}
+
 void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::PayloadUnion& ev) {
   position_ = seq;
+  auto booking = [&](const std::string& id) -> Booking* {
+    auto it = bookings_.find(BookingId(id));
+    return it == bookings_.end() ? nullptr : &it->second;
+  };
   switch (ev.type) {
     case schema::Payload::TenantCreated: {
       const auto* e = ev.AsTenantCreated();
@@ -74,7 +187,18 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
     }
     case schema::Payload::ResourceCreated: {
       const auto* e = ev.AsResourceCreated();
-      Resource r{ResourceId(e->resource_id), e->kind, e->name, Rules::AlwaysOpen(), stream_version};
+      Resource r;
+      r.id = ResourceId(e->resource_id);
+      r.kind = ParseKind(e->kind).value_or(Kind::kRoom);
+      r.name = e->name;
+      r.capacity = std::max<std::uint32_t>(1, e->capacity);
+      r.parent = ResourceId(e->parent_id);
+      r.requires_qualification = e->requires_qualification;
+      r.rules = Rules::AlwaysOpen();
+      r.version = stream_version;
+      if (!r.parent.get().empty()) {
+        if (auto p = resources_.find(r.parent); p != resources_.end()) p->second.parts.push_back(r.id);
+      }
       resources_[r.id] = std::move(r);
       break;
     }
@@ -87,17 +211,40 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       }
       break;
     }
+    case schema::Payload::SessionScheduled: {
+      const auto* e = ev.AsSessionScheduled();
+      auto it = resources_.find(ResourceId(e->resource_id));
+      if (it != resources_.end()) {
+        it->second.sessions[e->session_id] = Session{e->session_id, {e->start_us, e->end_us}, e->seats};
+        it->second.version = stream_version;
+      }
+      break;
+    }
     case schema::Payload::BookingPlaced: {
       const auto* e = ev.AsBookingPlaced();
       Booking b;
       b.id = BookingId(e->booking_id);
       b.number = e->number;
       b.resource = ResourceId(e->resource_id);
+      b.session = e->session_id;
       b.range = {e->start_us, e->end_us};
       b.blocked = {e->blocked_start_us, e->blocked_end_us};
+      b.units = std::max<std::uint32_t>(1, e->units);
+      for (const auto& a : e->addons) b.addons.push_back({a->addon_id, a->quantity});
+      b.status = e->status == "requested" ? BookingStatus::kRequested
+                 : e->status == "held"    ? BookingStatus::kHeld
+                                          : BookingStatus::kConfirmed;
+      b.customer = e->customer_id;
+      b.group = e->group_id;
+      b.right = e->right_id;
+      b.series = e->series_id;
+      b.hold_until = e->hold_until_us;
       b.manage_token_hash.assign(e->manage_token_hash.begin(), e->manage_token_hash.end());
       b.version = stream_version;
-      live_[b.resource][b.blocked.start] = b.id;
+      Take(b);
+      if (b.status == BookingStatus::kHeld) holds_.insert({b.hold_until, b.id});
+      if (!b.customer.empty()) bookings_by_customer_[b.customer].push_back(b.id);
+      if (!b.series.empty()) series_[b.series].push_back(b.id);
       // Numbers are "B-<year>-<counter>"; the counter per year follows the log.
       int year = 0;
       unsigned long long n = 0;
@@ -109,19 +256,128 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       break;
     }
     case schema::Payload::BookingCancelled: {
-      const auto* e = ev.AsBookingCancelled();
-      auto it = bookings_.find(BookingId(e->booking_id));
-      if (it == bookings_.end()) break;
-      Booking& b = it->second;
-      if (b.status != BookingStatus::kCancelled) {
-        auto& idx = live_[b.resource];
-        auto li = idx.find(b.blocked.start);
-        if (li != idx.end() && li->second == b.id) idx.erase(li);
+      if (Booking* b = booking(ev.AsBookingCancelled()->booking_id)) {
+        SetStatus(*b, BookingStatus::kCancelled, stream_version);
       }
-      b.status = BookingStatus::kCancelled;
-      b.version = stream_version;
       break;
     }
+    case schema::Payload::BookingApproved: {
+      const auto* e = ev.AsBookingApproved();
+      if (Booking* b = booking(e->booking_id)) {
+        const bool held = e->status == "held";
+        SetStatus(*b, held ? BookingStatus::kHeld : BookingStatus::kConfirmed, stream_version);
+        if (held) {
+          b->hold_until = e->hold_until_us;
+          holds_.insert({b->hold_until, b->id});
+        }
+      }
+      break;
+    }
+    case schema::Payload::BookingRejected:
+      if (Booking* b = booking(ev.AsBookingRejected()->booking_id)) {
+        SetStatus(*b, BookingStatus::kRejected, stream_version);
+      }
+      break;
+    case schema::Payload::BookingConfirmed:
+      if (Booking* b = booking(ev.AsBookingConfirmed()->booking_id)) {
+        SetStatus(*b, BookingStatus::kConfirmed, stream_version);
+      }
+      break;
+    case schema::Payload::BookingExpired:
+      if (Booking* b = booking(ev.AsBookingExpired()->booking_id)) {
+        SetStatus(*b, BookingStatus::kExpired, stream_version);
+      }
+      break;
+    case schema::Payload::BookingCompleted: {
+      const auto* e = ev.AsBookingCompleted();
+      if (Booking* b = booking(e->booking_id)) {
+        SetStatus(*b, e->outcome == "no_show" ? BookingStatus::kNoShow : BookingStatus::kCompleted,
+                  stream_version);
+      }
+      break;
+    }
+    case schema::Payload::BookingRescheduled: {
+      const auto* e = ev.AsBookingRescheduled();
+      if (Booking* b = booking(e->booking_id)) {
+        if (Occupies(b->status)) Release(*b);
+        b->range = {e->start_us, e->end_us};
+        b->blocked = {e->blocked_start_us, e->blocked_end_us};
+        b->session = e->session_id;
+        b->version = stream_version;
+        if (Occupies(b->status)) Take(*b);
+      }
+      break;
+    }
+    case schema::Payload::SeriesPlaced:
+      series_.try_emplace(ev.AsSeriesPlaced()->series_id);
+      break;
+    case schema::Payload::AddonSet: {
+      const auto* e = ev.AsAddonSet();
+      Addon a{e->addon_id, e->name, e->stock, {}, stream_version};
+      for (const auto& o : e->offers) a.offers.push_back({ResourceId(o->resource_id), o->mandatory});
+      addons_[a.id] = std::move(a);
+      break;
+    }
+    case schema::Payload::GroupDefined:
+      groups_.insert(ev.AsGroupDefined()->group_id);
+      break;
+    case schema::Payload::CustomerRegistered: {
+      const auto* e = ev.AsCustomerRegistered();
+      Customer c{e->customer_id, e->group_id, {}, stream_version};
+      customer_by_token_[std::string(e->token_hash.begin(), e->token_hash.end())] = c.id;
+      customers_[c.id] = std::move(c);
+      break;
+    }
+    case schema::Payload::CustomerGroupChanged: {
+      const auto* e = ev.AsCustomerGroupChanged();
+      if (auto it = customers_.find(e->customer_id); it != customers_.end()) {
+        it->second.group = e->group_id;
+        it->second.version = stream_version;
+      }
+      break;
+    }
+    case schema::Payload::QualificationGranted: {
+      const auto* e = ev.AsQualificationGranted();
+      if (auto it = customers_.find(e->customer_id); it != customers_.end()) {
+        it->second.qualifications[e->qualification] = e->valid_until_us;
+        it->second.version = stream_version;
+      }
+      break;
+    }
+    case schema::Payload::QualificationRevoked: {
+      const auto* e = ev.AsQualificationRevoked();
+      if (auto it = customers_.find(e->customer_id); it != customers_.end()) {
+        it->second.qualifications.erase(e->qualification);
+        it->second.version = stream_version;
+      }
+      break;
+    }
+    case schema::Payload::RightGranted: {
+      const auto* e = ev.AsRightGranted();
+      Right r;
+      r.id = e->right_id;
+      r.resource = ResourceId(e->resource_id);
+      r.group = e->group_id;
+      r.may_book = e->may_book;
+      r.needs_approval = e->needs_approval;
+      r.hold = e->hold;
+      r.quota = static_cast<TimeUs>(e->quota_minutes) * kUsPerMinute;
+      r.quota_period = e->quota_period;
+      r.basis = e->basis;
+      r.valid_from = e->valid_from_us;
+      r.valid_until = e->valid_until_us;
+      rights_by_resource_[r.resource].push_back(r.id);
+      rights_[r.id] = std::move(r);
+      break;
+    }
+    case schema::Payload::RightRevoked:
+      if (auto it = rights_.find(ev.AsRightRevoked()->right_id); it != rights_.end())
+        it->second.revoked = true;
+      break;
+    case schema::Payload::TenantSettingsSet:
+      hold_ = ev.AsTenantSettingsSet()->hold_s * kUsPerSecond;
+      settings_version_ = stream_version;
+      break;
     case schema::Payload::HolidaysSet: {
       holidays_.clear();
       holidays_version_ = stream_version;
@@ -152,19 +408,73 @@ const Booking* TenantModel::FindBooking(const BookingId& id) const {
   return it == bookings_.end() ? nullptr : &it->second;
 }
 
-const Booking* TenantModel::FindClash(const ResourceId& resource, const TimeRange& blocked) const {
-  auto r = live_.find(resource);
-  if (r == live_.end() || r->second.empty()) return nullptr;
-  auto it = r->second.lower_bound(blocked.end);
-  if (it == r->second.begin()) return nullptr;
-  --it;
-  const Booking* b = FindBooking(it->second);
-  return (b != nullptr && b->blocked.Overlaps(blocked)) ? b : nullptr;
+const Addon* TenantModel::FindAddon(const std::string& id) const {
+  auto it = addons_.find(id);
+  return it == addons_.end() ? nullptr : &it->second;
 }
 
-std::string TenantModel::NextBookingNumber(int year) const {
+const Customer* TenantModel::FindCustomer(const std::string& id) const {
+  auto it = customers_.find(id);
+  return it == customers_.end() ? nullptr : &it->second;
+}
+
+const Customer* TenantModel::FindCustomerByToken(std::string_view token_hash) const {
+  auto it = customer_by_token_.find(std::string(token_hash));
+  return it == customer_by_token_.end() ? nullptr : FindCustomer(it->second);
+}
+
+const Right* TenantModel::FindRight(const std::string& id) const {
+  auto it = rights_.find(id);
+  return it == rights_.end() ? nullptr : &it->second;
+}
+
+std::vector<const Booking*> TenantModel::SeriesBookings(const std::string& series) const {
+  std::vector<const Booking*> out;
+  if (auto it = series_.find(series); it != series_.end()) {
+    for (const auto& id : it->second) {
+      if (const Booking* b = FindBooking(id)) out.push_back(b);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Booking* a, const Booking* b) { return a->range < b->range; });
+  return out;
+}
+
+std::optional<Right> TenantModel::ApplicableRight(const ResourceId& resource, const std::string& group,
+                                                  TimeUs now) const {
+  auto list = rights_by_resource_.find(resource);
+  if (list == rights_by_resource_.end()) {
+    Right open;
+    open.id = "open";
+    open.resource = resource;
+    open.group = group;
+    return open;
+  }
+  for (auto it = list->second.rbegin(); it != list->second.rend(); ++it) {
+    const Right& r = rights_.at(*it);
+    if (r.group == group && r.ValidAt(now)) return r;
+  }
+  return std::nullopt;
+}
+
+TimeUs TenantModel::UsedQuota(const std::string& customer, const ResourceId& resource, LocalDay first,
+                              LocalDay last, const BookingId& exclude) const {
+  TimeUs used = 0;
+  auto it = bookings_by_customer_.find(customer);
+  if (it == bookings_by_customer_.end()) return 0;
+  for (const auto& id : it->second) {
+    const Booking* b = FindBooking(id);
+    if (b == nullptr || b->id == exclude || b->resource != resource || !Occupies(b->status)) continue;
+    const LocalDay day = LocalDayOf(b->range.start, zone_);
+    if (day >= first && day <= last) used += b->range.end - b->range.start;
+  }
+  return used;
+}
+
+std::string TenantModel::NextBookingNumber(int year) const { return BookingNumberAfter(year, 0); }
+
+std::string TenantModel::BookingNumberAfter(int year, std::uint64_t n) const {
   auto it = numbers_per_year_.find(year);
-  std::uint64_t next = (it == numbers_per_year_.end() ? 0 : it->second) + 1;
+  std::uint64_t next = (it == numbers_per_year_.end() ? 0 : it->second) + 1 + n;
   char buf[48];
   std::snprintf(buf, sizeof buf, "B-%04d-%06llu", year, static_cast<unsigned long long>(next));
   return buf;

@@ -2,6 +2,13 @@
 // from the tenant's log (at start) and from each accepted event (live), by
 // the same `Apply`.
 //
+// Capacity is kept in *counters*: every resource has one (a room or device
+// holds 1, a pool n units), every session of an event one (its seats), every
+// add-on with a stock one. A booking takes an amount of its resource's (or
+// session's) counter and of each add-on's counter for its blocked range.
+// Composite resources need no counter of their own: a whole also checks its
+// parts' counters and a part its whole's, so either blocks the other.
+//
 // Thread-safety: none; a TenantModel is confined to its tenant's writer.
 #pragma once
 
@@ -9,6 +16,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -49,25 +57,121 @@ struct Rules {
   static Rules AlwaysOpen();
 };
 
+enum class Kind { kRoom, kDevice, kPool, kEvent };
+std::optional<Kind> ParseKind(std::string_view s);
+const char* KindName(Kind k);
+inline bool IsExclusive(Kind k) { return k == Kind::kRoom || k == Kind::kDevice; }
+
+struct Session {
+  std::string id;
+  TimeRange range;
+  std::uint32_t seats = 0;
+};
+
 struct Resource {
   ResourceId id;
-  std::string kind;
+  Kind kind = Kind::kRoom;
   std::string name;
+  std::uint32_t capacity = 1;  // pool units; an event's default seats
+  ResourceId parent;           // the whole of a composite; empty: none
+  std::vector<ResourceId> parts;
+  std::string requires_qualification;
+  std::map<std::string, Session> sessions;  // event resources
   Rules rules;
   std::uint64_t version = 0;
 };
 
-enum class BookingStatus { kConfirmed, kCancelled };
+struct AddonOffer {
+  ResourceId resource;
+  bool mandatory = false;
+};
+
+struct Addon {
+  std::string id;
+  std::string name;
+  std::uint32_t stock = 0;  // 0: unlimited
+  std::vector<AddonOffer> offers;
+  std::uint64_t version = 0;
+};
+
+struct Customer {
+  std::string id;
+  std::string group;
+  std::map<std::string, TimeUs> qualifications;  // name → valid until (0: always)
+  std::uint64_t version = 0;
+};
+
+struct Right {
+  std::string id;
+  ResourceId resource;
+  std::string group;
+  bool may_book = true;
+  bool needs_approval = false;
+  bool hold = false;
+  TimeUs quota = 0;  // per customer and period; 0: none
+  std::string quota_period;
+  std::string basis;
+  TimeUs valid_from = 0;
+  TimeUs valid_until = 0;  // 0: open-ended
+  bool revoked = false;
+  bool ValidAt(TimeUs t) const {
+    return !revoked && valid_from <= t && (valid_until == 0 || t < valid_until);
+  }
+};
+
+enum class BookingStatus {
+  kRequested,
+  kHeld,
+  kConfirmed,
+  kCompleted,
+  kNoShow,
+  kRejected,
+  kCancelled,
+  kExpired
+};
+const char* StatusName(BookingStatus s);
+// Whether a booking in this status keeps its capacity (invariant 1 covers
+// requested, held and confirmed; completed and no-show lie in the past and
+// keep what they used).
+inline bool Occupies(BookingStatus s) {
+  return s == BookingStatus::kRequested || s == BookingStatus::kHeld || s == BookingStatus::kConfirmed ||
+         s == BookingStatus::kCompleted || s == BookingStatus::kNoShow;
+}
+// Whether the booking can still be cancelled, moved, approved…
+inline bool IsOpen(BookingStatus s) {
+  return s == BookingStatus::kRequested || s == BookingStatus::kHeld || s == BookingStatus::kConfirmed;
+}
+
+struct AddonLine {
+  std::string addon;
+  std::uint32_t quantity = 0;
+  auto operator<=>(const AddonLine&) const = default;
+};
 
 struct Booking {
   BookingId id;
   std::string number;
   ResourceId resource;
+  std::string session;  // event resources
   TimeRange range;
   TimeRange blocked;  // range plus buffers, as decided at placement
+  std::uint32_t units = 1;
+  std::vector<AddonLine> addons;
   BookingStatus status = BookingStatus::kConfirmed;
+  std::string customer;  // empty: anonymous (public) or internal (staff)
+  std::string group;
+  std::string right;
+  std::string series;
+  TimeUs hold_until = 0;
   std::string manage_token_hash;  // raw SHA-256 bytes; empty for staff bookings
   std::uint64_t version = 0;
+};
+
+// What a booking takes from one counter.
+struct Usage {
+  TimeRange range;
+  std::uint32_t amount = 0;
+  BookingId booking;
 };
 
 struct ApiKey {
@@ -77,6 +181,8 @@ struct ApiKey {
 
 class TenantModel {
  public:
+  static constexpr TimeUs kDefaultHold = 60LL * 60 * kUsPerSecond;
+
   // Folds one event. `seq` is its log position, `stream_version` the version
   // the event gives its stream.
   void Apply(Seq seq, std::uint64_t stream_version, const schema::PayloadUnion& event);
@@ -85,6 +191,8 @@ class TenantModel {
   const std::string& name() const { return name_; }
   const date::time_zone* zone() const { return zone_; }
   Seq position() const { return position_; }
+  TimeUs hold() const { return hold_; }
+  std::uint64_t settings_version() const { return settings_version_; }
 
   // Public holidays of the tenant (local day → name).
   const std::map<LocalDay, std::string>& holidays() const { return holidays_; }
@@ -94,23 +202,78 @@ class TenantModel {
 
   const Resource* FindResource(const ResourceId& id) const;
   const Booking* FindBooking(const BookingId& id) const;
-  // A live booking of `resource` whose blocked range overlaps `blocked`.
-  const Booking* FindClash(const ResourceId& resource, const TimeRange& blocked) const;
+  const Addon* FindAddon(const std::string& id) const;
+  const std::map<std::string, Addon>& addons() const { return addons_; }
+  const Customer* FindCustomer(const std::string& id) const;
+  const Customer* FindCustomerByToken(std::string_view token_hash) const;
+  const Right* FindRight(const std::string& id) const;
+  bool HasGroup(const std::string& id) const { return id == "public" || groups_.count(id) != 0; }
+  bool HasSeries(const std::string& id) const { return series_.count(id) != 0; }
+  // Bookings of a series, by start.
+  std::vector<const Booking*> SeriesBookings(const std::string& series) const;
+
+  // The usage right of `group` for `resource` in force at `now`: the latest
+  // granted one that is valid then. A resource that never had a right is
+  // open to everyone ("open"); nullopt: the group may not book it.
+  std::optional<Right> ApplicableRight(const ResourceId& resource, const std::string& group,
+                                       TimeUs now) const;
+
+  // Minutes (as µs) of open bookings of `customer` on `resource` starting
+  // within local days [first, last], without `exclude`.
+  TimeUs UsedQuota(const std::string& customer, const ResourceId& resource, LocalDay first, LocalDay last,
+                   const BookingId& exclude) const;
+
+  // Counter names: a resource id, "<resource>@<session>", "+<addon>".
+  static std::string SessionCounter(const ResourceId& r, const std::string& session) {
+    return r.get() + "@" + session;
+  }
+  static std::string AddonCounter(const std::string& addon) { return "+" + addon; }
+  // The counters a booking takes from, with amounts.
+  static std::vector<std::pair<std::string, std::uint32_t>> Takes(const Booking& b);
+
+  // The highest total amount in use on `counter` at any instant of `range`,
+  // counting `extra` usages too and leaving out `exclude`'s. *clash gets one
+  // overlapping usage (nullptr when none).
+  std::uint32_t Peak(const std::string& counter, const TimeRange& range, const BookingId& exclude,
+                     const std::vector<Usage>& extra, Usage* clash) const;
+
+  // Held bookings by expiry.
+  const std::set<std::pair<TimeUs, BookingId>>& holds() const { return holds_; }
+
   // The next human booking number for `year` ("B-2026-000123").
   std::string NextBookingNumber(int year) const;
+  // The n-th next (0 = the next) booking number of `year`.
+  std::string BookingNumberAfter(int year, std::uint64_t n) const;
   // Key hash (raw SHA-256 bytes) → key. For the auth index only.
   const std::unordered_map<std::string, ApiKey>& keys() const { return keys_; }
 
  private:
+  struct Counter {
+    std::multimap<TimeUs, Usage> by_start;
+    TimeUs max_len = 0;  // longest usage ever added; bounds the scan
+  };
+  void Take(const Booking& b);
+  void Release(const Booking& b);
+  void SetStatus(Booking& b, BookingStatus s, std::uint64_t version);
+
   std::string name_;
   const date::time_zone* zone_ = nullptr;
   Seq position_ = 0;
+  TimeUs hold_ = kDefaultHold;
+  std::uint64_t settings_version_ = 0;
   std::unordered_map<std::string, ApiKey> keys_;
   std::map<ResourceId, Resource> resources_;
   std::unordered_map<BookingId, Booking> bookings_;
-  // Live (non-cancelled) bookings per resource, keyed by blocked start. They
-  // never overlap, which makes the clash check a single predecessor lookup.
-  std::map<ResourceId, std::map<TimeUs, BookingId>> live_;
+  std::unordered_map<std::string, Counter> counters_;
+  std::set<std::pair<TimeUs, BookingId>> holds_;
+  std::map<std::string, Addon> addons_;
+  std::set<std::string> groups_;
+  std::map<std::string, Customer> customers_;
+  std::unordered_map<std::string, std::string> customer_by_token_;
+  std::unordered_map<std::string, std::vector<BookingId>> bookings_by_customer_;
+  std::map<std::string, Right> rights_;
+  std::map<ResourceId, std::vector<std::string>> rights_by_resource_;  // in grant order
+  std::map<std::string, std::vector<BookingId>> series_;
   std::map<int, std::uint64_t> numbers_per_year_;
   std::map<LocalDay, std::string> holidays_;
   std::uint64_t holidays_version_ = 0;

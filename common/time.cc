@@ -193,4 +193,30 @@ int LocalYear(TimeUs t, const date::time_zone* zone) {
   return static_cast<int>(date::year_month_day{date::floor<date::days>(lt)}.year());
 }
 
+LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone) {
+  auto lt = zone->to_local(SysUs{microseconds{t}});
+  return static_cast<LocalDay>(date::floor<date::days>(lt).time_since_epoch().count());
+}
+
+std::optional<std::pair<LocalDay, LocalDay>> CalendarPeriod(LocalDay day, std::string_view period) {
+  const date::sys_days d{date::days{day}};
+  auto count = [](date::sys_days s) { return static_cast<LocalDay>(s.time_since_epoch().count()); };
+  if (period == "week") {
+    const unsigned iso = date::weekday{d}.iso_encoding();  // 1 = Monday
+    const LocalDay monday = day - static_cast<LocalDay>(iso - 1);
+    return std::make_pair(monday, monday + 6);
+  }
+  const date::year_month_day ymd{d};
+  if (period == "month") {
+    const date::sys_days first{ymd.year() / ymd.month() / 1};
+    const date::sys_days last{ymd.year() / ymd.month() / date::last};
+    return std::make_pair(count(first), count(last));
+  }
+  if (period == "year") {
+    return std::make_pair(count(date::sys_days{ymd.year() / 1 / 1}),
+                          count(date::sys_days{ymd.year() / 12 / 31}));
+  }
+  return std::nullopt;
+}
+
 }  // namespace saalbuch

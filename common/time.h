@@ -89,4 +89,12 @@ std::vector<TimeRange> Subtract(const std::vector<TimeRange>& ranges, const std:
 // The calendar year of `t` in `zone`.
 int LocalYear(TimeUs t, const date::time_zone* zone);
 
+// The local calendar day of `t` in `zone`.
+LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone);
+
+// The local days [first, last] of the calendar period ("week": ISO, Monday
+// to Sunday; "month"; "year") that contains `day`. nullopt for another
+// period name.
+std::optional<std::pair<LocalDay, LocalDay>> CalendarPeriod(LocalDay day, std::string_view period);
+
 }  // namespace saalbuch

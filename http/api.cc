@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <mutex>
+#include <set>
 #include <unordered_map>
 
 #include "common/crypto.h"
@@ -32,6 +33,7 @@ std::string_view SV(boost::beast::string_view v) { return {v.data(), v.size()}; 
 constexpr const char* kJson = "application/json; charset=utf-8";
 constexpr std::size_t kMaxListLimit = 500;
 constexpr std::size_t kDefaultListLimit = 50;
+constexpr std::size_t kMaxOccurrences = 200;
 
 // A token bucket per client address. Bounded: when the table grows past
 // kMaxClients it is cleared, which at worst forgives some clients a burst.
@@ -373,8 +375,9 @@ struct Api::Impl {
           return Send(c, std::move(res));
         }
         case K::kRejected: {
-          static const status kStatus[] = {status::not_found, status::conflict, status::unprocessable_entity,
-                                           status::precondition_failed};
+          static const status kStatus[] = {
+              status::not_found,           status::conflict,  status::unprocessable_entity,
+              status::precondition_failed, status::forbidden, status::unauthorized};
           return Problem(c, kStatus[static_cast<int>(o.refusal)], o.body.value("code", "rejected"),
                          o.body.value("message", ""), o.body.value("details", json::object()), o.position);
         }
@@ -471,12 +474,16 @@ struct Api::Impl {
     if (!k) return;
     auto body = Body(c);
     if (!body) return;
-    Decoder d(*body, {"id", "kind", "name", "description", "rules"});
+    Decoder d(*body,
+              {"id", "kind", "name", "description", "rules", "capacity", "parent", "requires_qualification"});
     commands::CreateResource cmd;
     cmd.id = ResourceId(d.Str("id", false, 64));
     cmd.kind = d.Str("kind", false, 16, "room");
     cmd.name = d.Str("name", true, 200);
     cmd.description = d.Str("description", false, 4000);
+    cmd.capacity = static_cast<std::uint32_t>(d.Int("capacity", 1, 100000, 1));
+    cmd.parent = ResourceId(d.Str("parent", false, 64));
+    cmd.requires_qualification = d.Str("requires_qualification", false, 64);
     if (body->contains("rules")) cmd.rules = DecodeRules(d, (*body)["rules"], "rules.");
     if (Invalid(c, d)) return;
     if (cmd.id.get().empty()) cmd.id = ResourceId("r-" + RandomHex(5));
@@ -514,30 +521,273 @@ struct Api::Impl {
     Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
   }
 
+  // Who places a booking or series: staff (a staff/admin key), a customer
+  // (its own token, "Bearer sbc_…") or the public. Public and customer
+  // requests are rate limited per tenant and address. Returns the actor, or
+  // nullopt after answering.
+  std::optional<std::string> Booker(const CallPtr& c, const TenantId& t, commands::PlaceBooking* cmd) {
+    const std::string bearer = Bearer(c);
+    if (!bearer.empty() && !bearer.starts_with("sbc_")) {
+      auto k = RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin});
+      if (!k) return std::nullopt;
+      cmd->by_staff = true;
+      return "key:" + k->id;
+    }
+    if (double wait = public_booking_limiter.Take(t.get() + "|" + c->ip); wait > 0) {
+      TooMany(c, wait);
+      return std::nullopt;
+    }
+    cmd->customer_token = bearer;
+    return bearer.empty() ? "public" : "customer-token";
+  }
+
+  // The booking fields shared by single bookings and series.
+  void DecodeBookingFields(Decoder& d, commands::PlaceBooking* cmd, bool times_required) {
+    cmd->resource = ResourceId(d.Str("resource", true, 64));
+    cmd->session = d.Str("session", false, 64);
+    const bool need_times = times_required && cmd->session.empty();
+    cmd->range = {d.Time("start", need_times), d.Time("end", need_times)};
+    cmd->units = static_cast<std::uint32_t>(d.Int("units", 1, 100000, 1));
+    cmd->addons = DecodeAddons(d);
+    cmd->customer = d.Str("customer", false, 64);
+    cmd->hold = d.Bool("hold", false);
+    if (!cmd->by_staff && !cmd->customer.empty())
+      d.Error("customer", "only staff book on behalf of a customer");
+    if (!cmd->by_staff && cmd->hold) d.Error("hold", "only staff place bookings as held");
+  }
+
   void PlaceBooking(const CallPtr& c, const TenantId& t) {
     c->route = "bookings";
     c->public_cors = true;
-    std::string actor = "public";
-    bool by_staff = false;
-    if (!Bearer(c).empty()) {
-      auto k = RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin});
-      if (!k) return;
-      actor = "key:" + k->id;
-      by_staff = true;
-    } else if (double wait = public_booking_limiter.Take(t.get() + "|" + c->ip); wait > 0) {
-      return TooMany(c, wait);
-    }
+    commands::PlaceBooking cmd;
+    auto actor = Booker(c, t, &cmd);
+    if (!actor) return;
     auto body = Body(c);
     if (!body) return;
-    Decoder d(*body, {"resource", "start", "end"});
-    commands::PlaceBooking cmd;
-    cmd.resource = ResourceId(d.Str("resource", true, 64));
-    cmd.range = {d.Time("start", true), d.Time("end", true)};
+    Decoder d(*body, {"resource", "start", "end", "session", "units", "addons", "customer", "hold"});
+    DecodeBookingFields(d, &cmd, true);
     if (Invalid(c, d)) return;
     cmd.id = BookingId("bk_" + RandomHex(10));
-    cmd.by_staff = by_staff;
     cmd.manage_token = "sbm_" + RandomHex(24);
-    Submit(c, Ctx(c, t, actor), std::move(cmd), "/v1/tenants/" + t.get() + "/bookings/");
+    Submit(c, Ctx(c, t, *actor), std::move(cmd), "/v1/tenants/" + t.get() + "/bookings/");
+  }
+
+  void PlaceSeries(const CallPtr& c, const TenantId& t) {
+    c->route = "series";
+    c->public_cors = true;
+    commands::PlaceSeries cmd;
+    auto actor = Booker(c, t, &cmd.first);
+    if (!actor) return;
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {"resource", "start", "end", "units", "addons", "customer", "hold", "rrule", "exdates",
+                      "mode"});
+    DecodeBookingFields(d, &cmd.first, true);
+    cmd.rrule = d.Str("rrule", true, 500);
+    const std::string mode = d.Str("mode", false, 32, "all_or_nothing");
+    if (mode != "all_or_nothing" && mode != "skip_conflicts") {
+      d.Error("mode", "must be all_or_nothing or skip_conflicts");
+    }
+    cmd.skip_conflicts = mode == "skip_conflicts";
+    std::vector<LocalDay> exdays;
+    const json exdates = d.Array("exdates", 500);
+    for (std::size_t i = 0; i < exdates.size(); ++i) {
+      const std::string field = "exdates[" + std::to_string(i) + "]";
+      const std::string text = exdates[i].is_string() ? exdates[i].get<std::string>() : std::string();
+      if (auto day = ParseLocalDay(text)) {
+        exdays.push_back(*day);
+      } else if (auto instant = ParseRfc3339(text); instant.ok()) {
+        cmd.exdates.push_back(*instant);
+      } else {
+        d.Error(field, "must be a date (YYYY-MM-DD) or an RFC 3339 start time");
+      }
+    }
+    if (!cmd.first.session.empty())
+      d.Error("session", "a series books rooms, devices or pools, not sessions");
+    if (Invalid(c, d)) return;
+    if (cmd.first.range.empty()) {
+      return Problem(c, status::unprocessable_entity, "validation_failed", "end must be after start");
+    }
+    // Expanded in the tenant's zone; the zone never changes after creation.
+    auto tenant = projections::QueryTenant(runner.view(), t);
+    const date::time_zone* zone = tenant.ok() ? FindZone(tenant->value("time_zone", "")) : nullptr;
+    if (zone == nullptr)
+      return Problem(c, status::service_unavailable, "not_ready", "the tenant is not ready yet");
+    auto occurrences = ExpandRRule(cmd.rrule, cmd.first.range, zone, cmd.exdates, exdays, kMaxOccurrences);
+    if (!occurrences.ok()) {
+      return Problem(c, status::unprocessable_entity, "invalid_rrule", occurrences.status().message(),
+                     {{"rrule", cmd.rrule}});
+    }
+    cmd.occurrences = std::move(occurrences).value();
+    for (std::size_t i = 0; i < cmd.occurrences.size(); ++i) cmd.ids.emplace_back("bk_" + RandomHex(10));
+    cmd.id = "sr_" + RandomHex(8);
+    cmd.first.manage_token = "sbm_" + RandomHex(24);
+    Submit(c, Ctx(c, t, *actor), std::move(cmd));
+  }
+
+  // A command of a key with one of `roles`: the body (optional when
+  // `body_optional`) is decoded by decode(decoder, if_match) with only the
+  // `allowed` fields.
+  template <typename Decode>
+  void KeyCommand(const CallPtr& c, const TenantId& t, const char* route,
+                  std::initializer_list<commands::Role> roles, std::vector<std::string> allowed,
+                  bool body_optional, Decode decode, const std::string& location = {}) {
+    c->route = route;
+    auto k = RequireRole(c, t, roles);
+    if (!k) return;
+    bool bad = false;
+    auto if_match = IfMatch(c, &bad);
+    if (bad) return;
+    auto body = Body(c, body_optional);
+    if (!body) return;
+    Decoder d(*body, std::move(allowed));
+    commands::Command cmd = decode(d, if_match);
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd), location);
+  }
+
+  static constexpr std::initializer_list<commands::Role> kAdmin = {commands::Role::kAdmin};
+  static constexpr std::initializer_list<commands::Role> kStaffOrAdmin = {commands::Role::kStaff,
+                                                                          commands::Role::kAdmin};
+
+  void ScheduleSession(const CallPtr& c, const TenantId& t, const std::string& r) {
+    KeyCommand(c, t, "sessions", kStaffOrAdmin, {"id", "start", "end", "seats", "title"}, false,
+               [&](Decoder& d, auto) {
+                 commands::ScheduleSession cmd;
+                 cmd.resource = ResourceId(r);
+                 cmd.session_id = d.Str("id", false, 64);
+                 if (cmd.session_id.empty()) cmd.session_id = "s-" + RandomHex(5);
+                 cmd.range = {d.Time("start", true), d.Time("end", true)};
+                 cmd.seats = static_cast<std::uint32_t>(d.Int("seats", 1, 100000, 0));
+                 cmd.title = d.Str("title", false, 200);
+                 return commands::Command(std::move(cmd));
+               });
+  }
+
+  void SetAddon(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "addon", kAdmin, {"name", "stock", "offers"}, false, [&](Decoder& d, auto if_match) {
+      commands::SetAddon cmd;
+      cmd.id = id;
+      cmd.if_match = if_match;
+      cmd.name = d.Str("name", true, 200);
+      cmd.stock = static_cast<std::uint32_t>(d.Int("stock", 0, 1000000, 0));
+      const json offers = d.Array("offers", 1000);
+      for (std::size_t i = 0; i < offers.size(); ++i) {
+        Decoder o = d.Nested(offers[i], {"resource", "mandatory"}, "offers[" + std::to_string(i) + "].");
+        cmd.offers.push_back({ResourceId(o.Str("resource", true, 64)), o.Bool("mandatory", false)});
+      }
+      return commands::Command(std::move(cmd));
+    });
+  }
+
+  void DefineGroup(const CallPtr& c, const TenantId& t) {
+    KeyCommand(c, t, "groups", kAdmin, {"id", "name"}, false, [&](Decoder& d, auto) {
+      commands::DefineGroup cmd;
+      cmd.id = d.Str("id", true, 64);
+      cmd.name = d.Str("name", true, 200);
+      return commands::Command(std::move(cmd));
+    });
+  }
+
+  void RegisterCustomer(const CallPtr& c, const TenantId& t) {
+    KeyCommand(
+        c, t, "customers", kStaffOrAdmin, {"id", "group"}, false,
+        [&](Decoder& d, auto) {
+          commands::RegisterCustomer cmd;
+          cmd.id = d.Str("id", false, 64);
+          if (cmd.id.empty()) cmd.id = "cu_" + RandomHex(6);
+          cmd.group = d.Str("group", true, 64);
+          cmd.token = "sbc_" + RandomHex(24);
+          return commands::Command(std::move(cmd));
+        },
+        "/v1/tenants/" + t.get() + "/customers/");
+  }
+
+  void ChangeCustomerGroup(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "customer_group", kStaffOrAdmin, {"group"}, false, [&](Decoder& d, auto) {
+      return commands::Command(commands::ChangeCustomerGroup{id, d.Str("group", true, 64)});
+    });
+  }
+
+  void GrantQualification(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "qualifications", kStaffOrAdmin, {"qualification", "valid_until", "basis"}, false,
+               [&](Decoder& d, auto) {
+                 commands::GrantQualification cmd;
+                 cmd.customer = id;
+                 cmd.qualification = d.Str("qualification", true, 64);
+                 cmd.valid_until = d.Time("valid_until", false);
+                 cmd.basis = d.Str("basis", false, 1000);
+                 return commands::Command(std::move(cmd));
+               });
+  }
+
+  void RevokeQualification(const CallPtr& c, const TenantId& t, const std::string& id, const std::string& q) {
+    KeyCommand(c, t, "qualification_revoke", kStaffOrAdmin, {}, true, [&](Decoder&, auto) {
+      return commands::Command(commands::RevokeQualification{id, q});
+    });
+  }
+
+  void GrantRight(const CallPtr& c, const TenantId& t) {
+    KeyCommand(c, t, "rights", kAdmin,
+               {"resource", "group", "may_book", "needs_approval", "hold", "quota_minutes", "quota_period",
+                "basis", "valid_from", "valid_until"},
+               false, [&](Decoder& d, auto) {
+                 commands::GrantRight cmd;
+                 commands::Right& r = cmd.right;
+                 r.id = "rt_" + RandomHex(6);
+                 r.resource = ResourceId(d.Str("resource", true, 64));
+                 r.group = d.Str("group", true, 64);
+                 r.may_book = d.Bool("may_book", true);
+                 r.needs_approval = d.Bool("needs_approval", false);
+                 r.hold = d.Bool("hold", false);
+                 r.quota = d.Int("quota_minutes", 0, 366 * 24 * 60, 0) * kUsPerMinute;
+                 r.quota_period = d.Str("quota_period", false, 8);
+                 r.basis = d.Str("basis", false, 1000);
+                 r.valid_from = d.Time("valid_from", false);
+                 r.valid_until = d.Time("valid_until", false);
+                 return commands::Command(std::move(cmd));
+               });
+  }
+
+  void RevokeRight(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "right_revoke", kAdmin, {"reason"}, true, [&](Decoder& d, auto) {
+      return commands::Command(commands::RevokeRight{id, d.Str("reason", false, 1000)});
+    });
+  }
+
+  void SetSettings(const CallPtr& c, const TenantId& t) {
+    KeyCommand(c, t, "settings", kAdmin, {"hold_seconds"}, false, [&](Decoder& d, auto) {
+      commands::SetSettings cmd;
+      cmd.hold = d.Int("hold_seconds", 1, 30LL * 24 * 3600, 0) * kUsPerSecond;
+      if (cmd.hold == 0) d.Error("hold_seconds", "required");
+      return commands::Command(cmd);
+    });
+  }
+
+  // Staff decisions on one booking: approve, reject, confirm, complete,
+  // no-show.
+  void BookingAction(const CallPtr& c, const TenantId& t, const std::string& id, const std::string& action) {
+    const BookingId b(id);
+    if (action == "approve") {
+      return KeyCommand(c, t, "booking_approve", kStaffOrAdmin, {"note"}, true, [&](Decoder& d, auto m) {
+        return commands::Command(commands::ApproveBooking{b, d.Str("note", false, 1000), m});
+      });
+    }
+    if (action == "reject") {
+      return KeyCommand(c, t, "booking_reject", kStaffOrAdmin, {"reason"}, true, [&](Decoder& d, auto m) {
+        return commands::Command(commands::RejectBooking{b, d.Str("reason", false, 1000), m});
+      });
+    }
+    if (action == "confirm") {
+      return KeyCommand(c, t, "booking_confirm", kStaffOrAdmin, {}, true, [&](Decoder&, auto m) {
+        return commands::Command(commands::ConfirmBooking{b, m});
+      });
+    }
+    const bool no_show = action == "no-show";
+    KeyCommand(c, t, no_show ? "booking_no_show" : "booking_complete", kStaffOrAdmin, {}, true,
+               [&](Decoder&, auto m) {
+                 return commands::Command(commands::CompleteBooking{b, no_show, m});
+               });
   }
 
   // A manage token from "Authorization: Bearer sbm_…", the
@@ -576,6 +826,53 @@ struct Api::Impl {
     cmd.reason = d.Str("reason", false, 1000);
     if (Invalid(c, d)) return;
     Submit(c, Ctx(c, t, actor), std::move(cmd));
+  }
+
+  // The booker (manage token) or staff: *by_staff and *token are set and
+  // the actor returned; nullopt after answering.
+  std::optional<std::string> TokenOrStaff(const CallPtr& c, const TenantId& t, const Target& target,
+                                          bool* by_staff, std::string* token) {
+    *token = ManageToken(c, target);
+    if (!token->empty()) return "manage-token";
+    auto k = RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin});
+    if (!k) return std::nullopt;
+    *by_staff = true;
+    return "key:" + k->id;
+  }
+
+  void RescheduleBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "booking_reschedule";
+    c->public_cors = true;
+    commands::RescheduleBooking cmd;
+    cmd.id = BookingId(id);
+    auto actor = TokenOrStaff(c, t, target, &cmd.by_staff, &cmd.manage_token);
+    if (!actor) return;
+    bool bad = false;
+    cmd.if_match = IfMatch(c, &bad);
+    if (bad) return;
+    auto body = Body(c);
+    if (!body) return;
+    Decoder d(*body, {"start", "end", "session"});
+    cmd.session = d.Str("session", false, 64);
+    cmd.range = {d.Time("start", cmd.session.empty()), d.Time("end", cmd.session.empty())};
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, t, *actor), std::move(cmd));
+  }
+
+  void CancelSeries(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "series_cancel";
+    c->public_cors = true;
+    commands::CancelSeries cmd;
+    cmd.id = id;
+    auto actor = TokenOrStaff(c, t, target, &cmd.by_staff, &cmd.manage_token);
+    if (!actor) return;
+    auto body = Body(c, /*allow_empty=*/true);
+    if (!body) return;
+    Decoder d(*body, {"from", "reason"});
+    cmd.from = d.Time("from", false);
+    cmd.reason = d.Str("reason", false, 1000);
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, t, *actor), std::move(cmd));
   }
 
   // ---- queries ----
@@ -848,6 +1145,81 @@ struct Api::Impl {
     });
   }
 
+  // Catalog lists: add-ons (public), groups, rights and customers (staff,
+  // admin, auditor).
+  void CatalogList(const CallPtr& c, const TenantId& t, const Target& target, const char* route, char kind) {
+    c->route = route;
+    if (kind == 'a') {
+      c->public_cors = true;
+    } else if (!RequireRole(c, t,
+                            {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor})) {
+      return;
+    }
+    std::string resource;
+    if (auto r = target.query.find("resource"); r != target.query.end()) resource = r->second;
+    Query(c, t, target, [this, c, t, kind, resource] {
+      Seq p = runner.Position(t);
+      auto list = projections::QueryList(runner.view(), t, kind);
+      if (list.ok() && !resource.empty()) {
+        json kept = json::array();
+        for (auto& item : *list) {
+          if (item.value("resource", "") == resource) kept.push_back(std::move(item));
+        }
+        *list = std::move(kept);
+      }
+      if (!list.ok()) return FromStatus(c, list.status());
+      SendQuery(c, p, json{{"items", *list}}, kind == 'a');
+    });
+  }
+
+  void GetCustomer(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "customer";
+    if (!RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor}))
+      return;
+    Query(c, t, target, [this, c, t, id] {
+      Seq p = runner.Position(t);
+      SendQuery(c, p, projections::QueryCustomer(runner.view(), t, id), false);
+    });
+  }
+
+  // Staff lists: ?status=&resource=&customer=&from=&to= (default: from 31
+  // days ago to 5 years ahead), paginated. ?status=requested is the
+  // approval queue.
+  void ListBookings(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "bookings_list";
+    if (!RequireRole(c, t, {commands::Role::kStaff, commands::Role::kAdmin, commands::Role::kAuditor}))
+      return;
+    projections::BookingFilter f;
+    constexpr TimeUs kDay = 24LL * 3600 * kUsPerSecond;
+    f.window = {Now() - 31 * kDay, Now() + 5 * 366 * kDay};
+    if (target.query.count("from") != 0 || target.query.count("to") != 0) {
+      if (!Window(c, target, &f.window)) return;
+    }
+    auto param = [&](const char* name) {
+      auto it = target.query.find(name);
+      return it == target.query.end() ? std::string() : it->second;
+    };
+    f.status = param("status");
+    f.resource = param("resource");
+    f.customer = param("customer");
+    static const std::set<std::string> kStatuses = {"requested", "held",     "confirmed", "completed",
+                                                    "no_show",   "rejected", "cancelled", "expired"};
+    if (!f.status.empty() && kStatuses.count(f.status) == 0) {
+      return Problem(c, status::bad_request, "invalid_query", "unknown status", {{"status", f.status}});
+    }
+    std::size_t limit = 0;
+    if (!Limit(c, target, &limit)) return;
+    const std::string cursor = param("cursor");
+    Query(c, t, target, [this, c, t, f, limit, cursor] {
+      Seq p = runner.Position(t);
+      auto res = projections::QueryBookings(runner.view(), t, f, limit, cursor);
+      if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
+        return Problem(c, status::bad_request, "invalid_query", res.status().message());
+      }
+      SendQuery(c, p, res, false);
+    });
+  }
+
   void GetBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
     c->route = "booking";
     QueryBooking(c, t, id, target, [this, c](Seq p, const projections::BookingView& b) {
@@ -995,7 +1367,66 @@ struct Api::Impl {
       return m == verb::get ? ResourceBookings(c, t, s[4], target) : NotAllowed(c, "GET");
     }
     if (is({"v1", "tenants", "*", "bookings"})) {
-      return m == verb::post ? PlaceBooking(c, t) : NotAllowed(c, "POST");
+      if (m == verb::post) return PlaceBooking(c, t);
+      if (m == verb::get) return ListBookings(c, t, target);
+      return NotAllowed(c, "GET, POST");
+    }
+    if (is({"v1", "tenants", "*", "resources", "*", "sessions"})) {
+      return m == verb::post ? ScheduleSession(c, t, s[4]) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "addons"})) {
+      return m == verb::get ? CatalogList(c, t, target, "addons", 'a') : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "addons", "*"})) {
+      return m == verb::put ? SetAddon(c, t, s[4]) : NotAllowed(c, "PUT");
+    }
+    if (is({"v1", "tenants", "*", "groups"})) {
+      if (m == verb::post) return DefineGroup(c, t);
+      if (m == verb::get) return CatalogList(c, t, target, "groups", 'g');
+      return NotAllowed(c, "GET, POST");
+    }
+    if (is({"v1", "tenants", "*", "customers"})) {
+      if (m == verb::post) return RegisterCustomer(c, t);
+      if (m == verb::get) return CatalogList(c, t, target, "customers", 'u');
+      return NotAllowed(c, "GET, POST");
+    }
+    if (is({"v1", "tenants", "*", "customers", "*"})) {
+      return m == verb::get ? GetCustomer(c, t, s[4], target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "customers", "*", "group"})) {
+      return m == verb::put ? ChangeCustomerGroup(c, t, s[4]) : NotAllowed(c, "PUT");
+    }
+    if (is({"v1", "tenants", "*", "customers", "*", "qualifications"})) {
+      return m == verb::post ? GrantQualification(c, t, s[4]) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "customers", "*", "qualifications", "*", "revoke"})) {
+      if (!IsPathId(s[6])) return Problem(c, status::not_found, "not_found", "no such qualification");
+      return m == verb::post ? RevokeQualification(c, t, s[4], s[6]) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "rights"})) {
+      if (m == verb::post) return GrantRight(c, t);
+      if (m == verb::get) return CatalogList(c, t, target, "rights", 'i');
+      return NotAllowed(c, "GET, POST");
+    }
+    if (is({"v1", "tenants", "*", "rights", "*", "revoke"})) {
+      return m == verb::post ? RevokeRight(c, t, s[4]) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "settings"})) {
+      return m == verb::put ? SetSettings(c, t) : NotAllowed(c, "PUT");
+    }
+    if (is({"v1", "tenants", "*", "series"})) {
+      return m == verb::post ? PlaceSeries(c, t) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "series", "*", "cancel"})) {
+      return m == verb::post ? CancelSeries(c, t, s[4], target) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "bookings", "*", "reschedule"})) {
+      return m == verb::post ? RescheduleBooking(c, t, s[4], target) : NotAllowed(c, "POST");
+    }
+    if (s.size() == 6 && is({"v1", "tenants", "*", "bookings", "*", "*"}) &&
+        (s[5] == "approve" || s[5] == "reject" || s[5] == "confirm" || s[5] == "complete" ||
+         s[5] == "no-show")) {
+      return m == verb::post ? BookingAction(c, t, s[4], s[5]) : NotAllowed(c, "POST");
     }
     if (is({"v1", "tenants", "*", "bookings", "*"})) {
       return m == verb::get ? GetBooking(c, t, s[4], target) : NotAllowed(c, "GET");
@@ -1028,7 +1459,9 @@ struct Api::Impl {
     Response res{status::no_content, 11};
     res.set(field::access_control_allow_methods, "GET, POST");
     res.set(field::access_control_allow_headers,
-            "Content-Type, Idempotency-Key, Saalbuch-Manage-Token, Saalbuch-Min-Position, If-None-Match");
+            "Authorization, Content-Type, Idempotency-Key, If-Match, Saalbuch-Manage-Token, "
+            "Saalbuch-Min-Position, "
+            "If-None-Match");
     res.set(field::access_control_max_age, "600");
     Send(c, std::move(res));
   }

@@ -54,6 +54,45 @@ std::string Decoder::Str(const char* name, bool required, std::size_t max_bytes,
   return s;
 }
 
+bool Decoder::Bool(const char* name, bool fallback) {
+  if (!obj_.is_object()) return fallback;
+  auto it = obj_.find(name);
+  if (it == obj_.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) {
+    Error(name, "must be true or false");
+    return fallback;
+  }
+  return it->get<bool>();
+}
+
+json Decoder::Array(const char* name, std::size_t max_items) {
+  if (!obj_.is_object()) return json::array();
+  auto it = obj_.find(name);
+  if (it == obj_.end() || it->is_null()) return json::array();
+  if (!it->is_array()) {
+    Error(name, "must be an array");
+    return json::array();
+  }
+  if (it->size() > max_items) {
+    Error(name, "has more than " + std::to_string(max_items) + " items");
+    return json::array();
+  }
+  return *it;
+}
+
+std::vector<commands::AddonLine> DecodeAddons(Decoder& d) {
+  std::vector<commands::AddonLine> out;
+  const json list = d.Array("addons", 50);
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    Decoder a = d.Nested(list[i], {"addon", "quantity"}, "addons[" + std::to_string(i) + "].");
+    commands::AddonLine line;
+    line.addon = a.Str("addon", true, 64);
+    line.quantity = static_cast<std::uint32_t>(a.Int("quantity", 1, 100000, 1));
+    out.push_back(std::move(line));
+  }
+  return out;
+}
+
 TimeUs Decoder::Time(const char* name, bool required) {
   std::string s = Str(name, required, 64);
   if (s.empty()) return 0;

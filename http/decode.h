@@ -25,6 +25,9 @@ class Decoder {
   std::string Str(const char* name, bool required, std::size_t max_bytes, std::string fallback = "");
   TimeUs Time(const char* name, bool required);
   std::int64_t Int(const char* name, std::int64_t min, std::int64_t max, std::int64_t fallback = 0);
+  bool Bool(const char* name, bool fallback);
+  // The array `name` (at most `max_items`), or an empty one when absent.
+  nlohmann::json Array(const char* name, std::size_t max_items);
 
   void Error(const std::string& field, const std::string& problem);
   bool ok() const { return errors_->empty(); }
@@ -47,6 +50,9 @@ commands::Rules DecodeRules(Decoder& d, const nlohmann::json& rules, const std::
 
 // {"holidays": [{"date": "YYYY-MM-DD", "name": "…"}, …]}.
 std::map<LocalDay, std::string> DecodeHolidays(Decoder& d, const nlohmann::json& body);
+
+// [{"addon": id, "quantity": n}, …] from body field "addons".
+std::vector<commands::AddonLine> DecodeAddons(Decoder& d);
 
 std::optional<std::uint64_t> ParseUnsigned(std::string_view s);
 

@@ -2,6 +2,7 @@
 
 #include <libical/ical.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -82,6 +83,72 @@ std::string BookingIcs(const TenantId& tenant, const std::string& tenant_name,
                                                                       : ICAL_STATUS_CONFIRMED));
   icalcomponent_add_component(cal.get(), ev);
   return Text(cal);
+}
+
+Result<std::vector<TimeRange>> ExpandRRule(const std::string& rrule, TimeRange first,
+                                           const date::time_zone* zone, const std::vector<TimeUs>& exdates,
+                                           const std::vector<LocalDay>& exdays, std::size_t max) {
+  using std::chrono::microseconds;
+  using std::chrono::seconds;
+  if (rrule.empty() || rrule.size() > 500)
+    return Status(StatusCode::kInvalidArgument, "rrule must have 1–500 bytes");
+  icalerror_clear_errno();
+  struct icalrecurrencetype recur = icalrecurrencetype_from_string(rrule.c_str());
+  if (recur.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
+    icalerror_clear_errno();
+    return Status(StatusCode::kInvalidArgument, "rrule is not a valid RFC 5545 recurrence rule");
+  }
+  if (recur.count == 0 && icaltime_is_null_time(recur.until)) {
+    return Status(StatusCode::kInvalidArgument, "rrule must end: give COUNT or UNTIL");
+  }
+  if (recur.freq == ICAL_SECONDLY_RECURRENCE || recur.freq == ICAL_MINUTELY_RECURRENCE) {
+    return Status(StatusCode::kInvalidArgument, "rrule FREQ must be HOURLY or longer");
+  }
+  const auto local_start = zone->to_local(date::sys_time<microseconds>(microseconds(first.start)));
+  const auto local_end = zone->to_local(date::sys_time<microseconds>(microseconds(first.end)));
+  const auto length = local_end - local_start;  // wall-clock length
+  const auto day = date::floor<date::days>(local_start);
+  const date::year_month_day ymd{day};
+  const date::hh_mm_ss<microseconds> hms{local_start - day};
+  icaltimetype dtstart = icaltime_null_time();
+  dtstart.year = static_cast<int>(ymd.year());
+  dtstart.month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+  dtstart.day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  dtstart.hour = static_cast<int>(hms.hours().count());
+  dtstart.minute = static_cast<int>(hms.minutes().count());
+  dtstart.second = static_cast<int>(hms.seconds().count());
+  dtstart.is_date = 0;
+
+  std::unique_ptr<icalrecur_iterator, void (*)(icalrecur_iterator*)> it(
+      icalrecur_iterator_new(recur, dtstart), icalrecur_iterator_free);
+  if (!it) return Status(StatusCode::kInvalidArgument, "rrule cannot be expanded from this start");
+  std::vector<TimeRange> out;
+  const auto sub_second = local_start - date::floor<seconds>(local_start);
+  for (std::size_t steps = 0;; ++steps) {
+    icaltimetype next = icalrecur_iterator_next(it.get());
+    if (icaltime_is_null_time(next)) break;
+    if (steps > 100 * max)
+      return Status(StatusCode::kInvalidArgument, "rrule yields too few dates to expand");
+    const date::local_days d = date::local_days{date::year{next.year} / next.month / next.day};
+    const auto lt = d + std::chrono::hours(next.hour) + std::chrono::minutes(next.minute) +
+                    seconds(next.second) + sub_second;
+    // A start in a DST gap moves to the end of the gap; a repeated hour
+    // takes its first instance.
+    const TimeUs start = zone->to_sys(lt, date::choose::earliest).time_since_epoch().count();
+    const TimeUs end = zone->to_sys(lt + length, date::choose::latest).time_since_epoch().count();
+    const LocalDay local_day = static_cast<LocalDay>(d.time_since_epoch().count());
+    if (std::find(exdates.begin(), exdates.end(), start) != exdates.end() ||
+        std::find(exdays.begin(), exdays.end(), local_day) != exdays.end()) {
+      continue;
+    }
+    if (out.size() == max) {
+      return Status(StatusCode::kInvalidArgument,
+                    "the rule yields more than " + std::to_string(max) + " occurrences");
+    }
+    out.push_back({start, end});
+  }
+  if (out.empty()) return Status(StatusCode::kInvalidArgument, "the rule yields no occurrence");
+  return out;
 }
 
 }  // namespace saalbuch::http

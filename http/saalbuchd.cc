@@ -72,7 +72,9 @@ commands::Outcome RunCommand(commands::CommandBus& bus, commands::Context ctx, c
   return f.get();
 }
 
-// The demo tenant: a community centre with two rooms and weekly hours.
+// The demo tenant: a community centre with rooms and weekly hours, a hall
+// bookable whole or in thirds, a pool, a device that needs a qualification,
+// a course with one session and an add-on.
 void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, const fs::path& data,
               const std::string& base_url) {
   const TenantId tenant("buergerhaus");
@@ -106,12 +108,64 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, cons
   commands::Rules seminar;
   for (int d = 1; d <= 6; ++d) seminar.opening.push_back({d, 8 * 60, 20 * 60});
   seminar.granularity = 15 * kUsPerMinute;
-  const std::pair<commands::CreateResource, const char*> rooms[] = {
-      {{ResourceId("grosser-saal"), "room", "Großer Saal", "Saal für 200 Personen mit Bühne", saal}, ""},
-      {{ResourceId("seminarraum"), "room", "Seminarraum 1", "20 Plätze, Beamer", seminar}, ""}};
+  auto resource = [](const char* id, const char* kind, const char* name, const char* description,
+                     std::optional<commands::Rules> rules) {
+    commands::CreateResource r;
+    r.id = ResourceId(id);
+    r.kind = kind;
+    r.name = name;
+    r.description = description;
+    r.rules = std::move(rules);
+    return r;
+  };
+  std::vector<commands::Command> seed;
+  seed.emplace_back(resource("grosser-saal", "room", "Großer Saal", "Saal für 200 Personen mit Bühne", saal));
+  seed.emplace_back(resource("seminarraum", "room", "Seminarraum 1", "20 Plätze, Beamer", seminar));
+  // A composite: the hall whole or any of its three parts.
+  seed.emplace_back(
+      resource("sporthalle", "room", "Sporthalle", "Dreifeldhalle, ganz oder als Drittel", saal));
+  for (const char* part : {"a", "b", "c"}) {
+    auto r = resource("", "room", "", "Ein Drittel der Sporthalle", saal);
+    r.id = ResourceId(std::string("sporthalle-") + part);
+    r.name = std::string("Sporthalle Feld ") + static_cast<char>(part[0] - 'a' + 'A');
+    r.parent = ResourceId("sporthalle");
+    seed.emplace_back(std::move(r));
+  }
+  auto tablets = resource("tablets", "pool", "Tablet-Koffer", "10 Tablets zum Ausleihen", seminar);
+  tablets.capacity = 10;
+  seed.emplace_back(std::move(tablets));
+  auto laser = resource("lasercutter", "device", "Lasercutter", "Nur nach Einweisung", seminar);
+  laser.requires_qualification = "lasercutter";
+  seed.emplace_back(std::move(laser));
+  auto course = resource("kurs-3d-druck", "event", "Kurs 3D-Druck", "Einführung, 12 Plätze", std::nullopt);
+  course.capacity = 12;
+  seed.emplace_back(std::move(course));
+  {
+    // One session two weeks from today, 10:00–13:00 local time.
+    const date::time_zone* berlin = date::locate_zone("Europe/Berlin");
+    const auto day =
+        date::floor<date::days>(berlin->to_local(std::chrono::system_clock::now())) + date::days{14};
+    auto at = [&](int hour) {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 berlin->to_sys(day + std::chrono::hours{hour}, date::choose::earliest).time_since_epoch())
+          .count();
+    };
+    commands::ScheduleSession session;
+    session.resource = ResourceId("kurs-3d-druck");
+    session.session_id = "erster-termin";
+    session.range = {at(10), at(13)};
+    session.title = "3D-Druck für Einsteiger";
+    seed.emplace_back(std::move(session));
+  }
+  commands::SetAddon beamer;
+  beamer.id = "beamer";
+  beamer.name = "Beamer";
+  beamer.stock = 2;
+  beamer.offers = {{ResourceId("grosser-saal"), false}, {ResourceId("seminarraum"), false}};
+  seed.emplace_back(std::move(beamer));
   Seq last = o.position;
-  for (const auto& r : rooms) {
-    auto res = RunCommand(bus, ctx("operator"), r.first);
+  for (const auto& cmd : seed) {
+    auto res = RunCommand(bus, ctx("operator"), cmd);
     if (res.kind != commands::Outcome::Kind::kCreated) {
       throw std::runtime_error("demo seed failed: " + res.body.dump());
     }
@@ -124,7 +178,9 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, cons
   }
   WriteSecret(key_file, admin_key);
   std::cout << "Demo tenant 'buergerhaus' (Bürgerhaus Musterstadt, Europe/Berlin) created with rooms\n"
-            << "  grosser-saal (Mon–Fri 08–22, Sat 09–18) and seminarraum (Mon–Sat 08–20).\n"
+            << "  grosser-saal (Mon–Fri 08–22, Sat 09–18) and seminarraum (Mon–Sat 08–20), the composite\n"
+            << "  sporthalle (parts sporthalle-a/-b/-c), the pool tablets (10), the device lasercutter\n"
+            << "  (needs the qualification 'lasercutter'), the event kurs-3d-druck and the add-on beamer.\n"
             << "Demo admin key: " << admin_key << "   (also in " << key_file.string() << ")\n"
             << "Try: curl " << base_url << "/v1/tenants/buergerhaus/resources\n";
 }

@@ -29,14 +29,25 @@ inline TimeUs ReadTime(std::string_view s) {
   return static_cast<TimeUs>(ledger::keys::ReadBigEndian64(s) ^ (std::uint64_t{1} << 63));
 }
 
-// availability: live busy ranges by blocked end.
-inline std::string BusyPrefix(const TenantId& t, const std::string& resource) {
-  return Key(t, 'A', "x" + resource + "/");
+// availability: what bookings take from a counter (a resource, an event's
+// session "<resource>@<session>", an add-on "+<addon>"), by blocked start.
+inline std::string UsagePrefix(const TenantId& t, const std::string& counter) {
+  return Key(t, 'A', "x" + counter + "/");
 }
-inline std::string BusyKey(const TenantId& t, const std::string& resource, TimeUs blocked_end,
-                           const std::string& booking) {
-  std::string k = BusyPrefix(t, resource);
-  AppendTime(&k, blocked_end);
+
+// availability: the sessions of an event resource by start.
+inline std::string SessionPrefix(const TenantId& t, const std::string& resource) {
+  return Key(t, 'A', "s" + resource + "/");
+}
+
+// bookings: every booking of a customer by start.
+inline std::string ByCustomerPrefix(const TenantId& t, const std::string& customer) {
+  return Key(t, 'B', "c" + customer + "/");
+}
+inline std::string ByCustomerKey(const TenantId& t, const std::string& customer, TimeUs start,
+                                 const std::string& booking) {
+  std::string k = ByCustomerPrefix(t, customer);
+  AppendTime(&k, start);
   return k + booking;
 }
 

@@ -23,7 +23,7 @@ struct ProjectionInfo {
   int version;  // bump to rebuild from seq 1
 };
 inline constexpr ProjectionInfo kProjections[] = {
-    {"catalog", 'C', 2}, {"availability", 'A', 2}, {"bookings", 'B', 1}};
+    {"catalog", 'C', 3}, {"availability", 'A', 3}, {"bookings", 'B', 2}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
@@ -46,21 +46,32 @@ Result<nlohmann::json> QueryTenant(const KvView& kv, const TenantId& tenant);
 // Resources by id, paginated: {"items": [...], "next_cursor": "..."|null}.
 Result<nlohmann::json> QueryResources(const KvView& kv, const TenantId& tenant, std::size_t limit = 500,
                                       std::string_view cursor = {});
+// A resource with the add-ons offered with it.
 Result<nlohmann::json> QueryResource(const KvView& kv, const TenantId& tenant, const ResourceId& id);
+
+// Catalog documents of one kind as an array (at most 10000): 'a' add-ons,
+// 'g' customer groups, 'i' usage rights, 'u' customers.
+Result<nlohmann::json> QueryList(const KvView& kv, const TenantId& tenant, char kind);
+Result<nlohmann::json> QueryCustomer(const KvView& kv, const TenantId& tenant, const std::string& id);
 
 // Free and busy ranges of `resource` within `window` (at most 62 days),
 // given in UTC and in the tenant's zone. Busy ranges include buffers.
+// Rooms and devices: busy also while their whole or a part is booked. Pools:
+// free ranges carry the units remaining; busy = every unit taken. Events:
+// their sessions with the seats remaining (free) or full (busy).
 Result<nlohmann::json> QueryAvailability(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
                                          TimeRange window);
 
-// A live booking's busy range (buffers included), for busy feeds. The
-// booking id is for stable identifiers only; it is not shown to the public.
+// A busy range (buffers included), for busy feeds: a booking of a room or
+// device (or of its whole or parts), a range in which all units of a pool
+// are taken, a full session of an event. The id is for stable identifiers
+// only; it is not shown to the public.
 struct BusyRange {
   TimeRange range;
   BookingId booking;
 };
-// Live busy ranges of `resource` that overlap `window`, by start (any
-// window length; the caller bounds it).
+// Busy ranges of `resource` that overlap `window`, by start (any window
+// length; the caller bounds it).
 Result<std::vector<BusyRange>> QueryBusy(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
                                          TimeRange window);
 
@@ -69,6 +80,19 @@ struct BookingView {
   std::string manage_token_hash;  // raw SHA-256; empty for staff bookings
 };
 Result<BookingView> QueryBooking(const KvView& kv, const TenantId& tenant, const BookingId& id);
+
+// Bookings that start within `window`, by start, optionally only of one
+// status, resource or customer; paginated like the lists below (a page may
+// hold fewer than `limit` items when many bookings are filtered out; follow
+// next_cursor until it is null).
+struct BookingFilter {
+  std::string status;
+  std::string resource;
+  std::string customer;
+  TimeRange window;
+};
+Result<nlohmann::json> QueryBookings(const KvView& kv, const TenantId& tenant, const BookingFilter& filter,
+                                     std::size_t limit, std::string_view cursor);
 
 // Bookings of `resource` that start within `window`, by start, paginated:
 // {"items": [...], "next_cursor": "..."|null}.

@@ -86,7 +86,7 @@ TEST_F(BusFailureTest, FailedAppendIsNotAcknowledgedAndTheTenantRefusesUntilRest
   Open(&env_);
   ASSERT_EQ(Run(CreateTenant{kTenant, "Stadt", "Europe/Berlin", "admin", "secret"}).kind,
             Outcome::Kind::kCreated);
-  ASSERT_EQ(Run(CreateResource{ResourceId("saal"), "room", "Saal", "", std::nullopt}).kind,
+  ASSERT_EQ(Run(CreateResource{ResourceId("saal"), "room", "Saal", "", std::nullopt, 1, {}, {}}).kind,
             Outcome::Kind::kCreated);
   ASSERT_EQ(Run(Place("bk-1", "2026-03-04T09:00:00Z", "2026-03-04T10:00:00Z")).kind, Outcome::Kind::kCreated);
 

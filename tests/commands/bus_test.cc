@@ -75,7 +75,7 @@ class CommandBusTest : public ::testing::Test {
   void SetUpTenantAndRoom(Rules rules) {
     Outcome t = Run(Sub(CreateTenant{kTenant, "Stadt", "Europe/Berlin", "admin", "admin-secret"}));
     ASSERT_EQ(t.kind, Outcome::Kind::kCreated) << t.body.dump();
-    CreateResource r{ResourceId("saal"), "room", "Saal", "", std::move(rules)};
+    CreateResource r{ResourceId("saal"), "room", "Saal", "", std::move(rules), 1, {}, {}};
     Outcome o = Run(Sub(r));
     ASSERT_EQ(o.kind, Outcome::Kind::kCreated) << o.body.dump();
   }

@@ -70,7 +70,7 @@ TEST_F(DecideFixture, CreateTenantWithBadIdOrNameIsRefused) {
 
 TEST_F(DecideFixture, CommandsForAMissingTenantAreNotFound) {
   const TimeUs now = T("2026-03-02T08:00:00Z");
-  CreateResource c{ResourceId("saal"), "room", "Saal", "", std::nullopt};
+  CreateResource c{ResourceId("saal"), "room", "Saal", "", std::nullopt, 1, {}, {}};
   Rejection r = Refuse(c, now);
   EXPECT_EQ(r.code, "not_found");
   EXPECT_EQ(r.refusal, Refusal::kNotFound);
@@ -92,7 +92,7 @@ class DecideTest : public DecideFixture {
 };
 
 TEST_F(DecideTest, ResourceWithoutRulesIsCreatedAlwaysOpenAtVersionTwo) {
-  CreateResource c{ResourceId("saal-1"), "room", "Großer Saal", "with stage", std::nullopt};
+  CreateResource c{ResourceId("saal-1"), "room", "Großer Saal", "with stage", std::nullopt, 1, {}, {}};
   Acceptance a = Accept(c, now_);
   EXPECT_TRUE(a.created);
   ASSERT_EQ(a.events.size(), 2u);
@@ -113,7 +113,7 @@ TEST_F(DecideTest, ResourceWithoutRulesIsCreatedAlwaysOpenAtVersionTwo) {
 
 TEST_F(DecideTest, CreateResourceRefusesInvalidInput) {
   auto refuse = [&](CreateResource c) { return Refuse(c, now_); };
-  auto base = [] { return CreateResource{ResourceId("saal"), "room", "Saal", "", std::nullopt}; };
+  auto base = [] { return CreateResource{ResourceId("saal"), "room", "Saal", "", std::nullopt, 1, {}, {}}; };
 
   auto c = base();
   c.id = ResourceId("Saal 1");
@@ -121,10 +121,10 @@ TEST_F(DecideTest, CreateResourceRefusesInvalidInput) {
   c.id = ResourceId("");
   EXPECT_EQ(refuse(c).code, "validation_failed");
   c = base();
-  c.kind = "pool";
+  c.kind = "castle";
   Rejection kind = refuse(c);
   EXPECT_EQ(kind.code, "unsupported_kind");
-  EXPECT_EQ(kind.details.at("kind"), "pool");
+  EXPECT_EQ(kind.details.at("kind"), "castle");
   c = base();
   c.name = "";
   EXPECT_EQ(refuse(c).code, "validation_failed");

@@ -233,7 +233,7 @@ TEST_F(StoryTest, DemoTenantServesOperationalRoutes) {
   EXPECT_NE(server.stdout_text().find("Demo admin key: sbk_"), std::string::npos) << server.stdout_text();
   auto resources = Call(port, "GET", "/v1/tenants/buergerhaus/resources");
   ASSERT_EQ(resources.status, 200);
-  EXPECT_EQ(resources.json()["items"].size(), 2u);
+  EXPECT_EQ(resources.json()["items"].size(), 9u);
   auto etag = resources.header("etag");
   ASSERT_FALSE(etag.empty());
   EXPECT_EQ(Call(port, "GET", "/v1/tenants/buergerhaus/resources", "", {{"If-None-Match", etag}}).status,
@@ -265,7 +265,7 @@ TEST_F(StoryTest, DemoTenantServesOperationalRoutes) {
   EXPECT_EQ(server.Terminate(), 0);
   server.Start();
   EXPECT_NE(server.stdout_text().find("exists"), std::string::npos) << server.stdout_text();
-  EXPECT_EQ(Call(server.port(), "GET", "/v1/tenants/buergerhaus/resources").json()["items"].size(), 2u);
+  EXPECT_EQ(Call(server.port(), "GET", "/v1/tenants/buergerhaus/resources").json()["items"].size(), 9u);
 }
 
 }  // namespace

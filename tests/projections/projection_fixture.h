@@ -121,7 +121,9 @@ class ProjectionFixture : public ::testing::Test {
 
   void MakeRoom(const std::string& tenant, const std::string& id, std::optional<commands::Rules> rules,
                 TimeUs now) {
-    MustDo(tenant, commands::CreateResource{ResourceId(id), "room", "Room " + id, "", std::move(rules)}, now);
+    MustDo(tenant,
+           commands::CreateResource{ResourceId(id), "room", "Room " + id, "", std::move(rules), 1, {}, {}},
+           now);
   }
 
   static commands::PlaceBooking Place(const std::string& id, const std::string& resource, TimeUs start,

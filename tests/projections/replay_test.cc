@@ -67,8 +67,8 @@ class ReplayTest : public ProjectionFixture {
       if (what < 4 || resources_[tenant].empty()) {
         const std::string id = "r" + std::to_string(resources_[tenant].size());
         MustDo(tenant,
-               commands::CreateResource{ResourceId(id), pick(2) ? "room" : "device", "R " + id, "",
-                                        std::nullopt},
+               commands::CreateResource{
+                   ResourceId(id), pick(2) ? "room" : "device", "R " + id, "", std::nullopt, 1, {}, {}},
                *now);
         resources_[tenant].push_back(id);
       } else if (what < 9) {

@@ -490,8 +490,8 @@ Figures RunInProcess(const Options& opt, int tenants, int clients) {
     for (int r = 0; r < opt.rooms; ++r) {
       commands::Submission s;
       s.ctx = SetupContext(ids[i], "operator");
-      s.command = commands::CreateResource{ResourceId(RoomName(r)), "room", "Room " + std::to_string(r + 1),
-                                           "", std::nullopt};
+      s.command = commands::CreateResource{
+          ResourceId(RoomName(r)), "room", "Room " + std::to_string(r + 1), "", std::nullopt, 1, {}, {}};
       setup.push_back(std::move(s));
     }
   }
@@ -512,8 +512,12 @@ Figures RunInProcess(const Options& opt, int tenants, int clients) {
       s.ctx.actor = "key:bench";
       s.ctx.command_id = prefix + std::to_string(n);
       s.ctx.correlation_id = s.ctx.command_id;
-      s.command = commands::PlaceBooking{BookingId(prefix + std::to_string(n)),
-                                         ResourceId(RoomName(pick.room)), pick.range, true, ""};
+      commands::PlaceBooking place;
+      place.id = BookingId(prefix + std::to_string(n));
+      place.resource = ResourceId(RoomName(pick.room));
+      place.range = pick.range;
+      place.by_staff = true;
+      s.command = std::move(place);
       ++n;
       const auto t0 = Clock::now();
       commands::Outcome o = RunCommand(bus, std::move(s));

@@ -1,0 +1,360 @@
+// Bookings in full over HTTP against the real server: pools, event
+// sessions, a hall and its parts, add-ons, qualifications, usage rights with
+// approval and holds (expiring across a kill -9), staff lists, reschedule,
+// series across a DST change; bad input answered with clear problems; and
+// the auditor's replay agreeing with the live projections.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "common/time.h"
+#include "tests/e2e/harness.h"
+
+namespace saalbuch::e2e {
+namespace {
+
+using nlohmann::json;
+
+class KindsHttpTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("kinds");
+    server_ = std::make_unique<Server>(dir_ / "data");
+    server_->Start();
+    auto t = CallJson(Port(), "POST", "/v1/tenants", {{"id", "stadt"}, {"name", "Stadt"}}, kOperatorKey);
+    ASSERT_EQ(t.status, 201) << t.body;
+    admin_ = t.json()["admin_key"]["key"];
+    auto k = CallJson(Port(), "POST", "/v1/tenants/stadt/keys", {{"role", "staff"}}, admin_);
+    ASSERT_EQ(k.status, 201) << k.body;
+    staff_ = k.json()["key"];
+  }
+  void TearDown() override {
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  int Port() const { return server_->port(); }
+
+  // POST/PUT under /v1/tenants/stadt; returns the result and remembers the
+  // position for read-your-writes.
+  HttpResult Do(const std::string& method, const std::string& path, const json& body, const std::string& key,
+                std::map<std::string, std::string> headers = {}) {
+    auto r = CallJson(Port(), method, "/v1/tenants/stadt" + path, body, key, std::move(headers));
+    if (!r.header("saalbuch-position").empty()) position_ = r.header("saalbuch-position");
+    return r;
+  }
+  json Must(const std::string& method, const std::string& path, const json& body, const std::string& key) {
+    auto r = Do(method, path, body, key);
+    EXPECT_TRUE(r.status == 200 || r.status == 201)
+        << method << " " << path << ": " << r.status << " " << r.body;
+    return r.json();
+  }
+  json Get(const std::string& path, const std::string& key = "") {
+    const std::string sep = path.find('?') == std::string::npos ? "?" : "&";
+    std::map<std::string, std::string> h;
+    if (!key.empty()) h["Authorization"] = "Bearer " + key;
+    auto r = Call(Port(), "GET", "/v1/tenants/stadt" + path + sep + "min_position=" + position_, "", h);
+    EXPECT_EQ(r.status, 200) << path << ": " << r.body;
+    return r.json();
+  }
+  void Resource(const json& body) { Must("POST", "/resources", body, admin_); }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Server> server_;
+  std::string admin_, staff_, position_ = "0";
+};
+
+TEST_F(KindsHttpTest, PoolsEventsWholesAndPartsAddOnsAndQualifications) {
+  Resource({{"id", "tablets"}, {"kind", "pool"}, {"name", "Tablets"}, {"capacity", 3}});
+  Resource({{"id", "kurs"}, {"kind", "event"}, {"name", "Kurs"}, {"capacity", 4}});
+  Resource({{"id", "halle"}, {"name", "Halle"}});
+  Resource({{"id", "halle-a"}, {"name", "Halle A"}, {"parent", "halle"}});
+  Resource({{"id", "halle-b"}, {"name", "Halle B"}, {"parent", "halle"}});
+  Resource({{"id", "laser"}, {"kind", "device"}, {"name", "Laser"}, {"requires_qualification", "laser"}});
+  Must("PUT", "/addons/beamer",
+       {{"name", "Beamer"}, {"stock", 1}, {"offers", {{{"resource", "halle-a"}, {"mandatory", false}}}}},
+       admin_);
+
+  // Pool: 2 + 1 units fit, one more does not; availability shows what is left.
+  auto pool = [&](const std::string& start, const std::string& end, int units) {
+    return Do("POST", "/bookings",
+              {{"resource", "tablets"}, {"start", start}, {"end", end}, {"units", units}}, "");
+  };
+  EXPECT_EQ(pool("2027-02-01T09:00:00+01:00", "2027-02-01T12:00:00+01:00", 2).status, 201);
+  auto one = pool("2027-02-01T10:00:00+01:00", "2027-02-01T11:00:00+01:00", 1);
+  EXPECT_EQ(one.status, 201) << one.body;
+  auto full = pool("2027-02-01T10:30:00+01:00", "2027-02-01T11:30:00+01:00", 1);
+  EXPECT_EQ(full.status, 409);
+  EXPECT_EQ(full.json()["code"], "capacity_exceeded");
+  json a =
+      Get("/resources/tablets/availability?from=2027-02-01T09:00:00%2B01:00&to=2027-02-01T13:00:00%2B01:00");
+  EXPECT_EQ(a["capacity"], 3);
+  ASSERT_EQ(a["busy"].size(), 1u) << a.dump();
+  EXPECT_EQ(a["busy"][0]["start_local"], "2027-02-01T10:00:00+01:00");
+  EXPECT_EQ(a["free"][0]["remaining"], 1);      // 09–10: two of three taken
+  EXPECT_EQ(a["free"].back()["remaining"], 3);  // after 12:00 all free
+
+  // Event: seats of a session.
+  Must("POST", "/resources/kurs/sessions",
+       {{"id", "montag"},
+        {"start", "2027-02-01T18:00:00+01:00"},
+        {"end", "2027-02-01T20:00:00+01:00"},
+        {"title", "Grundkurs"}},
+       staff_);
+  auto seats = Do("POST", "/bookings", {{"resource", "kurs"}, {"session", "montag"}, {"units", 3}}, "");
+  ASSERT_EQ(seats.status, 201) << seats.body;
+  EXPECT_EQ(seats.json()["start_local"], "2027-02-01T18:00:00+01:00");
+  EXPECT_EQ(
+      Do("POST", "/bookings", {{"resource", "kurs"}, {"session", "montag"}, {"units", 2}}, "").json()["code"],
+      "capacity_exceeded");
+  json ev = Get("/resources/kurs/availability?from=2027-02-01T00:00:00Z&to=2027-02-02T00:00:00Z");
+  ASSERT_EQ(ev["sessions"].size(), 1u);
+  EXPECT_EQ(ev["sessions"][0]["remaining"], 1);
+  EXPECT_EQ(ev["sessions"][0]["title"], "Grundkurs");
+  EXPECT_EQ(Do("POST", "/bookings",
+               {{"resource", "kurs"}, {"start", "2027-02-01T18:00:00Z"}, {"end", "2027-02-01T19:00:00Z"}}, "")
+                .json()["code"],
+            "session_required");
+
+  // A part blocks the whole; the whole's feed and availability show it.
+  auto part = Do("POST", "/bookings",
+                 {{"resource", "halle-a"},
+                  {"start", "2027-02-02T18:00:00+01:00"},
+                  {"end", "2027-02-02T20:00:00+01:00"},
+                  {"addons", {{{"addon", "beamer"}, {"quantity", 1}}}}},
+                 "");
+  ASSERT_EQ(part.status, 201) << part.body;
+  EXPECT_EQ(part.json()["addons"][0]["addon"], "beamer");
+  auto whole = Do(
+      "POST", "/bookings",
+      {{"resource", "halle"}, {"start", "2027-02-02T19:00:00+01:00"}, {"end", "2027-02-02T21:00:00+01:00"}},
+      "");
+  EXPECT_EQ(whole.status, 409);
+  EXPECT_EQ(whole.json()["code"], "booking_conflict");
+  EXPECT_EQ(whole.json()["details"]["blocked_by"], "halle-a");
+  EXPECT_EQ(Do("POST", "/bookings",
+               {{"resource", "halle-b"},
+                {"start", "2027-02-02T19:00:00+01:00"},
+                {"end", "2027-02-02T21:00:00+01:00"}},
+               "")
+                .status,
+            201);
+  json h =
+      Get("/resources/halle/availability?from=2027-02-02T17:00:00%2B01:00&to=2027-02-02T22:00:00%2B01:00");
+  ASSERT_EQ(h["busy"].size(), 1u) << h.dump();  // A and B merged
+  EXPECT_EQ(h["busy"][0]["start_local"], "2027-02-02T18:00:00+01:00");
+  EXPECT_EQ(h["busy"][0]["end_local"], "2027-02-02T21:00:00+01:00");
+  auto ics =
+      Call(Port(), "GET",
+           "/v1/tenants/stadt/resources/halle/busy.ics?from=2027-02-01T00:00:00Z&to=2027-02-05T00:00:00Z&"
+           "min_position=" +
+               position_);
+  EXPECT_EQ(ics.status, 200);
+  EXPECT_NE(ics.body.find("DTSTART:20270202T170000Z"), std::string::npos) << ics.body;
+  // The resource lists its add-ons; stock is enforced.
+  EXPECT_EQ(Get("/resources/halle-a")["addons"][0]["id"], "beamer");
+  EXPECT_EQ(Get("/resources/halle-a")["parent"], "halle");
+  EXPECT_EQ(Get("/resources/halle")["parts"], json({"halle-a", "halle-b"}));
+
+  // Qualification: refused for the public and unqualified customers.
+  auto laser = [&](const std::string& key) {
+    return Do("POST", "/bookings",
+              {{"resource", "laser"}, {"start", "2027-02-03T10:00:00Z"}, {"end", "2027-02-03T11:00:00Z"}},
+              key);
+  };
+  auto refused = laser("");
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(refused.json()["code"], "qualification_required");
+  Must("POST", "/groups", {{"id", "registriert"}, {"name", "Registrierte"}}, admin_);
+  json cu = Must("POST", "/customers", {{"group", "registriert"}}, staff_);
+  const std::string token = cu["customer_token"];
+  ASSERT_EQ(token.rfind("sbc_", 0), 0u);
+  EXPECT_EQ(laser(token).json()["code"], "qualification_required");
+  Must("POST", "/customers/" + cu["id"].get<std::string>() + "/qualifications",
+       {{"qualification", "laser"}, {"basis", "Einweisung am 2026-11-20"}}, staff_);
+  auto ok = laser(token);
+  EXPECT_EQ(ok.status, 201) << ok.body;
+  EXPECT_EQ(ok.json()["customer"], cu["id"]);
+  EXPECT_EQ(Get("/customers/" + cu["id"].get<std::string>(), staff_)["qualifications"]["laser"]["basis"],
+            "Einweisung am 2026-11-20");
+  EXPECT_EQ(laser("sbc_not-a-token").status, 401);
+}
+
+TEST_F(KindsHttpTest, ApprovalAndHoldsWithExpiryAcrossAKill) {
+  Resource({{"id", "saal"}, {"name", "Saal"}});
+  Must("POST", "/groups", {{"id", "verein"}, {"name", "Vereine"}}, admin_);
+  Must("PUT", "/settings", {{"hold_seconds", 2}}, admin_);
+  json right = Must("POST", "/rights",
+                    {{"resource", "saal"},
+                     {"group", "verein"},
+                     {"needs_approval", true},
+                     {"hold", true},
+                     {"basis", "Benutzungsordnung §4"}},
+                    admin_);
+  const std::string token =
+      Must("POST", "/customers", {{"group", "verein"}, {"id", "tsv"}}, staff_)["customer_token"];
+
+  // The public may no longer book the hall; the club may ask.
+  auto pub =
+      Do("POST", "/bookings",
+         {{"resource", "saal"}, {"start", "2027-03-01T18:00:00Z"}, {"end", "2027-03-01T20:00:00Z"}}, "");
+  EXPECT_EQ(pub.status, 403);
+  EXPECT_EQ(pub.json()["code"], "group_not_permitted");
+  auto req =
+      Do("POST", "/bookings",
+         {{"resource", "saal"}, {"start", "2027-03-01T18:00:00Z"}, {"end", "2027-03-01T20:00:00Z"}}, token);
+  ASSERT_EQ(req.status, 201) << req.body;
+  EXPECT_EQ(req.json()["status"], "requested");
+  EXPECT_EQ(req.json()["right"], right["id"]);
+  const std::string id = req.json()["id"];
+  // The approval queue.
+  json queue = Get("/bookings?status=requested", staff_);
+  ASSERT_EQ(queue["items"].size(), 1u);
+  EXPECT_EQ(queue["items"][0]["id"], id);
+  EXPECT_EQ(Get("/bookings?customer=tsv", staff_)["items"].size(), 1u);
+  EXPECT_EQ(Call(Port(), "GET", "/v1/tenants/stadt/bookings?status=maybe", "",
+                 {{"Authorization", "Bearer " + staff_}})
+                .status,
+            400);
+  EXPECT_EQ(Call(Port(), "GET", "/v1/tenants/stadt/bookings").status, 401);
+  // The public cannot approve; staff can, and the booking is held.
+  EXPECT_EQ(Do("POST", "/bookings/" + id + "/approve", json::object(), token).status, 401);
+  json approved = Must("POST", "/bookings/" + id + "/approve", {{"note", "Hausmeister informiert"}}, staff_);
+  EXPECT_EQ(approved["status"], "held");
+  EXPECT_EQ(Do("POST", "/bookings/" + id + "/approve", json::object(), staff_).json()["code"],
+            "invalid_transition");
+
+  // Kill the server while the booking is held; the hold runs out while it is
+  // down; after the restart the timer (rebuilt from the log) expires it.
+  server_->Kill();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  server_->Start();
+  json doc;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    doc = Get("/bookings/" + id, staff_);
+  } while (doc["status"] != "expired" && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(doc["status"], "expired") << doc.dump();
+  EXPECT_EQ(doc["history"].back()["actor"], "system");
+  EXPECT_EQ(doc["history"][1]["event"], "approved");
+  EXPECT_EQ(doc["history"][1]["note"], "Hausmeister informiert");
+
+  // A second request: rejected by staff, which frees the time.
+  auto again =
+      Do("POST", "/bookings",
+         {{"resource", "saal"}, {"start", "2027-03-01T18:00:00Z"}, {"end", "2027-03-01T20:00:00Z"}}, token);
+  ASSERT_EQ(again.status, 201) << again.body;
+  Must("POST", "/bookings/" + again.json()["id"].get<std::string>() + "/reject",
+       {{"reason", "Belegt durch Stadtfest"}}, staff_);
+  // Staff book on behalf of the club: no approval, but held as the right says; confirm it.
+  auto staff = Do("POST", "/bookings",
+                  {{"resource", "saal"},
+                   {"start", "2027-03-01T18:00:00Z"},
+                   {"end", "2027-03-01T20:00:00Z"},
+                   {"customer", "tsv"}},
+                  staff_);
+  ASSERT_EQ(staff.status, 201) << staff.body;
+  EXPECT_EQ(staff.json()["status"], "held");
+  Must("POST", "/bookings/" + staff.json()["id"].get<std::string>() + "/confirm", json::object(), staff_);
+  EXPECT_EQ(Get("/bookings/" + staff.json()["id"].get<std::string>(), staff_)["status"], "confirmed");
+  // Public fields only staff may set.
+  auto sneaky = Do("POST", "/bookings",
+                   {{"resource", "saal"},
+                    {"start", "2027-03-02T18:00:00Z"},
+                    {"end", "2027-03-02T20:00:00Z"},
+                    {"hold", true}},
+                   "");
+  EXPECT_EQ(sneaky.status, 422);
+  // Revoking the right closes the hall to the club.
+  Must("POST", "/rights/" + right["id"].get<std::string>() + "/revoke", {{"reason", "Sanierung"}}, admin_);
+  EXPECT_EQ(
+      Do("POST", "/bookings",
+         {{"resource", "saal"}, {"start", "2027-03-05T18:00:00Z"}, {"end", "2027-03-05T20:00:00Z"}}, token)
+          .json()["code"],
+      "group_not_permitted");
+  EXPECT_TRUE(Get("/rights?resource=saal", staff_)["items"][0]["revoked"].get<bool>());
+}
+
+TEST_F(KindsHttpTest, SeriesAcrossDstRescheduleAndReplay) {
+  Resource({{"id", "halle"}, {"name", "Halle"}});
+  // Someone has the hall on 30 March 2027.
+  ASSERT_EQ(Do("POST", "/bookings",
+               {{"resource", "halle"},
+                {"start", "2027-03-30T18:30:00+02:00"},
+                {"end", "2027-03-30T19:00:00+02:00"}},
+               staff_)
+                .status,
+            201);
+  json series = {{"resource", "halle"},
+                 {"start", "2027-03-16T18:00:00+01:00"},
+                 {"end", "2027-03-16T19:30:00+01:00"},
+                 {"rrule", "FREQ=WEEKLY;BYDAY=TU;COUNT=5"},
+                 {"exdates", {"2027-04-13"}}};
+  auto all = Do("POST", "/series", series, "");
+  EXPECT_EQ(all.status, 409) << all.body;
+  EXPECT_EQ(all.json()["code"], "series_conflict");
+  series["mode"] = "skip_conflicts";
+  auto some = Do("POST", "/series", series, "");
+  ASSERT_EQ(some.status, 201) << some.body;
+  json occ = some.json()["occurrences"];
+  ASSERT_EQ(occ.size(), 4u);  // 16, 23, 30 March, 6 April (13 April excluded)
+  // 18:00 on the wall clock before and after the switch on 28 March.
+  EXPECT_EQ(occ[0]["start_local"], "2027-03-16T18:00:00+01:00");
+  EXPECT_EQ(occ[1]["start_local"], "2027-03-23T18:00:00+01:00");
+  EXPECT_EQ(occ[2]["start_local"], "2027-03-30T18:00:00+02:00");
+  EXPECT_EQ(occ[3]["start_local"], "2027-04-06T18:00:00+02:00");
+  EXPECT_EQ(occ[3]["end_local"], "2027-04-06T19:30:00+02:00");
+  EXPECT_EQ(occ[2]["outcome"], "refused");
+  EXPECT_EQ(occ[2]["code"], "booking_conflict");
+  EXPECT_EQ(some.json()["booked"], 3);
+  const std::string token = some.json()["manage_token"];
+  const std::string sid = some.json()["id"];
+
+  // The booker moves one occurrence with the series' manage token.
+  const std::string first = occ[0]["booking"];
+  auto moved = Do("POST", "/bookings/" + first + "/reschedule",
+                  {{"start", "2027-03-17T18:00:00+01:00"}, {"end", "2027-03-17T19:30:00+01:00"}}, "",
+                  {{"Saalbuch-Manage-Token", token}});
+  ASSERT_EQ(moved.status, 200) << moved.body;
+  EXPECT_EQ(moved.json()["start_local"], "2027-03-17T18:00:00+01:00");
+  EXPECT_EQ(Get("/bookings/" + first + "?token=" + token)["history"].back()["event"], "rescheduled");
+  // … and cancels this and all following from 23 March.
+  auto cancelled = Do("POST", "/series/" + sid + "/cancel", {{"from", "2027-03-23T00:00:00+01:00"}}, "",
+                      {{"Saalbuch-Manage-Token", token}});
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(cancelled.json()["cancelled"].size(), 2u);
+  EXPECT_EQ(
+      Do("POST", "/series/" + sid + "/cancel", json::object(), "", {{"Saalbuch-Manage-Token", "sbm_wrong"}})
+          .status,
+      404);
+
+  // Bad rules are refused with a clear problem and store nothing.
+  const std::string before = position_;
+  for (const char* bad : {"FREQ=WEEKLY", "FREQ=SOMETIMES;COUNT=2", "FREQ=DAILY;COUNT=500"}) {
+    series["rrule"] = bad;
+    auto r = Do("POST", "/series", series, "");
+    EXPECT_EQ(r.status, 422) << bad << ": " << r.body;
+    EXPECT_EQ(r.json()["code"], "invalid_rrule") << bad;
+  }
+  EXPECT_EQ(Do("POST", "/bookings",
+               {{"resource", "halle"},
+                {"start", "2027-05-01T10:00:00Z"},
+                {"end", "2027-05-01T11:00:00Z"},
+                {"units", 0}},
+               "")
+                .status,
+            422);
+  auto events =
+      Call(Port(), "GET", "/v1/tenants/stadt/events?limit=500", "", {{"Authorization", "Bearer " + admin_}});
+  EXPECT_EQ(events.json()["head"], std::stoll(before));
+
+  // The auditor's diff: a replay from position 1 equals the live projections.
+  EXPECT_EQ(server_->Terminate(), 0);
+  auto diff = Replay({"diff", "--data", (dir_ / "data").string()});
+  EXPECT_EQ(diff.exit_code, 0) << diff.out;
+}
+
+}  // namespace
+}  // namespace saalbuch::e2e

@@ -253,12 +253,29 @@ TEST_F(StoryTest, DemoTenantServesOperationalRoutes) {
   ASSERT_EQ(openapi.status, 200);
   auto doc = openapi.json();
   EXPECT_EQ(doc["openapi"], "3.1.0");
-  for (const char* path :
-       {"/v1/tenants", "/v1/tenants/{tenant}/keys", "/v1/tenants/{tenant}/resources",
-        "/v1/tenants/{tenant}/resources/{resource}", "/v1/tenants/{tenant}/resources/{resource}/rules",
-        "/v1/tenants/{tenant}/resources/{resource}/availability", "/v1/tenants/{tenant}/bookings",
-        "/v1/tenants/{tenant}/bookings/{booking}", "/v1/tenants/{tenant}/bookings/{booking}/cancel",
-        "/v1/tenants/{tenant}/events", "/metrics", "/healthz", "/readyz"}) {
+  for (const char* path : {"/v1/tenants",
+                           "/v1/tenants/{tenant}/keys",
+                           "/v1/tenants/{tenant}/resources",
+                           "/v1/tenants/{tenant}/resources/{resource}",
+                           "/v1/tenants/{tenant}/resources/{resource}/rules",
+                           "/v1/tenants/{tenant}/resources/{resource}/availability",
+                           "/v1/tenants/{tenant}/bookings",
+                           "/v1/tenants/{tenant}/bookings/{booking}",
+                           "/v1/tenants/{tenant}/bookings/{booking}/cancel",
+                           "/v1/tenants/{tenant}/events",
+                           "/metrics",
+                           "/healthz",
+                           "/readyz",
+                           "/v1/tenants/{tenant}/resources/{resource}/sessions",
+                           "/v1/tenants/{tenant}/addons/{addon}",
+                           "/v1/tenants/{tenant}/groups",
+                           "/v1/tenants/{tenant}/customers",
+                           "/v1/tenants/{tenant}/rights",
+                           "/v1/tenants/{tenant}/settings",
+                           "/v1/tenants/{tenant}/series",
+                           "/v1/tenants/{tenant}/series/{series}/cancel",
+                           "/v1/tenants/{tenant}/bookings/{booking}/approve",
+                           "/v1/tenants/{tenant}/bookings/{booking}/reschedule"}) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   }
   // A restart keeps the demo tenant and does not seed twice.

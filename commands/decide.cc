@@ -1021,7 +1021,8 @@ Decision DecideDefineGroup(const TenantModel& m, const Context& ctx, const Defin
 }
 
 Decision DecideRegisterCustomer(const TenantModel& m, const Context& ctx, const RegisterCustomer& c) {
-  if (!IsValidSlug(c.id) && !(c.id.starts_with("cu_") && c.id.size() <= 64)) {
+  // A slug, or a generated "cu_<hex>".
+  if (!IsValidSlug(c.id) && !(c.id.starts_with("cu_") && IsValidSlug(std::string_view(c.id).substr(3)))) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "customer id must be a slug");
   }
   if (m.FindCustomer(c.id) != nullptr)

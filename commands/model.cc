@@ -237,6 +237,11 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       b.customer = e->customer_id;
       b.group = e->group_id;
       b.right = e->right_id;
+      if (b.right.empty()) {
+        // Placed before usage rights existed (schema v1/v2).
+        b.right = e->channel == "staff" ? "staff" : "open";
+        if (b.right == "open") b.group = "public";
+      }
       b.series = e->series_id;
       b.hold_until = e->hold_until_us;
       b.manage_token_hash.assign(e->manage_token_hash.begin(), e->manage_token_hash.end());

@@ -235,6 +235,10 @@ TEST_F(KindsTest, QuotaCountsPerCustomerAndLocalWeek) {
   Accept(By("tsv", Place("d", "saal", at_ + 7 * kDay, at_ + 7 * kDay + kHour)), now_);  // next week
   Accept(CancelAsBooker("a"), now_);  // cancelled bookings give their minutes back
   Accept(By("tsv", Place("e", "saal", at_ + 3 * kDay, at_ + 3 * kDay + kHour)), now_);
+  // Customer ids become keys: slugs or generated "cu_…" only.
+  EXPECT_EQ(Refuse(RegisterCustomer{"cu_a/b", "verein", "t"}, now_).code, "validation_failed");
+  EXPECT_EQ(Refuse(RegisterCustomer{"neu", "niemand", "t"}, now_).code, "unknown_group");
+  EXPECT_EQ(Refuse(RegisterCustomer{"tsv", "verein", "t"}, now_).code, "customer_exists");
   // Public bookers have no quota to count against.
   EXPECT_EQ(Refuse(Place("p", "saal", at_ + 4 * kDay, at_ + 4 * kDay + kHour), now_).code,
             "group_not_permitted");

@@ -126,6 +126,8 @@ struct PlaceBooking {
   std::string customer_token;  // a customer booking with its own token
   bool hold = false;           // staff: place as held instead of confirmed
   std::string manage_token;    // plaintext, shown once in the reply; empty: no manage link
+  std::string person;          // whose contact `personal` is (empty: none given)
+  std::string personal;        // the contact, sealed by the vault for `person`
 };
 
 // A recurring booking. The caller expands the RRULE (libical) into
@@ -184,6 +186,20 @@ struct RescheduleBooking {
 // Expires every held booking whose hold has run out (the bus's timer).
 struct ExpireHolds {};
 
+// Records that a person's vault key was deleted (the caller deletes it
+// first): their personal data in the log is unreadable from now on.
+struct ErasePerson {
+  std::string person;
+  std::string reason;
+};
+
+// Records a delivered notification so that it is never sent again.
+struct RecordNotification {
+  std::string id;
+  BookingId booking;
+  std::string kind;
+};
+
 struct CancelBooking {
   BookingId id;
   std::string reason;
@@ -197,7 +213,7 @@ using Command =
                  SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
                  GrantRight, RevokeRight, GrantQualification, RevokeQualification, SetSettings, PlaceSeries,
                  CancelSeries, ApproveBooking, RejectBooking, ConfirmBooking, CompleteBooking,
-                 RescheduleBooking, ExpireHolds>;
+                 RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification>;
 
 const char* CommandName(const Command& c);
 

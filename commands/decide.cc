@@ -298,6 +298,12 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
   if (res == nullptr) {
     return Reject(Refusal::kNotFound, "not_found", "no such resource", {{"resource", c.resource.get()}});
   }
+  if (c.personal.size() > 16 * 1024 || (c.person.empty() != c.personal.empty())) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "contact data is limited to 16 KiB");
+  }
+  if (auto p = m.persons().find(c.person); p != m.persons().end() && p->second) {
+    return Reject(Refusal::kConflict, "person_erased", "this person's data was erased");
+  }
   Booking b;
   b.id = c.id;
   b.resource = res->id;
@@ -305,6 +311,7 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
   b.units = c.units;
   b.customer = who.customer;
   b.group = who.group;
+  b.person = c.person;
   const Rules& r = res->rules;
   std::uint32_t capacity = 1;
   if (res->kind == Kind::kEvent) {
@@ -546,8 +553,9 @@ json BookingReply(const TenantModel& m, const Booking& b) {
   return j;
 }
 
-ledger::EventDraft PlacedEvent(const Context& ctx, const Booking& b, const std::string& manage_token,
-                               bool by_staff) {
+ledger::EventDraft PlacedEvent(const Context& ctx, const Booking& b, const PlaceBooking& c) {
+  const std::string& manage_token = c.manage_token;
+  const bool by_staff = c.by_staff;
   auto d = Draft(ctx, "booking/" + b.id.get(), 1);
   schema::BookingPlacedT e;
   e.booking_id = b.id.get();
@@ -574,6 +582,8 @@ ledger::EventDraft PlacedEvent(const Context& ctx, const Booking& b, const std::
   }
   e.hold_until_us = b.hold_until;
   e.series_id = b.series;
+  e.person_id = c.person;
+  e.personal.assign(c.personal.begin(), c.personal.end());
   d.payload.Set(std::move(e));
   return d;
 }
@@ -591,7 +601,7 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
   b.version = 1;
   Acceptance a;
   a.created = true;
-  a.events.push_back(PlacedEvent(ctx, b, c.manage_token, c.by_staff));
+  a.events.push_back(PlacedEvent(ctx, b, c));
   a.reply = BookingReply(m, b);
   if (!c.manage_token.empty()) {
     a.reply["manage_token"] = c.manage_token;
@@ -668,8 +678,7 @@ Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const Place
   e.mode = c.skip_conflicts ? "skip_conflicts" : "all_or_nothing";
   s.payload.Set(std::move(e));
   a.events.push_back(std::move(s));
-  for (const auto& b : accepted)
-    a.events.push_back(PlacedEvent(ctx, b, c.first.manage_token, c.first.by_staff));
+  for (const auto& b : accepted) a.events.push_back(PlacedEvent(ctx, b, c.first));
   a.reply = {{"id", c.id},
              {"resource", c.first.resource.get()},
              {"rrule", c.rrule},
@@ -1164,6 +1173,39 @@ Decision DecideRevokeQualification(const TenantModel& m, const Context& ctx, con
   return a;
 }
 
+Decision DecideErasePerson(const TenantModel& m, const Context& ctx, const ErasePerson& c) {
+  auto p = m.persons().find(c.person);
+  if (p == m.persons().end()) return Reject(Refusal::kNotFound, "not_found", "no such person");
+  if (p->second) return Reject(Refusal::kConflict, "already_erased", "this person's data is already erased");
+  if (c.reason.size() > 1000) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "reason must have at most 1000 bytes");
+  }
+  Acceptance a;
+  auto d = Draft(ctx, "person/" + c.person, 1);
+  schema::PersonErasedT e;
+  e.person_id = c.person;
+  e.reason = c.reason;
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  a.reply = {{"person", c.person}, {"erased", true}};
+  return a;
+}
+
+Decision DecideRecordNotification(const TenantModel& m, const Context& ctx, const RecordNotification& c) {
+  Acceptance a;
+  a.reply = {{"notification", c.id}, {"recorded", !m.NotificationSent(c.id)}};
+  if (m.NotificationSent(c.id)) return a;  // already recorded: nothing to add
+  if (m.FindBooking(c.booking) == nullptr) return Reject(Refusal::kNotFound, "not_found", "no such booking");
+  auto d = Draft(ctx, "notification/" + c.id, 1);
+  schema::NotificationSentT e;
+  e.notification_id = c.id;
+  e.booking_id = c.booking.get();
+  e.kind = c.kind;
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  return a;
+}
+
 Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSettings& c) {
   if (c.hold < kUsPerSecond || c.hold > 30LL * 24 * 3600 * kUsPerSecond) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "hold_seconds must be between 1 and 30 days");
@@ -1188,7 +1230,7 @@ const char* CommandName(const Command& c) {
       "grant_right",    "revoke_right",    "grant_qualification", "revoke_qualification",
       "set_settings",   "place_series",    "cancel_series",       "approve_booking",
       "reject_booking", "confirm_booking", "complete_booking",    "reschedule_booking",
-      "expire_holds"};
+      "expire_holds",   "erase_person",    "record_notification"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -1225,6 +1267,10 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, CompleteBooking>) return DecideComplete(m, ctx, c);
         if constexpr (std::is_same_v<T, RescheduleBooking>) return DecideReschedule(m, ctx, c);
         if constexpr (std::is_same_v<T, ExpireHolds>) return DecideExpireHolds(m, ctx, c);
+        if constexpr (std::is_same_v<T, ErasePerson>) return DecideErasePerson(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordNotification>) return DecideRecordNotification(m, ctx, c);
+        if constexpr (std::is_same_v<T, ErasePerson>) return DecideErasePerson(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordNotification>) return DecideRecordNotification(m, ctx, c);
       },
       cmd);
 }

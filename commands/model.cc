@@ -243,6 +243,8 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
         if (b.right == "open") b.group = "public";
       }
       b.series = e->series_id;
+      b.person = e->person_id;
+      if (!b.person.empty()) persons_.try_emplace(b.person, false);
       b.hold_until = e->hold_until_us;
       b.manage_token_hash.assign(e->manage_token_hash.begin(), e->manage_token_hash.end());
       b.version = stream_version;
@@ -378,6 +380,12 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
     case schema::Payload::RightRevoked:
       if (auto it = rights_.find(ev.AsRightRevoked()->right_id); it != rights_.end())
         it->second.revoked = true;
+      break;
+    case schema::Payload::PersonErased:
+      persons_[ev.AsPersonErased()->person_id] = true;
+      break;
+    case schema::Payload::NotificationSent:
+      notifications_.insert(ev.AsNotificationSent()->notification_id);
       break;
     case schema::Payload::TenantSettingsSet:
       hold_ = ev.AsTenantSettingsSet()->hold_s * kUsPerSecond;

@@ -162,6 +162,7 @@ struct Booking {
   std::string group;
   std::string right;
   std::string series;
+  std::string person;  // whose sealed contact the placement carries
   TimeUs hold_until = 0;
   std::string manage_token_hash;  // raw SHA-256 bytes; empty for staff bookings
   std::uint64_t version = 0;
@@ -209,6 +210,9 @@ class TenantModel {
   const Right* FindRight(const std::string& id) const;
   bool HasGroup(const std::string& id) const { return id == "public" || groups_.count(id) != 0; }
   bool HasSeries(const std::string& id) const { return series_.count(id) != 0; }
+  // Persons with personal data in the log; true once erased.
+  const std::map<std::string, bool>& persons() const { return persons_; }
+  bool NotificationSent(const std::string& id) const { return notifications_.count(id) != 0; }
   // Bookings of a series, by start.
   std::vector<const Booking*> SeriesBookings(const std::string& series) const;
 
@@ -274,6 +278,8 @@ class TenantModel {
   std::map<std::string, Right> rights_;
   std::map<ResourceId, std::vector<std::string>> rights_by_resource_;  // in grant order
   std::map<std::string, std::vector<BookingId>> series_;
+  std::map<std::string, bool> persons_;
+  std::set<std::string> notifications_;
   std::map<int, std::uint64_t> numbers_per_year_;
   std::map<LocalDay, std::string> holidays_;
   std::uint64_t holidays_version_ = 0;

@@ -1,8 +1,9 @@
-// Hashing and randomness (OpenSSL).
+// Hashing, randomness and authenticated encryption (OpenSSL).
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,17 @@ inline std::string_view AsBytes(const Sha256& h) {
 // `n` bytes from the OS CSPRNG, hex encoded (2n characters). Aborts if the
 // CSPRNG fails: there is no safe way to continue without randomness.
 std::string RandomHex(std::size_t n);
+
+// `n` raw bytes from the OS CSPRNG (aborts like RandomHex).
+std::string RandomBytes(std::size_t n);
+
+// AES-256-GCM with a random 96-bit nonce: nonce ‖ ciphertext ‖ 16-byte tag.
+// `key` has 32 bytes; `aad` is authenticated but not encrypted (bind the
+// ciphertext to where it belongs, e.g. tenant and person).
+std::string Seal(std::string_view key, std::string_view plaintext, std::string_view aad);
+// The plaintext, or nullopt when `sealed` was not made by Seal with this key
+// and aad (or was altered).
+std::optional<std::string> Open(std::string_view key, std::string_view sealed, std::string_view aad);
 
 // Constant-time equality of two equally long byte strings.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

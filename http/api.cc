@@ -556,6 +556,46 @@ struct Api::Impl {
     if (!cmd->by_staff && cmd->hold) d.Error("hold", "only staff place bookings as held");
   }
 
+  // The booker's contact ("contact": {name, email, phone, notes, language}),
+  // as the plaintext to seal; empty when none was given.
+  std::string DecodeContact(Decoder& d, const json& body) {
+    auto it = body.find("contact");
+    if (it == body.end() || it->is_null()) return {};
+    Decoder c = d.Nested(*it, {"name", "email", "phone", "notes", "language"}, "contact.");
+    json contact = {{"name", c.Str("name", false, 200)},
+                    {"email", c.Str("email", false, 254)},
+                    {"phone", c.Str("phone", false, 50)},
+                    {"notes", c.Str("notes", false, 2000)},
+                    {"language", c.Str("language", false, 2, "de")}};
+    const std::string email = contact["email"];
+    if (!email.empty() &&
+        (email.find('@') == std::string::npos || email.find_first_of(" \r\n<>,;") != std::string::npos)) {
+      c.Error("email", "must be one e-mail address");
+    }
+    if (contact["language"] != "de" && contact["language"] != "en") c.Error("language", "must be de or en");
+    if (options.vault == nullptr) d.Error("contact", "this server keeps no contact data");
+    return contact.dump();
+  }
+
+  // Submits `cmd`; with a contact, first seals it (plus the manage token,
+  // for the links in e-mails) for a new person on a query thread, because
+  // the vault writes the person's key durably.
+  template <typename Cmd>
+  void SealThenSubmit(const CallPtr& c, const TenantId& t, const std::string& actor, std::shared_ptr<Cmd> cmd,
+                      commands::PlaceBooking* booking, const std::string& contact,
+                      const std::string& location = {}) {
+    if (contact.empty()) return Submit(c, Ctx(c, t, actor), std::move(*cmd), location);
+    booking->person = "p_" + RandomHex(8);
+    json plain = json::parse(contact);
+    plain["manage_token"] = booking->manage_token;
+    RunQuery(c, [this, c, t, actor, cmd, booking, text = plain.dump(), location] {
+      auto sealed = options.vault->Seal(t, booking->person, text);
+      if (!sealed.ok()) return FromStatus(c, sealed.status());
+      booking->personal = std::move(sealed).value();
+      Submit(c, Ctx(c, t, actor), std::move(*cmd), location);
+    });
+  }
+
   void PlaceBooking(const CallPtr& c, const TenantId& t) {
     c->route = "bookings";
     c->public_cors = true;
@@ -564,12 +604,15 @@ struct Api::Impl {
     if (!actor) return;
     auto body = Body(c);
     if (!body) return;
-    Decoder d(*body, {"resource", "start", "end", "session", "units", "addons", "customer", "hold"});
+    Decoder d(*body,
+              {"resource", "start", "end", "session", "units", "addons", "customer", "hold", "contact"});
     DecodeBookingFields(d, &cmd, true);
+    const std::string contact = DecodeContact(d, *body);
     if (Invalid(c, d)) return;
     cmd.id = BookingId("bk_" + RandomHex(10));
     cmd.manage_token = "sbm_" + RandomHex(24);
-    Submit(c, Ctx(c, t, *actor), std::move(cmd), "/v1/tenants/" + t.get() + "/bookings/");
+    auto shared = std::make_shared<commands::PlaceBooking>(std::move(cmd));
+    SealThenSubmit(c, t, *actor, shared, shared.get(), contact, "/v1/tenants/" + t.get() + "/bookings/");
   }
 
   void PlaceSeries(const CallPtr& c, const TenantId& t) {
@@ -581,8 +624,9 @@ struct Api::Impl {
     auto body = Body(c);
     if (!body) return;
     Decoder d(*body, {"resource", "start", "end", "units", "addons", "customer", "hold", "rrule", "exdates",
-                      "mode"});
+                      "mode", "contact"});
     DecodeBookingFields(d, &cmd.first, true);
+    const std::string contact = DecodeContact(d, *body);
     cmd.rrule = d.Str("rrule", true, 500);
     const std::string mode = d.Str("mode", false, 32, "all_or_nothing");
     if (mode != "all_or_nothing" && mode != "skip_conflicts") {
@@ -622,7 +666,8 @@ struct Api::Impl {
     for (std::size_t i = 0; i < cmd.occurrences.size(); ++i) cmd.ids.emplace_back("bk_" + RandomHex(10));
     cmd.id = "sr_" + RandomHex(8);
     cmd.first.manage_token = "sbm_" + RandomHex(24);
-    Submit(c, Ctx(c, t, *actor), std::move(cmd));
+    auto shared = std::make_shared<commands::PlaceSeries>(std::move(cmd));
+    SealThenSubmit(c, t, *actor, shared, &shared->first, contact);
   }
 
   // A command of a key with one of `roles`: the body (optional when
@@ -1140,8 +1185,9 @@ struct Api::Impl {
     if (auto cu = target.query.find("cursor"); cu != target.query.end()) cursor = cu->second;
     Query(c, t, target, [this, c, t, r, w, limit, cursor] {
       Seq p = runner.Position(t);
-      SendQuery(c, p, projections::QueryResourceBookings(runner.view(), t, ResourceId(r), w, limit, cursor),
-                false);
+      auto page = projections::QueryResourceBookings(runner.view(), t, ResourceId(r), w, limit, cursor);
+      RevealItems(page, t);
+      SendQuery(c, p, page, false);
     });
   }
 
@@ -1216,14 +1262,69 @@ struct Api::Impl {
       if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
         return Problem(c, status::bad_request, "invalid_query", res.status().message());
       }
+      RevealItems(res, t);
       SendQuery(c, p, res, false);
     });
   }
 
+  // Replaces a booking document's sealed contact by the contact itself
+  // (opened with the person's vault key), or by {"erased": true} once the
+  // key is gone. Runs on a query thread.
+  void Reveal(json& doc, const TenantId& t) {
+    auto sealed = doc.find("personal_sealed");
+    if (sealed == doc.end()) return;
+    const std::string hex = *sealed;
+    doc.erase(sealed);
+    std::string bytes;
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+      bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
+    std::optional<std::string> plain;
+    if (options.vault != nullptr && !doc.value("contact_erased", false)) {
+      auto opened = options.vault->Open(t, doc.value("person", ""), bytes);
+      if (!opened.ok()) {
+        doc["contact"] = {{"unavailable", true}};
+        return;
+      }
+      plain = *opened;
+    }
+    if (!plain) {
+      doc["contact"] = {{"erased", true}};
+      return;
+    }
+    json contact = json::parse(*plain, nullptr, false);
+    if (contact.is_object()) contact.erase("manage_token");
+    doc["contact"] = contact;
+  }
+  void RevealItems(Result<json>& page, const TenantId& t) {
+    if (!page.ok()) return;
+    for (auto& item : (*page)["items"]) Reveal(item, t);
+  }
+
   void GetBooking(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
     c->route = "booking";
-    QueryBooking(c, t, id, target, [this, c](Seq p, const projections::BookingView& b) {
-      SendQuery(c, p, Result<json>(b.doc), false);
+    QueryBooking(c, t, id, target, [this, c, t](Seq p, const projections::BookingView& b) {
+      json doc = b.doc;
+      Reveal(doc, t);
+      SendQuery(c, p, Result<json>(std::move(doc)), false);
+    });
+  }
+
+  // Erases a person's contact data: deletes the vault key (on a query
+  // thread: durable write and compaction), then records it in the log.
+  void ErasePerson(const CallPtr& c, const TenantId& t, const std::string& person) {
+    c->route = "person_erase";
+    auto k = RequireRole(c, t, {commands::Role::kAdmin});
+    if (!k) return;
+    auto body = Body(c, /*allow_empty=*/true);
+    if (!body) return;
+    Decoder d(*body, {"reason"});
+    commands::ErasePerson cmd{person, d.Str("reason", false, 1000)};
+    if (Invalid(c, d)) return;
+    if (options.vault == nullptr) return Problem(c, status::not_found, "not_found", "no such person");
+    RunQuery(c, [this, c, t, cmd, actor = "key:" + k->id] {
+      if (Status s = options.vault->Erase(t, cmd.person); !s.ok()) return FromStatus(c, s);
+      Submit(c, Ctx(c, t, actor), cmd);
     });
   }
 
@@ -1410,6 +1511,9 @@ struct Api::Impl {
     }
     if (is({"v1", "tenants", "*", "rights", "*", "revoke"})) {
       return m == verb::post ? RevokeRight(c, t, s[4]) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "persons", "*", "erase"})) {
+      return m == verb::post ? ErasePerson(c, t, s[4]) : NotAllowed(c, "POST");
     }
     if (is({"v1", "tenants", "*", "settings"})) {
       return m == verb::put ? SetSettings(c, t) : NotAllowed(c, "PUT");

@@ -20,6 +20,7 @@
 #include "commands/bus.h"
 #include "http/server.h"
 #include "ledger/log.h"
+#include "ledger/vault.h"
 #include "projections/runner.h"
 
 namespace saalbuch::http {
@@ -39,6 +40,9 @@ struct ApiOptions {
   double public_booking_burst = 20;
   // Threads that run queries against the projections.
   int query_threads = 2;
+  // The key vault for bookers' contact data (not owned). nullptr: contact
+  // data is refused (422) and shown as unavailable.
+  ledger::Vault* vault = nullptr;
 };
 
 class Api {

@@ -310,6 +310,8 @@ int main(int argc, char** argv) {
     api_options.public_booking_rate = cfg.public_booking_rate;
     api_options.public_booking_burst = cfg.public_booking_rate * 10;
     api_options.query_threads = cfg.query_threads;
+    ledger::Vault vault(db->get());
+    api_options.vault = &vault;
     http::Api api(ioc, bus, runner, log, registry, api_options);
 
     http::ServerOptions server_options;

@@ -1,11 +1,12 @@
 // The read side: projections folded from a tenant's log, and the queries
 // that read them. Key grammar: projections/README.md.
 //
-// Three projections, each with its own checkpoint written in the same batch
+// Four projections, each with its own checkpoint written in the same batch
 // as its updates, and a version whose change rebuilds it from seq 1:
-//   catalog      — the tenant and its resources as published
-//   availability — opening rules and live busy ranges per resource
-//   bookings     — every booking with its history; bookings per resource
+//   catalog      — the tenant, resources, add-ons, groups, customers, rights
+//   availability — opening rules, sessions and what bookings take per counter
+//   bookings     — every booking with its history; indexes for staff lists
+//   outbox       — notifications to send (http/notifier.h sends them)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -23,7 +24,7 @@ struct ProjectionInfo {
   int version;  // bump to rebuild from seq 1
 };
 inline constexpr ProjectionInfo kProjections[] = {
-    {"catalog", 'C', 3}, {"availability", 'A', 3}, {"bookings", 'B', 2}};
+    {"catalog", 'C', 3}, {"availability", 'A', 3}, {"bookings", 'B', 2}, {"outbox", 'O', 1}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
@@ -53,6 +54,11 @@ Result<nlohmann::json> QueryResource(const KvView& kv, const TenantId& tenant, c
 // 'g' customer groups, 'i' usage rights, 'u' customers.
 Result<nlohmann::json> QueryList(const KvView& kv, const TenantId& tenant, char kind);
 Result<nlohmann::json> QueryCustomer(const KvView& kv, const TenantId& tenant, const std::string& id);
+
+// Pending notifications of `tenant` due at `now`, oldest first (at most
+// `limit`): {"id","booking","kind","due"}.
+Result<std::vector<nlohmann::json>> QueryOutbox(const KvView& kv, const TenantId& tenant, TimeUs now,
+                                                std::size_t limit);
 
 // Free and busy ranges of `resource` within `window` (at most 62 days),
 // given in UTC and in the tenant's zone. Busy ranges include buffers.

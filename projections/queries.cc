@@ -104,6 +104,25 @@ Result<json> QueryList(const KvView& kv, const TenantId& tenant, char kind) {
   return items;
 }
 
+Result<std::vector<json>> QueryOutbox(const KvView& kv, const TenantId& tenant, TimeUs now,
+                                      std::size_t limit) {
+  std::vector<json> out;
+  const std::string prefix = Key(tenant, 'O', "q");
+  bool corrupt = false;
+  Status s = kv.Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+    auto j = json::parse(v, nullptr, false);
+    if (j.is_discarded()) {
+      corrupt = true;
+      return false;
+    }
+    if (j.value("due", TimeUs{0}) <= now) out.push_back(std::move(j));
+    return out.size() < limit;
+  });
+  if (!s.ok()) return s;
+  if (corrupt) return Status(StatusCode::kCorruption, "outbox entry is not JSON");
+  return out;
+}
+
 Result<json> QueryCustomer(const KvView& kv, const TenantId& tenant, const std::string& id) {
   if (id.empty() || id.size() > 64 || id.find('/') != std::string::npos) return NotFound("customer");
   return GetDoc(kv, Key(tenant, 'C', "u" + id), "customer");

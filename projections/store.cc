@@ -64,4 +64,24 @@ Status RocksStore::Commit(const Txn& txn) {
   return ledger::FromRocks(db_->db()->Write(rocksdb::WriteOptions(), &batch));
 }
 
+Status Txn::Scan(std::string_view from, std::string_view to, const ScanFn& fn) const {
+  std::map<std::string, std::string, std::less<>> merged;
+  Status s = base_->Scan(from, to, [&](std::string_view k, std::string_view v) {
+    merged.emplace(k, v);
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (auto it = changes_.lower_bound(std::string(from)); it != changes_.end() && it->first < to; ++it) {
+    if (it->second) {
+      merged[it->first] = *it->second;
+    } else {
+      merged.erase(it->first);
+    }
+  }
+  for (const auto& [k, v] : merged) {
+    if (!fn(k, v)) break;
+  }
+  return Status::Ok();
+}
+
 }  // namespace saalbuch::projections

@@ -32,6 +32,9 @@ class Txn {
  public:
   explicit Txn(const KvView* base) : base_(base) {}
   Result<std::optional<std::string>> Get(std::string_view key) const;
+  // Keys in [from, to) of the base with the buffered changes applied. Reads
+  // the whole range first: for small ranges (one person's bookings).
+  Status Scan(std::string_view from, std::string_view to, const ScanFn& fn) const;
   void Put(std::string key, std::string value) { changes_[std::move(key)] = std::move(value); }
   void Delete(std::string key) { changes_[std::move(key)] = std::nullopt; }
   const std::map<std::string, std::optional<std::string>>& changes() const { return changes_; }

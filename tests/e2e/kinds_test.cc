@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "common/time.h"
@@ -352,6 +354,77 @@ TEST_F(KindsHttpTest, SeriesAcrossDstRescheduleAndReplay) {
 
   // The auditor's diff: a replay from position 1 equals the live projections.
   EXPECT_EQ(server_->Terminate(), 0);
+  auto diff = Replay({"diff", "--data", (dir_ / "data").string()});
+  EXPECT_EQ(diff.exit_code, 0) << diff.out;
+}
+
+// Whether any file under `dir` contains `text`.
+bool AnyFileContains(const std::filesystem::path& dir, const std::string& text) {
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (content.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST_F(KindsHttpTest, ContactDataIsSealedShownToBookerAndStaffAndErasable) {
+  Resource({{"id", "saal"}, {"name", "Saal"}});
+  const json contact = {{"name", "Erika Mustermann"},
+                        {"email", "erika.mustermann@example.org"},
+                        {"phone", "+49 30 1234567"},
+                        {"notes", "Rollstuhlgerecht bitte"},
+                        {"language", "de"}};
+  auto placed = Do("POST", "/bookings",
+                   {{"resource", "saal"},
+                    {"start", "2027-04-01T10:00:00Z"},
+                    {"end", "2027-04-01T11:00:00Z"},
+                    {"contact", contact}},
+                   "");
+  ASSERT_EQ(placed.status, 201) << placed.body;
+  const std::string id = placed.json()["id"], token = placed.json()["manage_token"];
+  json mine = Get("/bookings/" + id + "?token=" + token);
+  EXPECT_EQ(mine["contact"]["email"], "erika.mustermann@example.org");
+  EXPECT_EQ(mine["contact"]["notes"], "Rollstuhlgerecht bitte");
+  EXPECT_FALSE(mine.contains("personal_sealed"));
+  EXPECT_FALSE(mine["contact"].contains("manage_token"));
+  const std::string person = mine["person"];
+  json list = Get("/bookings?resource=saal", staff_);
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["items"][0]["contact"]["name"], "Erika Mustermann");
+  // Bad contact data is refused and stores nothing.
+  auto bad = Do("POST", "/bookings",
+                {{"resource", "saal"},
+                 {"start", "2027-04-02T10:00:00Z"},
+                 {"end", "2027-04-02T11:00:00Z"},
+                 {"contact", {{"email", "a@b, c@d"}, {"language", "fr"}}}},
+                "");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_EQ(bad.json()["details"]["fields"].size(), 2u) << bad.body;
+
+  // Nothing personal is stored in plaintext: not in the log, not in the
+  // projections, not in idempotency records.
+  EXPECT_FALSE(AnyFileContains(dir_ / "data", "erika.mustermann@example.org"));
+  EXPECT_FALSE(AnyFileContains(dir_ / "data", "Rollstuhlgerecht"));
+
+  // Erasure: admin only; afterwards the data is unreadable everywhere.
+  EXPECT_EQ(Do("POST", "/persons/" + person + "/erase", json::object(), staff_).status, 403);
+  EXPECT_EQ(Do("POST", "/persons/p_unknown/erase", json::object(), admin_).status, 404);
+  auto erased =
+      Do("POST", "/persons/" + person + "/erase", {{"reason", "Antrag nach Art. 17 DSGVO"}}, admin_);
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  EXPECT_EQ(Do("POST", "/persons/" + person + "/erase", json::object(), admin_).json()["code"],
+            "already_erased");
+  json after = Get("/bookings/" + id, staff_);
+  EXPECT_EQ(after["contact"], json({{"erased", true}}));
+  EXPECT_EQ(after["history"].back()["event"], "person_erased");
+  EXPECT_EQ(Get("/bookings/" + id + "?token=" + token)["status"], "confirmed");  // the booking itself stays
+
+  // The chain still verifies, and a replay gives the same projections.
+  EXPECT_EQ(server_->Terminate(), 0);
+  auto verify = Replay({"verify", "--data", (dir_ / "data").string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
   auto diff = Replay({"diff", "--data", (dir_ / "data").string()});
   EXPECT_EQ(diff.exit_code, 0) << diff.out;
 }

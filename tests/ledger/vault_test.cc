@@ -1,0 +1,83 @@
+// Crypto-shredding (DOMAIN.md invariant 8): AES-256-GCM sealing, the key
+// vault on a real RocksDB, and erasure that leaves no copy of the key in any
+// file of the database.
+
+#include "ledger/vault.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include "common/crypto.h"
+#include "tests/support/scratch_dir.h"
+
+namespace saalbuch::ledger {
+namespace {
+
+using testing_support::ScratchDir;
+
+TEST(SealTest, OpensOnlyWithTheSameKeyAndAadAndUnaltered) {
+  const std::string key = RandomBytes(32);
+  const std::string sealed = Seal(key, "Erika Mustermann, erika@example.org", "stadt/p_1");
+  EXPECT_EQ(sealed.size(), 12 + 35 + 16u);
+  EXPECT_EQ(sealed.find("Erika"), std::string::npos);
+  EXPECT_EQ(Open(key, sealed, "stadt/p_1"), "Erika Mustermann, erika@example.org");
+  EXPECT_FALSE(Open(key, sealed, "stadt/p_2"));  // moved to another person
+  EXPECT_FALSE(Open(RandomBytes(32), sealed, "stadt/p_1"));
+  std::string altered = sealed;
+  altered[20] = static_cast<char>(altered[20] ^ 1);
+  EXPECT_FALSE(Open(key, altered, "stadt/p_1"));
+  EXPECT_FALSE(Open(key, sealed.substr(0, 20), "stadt/p_1"));
+  EXPECT_NE(Seal(key, "x", "a"), Seal(key, "x", "a"));  // fresh nonce each time
+}
+
+// Whether any file under `dir` contains `bytes`.
+bool AnyFileContains(const std::filesystem::path& dir, const std::string& bytes) {
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!f.is_regular_file()) continue;
+    std::ifstream in(f.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (content.find(bytes) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(VaultTest, KeysPersistPerTenantAndPersonUntilErasedEverywhere) {
+  ScratchDir dir;
+  const std::string path = dir.path() + "/db";
+  std::string key;
+  std::string sealed;
+  {
+    auto db = Database::Open(path, {});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    Vault vault(db->get());
+    auto k = vault.KeyFor(TenantId("stadt"), "p_1");
+    ASSERT_TRUE(k.ok());
+    key = *k;
+    EXPECT_EQ(*vault.KeyFor(TenantId("stadt"), "p_1"), key);  // stable
+    EXPECT_NE(*vault.KeyFor(TenantId("dorf"), "p_1"), key);   // per tenant
+    EXPECT_FALSE(vault.Find(TenantId("stadt"), "p_2")->has_value());
+    auto s = vault.Seal(TenantId("stadt"), "p_1", R"({"email":"erika@example.org"})");
+    ASSERT_TRUE(s.ok());
+    sealed = *s;
+  }
+  auto db = Database::Open(path, {});  // reopened: the key survived
+  ASSERT_TRUE(db.ok());
+  Vault vault(db->get());
+  EXPECT_EQ(**vault.Find(TenantId("stadt"), "p_1"), key);
+  EXPECT_EQ(**vault.Open(TenantId("stadt"), "p_1", sealed), R"({"email":"erika@example.org"})");
+  EXPECT_TRUE(AnyFileContains(path, key));
+
+  ASSERT_TRUE(vault.Erase(TenantId("stadt"), "p_1").ok());
+  EXPECT_FALSE(vault.Find(TenantId("stadt"), "p_1")->has_value());
+  EXPECT_FALSE(vault.Open(TenantId("stadt"), "p_1", sealed)->has_value());
+  EXPECT_TRUE(vault.Find(TenantId("dorf"), "p_1")->has_value());  // others untouched
+  EXPECT_TRUE(vault.Erase(TenantId("stadt"), "p_1").ok());        // again: no error
+  // No file of the database holds the key any more: not the WAL, not an SST.
+  EXPECT_FALSE(AnyFileContains(path, key));
+}
+
+}  // namespace
+}  // namespace saalbuch::ledger

@@ -17,6 +17,7 @@
 #include "commands/bus.h"
 #include "common/crypto.h"
 #include "http/api.h"
+#include "http/notifier.h"
 #include "http/server.h"
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
@@ -43,6 +44,10 @@ struct Config {
   double rate_per_second = 200;
   double public_booking_rate = 2;
   std::string log_level = "info";
+  std::string smtp_url;
+  std::string smtp_from = "Saalbuch <noreply@saalbuch.invalid>";
+  bool smtp_starttls = false;
+  std::string public_url;
 };
 
 std::string ReadFirstLine(const fs::path& p) {
@@ -243,6 +248,18 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_PUBLIC_BOOKING_RATE")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--smtp-url", cfg.smtp_url,
+                 "SMTP server for notification e-mails (smtp://host:port, smtps://…); empty: none are sent. "
+                 "SMTP AUTH from SAALBUCH_SMTP_USER and SAALBUCH_SMTP_PASSWORD")
+      ->envname("SAALBUCH_SMTP_URL");
+  app.add_option("--smtp-from", cfg.smtp_from, "Sender of notification e-mails")
+      ->envname("SAALBUCH_SMTP_FROM")
+      ->capture_default_str();
+  app.add_flag("--smtp-starttls", cfg.smtp_starttls, "Require STARTTLS on smtp:// URLs")
+      ->envname("SAALBUCH_SMTP_STARTTLS");
+  app.add_option("--public-url", cfg.public_url,
+                 "Base URL of links in e-mails (default: the URL the server listens on)")
+      ->envname("SAALBUCH_PUBLIC_URL");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
       ->envname("SAALBUCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -324,6 +341,7 @@ int main(int argc, char** argv) {
                           api.Handle(std::move(req), ip, std::move(respond));
                         });
     server.Listen({net::ip::make_address(host), static_cast<unsigned short>(port)});
+    std::unique_ptr<http::Notifier> notifier;  // started once the URL is known
     // Installed before the URL is printed: whoever sees the URL may send SIGTERM.
     std::thread stopper;
     net::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -333,6 +351,7 @@ int main(int argc, char** argv) {
       api.SetReady(false);
       server.StopAccepting();
       stopper = std::thread([&] {
+        if (notifier) notifier->Stop();
         bus.Shutdown();  // every queued command is decided and answered
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (api.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -349,6 +368,16 @@ int main(int argc, char** argv) {
         "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
         ":" + std::to_string(ep.port());
     if (cfg.demo) SeedDemo(bus, runner, data, base_url);
+    http::NotifierOptions notifier_options;
+    notifier_options.smtp_url = cfg.smtp_url;
+    notifier_options.from = cfg.smtp_from;
+    notifier_options.starttls = cfg.smtp_starttls;
+    if (const char* u = std::getenv("SAALBUCH_SMTP_USER")) notifier_options.username = u;
+    if (const char* p = std::getenv("SAALBUCH_SMTP_PASSWORD")) notifier_options.password = p;
+    notifier_options.public_url = cfg.public_url.empty() ? base_url : cfg.public_url;
+    notifier = std::make_unique<http::Notifier>(bus, runner, log, vault, registry, notifier_options);
+    notifier->Start();
+    if (cfg.smtp_url.empty()) spdlog::info("msg=\"no --smtp-url: notification e-mails stay in the outbox\"");
     api.SetReady(true);
     std::cout << "Operator key: from " << operator_key_source << "\n"
               << "Saalbuch listening on " << base_url << "  (API description: " << base_url

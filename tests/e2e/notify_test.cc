@@ -1,0 +1,223 @@
+// Notification e-mails against a real SMTP server (Debian's python3-aiosmtpd,
+// delivering into a maildir): the right mails in the booker's language with
+// the manage link, retries while the SMTP server is down, nothing sent twice
+// across a kill -9, nothing sent once the person is erased.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <thread>
+
+#include "tests/e2e/harness.h"
+
+namespace saalbuch::e2e {
+namespace {
+
+using nlohmann::json;
+
+// aiosmtpd on a loopback port, storing every message in a maildir.
+class SmtpServer {
+ public:
+  explicit SmtpServer(std::filesystem::path maildir) : maildir_(std::move(maildir)) {
+    std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u +
+                     static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+    port_ = 20000 + static_cast<int>(rng() % 20000);
+  }
+  ~SmtpServer() { Stop(); }
+  int port() const { return port_; }
+
+  void Start() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string listen = "127.0.0.1:" + std::to_string(port_);
+      ::execl("/usr/bin/python3", "python3", "-m", "aiosmtpd", "-n", "-l", listen.c_str(), "-c",
+              "aiosmtpd.handlers.Mailbox", maildir_.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    // Ready once the port accepts: wait for the maildir it creates.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!std::filesystem::exists(maildir_ / "new") && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  // Every message delivered so far, as text.
+  std::vector<std::string> Messages() const {
+    std::vector<std::string> out;
+    if (!std::filesystem::exists(maildir_ / "new")) return out;
+    for (const auto& f : std::filesystem::directory_iterator(maildir_ / "new")) {
+      std::ifstream in(f.path(), std::ios::binary);
+      out.emplace_back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    }
+    return out;
+  }
+  // Waits until at least `n` messages arrived.
+  std::vector<std::string> WaitFor(std::size_t n,
+                                   std::chrono::seconds timeout = std::chrono::seconds(15)) const {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    auto m = Messages();
+    while (m.size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      m = Messages();
+    }
+    return m;
+  }
+
+ private:
+  std::filesystem::path maildir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+int Count(const std::vector<std::string>& mails, const std::string& needle) {
+  int n = 0;
+  for (const auto& m : mails) n += m.find(needle) != std::string::npos;
+  return n;
+}
+
+class NotifyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("notify");
+    smtp_ = std::make_unique<SmtpServer>(dir_ / "maildir");
+    server_ = std::make_unique<Server>(
+        dir_ / "data",
+        std::vector<std::string>{"--smtp-url", "smtp://127.0.0.1:" + std::to_string(smtp_->port()),
+                                 "--smtp-from", "Bürgerhaus <buchung@buergerhaus.example>", "--public-url",
+                                 "https://buchen.example"});
+  }
+  void TearDown() override {
+    server_.reset();
+    smtp_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void MakeTenant() {
+    auto t = CallJson(server_->port(), "POST", "/v1/tenants",
+                      {{"id", "stadt"}, {"name", "Stadt Musterhausen"}}, kOperatorKey);
+    ASSERT_EQ(t.status, 201) << t.body;
+    admin_ = t.json()["admin_key"]["key"];
+    ASSERT_EQ(CallJson(server_->port(), "POST", "/v1/tenants/stadt/resources",
+                       {{"id", "saal"}, {"name", "Saal"}}, admin_)
+                  .status,
+              201);
+  }
+  HttpResult Book(const std::string& start, const std::string& end, const json& contact) {
+    return CallJson(server_->port(), "POST", "/v1/tenants/stadt/bookings",
+                    {{"resource", "saal"}, {"start", start}, {"end", end}, {"contact", contact}});
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<SmtpServer> smtp_;
+  std::unique_ptr<Server> server_;
+  std::string admin_;
+};
+
+TEST_F(NotifyTest, MailsInTheBookersLanguageWithTheManageLinkAndRetriesWhileSmtpIsDown) {
+  // The SMTP server is down at first: deliveries fail and are retried.
+  server_->Start();
+  MakeTenant();
+  auto de = Book("2027-05-03T10:00:00+02:00", "2027-05-03T12:00:00+02:00",
+                 {{"name", "Erika Mustermann"}, {"email", "erika@example.org"}, {"language", "de"}});
+  ASSERT_EQ(de.status, 201) << de.body;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  smtp_->Start();
+  auto mails = smtp_->WaitFor(1);
+  ASSERT_EQ(mails.size(), 1u);
+  const std::string& m = mails[0];
+  EXPECT_NE(m.find("To: <erika@example.org>"), std::string::npos) << m;
+  EXPECT_NE(m.find("From: Bürgerhaus <buchung@buergerhaus.example>"), std::string::npos) << m;
+  EXPECT_NE(m.find("Guten Tag Erika Mustermann,"), std::string::npos) << m;
+  EXPECT_NE(m.find("Ihre Buchung ist bestätigt."), std::string::npos) << m;
+  EXPECT_NE(m.find("2027-05-03T10:00:00+02:00"), std::string::npos) << m;
+  const std::string id = de.json()["id"], token = de.json()["manage_token"];
+  EXPECT_NE(m.find("https://buchen.example/v1/tenants/stadt/bookings/" + id + "?token=" + token),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("Subject: =?UTF-8?B?"), std::string::npos) << m;  // "bestätigt" needs RFC 2047
+
+  // English, and a cancellation by the booker: a second mail.
+  auto en = Book("2027-05-04T10:00:00+02:00", "2027-05-04T12:00:00+02:00",
+                 {{"name", "Jane Doe"}, {"email", "jane@example.org"}, {"language", "en"}});
+  ASSERT_EQ(en.status, 201) << en.body;
+  ASSERT_EQ(CallJson(server_->port(), "POST",
+                     "/v1/tenants/stadt/bookings/" + en.json()["id"].get<std::string>() + "/cancel",
+                     json::object(), "", {{"Saalbuch-Manage-Token", en.json()["manage_token"]}})
+                .status,
+            200);
+  mails = smtp_->WaitFor(3);
+  ASSERT_EQ(mails.size(), 3u);
+  EXPECT_EQ(Count(mails, "Subject: Your booking " + en.json()["number"].get<std::string>() + " is confirmed"),
+            1);
+  EXPECT_EQ(
+      Count(mails, "Subject: Your booking " + en.json()["number"].get<std::string>() + " was cancelled"), 1);
+  EXPECT_EQ(Count(mails, "Hello Jane Doe,"), 2);
+
+  // Deliveries are in the booking's history and survive kill -9: no mail twice.
+  auto doc = Call(server_->port(), "GET", "/v1/tenants/stadt/bookings/" + id, "",
+                  {{"Authorization", "Bearer " + admin_}});
+  EXPECT_EQ(doc.json()["history"].back()["event"], "notified") << doc.body;
+  server_->Kill();
+  server_->Start();
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(smtp_->Messages().size(), 3u);
+}
+
+TEST_F(NotifyTest, ApprovalFlowMailsAndNothingForErasedPersons) {
+  smtp_->Start();
+  server_->Start();
+  MakeTenant();
+  const int port = server_->port();
+  ASSERT_EQ(
+      CallJson(port, "POST", "/v1/tenants/stadt/groups", {{"id", "verein"}, {"name", "Vereine"}}, admin_)
+          .status,
+      201);
+  ASSERT_EQ(CallJson(port, "POST", "/v1/tenants/stadt/rights",
+                     {{"resource", "saal"}, {"group", "public"}, {"needs_approval", true}}, admin_)
+                .status,
+            201);
+  auto req = Book("2027-06-01T10:00:00Z", "2027-06-01T11:00:00Z",
+                  {{"email", "verein@example.org"}, {"language", "en"}});
+  ASSERT_EQ(req.status, 201) << req.body;
+  const std::string id = req.json()["id"];
+  auto mails = smtp_->WaitFor(1);
+  EXPECT_EQ(Count(mails, "We received your booking request"), 1);
+  ASSERT_EQ(
+      CallJson(port, "POST", "/v1/tenants/stadt/bookings/" + id + "/approve", json::object(), admin_).status,
+      200);
+  mails = smtp_->WaitFor(2);
+  EXPECT_EQ(Count(mails, "was approved"), 1);
+
+  // A person erased before their mail goes out gets none.
+  auto other = Book("2027-06-02T10:00:00Z", "2027-06-02T11:00:00Z", {{"email", "weg@example.org"}});
+  ASSERT_EQ(other.status, 201);
+  auto doc = Call(port, "GET", "/v1/tenants/stadt/bookings/" + other.json()["id"].get<std::string>(), "",
+                  {{"Authorization", "Bearer " + admin_}});
+  const std::string person = doc.json()["person"];
+  smtp_->WaitFor(3, std::chrono::seconds(5));
+  ASSERT_EQ(
+      CallJson(port, "POST", "/v1/tenants/stadt/persons/" + person + "/erase", json::object(), admin_).status,
+      200);
+  ASSERT_EQ(CallJson(port, "POST",
+                     "/v1/tenants/stadt/bookings/" + other.json()["id"].get<std::string>() + "/reject",
+                     json::object(), admin_)
+                .status,
+            200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(Count(smtp_->Messages(), "declined"), 0);
+}
+
+}  // namespace
+}  // namespace saalbuch::e2e

@@ -358,6 +358,49 @@ TEST_F(KindsHttpTest, SeriesAcrossDstRescheduleAndReplay) {
   EXPECT_EQ(diff.exit_code, 0) << diff.out;
 }
 
+TEST_F(KindsHttpTest, QuotaPerCustomerAndCompletionOnceBegun) {
+  Resource({{"id", "saal"}, {"name", "Saal"}});
+  Must("POST", "/groups", {{"id", "schule"}, {"name", "Schulen"}}, admin_);
+  Must("POST", "/rights",
+       {{"resource", "saal"},
+        {"group", "schule"},
+        {"quota_minutes", 90},
+        {"quota_period", "month"},
+        {"basis", "Vereinbarung Schulträger"}},
+       admin_);
+  const std::string token = Must("POST", "/customers", {{"group", "schule"}}, staff_)["customer_token"];
+  auto book = [&](const std::string& start, const std::string& end) {
+    return Do("POST", "/bookings", {{"resource", "saal"}, {"start", start}, {"end", end}}, token);
+  };
+  EXPECT_EQ(book("2027-09-01T08:00:00+02:00", "2027-09-01T09:00:00+02:00").status, 201);
+  auto over = book("2027-09-20T08:00:00+02:00", "2027-09-20T09:00:00+02:00");
+  EXPECT_EQ(over.status, 422);
+  EXPECT_EQ(over.json()["code"], "quota_exceeded");
+  EXPECT_EQ(over.json()["details"]["used_minutes"], 60);
+  EXPECT_EQ(over.json()["details"]["period_from"], "2027-09-01");
+  EXPECT_EQ(book("2027-09-20T08:00:00+02:00", "2027-09-20T08:30:00+02:00").status, 201);  // exactly 90
+  EXPECT_EQ(book("2027-10-01T08:00:00+02:00", "2027-10-01T09:00:00+02:00").status, 201);  // next month
+
+  // Completion and no-show only once a booking has begun.
+  const TimeUs now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  auto soon = [&](int offset_s) { return FormatUtc(now + (2 + offset_s) * kUsPerSecond); };
+  Resource({{"id", "raum"}, {"name", "Raum"}});
+  auto a = Do("POST", "/bookings", {{"resource", "raum"}, {"start", soon(0)}, {"end", soon(3600)}}, staff_);
+  auto b =
+      Do("POST", "/bookings", {{"resource", "raum"}, {"start", soon(3600)}, {"end", soon(7200)}}, staff_);
+  ASSERT_EQ(a.status, 201) << a.body;
+  ASSERT_EQ(b.status, 201) << b.body;
+  const std::string ida = a.json()["id"], idb = b.json()["id"];
+  EXPECT_EQ(Do("POST", "/bookings/" + ida + "/complete", json::object(), staff_).json()["code"],
+            "booking_not_started");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  EXPECT_EQ(Must("POST", "/bookings/" + ida + "/no-show", json::object(), staff_)["status"], "no_show");
+  EXPECT_EQ(Do("POST", "/bookings/" + idb + "/complete", json::object(), staff_).status, 409);  // b not begun
+  EXPECT_EQ(Get("/bookings?status=no_show", staff_)["items"].size(), 1u);
+}
+
 // Whether any file under `dir` contains `text`.
 bool AnyFileContains(const std::filesystem::path& dir, const std::string& text) {
   for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {

@@ -77,6 +77,97 @@ std::map<std::string, schema::PayloadUnion> CurrentPayloads() {
   return out;
 }
 
+// One payload of each type added in schemas v2 and v3 (kinds, rights,
+// lifecycle, series, personal data, notifications), and the v1 types with
+// their new fields.
+std::map<std::string, schema::PayloadUnion> V3Payloads() {
+  std::map<std::string, schema::PayloadUnion> out;
+  schema::HolidaysSetT hs;
+  auto h = std::make_unique<schema::HolidayT>();
+  h->day = 20'544;
+  h->name = "Tag der Deutschen Einheit";
+  hs.holidays.push_back(std::move(h));
+  out["holidays_set"].Set(std::move(hs));
+  schema::ResourceCreatedT rc;
+  rc.resource_id = "halle-a";
+  rc.kind = "room";
+  rc.name = "Halle A";
+  rc.parent_id = "halle";
+  rc.requires_qualification = "hallenwart";
+  out["resource_created"].Set(std::move(rc));
+  schema::BookingPlacedT bp;
+  bp.booking_id = "bk_gold3";
+  bp.number = "B-2026-000043";
+  bp.resource_id = "kurs";
+  bp.start_us = 1'790'000'000'000'000;
+  bp.end_us = 1'790'007'200'000'000;
+  bp.blocked_start_us = bp.start_us;
+  bp.blocked_end_us = bp.end_us;
+  bp.channel = "public";
+  bp.status = "held";
+  bp.units = 3;
+  bp.session_id = "montag";
+  bp.customer_id = "tsv";
+  bp.group_id = "verein";
+  bp.right_id = "rt_gold";
+  auto line = std::make_unique<schema::AddonLineT>();
+  line->addon_id = "beamer";
+  line->quantity = 1;
+  bp.addons.push_back(std::move(line));
+  bp.hold_until_us = 1'789'000'000'000'000;
+  bp.series_id = "sr_gold";
+  bp.person_id = "p_gold";
+  bp.personal.assign(60, 0x5a);
+  out["booking_placed"].Set(std::move(bp));
+  schema::SessionScheduledT ss{{}, "kurs",     "montag", 1'790'000'000'000'000, 1'790'007'200'000'000,
+                               12, "Grundkurs"};
+  out["session_scheduled"].Set(std::move(ss));
+  schema::AddonSetT as;
+  as.addon_id = "beamer";
+  as.name = "Beamer";
+  as.stock = 2;
+  auto offer = std::make_unique<schema::AddonOfferT>();
+  offer->resource_id = "saal";
+  offer->mandatory = true;
+  as.offers.push_back(std::move(offer));
+  out["addon_set"].Set(std::move(as));
+  out["group_defined"].Set(schema::GroupDefinedT{{}, "verein", "Vereine"});
+  schema::CustomerRegisteredT cr;
+  cr.customer_id = "tsv";
+  cr.group_id = "verein";
+  cr.token_hash.assign(32, 0x33);
+  out["customer_registered"].Set(std::move(cr));
+  out["customer_group_changed"].Set(schema::CustomerGroupChangedT{{}, "tsv", "schule"});
+  schema::RightGrantedT rg{
+      {}, "rt_gold", "saal", "verein", true, true, true, 480, "week", "BO §4", 1'780'000'000'000'000, 0};
+  out["right_granted"].Set(std::move(rg));
+  out["right_revoked"].Set(schema::RightRevokedT{{}, "rt_gold", "Sanierung"});
+  out["qualification_granted"].Set(
+      schema::QualificationGrantedT{{}, "tsv", "laser", 1'800'000'000'000'000, "Einweisung"});
+  out["qualification_revoked"].Set(schema::QualificationRevokedT{{}, "tsv", "laser"});
+  out["tenant_settings_set"].Set(schema::TenantSettingsSetT{{}, 1800});
+  out["booking_approved"].Set(schema::BookingApprovedT{{}, "bk_gold3", "held", 1'789'000'000'000'000, "ok"});
+  out["booking_rejected"].Set(schema::BookingRejectedT{{}, "bk_gold3", "belegt"});
+  out["booking_confirmed"].Set(schema::BookingConfirmedT{{}, "bk_gold3", "staff"});
+  out["booking_expired"].Set(schema::BookingExpiredT{{}, "bk_gold3"});
+  out["booking_completed"].Set(schema::BookingCompletedT{{}, "bk_gold3", "no_show"});
+  out["booking_rescheduled"].Set(
+      schema::BookingRescheduledT{{}, "bk_gold3", 1, 2, 0, 3, "dienstag", "booker"});
+  schema::SeriesPlacedT sp;
+  sp.series_id = "sr_gold";
+  sp.resource_id = "halle";
+  sp.rrule = "FREQ=WEEKLY;COUNT=4";
+  sp.first_start_us = 1;
+  sp.first_end_us = 2;
+  sp.exdates_us = {5};
+  sp.mode = "skip_conflicts";
+  out["series_placed"].Set(std::move(sp));
+  out["person_erased"].Set(schema::PersonErasedT{{}, "p_gold", "Art. 17 DSGVO"});
+  out["notification_sent"].Set(
+      schema::NotificationSentT{{}, "n-00000000000000000042", "bk_gold3", "confirmed"});
+  return out;
+}
+
 std::string Encode(const schema::EnvelopeT& e) {
   flatbuffers::FlatBufferBuilder fbb;
   schema::FinishEnvelopeBuffer(fbb, schema::Envelope::Pack(fbb, &e));
@@ -86,10 +177,13 @@ std::string Encode(const schema::EnvelopeT& e) {
 const fs::path kGolden = fs::path(SAALBUCH_TESTS_DIR) / "ledger" / "golden";
 
 TEST(GoldenRecordsTest, EveryReleasedSchemaStillDecodes) {
-  if (std::getenv("SAALBUCH_WRITE_GOLDEN") != nullptr) {
-    fs::create_directories(kGolden / "v1");
-    for (auto& [name, payload] : CurrentPayloads()) {
-      std::ofstream(kGolden / "v1" / (name + ".fb"), std::ios::binary) << Encode(Envelope(payload));
+  // SAALBUCH_WRITE_GOLDEN=v1 or =v3 writes that version's folder (done once
+  // per released schema; the folders are never rewritten afterwards).
+  if (const char* version = std::getenv("SAALBUCH_WRITE_GOLDEN")) {
+    const bool v3 = std::string(version) == "v3";
+    fs::create_directories(kGolden / version);
+    for (auto& [name, payload] : v3 ? V3Payloads() : CurrentPayloads()) {
+      std::ofstream(kGolden / version / (name + ".fb"), std::ios::binary) << Encode(Envelope(payload));
     }
   }
   ASSERT_TRUE(fs::exists(kGolden / "v1")) << kGolden;
@@ -109,7 +203,38 @@ TEST(GoldenRecordsTest, EveryReleasedSchemaStillDecodes) {
       ++files;
     }
   }
-  EXPECT_GE(files, 6);
+  EXPECT_GE(files, 6 + 22);
+}
+
+TEST(GoldenRecordsTest, V3PayloadsDecodeToTheirFields) {
+  auto read = [](const char* name) {
+    std::ifstream in(kGolden / "v3" / name, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string placed = read("booking_placed.fb");
+  const auto* bp = DecodeEnvelope(placed)->payload_as_BookingPlaced();
+  ASSERT_NE(bp, nullptr);
+  EXPECT_EQ(bp->status()->str(), "held");
+  EXPECT_EQ(bp->units(), 3u);
+  EXPECT_EQ(bp->addons()->Get(0)->addon_id()->str(), "beamer");
+  EXPECT_EQ(bp->person_id()->str(), "p_gold");
+  EXPECT_EQ(bp->personal()->size(), 60u);
+  const std::string right = read("right_granted.fb");
+  const auto* rg = DecodeEnvelope(right)->payload_as_RightGranted();
+  ASSERT_NE(rg, nullptr);
+  EXPECT_EQ(rg->quota_minutes(), 480);
+  EXPECT_TRUE(rg->needs_approval());
+  const std::string moved = read("booking_rescheduled.fb");
+  EXPECT_EQ(DecodeEnvelope(moved)->payload_as_BookingRescheduled()->session_id()->str(), "dienstag");
+}
+
+TEST(GoldenRecordsTest, CurrentEncodingOfV3DataIsUnchanged) {
+  for (auto& [name, payload] : V3Payloads()) {
+    std::ifstream in(kGolden / "v3" / (name + ".fb"), std::ios::binary);
+    ASSERT_TRUE(in) << name;
+    std::string golden((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(Encode(Envelope(payload)), golden) << name;
+  }
 }
 
 TEST(GoldenRecordsTest, V1PayloadsDecodeToTheirFields) {

@@ -298,7 +298,7 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
   if (res == nullptr) {
     return Reject(Refusal::kNotFound, "not_found", "no such resource", {{"resource", c.resource.get()}});
   }
-  if (c.personal.size() > 16 * 1024 || (c.person.empty() != c.personal.empty())) {
+  if (c.personal.size() > std::size_t{16} * 1024 || (c.person.empty() != c.personal.empty())) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "contact data is limited to 16 KiB");
   }
   if (auto p = m.persons().find(c.person); p != m.persons().end() && p->second) {
@@ -1214,7 +1214,7 @@ Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSe
   auto d = Draft(ctx, "tenant/settings", m.settings_version() + 1);
   schema::TenantSettingsSetT e;
   e.hold_s = c.hold / kUsPerSecond;
-  d.payload.Set(std::move(e));
+  d.payload.Set(e);
   a.events.push_back(std::move(d));
   a.reply = {{"hold_seconds", c.hold / kUsPerSecond}, {"version", m.settings_version() + 1}};
   return a;

@@ -785,7 +785,7 @@ struct Api::Impl {
                  r.may_book = d.Bool("may_book", true);
                  r.needs_approval = d.Bool("needs_approval", false);
                  r.hold = d.Bool("hold", false);
-                 r.quota = d.Int("quota_minutes", 0, 366 * 24 * 60, 0) * kUsPerMinute;
+                 r.quota = d.Int("quota_minutes", 0, 366LL * 24 * 60, 0) * kUsPerMinute;
                  r.quota_period = d.Str("quota_period", false, 8);
                  r.basis = d.Str("basis", false, 1000);
                  r.valid_from = d.Time("valid_from", false);
@@ -1237,7 +1237,7 @@ struct Api::Impl {
       return;
     projections::BookingFilter f;
     constexpr TimeUs kDay = 24LL * 3600 * kUsPerSecond;
-    f.window = {Now() - 31 * kDay, Now() + 5 * 366 * kDay};
+    f.window = {Now() - 31 * kDay, Now() + 5LL * 366 * kDay};
     if (target.query.count("from") != 0 || target.query.count("to") != 0) {
       if (!Window(c, target, &f.window)) return;
     }

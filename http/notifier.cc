@@ -154,7 +154,7 @@ Mail RenderMail(const std::string& kind, const TenantId& tenant, const std::stri
   b += (german ? "Ressource: " : "Resource: ") + booking.value("resource", "") + "\n";
   b += (german ? "Zeit:     " : "Time:     ") + booking.value("start_local", "") + " – " +
        booking.value("end_local", "") + " (" + booking.value("time_zone", "") + ")\n";
-  b += (german ? "Status:   " : "Status:   ") + booking.value("status", "") + "\n";
+  b += "Status:   " + booking.value("status", "") + "\n";
   if (booking.contains("hold_until") && (kind == "held" || kind == "expiring" || kind == "approved")) {
     b += (german ? "Vorgemerkt bis: " : "Held until: ") + booking.value("hold_until", "") + " (UTC)\n";
   }

@@ -642,7 +642,7 @@ Status FoldOutbox(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* 
   };
   auto enqueue = [&](const std::string& booking, const std::string& kind, TimeUs due,
                      const std::string& suffix) {
-    const std::string id = num + suffix;
+    std::string id = num + suffix;
     txn->Put(Key(t, 'O', "q" + id),
              json{{"id", id}, {"booking", booking}, {"kind", kind}, {"due", due}}.dump());
     return id;

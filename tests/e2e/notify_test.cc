@@ -3,15 +3,17 @@
 // the manage link, retries while the SMTP server is down, nothing sent twice
 // across a kill -9, nothing sent once the person is erased.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <fstream>
 #include <iterator>
-#include <random>
 #include <thread>
 
 #include "tests/e2e/harness.h"
@@ -25,9 +27,17 @@ using nlohmann::json;
 class SmtpServer {
  public:
   explicit SmtpServer(std::filesystem::path maildir) : maildir_(std::move(maildir)) {
-    std::mt19937 rng(static_cast<unsigned>(::getpid()) * 7919u +
-                     static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
-    port_ = 20000 + static_cast<int>(rng() % 20000);
+    // A free loopback port, from the kernel.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+      port_ = ntohs(addr.sin_port);
+    }
+    ::close(fd);
   }
   ~SmtpServer() { Stop(); }
   int port() const { return port_; }
@@ -40,12 +50,20 @@ class SmtpServer {
               "aiosmtpd.handlers.Mailbox", maildir_.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
-    // Ready once the port accepts: wait for the maildir it creates.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!std::filesystem::exists(maildir_ / "new") && std::chrono::steady_clock::now() < deadline) {
+    // Ready once the port accepts connections.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<std::uint16_t>(port_));
+      const bool up = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+      ::close(fd);
+      if (up) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ADD_FAILURE() << "aiosmtpd did not start on port " << port_;
   }
   void Stop() {
     if (pid_ <= 0) return;

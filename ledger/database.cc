@@ -1,6 +1,50 @@
 #include "ledger/database.h"
 
+#include <rocksdb/listener.h>
+
 namespace saalbuch::ledger {
+
+namespace {
+
+// RocksDB keeps one WAL for all tenants. With paranoid checks it treats a
+// failed WAL write or sync, and a failed flush, as a *fatal* background
+// error: every later write, whoever makes it, is refused and DB::Resume()
+// refuses to recover (tests/ledger/wal_failure_test.cc pins this for the
+// RocksDB we build against). One tenant's failed append would stop them all
+// until a restart.
+//
+// We declare these I/O errors "hard" instead, which lets Resume() do what
+// RocksDB does for its retryable errors: flush every memtable (they hold
+// exactly the writes that succeeded) to new table files and switch to a new
+// WAL, so nothing is ever appended after a record that may be torn, and the
+// failed batch is gone for good once that flush is recorded. The memtable
+// switch that starts that flush fails too while the disk is broken; RocksDB
+// calls that fatal because the WAL's in-memory buffer may be lost, but with
+// a flush to the file after every write (manual_wal_flush off) that buffer
+// only ever holds a batch whose write failed. RocksLog calls Resume() after
+// a failed append (ledger/rocks_log.cc); RocksDB's own automatic recovery is
+// off so that RocksLog is the only one who does.
+class ResumableWriteErrors final : public rocksdb::EventListener {
+ public:
+  const char* Name() const override { return "ResumableWriteErrors"; }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason reason, rocksdb::Status* bg_error) override {
+    using R = rocksdb::BackgroundErrorReason;
+    const bool resumable = reason == R::kWriteCallback || reason == R::kFlush ||
+                           reason == R::kManifestWrite || reason == R::kMemTable;
+    if (resumable && bg_error->IsIOError() && bg_error->severity() == rocksdb::Status::kFatalError) {
+      *bg_error = rocksdb::Status(*bg_error, rocksdb::Status::kHardError);
+    }
+  }
+
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason /*reason*/, rocksdb::Status bg_error,
+                            bool* auto_recovery) override {
+    bg_error.PermitUncheckedError();
+    *auto_recovery = false;
+  }
+};
+
+}  // namespace
 
 Status FromRocks(const rocksdb::Status& s) {
   if (s.ok()) return Status::Ok();
@@ -19,6 +63,15 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // sync=true; projections write without sync because they are rebuilt from
   // the log and their checkpoint travels in the same batch.
   opts.paranoid_checks = true;
+  if (!options.read_only) {
+    opts.listeners.push_back(std::make_shared<ResumableWriteErrors>());
+    opts.max_bgerror_resume_count = 0;  // no automatic recovery: see ResumableWriteErrors
+    // The flush that recovers from a failed WAL write must be atomic across
+    // the column families: the failed batch may sit whole in the old WAL, and
+    // a kill -9 between two families' flushes would otherwise replay it into
+    // some families only (a head without its records).
+    opts.atomic_flush = true;
+  }
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(opts)},

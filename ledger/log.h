@@ -70,9 +70,13 @@ class Log {
 
   // Appends `drafts` (may be empty) and `idempotency` records for `tenant` as
   // one atomic, durable write: when this returns ok, all of it survives a
-  // crash; when it fails, the caller must assume nothing or everything was
+  // crash. When it fails with kUnavailable, the store refused the write
+  // before writing anything (it has not recovered from an earlier failure
+  // yet); nothing of it will ever appear and the log is not poisoned. When
+  // it fails otherwise, the caller must assume nothing or everything was
   // written, and the tenant's log is poisoned: every later Append for it
   // fails with kPoisoned until the process restarts and re-reads its head.
+  // One tenant's failure does not poison the others.
   // An unknown tenant starts at seq 1.
   virtual Result<AppendResult> Append(const TenantId& tenant, std::vector<EventDraft> drafts,
                                       const std::vector<IdempotencyRecord>& idempotency) = 0;

@@ -32,6 +32,13 @@ std::string HeadValue(const Head& h) {
   return v;
 }
 
+// True when `s` is RocksDB refusing a write because the database is stopped
+// after an earlier failure: such a write was not attempted at all. The
+// writers whose batch was in a failed WAL write get that write's own I/O
+// error, which carries no severity; only the stored background error that
+// RocksDB hands to every later writer does.
+bool RefusedUnwritten(const rocksdb::Status& s) { return s.severity() != rocksdb::Status::kNoError; }
+
 }  // namespace
 
 const schema::Envelope* DecodeEnvelope(std::string_view bytes) {
@@ -60,6 +67,11 @@ Result<Head> RocksLog::ReadHead(const TenantId& tenant) const {
   h.seq = keys::ReadBigEndian64(v);
   std::memcpy(h.hash.data(), v.data() + 8, 32);
   return h;
+}
+
+Status RocksLog::Resume() {
+  std::lock_guard lock(resume_mu_);
+  return FromRocks(db_->db()->Resume());
 }
 
 Result<RocksLog::TenantState*> RocksLog::State(const TenantId& tenant) const {
@@ -131,11 +143,30 @@ Result<AppendResult> RocksLog::Append(const TenantId& tenant, std::vector<EventD
   rocksdb::WriteOptions wo;
   wo.sync = true;  // durable before acknowledged
   auto s = db_->db()->Write(wo, &batch);
+  if (!s.ok() && RefusedUnwritten(s)) {
+    // An earlier write (perhaps another tenant's) failed and RocksDB stopped
+    // taking writes; nothing of this batch was written. Once the database
+    // is resumed, writing it is as if that had never happened.
+    if (Status r = Resume(); !r.ok()) {
+      return Status(
+          StatusCode::kUnavailable,
+          "append refused, nothing was written: the store has not recovered yet (" + r.message() + ")");
+    }
+    s = db_->db()->Write(wo, &batch);
+    if (!s.ok() && RefusedUnwritten(s)) {
+      return Status(StatusCode::kUnavailable,
+                    "append refused after another write failed (" + s.ToString() + "); nothing was written");
+    }
+  }
   if (!s.ok()) {
     // We cannot know whether the batch reached the disk; refuse to pretend.
     st.poison = Status(StatusCode::kPoisoned, "log of tenant '" + tenant.get() +
                                                   "' refuses writes after a failed write (" + s.ToString() +
                                                   "); restart the server to recover");
+    // The failure stopped the database for every tenant. Resuming now lets
+    // the others continue; when it fails (the disk is still broken), the
+    // next refused append tries again.
+    IgnoreError(Resume());
     return Status(StatusCode::kIOError, "append failed: " + s.ToString());
   }
   st.head = head;

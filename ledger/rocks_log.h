@@ -1,8 +1,16 @@
 // The RocksDB implementation of Log.
 //
+// All tenants share RocksDB's write-ahead log, and after a failed WAL write
+// RocksDB refuses every write until DB::Resume() succeeds. RocksLog confines
+// a failure to the tenants whose batch was in the failed write: they are
+// poisoned; it resumes the database right after the failure, and a write
+// that RocksDB refused only because an earlier one had failed (nothing of it
+// written) is retried once after resuming.
+//
 // Thread-safety: a mutex per tenant serialises that tenant's appends and
 // guards its cached head and poison state; a map mutex guards the set of
-// tenant states. Reads take no tenant lock (RocksDB snapshots suffice).
+// tenant states; a recovery mutex serialises DB::Resume(). Reads take no
+// tenant lock (RocksDB snapshots suffice).
 #pragma once
 
 #include <memory>
@@ -32,10 +40,14 @@ class RocksLog final : public Log {
   struct TenantState;
   Result<TenantState*> State(const TenantId& tenant) const;
   Result<Head> ReadHead(const TenantId& tenant) const;
+  // Brings the database out of RocksDB's stopped state after a failed
+  // write; ok at once when it is not stopped.
+  Status Resume();
 
   Database* db_;
   mutable std::mutex map_mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<TenantState>> tenants_;
+  std::mutex resume_mu_;
 };
 
 }  // namespace saalbuch::ledger

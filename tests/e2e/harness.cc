@@ -14,6 +14,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "commands/bus.h"
+#include "http/api.h"
+#include "http/server.h"
+#include "ledger/database.h"
+#include "ledger/rocks_log.h"
+#include "projections/runner.h"
+
 namespace saalbuch::e2e {
 
 namespace beast = boost::beast;
@@ -46,7 +53,7 @@ HttpResult Call(int port, const std::string& method, const std::string& target, 
   bhttp::write(socket, req);
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(64 * 1024 * 1024);
+  parser.body_limit(std::uint64_t{64} * 1024 * 1024);
   bhttp::read(socket, buf, parser);
   auto res = parser.release();
   HttpResult out;
@@ -92,6 +99,7 @@ void Server::Start() {
     std::vector<std::string> args = {SAALBUCHD_PATH, "--data", data_.string(), "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra_.begin(), extra_.end());
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());
@@ -145,6 +153,69 @@ int Server::Terminate() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+// Members in start-up order; destroyed in reverse.
+struct InProcessServer::Parts {
+  std::unique_ptr<ledger::Database> db;
+  std::unique_ptr<ledger::RocksLog> log;
+  prometheus::Registry registry;
+  std::unique_ptr<projections::Runner> runner;
+  std::unique_ptr<commands::CommandBus> bus;
+  net::io_context ioc{2};
+  std::unique_ptr<http::Api> api;
+  std::unique_ptr<http::Server> server;
+  std::vector<std::thread> io;
+  int port = 0;
+};
+
+InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env* env)
+    : parts_(std::make_unique<Parts>()) {
+  Parts& p = *parts_;
+  std::filesystem::create_directories(data);
+  ledger::DatabaseOptions db_options;
+  db_options.env = env;
+  auto db = ledger::Database::Open((data / "db").string(), db_options);
+  if (!db.ok()) throw std::runtime_error(db.status().ToString());
+  p.db = std::move(db).value();
+  p.log = std::make_unique<ledger::RocksLog>(p.db.get());
+  p.runner = std::make_unique<projections::Runner>(p.db.get(), p.log.get());
+  commands::BusOptions bus_options;
+  bus_options.on_appended = [runner = p.runner.get()](const TenantId& t, Seq head) {
+    runner->Notify(t, head);
+  };
+  p.bus = std::make_unique<commands::CommandBus>(p.log.get(), &p.registry, std::move(bus_options));
+  if (Status s = p.bus->Start(); !s.ok()) throw std::runtime_error("bus: " + s.ToString());
+  if (Status s = p.runner->Start(); !s.ok()) throw std::runtime_error("projections: " + s.ToString());
+  http::ApiOptions api_options;
+  api_options.operator_key = kOperatorKey;
+  api_options.rate_per_second = api_options.rate_burst = 1e9;
+  api_options.public_booking_rate = api_options.public_booking_burst = 1e9;
+  // Generous: after a storage failure the projections retry once a second.
+  api_options.max_position_wait = std::chrono::seconds(10);
+  p.api = std::make_unique<http::Api>(p.ioc, *p.bus, *p.runner, *p.log, p.registry, api_options);
+  p.server = std::make_unique<http::Server>(
+      p.ioc, http::ServerOptions{},
+      [api = p.api.get()](http::Request&& req, const std::string& ip, http::Respond respond) {
+        api->Handle(std::move(req), ip, std::move(respond));
+      });
+  p.server->Listen({net::ip::make_address("127.0.0.1"), 0});
+  p.port = p.server->local_endpoint().port();
+  p.api->SetReady(true);
+  for (int i = 0; i < 2; ++i) p.io.emplace_back([&ioc = p.ioc] { ioc.run(); });
+}
+
+InProcessServer::~InProcessServer() {
+  Parts& p = *parts_;
+  p.api->SetReady(false);
+  p.server->StopAccepting();
+  p.bus->Shutdown();  // every queued command is decided and answered
+  p.ioc.stop();
+  for (auto& t : p.io) t.join();
+  p.api->Shutdown();
+  p.runner->Shutdown();
+}
+
+int InProcessServer::port() const { return parts_->port; }
+
 ToolResult Replay(const std::vector<std::string>& args) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
@@ -155,6 +226,7 @@ ToolResult Replay(const std::vector<std::string>& args) {
     std::vector<std::string> a = {SAALBUCH_REPLAY_PATH};
     a.insert(a.end(), args.begin(), args.end());
     std::vector<char*> argv;
+    argv.reserve(a.size() + 1);
     for (auto& s : a) argv.push_back(s.data());
     argv.push_back(nullptr);
     execv(argv[0], argv.data());

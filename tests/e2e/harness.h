@@ -6,8 +6,13 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+namespace rocksdb {
+class Env;
+}
 
 namespace saalbuch::e2e {
 
@@ -50,6 +55,28 @@ class Server {
   int pid_ = -1;
   int port_ = 0;
   std::string stdout_;
+};
+
+// saalbuchd's parts — database, log, command bus, projections, HTTP API and
+// server — wired together as http/saalbuchd.cc does, but in this process and
+// over a RocksDB Env the test controls: storage faults seen through the real
+// HTTP stack. Operator key kOperatorKey; rate limits off. Not copyable.
+class InProcessServer {
+ public:
+  // Opens `data`/db through `env` (nullptr: the default Env; not owned, must
+  // outlive the server) and serves on a free loopback port. Throws
+  // std::runtime_error when the database, the bus or the projections do not
+  // start.
+  InProcessServer(const std::filesystem::path& data, rocksdb::Env* env);
+  ~InProcessServer();  // stops as saalbuchd does on SIGTERM, closes the database
+  InProcessServer(const InProcessServer&) = delete;
+  InProcessServer& operator=(const InProcessServer&) = delete;
+
+  int port() const;
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
 };
 
 struct ToolResult {

@@ -1,0 +1,411 @@
+// Invariants 6 and 9 under kill -9, many times over: the real saalbuchd runs
+// on one data directory while client threads send commands of several kinds
+// (resources — two events in one command —, bookings, cancellations, each
+// with an Idempotency-Key), and is killed with SIGKILL at a random moment,
+// round after round. After each kill:
+//
+//   * saalbuch-replay verify passes on exactly what the kill left;
+//   * after the restart, every command a client got a 2xx for is in the log
+//     and visible through the API (a cancelled booking reads "cancelled");
+//   * every command without a reply, retried with its Idempotency-Key, has
+//     exactly one effect: the log holds each booking, resource and
+//     cancellation exactly once, and nothing the clients do not know of;
+//   * nothing is half-present: seqs are gapless, every stream's versions
+//     are contiguous, every command's events are consecutive and complete
+//     (no resource without its rules).
+//
+// The run is bounded by rounds and by time. Its random choices come from a
+// seed printed at the start; SAALBUCH_CRASH_SEED repeats them (the kill
+// moments are wall-clock, so a rerun is similar, not identical).
+// SAALBUCH_CRASH_ROUNDS and SAALBUCH_CRASH_SECONDS change the bounds.
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/time.h"
+#include "tests/e2e/harness.h"
+
+namespace saalbuch::e2e {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kClients = 6;
+const std::vector<std::string> kTenants = {"stadt", "dorf"};
+
+std::uint64_t EnvNumber(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return fallback;
+  return std::stoull(v);
+}
+
+enum class Kind { kCreateResource, kPlaceBooking, kCancelBooking };
+
+// One command as sent, byte for byte, so that a retry matches its
+// idempotency fingerprint.
+struct Command {
+  Kind kind = Kind::kPlaceBooking;
+  int client = 0;
+  std::string tenant;
+  std::string target;
+  std::string body;
+  std::string key;      // Idempotency-Key
+  std::string subject;  // the resource created, or the booking cancelled
+};
+
+struct Booking {
+  std::string tenant;
+  bool cancelled = false;
+  bool cancel_in_flight = false;  // a cancel was sent without an answer
+};
+
+// What the clients were told: the expected content of the logs.
+struct Model {
+  std::mutex mu;
+  std::map<std::string, std::string> admin;                   // tenant → admin key
+  std::map<std::string, std::vector<std::string>> resources;  // tenant → acknowledged resource ids
+  std::map<std::string, Booking> bookings;                    // booking id → state
+  std::vector<std::vector<std::string>> owned = std::vector<std::vector<std::string>>(kClients);
+  std::vector<Command> unanswered;
+  std::vector<std::string> fresh_bookings, fresh_resources;  // acknowledged since the last check
+  int slot = 0;                                              // every booking gets its own slot
+  int acknowledged = 0, retried = 0, replayed = 0;
+};
+
+class CrashTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir("crash");
+    seed_ = EnvNumber("SAALBUCH_CRASH_SEED", std::random_device{}());
+    rounds_ = static_cast<int>(EnvNumber("SAALBUCH_CRASH_ROUNDS", 20));
+    budget_ = std::chrono::seconds(EnvNumber("SAALBUCH_CRASH_SECONDS", 30));
+    std::cout << "crash test: seed " << seed_ << " (SAALBUCH_CRASH_SEED), up to " << rounds_
+              << " rounds (SAALBUCH_CRASH_ROUNDS) within " << budget_.count() << " s (SAALBUCH_CRASH_SECONDS)"
+              << std::endl;
+    RecordProperty("seed", std::to_string(seed_));
+    const TimeUs now = std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+    base_ = (now / (3600 * kUsPerSecond) + 48) * 3600 * kUsPerSecond;
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  std::filesystem::path data() const { return dir_ / "data"; }
+
+  static std::map<std::string, std::string> Headers(const std::string& admin, const std::string& key) {
+    return {
+        {"Content-Type", "application/json"}, {"Authorization", "Bearer " + admin}, {"Idempotency-Key", key}};
+  }
+
+  // Builds the client's next command. Called with the model locked.
+  void Next(std::mt19937_64& rng, int client, int round, int n, Command* cmd) {
+    cmd->client = client;
+    cmd->tenant = kTenants[rng() % kTenants.size()];
+    cmd->key = "crash-key-" + std::to_string(seed_) + "-" + std::to_string(round) + "-" +
+               std::to_string(client) + "-" + std::to_string(n);
+    const int dice = static_cast<int>(rng() % 100);
+    if (dice < 10) {
+      cmd->kind = Kind::kCreateResource;
+      cmd->subject = "r" + std::to_string(round) + "-" + std::to_string(client) + "-" + std::to_string(n);
+      cmd->target = "/v1/tenants/" + cmd->tenant + "/resources";
+      cmd->body = json{{"id", cmd->subject}, {"name", "Raum " + cmd->subject}}.dump();
+      return;
+    }
+    if (dice < 35) {
+      auto& mine = model_.owned[client];
+      for (std::size_t tries = 0; tries < 4 && !mine.empty(); ++tries) {
+        const std::string& id = mine[rng() % mine.size()];
+        Booking& b = model_.bookings[id];
+        if (b.cancelled || b.cancel_in_flight) continue;
+        b.cancel_in_flight = true;
+        cmd->kind = Kind::kCancelBooking;
+        cmd->tenant = b.tenant;
+        cmd->subject = id;
+        cmd->target = "/v1/tenants/" + b.tenant + "/bookings/" + id + "/cancel";
+        cmd->body = json{{"reason", "crash test"}}.dump();
+        return;
+      }
+    }
+    const auto& rooms = model_.resources[cmd->tenant];
+    cmd->kind = Kind::kPlaceBooking;
+    cmd->target = "/v1/tenants/" + cmd->tenant + "/bookings";
+    const TimeUs start = base_ + static_cast<TimeUs>(model_.slot++) * 30 * kUsPerMinute;
+    cmd->body = json{{"resource", rooms[rng() % rooms.size()]},
+                     {"start", FormatUtc(start)},
+                     {"end", FormatUtc(start + 30 * kUsPerMinute)}}
+                    .dump();
+  }
+
+  // Records a 2xx answer. Called with the model locked.
+  void Acknowledged(const Command& cmd, const HttpResult& r) {
+    ++model_.acknowledged;
+    switch (cmd.kind) {
+      case Kind::kCreateResource:
+        model_.resources[cmd.tenant].push_back(cmd.subject);
+        model_.fresh_resources.push_back(cmd.tenant + "/resources/" + cmd.subject);
+        break;
+      case Kind::kPlaceBooking: {
+        const std::string id = r.json().value("id", "");
+        ASSERT_FALSE(id.empty()) << r.body;
+        ASSERT_EQ(model_.bookings.count(id), 0u) << "booking id handed out twice: " << id;
+        model_.bookings[id] = Booking{cmd.tenant};
+        model_.owned[cmd.client].push_back(id);
+        model_.fresh_bookings.push_back(id);
+        break;
+      }
+      case Kind::kCancelBooking: {
+        Booking& b = model_.bookings[cmd.subject];
+        b.cancelled = true;
+        b.cancel_in_flight = false;
+        model_.fresh_bookings.push_back(cmd.subject);
+        break;
+      }
+    }
+  }
+
+  HttpResult Send(int port, const Command& cmd) {
+    std::string admin;
+    {
+      std::lock_guard lock(model_.mu);
+      admin = model_.admin[cmd.tenant];
+    }
+    return Call(port, "POST", cmd.target, cmd.body, Headers(admin, cmd.key));
+  }
+
+  // One client: commands until the server dies under it.
+  void Client(int port, int client, int round, const std::atomic<bool>& stop) {
+    std::mt19937_64 rng(seed_ * 1'000'003 + static_cast<std::uint64_t>(round) * 101 + client);
+    for (int n = 0; !stop; ++n) {
+      Command cmd;
+      {
+        std::lock_guard lock(model_.mu);
+        Next(rng, client, round, n, &cmd);
+      }
+      HttpResult r;
+      try {
+        r = Send(port, cmd);
+      } catch (const std::exception&) {
+        // No answer: the command may or may not have happened. The server
+        // is gone; the retry after the restart settles it.
+        std::lock_guard lock(model_.mu);
+        model_.unanswered.push_back(std::move(cmd));
+        return;
+      }
+      std::lock_guard lock(model_.mu);
+      if (r.status / 100 == 2) {
+        Acknowledged(cmd, r);
+      } else {
+        ADD_FAILURE() << "unexpected answer " << r.status << " to " << cmd.target << ": " << r.body;
+        return;
+      }
+    }
+  }
+
+  void CreateTenants(int port) {
+    for (const auto& t : kTenants) {
+      auto r = CallJson(port, "POST", "/v1/tenants", {{"id", t}, {"name", t}}, kOperatorKey);
+      ASSERT_EQ(r.status, 201) << r.body;
+      const std::string admin = r.json()["admin_key"]["key"];
+      model_.admin[t] = admin;
+      for (const char* room : {"saal", "werkstatt"}) {
+        auto res =
+            CallJson(port, "POST", "/v1/tenants/" + t + "/resources", {{"id", room}, {"name", room}}, admin);
+        ASSERT_EQ(res.status, 201) << res.body;
+        model_.resources[t].push_back(room);
+      }
+    }
+  }
+
+  // Retries every unanswered command with its Idempotency-Key. The clients
+  // are stopped.
+  void RetryUnanswered(int port) {
+    std::vector<Command> retry;
+    retry.swap(model_.unanswered);
+    for (const Command& cmd : retry) {
+      HttpResult r = Send(port, cmd);
+      ASSERT_EQ(r.status / 100, 2) << "retry of " << cmd.target << " (" << cmd.body << ") answered "
+                                   << r.status << ": " << r.body;
+      ++model_.retried;
+      model_.replayed += r.header("idempotent-replayed") == "true" ? 1 : 0;
+      Acknowledged(cmd, r);
+    }
+  }
+
+  json Events(int port, const std::string& tenant) {
+    json all = json::array();
+    std::string after = "0";
+    for (;;) {
+      std::string target = "/v1/tenants/" + tenant + "/events?limit=500&after=";
+      target += after;
+      auto r = Call(port, "GET", target, "", {{"Authorization", "Bearer " + model_.admin[tenant]}});
+      EXPECT_EQ(r.status, 200) << r.body;
+      if (r.status != 200) return all;
+      auto j = r.json();
+      for (auto& item : j["items"]) all.push_back(std::move(item["record"]));
+      if (j["next_cursor"].is_null()) return all;
+      after = j["next_cursor"].get<std::string>();
+    }
+  }
+
+  // The log of `tenant` is whole and holds exactly what the model says.
+  void CheckLog(int port, const std::string& tenant) {
+    SCOPED_TRACE("tenant " + tenant);
+    const json events = Events(port, tenant);
+    std::map<std::string, std::uint64_t> versions;
+    std::map<std::string, int> placed, cancelled, created;
+    std::set<std::string> finished_commands;
+    std::string command;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const json& e = events[i];
+      ASSERT_EQ(e["seq"].get<std::uint64_t>(), i + 1) << "gap in the log";
+      const std::string stream = e["stream_id"];
+      const auto version = e["stream_version"].get<std::uint64_t>();
+      ASSERT_EQ(version, versions[stream] + 1) << "stream " << stream << " at seq " << i + 1;
+      versions[stream] = version;
+      // A command's events are consecutive: once another command's event
+      // follows, its command id never comes back.
+      const std::string cid = e["command_id"];
+      if (cid != command) {
+        ASSERT_EQ(finished_commands.count(cid), 0u) << "command " << cid << " is split at seq " << i + 1;
+        if (!command.empty()) finished_commands.insert(command);
+        command = cid;
+      }
+      const std::string type = e["payload_type"];
+      if (type == "ResourceCreated") {
+        created[e["payload"]["resource_id"]]++;
+        // Created with its rules, in the same command, or not at all.
+        ASSERT_LT(i + 1, events.size()) << "resource without its rules at the end of the log";
+        const json& rules = events[i + 1];
+        EXPECT_EQ(rules["payload_type"], "RulesSet");
+        EXPECT_EQ(rules["stream_id"], stream);
+        EXPECT_EQ(rules["command_id"], cid);
+      } else if (type == "RulesSet") {
+        ASSERT_GT(i, 0u);
+        EXPECT_EQ(events[i - 1]["payload_type"], "ResourceCreated") << "rules without their resource";
+      } else if (type == "BookingPlaced") {
+        placed[e["payload"]["booking_id"]]++;
+      } else if (type == "BookingCancelled") {
+        cancelled[e["payload"]["booking_id"]]++;
+      }
+    }
+    std::lock_guard lock(model_.mu);
+    std::set<std::string> rooms(model_.resources[tenant].begin(), model_.resources[tenant].end());
+    EXPECT_EQ(created.size(), rooms.size());
+    for (const auto& [id, n] : created) {
+      EXPECT_EQ(n, 1) << "resource " << id;
+      EXPECT_EQ(rooms.count(id), 1u) << "resource " << id << " is in the log, but no client was told";
+    }
+    auto count = [](const std::map<std::string, int>& m, const std::string& id) {
+      auto it = m.find(id);
+      return it == m.end() ? 0 : it->second;
+    };
+    std::size_t ours = 0;
+    for (const auto& [id, b] : model_.bookings) {
+      if (b.tenant != tenant) continue;
+      ++ours;
+      EXPECT_EQ(count(placed, id), 1) << "acknowledged booking " << id;
+      EXPECT_EQ(count(cancelled, id), b.cancelled ? 1 : 0) << "booking " << id;
+    }
+    EXPECT_EQ(placed.size(), ours) << "the log holds bookings no client was told of";
+    EXPECT_LE(cancelled.size(), placed.size());
+  }
+
+  // What was acknowledged since the last check reads back through the API.
+  void CheckVisible(int port) {
+    std::lock_guard lock(model_.mu);
+    for (const auto& id : model_.fresh_bookings) {
+      const Booking& b = model_.bookings[id];
+      auto r = Call(port, "GET", "/v1/tenants/" + b.tenant + "/bookings/" + id, "",
+                    {{"Authorization", "Bearer " + model_.admin[b.tenant]}});
+      ASSERT_EQ(r.status, 200) << id << " was acknowledged: " << r.body;
+      EXPECT_EQ(r.json()["status"], b.cancelled ? "cancelled" : "confirmed") << id;
+    }
+    for (const auto& path : model_.fresh_resources) {
+      const std::string tenant = path.substr(0, path.find('/'));
+      auto r =
+          Call(port, "GET", "/v1/tenants/" + path, "", {{"Authorization", "Bearer " + model_.admin[tenant]}});
+      EXPECT_EQ(r.status, 200) << path << " was acknowledged: " << r.body;
+    }
+    model_.fresh_bookings.clear();
+    model_.fresh_resources.clear();
+  }
+
+  std::filesystem::path dir_;
+  std::uint64_t seed_ = 0;
+  int rounds_ = 0;
+  std::chrono::seconds budget_{0};
+  TimeUs base_ = 0;
+  Model model_;
+};
+
+TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledgedAndLeavesNothingHalfDone) {
+  SCOPED_TRACE("seed " + std::to_string(seed_) + " (SAALBUCH_CRASH_SEED); data kept in " + data().string());
+  const auto t0 = Clock::now();
+  std::mt19937_64 rng(seed_);
+  Server server(data(), {"--public-booking-rate", "100000", "--rate-limit", "100000"});
+  server.Start();
+  ASSERT_NO_FATAL_FAILURE(CreateTenants(server.port()));
+
+  int round = 0;
+  for (; round < rounds_ && (round < 3 || Clock::now() - t0 < budget_); ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    // Mostly well into the load, sometimes right at its start.
+    const int delay_ms = rng() % 8 == 0 ? static_cast<int>(rng() % 20) : 20 + static_cast<int>(rng() % 400);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    clients.reserve(kClients);
+    const int port = server.port();
+    for (int c = 0; c < kClients; ++c) {
+      clients.emplace_back([this, port, c, round, &stop] { Client(port, c, round, stop); });
+    }
+    // The random moment of the kill; nothing waits on this sleep.
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    server.Kill();
+    stop = true;
+    for (auto& t : clients) t.join();
+    ASSERT_FALSE(HasFailure());
+
+    // Exactly what the kill left verifies.
+    auto verify = Replay({"verify", "--data", data().string()});
+    ASSERT_EQ(verify.exit_code, 0) << verify.out;
+
+    server.Start();
+    const std::size_t unanswered = model_.unanswered.size();
+    ASSERT_NO_FATAL_FAILURE(RetryUnanswered(server.port()));
+    for (const auto& t : kTenants) ASSERT_NO_FATAL_FAILURE(CheckLog(server.port(), t));
+    ASSERT_NO_FATAL_FAILURE(CheckVisible(server.port()));
+    std::cout << "round " << round << ": kill after " << delay_ms << " ms; " << model_.acknowledged
+              << " acknowledged so far, " << unanswered << " unanswered retried" << std::endl;
+  }
+
+  const auto seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::cout << "crash test: " << round << " rounds in " << seconds << " s; " << model_.acknowledged
+            << " commands acknowledged (" << model_.bookings.size() << " bookings), " << model_.retried
+            << " retried after a kill, " << model_.replayed << " of them replayed; seed " << seed_
+            << std::endl;
+  RecordProperty("rounds", round);
+  EXPECT_GE(round, 3);
+  EXPECT_GT(model_.retried, 0) << "no kill hit a command in flight";
+  EXPECT_EQ(server.Terminate(), 0);
+  auto verify = Replay({"verify", "--data", data().string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+  auto diff = Replay({"diff", "--data", data().string()});
+  EXPECT_EQ(diff.exit_code, 0) << diff.out;
+}
+
+}  // namespace
+}  // namespace saalbuch::e2e

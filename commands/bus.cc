@@ -147,7 +147,16 @@ CommandBus::CommandBus(ledger::Log* log, prometheus::Registry* registry, BusOpti
 CommandBus::~CommandBus() { Shutdown(); }
 
 Status CommandBus::Rebuild(Tenant* t) {
+  if (Status s = RebuildModel(t); !s.ok()) return s;
+  t->keys = t->model.keys();
+  t->exists = t->model.exists();
+  t->PublishHolds();
+  return Status::Ok();
+}
+
+Status CommandBus::RebuildModel(Tenant* t) {
   constexpr std::size_t kChunk = 4096;
+  t->model = TenantModel();
   std::vector<ledger::Record> chunk;
   Seq next = 1;
   for (;;) {
@@ -168,9 +177,6 @@ Status CommandBus::Rebuild(Tenant* t) {
     }
     if (chunk.size() < kChunk) break;
   }
-  t->keys = t->model.keys();
-  t->exists = t->model.exists();
-  t->PublishHolds();
   return Status::Ok();
 }
 
@@ -402,6 +408,25 @@ void CommandBus::Drain(Tenant* t) {
     auto appended = log_->Append(t->id, std::move(events), idempotency);
     metrics_->append_hist.Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (!appended.ok() && appended.status().code() == StatusCode::kUnavailable) {
+      // The database refused the batch without writing any of it (the disk
+      // is failing; ledger/log.h). Drop the model's speculative state by
+      // rebuilding it from the log; the tenant stays available. The auth
+      // index and holds only change after successful appends: still right.
+      if (Status s = RebuildModel(t); s.ok()) {
+        metrics_->append_failed.Increment();
+        t->PublishHolds();
+        spdlog::warn("msg=\"append refused; nothing written\" tenant={} error=\"{}\"", t->id.get(),
+                     appended.status().ToString());
+        for (auto& p : batch) {
+          metrics_->Count(p.submission.command, "failed");
+          p.done(Failed("storage_unavailable",
+                        "the command was not stored; nothing was acknowledged. Retry later with the same "
+                        "Idempotency-Key"));
+        }
+        return;
+      }
+    }
     if (!appended.ok()) {
       metrics_->append_failed.Increment();
       spdlog::error("msg=\"append failed; tenant poisoned until restart\" tenant={} error=\"{}\"",

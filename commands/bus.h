@@ -109,7 +109,8 @@ class CommandBus {
   void WriterLoop();
   void HoldTimerLoop();
   void Drain(Tenant* t);
-  Status Rebuild(Tenant* t);
+  Status Rebuild(Tenant* t);       // the model and what is published from it
+  Status RebuildModel(Tenant* t);  // the model alone, from the log
 
   ledger::Log* log_;
   BusOptions options_;

@@ -234,5 +234,27 @@ TEST_F(StorageFaultTest, AnUnacknowledgedCommandThatReachedTheDiskIsWholeAndItsR
   EXPECT_EQ(Book("amt-b", b, 0).status, 201);
 }
 
+// While the disk stays broken, other tenants' commands are refused without
+// being written (503 storage_unavailable) but those tenants are not
+// poisoned: once the disk heals they book again, without a restart.
+TEST_F(StorageFaultTest, OtherTenantsAreRefusedWhileTheDiskIsBrokenAndContinueWhenItHeals) {
+  Start(&env_);
+  const std::string a = NewTenant("amt-a");
+  const std::string b = NewTenant("amt-b");
+  auto b1 = Book("amt-b", b, 0);
+  ASSERT_EQ(b1.status, 201) << b1.body;
+  ASSERT_EQ(GetBooking("amt-b", b, Id(b1), b1.header("saalbuch-position")).status, 200);
+  const std::size_t b_records = Events("amt-b", b).size();
+  env_.wal_syncs_to_fail = 1'000'000;  // the disk stays broken
+  ExpectProblem(Book("amt-a", a, 1), 503, "storage_failure", "/v1/tenants/amt-a/bookings");
+  ExpectProblem(Book("amt-b", b, 1), 503, "storage_unavailable", "/v1/tenants/amt-b/bookings");
+  EXPECT_EQ(Events("amt-b", b).size(), b_records);
+  env_.wal_syncs_to_fail = 0;  // healed
+  auto b2 = Book("amt-b", b, 1);
+  ASSERT_EQ(b2.status, 201) << b2.body;
+  EXPECT_EQ(GetBooking("amt-b", b, Id(b2), b2.header("saalbuch-position")).status, 200);
+  ExpectProblem(Book("amt-a", a, 2), 503, "tenant_unavailable", "/v1/tenants/amt-a/bookings");
+}
+
 }  // namespace
 }  // namespace saalbuch::e2e

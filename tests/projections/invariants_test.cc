@@ -474,8 +474,8 @@ TEST_F(InvariantsTest, RandomCommandsFromConcurrentClientsKeepCapacityRulesAndRe
   SCOPED_TRACE(::testing::Message() << "placed " << checker.placed_ << ", requested " << checker.requested_
                                     << ", expired " << checker.expired_ << ", series " << checker.series_
                                     << ", moved " << checker.moved_ << ", accepted " << accepted.load());
-  EXPECT_GT(accepted.load(), kClients * kCommands / 5);
-  EXPECT_GT(checker.placed_, 300);
+  EXPECT_GT(accepted.load(), kClients * kCommands / 10);
+  EXPECT_GT(checker.placed_, 150);
   EXPECT_GT(checker.requested_, 1);
   EXPECT_GT(checker.expired_, 1) << "holds should have expired by the timer";
   EXPECT_GT(checker.series_, 5);

@@ -33,7 +33,17 @@ struct CommandBus::Tenant {
   // hold timer; expiry_queued while an ExpireHolds is on its way.
   std::atomic<TimeUs> next_hold{0};
   std::atomic<bool> expiry_queued{false};
-  void PublishHolds() { next_hold = model.holds().empty() ? 0 : model.holds().begin()->first; }
+  // For checkpoints: the head and the record of the last checkpoint.
+  std::atomic<Seq> head{0};
+  std::atomic<Seq> last_checkpoint_record{0};
+  std::atomic<bool> checkpoint_queued{false};
+  std::atomic<std::chrono::steady_clock::rep> last_checkpoint_time{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
+  void PublishHolds() {
+    next_hold = model.holds().empty() ? 0 : model.holds().begin()->first;
+    head = model.position();
+    last_checkpoint_record = model.last_checkpoint_record();
+  }
 };
 
 struct CommandBus::Metrics {
@@ -180,6 +190,45 @@ Status CommandBus::RebuildModel(Tenant* t) {
   return Status::Ok();
 }
 
+void CommandBus::SubmitCheckpoints() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<Tenant*> due;
+  {
+    std::shared_lock tenants(tenants_mu_);
+    for (const auto& [id, t] : tenants_) {
+      const Seq head = t->head, last = t->last_checkpoint_record;
+      if (head <= last) continue;  // nothing new since the last checkpoint's own record
+      const auto since = now - std::chrono::steady_clock::time_point(
+                                   std::chrono::steady_clock::duration(t->last_checkpoint_time.load()));
+      if ((head - last >= options_.checkpoint_every || since >= options_.checkpoint_interval) &&
+          !t->checkpoint_queued.exchange(true)) {
+        due.push_back(t.get());
+      }
+    }
+  }
+  for (Tenant* t : due) {
+    auto head = log_->GetHead(t->id);
+    if (!head.ok() || head->seq == 0) {
+      t->checkpoint_queued = false;
+      continue;
+    }
+    auto [note, verifier_key] = options_.sign_checkpoint(t->id, head->seq, head->hash);
+    Submission s;
+    s.ctx.tenant = t->id;
+    s.ctx.actor = "system";
+    s.ctx.command_id = "cmd_" + RandomHex(8);
+    s.ctx.correlation_id = "checkpoint";
+    s.command =
+        SignCheckpoint{head->seq, std::string(AsBytes(head->hash)), std::move(note), std::move(verifier_key)};
+    Submit(std::move(s), [t](const Outcome& o) {
+      if (o.kind == Outcome::Kind::kOk) {
+        t->last_checkpoint_time = std::chrono::steady_clock::now().time_since_epoch().count();
+      }
+      t->checkpoint_queued = false;
+    });
+  }
+}
+
 Status CommandBus::Start() {
   for (const TenantId& id : log_->Tenants()) {
     auto t = std::make_unique<Tenant>(id);
@@ -212,6 +261,7 @@ void CommandBus::HoldTimerLoop() {
         if (next != 0 && next <= now && !t->expiry_queued.exchange(true)) due.push_back(t.get());
       }
     }
+    if (options_.sign_checkpoint) SubmitCheckpoints();
     for (Tenant* t : due) {
       Submission s;
       s.ctx.tenant = t->id;

@@ -10,7 +10,7 @@
 // batches into shared WAL syncs.
 //
 // A timer thread submits ExpireHolds (actor "system") for tenants whose
-// earliest hold has run out.
+// earliest hold has run out, and SignCheckpoint when a checkpoint is due.
 //
 // Thread-safety: Submit, Authenticate and TenantExists may be called from any
 // thread. A tenant's model is confined to whichever writer thread holds the
@@ -31,6 +31,7 @@
 #include <unordered_map>
 
 #include "commands/commands.h"
+#include "common/crypto.h"
 #include "ledger/log.h"
 
 namespace saalbuch::commands {
@@ -73,6 +74,13 @@ struct BusOptions {
   // Deadlines come from the write models (hence from the log), so expiry
   // also happens for holds that ran out while the server was down.
   std::chrono::milliseconds hold_check_interval{1000};
+  // Signs a checkpoint of a tenant's log at (position, chain hash of that
+  // record): returns {signed note, verifier key}. Unset: no checkpoints.
+  // The same timer submits SignCheckpoint every `checkpoint_every` records
+  // or, while records arrive, every `checkpoint_interval`.
+  std::function<std::pair<std::string, std::string>(const TenantId&, Seq, const Sha256&)> sign_checkpoint;
+  std::uint64_t checkpoint_every = 1000;
+  std::chrono::seconds checkpoint_interval{300};
 };
 
 class CommandBus {
@@ -108,6 +116,7 @@ class CommandBus {
   Tenant* FindOrCreate(const TenantId& id);
   void WriterLoop();
   void HoldTimerLoop();
+  void SubmitCheckpoints();
   void Drain(Tenant* t);
   Status Rebuild(Tenant* t);       // the model and what is published from it
   Status RebuildModel(Tenant* t);  // the model alone, from the log

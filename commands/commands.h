@@ -193,6 +193,15 @@ struct ErasePerson {
   std::string reason;
 };
 
+// Records a signed checkpoint of the log at `position` (its head when it
+// was signed; records decided since then follow the checkpoint record).
+struct SignCheckpoint {
+  Seq position = 0;
+  std::string head_hash;  // 32 raw bytes
+  std::string note;
+  std::string verifier_key;
+};
+
 // Records a delivered notification so that it is never sent again.
 struct RecordNotification {
   std::string id;
@@ -213,7 +222,7 @@ using Command =
                  SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
                  GrantRight, RevokeRight, GrantQualification, RevokeQualification, SetSettings, PlaceSeries,
                  CancelSeries, ApproveBooking, RejectBooking, ConfirmBooking, CompleteBooking,
-                 RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification>;
+                 RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification, SignCheckpoint>;
 
 const char* CommandName(const Command& c);
 

@@ -1206,6 +1206,26 @@ Decision DecideRecordNotification(const TenantModel& m, const Context& ctx, cons
   return a;
 }
 
+Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const SignCheckpoint& c) {
+  // Any position up to the head: commands decided since the head was read
+  // do not make the signed (position, hash) less true.
+  if (c.position == 0 || c.position > m.position() || c.head_hash.size() != 32) {
+    return Reject(Refusal::kUnprocessable, "invalid_checkpoint", "a checkpoint covers a position of the log",
+                  {{"position", m.position()}});
+  }
+  Acceptance a;
+  auto d = Draft(ctx, "checkpoint", m.checkpoints() + 1);
+  schema::CheckpointSignedT e;
+  e.position = c.position;
+  e.head_hash.assign(c.head_hash.begin(), c.head_hash.end());
+  e.note = c.note;
+  e.verifier_key = c.verifier_key;
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  a.reply = {{"position", c.position}, {"note", c.note}};
+  return a;
+}
+
 Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSettings& c) {
   if (c.hold < kUsPerSecond || c.hold > 30LL * 24 * 3600 * kUsPerSecond) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "hold_seconds must be between 1 and 30 days");
@@ -1230,7 +1250,7 @@ const char* CommandName(const Command& c) {
       "grant_right",    "revoke_right",    "grant_qualification", "revoke_qualification",
       "set_settings",   "place_series",    "cancel_series",       "approve_booking",
       "reject_booking", "confirm_booking", "complete_booking",    "reschedule_booking",
-      "expire_holds",   "erase_person",    "record_notification"};
+      "expire_holds",   "erase_person",    "record_notification", "sign_checkpoint"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -1269,8 +1289,7 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, ExpireHolds>) return DecideExpireHolds(m, ctx, c);
         if constexpr (std::is_same_v<T, ErasePerson>) return DecideErasePerson(m, ctx, c);
         if constexpr (std::is_same_v<T, RecordNotification>) return DecideRecordNotification(m, ctx, c);
-        if constexpr (std::is_same_v<T, ErasePerson>) return DecideErasePerson(m, ctx, c);
-        if constexpr (std::is_same_v<T, RecordNotification>) return DecideRecordNotification(m, ctx, c);
+        if constexpr (std::is_same_v<T, SignCheckpoint>) return DecideSignCheckpoint(m, ctx, c);
       },
       cmd);
 }

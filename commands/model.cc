@@ -387,6 +387,10 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
     case schema::Payload::NotificationSent:
       notifications_.insert(ev.AsNotificationSent()->notification_id);
       break;
+    case schema::Payload::CheckpointSigned:
+      ++checkpoints_;
+      last_checkpoint_record_ = seq;
+      break;
     case schema::Payload::TenantSettingsSet:
       hold_ = ev.AsTenantSettingsSet()->hold_s * kUsPerSecond;
       settings_version_ = stream_version;

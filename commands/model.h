@@ -213,6 +213,9 @@ class TenantModel {
   // Persons with personal data in the log; true once erased.
   const std::map<std::string, bool>& persons() const { return persons_; }
   bool NotificationSent(const std::string& id) const { return notifications_.count(id) != 0; }
+  // Signed checkpoints so far, and the log position of the last one's record.
+  std::uint64_t checkpoints() const { return checkpoints_; }
+  Seq last_checkpoint_record() const { return last_checkpoint_record_; }
   // Bookings of a series, by start.
   std::vector<const Booking*> SeriesBookings(const std::string& series) const;
 
@@ -280,6 +283,8 @@ class TenantModel {
   std::map<std::string, std::vector<BookingId>> series_;
   std::map<std::string, bool> persons_;
   std::set<std::string> notifications_;
+  std::uint64_t checkpoints_ = 0;
+  Seq last_checkpoint_record_ = 0;
   std::map<int, std::uint64_t> numbers_per_year_;
   std::map<LocalDay, std::string> holidays_;
   std::uint64_t holidays_version_ = 0;

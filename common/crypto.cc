@@ -97,6 +97,85 @@ std::optional<std::string> Open(std::string_view key, std::string_view sealed, s
   return out;
 }
 
+namespace {
+
+struct PKey {
+  EVP_PKEY* key = nullptr;
+  ~PKey() { EVP_PKEY_free(key); }
+};
+struct MdCtx {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~MdCtx() { EVP_MD_CTX_free(ctx); }
+};
+
+}  // namespace
+
+std::string Ed25519PublicKey(std::string_view seed) {
+  if (seed.size() != 32) return {};
+  PKey k{EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, U(seed), seed.size())};
+  std::string pub(32, '\0');
+  std::size_t len = pub.size();
+  if (k.key == nullptr ||
+      EVP_PKEY_get_raw_public_key(k.key, reinterpret_cast<unsigned char*>(pub.data()), &len) != 1 ||
+      len != 32) {
+    return {};
+  }
+  return pub;
+}
+
+Ed25519Keys Ed25519Generate() {
+  Ed25519Keys k;
+  k.seed = RandomBytes(32);
+  k.public_key = Ed25519PublicKey(k.seed);
+  if (k.public_key.empty()) throw std::runtime_error("Ed25519 key generation failed in OpenSSL");
+  return k;
+}
+
+std::string Ed25519Sign(std::string_view seed, std::string_view message) {
+  PKey k{EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, U(seed), seed.size())};
+  MdCtx c;
+  std::string sig(64, '\0');
+  std::size_t len = sig.size();
+  if (k.key == nullptr || c.ctx == nullptr ||
+      EVP_DigestSignInit(c.ctx, nullptr, nullptr, nullptr, k.key) != 1 ||
+      EVP_DigestSign(c.ctx, reinterpret_cast<unsigned char*>(sig.data()), &len, U(message), message.size()) !=
+          1 ||
+      len != 64) {
+    throw std::runtime_error("Ed25519 signing failed in OpenSSL");
+  }
+  return sig;
+}
+
+bool Ed25519Verify(std::string_view public_key, std::string_view message, std::string_view signature) {
+  if (public_key.size() != 32 || signature.size() != 64) return false;
+  PKey k{EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, U(public_key), public_key.size())};
+  MdCtx c;
+  return k.key != nullptr && c.ctx != nullptr &&
+         EVP_DigestVerifyInit(c.ctx, nullptr, nullptr, nullptr, k.key) == 1 &&
+         EVP_DigestVerify(c.ctx, U(signature), signature.size(), U(message), message.size()) == 1;
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n =
+      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), U(bytes), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n =
+      EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), U(text), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t size = static_cast<std::size_t>(n);
+  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i)
+    --size;  // EVP_DecodeBlock keeps padding bytes
+  out.resize(size);
+  return out;
+}
+
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }

@@ -37,6 +37,20 @@ std::string Seal(std::string_view key, std::string_view plaintext, std::string_v
 // and aad (or was altered).
 std::optional<std::string> Open(std::string_view key, std::string_view sealed, std::string_view aad);
 
+// Ed25519 (RFC 8032). A private key is its 32-byte seed.
+struct Ed25519Keys {
+  std::string seed;        // 32 bytes, secret
+  std::string public_key;  // 32 bytes
+};
+Ed25519Keys Ed25519Generate();
+// The public key of `seed`; empty when the seed is malformed.
+std::string Ed25519PublicKey(std::string_view seed);
+std::string Ed25519Sign(std::string_view seed, std::string_view message);  // 64 bytes
+bool Ed25519Verify(std::string_view public_key, std::string_view message, std::string_view signature);
+
+std::string Base64Encode(std::string_view bytes);
+std::optional<std::string> Base64Decode(std::string_view text);
+
 // Constant-time equality of two equally long byte strings.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

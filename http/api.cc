@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "common/crypto.h"
+#include "common/note.h"
 #include "common/time.h"
 #include "http/decode.h"
 #include "http/ical.h"
@@ -1310,6 +1311,33 @@ struct Api::Impl {
     });
   }
 
+  // The latest signed checkpoint (auditor, admin).
+  void LatestCheckpoint(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "checkpoint";
+    if (!RequireRole(c, t, {commands::Role::kAuditor, commands::Role::kAdmin})) return;
+    Query(c, t, target, [this, c, t] {
+      Seq p = runner.Position(t);
+      SendQuery(c, p, projections::QueryCheckpoint(runner.view(), t), false);
+    });
+  }
+
+  // The tenant's checkpoint verifier key (public): an auditor keeps it
+  // apart from the data to verify copies offline.
+  void CheckpointKey(const CallPtr& c, const TenantId& t) {
+    c->route = "checkpoint_key";
+    c->public_cors = true;
+    if (options.vault == nullptr)
+      return Problem(c, status::not_found, "not_found", "this server signs no checkpoints");
+    RunQuery(c, [this, c, t] {
+      auto seed = options.vault->SigningSeed(t);
+      if (!seed.ok()) return FromStatus(c, seed.status());
+      Response res{status::ok, 11};
+      res.set(field::content_type, "text/plain; charset=utf-8");
+      res.body() = VerifierKey("saalbuch/" + t.get(), Ed25519PublicKey(*seed)) + "\n";
+      Send(c, std::move(res));
+    });
+  }
+
   // Erases a person's contact data: deletes the vault key (on a query
   // thread: durable write and compaction), then records it in the log.
   void ErasePerson(const CallPtr& c, const TenantId& t, const std::string& person) {
@@ -1514,6 +1542,12 @@ struct Api::Impl {
     }
     if (is({"v1", "tenants", "*", "persons", "*", "erase"})) {
       return m == verb::post ? ErasePerson(c, t, s[4]) : NotAllowed(c, "POST");
+    }
+    if (is({"v1", "tenants", "*", "checkpoint"})) {
+      return m == verb::get ? LatestCheckpoint(c, t, target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "checkpoint", "key"})) {
+      return m == verb::get ? CheckpointKey(c, t) : NotAllowed(c, "GET");
     }
     if (is({"v1", "tenants", "*", "settings"})) {
       return m == verb::put ? SetSettings(c, t) : NotAllowed(c, "PUT");

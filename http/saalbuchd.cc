@@ -16,6 +16,7 @@
 
 #include "commands/bus.h"
 #include "common/crypto.h"
+#include "common/note.h"
 #include "http/api.h"
 #include "http/notifier.h"
 #include "http/server.h"
@@ -48,6 +49,8 @@ struct Config {
   std::string smtp_from = "Saalbuch <noreply@saalbuch.invalid>";
   bool smtp_starttls = false;
   std::string public_url;
+  std::uint64_t checkpoint_every = 1000;
+  int checkpoint_interval_s = 300;
 };
 
 std::string ReadFirstLine(const fs::path& p) {
@@ -260,6 +263,16 @@ int main(int argc, char** argv) {
   app.add_option("--public-url", cfg.public_url,
                  "Base URL of links in e-mails (default: the URL the server listens on)")
       ->envname("SAALBUCH_PUBLIC_URL");
+  app.add_option("--checkpoint-every", cfg.checkpoint_every,
+                 "Sign a checkpoint of a tenant's log every N records")
+      ->envname("SAALBUCH_CHECKPOINT_EVERY")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--checkpoint-interval", cfg.checkpoint_interval_s,
+                 "…and at least every this many seconds while records arrive")
+      ->envname("SAALBUCH_CHECKPOINT_INTERVAL")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
       ->envname("SAALBUCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -306,7 +319,17 @@ int main(int argc, char** argv) {
     prometheus::Registry registry;
     projections::Runner runner(db->get(), &log);
 
+    ledger::Vault vault(db->get());
     commands::BusOptions bus_options;
+    bus_options.checkpoint_every = cfg.checkpoint_every;
+    bus_options.checkpoint_interval = std::chrono::seconds(cfg.checkpoint_interval_s);
+    bus_options.sign_checkpoint = [&vault](const TenantId& t, Seq position, const Sha256& hash) {
+      auto seed = vault.SigningSeed(t);
+      if (!seed.ok()) throw std::runtime_error("no signing key: " + seed.status().ToString());
+      const std::string name = "saalbuch/" + t.get();
+      const std::string body = CheckpointBody({name, position, std::string(AsBytes(hash))});
+      return std::make_pair(SignNote(body, name, *seed), VerifierKey(name, Ed25519PublicKey(*seed)));
+    };
     bus_options.writer_threads = cfg.writer_threads;
     bus_options.on_appended = [&runner](const TenantId& t, Seq head) { runner.Notify(t, head); };
     commands::CommandBus bus(&log, &registry, bus_options);
@@ -327,7 +350,6 @@ int main(int argc, char** argv) {
     api_options.public_booking_rate = cfg.public_booking_rate;
     api_options.public_booking_burst = cfg.public_booking_rate * 10;
     api_options.query_threads = cfg.query_threads;
-    ledger::Vault vault(db->get());
     api_options.vault = &vault;
     http::Api api(ioc, bus, runner, log, registry, api_options);
 

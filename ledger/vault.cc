@@ -35,17 +35,27 @@ Result<std::optional<std::string>> Vault::Find(const TenantId& tenant, std::stri
   return std::optional<std::string>(std::move(value));
 }
 
-Result<std::string> Vault::KeyFor(const TenantId& tenant, std::string_view person) {
+Result<std::string> Vault::GetOrCreate(const std::string& k) {
   std::lock_guard lock(CreateMutex());
-  auto found = Find(tenant, person);
-  if (!found.ok()) return found.status();
-  if (found->has_value()) return **found;
+  std::string value;
+  rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), k, &value);
+  if (s.ok() && value.size() == 32) return value;
+  if (s.ok()) return Status(StatusCode::kCorruption, "vault key has the wrong length");
+  if (!s.IsNotFound()) return FromRocks(s);
   std::string key = RandomBytes(32);
   rocksdb::WriteOptions w;
   w.sync = true;
-  rocksdb::Status s = db_->db()->Put(w, db_->cf(Cf::kMeta), VaultKey(tenant, person), key);
+  s = db_->db()->Put(w, db_->cf(Cf::kMeta), k, key);
   if (!s.ok()) return FromRocks(s);
   return key;
+}
+
+Result<std::string> Vault::KeyFor(const TenantId& tenant, std::string_view person) {
+  return GetOrCreate(VaultKey(tenant, person));
+}
+
+Result<std::string> Vault::SigningSeed(const TenantId& tenant) {
+  return GetOrCreate(keys::TenantPrefix(tenant.get()) + "k");
 }
 
 Status Vault::Erase(const TenantId& tenant, std::string_view person) {

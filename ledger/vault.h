@@ -8,7 +8,8 @@
 // data can no longer be read, in live projections, replays and exports
 // alike. Backups taken before the erasure still hold the key (see README).
 //
-// Key: tenant-prefix ‖ "v" ‖ person → 32 key bytes.
+// Keys: tenant-prefix ‖ "v" ‖ person → 32 key bytes; tenant-prefix ‖ "k" →
+// the tenant's Ed25519 checkpoint signing seed.
 // Thread-safety: safe for concurrent use (RocksDB's own guarantees).
 #pragma once
 
@@ -34,6 +35,10 @@ class Vault {
   // bytes also leave RocksDB's files. Erasing an unknown person is no error.
   Status Erase(const TenantId& tenant, std::string_view person);
 
+  // The tenant's Ed25519 signing key (a 32-byte seed) for checkpoints,
+  // created durably when missing. Key: tenant-prefix ‖ "k".
+  Result<std::string> SigningSeed(const TenantId& tenant);
+
   // Seals `plaintext` for `person` (creating the key) / opens it (nullopt:
   // erased, or not sealed for this person).
   Result<std::string> Seal(const TenantId& tenant, std::string_view person, std::string_view plaintext);
@@ -41,6 +46,7 @@ class Vault {
                                           std::string_view sealed) const;
 
  private:
+  Result<std::string> GetOrCreate(const std::string& key);
   Database* db_;
 };
 

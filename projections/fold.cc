@@ -206,6 +206,16 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
       txn->Put(key, doc->dump());
       break;
     }
+    case schema::Payload::CheckpointSigned: {
+      const auto* e = env.payload_as_CheckpointSigned();
+      txn->Put(Key(t, 'C', "k"), json{{"position", e->position()},
+                                      {"note", Str(e->note())},
+                                      {"verifier_key", Str(e->verifier_key())},
+                                      {"signed_at", FormatUtc(env.recorded_at_us())},
+                                      {"record", env.seq()}}
+                                     .dump());
+      break;
+    }
     case schema::Payload::TenantSettingsSet: {
       const std::string key = Key(t, 'C', "t");
       auto doc = GetJson(txn, key);

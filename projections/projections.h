@@ -55,6 +55,10 @@ Result<nlohmann::json> QueryResource(const KvView& kv, const TenantId& tenant, c
 Result<nlohmann::json> QueryList(const KvView& kv, const TenantId& tenant, char kind);
 Result<nlohmann::json> QueryCustomer(const KvView& kv, const TenantId& tenant, const std::string& id);
 
+// The latest signed checkpoint: {"position","note","verifier_key",
+// "signed_at","record"}; kNotFound before the first.
+Result<nlohmann::json> QueryCheckpoint(const KvView& kv, const TenantId& tenant);
+
 // Pending notifications of `tenant` due at `now`, oldest first (at most
 // `limit`): {"id","booking","kind","due"}.
 Result<std::vector<nlohmann::json>> QueryOutbox(const KvView& kv, const TenantId& tenant, TimeUs now,

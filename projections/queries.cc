@@ -123,6 +123,10 @@ Result<std::vector<json>> QueryOutbox(const KvView& kv, const TenantId& tenant, 
   return out;
 }
 
+Result<json> QueryCheckpoint(const KvView& kv, const TenantId& tenant) {
+  return GetDoc(kv, Key(tenant, 'C', "k"), "checkpoint");
+}
+
 Result<json> QueryCustomer(const KvView& kv, const TenantId& tenant, const std::string& id) {
   if (id.empty() || id.size() > 64 || id.find('/') != std::string::npos) return NotFound("customer");
   return GetDoc(kv, Key(tenant, 'C', "u" + id), "customer");

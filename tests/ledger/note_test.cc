@@ -1,0 +1,66 @@
+// Signed checkpoints: Ed25519 and C2SP signed notes with a checkpoint body.
+
+#include "common/note.h"
+
+#include <gtest/gtest.h>
+
+#include "common/crypto.h"
+
+namespace saalbuch {
+namespace {
+
+// RFC 8032, section 7.1, test 1: the empty message.
+TEST(Ed25519Test, MatchesRfc8032TestVector) {
+  auto hex = [](std::string_view h) {
+    std::string out;
+    for (std::size_t i = 0; i < h.size(); i += 2)
+      out.push_back(static_cast<char>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+    return out;
+  };
+  const std::string seed = hex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  EXPECT_EQ(ToHex(Ed25519PublicKey(seed)),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+  const std::string sig = Ed25519Sign(seed, "");
+  EXPECT_EQ(ToHex(sig),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46b"
+            "d25bf5f0595bbe"
+            "24655141438e7a100b");
+  EXPECT_TRUE(Ed25519Verify(Ed25519PublicKey(seed), "", sig));
+  EXPECT_FALSE(Ed25519Verify(Ed25519PublicKey(seed), "x", sig));
+}
+
+TEST(NoteTest, SignedCheckpointRoundTripsAndRejectsTampering) {
+  const Ed25519Keys keys = Ed25519Generate();
+  const std::string hash(32, '\x5a');
+  const std::string body = CheckpointBody({"saalbuch/stadt", 1234, hash});
+  EXPECT_EQ(body, "saalbuch/stadt\n1234\n" + Base64Encode(hash) + "\n");
+  const std::string note = SignNote(body, "saalbuch/stadt", keys.seed);
+  EXPECT_EQ(note.rfind(body + "\n\xe2\x80\x94 saalbuch/stadt ", 0), 0u) << note;
+
+  const std::string vkey = VerifierKey("saalbuch/stadt", keys.public_key);
+  auto v = ParseVerifierKey(vkey);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->name, "saalbuch/stadt");
+  EXPECT_EQ(v->public_key, keys.public_key);
+  auto opened = OpenNote(note, *v);
+  ASSERT_TRUE(opened);
+  auto cp = ParseCheckpointBody(*opened);
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(cp->size, 1234u);
+  EXPECT_EQ(cp->hash, hash);
+
+  std::string altered = note;
+  altered.replace(altered.find("1234"), 4, "1235");
+  EXPECT_FALSE(OpenNote(altered, *v));
+  EXPECT_FALSE(OpenNote(note, {"saalbuch/stadt", Ed25519Generate().public_key}));
+  EXPECT_FALSE(OpenNote(note, {"saalbuch/dorf", keys.public_key}));
+  std::string bad_key = vkey;
+  bad_key[bad_key.find('+') + 1] = bad_key[bad_key.find('+') + 1] == '0' ? '1' : '0';  // wrong key id
+  EXPECT_FALSE(ParseVerifierKey(bad_key));
+  EXPECT_FALSE(ParseCheckpointBody("origin\nnot-a-number\nAAAA\n"));
+  EXPECT_EQ(Base64Decode(Base64Encode("ab")), "ab");
+  EXPECT_EQ(Base64Decode(Base64Encode("abcd")), "abcd");
+}
+
+}  // namespace
+}  // namespace saalbuch

@@ -25,7 +25,7 @@ struct Opened {
 
 Opened Open(const std::string& data) {
   ledger::DatabaseOptions o;
-  o.read_only = true;
+  o.secondary = true;  // a running server may write the directory
   auto db = ledger::Database::Open(data + "/db", o);
   if (!db.ok()) throw std::runtime_error(db.status().message());
   Opened out;

@@ -53,6 +53,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   opts.create_if_missing = options.create_if_missing && !read_only;
   opts.create_missing_column_families = opts.create_if_missing;
   if (options.env != nullptr) opts.env = options.env;
+  if (options.shared_env != nullptr) opts.env = options.shared_env.get();
   // The WAL is the durability boundary: every log append is written with
   // sync=true; projections write without sync because they are rebuilt from
   // the log and their checkpoint travels in the same batch.
@@ -69,6 +70,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
       {"projections", rocksdb::ColumnFamilyOptions(opts)},
   };
   std::unique_ptr<Database> d(new Database());
+  d->shared_env_ = options.shared_env;
   d->read_only_ = read_only;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -41,6 +41,10 @@ struct DatabaseOptions {
   // Replaces RocksDB's environment (tests inject failing file systems).
   // Not owned; must outlive the Database. nullptr = the default Env.
   rocksdb::Env* env = nullptr;
+  // Like `env`, but shared: kept alive until the Database closes (a backup
+  // opened in place reads through the backup engine's Env). Takes
+  // precedence over `env`.
+  std::shared_ptr<rocksdb::Env> shared_env;
 };
 
 class Database {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -83,6 +84,8 @@ TEST_F(SecondaryTest, SeesTheStateAsOfOpenAndRefusesWrites) {
 }
 
 TEST_F(SecondaryTest, EveryOpenSeesACompleteChainWhileTheWriterFlushesAndCompacts) {
+  // A writer that flushes every few milliseconds and compacts often: each
+  // flush deletes a WAL file, which is when a secondary could miss records.
   std::atomic<bool> stop{false};
   std::thread writer([&] {
     for (int i = 0; !stop; ++i) {
@@ -93,19 +96,35 @@ TEST_F(SecondaryTest, EveryOpenSeesACompleteChainWhileTheWriterFlushesAndCompact
       if (i % 16 == 0) {
         EXPECT_TRUE(db_->db()->CompactRange({}, db_->cf(Cf::kLog), nullptr, nullptr).ok());
       }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
+  struct Joiner {
+    std::atomic<bool>* stop;
+    std::thread* t;
+    ~Joiner() {
+      *stop = true;
+      t->join();
+    }
+  } joiner{&stop, &writer};
+
   DatabaseOptions o;
   o.secondary = true;
+  int opened = 0;
   for (int i = 0; i < 20; ++i) {
     auto reader_db = Database::Open(dir_.Sub("db"), o);
-    ASSERT_TRUE(reader_db.ok()) << reader_db.status().ToString();
+    if (!reader_db.ok()) {
+      // Allowed, and said so: the primary never held still long enough.
+      EXPECT_NE(reader_db.status().message().find("changed its MANIFEST"), std::string::npos)
+          << reader_db.status().ToString();
+      continue;
+    }
+    ++opened;
     RocksLog reader(reader_db->get());
     const Seq head = HeadOf(reader, "stadt");
-    ExpectChainOk(reader, "stadt", head);
+    ExpectChainOk(reader, "stadt", head);  // never a silently missing record
   }
-  stop = true;
-  writer.join();
+  EXPECT_GE(opened, 10);
 }
 
 }  // namespace

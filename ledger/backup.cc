@@ -261,7 +261,11 @@ Status RestoreBackup(const std::string& dir, std::optional<BackupId> id, const s
   if (!described.ok()) return described.status();
   fs::create_directories(db_dir, ec);
   if (ec) return Status(StatusCode::kIOError, "cannot create '" + db_dir + "': " + ec.message());
-  auto s = (*engine)->RestoreDBFromBackup(rocksdb::RestoreOptions(), described->backup_id, db_dir, db_dir);
+  const rocksdb::BackupID id_restored = described->backup_id;
+  auto s = (*engine)->RestoreDBFromBackup(rocksdb::RestoreOptions(), id_restored, db_dir, db_dir);
+  // The engine's copy threads may still finish files after a failed
+  // restore returned; closing the engine joins them.
+  engine->reset();
   if (!s.ok()) {
     // Leave the target as it was: absent, or empty.
     if (existed) {
@@ -269,7 +273,7 @@ Status RestoreBackup(const std::string& dir, std::optional<BackupId> id, const s
     } else {
       fs::remove_all(db_dir, ec);
     }
-    return BackupStatus(s, "restore of backup " + std::to_string(described->backup_id) + " failed");
+    return BackupStatus(s, "restore of backup " + std::to_string(id_restored) + " failed");
   }
   return Status::Ok();
 }

@@ -165,7 +165,12 @@ TEST_F(BackupTest, DamagedBackupFileIsFoundByVerifyAndRestore) {
   EXPECT_EQ(v.code(), StatusCode::kCorruption) << v.ToString();
   Status r = RestoreBackup(dir_.Sub("backups"), info->id, dir_.Sub("restored"));
   EXPECT_FALSE(r.ok());
-  EXPECT_FALSE(fs::exists(dir_.Sub("restored")));
+  EXPECT_FALSE(fs::exists(dir_.Sub("restored"))) << r.ToString() << [&] {
+    std::string all;
+    for (const auto& e : fs::recursive_directory_iterator(dir_.Sub("restored")))
+      all += " " + e.path().string();
+    return all;
+  }();
 }
 
 TEST_F(BackupTest, ServiceRunsOneBackupAtATimeOffTheCallersThread) {

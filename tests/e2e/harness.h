@@ -55,8 +55,9 @@ class Server {
 struct ToolResult {
   int exit_code = -1;
   std::string out;
+  std::string err;
 };
-// Runs saalbuch-replay with `args`, capturing stdout.
+// Runs saalbuch-replay with `args`, capturing stdout and stderr.
 ToolResult Replay(const std::vector<std::string>& args);
 
 // A fresh directory under the test temp dir, removed by the caller's fixture.

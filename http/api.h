@@ -19,6 +19,7 @@
 
 #include "commands/bus.h"
 #include "http/server.h"
+#include "ledger/backup.h"
 #include "ledger/log.h"
 #include "projections/runner.h"
 
@@ -39,6 +40,10 @@ struct ApiOptions {
   double public_booking_burst = 20;
   // Threads that run queries against the projections.
   int query_threads = 2;
+  // Runs the operator's backups (POST /v1/operator/backups). Not owned; must
+  // outlive the Api, and be shut down before it. nullptr: no backup
+  // directory configured (the routes answer 409 backups_not_configured).
+  ledger::BackupService* backups = nullptr;
 };
 
 class Api {

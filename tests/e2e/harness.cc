@@ -188,6 +188,8 @@ ToolResult RunTool(const std::string& path, const std::vector<std::string>& args
 
 ToolResult Replay(const std::vector<std::string>& args) { return RunTool(SAALBUCH_REPLAY_PATH, args); }
 
+ToolResult BackupTool(const std::vector<std::string>& args) { return RunTool(SAALBUCH_BACKUP_PATH, args); }
+
 std::filesystem::path FreshDir(const std::string& name) {
   std::random_device rd;
   auto p = std::filesystem::temp_directory_path() /

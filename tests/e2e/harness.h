@@ -59,6 +59,8 @@ struct ToolResult {
 };
 // Runs saalbuch-replay with `args`, capturing stdout and stderr.
 ToolResult Replay(const std::vector<std::string>& args);
+// Runs saalbuch-backup with `args`, capturing stdout and stderr.
+ToolResult BackupTool(const std::vector<std::string>& args);
 
 // A fresh directory under the test temp dir, removed by the caller's fixture.
 std::filesystem::path FreshDir(const std::string& name);

@@ -137,6 +137,9 @@ TEST_F(AuditTest, HistoryStateAsOfAnInstantAndAnExportAnAuditorCanRecompute) {
   auto unknown = Replay({"history", "bk_unknown", "--data", data(), "--tenant", "amt"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("no booking 'bk_unknown'"), std::string::npos) << unknown.err;
+  auto usage = Replay({"history", first, "--data", data()});  // no --tenant
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("--tenant is required"), std::string::npos) << usage.err;
 
   // state --at an RFC 3339 instant: the first booking was live, the second
   // did not exist yet.

@@ -287,7 +287,12 @@ int main(int argc, char** argv) {
   restore->add_option("--id", id, "Which backup (default: the newest)");
   restore->add_option("--to", to, "The new data directory")->required();
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError that exits 0; anything else is exit 2 as documented.
+    return app.exit(e) == 0 ? 0 : kFailure;
+  }
   tools::Progress progress(!quiet);
   try {
     if (*list) return List(dir, as_json);

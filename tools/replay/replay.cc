@@ -528,7 +528,12 @@ int main(int argc, char** argv) {
   exp->add_flag("--with-bytes", ex.with_bytes,
                 "Add each record's encoded bytes (hex), so that the chain can be recomputed");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError that exits 0; anything else is exit 2 as documented.
+    return app.exit(e) == 0 ? 0 : kFailure;
+  }
   Progress progress(!quiet);
   try {
     const Source s = tools::OpenSource(source);

@@ -1388,6 +1388,59 @@ struct Api::Impl {
     });
   }
 
+  // ---- operator: backups ----
+
+  static json BackupJson(const ledger::BackupInfo& b) {
+    return {{"id", b.id},
+            {"created_at", FormatUtc(b.created_at_s * kUsPerSecond)},
+            {"size_bytes", b.size_bytes},
+            {"files", b.files},
+            {"heads", b.heads}};
+  }
+
+  // GET lists the backups; POST makes one on the backup service's thread
+  // and answers when it is complete. Never blocks an I/O thread.
+  void Backups(const CallPtr& c) {
+    c->route = "backups";
+    if (!IsOperator(c))
+      return Problem(c, status::unauthorized, "unauthenticated", "backups need the operator key");
+    ledger::BackupService* backups = options.backups;
+    if (backups == nullptr) {
+      return Problem(c, status::conflict, "backups_not_configured",
+                     "this server has no backup directory; start saalbuchd with --backup-dir");
+    }
+    if (c->req.method() == verb::get) {
+      json items = json::array();
+      for (const auto& b : backups->List()) items.push_back(BackupJson(b));
+      return SendJson(c, status::ok, {{"items", items}, {"running", backups->running()}});
+    }
+    auto body = Body(c, /*allow_empty=*/true);
+    if (!body) return;
+    Decoder d(*body, {});
+    for (const auto& [k, v] : body->items()) d.Error(k, "unknown field; a backup takes no options");
+    if (Invalid(c, d)) return;
+    const auto start = std::chrono::steady_clock::now();
+    const bool started = backups->Start([this, c, start](Result<ledger::BackupInfo> r) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (!r.ok()) {
+        spdlog::error("msg=\"backup failed\" request={} error=\"{}\"", c->request_id, r.status().ToString());
+        if (r.status().code() == StatusCode::kUnavailable) {
+          return Problem(c, status::service_unavailable, "shutting_down", "the server stopped the backup");
+        }
+        return Problem(c, status::service_unavailable, "backup_failed", r.status().message());
+      }
+      spdlog::info("msg=\"backup created\" id={} bytes={} files={} seconds={:.3f}", r->id, r->size_bytes,
+                   r->files, secs);
+      json j = BackupJson(*r);
+      j["seconds"] = secs;
+      SendJson(c, status::created, j);
+    });
+    if (!started) {
+      return Problem(c, status::conflict, "backup_running",
+                     "a backup is running; try again when it has finished");
+    }
+  }
+
   void TooMany(const CallPtr& c, double wait_s) {
     Response res{status::too_many_requests, 11};
     res.set(field::retry_after, std::to_string(static_cast<int>(std::ceil(wait_s))));
@@ -1449,6 +1502,10 @@ struct Api::Impl {
     if (is({"v1", "tenants"})) {
       if (m == verb::post) return CreateTenant(c);
       return NotAllowed(c, "POST");
+    }
+    if (is({"v1", "operator", "backups"})) {
+      if (m == verb::get || m == verb::post) return Backups(c);
+      return NotAllowed(c, "GET, POST");
     }
     if (s.size() < 3 || s[1] != "tenants") return Problem(c, status::not_found, "no_route", "no such route");
     const TenantId t(s[2]);

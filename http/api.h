@@ -19,6 +19,7 @@
 
 #include "commands/bus.h"
 #include "http/server.h"
+#include "ledger/backup.h"
 #include "ledger/log.h"
 #include "ledger/vault.h"
 #include "projections/runner.h"
@@ -43,6 +44,10 @@ struct ApiOptions {
   // The key vault for bookers' contact data (not owned). nullptr: contact
   // data is refused (422) and shown as unavailable.
   ledger::Vault* vault = nullptr;
+  // Runs the operator's backups (POST /v1/operator/backups). Not owned; must
+  // outlive the Api, and be shut down before it. nullptr: no backup
+  // directory configured (the routes answer 409 backups_not_configured).
+  ledger::BackupService* backups = nullptr;
 };
 
 class Api {

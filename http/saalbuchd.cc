@@ -20,6 +20,7 @@
 #include "http/api.h"
 #include "http/notifier.h"
 #include "http/server.h"
+#include "ledger/backup.h"
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
 #include "projections/runner.h"
@@ -51,6 +52,9 @@ struct Config {
   std::string public_url;
   std::uint64_t checkpoint_every = 1000;
   int checkpoint_interval_s = 300;
+  std::string backup_dir;
+  std::uint32_t backup_keep = 0;
+  std::uint32_t backup_rate_mib = 0;
 };
 
 std::string ReadFirstLine(const fs::path& p) {
@@ -277,6 +281,18 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--backup-dir", cfg.backup_dir,
+                 "Directory for online backups (POST /v1/operator/backups); best on another disk. "
+                 "Empty: backups are off")
+      ->envname("SAALBUCH_BACKUP_DIR");
+  app.add_option("--backup-keep", cfg.backup_keep,
+                 "Backups kept; older ones are deleted after a new one (0: all)")
+      ->envname("SAALBUCH_BACKUP_KEEP")
+      ->capture_default_str();
+  app.add_option("--backup-rate-limit", cfg.backup_rate_mib,
+                 "MiB per second a backup may write, so that it leaves the disk to serving (0: no limit)")
+      ->envname("SAALBUCH_BACKUP_RATE_LIMIT")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_logger_mt("saalbuchd");
@@ -320,6 +336,17 @@ int main(int argc, char** argv) {
     projections::Runner runner(db->get(), &log);
 
     ledger::Vault vault(db->get());
+    std::unique_ptr<ledger::BackupService> backups;
+    if (!cfg.backup_dir.empty()) {
+      ledger::BackupOptions backup_options;
+      backup_options.keep = cfg.backup_keep;
+      backup_options.rate_limit_bytes = std::uint64_t{cfg.backup_rate_mib} * 1024 * 1024;
+      auto writer = ledger::BackupWriter::Open(db->get(), &log, cfg.backup_dir, backup_options);
+      if (!writer.ok()) throw std::runtime_error(writer.status().message());
+      backups = std::make_unique<ledger::BackupService>(std::move(writer).value());
+      spdlog::info("msg=\"backups enabled\" dir={} backups={}", cfg.backup_dir, backups->List().size());
+    }
+
     commands::BusOptions bus_options;
     bus_options.checkpoint_every = cfg.checkpoint_every;
     bus_options.checkpoint_interval = std::chrono::seconds(cfg.checkpoint_interval_s);
@@ -351,6 +378,7 @@ int main(int argc, char** argv) {
     api_options.public_booking_burst = cfg.public_booking_rate * 10;
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
+    api_options.backups = backups.get();
     http::Api api(ioc, bus, runner, log, registry, api_options);
 
     http::ServerOptions server_options;
@@ -374,7 +402,8 @@ int main(int argc, char** argv) {
       server.StopAccepting();
       stopper = std::thread([&] {
         if (notifier) notifier->Stop();
-        bus.Shutdown();  // every queued command is decided and answered
+        bus.Shutdown();                    // every queued command is decided and answered
+        if (backups) backups->Shutdown();  // a running backup stops and is answered 503
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
         while (api.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -412,6 +441,7 @@ int main(int argc, char** argv) {
     ioc.run();
     for (auto& t : io) t.join();
     if (stopper.joinable()) stopper.join();
+    if (backups) backups->Shutdown();  // before the Api its answers go through
     api.Shutdown();
     runner.Shutdown();
     spdlog::info("msg=\"stopped\"");

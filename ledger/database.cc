@@ -1,6 +1,13 @@
 #include "ledger/database.h"
 
 #include <rocksdb/listener.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+#include <thread>
 
 namespace saalbuch::ledger {
 
@@ -54,16 +61,47 @@ Status FromRocks(const rocksdb::Status& s) {
   return {StatusCode::kIOError, s.ToString()};
 }
 
+namespace {
+
+Result<std::string> MakeScratchDir() {
+  std::error_code ec;
+  auto base = std::filesystem::temp_directory_path(ec);
+  if (ec) base = "/tmp";
+  std::string tmpl = (base / "saalbuch-secondary-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr) {
+    return Status(StatusCode::kIOError, "cannot create a scratch directory under " + base.string());
+  }
+  return tmpl;
+}
+
+// The primary's current MANIFEST and its size: "" when unreadable. Equal
+// values before and after a read mean the primary installed no flush or
+// compaction in between.
+std::string ManifestState(const std::string& path) {
+  std::ifstream current(path + "/CURRENT");
+  std::string name;
+  std::getline(current, name);
+  if (name.empty()) return {};
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path + "/" + name, ec);
+  if (ec) return {};
+  return name + ":" + std::to_string(size);
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const DatabaseOptions& options) {
+  const bool read_only = options.read_only || options.secondary;
   rocksdb::Options opts;
-  opts.create_if_missing = options.create_if_missing && !options.read_only;
+  opts.create_if_missing = options.create_if_missing && !read_only;
   opts.create_missing_column_families = opts.create_if_missing;
   if (options.env != nullptr) opts.env = options.env;
+  if (options.shared_env != nullptr) opts.env = options.shared_env.get();
   // The WAL is the durability boundary: every log append is written with
   // sync=true; projections write without sync because they are rebuilt from
   // the log and their checkpoint travels in the same batch.
   opts.paranoid_checks = true;
-  if (!options.read_only) {
+  if (!read_only) {
     opts.listeners.push_back(std::make_shared<ResumableWriteErrors>());
     opts.max_bgerror_resume_count = 0;  // no automatic recovery: see ResumableWriteErrors
     // The flush that recovers from a failed WAL write must be atomic across
@@ -72,6 +110,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
     // some families only (a head without its records).
     opts.atomic_flush = true;
   }
+  // A secondary must hold every table file open, so that files the primary
+  // compacts away while we read stay readable (RocksDB's requirement).
+  if (options.secondary) opts.max_open_files = -1;
 
   std::vector<rocksdb::ColumnFamilyDescriptor> descs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions(opts)},
@@ -80,20 +121,73 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
       {"idempotency", rocksdb::ColumnFamilyOptions(opts)},
       {"projections", rocksdb::ColumnFamilyOptions(opts)},
   };
+  std::unique_ptr<Database> d(new Database());
+  d->shared_env_ = options.shared_env;
+  d->read_only_ = read_only;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = options.read_only ? rocksdb::DB::OpenForReadOnly(opts, path, descs, &handles, &raw)
-                                        : rocksdb::DB::Open(opts, path, descs, &handles, &raw);
+  rocksdb::Status s;
+  if (options.secondary) {
+    std::string secondary_path = options.secondary_path;
+    if (secondary_path.empty()) {
+      auto scratch = MakeScratchDir();
+      if (!scratch.ok()) return scratch.status();
+      d->scratch_dir_ = *scratch;
+      secondary_path = *scratch;
+    }
+    return OpenSecondary(std::move(d), opts, path, secondary_path, descs);
+  }
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(opts, path, descs, &handles, &raw);
+  } else {
+    s = rocksdb::DB::Open(opts, path, descs, &handles, &raw);
+  }
   if (!s.ok()) {
     return Status(StatusCode::kIOError, "cannot open data directory '" + path + "': " + s.ToString());
   }
-  std::unique_ptr<Database> d(new Database());
-  d->db_.reset(raw);
-  d->read_only_ = options.read_only;
-  // handles[0] is the default family; keep the four of ours in Cf order.
-  d->cfs_.assign(handles.begin() + 1, handles.end());
-  IgnoreError(raw->DestroyColumnFamilyHandle(handles[0]));
+  d->Adopt(raw, handles);
   return d;
+}
+
+void Database::Adopt(rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& handles) {
+  db_.reset(raw);
+  // handles[0] is the default family; keep the four of ours in Cf order.
+  cfs_.assign(handles.begin() + 1, handles.end());
+  IgnoreError(raw->DestroyColumnFamilyHandle(handles[0]));
+}
+
+Result<std::unique_ptr<Database>> Database::OpenSecondary(
+    std::unique_ptr<Database> d, const rocksdb::Options& opts, const std::string& path,
+    const std::string& secondary_path, const std::vector<rocksdb::ColumnFamilyDescriptor>& descs) {
+  // A secondary reads the primary's MANIFEST, then its WAL files. When the
+  // primary installs a flush in between, it deletes a WAL whose records the
+  // MANIFEST we read does not cover yet: those records would be silently
+  // missing. A catch-up reads the newer MANIFEST and repairs that, but can
+  // race again. A pass during which the MANIFEST did not change is safe:
+  // the primary deletes files only after recording their replacement in
+  // it, and a secondary (max_open_files = -1) holds open every file it has
+  // read. So: open, then catch up until one pass saw no MANIFEST change.
+  constexpr int kAttempts = 50;
+  rocksdb::Status s;
+  for (int attempt = 1; attempt <= kAttempts; ++attempt) {
+    const std::string before = ManifestState(path);
+    if (d->db_ == nullptr) {
+      std::vector<rocksdb::ColumnFamilyHandle*> handles;
+      rocksdb::DB* raw = nullptr;
+      s = rocksdb::DB::OpenAsSecondary(opts, path, secondary_path, descs, &handles, &raw);
+      if (s.IsInvalidArgument()) break;  // not a database, or wrong column families: no retry helps
+      if (s.ok()) d->Adopt(raw, handles);
+    } else {
+      s = d->db_->TryCatchUpWithPrimary();
+    }
+    if (s.ok() && !before.empty() && before == ManifestState(path)) return d;
+    // A file named in the MANIFEST may also be gone by the time we open it
+    // (a compaction finished): a fresh attempt reads the new MANIFEST.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(5 * attempt, 50)));
+  }
+  if (s.ok()) s = rocksdb::Status::Busy("the primary changed its MANIFEST during every attempt");
+  return Status(StatusCode::kIOError,
+                "cannot open data directory '" + path + "' as a secondary: " + s.ToString());
 }
 
 Database::~Database() {
@@ -101,6 +195,11 @@ Database::~Database() {
     IgnoreError(db_->DestroyColumnFamilyHandle(h));
   }
   if (db_ != nullptr) IgnoreError(db_->Close());
+  db_.reset();
+  if (!scratch_dir_.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch_dir_, ec);  // best effort: only our own info log is in it
+  }
 }
 
 }  // namespace saalbuch::ledger

@@ -40,4 +40,17 @@ Result<nlohmann::json> EnvelopeToJson(std::string_view bytes) {
   return j;
 }
 
+void HexHashes(nlohmann::json* j) {
+  if (!j->is_object()) return;
+  for (auto& [k, v] : j->items()) {
+    if (v.is_array() && k.size() > 5 && k.ends_with("_hash")) {
+      std::string bytes;
+      for (const auto& b : v) bytes.push_back(static_cast<char>(b.get<int>()));
+      v = ToHex(bytes);
+    } else {
+      HexHashes(&v);
+    }
+  }
+}
+
 }  // namespace saalbuch::ledger

@@ -38,8 +38,8 @@ Result<VerifyReport> VerifyChain(const Log& log, const TenantId& tenant,
       }
       rep.head = {r.seq, r.hash};
       ++rep.records;
-      if (progress && rep.records % 100000 == 0) progress(rep.records);
     }
+    if (progress && !chunk.empty()) progress(rep.records);
     if (chunk.size() < kChunk) break;
   }
   auto stored = log.GetHead(tenant);

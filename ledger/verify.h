@@ -22,7 +22,8 @@ struct VerifyReport {
 // Envelope of this tenant with this seq and the previous record's hash; and
 // finally that the stored head names the last record. Damage is reported in
 // the VerifyReport; the Status is non-ok only when the log cannot be read.
-// `progress`, when set, is called every 100 000 records.
+// `progress`, when set, is called after every 1024 records with the number
+// verified so far (callers throttle what they print).
 Result<VerifyReport> VerifyChain(const Log& log, const TenantId& tenant,
                                  const std::function<void(Seq)>& progress = {});
 

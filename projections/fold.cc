@@ -766,7 +766,8 @@ Status FoldRecord(const TenantId& tenant, Seq seq, const schema::Envelope& env, 
   return Status::Ok();
 }
 
-Status FoldInto(MemoryStore* store, const ledger::Log& log, const TenantId& tenant, Seq upto) {
+Status FoldInto(MemoryStore* store, const ledger::Log& log, const TenantId& tenant, Seq upto,
+                const std::function<void(Seq)>& progress) {
   auto from = LowestCheckpoint(*store, tenant);
   if (!from.ok()) return from.status();
   Seq next = *from + 1;
@@ -789,6 +790,7 @@ Status FoldInto(MemoryStore* store, const ledger::Log& log, const TenantId& tena
       ++next;
     }
     store->Commit(txn);
+    if (progress) progress(next - 1);
     if (chunk.size() < want) break;
   }
   return Status::Ok();

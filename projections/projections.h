@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+
 #include "common/result.h"
 #include "common/types.h"
 #include "ledger/log.h"
@@ -35,7 +37,10 @@ Status FoldRecord(const TenantId& tenant, Seq seq, const schema::Envelope& env, 
 
 // Folds the tenant's log from its lowest checkpoint up to `upto` (inclusive;
 // 0 = the head) into `store`. Used by the replay tool and by tests.
-Status FoldInto(MemoryStore* store, const ledger::Log& log, const TenantId& tenant, Seq upto = 0);
+// `progress`, when set, is called after every chunk of 4096 records with the
+// position reached.
+Status FoldInto(MemoryStore* store, const ledger::Log& log, const TenantId& tenant, Seq upto = 0,
+                const std::function<void(Seq)>& progress = {});
 
 // Every projection key of `tenant` with its value (for byte-for-byte
 // comparison between a live store and a replay).

@@ -216,14 +216,22 @@ InProcessServer::~InProcessServer() {
 
 int InProcessServer::port() const { return parts_->port; }
 
-ToolResult Replay(const std::vector<std::string>& args) {
+namespace {
+
+// Runs `path` with `args`; stdout through a pipe, stderr through a file
+// (read after the exit, so that neither pipe can fill up and block).
+ToolResult RunTool(const std::string& path, const std::vector<std::string>& args) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
+  char err_name[] = "/tmp/saalbuch-tool-stderr-XXXXXX";
+  const int err_fd = mkstemp(err_name);
+  if (err_fd < 0) throw std::runtime_error("mkstemp failed");
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out[1], 1);
+    dup2(err_fd, 2);
     close(out[0]);
-    std::vector<std::string> a = {SAALBUCH_REPLAY_PATH};
+    std::vector<std::string> a = {path};
     a.insert(a.end(), args.begin(), args.end());
     std::vector<char*> argv;
     argv.reserve(a.size() + 1);
@@ -241,8 +249,18 @@ ToolResult Replay(const std::vector<std::string>& args) {
   int status = 0;
   waitpid(pid, &status, 0);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  lseek(err_fd, 0, SEEK_SET);
+  while ((n = read(err_fd, buf, sizeof buf)) > 0) r.err.append(buf, static_cast<std::size_t>(n));
+  close(err_fd);
+  unlink(err_name);
   return r;
 }
+
+}  // namespace
+
+ToolResult Replay(const std::vector<std::string>& args) { return RunTool(SAALBUCH_REPLAY_PATH, args); }
+
+ToolResult BackupTool(const std::vector<std::string>& args) { return RunTool(SAALBUCH_BACKUP_PATH, args); }
 
 std::filesystem::path FreshDir(const std::string& name) {
   std::random_device rd;

@@ -82,9 +82,12 @@ class InProcessServer {
 struct ToolResult {
   int exit_code = -1;
   std::string out;
+  std::string err;
 };
-// Runs saalbuch-replay with `args`, capturing stdout.
+// Runs saalbuch-replay with `args`, capturing stdout and stderr.
 ToolResult Replay(const std::vector<std::string>& args);
+// Runs saalbuch-backup with `args`, capturing stdout and stderr.
+ToolResult BackupTool(const std::vector<std::string>& args);
 
 // A fresh directory under the test temp dir, removed by the caller's fixture.
 std::filesystem::path FreshDir(const std::string& name);

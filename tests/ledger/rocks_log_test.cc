@@ -349,10 +349,10 @@ TEST_F(RocksLogTest, ReadOnlyOpenSeesTheDataAndRefusesAppend) {
   EXPECT_FALSE(k->has_value());
 }
 
-TEST_F(RocksLogTest, ReadOnlyOpenBesideARunningWriterSeesItsRecords) {
+TEST_F(RocksLogTest, SecondaryOpenBesideARunningWriterSeesItsRecords) {
   for (int i = 0; i < 3; ++i) MustAppend("stadt", One(ResourceDraft("r" + std::to_string(i))));
   DatabaseOptions ro;
-  ro.read_only = true;
+  ro.secondary = true;
   auto reader_db = Database::Open(dir_.Sub("db"), ro);
   ASSERT_TRUE(reader_db.ok()) << reader_db.status().ToString();
   RocksLog reader(reader_db->get());

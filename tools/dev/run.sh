@@ -5,5 +5,5 @@ set -eu
 cd "$(dirname "$0")/../.."
 tools/dev/deps.sh
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build build/release --target saalbuchd saalbuch-replay
+cmake --build build/release --target saalbuchd saalbuch-replay saalbuch-backup
 exec build/release/http/saalbuchd --data "${SAALBUCH_DATA:-./data}" --demo "$@"

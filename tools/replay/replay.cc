@@ -1,63 +1,92 @@
-// saalbuch-replay: the auditor's tool. Opens a data directory read-only (a
-// copy, a backup, or the directory of a running server) and verifies,
-// replays and compares without trusting the server.
+// saalbuch-replay: the auditor's tool. Reads a data directory (a copy, or
+// the directory of a running server, as a RocksDB secondary instance) or a
+// backup in place, never writes, and verifies, replays, compares and exports
+// without trusting the server.
 
 #include <CLI/CLI.hpp>
 
+#include <cctype>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "common/time.h"
-#include "ledger/database.h"
-#include "ledger/rocks_log.h"
+#include "ledger/event_json.h"
 #include "ledger/verify.h"
 #include "projections/projections.h"
+#include "tools/progress.h"
+#include "tools/replay/source.h"
 
 using namespace saalbuch;
 using nlohmann::json;
+using tools::Progress;
+using tools::Source;
 
 namespace {
 
-struct Opened {
-  std::unique_ptr<ledger::Database> db;
-  std::unique_ptr<ledger::RocksLog> log;
-};
+// Exit codes: 0 all good; 1 a finding (damage, a difference, an unknown
+// booking); 2 the tool could not do its job (usage, unreadable input).
+constexpr int kFinding = 1;
+constexpr int kFailure = 2;
 
-Opened Open(const std::string& data) {
-  ledger::DatabaseOptions o;
-  o.read_only = true;
-  auto db = ledger::Database::Open(data + "/db", o);
-  if (!db.ok()) throw std::runtime_error(db.status().message());
-  Opened out;
-  out.db = std::move(db).value();
-  out.log = std::make_unique<ledger::RocksLog>(out.db.get());
-  return out;
+std::string Dump(const json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
-std::vector<TenantId> Tenants(const ledger::Log& log, const std::string& only) {
-  if (!only.empty()) return {TenantId(only)};
-  return log.Tenants();
+// The tenants to work on: `only`, which must exist, or all of them.
+std::vector<TenantId> Tenants(const Source& s, const std::string& only) {
+  if (only.empty()) return s.log->Tenants();
+  auto head = s.log->GetHead(TenantId(only));
+  if (!head.ok()) throw std::runtime_error(head.status().message());
+  if (head->seq == 0) throw std::runtime_error("no tenant '" + only + "' in " + s.name);
+  return {TenantId(only)};
 }
 
-int Verify(const std::string& data, const std::string& tenant, bool as_json) {
-  Opened o = Open(data);
+Seq HeadOf(const Source& s, const TenantId& t) {
+  auto head = s.log->GetHead(t);
+  if (!head.ok()) throw std::runtime_error(head.status().message());
+  return head->seq;
+}
+
+// Calls `fn` for the records of `t` with from ≤ seq ≤ to, in order, until it
+// returns false.
+Status ForEachRecord(const Source& s, const TenantId& t, Seq from, Seq to,
+                     const std::function<bool(const ledger::Record&)>& fn) {
+  constexpr std::size_t kChunk = 1024;
+  std::vector<ledger::Record> chunk;
+  for (Seq next = std::max<Seq>(from, 1); next <= to;) {
+    chunk.clear();
+    if (Status st = s.log->Read(t, next, kChunk, &chunk); !st.ok()) return st;
+    for (const auto& r : chunk) {
+      if (r.seq > to || !fn(r)) return Status::Ok();
+    }
+    if (chunk.size() < kChunk) break;
+    next = chunk.back().seq + 1;
+  }
+  return Status::Ok();
+}
+
+// ---- verify ----
+
+int Verify(const Source& s, const std::string& tenant, bool as_json, Progress& progress) {
   int rc = 0;
   json report = json::array();
-  for (const auto& t : Tenants(*o.log, tenant)) {
+  for (const auto& t : Tenants(s, tenant)) {
     const auto start = std::chrono::steady_clock::now();
-    auto r = ledger::VerifyChain(*o.log, t, [&](Seq n) {
-      if (!as_json) std::cerr << "  " << t.get() << ": " << n << " records verified…\n";
-    });
+    const Seq total = HeadOf(s, t);
+    auto r = ledger::VerifyChain(*s.log, t, [&](Seq n) { progress.Update("verify " + t.get(), n, total); });
+    progress.Done();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!r.ok()) {
       std::cerr << t.get() << ": cannot read the log: " << r.status().ToString() << "\n";
-      return 2;
+      return kFailure;
     }
     json j = {{"tenant", t.get()},   {"records", r->records},
               {"head", r->head.seq}, {"head_hash", ToHex(r->head.hash)},
               {"ok", r->ok()},       {"seconds", secs}};
     if (!r->ok()) {
-      rc = 1;
+      rc = kFinding;
       j["first_bad_record"] = *r->first_bad;
       j["problem"] = r->problem;
     }
@@ -72,149 +101,465 @@ int Verify(const std::string& data, const std::string& tenant, bool as_json) {
     }
     report.push_back(std::move(j));
   }
-  if (as_json) std::cout << report.dump(2) << "\n";
+  if (as_json) std::cout << Dump(report, 2) << "\n";
   return rc;
 }
 
-int State(const std::string& data, const std::string& tenant, Seq at, const std::string& resource,
-          const std::string& from, const std::string& to, const std::string& booking) {
-  Opened o = Open(data);
-  const TenantId t(tenant);
-  auto head = o.log->GetHead(t);
-  if (!head.ok() || head->seq == 0) {
-    std::cerr << "no tenant '" << tenant << "' in " << data << "\n";
-    return 2;
+// ---- state ----
+
+// The position `at` names: a log position (clamped to the head), or an
+// RFC 3339 instant: the last record of the longest prefix of the log
+// recorded at or before it (0 when the first record is later).
+Seq ResolveAt(const Source& s, const TenantId& t, const std::string& at, Seq head, Progress& progress) {
+  if (at.empty()) return head;
+  if (std::all_of(at.begin(), at.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    const Seq n = std::stoull(at);
+    if (n == 0) throw std::invalid_argument("--at: log positions start at 1");
+    return std::min(n, head);
   }
-  if (at == 0 || at > head->seq) at = head->seq;
+  auto instant = ParseRfc3339(at);
+  if (!instant.ok()) {
+    throw std::invalid_argument("--at must be a log position or an RFC 3339 time with offset: " +
+                                instant.status().message());
+  }
+  Seq position = 0;
+  Status st = ForEachRecord(s, t, 1, head, [&](const ledger::Record& r) {
+    const auto* env = ledger::DecodeEnvelope(r.bytes);
+    if (env == nullptr) throw std::runtime_error("record " + std::to_string(r.seq) + " does not decode");
+    if (env->recorded_at_us() > *instant) return false;
+    position = r.seq;
+    progress.Update("state: finding the position", r.seq, head);
+    return true;
+  });
+  progress.Done();
+  if (!st.ok()) throw std::runtime_error(st.ToString());
+  return position;
+}
+
+struct StateArgs {
+  std::string tenant, at, resource, from, to, booking;
+};
+
+int State(const Source& s, const StateArgs& a, Progress& progress) {
+  const TenantId t(a.tenant);
+  const Seq head = HeadOf(s, t);
+  if (head == 0) {
+    std::cerr << "no tenant '" << a.tenant << "' in " << s.name << "\n";
+    return kFailure;
+  }
+  const Seq at = ResolveAt(s, t, a.at, head, progress);
+  json out = {{"tenant", a.tenant}, {"position", at}, {"head", head}};
+  if (!a.at.empty() && !std::isdigit(static_cast<unsigned char>(a.at[0]))) out["as_of"] = a.at;
+  if (at == 0) {
+    std::cerr << "tenant '" << a.tenant << "' has no record recorded at or before " << a.at << "\n";
+    return kFinding;
+  }
   projections::MemoryStore store;
-  if (Status s = projections::FoldInto(&store, *o.log, t, at); !s.ok()) {
-    std::cerr << "replay failed: " << s.ToString() << "\n";
-    return 2;
+  auto report = [&](Seq n) { progress.Update("state: replaying", n, at); };
+  Status folded = projections::FoldInto(&store, *s.log, t, at, report);
+  progress.Done();
+  if (!folded.ok()) {
+    std::cerr << "replay failed: " << folded.ToString() << "\n";
+    return kFailure;
   }
-  json out = {{"tenant", tenant}, {"position", at}, {"head", head->seq}};
-  if (!booking.empty()) {
-    auto b = projections::QueryBooking(store, t, BookingId(booking));
+  if (!a.booking.empty()) {
+    auto b = projections::QueryBooking(store, t, BookingId(a.booking));
     out["booking"] = b.ok() ? b->doc : json(nullptr);
-    std::cout << out.dump(2) << "\n";
-    return b.ok() ? 0 : 1;
+    std::cout << Dump(out, 2) << "\n";
+    return b.ok() ? 0 : kFinding;
   }
-  TimeRange window;
-  auto f = ParseRfc3339(from);
-  auto e = ParseRfc3339(to);
+  auto f = ParseRfc3339(a.from);
+  auto e = ParseRfc3339(a.to);
   if (!f.ok() || !e.ok()) {
     std::cerr << "--from and --to must be RFC 3339 times with offset\n";
-    return 2;
+    return kFailure;
   }
-  window = {*f, *e};
+  const TimeRange window{*f, *e};
+  auto tenant_doc = projections::QueryTenant(store, t);
   auto resources = projections::QueryResources(store, t);
-  if (!resources.ok()) {
-    std::cerr << resources.status().ToString() << "\n";
-    return 2;
+  if (!tenant_doc.ok() || !resources.ok()) {
+    std::cerr << (tenant_doc.ok() ? resources.status() : tenant_doc.status()).ToString() << "\n";
+    return kFailure;
   }
   json availability = json::object();
+  json bookings = json::object();
+  json listed = json::array();
   for (const auto& r : resources->at("items")) {
     const std::string id = r.at("id").get<std::string>();
-    if (!resource.empty() && id != resource) continue;
-    auto a = projections::QueryAvailability(store, t, ResourceId(id), window);
-    if (!a.ok()) {
-      std::cerr << id << ": " << a.status().ToString() << "\n";
-      return 2;
+    if (!a.resource.empty() && id != a.resource) continue;
+    listed.push_back(r);
+    auto av = projections::QueryAvailability(store, t, ResourceId(id), window);
+    auto bk = projections::QueryResourceBookings(store, t, ResourceId(id), window, 500, "");
+    if (!av.ok() || !bk.ok()) {
+      std::cerr << id << ": " << (av.ok() ? bk.status() : av.status()).ToString() << "\n";
+      return kFailure;
     }
-    availability[id] = *a;
+    availability[id] = *av;
+    bookings[id] = *bk;
   }
+  out["catalog"] = {{"tenant", *tenant_doc}, {"resources", listed}};
   out["availability"] = availability;
-  std::cout << out.dump(2) << "\n";
+  out["bookings"] = bookings;
+  std::cout << Dump(out, 2) << "\n";
   return 0;
 }
 
-int Diff(const std::string& data, const std::string& tenant) {
-  Opened o = Open(data);
-  projections::RocksStore live(o.db.get());
+// ---- diff ----
+
+// A projection key for people: printable bytes as they are, others as \xNN.
+std::string Printable(std::string_view key) {
+  std::string out;
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x" + ToHex(std::string(1, static_cast<char>(c)));
+    }
+  }
+  return out;
+}
+
+int Diff(const Source& s, const std::string& tenant, bool as_json, Progress& progress) {
+  projections::RocksStore live(s.db.get());
   int rc = 0;
-  for (const auto& t : Tenants(*o.log, tenant)) {
+  json report = json::array();
+  for (const auto& t : Tenants(s, tenant)) {
     auto upto = projections::LowestCheckpoint(live, t);
-    if (!upto.ok()) return 2;
+    if (!upto.ok()) {
+      std::cerr << t.get() << ": " << upto.status().ToString() << "\n";
+      return kFailure;
+    }
     projections::MemoryStore replay;
     if (*upto > 0) {
-      if (Status s = projections::FoldInto(&replay, *o.log, t, *upto); !s.ok()) {
-        std::cerr << t.get() << ": replay failed: " << s.ToString() << "\n";
-        return 2;
+      auto report = [&](Seq n) { progress.Update("diff " + t.get() + ": replaying", n, *upto); };
+      if (Status st = projections::FoldInto(&replay, *s.log, t, *upto, report); !st.ok()) {
+        std::cerr << t.get() << ": replay failed: " << st.ToString() << "\n";
+        return kFailure;
       }
     }
+    progress.Done();
     auto a = projections::TenantKeys(live, t);
     auto b = projections::TenantKeys(replay, t);
-    if (!a.ok() || !b.ok()) return 2;
+    if (!a.ok() || !b.ok()) {
+      std::cerr << t.get() << ": " << (a.ok() ? b.status() : a.status()).ToString() << "\n";
+      return kFailure;
+    }
     std::size_t differences = 0;
+    json examples = json::array();
+    auto note = [&](const std::string& key, const char* what) {
+      if (++differences <= 10) examples.push_back({{"key", Printable(key)}, {"problem", what}});
+    };
     for (const auto& [k, v] : *a) {
       auto it = b->find(k);
-      if (it == b->end() || it->second != v) ++differences;
+      if (it == b->end()) {
+        note(k, "only in the live projection");
+      } else if (it->second != v) {
+        note(k, "value differs");
+      }
     }
-    for (const auto& [k, v] : *b) differences += a->count(k) == 0 ? 1 : 0;
-    std::cout << t.get() << ": position " << *upto << ", " << a->size() << " live keys, " << differences
-              << " differences" << (differences == 0 ? " — identical" : " — DIFFERENT") << "\n";
-    if (differences != 0) rc = 1;
+    for (const auto& [k, v] : *b) {
+      if (a->count(k) == 0) note(k, "missing from the live projection");
+    }
+    if (differences != 0) rc = kFinding;
+    if (as_json) {
+      report.push_back({{"tenant", t.get()},
+                        {"position", *upto},
+                        {"live_keys", a->size()},
+                        {"differences", differences},
+                        {"identical", differences == 0},
+                        {"first_differences", examples}});
+    } else {
+      std::cout << t.get() << ": position " << *upto << ", " << a->size() << " live keys, " << differences
+                << " differences" << (differences == 0 ? " — identical" : " — DIFFERENT") << "\n";
+      for (const auto& ex : examples) {
+        std::cout << "  " << ex["problem"].get<std::string>() << ": " << ex["key"].get<std::string>() << "\n";
+      }
+    }
   }
+  if (as_json) std::cout << Dump(report, 2) << "\n";
   return rc;
+}
+
+// ---- history ----
+
+json EventJson(const ledger::Record& r, json rendered) {
+  ledger::HexHashes(&rendered);
+  const TimeUs at = rendered.value("recorded_at_us", TimeUs{0});
+  return {{"seq", r.seq},
+          {"hash", ToHex(r.hash)},
+          {"recorded_at", FormatUtc(at)},
+          {"actor", rendered.value("actor", "")},
+          {"type", rendered.value("payload_type", "")},
+          {"stream_id", rendered.value("stream_id", "")},
+          {"command_id", rendered.value("command_id", "")},
+          {"correlation_id", rendered.value("correlation_id", "")},
+          {"payload", rendered.value("payload", json::object())}};
+}
+
+// For people: every "…_us" integer (UTC microseconds) as an RFC 3339 time
+// under the name without "_us".
+json Readable(const json& payload) {
+  json out = json::object();
+  for (const auto& [k, v] : payload.items()) {
+    if (k.size() > 3 && k.ends_with("_us") && v.is_number_integer()) {
+      out[k.substr(0, k.size() - 3)] = FormatUtc(v.get<TimeUs>());
+    } else {
+      out[k] = v;
+    }
+  }
+  return out;
+}
+
+int History(const Source& s, const std::string& tenant, const std::string& booking, bool as_json,
+            Progress& progress) {
+  const TenantId t(tenant);
+  const Seq head = HeadOf(s, t);
+  if (head == 0) {
+    std::cerr << "no tenant '" << tenant << "' in " << s.name << "\n";
+    return kFailure;
+  }
+  json events = json::array();
+  Sha256 prev{};
+  Seq expected = 1;
+  std::string damage;
+  Status st = ForEachRecord(s, t, 1, head, [&](const ledger::Record& r) {
+    // The whole log is read anyway: check the chain on the way, so that the
+    // history shown is the one the chain vouches for.
+    if (r.seq != expected || ledger::ChainHash(prev, r.bytes) != r.hash) {
+      damage = "record " + std::to_string(expected) + " fails the hash chain";
+      return false;
+    }
+    prev = r.hash;
+    ++expected;
+    progress.Update("history: searching " + tenant, r.seq, head);
+    // Rendering every record is slow; the id must occur in the bytes of any
+    // record whose payload names it.
+    if (r.bytes.find(booking) == std::string::npos) return true;
+    auto rendered = ledger::EnvelopeToJson(r.bytes);
+    if (!rendered.ok()) {
+      damage = "record " + std::to_string(r.seq) + ": " + rendered.status().message();
+      return false;
+    }
+    // Any event type whose payload has this booking_id, present or future.
+    const json& payload = rendered->value("payload", json::object());
+    if (payload.is_object() && payload.value("booking_id", "") == booking) {
+      events.push_back(EventJson(r, std::move(rendered).value()));
+    }
+    return true;
+  });
+  progress.Done();
+  if (!st.ok()) {
+    std::cerr << "cannot read the log: " << st.ToString() << "\n";
+    return kFailure;
+  }
+  if (!damage.empty()) {
+    std::cerr << "the log of '" << tenant << "' is damaged: " << damage
+              << "; run saalbuch-replay verify for the details\n";
+    return kFinding;
+  }
+  if (events.empty()) {
+    std::cerr << "no booking '" << booking << "' in tenant '" << tenant << "' (" << head
+              << " records searched)\n";
+    return kFinding;
+  }
+  if (as_json) {
+    std::cout << Dump({{"tenant", tenant}, {"booking", booking}, {"head", head}, {"events", events}}, 2)
+              << "\n";
+    return 0;
+  }
+  std::cout << "Booking " << booking << " of tenant " << tenant << ": " << events.size()
+            << (events.size() == 1 ? " event" : " events") << " (records 1–" << head
+            << " checked against the hash chain)\n";
+  for (const auto& e : events) {
+    std::cout << "  seq " << e["seq"].get<Seq>() << "  " << e["recorded_at"].get<std::string>() << "  "
+              << e["type"].get<std::string>() << "  by " << e["actor"].get<std::string>() << "\n    "
+              << Dump(Readable(e["payload"])) << "\n";
+  }
+  return 0;
+}
+
+// ---- export ----
+
+struct ExportArgs {
+  std::string tenant, out;
+  Seq from = 1, to = 0;
+  bool with_bytes = false;
+};
+
+int Export(const Source& s, const ExportArgs& a, Progress& progress) {
+  namespace fs = std::filesystem;
+  std::ofstream file;
+  const std::string partial = a.out + ".partial";
+  if (!a.out.empty()) {
+    file.open(partial, std::ios::trunc);
+    if (!file) {
+      std::cerr << "cannot write " << partial << "\n";
+      return kFailure;
+    }
+  }
+  std::ostream& os = a.out.empty() ? std::cout : file;
+  std::uint64_t written = 0;
+  std::size_t tenants = 0;
+  for (const auto& t : Tenants(s, a.tenant)) {
+    const Seq head = HeadOf(s, t);
+    const Seq to = a.to == 0 ? head : std::min(a.to, head);
+    ++tenants;
+    std::string problem;
+    Status st = ForEachRecord(s, t, a.from, to, [&](const ledger::Record& r) {
+      auto rendered = ledger::EnvelopeToJson(r.bytes);
+      if (!rendered.ok()) {
+        problem = "record " + std::to_string(r.seq) + " of '" + t.get() + "': " + rendered.status().message();
+        return false;
+      }
+      ledger::HexHashes(&*rendered);
+      nlohmann::ordered_json line = {{"tenant", t.get()}, {"seq", r.seq}, {"hash", ToHex(r.hash)}};
+      line["record"] = std::move(rendered).value();
+      if (a.with_bytes) line["bytes"] = ToHex(r.bytes);
+      os << line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
+      ++written;
+      progress.Update("export " + t.get(), r.seq, to);
+      return true;
+    });
+    progress.Done();
+    if (!st.ok() || !problem.empty()) {
+      std::cerr << "export stopped: " << (st.ok() ? problem : st.ToString()) << "\n";
+      if (!a.out.empty()) fs::remove(partial);
+      return st.ok() ? kFinding : kFailure;
+    }
+  }
+  os.flush();
+  if (!os) {
+    std::cerr << "writing the export failed\n";
+    if (!a.out.empty()) fs::remove(partial);
+    return kFailure;
+  }
+  if (!a.out.empty()) {
+    file.close();
+    fs::rename(partial, a.out);
+    std::cerr << "exported " << written << " records of " << tenants
+              << (tenants == 1 ? " tenant" : " tenants") << " to " << a.out << "\n";
+  }
+  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "saalbuch-replay — verify and replay Saalbuch logs, read-only.\n"
-      "Works on a copy or backup of a data directory and on the directory of a running server."};
+      "saalbuch-replay — the auditor's tool: verify, replay, compare and export Saalbuch logs.\n"
+      "Reads without writing and without trusting the server: a copy of a data directory,\n"
+      "the directory of a running server (opened as a RocksDB secondary instance, which\n"
+      "sees the state as of the start of the command and never disturbs the server), or\n"
+      "a backup directory in place (--backup)."};
+  app.footer(
+      "Exit codes: 0 all good; 1 a finding (damage, a difference, an unknown booking);\n"
+      "2 the tool could not do its job (bad arguments, unreadable directory).\n"
+      "Output: results on stdout (--json where offered); progress and errors on stderr.");
   app.require_subcommand(1);
-  std::string data = "./data", tenant, resource, booking;
-  std::string from, to;
-  Seq at = 0;
+  bool quiet = false;
+  app.add_flag("-q,--quiet", quiet, "No progress messages on stderr");
+  app.fallthrough();
+  tools::SourceFlags source;
+  std::string tenant;
   bool as_json = false;
 
-  auto* verify = app.add_subcommand("verify",
-                                    "Verify every tenant's hash chain from the first record; "
-                                    "exit 1 and name the first bad record on damage");
-  verify->add_option("--data", data, "Data directory")->capture_default_str();
+  auto* verify = app.add_subcommand("verify", "Verify every tenant's hash chain from the first record");
+  verify->footer(
+      "Checks, from record 1: no gap in the numbering; each stored hash equals\n"
+      "SHA-256(previous hash ‖ record bytes); each record decodes and names its tenant, position\n"
+      "and the previous hash; the stored head names the last record. On damage: names the first\n"
+      "bad record and exits 1.");
+  tools::AddSourceOptions(verify, &source);
   verify->add_option("--tenant", tenant, "Only this tenant");
   verify->add_flag("--json", as_json, "Print a JSON report");
 
-  auto* state = app.add_subcommand("state",
-                                   "Fold the projections up to a log position and print "
-                                   "availability (or one booking) as JSON");
-  state->add_option("--data", data, "Data directory")->capture_default_str();
-  state->add_option("--tenant", tenant, "Tenant")->required();
-  state->add_option("--at", at, "Log position (default: the head)");
-  state->add_option("--resource", resource, "Only this resource");
-  state->add_option("--from", from, "Window start, RFC 3339 (default: today 00:00 UTC)");
-  state->add_option("--to", to, "Window end, RFC 3339 (default: 7 days after --from)");
-  state->add_option("--booking", booking, "Print this booking with its history instead");
+  StateArgs st;
+  auto* state = app.add_subcommand("state", "The projections as of a log position or an instant, as JSON");
+  state->footer(
+      "Folds the log from record 1 up to --at, with the server's own projection code, and prints\n"
+      "the catalog (tenant, resources), availability and bookings in the window --from/--to, or\n"
+      "one booking with its history (--booking). --at 2027-03-01T00:00:00+01:00 means every\n"
+      "record recorded up to that instant (the state as of that day).");
+  tools::AddSourceOptions(state, &source);
+  state->add_option("--tenant", st.tenant, "Tenant")->required();
+  state->add_option("--at", st.at,
+                    "A log position (e.g. 120) or an RFC 3339 time with offset (e.g. "
+                    "2027-03-01T00:00:00+01:00: the records recorded up to then). Default: the head");
+  state->add_option("--resource", st.resource, "Only this resource");
+  state->add_option("--from", st.from, "Window start, RFC 3339 (default: today 00:00 UTC)");
+  state->add_option("--to", st.to, "Window end, RFC 3339 (default: 7 days after --from)");
+  state->add_option("--booking", st.booking, "Print this booking with its history instead");
 
-  auto* diff = app.add_subcommand("diff",
-                                  "Rebuild the projections from record 1 in memory and compare "
-                                  "them byte for byte with the live ones");
-  diff->add_option("--data", data, "Data directory")->capture_default_str();
+  auto* diff =
+      app.add_subcommand("diff", "Rebuild every projection from record 1 and compare it with the stored one");
+  diff->footer(
+      "Replays each tenant's log in memory up to the stored projections' checkpoint and compares\n"
+      "every key and value byte for byte; names the first differing keys and exits 1 on any\n"
+      "difference.");
+  tools::AddSourceOptions(diff, &source);
   diff->add_option("--tenant", tenant, "Only this tenant");
+  diff->add_flag("--json", as_json, "Print a JSON report");
 
-  CLI11_PARSE(app, argc, argv);
+  std::string booking;
+  auto* history = app.add_subcommand("history", "Every event of one booking, with position, time and actor");
+  history->footer(
+      "Lists every record whose payload has this booking_id (whatever the event type), with its\n"
+      "position, time, actor, type and payload. The tenant's whole log is read, and its hash chain\n"
+      "checked on the way. An unknown booking: a message on stderr and exit 1.");
+  tools::AddSourceOptions(history, &source);
+  history->add_option("booking", booking, "The booking id (bk_…)")->required();
+  history->add_option("--tenant", tenant, "The booking's tenant")->required();
+  history->add_flag("--json", as_json, "Print JSON");
+
+  ExportArgs ex;
+  auto* exp = app.add_subcommand("export", "The log as JSON Lines, for auditors' own tools");
+  exp->footer(
+      "One record per line: {\"tenant\", \"seq\", \"hash\", \"record\"} (hash in hex; record is the\n"
+      "envelope with its payload, as in GET /v1/tenants/{t}/events), plus \"bytes\" with\n"
+      "--with-bytes, so that the chain can be recomputed: hash(n) = SHA-256(hash(n-1) ‖ bytes(n)),\n"
+      "hash(0) = 32 zero bytes.\n"
+      "Personal data: events carry none yet, so everything is exported. Once they do (encrypted\n"
+      "per person), it will be exported only where that person's key still exists.");
+  tools::AddSourceOptions(exp, &source);
+  exp->add_option("--tenant", ex.tenant, "Only this tenant (default: all, one after the other)");
+  exp->add_option("--from", ex.from, "First log position")->capture_default_str()->check(CLI::PositiveNumber);
+  exp->add_option("--to", ex.to, "Last log position (default: the head)");
+  exp->add_option("--out", ex.out, "Write to this file (atomically) instead of stdout");
+  exp->add_flag("--with-bytes", ex.with_bytes,
+                "Add each record's encoded bytes (hex), so that the chain can be recomputed");
+
   try {
-    if (*verify) return Verify(data, tenant, as_json);
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help is a ParseError that exits 0; anything else is exit 2 as documented.
+    return app.exit(e) == 0 ? 0 : kFailure;
+  }
+  Progress progress(!quiet);
+  try {
+    const Source s = tools::OpenSource(source);
+    if (*verify) return Verify(s, tenant, as_json, progress);
     if (*state) {
-      if (from.empty()) {
+      if (st.from.empty()) {
         auto today = date::floor<date::days>(std::chrono::system_clock::now());
-        from = date::format("%FT%TZ", date::sys_seconds(today));
+        st.from = date::format("%FT%TZ", date::sys_seconds(today));
       }
-      if (to.empty()) {
-        auto f = ParseRfc3339(from);
+      if (st.to.empty()) {
+        auto f = ParseRfc3339(st.from);
         if (!f.ok()) {
           std::cerr << f.status().message() << "\n";
-          return 2;
+          return kFailure;
         }
-        to = FormatUtc(*f + 7LL * 24 * 3600 * kUsPerSecond);
+        st.to = FormatUtc(*f + 7LL * 24 * 3600 * kUsPerSecond);
       }
-      return State(data, tenant, at, resource, from, to, booking);
+      return State(s, st, progress);
     }
-    if (*diff) return Diff(data, tenant);
+    if (*diff) return Diff(s, tenant, as_json, progress);
+    if (*history) return History(s, tenant, booking, as_json, progress);
+    if (*exp) return Export(s, ex, progress);
   } catch (const std::exception& e) {
+    progress.Done();
     std::cerr << "saalbuch-replay: " << e.what() << "\n";
-    return 2;
+    return kFailure;
   }
   return 0;
 }

@@ -11,6 +11,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/crypto.h"
+#include "common/note.h"
 #include "common/time.h"
 #include "ledger/event_json.h"
 #include "ledger/verify.h"
@@ -69,7 +71,96 @@ Status ForEachRecord(const Source& s, const TenantId& t, Seq from, Seq to,
 
 // ---- verify ----
 
-int Verify(const Source& s, const std::string& tenant, bool as_json, Progress& progress) {
+// Checks every CheckpointSigned record of `t`: its note opens with the
+// verifier (the auditor's key, or else the key the log names), its body
+// names this tenant's origin, the position and the hash the record states,
+// and that hash is the chain hash of the record at that position. Fills
+// `out` with {"checkpoints", "last_position", "verifier_key", "key_from"}
+// and, on a finding, "first_bad_checkpoint" and "checkpoint_problem".
+bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::optional<NoteVerifier>& auditor_key,
+                       const std::string& auditor_key_text, json* out) {
+  struct Signed {
+    Seq record;
+    Seq position;
+    std::string hash, note, verifier_key;
+  };
+  std::vector<Signed> signed_;
+  Status st = ForEachRecord(s, t, 1, ~Seq{0}, [&](const ledger::Record& r) {
+    const auto* env = ledger::DecodeEnvelope(r.bytes);
+    if (env != nullptr && env->payload_type() == schema::Payload::CheckpointSigned) {
+      const auto* e = env->payload_as_CheckpointSigned();
+      auto str = [](const flatbuffers::String* x) { return x == nullptr ? std::string() : x->str(); };
+      std::string hash;
+      if (e->head_hash() != nullptr) hash.assign(e->head_hash()->begin(), e->head_hash()->end());
+      signed_.push_back({r.seq, e->position(), hash, str(e->note()), str(e->verifier_key())});
+    }
+    return true;
+  });
+  if (!st.ok()) throw std::runtime_error(st.ToString());
+  (*out)["checkpoints"] = signed_.size();
+  (*out)["last_position"] = signed_.empty() ? 0 : signed_.back().position;
+  auto finding = [&](const Signed& c, const std::string& problem) {
+    (*out)["first_bad_checkpoint"] = c.record;
+    (*out)["checkpoint_problem"] = problem;
+    return false;
+  };
+  std::optional<NoteVerifier> key = auditor_key;
+  (*out)["key_from"] = auditor_key ? "auditor" : "log";
+  if (auditor_key) (*out)["verifier_key"] = auditor_key_text;
+  std::map<Seq, const Signed*> by_position;
+  for (const auto& c : signed_) {
+    if (!key) {
+      key = ParseVerifierKey(c.verifier_key);
+      if (!key) return finding(c, "the verifier key named in the log is malformed");
+      (*out)["verifier_key"] = c.verifier_key;
+    }
+    auto body = OpenNote(c.note, *key);
+    if (!body) return finding(c, "the signature does not verify with the verifier key");
+    auto cp = ParseCheckpointBody(*body);
+    if (!cp) return finding(c, "the signed note is not a checkpoint");
+    if (cp->origin != "saalbuch/" + t.get()) return finding(c, "signed for another origin: " + cp->origin);
+    if (cp->size != c.position || cp->hash != c.hash || c.position >= c.record) {
+      return finding(c, "the signed position or hash differs from the record's");
+    }
+    by_position[c.position] = &c;
+  }
+  // The chain hash at each signed position must be the signed one.
+  std::string problem;
+  const Signed* bad = nullptr;
+  st = ForEachRecord(s, t, 1, by_position.empty() ? 0 : by_position.rbegin()->first,
+                     [&](const ledger::Record& r) {
+                       auto it = by_position.find(r.seq);
+                       if (it != by_position.end() && std::string(AsBytes(r.hash)) != it->second->hash) {
+                         bad = it->second;
+                         return false;
+                       }
+                       return true;
+                     });
+  if (!st.ok()) throw std::runtime_error(st.ToString());
+  if (bad != nullptr) {
+    return finding(*bad, "the log's chain hash at position " + std::to_string(bad->position) +
+                             " is not the signed one: the log was changed after it was signed");
+  }
+  return true;
+}
+
+int Verify(const Source& s, const std::string& tenant, bool as_json, const std::string& verifier_key_file,
+           Progress& progress) {
+  std::optional<NoteVerifier> auditor_key;
+  std::string auditor_key_text;
+  if (!verifier_key_file.empty()) {
+    std::ifstream in(verifier_key_file);
+    std::getline(in, auditor_key_text);
+    auditor_key = ParseVerifierKey(auditor_key_text);
+    if (!auditor_key) {
+      std::cerr << "--verifier-key: " << verifier_key_file << " holds no verifier key (name+id+key)\n";
+      return kFailure;
+    }
+    if (tenant.empty()) {
+      std::cerr << "--verifier-key needs --tenant: each tenant has its own key\n";
+      return kFailure;
+    }
+  }
   int rc = 0;
   json report = json::array();
   for (const auto& t : Tenants(s, tenant)) {
@@ -90,10 +181,22 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, Progress& p
       j["first_bad_record"] = *r->first_bad;
       j["problem"] = r->problem;
     }
+    const bool checkpoints_ok = r->ok() && VerifyCheckpoints(s, t, auditor_key, auditor_key_text, &j);
+    if (r->ok() && !checkpoints_ok) {
+      rc = kFinding;
+      j["ok"] = false;
+    }
     if (!as_json) {
-      if (r->ok()) {
+      if (r->ok() && checkpoints_ok) {
         std::cout << t.get() << ": OK — " << r->records << " records, head " << r->head.seq << " "
-                  << ToHex(r->head.hash) << "\n";
+                  << ToHex(r->head.hash) << "; " << j.value("checkpoints", 0) << " signed checkpoints verify"
+                  << (j.value("checkpoints", 0) > 0
+                          ? std::string(" (key from the ") + j.value("key_from", "") + ")"
+                          : std::string())
+                  << "\n";
+      } else if (r->ok()) {
+        std::cout << t.get() << ": BAD CHECKPOINT at record " << j.value("first_bad_checkpoint", Seq{0})
+                  << ": " << j.value("checkpoint_problem", "") << "\n";
       } else {
         std::cout << t.get() << ": DAMAGED at record " << *r->first_bad << ": " << r->problem << " ("
                   << r->records << " records before it verify)\n";
@@ -468,10 +571,18 @@ int main(int argc, char** argv) {
       "Checks, from record 1: no gap in the numbering; each stored hash equals\n"
       "SHA-256(previous hash ‖ record bytes); each record decodes and names its tenant, position\n"
       "and the previous hash; the stored head names the last record. On damage: names the first\n"
-      "bad record and exits 1.");
+      "bad record and exits 1. Then every signed checkpoint: its Ed25519 signature (C2SP signed\n"
+      "note), and that the chain hash at its position is the one signed.");
   tools::AddSourceOptions(verify, &source);
   verify->add_option("--tenant", tenant, "Only this tenant");
   verify->add_flag("--json", as_json, "Print a JSON report");
+  std::string verifier_key_file;
+  verify
+      ->add_option(
+          "--verifier-key", verifier_key_file,
+          "File with the tenant's checkpoint verifier key (GET …/checkpoint/key), kept apart from the "
+          "data; without it, checkpoints are checked against the key the log names")
+      ->check(CLI::ExistingFile);
 
   StateArgs st;
   auto* state = app.add_subcommand("state", "The projections as of a log position or an instant, as JSON");
@@ -537,7 +648,7 @@ int main(int argc, char** argv) {
   Progress progress(!quiet);
   try {
     const Source s = tools::OpenSource(source);
-    if (*verify) return Verify(s, tenant, as_json, progress);
+    if (*verify) return Verify(s, tenant, as_json, verifier_key_file, progress);
     if (*state) {
       if (st.from.empty()) {
         auto today = date::floor<date::days>(std::chrono::system_clock::now());

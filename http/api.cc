@@ -154,21 +154,6 @@ std::string MethodLabel(verb m) {
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-// Hex for byte arrays in rendered events (hashes), recursively.
-void HexifyHashes(json& j) {
-  if (j.is_object()) {
-    for (auto& [k, v] : j.items()) {
-      if (v.is_array() && k.size() > 5 && k.ends_with("_hash")) {
-        std::string bytes;
-        for (const auto& b : v) bytes.push_back(static_cast<char>(b.get<int>()));
-        v = ToHex(bytes);
-      } else {
-        HexifyHashes(v);
-      }
-    }
-  }
-}
-
 }  // namespace
 
 struct Api::Impl {
@@ -1378,7 +1363,7 @@ struct Api::Impl {
       for (const auto& r : records) {
         auto ev = ledger::EnvelopeToJson(r.bytes);
         if (!ev.ok()) return FromStatus(c, ev.status());
-        HexifyHashes(*ev);
+        ledger::HexHashes(&*ev);
         items.push_back({{"seq", r.seq}, {"hash", ToHex(r.hash)}, {"record", *ev}});
       }
       json body = {{"items", items},

@@ -37,6 +37,7 @@ struct CommandBus::Tenant {
   std::atomic<Seq> head{0};
   std::atomic<Seq> last_checkpoint_record{0};
   std::atomic<bool> checkpoint_queued{false};
+  std::atomic<bool> poisoned{false};  // mirrors !poison.ok() for the timer
   std::atomic<std::chrono::steady_clock::rep> last_checkpoint_time{
       std::chrono::steady_clock::now().time_since_epoch().count()};
   void PublishHolds() {
@@ -197,7 +198,7 @@ void CommandBus::SubmitCheckpoints() {
     std::shared_lock tenants(tenants_mu_);
     for (const auto& [id, t] : tenants_) {
       const Seq head = t->head, last = t->last_checkpoint_record;
-      if (head <= last) continue;  // nothing new since the last checkpoint's own record
+      if (head <= last || t->poisoned) continue;  // nothing new since the last checkpoint's own record
       const auto since = now - std::chrono::steady_clock::time_point(
                                    std::chrono::steady_clock::duration(t->last_checkpoint_time.load()));
       if ((head - last >= options_.checkpoint_every || since >= options_.checkpoint_interval) &&
@@ -212,7 +213,15 @@ void CommandBus::SubmitCheckpoints() {
       t->checkpoint_queued = false;
       continue;
     }
-    auto [note, verifier_key] = options_.sign_checkpoint(t->id, head->seq, head->hash);
+    std::pair<std::string, std::string> signed_note;
+    try {
+      signed_note = options_.sign_checkpoint(t->id, head->seq, head->hash);
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"checkpoint not signed\" tenant={} error=\"{}\"", t->id.get(), e.what());
+      t->checkpoint_queued = false;
+      continue;
+    }
+    auto& [note, verifier_key] = signed_note;
     Submission s;
     s.ctx.tenant = t->id;
     s.ctx.actor = "system";
@@ -484,6 +493,7 @@ void CommandBus::Drain(Tenant* t) {
       // The model already holds the batch's events; it no longer matches the
       // durable log, so this tenant takes no more commands until a restart
       // rebuilds it from the log.
+      t->poisoned = true;
       t->poison = Status(StatusCode::kPoisoned, "tenant '" + t->id.get() +
                                                     "' is unavailable after a storage failure (" +
                                                     appended.status().message() + ")");

@@ -237,5 +237,44 @@ TEST_F(NotifyTest, ApprovalFlowMailsAndNothingForErasedPersons) {
   EXPECT_EQ(Count(smtp_->Messages(), "declined"), 0);
 }
 
+TEST_F(NotifyTest, HeldBookingsGetAReminderBeforeTheyExpireAndANoticeWhenTheyDo) {
+  smtp_->Start();
+  server_->Start();
+  MakeTenant();
+  const int port = server_->port();
+  ASSERT_EQ(CallJson(port, "PUT", "/v1/tenants/stadt/settings", {{"hold_seconds", 4}}, admin_).status, 200);
+  ASSERT_EQ(CallJson(port, "POST", "/v1/tenants/stadt/rights",
+                     {{"resource", "saal"}, {"group", "public"}, {"hold", true}}, admin_)
+                .status,
+            201);
+  auto held = Book("2027-07-01T10:00:00Z", "2027-07-01T11:00:00Z",
+                   {{"email", "halt@example.org"}, {"language", "en"}});
+  ASSERT_EQ(held.status, 201) << held.body;
+  EXPECT_EQ(held.json()["status"], "held");
+  const std::string number = held.json()["number"];
+  auto mails = smtp_->WaitFor(3, std::chrono::seconds(20));
+  EXPECT_EQ(Count(mails, "Subject: Your booking " + number + " is on hold"), 1);
+  EXPECT_EQ(Count(mails, "Subject: Your hold " + number + " expires soon"), 1);
+  EXPECT_EQ(Count(mails, "Subject: Your hold " + number + " has expired"), 1);
+  // A hold confirmed in time gets no reminder.
+  ASSERT_EQ(CallJson(port, "PUT", "/v1/tenants/stadt/settings", {{"hold_seconds", 6}}, admin_).status, 200);
+  auto kept = Book("2027-07-02T10:00:00Z", "2027-07-02T11:00:00Z",
+                   {{"email", "halt@example.org"}, {"language", "en"}});
+  ASSERT_EQ(kept.status, 201);
+  ASSERT_EQ(CallJson(port, "POST",
+                     "/v1/tenants/stadt/bookings/" + kept.json()["id"].get<std::string>() + "/confirm",
+                     json::object(), admin_)
+                .status,
+            200);
+  smtp_->WaitFor(5, std::chrono::seconds(20));
+  std::this_thread::sleep_for(std::chrono::seconds(7));  // past the reminder (4.5 s) and the end (6 s)
+  mails = smtp_->Messages();
+  const std::string kept_number = kept.json()["number"];
+  EXPECT_EQ(Count(mails, "Subject: Your booking " + kept_number + " is confirmed"), 1);
+  EXPECT_EQ(Count(mails, "Subject: Your hold " + kept_number + " expires soon"), 0);
+  EXPECT_EQ(Count(mails, "Subject: Your hold " + kept_number + " has expired"), 0);
+  EXPECT_EQ(mails.size(), 5u);
+}
+
 }  // namespace
 }  // namespace saalbuch::e2e

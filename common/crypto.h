@@ -15,6 +15,8 @@ using Sha256 = std::array<std::uint8_t, 32>;
 Sha256 Sha256Of(std::string_view a, std::string_view b = {});
 
 std::string ToHex(std::string_view bytes);
+// The bytes of lower- or upper-case `hex`; nullopt when it is not hex.
+std::optional<std::string> FromHex(std::string_view hex);
 inline std::string ToHex(const Sha256& h) {
   return ToHex(std::string_view(reinterpret_cast<const char*>(h.data()), h.size()));
 }

@@ -1261,10 +1261,7 @@ struct Api::Impl {
     if (sealed == doc.end()) return;
     const std::string hex = *sealed;
     doc.erase(sealed);
-    std::string bytes;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-      bytes.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    }
+    const std::string bytes = FromHex(hex).value_or("");
     std::optional<std::string> plain;
     if (options.vault != nullptr && !doc.value("contact_erased", false)) {
       auto opened = options.vault->Open(t, doc.value("person", ""), bytes);

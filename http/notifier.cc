@@ -1,7 +1,6 @@
 #include "http/notifier.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -84,19 +83,10 @@ std::string Format(const char* pattern, const std::string& arg) {
   return out;
 }
 
-std::string Base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  const int n =
-      EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                      reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 // RFC 2047 for non-ASCII header text.
 std::string EncodedWord(const std::string& text) {
   const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-  return ascii ? text : "=?UTF-8?B?" + Base64(text) + "?=";
+  return ascii ? text : "=?UTF-8?B?" + Base64Encode(text) + "?=";
 }
 
 // "Name <a@b>" → "<a@b>"; "a@b" → "<a@b>".
@@ -263,11 +253,7 @@ void Notifier::Deliver(const TenantId& tenant, const json& entry) {
   if (!booking.ok()) return skip("booking not readable");
   const json& doc = booking->doc;
   if (kind == "expiring" && doc.value("status", "") != "held") return skip("no longer held");
-  std::string sealed_hex = doc.value("personal_sealed", "");
-  std::string sealed;
-  for (std::size_t i = 0; i + 1 < sealed_hex.size(); i += 2) {
-    sealed.push_back(static_cast<char>(std::stoi(sealed_hex.substr(i, 2), nullptr, 16)));
-  }
+  const std::string sealed = FromHex(doc.value("personal_sealed", "")).value_or("");
   auto plain = vault_.Open(tenant, doc.value("person", ""), sealed);
   if (!plain.ok()) return;  // storage trouble: try again next round
   if (!plain->has_value()) return skip("contact erased");

@@ -26,15 +26,6 @@ Result<json> GetDoc(const KvView& kv, const std::string& key, const char* what) 
   return j;
 }
 
-std::string HexDecode(std::string_view hex) {
-  auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>((nib(hex[i]) << 4) | nib(hex[i + 1])));
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<json> QueryTenant(const KvView& kv, const TenantId& tenant) {
@@ -395,7 +386,7 @@ Result<BookingView> QueryBooking(const KvView& kv, const TenantId& tenant, const
   if (id.get().empty() || id.get().size() > 64) return NotFound("booking");
   auto rec = GetDoc(kv, Key(tenant, 'B', "b" + id.get()), "booking");
   if (!rec.ok()) return rec.status();
-  return BookingView{rec->at("doc"), HexDecode(rec->value("mth", ""))};
+  return BookingView{rec->at("doc"), FromHex(rec->value("mth", "")).value_or("")};
 }
 
 Result<json> QueryBookings(const KvView& kv, const TenantId& tenant, const BookingFilter& f,
@@ -418,7 +409,9 @@ Result<json> QueryBookings(const KvView& kv, const TenantId& tenant, const Booki
   AppendTime(&to, f.window.end);
   if (!cursor.empty()) {
     // The cursor is the hex of the last scanned key's suffix; continue after it.
-    std::string after = prefix + HexDecode(cursor);
+    auto suffix = FromHex(cursor);
+    if (!suffix) return Status(StatusCode::kInvalidArgument, "malformed cursor");
+    std::string after = prefix + *suffix;
     if (after.size() <= prefix.size() + 8 || after < from) {
       return Status(StatusCode::kInvalidArgument, "malformed cursor");
     }

@@ -60,6 +60,10 @@ TEST(NoteTest, SignedCheckpointRoundTripsAndRejectsTampering) {
   EXPECT_FALSE(ParseCheckpointBody("origin\nnot-a-number\nAAAA\n"));
   EXPECT_EQ(Base64Decode(Base64Encode("ab")), "ab");
   EXPECT_EQ(Base64Decode(Base64Encode("abcd")), "abcd");
+  EXPECT_EQ(FromHex(ToHex(hash)), hash);
+  EXPECT_EQ(FromHex("0aFF"), std::string("\x0a\xff"));
+  EXPECT_FALSE(FromHex("abc"));
+  EXPECT_FALSE(FromHex("zz"));
 }
 
 }  // namespace

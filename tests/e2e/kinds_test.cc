@@ -13,9 +13,12 @@
 
 #include "common/time.h"
 #include "tests/e2e/harness.h"
+#include "tests/support/files.h"
 
 namespace saalbuch::e2e {
 namespace {
+
+using testing_support::AnyFileContains;
 
 using nlohmann::json;
 
@@ -399,17 +402,6 @@ TEST_F(KindsHttpTest, QuotaPerCustomerAndCompletionOnceBegun) {
   EXPECT_EQ(Must("POST", "/bookings/" + ida + "/no-show", json::object(), staff_)["status"], "no_show");
   EXPECT_EQ(Do("POST", "/bookings/" + idb + "/complete", json::object(), staff_).status, 409);  // b not begun
   EXPECT_EQ(Get("/bookings?status=no_show", staff_)["items"].size(), 1u);
-}
-
-// Whether any file under `dir` contains `text`.
-bool AnyFileContains(const std::filesystem::path& dir, const std::string& text) {
-  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (content.find(text) != std::string::npos) return true;
-  }
-  return false;
 }
 
 TEST_F(KindsHttpTest, ContactDataIsSealedShownToBookerAndStaffAndErasable) {

@@ -2,10 +2,18 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "ledger/log.h"
 
 namespace saalbuch::testing_support {
+
+// A batch of one draft.
+inline std::vector<ledger::EventDraft> One(ledger::EventDraft d) {
+  std::vector<ledger::EventDraft> v;
+  v.push_back(std::move(d));
+  return v;
+}
 
 inline ledger::EventDraft ResourceDraft(const std::string& resource, std::uint64_t version = 1) {
   ledger::EventDraft d;

@@ -20,16 +20,11 @@ namespace saalbuch::ledger {
 namespace {
 
 using testing_support::BookingDraft;
+using testing_support::One;
 using testing_support::ResourceDraft;
 using testing_support::ScratchDir;
 
 const Sha256 kZeroHash{};
-
-std::vector<EventDraft> One(EventDraft d) {
-  std::vector<EventDraft> v;
-  v.push_back(std::move(d));
-  return v;
-}
 
 class RocksLogTest : public ::testing::Test {
  protected:

@@ -19,14 +19,9 @@ namespace saalbuch::ledger {
 namespace {
 
 namespace fs = std::filesystem;
+using testing_support::One;
 using testing_support::ResourceDraft;
 using testing_support::ScratchDir;
-
-std::vector<EventDraft> One(EventDraft d) {
-  std::vector<EventDraft> v;
-  v.push_back(std::move(d));
-  return v;
-}
 
 class SecondaryTest : public ::testing::Test {
  protected:

@@ -11,10 +11,13 @@
 #include <iterator>
 
 #include "common/crypto.h"
+#include "tests/support/files.h"
 #include "tests/support/scratch_dir.h"
 
 namespace saalbuch::ledger {
 namespace {
+
+using testing_support::AnyFileContains;
 
 using testing_support::ScratchDir;
 
@@ -31,17 +34,6 @@ TEST(SealTest, OpensOnlyWithTheSameKeyAndAadAndUnaltered) {
   EXPECT_FALSE(Open(key, altered, "stadt/p_1"));
   EXPECT_FALSE(Open(key, sealed.substr(0, 20), "stadt/p_1"));
   EXPECT_NE(Seal(key, "x", "a"), Seal(key, "x", "a"));  // fresh nonce each time
-}
-
-// Whether any file under `dir` contains `bytes`.
-bool AnyFileContains(const std::filesystem::path& dir, const std::string& bytes) {
-  for (const auto& f : std::filesystem::recursive_directory_iterator(dir)) {
-    if (!f.is_regular_file()) continue;
-    std::ifstream in(f.path(), std::ios::binary);
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (content.find(bytes) != std::string::npos) return true;
-  }
-  return false;
 }
 
 TEST(VaultTest, KeysPersistPerTenantAndPersonUntilErasedEverywhere) {

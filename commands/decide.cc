@@ -264,6 +264,10 @@ struct Booker {
 };
 
 std::variant<Booker, Rejection> ResolveBooker(const TenantModel& m, const PlaceBooking& c) {
+  if (!c.by_staff && (!c.customer.empty() || c.hold)) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "only staff book on behalf of a customer or place bookings as held");
+  }
   Booker who;
   who.by_staff = c.by_staff;
   if (!c.customer_token.empty()) {

@@ -537,9 +537,6 @@ struct Api::Impl {
     cmd->addons = DecodeAddons(d);
     cmd->customer = d.Str("customer", false, 64);
     cmd->hold = d.Bool("hold", false);
-    if (!cmd->by_staff && !cmd->customer.empty())
-      d.Error("customer", "only staff book on behalf of a customer");
-    if (!cmd->by_staff && cmd->hold) d.Error("hold", "only staff place bookings as held");
   }
 
   // The booker's contact ("contact": {name, email, phone, notes, language}),

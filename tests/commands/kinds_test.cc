@@ -295,6 +295,13 @@ TEST_F(KindsTest, ApprovalHoldExpiryAndTheRestOfTheLifecycle) {
   staff.id = BookingId("e");
   staff.customer = "unknown";
   EXPECT_EQ(Refuse(staff, now_).code, "unknown_customer");
+  // Only staff book on behalf of someone or place as held.
+  PlaceBooking sneaky = Place("f", "saal", at_ + 5 * kHour, at_ + 6 * kHour);
+  sneaky.customer = "tsv";
+  EXPECT_EQ(Refuse(sneaky, now_).code, "validation_failed");
+  sneaky.customer.clear();
+  sneaky.hold = true;
+  EXPECT_EQ(Refuse(sneaky, now_).code, "validation_failed");
 }
 
 TEST_F(KindsTest, RescheduleUsesTheChecksOfANewBookingWithoutItself) {

@@ -1,0 +1,88 @@
+#include "common/money.h"
+
+#include <cassert>
+
+namespace saalbuch {
+
+std::int64_t MulDivRound(std::int64_t a, std::int64_t num, std::int64_t den) {
+  assert(den > 0);
+  const __int128 p = static_cast<__int128>(a) * num;
+  const __int128 q = p / den;
+  const __int128 r = p % den;
+  // |r| * 2 >= den rounds away from zero.
+  const __int128 twice = (r < 0 ? -r : r) * 2;
+  if (twice >= den) return static_cast<std::int64_t>(p < 0 ? q - 1 : q + 1);
+  return static_cast<std::int64_t>(q);
+}
+
+Taxed TaxFromNet(std::int64_t net, std::int32_t rate_bp) {
+  const std::int64_t tax = MulDivRound(net, rate_bp, 10000);
+  return {net, tax, net + tax};
+}
+
+Taxed TaxFromGross(std::int64_t gross, std::int32_t rate_bp) {
+  const std::int64_t tax = MulDivRound(gross, rate_bp, 10000 + static_cast<std::int64_t>(rate_bp));
+  return {gross - tax, tax, gross};
+}
+
+std::optional<std::int64_t> ParseDecimal(std::string_view s, bool decimal_comma) {
+  const char point = decimal_comma ? ',' : '.';
+  bool negative = false;
+  if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+    negative = s.front() == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  std::int64_t units = 0;
+  std::size_t i = 0;
+  std::size_t digits = 0;
+  for (; i < s.size() && s[i] != point; ++i) {
+    if (s[i] < '0' || s[i] > '9' || ++digits > 13) return std::nullopt;
+    units = units * 10 + (s[i] - '0');
+  }
+  if (digits == 0) return std::nullopt;
+  std::int64_t cents = 0;
+  if (i < s.size()) {
+    const std::string_view frac = s.substr(i + 1);
+    if (frac.empty() || frac.size() > 2) return std::nullopt;
+    for (char c : frac) {
+      if (c < '0' || c > '9') return std::nullopt;
+    }
+    cents = (frac[0] - '0') * 10 + (frac.size() == 2 ? frac[1] - '0' : 0);
+  }
+  const std::int64_t v = units * 100 + cents;
+  return negative ? -v : v;
+}
+
+std::string FormatDecimal(std::int64_t minor) {
+  const bool negative = minor < 0;
+  const std::uint64_t abs =
+      negative ? 0 - static_cast<std::uint64_t>(minor) : static_cast<std::uint64_t>(minor);
+  std::string cents = std::to_string(abs % 100);
+  if (cents.size() == 1) cents.insert(0, "0");
+  return (negative ? "-" : "") + std::to_string(abs / 100) + "." + cents;
+}
+
+std::string FormatDecimalDe(std::int64_t minor) {
+  std::string plain = FormatDecimal(minor);
+  const bool negative = plain.front() == '-';
+  if (negative) plain.erase(0, 1);
+  const std::size_t dot = plain.find('.');
+  std::string units = plain.substr(0, dot);
+  std::string grouped;
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    if (i > 0 && (units.size() - i) % 3 == 0) grouped += '.';
+    grouped += units[i];
+  }
+  return (negative ? "-" : "") + grouped + "," + plain.substr(dot + 1);
+}
+
+bool IsValidCurrency(std::string_view c) {
+  if (c.size() != 3) return false;
+  for (char ch : c) {
+    if (ch < 'A' || ch > 'Z') return false;
+  }
+  return true;
+}
+
+}  // namespace saalbuch

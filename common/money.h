@@ -1,0 +1,46 @@
+// Money: int64 minor units plus an ISO 4217 currency. No floating point
+// touches an amount; every rounding is explicit and half away from zero
+// ("kaufmännisch", what German fee schedules mean by rounding).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace saalbuch {
+
+struct Money {
+  std::int64_t amount = 0;  // minor units (cents)
+  std::string currency = "EUR";
+  auto operator<=>(const Money&) const = default;
+};
+
+// a * num / den rounded half away from zero. REQUIRES: den > 0. Computed in
+// 128 bits; the result must fit int64 (callers bound their inputs).
+std::int64_t MulDivRound(std::int64_t a, std::int64_t num, std::int64_t den);
+
+// Tax rates are basis points: 1900 is 19 %, 700 is 7 %.
+struct Taxed {
+  std::int64_t net = 0;
+  std::int64_t tax = 0;
+  std::int64_t gross = 0;
+};
+// From a net amount: tax = round(net * rate), gross = net + tax.
+Taxed TaxFromNet(std::int64_t net, std::int32_t rate_bp);
+// From a gross amount: tax = round(gross * rate / (1 + rate)), net = gross - tax.
+Taxed TaxFromGross(std::int64_t gross, std::int32_t rate_bp);
+
+// "12.5", "12.50", "-3", "1234.56" → minor units with two decimals; nullopt
+// for anything else (more than two decimals, thousands separators, signs in
+// the middle, empty, beyond ±10^15). `decimal_comma` accepts ',' instead.
+std::optional<std::int64_t> ParseDecimal(std::string_view s, bool decimal_comma = false);
+// 1250 → "12.50", -5 → "-0.05".
+std::string FormatDecimal(std::int64_t minor);
+// 123450 → "1.234,50" (German grouping and decimal comma).
+std::string FormatDecimalDe(std::int64_t minor);
+
+// ISO 4217 codes are three upper-case letters.
+bool IsValidCurrency(std::string_view c);
+
+}  // namespace saalbuch

@@ -215,6 +215,125 @@ struct CancelBooking {
   bool by_staff = false;
   std::string manage_token;  // required when !by_staff
   std::optional<std::uint64_t> if_match;
+  bool waive_fee = false;  // staff: cancel without the cancellation fee
+};
+
+// ---- Money (decide_money.cc) ----
+
+// Sets a price or adds a version of it (valid_from later than the last).
+struct SetTariff {
+  std::string id;
+  std::string target;  // "resource/<id>" | "addon/<id>"
+  std::string group;   // empty: every group without its own tariff
+  std::string currency;
+  TariffVersion version;  // valid_from 0: now
+};
+
+struct SetFinanceSettings {
+  FinanceSettings settings;
+};
+
+// Records that the booker was sent to the provider (the caller created the
+// checkout there for `amount`, the invoice's open amount it saw).
+struct OpenCheckout {
+  std::string invoice;
+  std::string checkout_id;
+  std::string url;
+  std::int64_t amount = 0;
+  bool by_staff = false;
+  std::string manage_token;
+};
+
+// A verified webhook of the payment provider.
+struct RecordProviderEvent {
+  std::string event_id;
+  std::string type;  // payment.succeeded | payment.failed | refund.succeeded | refund.failed
+  std::string payment;
+  std::string invoice;
+  std::int64_t amount = 0;
+  std::int64_t fee = 0;
+  std::string currency;
+  std::string provider_refund;
+  std::string refund;  // our refund id (the provider's refund_reference)
+  std::string reason;
+};
+
+// Money received outside the provider (bank transfer, cash), by finance.
+struct RecordPayment {
+  std::string invoice;
+  std::string reference;  // unique: the bank's reference, a cash book number
+  std::string method;     // bank_transfer | cash
+  std::int64_t amount = 0;
+  std::string currency;
+  TimeUs received = 0;  // 0: now
+};
+
+// Pays back `amount` of an invoice: first what was received beyond what is
+// owed, the rest with a credit note.
+struct RefundInvoice {
+  std::string invoice;
+  std::int64_t amount = 0;
+  std::string reason;
+};
+
+// The refund dispatcher handed a refund to the provider.
+struct RecordRefundSubmitted {
+  std::string refund;
+  std::string provider_refund;
+};
+
+// Finance records the outcome of a refund paid by hand (bank, cash).
+struct CompleteRefund {
+  std::string refund;
+  bool failed = false;
+  std::string reason;
+  TimeUs paid = 0;  // 0: now
+};
+
+// Closes the books through a local day (Festschreibung).
+struct ClosePeriod {
+  LocalDay through = 0;
+};
+
+struct SettlementItemIn {
+  std::string type;  // payment | refund | fee | adjustment
+  std::string reference;
+  std::string invoice;
+  std::int64_t amount = 0;
+  std::int64_t fee = 0;
+};
+struct PayoutIn {
+  std::string id;
+  LocalDay day = 0;
+  std::string currency;
+  std::int64_t gross = 0;
+  std::int64_t fees = 0;
+  std::int64_t net = 0;
+  std::vector<SettlementItemIn> items;
+};
+struct ImportSettlement {
+  std::string file_sha256;  // raw bytes
+  std::string file_name;
+  std::vector<PayoutIn> payouts;
+};
+
+struct BankLineIn {
+  std::string reference;
+  std::int64_t amount = 0;  // signed: positive is money in
+  LocalDay booking_day = 0;
+  LocalDay value_day = 0;
+  std::string remittance;
+  std::string counterparty;
+  std::string end_to_end_id;
+};
+struct ImportBankStatement {
+  std::string file_sha256;  // raw bytes
+  std::string statement_id;
+  std::string iban;
+  std::string currency;
+  std::int64_t opening = 0;
+  std::int64_t closing = 0;
+  std::vector<BankLineIn> lines;
 };
 
 using Command =
@@ -222,7 +341,9 @@ using Command =
                  SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
                  GrantRight, RevokeRight, GrantQualification, RevokeQualification, SetSettings, PlaceSeries,
                  CancelSeries, ApproveBooking, RejectBooking, ConfirmBooking, CompleteBooking,
-                 RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification, SignCheckpoint>;
+                 RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification, SignCheckpoint, SetTariff,
+                 SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
+                 RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement>;
 
 const char* CommandName(const Command& c);
 

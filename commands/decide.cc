@@ -2,6 +2,7 @@
 #include <set>
 
 #include "commands/commands.h"
+#include "commands/decide_internal.h"
 #include "common/crypto.h"
 #include "common/time_json.h"
 
@@ -16,24 +17,13 @@ constexpr TimeUs kMaxBookingDuration = 31LL * 24 * 3600 * kUsPerSecond;
 constexpr TimeUs kMaxHorizon = 5LL * 366 * 24 * 3600 * kUsPerSecond;
 constexpr std::size_t kMaxOccurrences = 200;
 
-Rejection Reject(Refusal r, std::string code, std::string message, json details = json::object()) {
-  return Rejection{r, std::move(code), std::move(message), std::move(details)};
-}
+using detail::DocNumbers;
+using detail::Draft;
+using detail::Reject;
 
 std::vector<std::uint8_t> HashBytes(std::string_view secret) {
   Sha256 h = Sha256Of(secret);
   return {h.begin(), h.end()};
-}
-
-ledger::EventDraft Draft(const Context& ctx, std::string stream, std::uint64_t version) {
-  ledger::EventDraft d;
-  d.stream_id = std::move(stream);
-  d.stream_version = version;
-  d.recorded_at = ctx.now;
-  d.actor = ctx.actor;
-  d.command_id = ctx.command_id;
-  d.correlation_id = ctx.correlation_id;
-  return d;
 }
 
 std::optional<Rejection> ValidateRules(const Rules& r) {
@@ -588,8 +578,31 @@ ledger::EventDraft PlacedEvent(const Context& ctx, const Booking& b, const Place
   e.series_id = b.series;
   e.person_id = c.person;
   e.personal.assign(c.personal.begin(), c.personal.end());
+  e.placed_at_us = ctx.now;
   d.payload.Set(std::move(e));
   return d;
+}
+
+// Prices a planned booking. A priced booking of a booker (not through a
+// staff key) that would be confirmed is held until it is paid.
+std::vector<Line> PriceAndHold(const TenantModel& m, const Context& ctx, const PlaceBooking& c, Booking* b) {
+  std::vector<Line> lines = detail::PriceBooking(m, *b, ctx.now);
+  if (detail::NeedsPayment(lines, c.by_staff) && b->status == BookingStatus::kConfirmed) {
+    b->status = BookingStatus::kHeld;
+    b->hold_until = ctx.now + m.hold();
+  }
+  return lines;
+}
+
+// The invoice of a placed booking that is held or confirmed: due when the
+// hold ends, or after the tenant's payment terms.
+void InvoicePlaced(const TenantModel& m, const Context& ctx, const Booking& b, const std::vector<Line>& lines,
+                   DocNumbers& numbers, Acceptance* a, json* reply) {
+  if (Sum(lines).gross <= 0 || b.status == BookingStatus::kRequested) return;
+  const TimeUs due = b.status == BookingStatus::kHeld
+                         ? b.hold_until
+                         : ctx.now + m.books().settings().payment_terms_days * 24LL * 3600 * kUsPerSecond;
+  a->events.push_back(detail::InvoiceEvent(m, ctx, b, lines, due, numbers, reply));
 }
 
 Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const PlaceBooking& c) {
@@ -603,10 +616,13 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
   Booking& b = std::get<Booking>(plan);
   b.number = m.NextBookingNumber(LocalYear(ctx.now, m.zone()));
   b.version = 1;
+  const std::vector<Line> price = PriceAndHold(m, ctx, c, &b);
   Acceptance a;
   a.created = true;
   a.events.push_back(PlacedEvent(ctx, b, c));
   a.reply = BookingReply(m, b);
+  DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
+  InvoicePlaced(m, ctx, b, price, numbers, &a, &a.reply);
   if (!c.manage_token.empty()) {
     a.reply["manage_token"] = c.manage_token;
     a.secrets = {"/manage_token"};
@@ -628,6 +644,7 @@ Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const Place
   if (auto* r = std::get_if<Rejection>(&who)) return *r;
   const int year = LocalYear(ctx.now, m.zone());
   std::vector<Booking> accepted;
+  std::vector<std::vector<Line>> prices;
   json outcomes = json::array();
   std::optional<Rejection> first_failure;
   for (std::size_t i = 0; i < c.occurrences.size(); ++i) {
@@ -650,6 +667,7 @@ Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const Place
       b.series = c.id;
       b.number = m.BookingNumberAfter(year, accepted.size());
       b.version = 1;
+      prices.push_back(PriceAndHold(m, ctx, c.first, &b));
       o["outcome"] = "booked";
       o["booking"] = b.id.get();
       o["number"] = b.number;
@@ -682,7 +700,16 @@ Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const Place
   e.mode = c.skip_conflicts ? "skip_conflicts" : "all_or_nothing";
   s.payload.Set(std::move(e));
   a.events.push_back(std::move(s));
-  for (const auto& b : accepted) a.events.push_back(PlacedEvent(ctx, b, c.first));
+  DocNumbers numbers(m.books(), year);
+  for (std::size_t i = 0; i < accepted.size(); ++i) {
+    a.events.push_back(PlacedEvent(ctx, accepted[i], c.first));
+    json invoice;
+    InvoicePlaced(m, ctx, accepted[i], prices[i], numbers, &a, &invoice);
+    for (auto& o : outcomes) {
+      if (o.value("booking", "") == accepted[i].id.get() && invoice.contains("invoice"))
+        o["invoice"] = invoice["invoice"];
+    }
+  }
   a.reply = {{"id", c.id},
              {"resource", c.first.resource.get()},
              {"rrule", c.rrule},
@@ -721,6 +748,14 @@ Rejection InvalidTransition(const Booking& b, const char* to) {
                 {{"status", StatusName(b.status)}, {"to", to}});
 }
 
+// What cancelling `b` now costs (basis points of its price): the tenant's
+// tiers for confirmed bookings; nothing for a booking never confirmed (held
+// awaiting payment, requested) or when staff waive the fee.
+std::int32_t CancellationFee(const TenantModel& m, const Context& ctx, const Booking& b, bool waive) {
+  if (waive || b.status != BookingStatus::kConfirmed) return 0;
+  return m.books().settings().FeeFor(b.range.start - ctx.now);
+}
+
 ledger::EventDraft CancelledEvent(const Context& ctx, const Booking& b, const std::string& reason,
                                   bool by_staff) {
   auto d = Draft(ctx, "booking/" + b.id.get(), b.version + 1);
@@ -747,9 +782,15 @@ Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const Can
   if (c.reason.size() > 1000) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "reason must have at most 1000 bytes");
   }
+  if (c.waive_fee && !c.by_staff) {
+    return Reject(Refusal::kForbidden, "not_permitted", "only staff may waive the cancellation fee");
+  }
   Acceptance a;
   a.events.push_back(CancelledEvent(ctx, *b, c.reason, c.by_staff));
   a.reply = {{"id", c.id.get()}, {"number", b->number}, {"status", "cancelled"}, {"version", b->version + 1}};
+  DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
+  detail::EndBookingMoney(m, ctx, *b, CancellationFee(m, ctx, *b, c.waive_fee), c.reason, numbers, &a.events,
+                          &a.reply);
   return a;
 }
 
@@ -765,11 +806,15 @@ Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const Canc
   }
   Acceptance a;
   json cancelled = json::array();
+  DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
   for (const Booking* b : bookings) {
     if (b->range.start < c.from || !IsOpen(b->status)) continue;
     if (!c.by_staff && ctx.now >= b->range.start) continue;  // started: staff only
     a.events.push_back(CancelledEvent(ctx, *b, c.reason, c.by_staff));
-    cancelled.push_back({{"id", b->id.get()}, {"number", b->number}, {"start", FormatUtc(b->range.start)}});
+    json one = {{"id", b->id.get()}, {"number", b->number}, {"start", FormatUtc(b->range.start)}};
+    detail::EndBookingMoney(m, ctx, *b, CancellationFee(m, ctx, *b, false), c.reason, numbers, &a.events,
+                            &one);
+    cancelled.push_back(std::move(one));
   }
   a.reply = {{"id", c.id}, {"cancelled", cancelled}};
   return a;
@@ -784,7 +829,10 @@ Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBo
     return Reject(Refusal::kUnprocessable, "validation_failed", "note must have at most 1000 bytes");
   }
   const Right* right = m.FindRight(b->right);
-  const bool hold = right != nullptr && right->hold;
+  // Requested bookings come from bookers: a priced one is held until paid,
+  // priced by the tariffs in force when it was placed.
+  const std::vector<Line> price = detail::PriceBooking(m, *b, b->placed_at);
+  const bool hold = (right != nullptr && right->hold) || Sum(price).gross > 0;
   Acceptance a;
   auto d = Draft(ctx, "booking/" + c.id.get(), b->version + 1);
   schema::BookingApprovedT e;
@@ -794,8 +842,13 @@ Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBo
   e.note = c.note;
   a.reply = {{"id", c.id.get()}, {"number", b->number}, {"status", e.status}, {"version", b->version + 1}};
   if (hold) a.reply["hold_until"] = FormatUtc(e.hold_until_us);
+  Booking after = *b;
+  after.status = hold ? BookingStatus::kHeld : BookingStatus::kConfirmed;
+  after.hold_until = e.hold_until_us;
   d.payload.Set(std::move(e));
   a.events.push_back(std::move(d));
+  DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
+  InvoicePlaced(m, ctx, after, price, numbers, &a, &a.reply);
   return a;
 }
 
@@ -896,6 +949,7 @@ Decision DecideReschedule(const TenantModel& m, const Context& ctx, const Resche
 Decision DecideExpireHolds(const TenantModel& m, const Context& ctx, const ExpireHolds&) {
   Acceptance a;
   json expired = json::array();
+  DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
   for (const auto& [until, id] : m.holds()) {
     if (until > ctx.now) break;
     const Booking* b = m.FindBooking(id);
@@ -904,6 +958,8 @@ Decision DecideExpireHolds(const TenantModel& m, const Context& ctx, const Expir
     e.booking_id = id.get();
     d.payload.Set(std::move(e));
     a.events.push_back(std::move(d));
+    json money;
+    detail::EndBookingMoney(m, ctx, *b, 0, "hold expired", numbers, &a.events, &money);
     expired.push_back(id.get());
   }
   a.reply = {{"expired", expired}};
@@ -1247,14 +1303,45 @@ Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSe
 }  // namespace
 
 const char* CommandName(const Command& c) {
-  static constexpr const char* kNames[] = {
-      "create_tenant",  "create_api_key",  "create_resource",     "set_rules",
-      "place_booking",  "cancel_booking",  "set_holidays",        "schedule_session",
-      "set_addon",      "define_group",    "register_customer",   "change_customer_group",
-      "grant_right",    "revoke_right",    "grant_qualification", "revoke_qualification",
-      "set_settings",   "place_series",    "cancel_series",       "approve_booking",
-      "reject_booking", "confirm_booking", "complete_booking",    "reschedule_booking",
-      "expire_holds",   "erase_person",    "record_notification", "sign_checkpoint"};
+  static constexpr const char* kNames[] = {"create_tenant",
+                                           "create_api_key",
+                                           "create_resource",
+                                           "set_rules",
+                                           "place_booking",
+                                           "cancel_booking",
+                                           "set_holidays",
+                                           "schedule_session",
+                                           "set_addon",
+                                           "define_group",
+                                           "register_customer",
+                                           "change_customer_group",
+                                           "grant_right",
+                                           "revoke_right",
+                                           "grant_qualification",
+                                           "revoke_qualification",
+                                           "set_settings",
+                                           "place_series",
+                                           "cancel_series",
+                                           "approve_booking",
+                                           "reject_booking",
+                                           "confirm_booking",
+                                           "complete_booking",
+                                           "reschedule_booking",
+                                           "expire_holds",
+                                           "erase_person",
+                                           "record_notification",
+                                           "sign_checkpoint",
+                                           "set_tariff",
+                                           "set_finance_settings",
+                                           "open_checkout",
+                                           "record_provider_event",
+                                           "record_payment",
+                                           "refund_invoice",
+                                           "record_refund_submitted",
+                                           "complete_refund",
+                                           "close_period",
+                                           "import_settlement",
+                                           "import_bank_statement"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -1294,6 +1381,20 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, ErasePerson>) return DecideErasePerson(m, ctx, c);
         if constexpr (std::is_same_v<T, RecordNotification>) return DecideRecordNotification(m, ctx, c);
         if constexpr (std::is_same_v<T, SignCheckpoint>) return DecideSignCheckpoint(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetTariff>) return detail::DecideSetTariff(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetFinanceSettings>)
+          return detail::DecideSetFinanceSettings(m, ctx, c);
+        if constexpr (std::is_same_v<T, OpenCheckout>) return detail::DecideOpenCheckout(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordProviderEvent>) return detail::DecideProviderEvent(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordPayment>) return detail::DecideRecordPayment(m, ctx, c);
+        if constexpr (std::is_same_v<T, RefundInvoice>) return detail::DecideRefundInvoice(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordRefundSubmitted>)
+          return detail::DecideRefundSubmitted(m, ctx, c);
+        if constexpr (std::is_same_v<T, CompleteRefund>) return detail::DecideCompleteRefund(m, ctx, c);
+        if constexpr (std::is_same_v<T, ClosePeriod>) return detail::DecideClosePeriod(m, ctx, c);
+        if constexpr (std::is_same_v<T, ImportSettlement>) return detail::DecideImportSettlement(m, ctx, c);
+        if constexpr (std::is_same_v<T, ImportBankStatement>)
+          return detail::DecideImportBankStatement(m, ctx, c);
       },
       cmd);
 }

@@ -167,6 +167,7 @@ std::uint32_t TenantModel::Peak(const std::string& counter, const TimeRange& ran
 
 void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::PayloadUnion& ev) {
   position_ = seq;
+  books_.Apply(ev);
   auto booking = [&](const std::string& id) -> Booking* {
     auto it = bookings_.find(BookingId(id));
     return it == bookings_.end() ? nullptr : &it->second;
@@ -246,6 +247,7 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       b.person = e->person_id;
       if (!b.person.empty()) persons_.try_emplace(b.person, false);
       b.hold_until = e->hold_until_us;
+      b.placed_at = e->placed_at_us;
       b.manage_token_hash.assign(e->manage_token_hash.begin(), e->manage_token_hash.end());
       b.version = stream_version;
       Take(b);
@@ -401,7 +403,7 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       for (const auto& h : ev.AsHolidaysSet()->holidays) holidays_[h->day] = h->name;
       break;
     }
-    case schema::Payload::NONE:
+    default:  // the money events: books_ above
       break;
   }
 }

@@ -21,6 +21,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "commands/finance.h"
 #include "common/time.h"
 #include "common/types.h"
 #include "schemas/event_generated.h"
@@ -164,6 +165,7 @@ struct Booking {
   std::string series;
   std::string person;  // whose sealed contact the placement carries
   TimeUs hold_until = 0;
+  TimeUs placed_at = 0;           // prices in force then apply
   std::string manage_token_hash;  // raw SHA-256 bytes; empty for staff bookings
   std::uint64_t version = 0;
 };
@@ -251,6 +253,9 @@ class TenantModel {
   std::string NextBookingNumber(int year) const;
   // The n-th next (0 = the next) booking number of `year`.
   std::string BookingNumberAfter(int year, std::uint64_t n) const;
+  // The money side: tariffs, documents, payments, refunds, imports.
+  const Books& books() const { return books_; }
+
   // Key hash (raw SHA-256 bytes) → key. For the auth index only.
   const std::unordered_map<std::string, ApiKey>& keys() const { return keys_; }
 
@@ -288,6 +293,7 @@ class TenantModel {
   std::map<int, std::uint64_t> numbers_per_year_;
   std::map<LocalDay, std::string> holidays_;
   std::uint64_t holidays_version_ = 0;
+  Books books_;
 };
 
 }  // namespace saalbuch::commands

@@ -77,6 +77,13 @@ std::string FormatDecimalDe(std::int64_t minor) {
   return (negative ? "-" : "") + grouped + "," + plain.substr(dot + 1);
 }
 
+const std::map<std::string, std::string>& DefaultAccounts() {
+  static const std::map<std::string, std::string> kAccounts = {
+      {"receivables", "1400"}, {"revenue", "8400"}, {"tax:1900", "1776"}, {"tax:700", "1771"},
+      {"clearing", "1360"},    {"fees", "4970"},    {"bank", "1200"},     {"cash", "1000"}};
+  return kAccounts;
+}
+
 bool IsValidCurrency(std::string_view c) {
   if (c.size() != 3) return false;
   for (char ch : c) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,11 @@ std::optional<std::int64_t> ParseDecimal(std::string_view s, bool decimal_comma 
 std::string FormatDecimal(std::int64_t minor);
 // 123450 → "1.234,50" (German grouping and decimal comma).
 std::string FormatDecimalDe(std::int64_t minor);
+
+// The chart of accounts (role → account number) where a tenant configured
+// none, after SKR03: receivables 1400, revenue 8400, tax:1900 1776, tax:700
+// 1771, clearing (payment provider) 1360, fees 4970, bank 1200, cash 1000.
+const std::map<std::string, std::string>& DefaultAccounts();
 
 // ISO 4217 codes are three upper-case letters.
 bool IsValidCurrency(std::string_view c);

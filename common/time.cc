@@ -198,6 +198,11 @@ LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone) {
   return static_cast<LocalDay>(date::floor<date::days>(lt).time_since_epoch().count());
 }
 
+TimeUs LocalNoon(LocalDay day, const date::time_zone* zone) {
+  const date::local_time<microseconds> noon{date::days{day} + std::chrono::hours{12}};
+  return zone->to_sys(noon, date::choose::earliest).time_since_epoch().count();
+}
+
 std::optional<std::pair<LocalDay, LocalDay>> CalendarPeriod(LocalDay day, std::string_view period) {
   const date::sys_days d{date::days{day}};
   auto count = [](date::sys_days s) { return static_cast<LocalDay>(s.time_since_epoch().count()); };

@@ -92,6 +92,10 @@ int LocalYear(TimeUs t, const date::time_zone* zone);
 // The local calendar day of `t` in `zone`.
 LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone);
 
+// Noon of a local day in `zone` as UTC: an instant safely inside the day,
+// used for dates without a time (bank booking dates, payment dates).
+TimeUs LocalNoon(LocalDay day, const date::time_zone* zone);
+
 // The local days [first, last] of the calendar period ("week": ISO, Monday
 // to Sunday; "month"; "year") that contains `day`. nullopt for another
 // period name.

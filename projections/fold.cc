@@ -6,6 +6,7 @@
 #include "common/crypto.h"
 #include "common/time.h"
 #include "ledger/keys.h"
+#include "projections/finance_internal.h"
 #include "projections/keys_internal.h"
 #include "projections/projections.h"
 
@@ -756,6 +757,9 @@ Status FoldRecord(const TenantId& tenant, Seq seq, const schema::Envelope& env, 
         break;
       case 'O':
         s = FoldOutbox(tenant, seq, env, txn);
+        break;
+      case 'F':
+        s = FoldFinance(tenant, seq, env, txn);
         break;
     }
     if (!s.ok()) return s;

@@ -1,12 +1,14 @@
 // The read side: projections folded from a tenant's log, and the queries
 // that read them. Key grammar: projections/README.md.
 //
-// Four projections, each with its own checkpoint written in the same batch
+// Five projections, each with its own checkpoint written in the same batch
 // as its updates, and a version whose change rebuilds it from seq 1:
 //   catalog      — the tenant, resources, add-ons, groups, customers, rights
 //   availability — opening rules, sessions and what bookings take per counter
 //   bookings     — every booking with its history; indexes for staff lists
 //   outbox       — notifications to send (http/notifier.h sends them)
+//   finance      — invoices, credit notes, payments, refunds, the journal
+//                  with balances, open items, revenue, reconciliation
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -25,8 +27,11 @@ struct ProjectionInfo {
   char tag;     // key-space letter after the tenant prefix
   int version;  // bump to rebuild from seq 1
 };
-inline constexpr ProjectionInfo kProjections[] = {
-    {"catalog", 'C', 3}, {"availability", 'A', 3}, {"bookings", 'B', 2}, {"outbox", 'O', 1}};
+inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 3},
+                                                  {"availability", 'A', 3},
+                                                  {"bookings", 'B', 2},
+                                                  {"outbox", 'O', 1},
+                                                  {"finance", 'F', 1}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
@@ -114,5 +119,43 @@ Result<nlohmann::json> QueryBookings(const KvView& kv, const TenantId& tenant, c
 Result<nlohmann::json> QueryResourceBookings(const KvView& kv, const TenantId& tenant,
                                              const ResourceId& resource, TimeRange window, std::size_t limit,
                                              std::string_view cursor);
+
+// ---- Finance (finance_queries.cc). Amounts are minor units. ----
+
+// The finance settings with the chart of accounts and closed period.
+Result<nlohmann::json> QueryFinanceSettings(const KvView& kv, const TenantId& tenant);
+// One finance document: 'i' invoice by id, 'c' credit note by number, 'p'
+// payment by reference, 'r' refund by id, 't' tariff by id, 'x' import by id.
+Result<nlohmann::json> QueryFinanceDoc(const KvView& kv, const TenantId& tenant, char kind,
+                                       const std::string& id);
+// Which document a number names: {"kind": "invoice"|"credit_note"|"receipt", "id", "invoice"}.
+Result<nlohmann::json> QueryDocumentNumber(const KvView& kv, const TenantId& tenant,
+                                           const std::string& number);
+// Documents of one kind (as QueryFinanceDoc), paginated by id.
+Result<nlohmann::json> QueryFinanceList(const KvView& kv, const TenantId& tenant, char kind,
+                                        std::size_t limit, std::string_view cursor);
+// The booking an invoice belongs to: {"number","resource","start_us","end_us"}.
+Result<nlohmann::json> QueryFinanceBooking(const KvView& kv, const TenantId& tenant,
+                                           const std::string& booking);
+
+// Journal entries with a date in [from, to] ("YYYY-MM-DD", inclusive; empty:
+// open-ended), in log order, paginated.
+Result<nlohmann::json> QueryJournal(const KvView& kv, const TenantId& tenant, const std::string& from,
+                                    const std::string& to, std::size_t limit, std::string_view cursor);
+// Every account with debit, credit and balance (debit minus credit), and the
+// trial balance (the sum of all balances: zero).
+Result<nlohmann::json> QueryBalances(const KvView& kv, const TenantId& tenant);
+// Invoices with an open amount (> 0 owed, < 0 to pay back), by due date.
+Result<nlohmann::json> QueryOpenItems(const KvView& kv, const TenantId& tenant, const std::string& customer);
+// Net revenue per month and resource or add-on, months in [from, to] ("YYYY-MM").
+Result<nlohmann::json> QueryRevenue(const KvView& kv, const TenantId& tenant, const std::string& from,
+                                    const std::string& to);
+// Reconciliation: imports, matches, differences, duplicates, and what is
+// still unmatched (provider payments in no payout, payouts not on the bank
+// statement, bank lines matched to nothing).
+Result<nlohmann::json> QueryReconciliation(const KvView& kv, const TenantId& tenant);
+// Refunds to hand to the payment provider, oldest first (at most `limit`).
+Result<std::vector<nlohmann::json>> QueryPendingRefunds(const KvView& kv, const TenantId& tenant,
+                                                        std::size_t limit);
 
 }  // namespace saalbuch::projections

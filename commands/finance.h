@@ -1,0 +1,210 @@
+// The money side of a tenant's write model: tariffs, finance settings,
+// invoices, credit notes, payments and refunds, document numbers, imports
+// and the closed period, folded from the same log by `Books::Apply`; and
+// the pure pricing arithmetic that `Decide` uses.
+//
+// Amounts are int64 minor units of the tenant's currency (common/money.h).
+// For an invoice:
+//   owed = gross - credited            what the booker owes after credit notes
+//   kept = captured - refunds          money received and not paid back
+//                                      (requested refunds count at once;
+//                                      failed ones are added back)
+//   open = owed - kept                 > 0: still to pay; < 0: to pay back
+//
+// Thread-safety: none; confined to the tenant's writer like TenantModel.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/money.h"
+#include "common/time.h"
+#include "common/types.h"
+#include "schemas/event_generated.h"
+
+namespace saalbuch::commands {
+
+enum class TariffUnit { kHour, kBooking, kUnit };
+std::optional<TariffUnit> ParseTariffUnit(std::string_view s);
+const char* TariffUnitName(TariffUnit u);
+
+struct TariffVersion {
+  TimeUs valid_from = 0;
+  TariffUnit unit = TariffUnit::kBooking;
+  std::int64_t amount = 0;  // per unit, minor units
+  bool gross = true;        // amount includes tax
+  std::int32_t tax_rate_bp = 0;
+  std::string description;
+  std::string product;      // Haushaltsstelle / Produkt
+  std::string cost_center;  // Kostenstelle
+};
+
+struct Tariff {
+  std::string id;
+  std::string target;  // "resource/<id>" | "addon/<id>"
+  std::string group;   // empty: every group without its own tariff
+  std::string currency;
+  std::vector<TariffVersion> versions;  // by valid_from, ascending
+  // The version in force at `t`; nullptr before the first.
+  const TariffVersion* At(TimeUs t) const;
+};
+
+struct CancellationTier {
+  TimeUs min_notice = 0;
+  std::int32_t fee_bp = 0;  // 10000: the whole price
+};
+
+struct FinanceSettings {
+  std::string currency = "EUR";
+  int payment_terms_days = 14;
+  std::vector<CancellationTier> tiers;  // empty: cancelling is free
+  std::vector<std::string> letterhead;
+  std::map<std::string, std::string> accounts;  // role → account; see DefaultAccounts()
+  std::string kassenzeichen_prefix;
+  std::string datev_consultant = "1001";
+  std::string datev_client = "1";
+  std::uint64_t version = 0;
+  // The fee (basis points of the price) for cancelling `notice` before the
+  // start: the tier with the largest min_notice not above `notice`; 10000
+  // when notice is below every tier; 0 without tiers.
+  std::int32_t FeeFor(TimeUs notice) const;
+};
+
+struct Line {
+  std::string description;
+  std::string item;  // "resource/<id>" | "addon/<id>" | ""
+  std::string tariff;
+  TariffUnit unit = TariffUnit::kBooking;
+  std::int64_t quantity_milli = 0;
+  std::int64_t unit_amount = 0;
+  bool gross_priced = true;
+  std::int32_t tax_rate_bp = 0;
+  std::int64_t net = 0;
+  std::int64_t tax = 0;
+  std::int64_t gross = 0;
+  std::string product;
+  std::string cost_center;
+};
+
+struct Totals {
+  std::int64_t net = 0;
+  std::int64_t tax = 0;
+  std::int64_t gross = 0;
+};
+Totals Sum(const std::vector<Line>& lines);
+
+struct Invoice {
+  std::string id;
+  std::string number;
+  BookingId booking;
+  std::string customer;
+  std::vector<Line> lines;
+  Totals totals;
+  TimeUs due = 0;
+  std::string kassenzeichen;
+  std::vector<std::int64_t> line_credited;  // gross credited per line
+  std::int64_t credited = 0;
+  std::int64_t captured = 0;
+  std::int64_t refunded = 0;  // requested or done, not failed
+  std::vector<std::string> payments;
+  std::int64_t owed() const { return totals.gross - credited; }
+  std::int64_t kept() const { return captured - refunded; }
+  std::int64_t open() const { return owed() - kept(); }
+};
+
+struct Payment {
+  std::string ref;
+  std::string invoice;
+  std::string method;  // provider | bank_transfer | cash
+  std::int64_t amount = 0;
+  std::int64_t refunded = 0;  // requested or done, not failed
+};
+
+enum class RefundState { kRequested, kSubmitted, kSucceeded, kFailed };
+const char* RefundStateName(RefundState s);
+
+struct Refund {
+  std::string id;
+  std::string payment;
+  std::string invoice;
+  std::int64_t amount = 0;
+  RefundState state = RefundState::kRequested;
+  std::string method;  // the payment's
+};
+
+// A payout of the provider seen in a settlement report.
+struct PayoutSeen {
+  std::int64_t net = 0;
+  LocalDay day = 0;
+  bool on_bank = false;  // matched to a bank line
+};
+
+class Books {
+ public:
+  void Apply(const schema::PayloadUnion& ev);
+
+  const FinanceSettings& settings() const { return settings_; }
+  const Tariff* FindTariff(const std::string& id) const;
+  // The tariff of `target` for `group`, else the one for every group.
+  const Tariff* TariffFor(const std::string& target, const std::string& group) const;
+  const Invoice* FindInvoice(const std::string& id) const;
+  const Invoice* InvoiceOf(const BookingId& booking) const;
+  const Payment* FindPayment(const std::string& ref) const;
+  const Refund* FindRefund(const std::string& id) const;
+  const std::unordered_map<std::string, Invoice>& invoices() const { return invoices_; }
+  bool FileImported(const std::string& sha256) const { return files_.count(sha256) != 0; }
+  bool BankLineSeen(const std::string& ref) const { return bank_lines_.count(ref) != 0; }
+  // The payout a payment or refund reference was settled in (empty: none).
+  std::string SettledIn(const std::string& ref) const;
+  const std::map<std::string, PayoutSeen>& payouts() const { return payouts_; }
+  // Our refund id for a provider's refund reference (empty: unknown).
+  std::string RefundByProvider(const std::string& provider_refund) const;
+  // Credit lines of bank statements not matched to anything yet, by reference.
+  struct BankCredit {
+    std::int64_t amount = 0;
+    LocalDay day = 0;
+    std::string remittance;
+  };
+  const std::map<std::string, BankCredit>& unmatched_bank() const { return unmatched_bank_; }
+  // The last local day of the closed period (nullopt: nothing closed).
+  std::optional<LocalDay> closed_through() const { return closed_through_; }
+
+  // The n-th next (0 = the next) number of a document series: prefix "R"
+  // invoices, "G" credit notes, "Z" receipts; "R-2026-000045".
+  std::string NumberAfter(char prefix, int year, std::uint64_t n) const;
+
+ private:
+  FinanceSettings settings_;
+  std::map<std::string, Tariff> tariffs_;
+  std::map<std::string, std::string> tariff_by_target_;  // target + '\n' + group → id
+  std::unordered_map<std::string, Invoice> invoices_;
+  std::unordered_map<BookingId, std::string> invoice_by_booking_;
+  std::unordered_map<std::string, Payment> payments_;
+  std::unordered_map<std::string, Refund> refunds_;
+  std::map<std::string, std::uint64_t> numbers_;  // "R-2026" → last number
+  std::set<std::string> files_;
+  std::set<std::string> bank_lines_;
+  std::unordered_map<std::string, std::string> settled_in_;
+  std::map<std::string, PayoutSeen> payouts_;
+  std::optional<LocalDay> closed_through_;
+  std::unordered_map<std::string, std::string> refund_by_provider_;
+  std::map<std::string, BankCredit> unmatched_bank_;
+};
+
+// ---- Pure arithmetic ----
+
+// A line for a quantity of num/den hours or pieces at version `v`: amount =
+// round(unit_amount * num / den), then tax at the version's rate from net or
+// gross, each rounded half away from zero. REQUIRES: den > 0.
+Line PriceLine(const Tariff& t, const TariffVersion& v, std::int64_t num, std::int64_t den,
+               std::string description, std::string item);
+
+// Gross `amount` of a line turned into a credit line: tax extracted from the
+// gross at the line's rate, half away from zero.
+Line CreditLine(const Line& of, std::int64_t gross);
+
+}  // namespace saalbuch::commands

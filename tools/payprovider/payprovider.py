@@ -182,7 +182,8 @@ class Provider:
         with self.cv:
             self.stopping = True
             self.cv.notify_all()
-        self.thread.join(timeout=DELIVERY_TIMEOUT + 1)
+        # A delivery in flight may hang for DELIVERY_TIMEOUT; the thread is a daemon and dies with us.
+        self.thread.join(timeout=1.0)
 
     def flush(self):
         deadline = time.monotonic() + FLUSH_LIMIT

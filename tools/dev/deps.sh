@@ -3,7 +3,8 @@
 # Nothing is downloaded at build time and nothing is vendored. (prometheus is
 # only for its promtool, which the tests use to check /metrics;
 # python3-icalendar is the independent parser the tests read our .ics with;
-# python3-aiosmtpd is the real SMTP server the notification tests send to.)
+# python3-aiosmtpd is the real SMTP server the notification tests send to;
+# its python3 also runs tools/payprovider, the simulated payment provider.)
 set -eu
 PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev

@@ -706,10 +706,19 @@ Decision DecideImportSettlement(const TenantModel& m, const Context& ctx, const 
         known = pay != nullptr;
         expected = known ? pay->amount : 0;
       } else if (i.type == "refund") {
-        subject = books.RefundByProvider(i.reference);
-        const Refund* r = subject.empty() ? nullptr : books.FindRefund(subject);
-        known = r != nullptr;
-        expected = known ? -r->amount : 0;
+        // A refund row names the payment it refunds; the refund is the
+        // first of that payment with this amount not settled yet.
+        subject.clear();
+        for (const auto& id : books.RefundsOf(i.reference)) {
+          const Refund* r = books.FindRefund(id);
+          if (r->state != RefundState::kFailed && r->amount == -i.amount && books.SettledIn(id).empty() &&
+              seen.count(id) == 0) {
+            subject = id;
+            break;
+          }
+        }
+        known = !subject.empty();
+        expected = i.amount;
       }
       if (!known) {
         unmatched.push_back(

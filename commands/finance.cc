@@ -193,6 +193,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
       refunds_[e->refund_id] =
           Refund{e->refund_id, e->payment_ref, e->invoice_id, e->amount, RefundState::kRequested, method};
       if (p != payments_.end()) p->second.refunded += e->amount;
+      refunds_by_payment_[e->payment_ref].push_back(e->refund_id);
       auto it = invoices_.find(e->invoice_id);
       if (it != invoices_.end()) it->second.refunded += e->amount;
       break;
@@ -293,6 +294,11 @@ const Payment* Books::FindPayment(const std::string& ref) const {
 const Refund* Books::FindRefund(const std::string& id) const {
   auto it = refunds_.find(id);
   return it == refunds_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Books::RefundsOf(const std::string& payment) const {
+  auto it = refunds_by_payment_.find(payment);
+  return it == refunds_by_payment_.end() ? std::vector<std::string>() : it->second;
 }
 
 std::string Books::RefundByProvider(const std::string& provider_refund) const {

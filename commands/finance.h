@@ -161,6 +161,8 @@ class Books {
   // The payout a payment or refund reference was settled in (empty: none).
   std::string SettledIn(const std::string& ref) const;
   const std::map<std::string, PayoutSeen>& payouts() const { return payouts_; }
+  // Refund ids of a payment, in the order they were requested.
+  std::vector<std::string> RefundsOf(const std::string& payment) const;
   // Our refund id for a provider's refund reference (empty: unknown).
   std::string RefundByProvider(const std::string& provider_refund) const;
   // Credit lines of bank statements not matched to anything yet, by reference.
@@ -192,6 +194,7 @@ class Books {
   std::map<std::string, PayoutSeen> payouts_;
   std::optional<LocalDay> closed_through_;
   std::unordered_map<std::string, std::string> refund_by_provider_;
+  std::unordered_map<std::string, std::vector<std::string>> refunds_by_payment_;
   std::map<std::string, BankCredit> unmatched_bank_;
 };
 

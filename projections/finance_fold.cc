@@ -432,11 +432,11 @@ Status Finance::Settlement() {
     payouts.push_back({{"payout", pid}, {"net", p->net()}, {"items", p->items()->size()}});
     for (const auto* i : *p->items()) {
       const std::string ref = S(i->reference());
+      if (S(i->type()) != "payment") continue;  // refunds name their payment
       if (!seen.insert(ref).second) {
         duplicates.push_back({{"payout", pid}, {"reference", ref}, {"detail", "twice in this file"}});
         continue;
       }
-      if (S(i->type()) != "payment") continue;
       auto pay = Get("p" + ref);
       if (!pay.ok()) return pay.status();
       if (pay->is_null()) {

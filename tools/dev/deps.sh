@@ -9,7 +9,7 @@ PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler l
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
   libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libical-dev libcurl4-openssl-dev clang-format clang-tidy curl prometheus python3-icalendar
-  python3-aiosmtpd"
+  python3-aiosmtpd libpugixml-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -14,9 +14,12 @@
 #include "common/crypto.h"
 #include "common/note.h"
 #include "common/time.h"
+#include "http/camt.h"
 #include "http/decode.h"
+#include "http/documents.h"
 #include "http/ical.h"
 #include "http/openapi_text.h"  // generated
+#include "http/settlement.h"
 #include "ledger/event_json.h"
 
 namespace saalbuch::http {
@@ -127,7 +130,8 @@ Target ParseTarget(std::string_view target) {
 
 bool IsPathId(std::string_view s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+           ch == '_' || ch == '.';
   });
 }
 
@@ -1335,6 +1339,601 @@ struct Api::Impl {
     });
   }
 
+  // ---- Money: tariffs, finance settings, invoices, payments, refunds, the
+  // journal, reconciliation, exports (commands/decide_money.cc decides;
+  // projections/finance_queries.cc answers). ----
+
+  static constexpr std::initializer_list<commands::Role> kFinance = {commands::Role::kFinance,
+                                                                     commands::Role::kAdmin};
+  static constexpr std::initializer_list<commands::Role> kFinanceRead = {
+      commands::Role::kFinance, commands::Role::kAdmin, commands::Role::kAuditor};
+
+  void SetTariff(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "tariff", kAdmin,
+               {"target", "group", "unit", "price", "gross", "tax_rate_percent", "valid_from", "description",
+                "product", "cost_center"},
+               false, [&](Decoder& d, auto) {
+                 commands::SetTariff cmd;
+                 cmd.id = id;
+                 cmd.target = d.Str("target", true, 140);
+                 cmd.group = d.Str("group", false, 64);
+                 auto unit = commands::ParseTariffUnit(d.Str("unit", true, 16));
+                 if (!unit) d.Error("unit", "must be hour, booking or unit");
+                 cmd.version.unit = unit.value_or(commands::TariffUnit::kBooking);
+                 Money price = d.MoneyField("price", true, 0, 100'000'000'000);
+                 cmd.version.amount = price.amount;
+                 cmd.currency = price.currency;
+                 cmd.version.gross = d.Bool("gross", true);
+                 cmd.version.tax_rate_bp =
+                     static_cast<std::int32_t>(d.Int("tax_rate_percent", 0, 100, 0) * 100);
+                 cmd.version.valid_from = d.Time("valid_from", false);
+                 cmd.version.description = d.Str("description", false, 200);
+                 cmd.version.product = d.Str("product", false, 64);
+                 cmd.version.cost_center = d.Str("cost_center", false, 36);
+                 return commands::Command(cmd);
+               });
+  }
+
+  void SetFinanceSettings(const CallPtr& c, const TenantId& t) {
+    KeyCommand(c, t, "finance_settings", kAdmin,
+               {"currency", "payment_terms_days", "cancellation_tiers", "letterhead", "accounts",
+                "kassenzeichen_prefix", "datev_consultant", "datev_client"},
+               false, [&](Decoder& d, auto) {
+                 commands::SetFinanceSettings cmd;
+                 auto& s = cmd.settings;
+                 s.currency = d.Str("currency", false, 3, "EUR");
+                 s.payment_terms_days = static_cast<int>(d.Int("payment_terms_days", 0, 365, 14));
+                 json tiers = d.Array("cancellation_tiers", 20);
+                 for (std::size_t i = 0; i < tiers.size(); ++i) {
+                   Decoder td = d.Nested(tiers[i], {"min_notice_hours", "fee_percent"},
+                                         "cancellation_tiers[" + std::to_string(i) + "].");
+                   s.tiers.push_back({td.Int("min_notice_hours", 0, 24 * 3650, 0) * 3600 * kUsPerSecond,
+                                      static_cast<std::int32_t>(td.Int("fee_percent", 0, 100, 0) * 100)});
+                 }
+                 for (const auto& l : d.Array("letterhead", 12)) {
+                   if (!l.is_string()) {
+                     d.Error("letterhead", "must be an array of strings");
+                     break;
+                   }
+                   s.letterhead.push_back(l.get<std::string>());
+                 }
+                 // The accounts object has free keys (roles); KeyCommand has parsed the body.
+                 const json body = json::parse(c->req.body(), nullptr, false);
+                 if (body.contains("accounts")) {
+                   if (!body["accounts"].is_object() || body["accounts"].size() > 200) {
+                     d.Error("accounts", "must be an object of role → account number (≤ 200)");
+                   } else {
+                     for (const auto& [role, account] : body["accounts"].items()) {
+                       if (!account.is_string()) {
+                         d.Error("accounts." + role, "must be a string of digits");
+                         continue;
+                       }
+                       s.accounts[role] = account.template get<std::string>();
+                     }
+                   }
+                 }
+                 s.kassenzeichen_prefix = d.Str("kassenzeichen_prefix", false, 20);
+                 s.datev_consultant = d.Str("datev_consultant", false, 7, "1001");
+                 s.datev_client = d.Str("datev_client", false, 5, "1");
+                 return commands::Command(cmd);
+               });
+  }
+
+  // A finance query for `roles` answering with `fn()`'s JSON.
+  void FinanceQuery(const CallPtr& c, const TenantId& t, const Target& target, const char* route,
+                    std::initializer_list<commands::Role> roles, std::function<Result<json>()> fn) {
+    c->route = route;
+    if (!RequireRole(c, t, roles)) return;
+    Query(c, t, target, [this, c, t, fn = std::move(fn)] { SendQuery(c, runner.Position(t), fn(), false); });
+  }
+
+  std::string Param(const Target& target, const char* name) {
+    auto it = target.query.find(name);
+    return it == target.query.end() ? std::string() : it->second;
+  }
+
+  void FinanceList(const CallPtr& c, const TenantId& t, const Target& target, const char* route, char kind) {
+    std::size_t limit = 0;
+    c->route = route;
+    if (!Limit(c, target, &limit)) return;
+    const std::string cursor = Param(target, "cursor");
+    FinanceQuery(c, t, target, route, kFinanceRead, [this, t, kind, limit, cursor] {
+      return projections::QueryFinanceList(runner.view(), t, kind, limit, cursor);
+    });
+  }
+
+  // An invoice for finance (and auditors, admins, staff) or for the booker
+  // of its booking (manage token); a wrong token looks like no invoice.
+  void WithInvoice(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target,
+                   std::function<void(Seq, json)> then) {
+    c->public_cors = true;
+    const std::string token = ManageToken(c, target);
+    if (token.empty() && !RequireRole(c, t,
+                                      {commands::Role::kFinance, commands::Role::kAdmin,
+                                       commands::Role::kAuditor, commands::Role::kStaff})) {
+      return;
+    }
+    Query(c, t, target, [this, c, t, id, token, then = std::move(then)] {
+      Seq p = runner.Position(t);
+      auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', id);
+      if (!inv.ok()) return FromStatus(c, inv.status());
+      if (!token.empty()) {
+        auto b = projections::QueryBooking(runner.view(), t, BookingId(inv->value("booking", "")));
+        if (!b.ok() || !SecretMatches(token, b->manage_token_hash)) {
+          return Problem(c, status::not_found, "not_found", "not found");
+        }
+      }
+      then(p, std::move(*inv));
+    });
+  }
+
+  void SendBytes(const CallPtr& c, Seq position, const std::string& type, const std::string& filename,
+                 std::string bytes) {
+    Response res{status::ok, 11};
+    res.set(field::content_type, type);
+    res.set(field::content_disposition, "inline; filename=\"" + filename + "\"");
+    res.set("Saalbuch-Position", std::to_string(position));
+    res.body() = std::move(bytes);
+    Send(c, std::move(res));
+  }
+
+  void SendPdf(const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+               const std::function<PdfDocument(const json& settings, const date::time_zone* zone)>& make) {
+    auto settings = projections::QueryFinanceSettings(runner.view(), t);
+    if (!settings.ok()) return FromStatus(c, settings.status());
+    const date::time_zone* zone = FindZone(settings->value("time_zone", "UTC"));
+    if (zone == nullptr) zone = date::locate_zone("UTC");
+    auto pdf = RenderPdf(make(*settings, zone));
+    if (!pdf.ok()) {
+      spdlog::error("msg=\"pdf failed\" tenant={} document={} error=\"{}\"", t.get(), number,
+                    pdf.status().ToString());
+      return Problem(c, status::internal_server_error, "document_failed",
+                     "the document could not be rendered");
+    }
+    SendBytes(c, position, "application/pdf", number + ".pdf", std::move(*pdf));
+  }
+
+  void GetInvoice(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target,
+                  bool pdf) {
+    c->route = pdf ? "invoice_pdf" : "invoice";
+    WithInvoice(c, t, id, target, [this, c, t, pdf](Seq p, json inv) {
+      if (!pdf) return SendQuery(c, p, Result<json>(std::move(inv)), false);
+      auto booking = projections::QueryFinanceBooking(runner.view(), t, inv.value("booking", ""));
+      json b = booking.ok() ? *booking : json();
+      if (!b.is_null()) {  // people read the resource's name, not its id
+        auto r = projections::QueryResource(runner.view(), t, ResourceId(b.value("resource", "")));
+        if (r.ok()) b["resource"] = r->value("name", b.value("resource", ""));
+      }
+      SendPdf(c, p, t, inv.value("number", ""),
+              [&](const json& s, const date::time_zone* z) { return InvoicePdf(s, inv, b, z); });
+    });
+  }
+
+  // The invoice of a booking, for its booker or staff.
+  void BookingInvoice(const CallPtr& c, const TenantId& t, const std::string& booking, const Target& target) {
+    GetInvoice(c, t, "inv-" + booking, target, false);
+    c->route = "booking_invoice";
+  }
+
+  void GetCreditNote(const CallPtr& c, const TenantId& t, const std::string& number, const Target& target,
+                     bool pdf) {
+    c->route = pdf ? "credit_note_pdf" : "credit_note";
+    if (!RequireRole(c, t, kFinanceRead)) return;
+    Query(c, t, target, [this, c, t, number, pdf] {
+      Seq p = runner.Position(t);
+      auto doc = projections::QueryFinanceDoc(runner.view(), t, 'c', number);
+      if (!pdf || !doc.ok()) return SendQuery(c, p, doc, false);
+      SendPdf(c, p, t, number,
+              [&](const json& s, const date::time_zone* z) { return CreditNotePdf(s, *doc, z); });
+    });
+  }
+
+  // A receipt by its number: finance, or the booker of the paid booking.
+  void GetReceipt(const CallPtr& c, const TenantId& t, const std::string& number, const Target& target,
+                  bool pdf) {
+    c->route = pdf ? "receipt_pdf" : "receipt";
+    c->public_cors = true;
+    const std::string token = ManageToken(c, target);
+    if (token.empty() && !RequireRole(c, t, kFinanceRead)) return;
+    Query(c, t, target, [this, c, t, number, token, pdf] {
+      Seq p = runner.Position(t);
+      auto ref = projections::QueryDocumentNumber(runner.view(), t, number);
+      if (!ref.ok() || ref->value("kind", "") != "receipt") {
+        return Problem(c, status::not_found, "not_found", "no such receipt");
+      }
+      auto pay = projections::QueryFinanceDoc(runner.view(), t, 'p', ref->value("id", ""));
+      auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', ref->value("invoice", ""));
+      if (!pay.ok()) return FromStatus(c, pay.status());
+      if (!token.empty()) {
+        auto b =
+            projections::QueryBooking(runner.view(), t, BookingId(inv.ok() ? inv->value("booking", "") : ""));
+        if (!b.ok() || !SecretMatches(token, b->manage_token_hash)) {
+          return Problem(c, status::not_found, "not_found", "no such receipt");
+        }
+      }
+      if (!pdf) return SendQuery(c, p, pay, false);
+      const json invoice = inv.ok() ? *inv : json();
+      SendPdf(c, p, t, number,
+              [&](const json& s, const date::time_zone* z) { return ReceiptPdf(s, *pay, invoice, z); });
+    });
+  }
+
+  // Sends the booker (or finance) to the provider for the invoice's open
+  // amount; the provider call runs on a query thread, never on I/O.
+  void Checkout(const CallPtr& c, const TenantId& t, const std::string& id, const Target& target) {
+    c->route = "invoice_checkout";
+    if (options.provider == nullptr) {
+      return Problem(c, status::conflict, "payments_not_configured",
+                     "this server has no payment provider; pay by bank transfer");
+    }
+    const std::string token = ManageToken(c, target);
+    std::string actor = "manage-token";
+    if (token.empty()) {
+      auto k = RequireRole(c, t, kFinance);
+      if (!k) return;
+      actor = "key:" + k->id;
+    }
+    WithInvoice(c, t, id, target, [this, c, t, token, actor](Seq, json inv) {
+      const std::int64_t open = inv.value("open", std::int64_t{0});
+      if (open <= 0) return Problem(c, status::conflict, "invoice_paid", "nothing is open on this invoice");
+      CheckoutRequest req;
+      req.tenant = t.get();
+      req.invoice = inv.value("id", "");
+      req.number = inv.value("number", "");
+      req.amount = open;
+      req.currency = inv.value("currency", "EUR");
+      req.description = "Rechnung " + req.number;
+      const std::string base = options.public_url + "/v1/tenants/" + t.get();
+      req.return_url = base + "/invoices/" + req.invoice;
+      req.webhook_url = base + "/payments/webhook";
+      // One checkout per invoice and open amount: a second click reuses it.
+      req.idempotency_key = t.get() + "/" + req.invoice + "/" + std::to_string(open);
+      auto co = options.provider->CreateCheckout(req);
+      if (!co.ok()) {
+        spdlog::warn("msg=\"checkout failed\" tenant={} invoice={} error=\"{}\"", t.get(), req.invoice,
+                     co.status().ToString());
+        return Problem(c, status::service_unavailable, "provider_unavailable",
+                       "the payment provider cannot be reached; try again shortly");
+      }
+      commands::OpenCheckout cmd;
+      cmd.invoice = req.invoice;
+      cmd.checkout_id = co->id;
+      cmd.url = co->url;
+      cmd.amount = open;
+      cmd.by_staff = token.empty();
+      cmd.manage_token = token;
+      Submit(c, Ctx(c, t, actor), std::move(cmd));
+    });
+  }
+
+  void RecordPayment(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "invoice_payments", kFinance, {"amount", "method", "reference", "received"}, false,
+               [&](Decoder& d, auto) {
+                 commands::RecordPayment cmd;
+                 cmd.invoice = id;
+                 Money m = d.MoneyField("amount", true, 1, 100'000'000'000);
+                 cmd.amount = m.amount;
+                 cmd.currency = m.currency;
+                 cmd.method = d.Str("method", true, 20);
+                 cmd.reference = d.Str("reference", true, 100);
+                 cmd.received = d.Time("received", false);
+                 return commands::Command(cmd);
+               });
+  }
+
+  void RefundInvoice(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "invoice_refunds", kFinance, {"amount", "reason"}, false, [&](Decoder& d, auto) {
+      commands::RefundInvoice cmd;
+      cmd.invoice = id;
+      cmd.amount = d.MoneyField("amount", true, 1, 100'000'000'000).amount;
+      cmd.reason = d.Str("reason", true, 1000);
+      return commands::Command(cmd);
+    });
+  }
+
+  void CompleteRefund(const CallPtr& c, const TenantId& t, const std::string& id) {
+    KeyCommand(c, t, "refund_complete", kFinance, {"failed", "reason", "paid"}, true, [&](Decoder& d, auto) {
+      commands::CompleteRefund cmd;
+      cmd.refund = id;
+      cmd.failed = d.Bool("failed", false);
+      cmd.reason = d.Str("reason", false, 500);
+      cmd.paid = d.Time("paid", false);
+      return commands::Command(cmd);
+    });
+  }
+
+  void ClosePeriod(const CallPtr& c, const TenantId& t) {
+    KeyCommand(c, t, "period_close", kFinance, {"through"}, false, [&](Decoder& d, auto) {
+      commands::ClosePeriod cmd;
+      const std::string day = d.Str("through", true, 10);
+      auto parsed = ParseLocalDay(day);
+      if (!day.empty() && !parsed) d.Error("through", "must be a date YYYY-MM-DD");
+      cmd.through = parsed.value_or(0);
+      return commands::Command(cmd);
+    });
+  }
+
+  // The provider's webhook: authentic only with a valid signature; the
+  // decision books each payment reference once (invariant 5).
+  void Webhook(const CallPtr& c, const TenantId& t) {
+    c->route = "payments_webhook";
+    auto sig = c->req.find(boost::beast::string_view(kSignatureHeader.data(), kSignatureHeader.size()));
+    const std::string header = sig == c->req.end() ? std::string() : std::string(sig->value());
+    const auto check =
+        VerifyWebhookSignature(options.webhook_secret, header, c->req.body(), Now() / kUsPerSecond);
+    if (check != SignatureCheck::kValid) {
+      return Problem(c, status::unauthorized, "invalid_signature",
+                     std::string("the webhook signature is ") + SignatureCheckName(check));
+    }
+    auto ev = ParseWebhook(c->req.body());
+    if (!ev.ok()) return Problem(c, status::unprocessable_entity, "validation_failed", ev.status().message());
+    if (ev->tenant != t.get())
+      return Problem(c, status::not_found, "not_found", "the event is for another tenant");
+    commands::RecordProviderEvent cmd;
+    cmd.event_id = ev->id;
+    cmd.type = ev->type;
+    cmd.payment = ev->payment;
+    cmd.invoice = ev->invoice;
+    cmd.amount = ev->amount;
+    cmd.fee = ev->fee;
+    cmd.currency = ev->currency;
+    cmd.provider_refund = ev->refund;
+    cmd.refund = ev->refund_reference;
+    cmd.reason = ev->failure_reason;
+    Submit(c, Ctx(c, t, "provider"), std::move(cmd));
+  }
+
+  void ImportSettlement(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "import_settlement";
+    auto k = RequireRole(c, t, kFinance);
+    if (!k) return;
+    auto payouts = ParseSettlementCsv(c->req.body());
+    if (!payouts.ok())
+      return Problem(c, status::unprocessable_entity, "invalid_file", payouts.status().message());
+    commands::ImportSettlement cmd;
+    cmd.file_sha256 = std::string(AsBytes(Sha256Of(c->req.body())));
+    cmd.file_name = Param(target, "name").substr(0, 200);
+    for (const auto& p : *payouts) {
+      commands::PayoutIn in;
+      in.id = p.id;
+      in.day = ParseLocalDay(p.date).value_or(0);
+      in.currency = p.currency;
+      in.gross = p.gross;
+      in.fees = p.fees;
+      in.net = p.net;
+      for (const auto& i : p.items) in.items.push_back({i.type, i.reference, i.invoice, i.amount, i.fee});
+      cmd.payouts.push_back(std::move(in));
+    }
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
+  }
+
+  void ImportBankStatement(const CallPtr& c, const TenantId& t) {
+    c->route = "import_bank_statement";
+    auto k = RequireRole(c, t, kFinance);
+    if (!k) return;
+    auto statements = ParseCamt053(c->req.body());
+    if (!statements.ok()) {
+      return Problem(c, status::unprocessable_entity, "invalid_file", statements.status().message());
+    }
+    if (statements->size() != 1) {
+      return Problem(c, status::unprocessable_entity, "invalid_file",
+                     "send one statement per file (this one has " + std::to_string(statements->size()) + ")");
+    }
+    const BankStatement& s = statements->front();
+    commands::ImportBankStatement cmd;
+    cmd.file_sha256 = std::string(AsBytes(Sha256Of(c->req.body())));
+    cmd.statement_id = s.id;
+    cmd.iban = s.iban;
+    cmd.currency = s.currency;
+    cmd.opening = s.opening;
+    cmd.closing = s.closing;
+    for (const auto& l : s.lines) {
+      commands::BankLineIn in;
+      in.reference = l.reference;
+      in.amount = l.credit ? l.amount : -l.amount;
+      in.booking_day = ParseLocalDay(l.booking_date).value_or(0);
+      in.value_day = ParseLocalDay(l.value_date).value_or(in.booking_day);
+      in.remittance = l.remittance;
+      in.counterparty = l.counterparty;
+      in.end_to_end_id = l.end_to_end_id;
+      cmd.lines.push_back(std::move(in));
+    }
+    Submit(c, Ctx(c, t, "key:" + k->id), std::move(cmd));
+  }
+
+  // Every journal entry dated in [from, to] (at most 100000).
+  Result<std::vector<json>> JournalEntries(const TenantId& t, const std::string& from,
+                                           const std::string& to) {
+    std::vector<json> entries;
+    std::string cursor;
+    do {
+      auto page = projections::QueryJournal(runner.view(), t, from, to, 500, cursor);
+      if (!page.ok()) return page.status();
+      for (auto& e : (*page)["items"]) entries.push_back(std::move(e));
+      cursor = (*page)["next_cursor"].is_null() ? "" : (*page)["next_cursor"].get<std::string>();
+    } while (!cursor.empty() && entries.size() < 100000);
+    return entries;
+  }
+
+  // GET …/exports/{journal.csv, open-items.csv, datev.csv}?from=&to=
+  void Export(const CallPtr& c, const TenantId& t, const std::string& what, const Target& target) {
+    c->route = "export";
+    if (!RequireRole(c, t, kFinanceRead)) return;
+    const std::string from = Param(target, "from"), to = Param(target, "to");
+    if ((!from.empty() && !ParseLocalDay(from)) || (!to.empty() && !ParseLocalDay(to))) {
+      return Problem(c, status::bad_request, "invalid_query", "from and to are dates YYYY-MM-DD");
+    }
+    if (what == "datev.csv" && (from.empty() || to.empty() || from.substr(0, 4) != to.substr(0, 4))) {
+      return Problem(c, status::bad_request, "invalid_query",
+                     "a DATEV export needs from and to (YYYY-MM-DD) within one calendar year");
+    }
+    Query(c, t, target, [this, c, t, what, from, to] {
+      Seq p = runner.Position(t);
+      if (what == "open-items.csv") {
+        auto items = projections::QueryOpenItems(runner.view(), t, "");
+        if (!items.ok()) return FromStatus(c, items.status());
+        return SendBytes(c, p, "text/csv; charset=utf-8", "open-items.csv", OpenItemsCsv((*items)["items"]));
+      }
+      auto entries = JournalEntries(t, from, to);
+      if (!entries.ok()) return FromStatus(c, entries.status());
+      if (what == "journal.csv") {
+        return SendBytes(c, p, "text/csv; charset=utf-8", "journal.csv", JournalCsv(*entries));
+      }
+      auto settings = projections::QueryFinanceSettings(runner.view(), t);
+      if (!settings.ok()) return FromStatus(c, settings.status());
+      auto postings = DatevPostings(*entries);
+      if (!postings.ok()) return Problem(c, status::conflict, "export_failed", postings.status().message());
+      auto day = [](const std::string& d) {
+        return std::stoi(d.substr(0, 4) + d.substr(5, 2) + d.substr(8, 2));
+      };
+      DatevHeader h;
+      h.consultant = settings->value("datev_consultant", "1001");
+      h.client = settings->value("datev_client", "1");
+      h.fiscal_year_start = std::stoi(from.substr(0, 4)) * 10000 + 101;
+      h.from = day(from);
+      h.to = day(to);
+      h.label = "Saalbuch " + from + " bis " + to;
+      h.currency = settings->value("currency", "EUR");
+      h.created_at_us = Now();
+      h.chart = "03";
+      auto file = RenderDatevExtf(h, *postings);
+      if (!file.ok()) return Problem(c, status::conflict, "export_failed", file.status().message());
+      SendBytes(c, p, "text/csv; charset=windows-1252", "EXTF_Buchungsstapel_" + from + "_" + to + ".csv",
+                std::move(*file));
+    });
+  }
+
+  // Routes under /v1/tenants/{t}/…; false when none matched.
+  bool FinanceRoute(const CallPtr& c, const TenantId& t, const std::vector<std::string>& s,
+                    const Target& target) {
+    const auto m = c->req.method();
+    auto at = [&](std::initializer_list<const char*> tail) {
+      if (s.size() != 3 + tail.size()) return false;
+      std::size_t i = 3;
+      for (const char* p : tail) {
+        if (std::string_view(p) != "*" && s[i] != p) return false;
+        ++i;
+      }
+      return true;
+    };
+    auto one = [&](verb want, const char* allow, auto&& fn) {
+      if (m != want)
+        NotAllowed(c, allow);
+      else
+        fn();
+      return true;
+    };
+    if (at({"tariffs"})) {
+      return one(verb::get, "GET", [&] {
+        c->route = "tariffs";
+        c->public_cors = true;
+        std::size_t limit = 0;
+        if (!Limit(c, target, &limit)) return;
+        const std::string cursor = Param(target, "cursor");
+        Query(c, t, target, [this, c, t, limit, cursor] {
+          SendQuery(c, runner.Position(t),
+                    projections::QueryFinanceList(runner.view(), t, 't', limit, cursor), true);
+        });
+      });
+    }
+    if (at({"tariffs", "*"})) {
+      if (m == verb::put) return SetTariff(c, t, s[4]), true;
+      return one(verb::get, "GET, PUT", [&] {
+        c->route = "tariff";
+        c->public_cors = true;
+        const std::string id = s[4];
+        Query(c, t, target, [this, c, t, id] {
+          SendQuery(c, runner.Position(t), projections::QueryFinanceDoc(runner.view(), t, 't', id), true);
+        });
+      });
+    }
+    if (at({"finance", "settings"})) {
+      if (m == verb::put) return SetFinanceSettings(c, t), true;
+      return one(verb::get, "GET, PUT", [&] {
+        FinanceQuery(c, t, target, "finance_settings", kFinanceRead,
+                     [this, t] { return projections::QueryFinanceSettings(runner.view(), t); });
+      });
+    }
+    if (at({"invoices"})) return one(verb::get, "GET", [&] { FinanceList(c, t, target, "invoices", 'i'); });
+    if (at({"invoices", "*"})) {
+      const bool pdf = s[4].size() > 4 && s[4].ends_with(".pdf");
+      const std::string id = pdf ? s[4].substr(0, s[4].size() - 4) : s[4];
+      return one(verb::get, "GET", [&] { GetInvoice(c, t, id, target, pdf); });
+    }
+    if (at({"invoices", "*", "checkout"}))
+      return one(verb::post, "POST", [&] { Checkout(c, t, s[4], target); });
+    if (at({"invoices", "*", "payments"})) return one(verb::post, "POST", [&] { RecordPayment(c, t, s[4]); });
+    if (at({"invoices", "*", "refunds"})) return one(verb::post, "POST", [&] { RefundInvoice(c, t, s[4]); });
+    if (at({"bookings", "*", "invoice"})) {
+      return one(verb::get, "GET", [&] { BookingInvoice(c, t, s[4], target); });
+    }
+    if (at({"credit-notes"}))
+      return one(verb::get, "GET", [&] { FinanceList(c, t, target, "credit_notes", 'c'); });
+    if (at({"credit-notes", "*"})) {
+      const bool pdf = s[4].ends_with(".pdf");
+      const std::string n = pdf ? s[4].substr(0, s[4].size() - 4) : s[4];
+      return one(verb::get, "GET", [&] { GetCreditNote(c, t, n, target, pdf); });
+    }
+    if (at({"receipts", "*"})) {
+      const bool pdf = s[4].ends_with(".pdf");
+      const std::string n = pdf ? s[4].substr(0, s[4].size() - 4) : s[4];
+      return one(verb::get, "GET", [&] { GetReceipt(c, t, n, target, pdf); });
+    }
+    if (at({"payments"})) return one(verb::get, "GET", [&] { FinanceList(c, t, target, "payments", 'p'); });
+    if (at({"payments", "webhook"})) return one(verb::post, "POST", [&] { Webhook(c, t); });
+    if (at({"refunds"})) return one(verb::get, "GET", [&] { FinanceList(c, t, target, "refunds", 'r'); });
+    if (at({"refunds", "*", "complete"})) return one(verb::post, "POST", [&] { CompleteRefund(c, t, s[4]); });
+    if (at({"journal"})) {
+      return one(verb::get, "GET", [&] {
+        std::size_t limit = 0;
+        c->route = "journal";
+        if (!Limit(c, target, &limit)) return;
+        const std::string from = Param(target, "from"), to = Param(target, "to"),
+                          cursor = Param(target, "cursor");
+        FinanceQuery(c, t, target, "journal", kFinanceRead, [this, t, from, to, limit, cursor] {
+          return projections::QueryJournal(runner.view(), t, from, to, limit, cursor);
+        });
+      });
+    }
+    if (at({"balances"})) {
+      return one(verb::get, "GET", [&] {
+        FinanceQuery(c, t, target, "balances", kFinanceRead,
+                     [this, t] { return projections::QueryBalances(runner.view(), t); });
+      });
+    }
+    if (at({"open-items"})) {
+      return one(verb::get, "GET", [&] {
+        const std::string customer = Param(target, "customer");
+        FinanceQuery(c, t, target, "open_items", kFinanceRead,
+                     [this, t, customer] { return projections::QueryOpenItems(runner.view(), t, customer); });
+      });
+    }
+    if (at({"revenue"})) {
+      return one(verb::get, "GET", [&] {
+        const std::string from = Param(target, "from"), to = Param(target, "to");
+        FinanceQuery(c, t, target, "revenue", kFinanceRead,
+                     [this, t, from, to] { return projections::QueryRevenue(runner.view(), t, from, to); });
+      });
+    }
+    if (at({"reconciliation"})) {
+      return one(verb::get, "GET", [&] {
+        FinanceQuery(c, t, target, "reconciliation", kFinanceRead,
+                     [this, t] { return projections::QueryReconciliation(runner.view(), t); });
+      });
+    }
+    if (at({"reconciliation", "settlements"})) {
+      return one(verb::post, "POST", [&] { ImportSettlement(c, t, target); });
+    }
+    if (at({"reconciliation", "bank-statements"})) {
+      return one(verb::post, "POST", [&] { ImportBankStatement(c, t); });
+    }
+    if (at({"exports", "*"}) && (s[4] == "journal.csv" || s[4] == "open-items.csv" || s[4] == "datev.csv")) {
+      return one(verb::get, "GET", [&] { Export(c, t, s[4], target); });
+    }
+    if (at({"periods", "close"})) return one(verb::post, "POST", [&] { ClosePeriod(c, t); });
+    return false;
+  }
+
   void Events(const CallPtr& c, const TenantId& t, const Target& target) {
     c->route = "events";
     if (!RequireRole(c, t, {commands::Role::kAuditor, commands::Role::kAdmin})) return;
@@ -1611,6 +2210,7 @@ struct Api::Impl {
     if (is({"v1", "tenants", "*", "events"})) {
       return m == verb::get ? Events(c, t, target) : NotAllowed(c, "GET");
     }
+    if (FinanceRoute(c, t, s, target)) return;
     Problem(c, status::not_found, "no_route", "no such route");
   }
 
@@ -1648,6 +2248,8 @@ Api::Api(net::io_context& ioc, commands::CommandBus& bus, projections::Runner& r
 Api::~Api() { Shutdown(); }
 
 void Api::Shutdown() { impl_->pool.join(); }
+
+void Api::SetPublicUrl(std::string url) { impl_->options.public_url = std::move(url); }
 
 void Api::Handle(Request&& req, const std::string& remote_ip, Respond respond) {
   in_flight_.fetch_add(1);

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "commands/bus.h"
+#include "http/provider.h"
 #include "http/server.h"
 #include "ledger/backup.h"
 #include "ledger/log.h"
@@ -48,6 +49,15 @@ struct ApiOptions {
   // outlive the Api, and be shut down before it. nullptr: no backup
   // directory configured (the routes answer 409 backups_not_configured).
   ledger::BackupService* backups = nullptr;
+  // The payment provider (not owned). nullptr: checkouts answer 409
+  // payments_not_configured; bank transfers and cash still work.
+  PaymentProvider* provider = nullptr;
+  // Shared secret of the provider's webhook signatures; empty: webhooks are
+  // refused (401).
+  std::string webhook_secret;
+  // Base URL the provider and browsers reach this server at (return and
+  // webhook URLs of checkouts).
+  std::string public_url = "http://127.0.0.1:8080";
 };
 
 class Api {
@@ -60,6 +70,10 @@ class Api {
   Api& operator=(const Api&) = delete;
 
   void Handle(Request&& req, const std::string& remote_ip, Respond respond);
+
+  // The base URL of checkouts' return and webhook URLs. Call before
+  // SetReady(true); not thread-safe against requests.
+  void SetPublicUrl(std::string url);
 
   // /readyz answers 200 only while ready.
   void SetReady(bool ready) { ready_ = ready; }

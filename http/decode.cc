@@ -125,6 +125,25 @@ std::int64_t Decoder::Int(const char* name, std::int64_t min, std::int64_t max, 
   return v;
 }
 
+Money Decoder::MoneyField(const char* name, bool required, std::int64_t min, std::int64_t max) {
+  Money m;
+  auto it = obj_.is_object() ? obj_.find(name) : obj_.end();
+  if (it == obj_.end() || it->is_null()) {
+    if (required) Error(name, "required");
+    return m;
+  }
+  if (!it->is_object()) {
+    Error(name, "must be {\"amount\": <minor units>, \"currency\": \"EUR\"}");
+    return m;
+  }
+  Decoder d = Nested(*it, {"amount", "currency"}, std::string(name) + ".");
+  if (!it->contains("amount")) d.Error("amount", "required");
+  m.amount = d.Int("amount", min, max, 0);
+  m.currency = d.Str("currency", true, 3);
+  if (!m.currency.empty() && !IsValidCurrency(m.currency)) d.Error("currency", "must be an ISO 4217 code");
+  return m;
+}
+
 namespace {
 
 // "HH:MM" (00:00–24:00) → minutes, or -1.

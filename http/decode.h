@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands/model.h"
+#include "common/money.h"
 #include "common/time.h"
 #include "common/types.h"
 
@@ -26,6 +27,8 @@ class Decoder {
   TimeUs Time(const char* name, bool required);
   std::int64_t Int(const char* name, std::int64_t min, std::int64_t max, std::int64_t fallback = 0);
   bool Bool(const char* name, bool fallback);
+  // {"amount": <minor units>, "currency": "EUR"} with amount in [min, max].
+  Money MoneyField(const char* name, bool required, std::int64_t min, std::int64_t max);
   // The array `name` (at most `max_items`), or an empty one when absent.
   nlohmann::json Array(const char* name, std::size_t max_items);
 

@@ -19,6 +19,7 @@
 #include "common/note.h"
 #include "http/api.h"
 #include "http/notifier.h"
+#include "http/refunds.h"
 #include "http/server.h"
 #include "ledger/backup.h"
 #include "ledger/database.h"
@@ -55,6 +56,7 @@ struct Config {
   std::string backup_dir;
   std::uint32_t backup_keep = 0;
   std::uint32_t backup_rate_mib = 0;
+  std::string provider_url;
 };
 
 std::string ReadFirstLine(const fs::path& p) {
@@ -293,6 +295,10 @@ int main(int argc, char** argv) {
                  "MiB per second a backup may write, so that it leaves the disk to serving (0: no limit)")
       ->envname("SAALBUCH_BACKUP_RATE_LIMIT")
       ->capture_default_str();
+  app.add_option("--provider-url", cfg.provider_url,
+                 "Payment provider API (tools/payprovider/README.md). API key from SAALBUCH_PROVIDER_KEY, "
+                 "webhook secret from SAALBUCH_PROVIDER_WEBHOOK_SECRET. Empty: bank transfer and cash only")
+      ->envname("SAALBUCH_PROVIDER_URL");
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_logger_mt("saalbuchd");
@@ -379,6 +385,19 @@ int main(int argc, char** argv) {
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
     api_options.backups = backups.get();
+    std::unique_ptr<http::PaymentProvider> provider;
+    if (!cfg.provider_url.empty()) {
+      http::ProviderConfig pc;
+      pc.base_url = cfg.provider_url;
+      if (const char* k = std::getenv("SAALBUCH_PROVIDER_KEY")) pc.api_key = k;
+      if (const char* w = std::getenv("SAALBUCH_PROVIDER_WEBHOOK_SECRET")) pc.webhook_secret = w;
+      if (pc.webhook_secret.empty()) {
+        throw std::runtime_error("--provider-url needs SAALBUCH_PROVIDER_WEBHOOK_SECRET");
+      }
+      api_options.webhook_secret = pc.webhook_secret;
+      provider = http::MakeHttpProvider(pc);
+      api_options.provider = provider.get();
+    }
     http::Api api(ioc, bus, runner, log, registry, api_options);
 
     http::ServerOptions server_options;
@@ -392,6 +411,7 @@ int main(int argc, char** argv) {
                         });
     server.Listen({net::ip::make_address(host), static_cast<unsigned short>(port)});
     std::unique_ptr<http::Notifier> notifier;  // started once the URL is known
+    std::unique_ptr<http::RefundDispatcher> refunds;
     // Installed before the URL is printed: whoever sees the URL may send SIGTERM.
     std::thread stopper;
     net::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -402,6 +422,7 @@ int main(int argc, char** argv) {
       server.StopAccepting();
       stopper = std::thread([&] {
         if (notifier) notifier->Stop();
+        if (refunds) refunds->Stop();
         bus.Shutdown();                    // every queued command is decided and answered
         if (backups) backups->Shutdown();  // a running backup stops and is answered 503
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -429,6 +450,11 @@ int main(int argc, char** argv) {
     notifier = std::make_unique<http::Notifier>(bus, runner, log, vault, registry, notifier_options);
     notifier->Start();
     if (cfg.smtp_url.empty()) spdlog::info("msg=\"no --smtp-url: notification e-mails stay in the outbox\"");
+    api.SetPublicUrl(cfg.public_url.empty() ? base_url : cfg.public_url);
+    if (provider) {
+      refunds = std::make_unique<http::RefundDispatcher>(bus, runner, log, *provider);
+      refunds->Start();
+    }
     api.SetReady(true);
     std::cout << "Operator key: from " << operator_key_source << "\n"
               << "Saalbuch listening on " << base_url << "  (API description: " << base_url

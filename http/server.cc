@@ -59,6 +59,16 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(options_.max_header_bytes);
     stream_.expires_after(first_ ? options_.request_timeout : options_.idle_timeout);
     first_ = false;
+    beast_http::async_read_header(stream_, buffer_, *parser_,
+                                  beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  // File imports may be larger than commands: the limit follows the path.
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnRead(ec, 0);
+    if (parser_->get().target().find("/reconciliation/") != beast::string_view::npos) {
+      parser_->body_limit(options_.max_import_bytes);
+    }
     beast_http::async_read(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
@@ -69,9 +79,13 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == beast_http::error::body_limit) {
-      return Write(
-          PlainProblem(beast_http::status::payload_too_large, "body_too_large",
-                       "request body exceeds " + std::to_string(options_.max_body_bytes) + " bytes"));
+      return Write(PlainProblem(
+          beast_http::status::payload_too_large, "body_too_large",
+          "request body exceeds " +
+              std::to_string(parser_->get().target().find("/reconciliation/") != beast::string_view::npos
+                                 ? options_.max_import_bytes
+                                 : options_.max_body_bytes) +
+              " bytes"));
     }
     if (ec == beast_http::error::header_limit) {
       return Write(

@@ -33,6 +33,9 @@ struct ServerOptions {
   // Largest request body accepted; larger ones get 413 and the connection
   // is closed. 64 KiB is far above any command Saalbuch takes.
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
+  // Largest body of a file import (paths containing "/reconciliation/": bank
+  // statements and settlement reports, which grow with a month's payments).
+  std::uint64_t max_import_bytes = std::uint64_t{8} * 1024 * 1024;
   // Largest request header block; larger ones get 431.
   std::uint32_t max_header_bytes = 8 * 1024;
   // Time for one request: reading it, handling it and writing the reply.

@@ -31,6 +31,7 @@
 
 #include "common/crypto.h"
 #include "common/money.h"
+#include "tests/support/payprovider.h"
 
 namespace saalbuch::http {
 namespace {
@@ -190,78 +191,23 @@ class WebhookReceiver {
 // tools/payprovider/payprovider.py on a free loopback port, with kApiKey and kSecret.
 class Simulator {
  public:
-  explicit Simulator(const std::vector<std::string>& flags) {
-    dir_ = std::filesystem::temp_directory_path() / ("payprovider-" + RandomHex(8));
-    std::filesystem::create_directories(dir_);
-    const std::string port_file = (dir_ / "port").string();
-    std::vector<std::string> args = {
-        "python3",          SAALBUCH_TESTS_DIR "/../tools/payprovider/payprovider.py",
-        "--port",           "0",
-        "--port-file",      port_file,
-        "--api-key",        kApiKey,
-        "--webhook-secret", kSecret};
-    args.insert(args.end(), flags.begin(), flags.end());
-    // argv is built before fork: the child of a threaded process may only exec.
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::execv("/usr/bin/python3", argv.data());
-      ::_exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(port_file);
-      if (in >> port_ && port_ > 0) return;
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    ADD_FAILURE() << "payprovider.py did not start";
-  }
-  ~Simulator() {
-    Stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  Simulator(const Simulator&) = delete;
-  Simulator& operator=(const Simulator&) = delete;
+  explicit Simulator(const std::vector<std::string>& flags) : process_(kApiKey, kSecret, flags) {}
 
-  // SIGTERM and wait; SIGKILL if it has not exited after 5 s.
-  void Stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(milliseconds(50));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  int port() const { return port_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void Stop() { process_.Stop(); }
+  int port() const { return process_.port(); }
+  std::string url() const { return process_.url(); }
 
   // The control API. Pay returns the payment id.
   std::string Pay(const std::string& checkout, const std::string& outcome) const {
-    const Reply r = PostJson(port_, "/control/checkouts/" + checkout + "/pay", {{"outcome", outcome}});
+    const Reply r = PostJson(port(), "/control/checkouts/" + checkout + "/pay", {{"outcome", outcome}});
     EXPECT_EQ(r.status, 200) << r.body;
     return r.Json().value("payment", "");
   }
-  json Flush() const { return PostJson(port_, "/control/flush", json::object()).Json(); }
-  json Deliveries() const { return Call(port_, bhttp::verb::get, "/control/deliveries").Json(); }
+  json Flush() const { return PostJson(port(), "/control/flush", json::object()).Json(); }
+  json Deliveries() const { return Call(port(), bhttp::verb::get, "/control/deliveries").Json(); }
 
  private:
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  testing_support::PayProvider process_;
 };
 
 class ProviderTest : public ::testing::Test {

@@ -174,15 +174,175 @@ std::string Encode(const schema::EnvelopeT& e) {
   return {reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()};
 }
 
+// One record of every payload type added in schema v4 (money), plus
+// CheckpointSigned (added after v3 was written) and BookingPlaced with its
+// new placed_at_us.
+std::map<std::string, schema::PayloadUnion> V4Payloads() {
+  std::map<std::string, schema::PayloadUnion> out;
+  schema::CheckpointSignedT cs;
+  cs.position = 1000;
+  cs.head_hash.assign(32, 0xab);
+  cs.note = "goldstadt\n1000\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n\n— goldstadt sig\n";
+  cs.verifier_key = "goldstadt+01234567+AQ";
+  out["checkpoint_signed"].Set(std::move(cs));
+  schema::BookingPlacedT bp;
+  bp.booking_id = "bk_gold4";
+  bp.number = "B-2026-000044";
+  bp.resource_id = "saal";
+  bp.start_us = 1'790'000'000'000'000;
+  bp.end_us = 1'790'007'200'000'000;
+  bp.status = "held";
+  bp.placed_at_us = 1'789'000'000'000'000;
+  out["booking_placed"].Set(std::move(bp));
+  schema::TariffSetT ts;
+  ts.tariff_id = "saal-stunde";
+  ts.target = "resource/saal";
+  ts.valid_from_us = 1'789'000'000'000'000;
+  ts.unit = "hour";
+  ts.amount = 6000;
+  ts.currency = "EUR";
+  ts.gross = true;
+  ts.tax_rate_bp = 1900;
+  ts.product = "1.1.1.01";
+  ts.cost_center = "4711";
+  out["tariff_set"].Set(std::move(ts));
+  schema::FinanceSettingsSetT fs;
+  fs.currency = "EUR";
+  fs.payment_terms_days = 14;
+  fs.tiers.emplace_back(336LL * 3600 * 1'000'000, 0);
+  fs.letterhead = {"Stadt Goldstadt"};
+  auto am = std::make_unique<schema::AccountMappingT>();
+  am->key = "bank";
+  am->account = "1210";
+  fs.accounts.push_back(std::move(am));
+  out["finance_settings_set"].Set(std::move(fs));
+  auto line = [] {
+    auto l = std::make_unique<schema::DocumentLineT>();
+    l->description = "Saalmiete";
+    l->item = "resource/saal";
+    l->tariff_id = "saal-stunde";
+    l->unit = "hour";
+    l->quantity_milli = 2000;
+    l->unit_amount = 6000;
+    l->gross_priced = true;
+    l->tax_rate_bp = 1900;
+    l->net = 10084;
+    l->tax = 1916;
+    l->gross = 12000;
+    return l;
+  };
+  schema::InvoiceIssuedT ii;
+  ii.invoice_id = "inv-bk_gold4";
+  ii.number = "R-2026-000001";
+  ii.booking_id = "bk_gold4";
+  ii.currency = "EUR";
+  ii.lines.push_back(line());
+  ii.net = 10084;
+  ii.tax = 1916;
+  ii.gross = 12000;
+  ii.due_us = 1'790'000'000'000'000;
+  ii.kassenzeichen = "5.0100.2026-000001";
+  out["invoice_issued"].Set(std::move(ii));
+  schema::CreditNoteIssuedT cn;
+  cn.credit_note_id = "G-2026-000001";
+  cn.number = "G-2026-000001";
+  cn.invoice_id = "inv-bk_gold4";
+  cn.lines.push_back(line());
+  cn.net = 10084;
+  cn.tax = 1916;
+  cn.gross = 12000;
+  out["credit_note_issued"].Set(std::move(cn));
+  schema::CheckoutOpenedT co;
+  co.invoice_id = "inv-bk_gold4";
+  co.checkout_id = "cs_gold";
+  co.url = "https://pay.example/cs_gold";
+  co.amount = 12000;
+  out["checkout_opened"].Set(std::move(co));
+  schema::PaymentCapturedT pc;
+  pc.payment_ref = "pay_gold";
+  pc.invoice_id = "inv-bk_gold4";
+  pc.method = "provider";
+  pc.amount = 12000;
+  pc.fee = 193;
+  pc.currency = "EUR";
+  pc.value_us = 1'789'500'000'000'000;
+  pc.receipt_id = "Z-2026-000001";
+  pc.receipt_number = "Z-2026-000001";
+  out["payment_captured"].Set(std::move(pc));
+  schema::PaymentFailedT pf;
+  pf.payment_ref = "pay_fail";
+  pf.invoice_id = "inv-bk_gold4";
+  pf.reason = "card declined";
+  out["payment_failed"].Set(std::move(pf));
+  schema::RefundRequestedT rr;
+  rr.refund_id = "rf-cmd_gold-1";
+  rr.payment_ref = "pay_gold";
+  rr.invoice_id = "inv-bk_gold4";
+  rr.credit_note_id = "G-2026-000001";
+  rr.amount = 6000;
+  out["refund_requested"].Set(std::move(rr));
+  schema::RefundSubmittedT rs;
+  rs.refund_id = "rf-cmd_gold-1";
+  rs.provider_refund = "re_gold";
+  out["refund_submitted"].Set(std::move(rs));
+  schema::RefundSettledT rd;
+  rd.refund_id = "rf-cmd_gold-1";
+  rd.outcome = "succeeded";
+  rd.value_us = 1'789'600'000'000'000;
+  out["refund_settled"].Set(std::move(rd));
+  schema::PeriodClosedT pcl;
+  pcl.through_day = 20'758;
+  out["period_closed"].Set(std::move(pcl));
+  schema::SettlementImportedT si;
+  si.import_id = "imp-gold";
+  si.file_sha256.assign(32, 0x11);
+  auto po = std::make_unique<schema::PayoutT>();
+  po->payout_id = "po_gold";
+  po->date_day = 20'759;
+  po->currency = "EUR";
+  po->gross = 12000;
+  po->fees = 193;
+  po->net = 11807;
+  auto item = std::make_unique<schema::SettlementItemT>();
+  item->type = "payment";
+  item->reference = "pay_gold";
+  item->amount = 12000;
+  item->fee = 193;
+  po->items.push_back(std::move(item));
+  si.payouts.push_back(std::move(po));
+  out["settlement_imported"].Set(std::move(si));
+  schema::BankStatementImportedT bs;
+  bs.import_id = "imp-gold2";
+  bs.file_sha256.assign(32, 0x22);
+  bs.statement_id = "STMT-1";
+  bs.iban = "DE89370400440532013000";
+  bs.currency = "EUR";
+  auto bl = std::make_unique<schema::BankLineT>();
+  bl->reference = "BANK-1";
+  bl->amount = 11807;
+  bl->booking_day = 20'760;
+  bl->remittance = "Auszahlung po_gold";
+  bs.lines.push_back(std::move(bl));
+  out["bank_statement_imported"].Set(std::move(bs));
+  schema::MatchedT m;
+  m.import_id = "imp-gold2";
+  m.kind = "payout_bank";
+  m.subject = "po_gold";
+  m.counterpart = "BANK-1";
+  m.amount = 11807;
+  out["matched"].Set(std::move(m));
+  return out;
+}
+
 const fs::path kGolden = fs::path(SAALBUCH_TESTS_DIR) / "ledger" / "golden";
 
 TEST(GoldenRecordsTest, EveryReleasedSchemaStillDecodes) {
-  // SAALBUCH_WRITE_GOLDEN=v1 or =v3 writes that version's folder (done once
+  // SAALBUCH_WRITE_GOLDEN=v1, =v3 or =v4 writes that version's folder (done once
   // per released schema; the folders are never rewritten afterwards).
   if (const char* version = std::getenv("SAALBUCH_WRITE_GOLDEN")) {
-    const bool v3 = std::string(version) == "v3";
+    const std::string v(version);
     fs::create_directories(kGolden / version);
-    for (auto& [name, payload] : v3 ? V3Payloads() : CurrentPayloads()) {
+    for (auto& [name, payload] : v == "v4" ? V4Payloads() : v == "v3" ? V3Payloads() : CurrentPayloads()) {
       std::ofstream(kGolden / version / (name + ".fb"), std::ios::binary) << Encode(Envelope(payload));
     }
   }
@@ -203,7 +363,7 @@ TEST(GoldenRecordsTest, EveryReleasedSchemaStillDecodes) {
       ++files;
     }
   }
-  EXPECT_GE(files, 6 + 22);
+  EXPECT_GE(files, 6 + 22 + 16);
 }
 
 TEST(GoldenRecordsTest, V3PayloadsDecodeToTheirFields) {
@@ -235,6 +395,31 @@ TEST(GoldenRecordsTest, CurrentEncodingOfV3DataIsUnchanged) {
     std::string golden((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(Encode(Envelope(payload)), golden) << name;
   }
+}
+
+TEST(GoldenRecordsTest, CurrentEncodingOfV4DataIsUnchanged) {
+  for (auto& [name, payload] : V4Payloads()) {
+    std::ifstream in(kGolden / "v4" / (name + ".fb"), std::ios::binary);
+    ASSERT_TRUE(in) << name;
+    std::string golden((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(Encode(Envelope(payload)), golden) << name;
+  }
+}
+
+TEST(GoldenRecordsTest, V4PayloadsDecodeToTheirFields) {
+  auto read = [](const char* name) {
+    std::ifstream in(kGolden / "v4" / name, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  const std::string invoice = read("invoice_issued.fb");
+  const auto* ii = DecodeEnvelope(invoice)->payload_as_InvoiceIssued();
+  ASSERT_NE(ii, nullptr);
+  EXPECT_EQ(ii->number()->str(), "R-2026-000001");
+  EXPECT_EQ(ii->lines()->Get(0)->tax(), 1916);
+  const std::string captured = read("payment_captured.fb");
+  EXPECT_EQ(DecodeEnvelope(captured)->payload_as_PaymentCaptured()->fee(), 193);
+  const std::string placed = read("booking_placed.fb");
+  EXPECT_EQ(DecodeEnvelope(placed)->payload_as_BookingPlaced()->placed_at_us(), 1'789'000'000'000'000);
 }
 
 TEST(GoldenRecordsTest, V1PayloadsDecodeToTheirFields) {

@@ -615,6 +615,59 @@ TEST_F(MoneyDecideTest, FailedRefundGivesTheMoneyBackToThePayment) {
   EXPECT_EQ(Refuse(CompleteRefund{id, false, "", 0}, now_).code, "refund_settled");
 }
 
+TEST_F(MoneyDecideTest, FinanceCompletesRefundsOfBankPaymentsByHand) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour, true), now_);
+  RecordPayment pay;
+  pay.invoice = "inv-a";
+  pay.reference = "K-9";
+  pay.method = "bank_transfer";
+  pay.amount = 6000;
+  pay.currency = "EUR";
+  Accept(pay, now_);
+  Acceptance a = Accept(CancelAsStaff("a"), now_);  // no tiers: free
+  auto refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  const std::string id = refunds[0]->refund_id;
+  EXPECT_EQ(model_.books().FindRefund(id)->method, "bank_transfer");
+  EXPECT_EQ(Refuse(CompleteRefund{id, false, "", now_ + kMinute}, now_).code, "validation_failed");
+  Acceptance done = Accept(CompleteRefund{id, false, "", 0}, now_);
+  ASSERT_EQ(done.events.size(), 1u);
+  EXPECT_EQ(done.events[0].payload.AsRefundSettled()->outcome, "succeeded");
+  EXPECT_EQ(Refuse(CompleteRefund{id, true, "", 0}, now_).code, "refund_settled");
+  EXPECT_EQ(Refuse(CompleteRefund{"rf-none", false, "", 0}, now_).code, "not_found");
+}
+
+TEST_F(MoneyDecideTest, CheckoutOnlyForTheOpenAmountOfAnOpenBooking) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour), now_);
+  OpenCheckout c;
+  c.invoice = "inv-a";
+  c.checkout_id = "co-1";
+  c.url = "https://pay.example/co-1";
+  c.amount = 6000;
+  c.manage_token = "wrong";
+  EXPECT_EQ(Refuse(c, now_).code, "not_found");  // a wrong token looks like no invoice
+  c.manage_token = "token-a";
+  c.amount = 5999;
+  EXPECT_EQ(Refuse(c, now_).code, "invoice_changed");
+  c.amount = 6000;
+  Acceptance a = Accept(c, now_);
+  ASSERT_EQ(a.events.size(), 1u);
+  EXPECT_EQ(a.events[0].payload.type, schema::Payload::CheckoutOpened);
+  Accept(Paid("inv-a", "pay-a", 2000), now_);
+  EXPECT_EQ(Refuse(c, now_).code, "invoice_changed");
+  c.amount = 4000;
+  c.checkout_id = "co-2";
+  Accept(c, now_);
+  Accept(CancelAsBooker("a"), now_);  // held: free, everything credited
+  c.checkout_id = "co-3";
+  c.amount = InvoiceFor("a").open();
+  EXPECT_EQ(Refuse(c, now_).code, "invoice_paid");
+  Accept(Paid("inv-a", "pay-b", 4000), now_);  // paid anyway: refunded at once
+  EXPECT_EQ(model_.books().FindPayment("pay-b")->refunded, 4000);
+}
+
 // ---- Closed period ----
 
 TEST_F(MoneyDecideTest, ClosePeriodOnlyForPastDaysAndOnlyForward) {

@@ -1,0 +1,780 @@
+// Decisions about money (commands/decide_money.cc and the money parts of
+// decide.cc): tariffs and their validation, pricing with its rounding,
+// invoices of held and staff bookings with gapless numbers, payments and
+// their duplicates, cancellation tiers with credit notes and refunds,
+// refunds, the closed period, and imports. Every amount is asserted exactly.
+//
+// (tests/commands/money_test.cc holds the tests of common/money.h.)
+
+#include <gtest/gtest.h>
+
+#include "tests/commands/decide_fixture.h"
+
+namespace saalbuch::commands {
+namespace {
+
+constexpr TimeUs kMinute = kUsPerMinute;
+
+class MoneyDecideTest : public DecideFixture {
+ protected:
+  void SetUp() override {
+    MakeTenant("Europe/Berlin", now_);
+    MakeRoom("saal", std::nullopt, now_);
+    CreateResource pool;
+    pool.id = ResourceId("tablets");
+    pool.kind = "pool";
+    pool.name = "Tablets";
+    pool.capacity = 5;
+    Accept(pool, now_);
+    SetAddon beamer;
+    beamer.id = "beamer";
+    beamer.name = "Beamer";
+    beamer.offers = {{ResourceId("saal"), false}};
+    Accept(beamer, now_);
+  }
+
+  static SetTariff Tariff(const std::string& id, const std::string& target, TariffUnit unit,
+                          std::int64_t amount, bool gross = true, std::int32_t rate_bp = 1900) {
+    SetTariff t;
+    t.id = id;
+    t.target = target;
+    t.currency = "EUR";
+    t.version.unit = unit;
+    t.version.amount = amount;
+    t.version.gross = gross;
+    t.version.tax_rate_bp = rate_bp;
+    return t;
+  }
+
+  // 60.00 € gross per hour at 19 % for the room, for every group.
+  void HourlyRoom() { Accept(Tariff("saal-std", "resource/saal", TariffUnit::kHour, 6000), now_); }
+
+  static RecordProviderEvent Paid(const std::string& invoice, const std::string& payment, std::int64_t amount,
+                                  const std::string& type = "payment.succeeded") {
+    RecordProviderEvent e;
+    e.event_id = "evt-" + payment + "-" + type;
+    e.type = type;
+    e.payment = payment;
+    e.invoice = invoice;
+    e.amount = amount;
+    e.currency = "EUR";
+    return e;
+  }
+
+  static RecordProviderEvent RefundHook(const std::string& refund, const std::string& payment,
+                                        const std::string& type = "refund.succeeded") {
+    RecordProviderEvent e;
+    e.event_id = "evt-" + refund + "-" + type;
+    e.type = type;
+    e.payment = payment;
+    e.refund = refund;
+    e.provider_refund = "re_" + refund;
+    e.currency = "EUR";
+    return e;
+  }
+
+  void Tiers() {
+    SetFinanceSettings s;
+    s.settings.tiers = {{14 * kDay, 0}, {3 * kDay, 5000}};  // below 3 days: 100 %
+    Accept(s, now_);
+  }
+
+  // The payloads of `a` of one type, in order.
+  template <typename T>
+  static std::vector<const T*> All(const Acceptance& a) {
+    std::vector<const T*> out;
+    for (const auto& ev : a.events) {
+      if (ev.payload.type == schema::PayloadUnionTraits<T>::enum_value) {
+        out.push_back(static_cast<const T*>(ev.payload.value));
+      }
+    }
+    return out;
+  }
+
+  const Invoice& InvoiceFor(const std::string& booking) {
+    const Invoice* inv = model_.books().InvoiceOf(BookingId(booking));
+    EXPECT_NE(inv, nullptr) << booking;
+    static const Invoice kNone;
+    return inv == nullptr ? kNone : *inv;
+  }
+
+  BookingStatus Status(const std::string& id) { return model_.FindBooking(BookingId(id))->status; }
+
+  // A public booking of the room for 90 minutes at `start`, paid in full
+  // (90.00 €) through the provider, hence confirmed.
+  void PaidBooking(const std::string& id, TimeUs start) {
+    Accept(Place(id, "saal", start, start + 90 * kMinute), now_);
+    Accept(Paid("inv-" + id, "pay-" + id, 9000), now_);
+    ASSERT_EQ(Status(id), BookingStatus::kConfirmed);
+  }
+
+  const TimeUs now_ = T("2026-06-01T08:00:00Z");  // a Monday
+  const TimeUs at_ = T("2026-06-22T10:00:00Z");   // three weeks later
+};
+
+// ---- Tariffs ----
+
+TEST_F(MoneyDecideTest, TariffValidationRefusesWrongInput) {
+  auto t = Tariff("t1", "resource/nope", TariffUnit::kHour, 6000);
+  EXPECT_EQ(Refuse(t, now_).code, "unknown_target");
+  t.target = "room/saal";
+  EXPECT_EQ(Refuse(t, now_).code, "unknown_target");
+  t.target = "addon/none";
+  EXPECT_EQ(Refuse(t, now_).code, "unknown_target");
+  t.target = "resource/saal";
+  t.group = "verein";
+  EXPECT_EQ(Refuse(t, now_).code, "unknown_group");
+  t.group.clear();
+  t.version.tax_rate_bp = 500;  // 5 % is no German VAT rate
+  EXPECT_EQ(Refuse(t, now_).code, "validation_failed");
+  t.version.tax_rate_bp = 1900;
+  t.version.amount = -1;
+  EXPECT_EQ(Refuse(t, now_).code, "validation_failed");
+  t.version.amount = 6000;
+  t.currency = "USD";
+  EXPECT_EQ(Refuse(t, now_).code, "currency_mismatch");
+  t.currency = "EUR";
+  t.version.valid_from = now_ - 2 * kDay;
+  EXPECT_EQ(Refuse(t, now_).code, "tariff_in_past");
+  t.version.valid_from = 0;
+  Acceptance a = Accept(t, now_);
+  EXPECT_TRUE(a.created);
+  // A second tariff of the same target and group is refused; the same id
+  // adds a version instead.
+  auto other = Tariff("t2", "resource/saal", TariffUnit::kBooking, 1000);
+  Rejection exists = Refuse(other, now_);
+  EXPECT_EQ(exists.code, "tariff_exists");
+  EXPECT_EQ(exists.details.at("tariff"), "t1");
+  // Another group may have its own.
+  Accept(DefineGroup{"verein", "Vereine"}, now_);
+  other.group = "verein";
+  Accept(other, now_);
+  // A tariff keeps its target and group.
+  auto moved = Tariff("t1", "resource/tablets", TariffUnit::kHour, 6000);
+  EXPECT_EQ(Refuse(moved, now_).code, "tariff_target_fixed");
+  EXPECT_EQ(model_.books().TariffFor("resource/saal", "verein")->id, "t2");
+  EXPECT_EQ(model_.books().TariffFor("resource/saal", "public")->id, "t1");
+}
+
+TEST_F(MoneyDecideTest, TariffVersionPricesBookingsPlacedFromItsDate) {
+  HourlyRoom();
+  auto v2 = Tariff("saal-std", "resource/saal", TariffUnit::kHour, 7200);
+  v2.version.valid_from = now_ + 10 * kDay;
+  Acceptance a = Accept(v2, now_);
+  EXPECT_FALSE(a.created);
+  ASSERT_EQ(model_.books().FindTariff("saal-std")->versions.size(), 2u);
+  Accept(Place("before", "saal", at_, at_ + kHour, true), now_);
+  Accept(Place("after", "saal", at_ + 2 * kHour, at_ + 3 * kHour, true), now_ + 10 * kDay);
+  EXPECT_EQ(InvoiceFor("before").totals.gross, 6000);
+  EXPECT_EQ(InvoiceFor("after").totals.gross, 7200);
+}
+
+// ---- Pricing ----
+
+TEST_F(MoneyDecideTest, HourlyGrossPriceIsProRataWithTaxExtracted) {
+  HourlyRoom();
+  Acceptance a = Accept(Place("a", "saal", at_, at_ + 90 * kMinute, true), now_);
+  const Invoice& inv = InvoiceFor("a");
+  ASSERT_EQ(inv.lines.size(), 1u);
+  const Line& l = inv.lines[0];
+  EXPECT_EQ(l.quantity_milli, 1500);
+  EXPECT_EQ(l.unit_amount, 6000);
+  EXPECT_EQ(l.gross, 9000);  // 1.5 h × 60.00
+  EXPECT_EQ(l.net, 7563);    // 90.00 / 1.19 = 75.630…
+  EXPECT_EQ(l.tax, 1437);
+  EXPECT_EQ(l.item, "resource/saal");
+  EXPECT_EQ(inv.totals.gross, 9000);
+  EXPECT_EQ(inv.totals.net, 7563);
+  EXPECT_EQ(inv.totals.tax, 1437);
+  EXPECT_EQ(a.reply.at("invoice").at("total").at("amount"), 9000);
+  EXPECT_EQ(a.reply.at("invoice").at("net").at("amount"), 7563);
+  EXPECT_EQ(a.reply.at("invoice").at("tax").at("amount"), 1437);
+}
+
+TEST_F(MoneyDecideTest, PerUnitPricesPoolUnitsAndAddonPieces) {
+  Accept(Tariff("tab", "resource/tablets", TariffUnit::kUnit, 250), now_);          // 2.50 € gross 19 %
+  Accept(Tariff("bea", "addon/beamer", TariffUnit::kUnit, 1500, true, 700), now_);  // 15.00 € gross 7 %
+  HourlyRoom();
+  auto p = Place("t", "tablets", at_, at_ + 3 * kHour, true);
+  p.units = 3;
+  Accept(p, now_);
+  const Invoice& tablets = InvoiceFor("t");
+  ASSERT_EQ(tablets.lines.size(), 1u);
+  EXPECT_EQ(tablets.lines[0].quantity_milli, 3000);
+  EXPECT_EQ(tablets.lines[0].gross, 750);  // per unit, not per hour
+  EXPECT_EQ(tablets.lines[0].tax, 120);    // 7.50 × 19/119 = 1.1974…
+  EXPECT_EQ(tablets.lines[0].net, 630);
+
+  p = Place("s", "saal", at_, at_ + 2 * kHour, true);
+  p.addons = {{"beamer", 2}};
+  Accept(p, now_);
+  const Invoice& saal = InvoiceFor("s");
+  ASSERT_EQ(saal.lines.size(), 2u);
+  EXPECT_EQ(saal.lines[0].gross, 12000);
+  EXPECT_EQ(saal.lines[0].tax, 1916);  // 120.00 × 19/119 = 19.159…
+  EXPECT_EQ(saal.lines[1].item, "addon/beamer");
+  EXPECT_EQ(saal.lines[1].quantity_milli, 2000);
+  EXPECT_EQ(saal.lines[1].gross, 3000);
+  EXPECT_EQ(saal.lines[1].tax, 196);  // 30.00 × 7/107 = 1.9626…
+  EXPECT_EQ(saal.lines[1].net, 2804);
+  EXPECT_EQ(saal.totals.gross, 15000);
+  EXPECT_EQ(saal.totals.tax, 2112);
+  EXPECT_EQ(saal.totals.net, 12888);
+}
+
+TEST_F(MoneyDecideTest, NetPricedLineRoundsTaxHalfUp) {
+  // 10.50 € net per booking at 19 %: tax 1.995 → 2.00 (half away from zero).
+  Accept(Tariff("flat", "resource/saal", TariffUnit::kBooking, 1050, false), now_);
+  Accept(Place("a", "saal", at_, at_ + 5 * kHour, true), now_);
+  const Line& l = InvoiceFor("a").lines.at(0);
+  EXPECT_FALSE(l.gross_priced);
+  EXPECT_EQ(l.quantity_milli, 1000);  // a flat price ignores the duration
+  EXPECT_EQ(l.net, 1050);
+  EXPECT_EQ(l.tax, 200);
+  EXPECT_EQ(l.gross, 1250);
+}
+
+TEST_F(MoneyDecideTest, GroupTariffBeatsTheTariffForEveryGroup) {
+  HourlyRoom();
+  Accept(DefineGroup{"verein", "Vereine"}, now_);
+  Accept(RegisterCustomer{"tsv", "verein", "sbc_tsv"}, now_);
+  auto club = Tariff("saal-verein", "resource/saal", TariffUnit::kHour, 0);
+  club.group = "verein";
+  Accept(club, now_);
+  auto p = Place("club", "saal", at_, at_ + kHour);
+  p.customer_token = "sbc_tsv";
+  Acceptance a = Accept(p, now_);
+  // Free for the club: no invoice, no hold.
+  EXPECT_EQ(model_.books().InvoiceOf(BookingId("club")), nullptr);
+  EXPECT_EQ(Status("club"), BookingStatus::kConfirmed);
+  EXPECT_EQ(a.events.size(), 1u);
+}
+
+// ---- Invoices of placed bookings ----
+
+TEST_F(MoneyDecideTest, PricedPublicBookingIsHeldWithItsInvoice) {
+  HourlyRoom();
+  Acceptance a = Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
+  ASSERT_EQ(a.events.size(), 2u);
+  EXPECT_EQ(a.events[0].payload.type, schema::Payload::BookingPlaced);
+  const auto invoices = All<schema::InvoiceIssuedT>(a);
+  ASSERT_EQ(invoices.size(), 1u);
+  const Booking* b = model_.FindBooking(BookingId("a"));
+  EXPECT_EQ(b->status, BookingStatus::kHeld);
+  EXPECT_EQ(b->hold_until, now_ + model_.hold());
+  EXPECT_EQ(invoices[0]->number, "R-2026-000001");
+  EXPECT_EQ(invoices[0]->invoice_id, "inv-a");
+  EXPECT_EQ(invoices[0]->booking_id, "a");
+  EXPECT_EQ(invoices[0]->due_us, b->hold_until);  // due when the hold ends
+  EXPECT_EQ(invoices[0]->gross, 9000);
+  EXPECT_EQ(invoices[0]->kassenzeichen, "2026-000001");
+  EXPECT_EQ(a.reply.at("status"), "held");
+  EXPECT_EQ(a.reply.at("invoice").at("number"), "R-2026-000001");
+  EXPECT_EQ(InvoiceFor("a").open(), 9000);
+  // The same booking unpriced is confirmed without an invoice.
+  Acceptance free = Accept(Place("t", "tablets", at_, at_ + kHour), now_);
+  EXPECT_EQ(free.events.size(), 1u);
+  EXPECT_EQ(Status("t"), BookingStatus::kConfirmed);
+}
+
+TEST_F(MoneyDecideTest, StaffBookingIsConfirmedWithInvoiceDueAfterPaymentTerms) {
+  HourlyRoom();
+  Acceptance a = Accept(Place("a", "saal", at_, at_ + kHour, true), now_);
+  EXPECT_EQ(Status("a"), BookingStatus::kConfirmed);
+  auto inv = All<schema::InvoiceIssuedT>(a);
+  ASSERT_EQ(inv.size(), 1u);
+  EXPECT_EQ(inv[0]->due_us, now_ + 14 * kDay);  // the default terms
+  SetFinanceSettings s;
+  s.settings.payment_terms_days = 30;
+  s.settings.kassenzeichen_prefix = "5.0101.";
+  Accept(s, now_);
+  a = Accept(Place("b", "saal", at_ + 2 * kHour, at_ + 3 * kHour, true), now_ + kHour);
+  inv = All<schema::InvoiceIssuedT>(a);
+  ASSERT_EQ(inv.size(), 1u);
+  EXPECT_EQ(inv[0]->due_us, now_ + kHour + 30 * kDay);
+  EXPECT_EQ(inv[0]->number, "R-2026-000002");
+  EXPECT_EQ(inv[0]->kassenzeichen, "5.0101.2026-000002");
+}
+
+TEST_F(MoneyDecideTest, InvoiceNumbersAreConsecutiveAcrossBookingsAndSeries) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour), now_);
+  Accept(Place("b", "saal", at_ + 2 * kHour, at_ + 3 * kHour, true), now_);
+  // An unpriced booking takes no number.
+  Accept(Place("t", "tablets", at_, at_ + kHour), now_);
+  PlaceSeries s;
+  s.id = "training";
+  s.first = Place("", "saal", 0, 0, true);
+  s.rrule = "FREQ=WEEKLY;COUNT=3";
+  for (int k = 0; k < 3; ++k) {
+    s.occurrences.push_back({at_ + 5 * kHour + k * 7 * kDay, at_ + 6 * kHour + k * 7 * kDay});
+    s.ids.push_back(BookingId("w" + std::to_string(k)));
+  }
+  Acceptance series = Accept(s, now_);
+  auto invoices = All<schema::InvoiceIssuedT>(series);
+  ASSERT_EQ(invoices.size(), 3u);
+  EXPECT_EQ(invoices[0]->number, "R-2026-000003");
+  EXPECT_EQ(invoices[1]->number, "R-2026-000004");
+  EXPECT_EQ(invoices[2]->number, "R-2026-000005");
+  EXPECT_EQ(series.reply.at("occurrences").at(2).at("invoice").at("number"), "R-2026-000005");
+  EXPECT_EQ(InvoiceFor("a").number, "R-2026-000001");
+  EXPECT_EQ(InvoiceFor("b").number, "R-2026-000002");
+  // A refused series takes no numbers; the next booking goes on.
+  s.id = "clash";
+  for (auto& id : s.ids) id = BookingId(id.get() + "x");
+  EXPECT_EQ(Refuse(s, now_).code, "series_conflict");
+  Accept(Place("c", "saal", at_ + 8 * kHour, at_ + 9 * kHour), now_);
+  EXPECT_EQ(InvoiceFor("c").number, "R-2026-000006");
+  // Credit notes and receipts have their own series; a new local year starts
+  // at 1 (Berlin is an hour ahead of UTC at New Year).
+  Accept(Place("ny", "saal", T("2027-01-10T10:00:00Z"), T("2027-01-10T11:00:00Z")),
+         T("2026-12-31T23:30:00Z"));
+  EXPECT_EQ(InvoiceFor("ny").number, "R-2027-000001");
+  Accept(Paid("inv-ny", "pay-ny", 6000), T("2027-01-01T00:00:00Z"));
+  EXPECT_EQ(model_.books().FindPayment("pay-ny") != nullptr, true);
+  EXPECT_EQ(model_.books().NumberAfter('Z', 2027, 0), "Z-2027-000002");
+  EXPECT_EQ(model_.books().NumberAfter('R', 2026, 0), "R-2026-000007");
+}
+
+// ---- Payments ----
+
+TEST_F(MoneyDecideTest, PaymentConfirmsHeldBookingAndDuplicateWebhookBooksNothing) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
+  // A part payment leaves the booking held.
+  Acceptance part = Accept(Paid("inv-a", "pay-1", 4000), now_);
+  ASSERT_EQ(part.events.size(), 1u);
+  auto cap = All<schema::PaymentCapturedT>(part);
+  ASSERT_EQ(cap.size(), 1u);
+  EXPECT_EQ(cap[0]->receipt_number, "Z-2026-000001");
+  EXPECT_EQ(cap[0]->method, "provider");
+  EXPECT_EQ(cap[0]->amount, 4000);
+  EXPECT_EQ(part.reply.at("open").at("amount"), 5000);
+  EXPECT_EQ(Status("a"), BookingStatus::kHeld);
+  // The rest confirms it.
+  Acceptance rest = Accept(Paid("inv-a", "pay-2", 5000), now_ + kMinute);
+  ASSERT_EQ(rest.events.size(), 2u);
+  EXPECT_EQ(rest.events[1].payload.type, schema::Payload::BookingConfirmed);
+  EXPECT_EQ(rest.events[1].payload.AsBookingConfirmed()->by, "payment");
+  EXPECT_EQ(rest.reply.at("booking_status"), "confirmed");
+  EXPECT_EQ(rest.reply.at("receipt"), "Z-2026-000002");
+  EXPECT_EQ(Status("a"), BookingStatus::kConfirmed);
+  // The same payment reference again, as often as it comes: nothing.
+  for (int i = 0; i < 3; ++i) {
+    auto again = Paid("inv-a", "pay-2", 5000);
+    again.event_id = "evt-redelivered-" + std::to_string(i);
+    Acceptance dup = Accept(again, now_ + 2 * kMinute);
+    EXPECT_TRUE(dup.events.empty());
+    EXPECT_EQ(dup.reply.at("duplicate"), true);
+  }
+  // A failure reported after the success changes nothing either.
+  Acceptance failed = Accept(Paid("inv-a", "pay-2", 5000, "payment.failed"), now_ + 3 * kMinute);
+  EXPECT_TRUE(failed.events.empty());
+  EXPECT_EQ(failed.reply.at("duplicate"), true);
+  const Invoice& inv = InvoiceFor("a");
+  EXPECT_EQ(inv.captured, 9000);
+  EXPECT_EQ(inv.open(), 0);
+  EXPECT_EQ(inv.payments.size(), 2u);
+}
+
+TEST_F(MoneyDecideTest, FailedPaymentIsRecordedAndWrongWebhooksAreRefused) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour), now_);
+  Acceptance failed = Accept(Paid("inv-a", "pay-x", 6000, "payment.failed"), now_);
+  ASSERT_EQ(failed.events.size(), 1u);
+  EXPECT_EQ(failed.events[0].payload.type, schema::Payload::PaymentFailed);
+  EXPECT_EQ(InvoiceFor("a").captured, 0);
+  EXPECT_EQ(Refuse(Paid("inv-nope", "pay-y", 6000), now_).code, "unknown_invoice");
+  auto usd = Paid("inv-a", "pay-y", 6000);
+  usd.currency = "USD";
+  EXPECT_EQ(Refuse(usd, now_).code, "validation_failed");
+  EXPECT_EQ(Refuse(Paid("inv-a", "pay-y", 0), now_).code, "validation_failed");
+  EXPECT_EQ(Refuse(Paid("inv-a", "pay-y", 6000, "payment.maybe"), now_).code, "unknown_event_type");
+  EXPECT_EQ(Refuse(RefundHook("rf-none", "pay-y"), now_).code, "unknown_refund");
+  EXPECT_EQ(Status("a"), BookingStatus::kHeld);
+}
+
+TEST_F(MoneyDecideTest, PaymentForAnEndedBookingIsRefundedAtOnce) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour), now_);
+  Accept(ExpireHolds{}, now_ + model_.hold());
+  ASSERT_EQ(Status("a"), BookingStatus::kExpired);
+  const Invoice& inv = InvoiceFor("a");
+  EXPECT_EQ(inv.credited, 6000);  // an expired hold credits the whole invoice
+  EXPECT_EQ(inv.owed(), 0);
+  // The provider's success arrives late.
+  Acceptance late = Accept(Paid("inv-a", "pay-late", 6000), now_ + model_.hold() + kMinute);
+  auto refunds = All<schema::RefundRequestedT>(late);
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0]->amount, 6000);
+  EXPECT_EQ(refunds[0]->payment_ref, "pay-late");
+  EXPECT_TRUE(All<schema::BookingConfirmedT>(late).empty());
+  EXPECT_EQ(Status("a"), BookingStatus::kExpired);
+  EXPECT_EQ(InvoiceFor("a").open(), 0);
+  EXPECT_EQ(model_.books().FindPayment("pay-late")->refunded, 6000);
+}
+
+// ---- Cancellation ----
+
+TEST_F(MoneyDecideTest, CancellationTiersDecideFeeCreditNoteAndRefund) {
+  HourlyRoom();
+  Tiers();
+  // Fourteen days or more before the start: free.
+  PaidBooking("free", now_ + 14 * kDay);
+  Acceptance a = Accept(CancelAsBooker("free"), now_);
+  auto notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->number, "G-2026-000001");
+  EXPECT_EQ(notes[0]->gross, 9000);
+  EXPECT_EQ(notes[0]->net, 7563);
+  EXPECT_EQ(notes[0]->tax, 1437);
+  auto refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0]->amount, 9000);
+  EXPECT_EQ(refunds[0]->payment_ref, "pay-free");
+  EXPECT_EQ(refunds[0]->credit_note_id, "G-2026-000001");
+  EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 0);
+
+  // Between three and fourteen days (three days exactly): half.
+  PaidBooking("half", now_ + 3 * kDay);
+  a = Accept(CancelAsBooker("half"), now_);
+  notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->number, "G-2026-000002");
+  EXPECT_EQ(notes[0]->gross, 4500);
+  EXPECT_EQ(notes[0]->tax, 718);  // 45.00 × 19/119 = 7.184…
+  EXPECT_EQ(notes[0]->net, 3782);
+  refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0]->amount, 4500);
+  EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 4500);
+  EXPECT_EQ(InvoiceFor("half").owed(), 4500);
+  EXPECT_EQ(InvoiceFor("half").open(), 0);
+
+  // Less than three days: all of it; no credit note, nothing back.
+  PaidBooking("late", now_ + 3 * kDay - 1);
+  a = Accept(CancelAsBooker("late"), now_);
+  EXPECT_TRUE(All<schema::CreditNoteIssuedT>(a).empty());
+  EXPECT_TRUE(All<schema::RefundRequestedT>(a).empty());
+  EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 9000);
+  EXPECT_EQ(InvoiceFor("late").owed(), 9000);
+  EXPECT_EQ(model_.books().NumberAfter('G', 2026, 0), "G-2026-000003");
+}
+
+TEST_F(MoneyDecideTest, CancellingUnpaidConfirmedBookingLeavesTheFeeOpen) {
+  // 33.33 € flat: half is 16.665 → 16.67 credited, 16.66 still owed.
+  Accept(Tariff("flat", "resource/saal", TariffUnit::kBooking, 3333), now_);
+  Tiers();
+  Accept(Place("s", "saal", now_ + 5 * kDay, now_ + 5 * kDay + kHour, true), now_);
+  Acceptance a = Accept(CancelAsStaff("s"), now_);
+  auto notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->gross, 1667);
+  EXPECT_EQ(notes[0]->tax, 266);  // 16.67 × 19/119 = 2.6615…
+  EXPECT_TRUE(All<schema::RefundRequestedT>(a).empty());
+  EXPECT_EQ(InvoiceFor("s").open(), 1666);
+}
+
+TEST_F(MoneyDecideTest, CancellingHeldBookingIsFreeAndCreditsEverything) {
+  HourlyRoom();
+  Tiers();
+  Accept(Place("h", "saal", now_ + kDay, now_ + kDay + kHour), now_);  // held, a day ahead
+  Acceptance part = Accept(Paid("inv-h", "pay-h", 1000), now_);        // a part paid
+  ASSERT_EQ(Status("h"), BookingStatus::kHeld);
+  ASSERT_EQ(part.events.size(), 1u);
+  Acceptance a = Accept(CancelAsBooker("h"), now_);
+  auto notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->gross, 6000);
+  auto refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0]->amount, 1000);
+}
+
+TEST_F(MoneyDecideTest, OnlyStaffMayWaiveTheFee) {
+  HourlyRoom();
+  Tiers();
+  PaidBooking("a", now_ + kDay);  // 100 % tier
+  auto booker = CancelAsBooker("a");
+  booker.waive_fee = true;
+  Rejection r = Refuse(booker, now_);
+  EXPECT_EQ(r.code, "not_permitted");
+  EXPECT_EQ(r.refusal, Refusal::kForbidden);
+  auto staff = CancelAsStaff("a");
+  staff.waive_fee = true;
+  Acceptance a = Accept(staff, now_);
+  auto notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->gross, 9000);
+  auto refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0]->amount, 9000);
+  EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 0);
+}
+
+// ---- Refunds ----
+
+TEST_F(MoneyDecideTest, RefundFirstReturnsOverpaymentThenCredits) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute, true), now_);
+  RecordPayment pay;
+  pay.invoice = "inv-a";
+  pay.reference = "K-17";
+  pay.method = "bank_transfer";
+  pay.amount = 10000;  // 10.00 € too much
+  pay.currency = "EUR";
+  Acceptance paid = Accept(pay, now_);
+  EXPECT_EQ(paid.reply.at("open").at("amount"), -1000);
+  EXPECT_EQ(Refuse(pay, now_).code, "payment_exists");
+  RefundInvoice too_much;
+  too_much.invoice = "inv-a";
+  too_much.amount = 10001;
+  too_much.reason = "Kulanz";
+  Rejection r = Refuse(too_much, now_);
+  EXPECT_EQ(r.code, "refund_exceeds_payments");
+  EXPECT_EQ(r.details.at("refundable").at("amount"), 10000);
+  RefundInvoice refund = too_much;
+  refund.amount = 1500;  // 10.00 overpaid + 5.00 credited
+  Acceptance a = Accept(refund, now_);
+  auto notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->gross, 500);
+  EXPECT_EQ(notes[0]->tax, 80);  // 5.00 × 19/119 = 0.798…
+  EXPECT_EQ(notes[0]->net, 420);
+  auto refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  EXPECT_EQ(refunds[0]->amount, 1500);
+  EXPECT_EQ(refunds[0]->payment_ref, "bank_transfer:K-17");
+  const Invoice& inv = InvoiceFor("a");
+  EXPECT_EQ(inv.owed(), 8500);
+  EXPECT_EQ(inv.kept(), 8500);
+  // What is left can be refunded, not a cent more.
+  refund.amount = 8501;
+  EXPECT_EQ(Refuse(refund, now_).code, "refund_exceeds_payments");
+  refund.amount = 8500;
+  Accept(refund, now_);
+  EXPECT_EQ(model_.books().FindPayment("bank_transfer:K-17")->refunded, 10000);
+  refund.amount = 1;
+  EXPECT_EQ(Refuse(refund, now_).code, "refund_exceeds_payments");
+}
+
+TEST_F(MoneyDecideTest, RefundWebhookTwiceIsRecordedOnce) {
+  HourlyRoom();
+  PaidBooking("a", at_);
+  RefundInvoice refund;
+  refund.invoice = "inv-a";
+  refund.amount = 2000;
+  refund.reason = "Beamer defekt";
+  Acceptance a = Accept(refund, now_);
+  auto notes = All<schema::CreditNoteIssuedT>(a);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->gross, 2000);
+  EXPECT_EQ(notes[0]->tax, 319);
+  auto requested = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(requested.size(), 1u);
+  const std::string id = requested[0]->refund_id;
+  // The webhook overtakes the dispatcher's RecordRefundSubmitted.
+  Acceptance hook = Accept(RefundHook(id, "pay-a"), now_ + kMinute);
+  ASSERT_EQ(hook.events.size(), 1u);
+  EXPECT_EQ(hook.events[0].payload.AsRefundSettled()->outcome, "succeeded");
+  EXPECT_EQ(hook.events[0].stream_version, 2u);
+  Acceptance again = Accept(RefundHook(id, "pay-a"), now_ + 2 * kMinute);
+  EXPECT_TRUE(again.events.empty());
+  EXPECT_EQ(again.reply.at("duplicate"), true);
+  // A failure after the success is a duplicate too.
+  EXPECT_TRUE(Accept(RefundHook(id, "pay-a", "refund.failed"), now_ + 3 * kMinute).events.empty());
+  Acceptance submitted = Accept(RecordRefundSubmitted{id, "re_x"}, now_ + 4 * kMinute);
+  EXPECT_TRUE(submitted.events.empty());
+  EXPECT_EQ(submitted.reply.at("state"), "succeeded");
+  // Naming another payment does not find the refund.
+  EXPECT_EQ(Refuse(RefundHook(id, "pay-other"), now_).code, "unknown_refund");
+  EXPECT_EQ(model_.books().FindRefund(id)->state, RefundState::kSucceeded);
+  EXPECT_EQ(model_.books().FindPayment("pay-a")->refunded, 2000);
+}
+
+TEST_F(MoneyDecideTest, FailedRefundGivesTheMoneyBackToThePayment) {
+  HourlyRoom();
+  PaidBooking("a", at_);
+  RefundInvoice refund;
+  refund.invoice = "inv-a";
+  refund.amount = 9000;
+  refund.reason = "Ausfall";
+  Acceptance a = Accept(refund, now_);
+  auto requested = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(requested.size(), 1u);
+  const std::string id = requested[0]->refund_id;
+  Acceptance sub = Accept(RecordRefundSubmitted{id, "re_1"}, now_);
+  ASSERT_EQ(sub.events.size(), 1u);
+  Acceptance failed = Accept(RefundHook(id, "pay-a", "refund.failed"), now_);
+  ASSERT_EQ(failed.events.size(), 1u);
+  EXPECT_EQ(failed.events[0].stream_version, 3u);
+  EXPECT_EQ(model_.books().FindPayment("pay-a")->refunded, 0);
+  EXPECT_EQ(InvoiceFor("a").kept(), 9000);
+  EXPECT_EQ(InvoiceFor("a").owed(), 0);
+  // Finance cannot complete a refund the provider has settled.
+  EXPECT_EQ(Refuse(CompleteRefund{id, false, "", 0}, now_).code, "refund_settled");
+}
+
+TEST_F(MoneyDecideTest, FinanceCompletesRefundsOfBankPaymentsByHand) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour, true), now_);
+  RecordPayment pay;
+  pay.invoice = "inv-a";
+  pay.reference = "K-9";
+  pay.method = "bank_transfer";
+  pay.amount = 6000;
+  pay.currency = "EUR";
+  Accept(pay, now_);
+  Acceptance a = Accept(CancelAsStaff("a"), now_);  // no tiers: free
+  auto refunds = All<schema::RefundRequestedT>(a);
+  ASSERT_EQ(refunds.size(), 1u);
+  const std::string id = refunds[0]->refund_id;
+  EXPECT_EQ(model_.books().FindRefund(id)->method, "bank_transfer");
+  EXPECT_EQ(Refuse(CompleteRefund{id, false, "", now_ + kMinute}, now_).code, "validation_failed");
+  Acceptance done = Accept(CompleteRefund{id, false, "", 0}, now_);
+  ASSERT_EQ(done.events.size(), 1u);
+  EXPECT_EQ(done.events[0].payload.AsRefundSettled()->outcome, "succeeded");
+  EXPECT_EQ(Refuse(CompleteRefund{id, true, "", 0}, now_).code, "refund_settled");
+  EXPECT_EQ(Refuse(CompleteRefund{"rf-none", false, "", 0}, now_).code, "not_found");
+}
+
+TEST_F(MoneyDecideTest, CheckoutOnlyForTheOpenAmountOfAnOpenBooking) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour), now_);
+  OpenCheckout c;
+  c.invoice = "inv-a";
+  c.checkout_id = "co-1";
+  c.url = "https://pay.example/co-1";
+  c.amount = 6000;
+  c.manage_token = "wrong";
+  EXPECT_EQ(Refuse(c, now_).code, "not_found");  // a wrong token looks like no invoice
+  c.manage_token = "token-a";
+  c.amount = 5999;
+  EXPECT_EQ(Refuse(c, now_).code, "invoice_changed");
+  c.amount = 6000;
+  Acceptance a = Accept(c, now_);
+  ASSERT_EQ(a.events.size(), 1u);
+  EXPECT_EQ(a.events[0].payload.type, schema::Payload::CheckoutOpened);
+  Accept(Paid("inv-a", "pay-a", 2000), now_);
+  EXPECT_EQ(Refuse(c, now_).code, "invoice_changed");
+  c.amount = 4000;
+  c.checkout_id = "co-2";
+  Accept(c, now_);
+  Accept(CancelAsBooker("a"), now_);  // held: free, everything credited
+  c.checkout_id = "co-3";
+  c.amount = InvoiceFor("a").open();
+  EXPECT_EQ(Refuse(c, now_).code, "invoice_paid");
+  Accept(Paid("inv-a", "pay-b", 4000), now_);  // paid anyway: refunded at once
+  EXPECT_EQ(model_.books().FindPayment("pay-b")->refunded, 4000);
+}
+
+// ---- Closed period ----
+
+TEST_F(MoneyDecideTest, ClosePeriodOnlyForPastDaysAndOnlyForward) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + kHour, true), now_);
+  const LocalDay today = LocalDayOf(now_, model_.zone());
+  EXPECT_EQ(Refuse(ClosePeriod{today}, now_).code, "period_not_over");
+  EXPECT_EQ(Refuse(ClosePeriod{today + 3}, now_).code, "period_not_over");
+  Accept(ClosePeriod{today - 2}, now_);
+  EXPECT_EQ(Refuse(ClosePeriod{today - 2}, now_).code, "period_closed");
+  EXPECT_EQ(Refuse(ClosePeriod{today - 5}, now_).code, "period_closed");
+  Accept(ClosePeriod{today - 1}, now_);
+  EXPECT_EQ(model_.books().closed_through(), today - 1);
+  // Money received on a closed day cannot be booked any more.
+  RecordPayment pay;
+  pay.invoice = "inv-a";
+  pay.reference = "K-1";
+  pay.method = "cash";
+  pay.amount = 6000;
+  pay.currency = "EUR";
+  pay.received = now_ - kDay;
+  EXPECT_EQ(Refuse(pay, now_).code, "period_closed");
+  pay.received = now_ + kMinute;
+  EXPECT_EQ(Refuse(pay, now_).code, "validation_failed");  // not in the future
+  pay.received = now_;
+  Acceptance a = Accept(pay, now_);
+  EXPECT_EQ(All<schema::PaymentCapturedT>(a).at(0)->payment_ref, "cash:K-1");
+}
+
+// ---- Imports ----
+
+TEST_F(MoneyDecideTest, SettlementImportedTwiceChangesNothingTheSecondTime) {
+  HourlyRoom();
+  PaidBooking("a", at_);
+  ImportSettlement s;
+  s.file_sha256 = std::string(32, '\x11');
+  s.file_name = "settlement-2026-06-02.csv";
+  PayoutIn p;
+  p.id = "po_1";
+  p.day = LocalDayOf(now_, model_.zone());
+  p.currency = "EUR";
+  p.gross = 9000;
+  p.fees = 150;
+  p.net = 8850;
+  p.items = {{"payment", "pay-a", "inv-a", 9000, 150}, {"payment", "pay-unknown", "", 500, 0}};
+  s.payouts = {p};
+  Acceptance first = Accept(s, now_ + kHour);
+  ASSERT_EQ(first.events.size(), 2u);  // the import and one match
+  const auto* m = first.events[1].payload.AsMatched();
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->kind, "payment_payout");
+  EXPECT_EQ(m->subject, "pay-a");
+  EXPECT_EQ(m->fee, 150);
+  EXPECT_EQ(m->difference, 0);
+  EXPECT_EQ(first.reply.at("unmatched").size(), 1u);
+  EXPECT_EQ(model_.books().SettledIn("pay-a"), "po_1");
+  Acceptance second = Accept(s, now_ + 2 * kHour);
+  EXPECT_TRUE(second.events.empty());
+  EXPECT_EQ(second.reply.at("already_imported"), true);
+  // Another file with the same payout finds it a duplicate.
+  s.file_sha256 = std::string(32, '\x22');
+  Acceptance other = Accept(s, now_ + 3 * kHour);
+  ASSERT_EQ(other.events.size(), 1u);
+  EXPECT_EQ(other.reply.at("duplicates").size(), 1u);
+}
+
+TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
+  ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
+  ImportBankStatement st;
+  st.file_sha256 = std::string(32, '\x33');
+  st.statement_id = "2026-06-01";
+  st.iban = "DE02120300000000202051";
+  st.currency = "EUR";
+  BankLineIn line;
+  line.reference = "L1";
+  line.amount = 9000;
+  line.booking_day = LocalDayOf(now_, model_.zone());
+  line.value_day = line.booking_day;
+  line.remittance = "Saalmiete Rechnung R-2026-000001 Meier";
+  BankLineIn debit = line;
+  debit.reference = "L2";
+  debit.amount = -500;
+  debit.remittance = "Kontogebuehr";
+  st.lines = {line, debit};
+  Acceptance a = Accept(st, now_ + kHour);
+  ASSERT_EQ(a.events.size(), 4u);
+  EXPECT_EQ(a.events[0].payload.type, schema::Payload::BankStatementImported);
+  EXPECT_EQ(a.events[1].payload.AsMatched()->kind, "bank_invoice");
+  const auto* cap = a.events[2].payload.AsPaymentCaptured();
+  ASSERT_NE(cap, nullptr);
+  EXPECT_EQ(cap->method, "bank_transfer");
+  EXPECT_EQ(cap->payment_ref, "bank:L1");
+  EXPECT_EQ(cap->amount, 9000);
+  EXPECT_EQ(cap->receipt_number, "Z-2026-000001");
+  EXPECT_EQ(a.events[3].payload.type, schema::Payload::BookingConfirmed);
+  EXPECT_EQ(Status("a"), BookingStatus::kConfirmed);
+  EXPECT_EQ(a.reply.at("unmatched").size(), 1u);  // the debit
+  // The same file again, or its lines in another file: nothing new.
+  EXPECT_TRUE(Accept(st, now_ + 2 * kHour).events.empty());
+  st.file_sha256 = std::string(32, '\x44');
+  Acceptance again = Accept(st, now_ + 3 * kHour);
+  ASSERT_EQ(again.events.size(), 1u);
+  EXPECT_EQ(again.reply.at("duplicates").size(), 2u);
+  EXPECT_EQ(InvoiceFor("a").captured, 9000);
+}
+
+}  // namespace
+}  // namespace saalbuch::commands

@@ -160,7 +160,8 @@ void Capture(const TenantModel& m, const Context& ctx, const Invoice& inv, const
     re.invoice_id = inv.id;
     re.amount = std::min(amount, -open_after);
     re.reason = "booking no longer open";
-    (*reply)["refunds"] = json::array({{{"id", id}, {"amount", MoneyJson(re.amount, e.currency)}}});
+    (*reply)["refunds"] =
+        json::array({{{"id", id}, {"amount", MoneyJson(re.amount, m.books().settings().currency)}}});
     r.payload.Set(std::move(re));
     events->push_back(std::move(r));
   }
@@ -218,7 +219,9 @@ ledger::EventDraft InvoiceEvent(const TenantModel& m, const Context& ctx, const 
   e.due_us = due;
   // The Kassenzeichen identifies the payment at the municipal cash office;
   // derived from the invoice number so that a bank line can name either.
-  e.kassenzeichen = s.kassenzeichen_prefix + number.substr(2);
+  // Without a prefix it is the number itself: "2026-000001" alone would also
+  // be found inside a credit note's or receipt's number.
+  e.kassenzeichen = s.kassenzeichen_prefix.empty() ? number : s.kassenzeichen_prefix + number.substr(2);
   (*reply)["invoice"] = {{"id", id},
                          {"number", number},
                          {"total", MoneyJson(t.gross, s.currency)},
@@ -434,6 +437,10 @@ Decision DecideProviderEvent(const TenantModel& m, const Context& ctx, const Rec
     const Invoice* inv = books.FindInvoice(c.invoice);
     if (inv == nullptr) return Reject(Refusal::kNotFound, "unknown_invoice", "no such invoice");
     if (c.type == "payment.failed") {
+      if (books.PaymentFailedBefore(c.payment)) {
+        a.reply["duplicate"] = true;
+        return a;
+      }
       auto d = Draft(ctx, "payment/" + c.payment + "/failed", 1);
       schema::PaymentFailedT e;
       e.payment_ref = c.payment;
@@ -579,10 +586,10 @@ Decision DecideCompleteRefund(const TenantModel& m, const Context& ctx, const Co
   e.outcome = c.failed ? "failed" : "succeeded";
   e.reason = c.reason;
   e.value_us = paid;
-  d.payload.Set(std::move(e));
   Acceptance a;
-  a.events.push_back(std::move(d));
   a.reply = {{"refund", r->id}, {"state", e.outcome}};
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
   return a;
 }
 
@@ -600,7 +607,7 @@ Decision DecideClosePeriod(const TenantModel& m, const Context& ctx, const Close
   auto d = Draft(ctx, "tenant/period", 1);
   schema::PeriodClosedT e;
   e.through_day = c.through;
-  d.payload.Set(std::move(e));
+  d.payload.Set(e);
   Acceptance a;
   a.events.push_back(std::move(d));
   a.reply = {{"closed_through", FormatLocalDay(c.through)}};

@@ -186,6 +186,9 @@ void Books::Apply(const schema::PayloadUnion& ev) {
       }
       break;
     }
+    case schema::Payload::PaymentFailed:
+      failed_payments_.insert(ev.AsPaymentFailed()->payment_ref);
+      break;
     case schema::Payload::RefundRequested: {
       const auto* e = ev.AsRefundRequested();
       auto p = payments_.find(e->payment_ref);

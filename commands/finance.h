@@ -155,6 +155,8 @@ class Books {
   const Invoice* InvoiceOf(const BookingId& booking) const;
   const Payment* FindPayment(const std::string& ref) const;
   const Refund* FindRefund(const std::string& id) const;
+  // Whether a failed attempt with this payment reference was recorded.
+  bool PaymentFailedBefore(const std::string& ref) const { return failed_payments_.count(ref) != 0; }
   const std::unordered_map<std::string, Invoice>& invoices() const { return invoices_; }
   bool FileImported(const std::string& sha256) const { return files_.count(sha256) != 0; }
   bool BankLineSeen(const std::string& ref) const { return bank_lines_.count(ref) != 0; }
@@ -189,6 +191,7 @@ class Books {
   std::unordered_map<std::string, Refund> refunds_;
   std::map<std::string, std::uint64_t> numbers_;  // "R-2026" → last number
   std::set<std::string> files_;
+  std::set<std::string> failed_payments_;
   std::set<std::string> bank_lines_;
   std::unordered_map<std::string, std::string> settled_in_;
   std::map<std::string, PayoutSeen> payouts_;

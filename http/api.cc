@@ -1387,7 +1387,7 @@ struct Api::Impl {
                  for (std::size_t i = 0; i < tiers.size(); ++i) {
                    Decoder td = d.Nested(tiers[i], {"min_notice_hours", "fee_percent"},
                                          "cancellation_tiers[" + std::to_string(i) + "].");
-                   s.tiers.push_back({td.Int("min_notice_hours", 0, 24 * 3650, 0) * 3600 * kUsPerSecond,
+                   s.tiers.push_back({td.Int("min_notice_hours", 0, 24LL * 3650, 0) * 3600 * kUsPerSecond,
                                       static_cast<std::int32_t>(td.Int("fee_percent", 0, 100, 0) * 100)});
                  }
                  for (const auto& l : d.Array("letterhead", 12)) {
@@ -1573,7 +1573,7 @@ struct Api::Impl {
       if (!k) return;
       actor = "key:" + k->id;
     }
-    WithInvoice(c, t, id, target, [this, c, t, token, actor](Seq, json inv) {
+    WithInvoice(c, t, id, target, [this, c, t, token, actor](Seq, const json& inv) {
       const std::int64_t open = inv.value("open", std::int64_t{0});
       if (open <= 0) return Problem(c, status::conflict, "invoice_paid", "nothing is open on this invoice");
       CheckoutRequest req;
@@ -1841,8 +1841,7 @@ struct Api::Impl {
       return one(verb::get, "GET, PUT", [&] {
         c->route = "tariff";
         c->public_cors = true;
-        const std::string id = s[4];
-        Query(c, t, target, [this, c, t, id] {
+        Query(c, t, target, [this, c, t, id = s[4]] {
           SendQuery(c, runner.Position(t), projections::QueryFinanceDoc(runner.view(), t, 't', id), true);
         });
       });

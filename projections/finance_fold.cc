@@ -47,7 +47,7 @@ class Finance {
     std::int64_t credit = 0;
   };
   Status Post(TimeUs when, const std::string& document, const std::string& text,
-              const std::string& cost_center, std::vector<Posting> postings);
+              const std::string& cost_center, const std::vector<Posting>& postings);
   Status UpdateInvoice(const std::string& id, const std::function<void(json&)>& change);
   Status Revenue(TimeUs when, const flatbuffers::Vector<flatbuffers::Offset<schema::DocumentLine>>* lines,
                  int sign);
@@ -124,7 +124,7 @@ std::string Finance::Account(const std::string& role) const {
 }
 
 Status Finance::Post(TimeUs when, const std::string& document, const std::string& text,
-                     const std::string& cost_center, std::vector<Posting> postings) {
+                     const std::string& cost_center, const std::vector<Posting>& postings) {
   std::int64_t debit = 0, credit = 0;
   json lines = json::array();
   for (const auto& p : postings) {
@@ -263,7 +263,7 @@ Status Finance::Invoice() {
   for (const auto& [cc, net] : revenue)
     p.push_back({Account(cc.empty() ? "revenue" : "revenue:" + cc), 0, net});
   for (const auto& [rate, amount] : tax) p.push_back({Account("tax:" + rate), 0, amount});
-  return Post(env_.recorded_at_us(), number, "Rechnung " + number, "", std::move(p));
+  return Post(env_.recorded_at_us(), number, "Rechnung " + number, "", p);
 }
 
 Status Finance::CreditNote() {
@@ -297,8 +297,7 @@ Status Finance::CreditNote() {
   for (const auto& [cc, net] : revenue)
     p.push_back({Account(cc.empty() ? "revenue" : "revenue:" + cc), net, 0});
   for (const auto& [rate, amount] : tax) p.push_back({Account("tax:" + rate), amount, 0});
-  return Post(env_.recorded_at_us(), number, "Gutschrift " + number + " zu " + invoice_number, "",
-              std::move(p));
+  return Post(env_.recorded_at_us(), number, "Gutschrift " + number + " zu " + invoice_number, "", p);
 }
 
 Status Finance::Payment() {

@@ -267,7 +267,7 @@ TEST_F(MoneyDecideTest, PricedPublicBookingIsHeldWithItsInvoice) {
   EXPECT_EQ(invoices[0]->booking_id, "a");
   EXPECT_EQ(invoices[0]->due_us, b->hold_until);  // due when the hold ends
   EXPECT_EQ(invoices[0]->gross, 9000);
-  EXPECT_EQ(invoices[0]->kassenzeichen, "2026-000001");
+  EXPECT_EQ(invoices[0]->kassenzeichen, "R-2026-000001");  // no prefix: the number itself
   EXPECT_EQ(a.reply.at("status"), "held");
   EXPECT_EQ(a.reply.at("invoice").at("number"), "R-2026-000001");
   EXPECT_EQ(InvoiceFor("a").open(), 9000);
@@ -384,6 +384,10 @@ TEST_F(MoneyDecideTest, FailedPaymentIsRecordedAndWrongWebhooksAreRefused) {
   ASSERT_EQ(failed.events.size(), 1u);
   EXPECT_EQ(failed.events[0].payload.type, schema::Payload::PaymentFailed);
   EXPECT_EQ(InvoiceFor("a").captured, 0);
+  // The same failure delivered again is recorded once.
+  Acceptance again = Accept(Paid("inv-a", "pay-x", 6000, "payment.failed"), now_);
+  EXPECT_TRUE(again.events.empty());
+  EXPECT_EQ(again.reply["duplicate"], true);
   EXPECT_EQ(Refuse(Paid("inv-nope", "pay-y", 6000), now_).code, "unknown_invoice");
   auto usd = Paid("inv-a", "pay-y", 6000);
   usd.currency = "USD";

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 
 #include "common/crypto.h"
 
@@ -296,6 +297,13 @@ CommandBus::Tenant* CommandBus::FindOrCreate(const TenantId& id) {
   auto& slot = tenants_[id.get()];
   if (!slot) slot = std::make_unique<Tenant>(id);
   return slot.get();
+}
+
+Outcome CommandBus::SubmitAndWait(Submission s) {
+  std::promise<Outcome> done;
+  auto f = done.get_future();
+  Submit(std::move(s), [&done](Outcome o) { done.set_value(std::move(o)); });
+  return f.get();
 }
 
 void CommandBus::Submit(Submission s, std::function<void(Outcome)> done) {

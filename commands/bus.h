@@ -23,6 +23,7 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -96,6 +97,9 @@ class CommandBus {
   Status Start();
 
   void Submit(Submission s, std::function<void(Outcome)> done);
+  // Submit, then block until the outcome. Never from a thread the bus calls
+  // back on (a writer): it would wait for itself.
+  Outcome SubmitAndWait(Submission s);
 
   // The key's id and role when `key` is a key of `tenant`.
   std::optional<ApiKey> Authenticate(const TenantId& tenant, std::string_view key) const;

@@ -925,6 +925,18 @@ Decision DecideReschedule(const TenantModel& m, const Context& ctx, const Resche
   auto plan = PlanBooking(m, ctx, p, who, b->id, {});
   if (auto* r = std::get_if<Rejection>(&plan)) return *r;
   const Booking& moved = std::get<Booking>(plan);
+  // An issued invoice never changes: a move may not change the price (an
+  // hourly tariff and a longer slot). Cancel and book anew instead.
+  if (const Invoice* inv = m.books().InvoiceOf(b->id)) {
+    Booking priced = *b;
+    priced.range = moved.range;
+    const std::int64_t now_price = Sum(detail::PriceBooking(m, priced, b->placed_at)).gross;
+    if (now_price != inv->totals.gross) {
+      return Reject(Refusal::kConflict, "price_would_change",
+                    "the new time has another price than the invoice; cancel and book anew",
+                    {{"invoiced", inv->totals.gross}, {"new_price", now_price}});
+    }
+  }
   Acceptance a;
   auto d = Draft(ctx, "booking/" + c.id.get(), b->version + 1);
   schema::BookingRescheduledT e;

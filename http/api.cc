@@ -854,8 +854,9 @@ struct Api::Impl {
     if (bad) return;
     auto body = Body(c, /*allow_empty=*/true);
     if (!body) return;
-    Decoder d(*body, {"reason"});
+    Decoder d(*body, {"reason", "waive_fee"});
     cmd.reason = d.Str("reason", false, 1000);
+    cmd.waive_fee = d.Bool("waive_fee", false);  // staff only (Decide refuses it for bookers)
     if (Invalid(c, d)) return;
     Submit(c, Ctx(c, t, actor), std::move(cmd));
   }
@@ -1965,6 +1966,61 @@ struct Api::Impl {
     });
   }
 
+  // GET …/events/stream: the log as server-sent events for auditors' live
+  // tail. Each response carries the records after the client's
+  // Last-Event-ID (or ?after=) — waiting up to ?wait= seconds (default and
+  // most 10) for at least one — then ends with a retry hint; an EventSource
+  // reconnects with the last id it saw, so no record is missed or repeated.
+  // Bounded: at most 500 records per response, nothing held between them.
+  void EventStream(const CallPtr& c, const TenantId& t, const Target& target) {
+    c->route = "events_stream";
+    if (!RequireRole(c, t, {commands::Role::kAuditor, commands::Role::kAdmin})) return;
+    std::string from = Param(target, "after");
+    if (auto h = c->req.find("Last-Event-ID"); h != c->req.end()) from = std::string(h->value());
+    auto after = from.empty() ? std::optional<std::uint64_t>(0) : ParseUnsigned(from);
+    const std::string wait_text = Param(target, "wait");
+    auto wait = wait_text.empty() ? std::optional<std::uint64_t>(10) : ParseUnsigned(wait_text);
+    if (!after || !wait || *wait > 10) {
+      return Problem(c, status::bad_request, "invalid_query",
+                     "Last-Event-ID (or after) must be a log position and wait 0–10 seconds");
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*wait);
+    WaitForRecords(c, t, *after, deadline, [this, c, t, after = *after] {
+      std::vector<ledger::Record> records;
+      if (Status s = log.Read(t, after + 1, 500, &records); !s.ok()) return FromStatus(c, s);
+      std::string body = "retry: 1000\n\n";
+      if (records.empty()) body += ": no new records\n\n";
+      for (const auto& r : records) {
+        auto ev = ledger::EnvelopeToJson(r.bytes);
+        if (!ev.ok()) return FromStatus(c, ev.status());
+        ledger::HexHashes(&*ev);
+        body += "id: " + std::to_string(r.seq) +
+                "\nevent: record\ndata: " + Dump({{"seq", r.seq}, {"hash", ToHex(r.hash)}, {"record", *ev}}) +
+                "\n\n";
+      }
+      Response res{status::ok, 11};
+      res.set(field::content_type, "text/event-stream; charset=utf-8");
+      res.set(field::cache_control, "no-cache");
+      res.set("Saalbuch-Position", std::to_string(records.empty() ? after : records.back().seq));
+      res.body() = std::move(body);
+      Send(c, std::move(res));
+    });
+  }
+
+  // Runs `then` on a query thread once the tenant's log has passed `after`
+  // or the deadline has come, whichever is first.
+  void WaitForRecords(const CallPtr& c, const TenantId& t, Seq after,
+                      std::chrono::steady_clock::time_point deadline, std::function<void()> then) {
+    if (runner.Position(t) > after || std::chrono::steady_clock::now() >= deadline) {
+      return RunQuery(c, std::move(then));
+    }
+    auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(50));
+    timer->async_wait([this, c, t, after, deadline, then = std::move(then),
+                       timer](const boost::system::error_code&) mutable {
+      WaitForRecords(c, t, after, deadline, std::move(then));
+    });
+  }
+
   // ---- operator: backups ----
 
   static json BackupJson(const ledger::BackupInfo& b) {
@@ -2208,6 +2264,9 @@ struct Api::Impl {
     }
     if (is({"v1", "tenants", "*", "events"})) {
       return m == verb::get ? Events(c, t, target) : NotAllowed(c, "GET");
+    }
+    if (is({"v1", "tenants", "*", "events", "stream"})) {
+      return m == verb::get ? EventStream(c, t, target) : NotAllowed(c, "GET");
     }
     if (FinanceRoute(c, t, s, target)) return;
     Problem(c, status::not_found, "no_route", "no such route");

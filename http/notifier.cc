@@ -226,10 +226,7 @@ bool Notifier::Record(const TenantId& tenant, const json& entry, const std::stri
   s.ctx.correlation_id = "notifier";
   s.command =
       commands::RecordNotification{entry.value("id", ""), BookingId(entry.value("booking", "")), kind};
-  std::promise<commands::Outcome> done;
-  auto f = done.get_future();
-  bus_.Submit(std::move(s), [&done](commands::Outcome o) { done.set_value(std::move(o)); });
-  const commands::Outcome o = f.get();
+  const commands::Outcome o = bus_.SubmitAndWait(std::move(s));
   if (o.kind != commands::Outcome::Kind::kOk && o.kind != commands::Outcome::Kind::kCreated) {
     spdlog::warn("msg=\"notification not recorded\" tenant={} id={} body={}", tenant.get(),
                  entry.value("id", ""), o.body.dump());

@@ -62,10 +62,7 @@ bool RefundDispatcher::Record(const TenantId& tenant, commands::Command command)
   s.ctx.command_id = "cmd_" + RandomHex(8);
   s.ctx.correlation_id = "refunds";
   s.command = std::move(command);
-  std::promise<commands::Outcome> done;
-  auto f = done.get_future();
-  bus_.Submit(std::move(s), [&done](commands::Outcome o) { done.set_value(std::move(o)); });
-  const commands::Outcome o = f.get();
+  const commands::Outcome o = bus_.SubmitAndWait(std::move(s));
   if (o.kind != commands::Outcome::Kind::kOk && o.kind != commands::Outcome::Kind::kCreated) {
     spdlog::warn("msg=\"refund outcome not recorded\" tenant={} body={}", tenant.get(), o.body.dump());
     return false;

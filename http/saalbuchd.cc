@@ -77,13 +77,10 @@ void WriteSecret(const fs::path& p, const std::string& secret) {
 
 // Runs one command to completion (start-up only: the demo seed).
 commands::Outcome RunCommand(commands::CommandBus& bus, commands::Context ctx, commands::Command cmd) {
-  std::promise<commands::Outcome> done;
-  auto f = done.get_future();
   commands::Submission s;
   s.ctx = std::move(ctx);
   s.command = std::move(cmd);
-  bus.Submit(std::move(s), [&done](commands::Outcome o) { done.set_value(std::move(o)); });
-  return f.get();
+  return bus.SubmitAndWait(std::move(s));
 }
 
 // The demo tenant: a community centre with rooms and weekly hours, a hall

@@ -516,6 +516,22 @@ TEST_F(MoneyDecideTest, OnlyStaffMayWaiveTheFee) {
   EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 0);
 }
 
+TEST_F(MoneyDecideTest, AMoveMayNotChangeTheInvoicedPrice) {
+  HourlyRoom();
+  Accept(Place("m", "saal", now_ + kDay, now_ + kDay + kHour), now_);  // 60.00 invoiced
+  RescheduleBooking same;
+  same.id = BookingId("m");
+  same.range = {now_ + 2 * kDay, now_ + 2 * kDay + kHour};
+  same.by_staff = true;
+  Accept(same, now_);  // same length, same price: moved
+  RescheduleBooking longer = same;
+  longer.range = {now_ + 3 * kDay, now_ + 3 * kDay + 2 * kHour};
+  Rejection r = Refuse(longer, now_);
+  EXPECT_EQ(r.code, "price_would_change");
+  EXPECT_EQ(r.details.at("invoiced"), 6000);
+  EXPECT_EQ(r.details.at("new_price"), 12000);
+}
+
 // ---- Refunds ----
 
 TEST_F(MoneyDecideTest, RefundFirstReturnsOverpaymentThenCredits) {

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/money.h"
 #include "common/time.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/payprovider.h"
@@ -240,6 +241,19 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
     EXPECT_NE(itext.find(want), std::string::npos) << want << " in\n" << itext;
   }
   EXPECT_EQ(Raw("/invoices/" + inv + ".pdf", finance_).body, ipdf.body) << "the PDF is reproducible";
+  // The PDF's figures are the journal's: the invoice's entry posts exactly
+  // the net revenue, the tax and the receivable it prints.
+  json entry;
+  const json journal_page = Get("/journal", auditor_);
+  for (const auto& e : journal_page["items"]) {
+    if (e["document"] == invoice["number"]) entry = e;
+  }
+  ASSERT_FALSE(entry.is_null()) << journal_page.dump();
+  for (const auto& line : entry["lines"]) {
+    const std::int64_t amount = line["debit"].get<std::int64_t>() + line["credit"].get<std::int64_t>();
+    const std::string de = FormatDecimalDe(amount);
+    EXPECT_NE(itext.find(de + " €"), std::string::npos) << line.dump() << " not in the PDF";
+  }
 
   // Cancelled ten days ahead: 50 % fee; the rest is credited and refunded
   // through the provider.

@@ -241,6 +241,7 @@ Seq ResolveAt(const Source& s, const TenantId& t, const std::string& at, Seq hea
 
 struct StateArgs {
   std::string tenant, at, resource, from, to, booking;
+  bool journal = false;
 };
 
 int State(const Source& s, const StateArgs& a, Progress& progress) {
@@ -303,6 +304,29 @@ int State(const Source& s, const StateArgs& a, Progress& progress) {
   out["catalog"] = {{"tenant", *tenant_doc}, {"resources", listed}};
   out["availability"] = availability;
   out["bookings"] = bookings;
+  // The accounts as of that position: balances with the trial balance, open
+  // items, and with --journal every journal entry.
+  auto balances = projections::QueryBalances(store, t);
+  auto open = projections::QueryOpenItems(store, t, "");
+  if (!balances.ok() || !open.ok()) {
+    std::cerr << (balances.ok() ? open.status() : balances.status()).ToString() << "\n";
+    return kFailure;
+  }
+  out["accounts"] = {{"balances", *balances}, {"open_items", *open}};
+  if (a.journal) {
+    json entries = json::array();
+    std::string cursor;
+    do {
+      auto page = projections::QueryJournal(store, t, "", "", 500, cursor);
+      if (!page.ok()) {
+        std::cerr << page.status().ToString() << "\n";
+        return kFailure;
+      }
+      for (auto& e : (*page)["items"]) entries.push_back(std::move(e));
+      cursor = (*page)["next_cursor"].is_null() ? "" : (*page)["next_cursor"].get<std::string>();
+    } while (!cursor.empty());
+    out["accounts"]["journal"] = std::move(entries);
+  }
   std::cout << Dump(out, 2) << "\n";
   return 0;
 }
@@ -588,7 +612,8 @@ int main(int argc, char** argv) {
   auto* state = app.add_subcommand("state", "The projections as of a log position or an instant, as JSON");
   state->footer(
       "Folds the log from record 1 up to --at, with the server's own projection code, and prints\n"
-      "the catalog (tenant, resources), availability and bookings in the window --from/--to, or\n"
+      "the catalog (tenant, resources), availability and bookings in the window --from/--to and\n"
+      "the accounts (balances with the trial balance, open items; the journal with --journal), or\n"
       "one booking with its history (--booking). --at 2027-03-01T00:00:00+01:00 means every\n"
       "record recorded up to that instant (the state as of that day).");
   tools::AddSourceOptions(state, &source);
@@ -600,6 +625,7 @@ int main(int argc, char** argv) {
   state->add_option("--from", st.from, "Window start, RFC 3339 (default: today 00:00 UTC)");
   state->add_option("--to", st.to, "Window end, RFC 3339 (default: 7 days after --from)");
   state->add_option("--booking", st.booking, "Print this booking with its history instead");
+  state->add_flag("--journal", st.journal, "Also print every journal entry up to --at");
 
   auto* diff =
       app.add_subcommand("diff", "Rebuild every projection from record 1 and compare it with the stored one");

@@ -26,7 +26,8 @@ git ls-files 'common/*.cc' 'ledger/*.cc' 'commands/*.cc' 'projections/*.cc' 'htt
 if [ "${SAALBUCH_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer ($(date -u +%T))"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSAALBUCH_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG="-g1"
-  cmake --build build/asan -j "$JOBS"
+  # Only what the tests run (the benchmark programs were built above).
+  cmake --build build/asan -j "$JOBS" --target ledger_tests commands_tests projections_tests http_tests e2e_tests
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure -j "$JOBS"
 fi

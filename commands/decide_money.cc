@@ -84,10 +84,12 @@ void PlanRefunds(const TenantModel& m, const Context& ctx, const Invoice& inv, s
 
 // A credit note of `gross` against `inv`, spread over its lines in order
 // with each line's remaining gross as the limit (when `share_bp` is set,
-// every line gets that share of its remaining gross instead).
-ledger::EventDraft CreditNoteEvent(const Context& ctx, const Invoice& inv, std::optional<std::int64_t> gross,
-                                   std::int32_t share_bp, const std::string& reason, DocNumbers& numbers,
-                                   Totals* totals, std::string* number) {
+// every line gets that share of its remaining gross instead). nullopt when
+// nothing is left to credit: no number is taken then, so none is skipped.
+std::optional<ledger::EventDraft> CreditNoteEvent(const Context& ctx, const Invoice& inv,
+                                                  std::optional<std::int64_t> gross, std::int32_t share_bp,
+                                                  const std::string& reason, DocNumbers& numbers,
+                                                  Totals* totals, std::string* number) {
   std::vector<Line> lines;
   std::int64_t want = gross.value_or(0);
   for (std::size_t i = 0; i < inv.lines.size(); ++i) {
@@ -97,6 +99,7 @@ ledger::EventDraft CreditNoteEvent(const Context& ctx, const Invoice& inv, std::
     lines.push_back(CreditLine(inv.lines[i], take));
     want -= take;
   }
+  if (lines.empty()) return std::nullopt;
   *totals = Sum(lines);
   *number = numbers.Next('G');
   auto d = Draft(ctx, "credit-note/" + *number, 1);
@@ -243,9 +246,11 @@ void EndBookingMoney(const TenantModel& m, const Context& ctx, const Booking& b,
   Totals credited;
   std::string credit_number;
   if (fee_bp < 10000 && inv->owed() > 0) {
-    events->push_back(
-        CreditNoteEvent(ctx, *inv, std::nullopt, 10000 - fee_bp, reason, numbers, &credited, &credit_number));
-    money["credit_note"] = {{"number", credit_number}, {"total", MoneyJson(credited.gross, currency)}};
+    if (auto note = CreditNoteEvent(ctx, *inv, std::nullopt, 10000 - fee_bp, reason, numbers, &credited,
+                                    &credit_number)) {
+      events->push_back(std::move(*note));
+      money["credit_note"] = {{"number", credit_number}, {"total", MoneyJson(credited.gross, currency)}};
+    }
   }
   const std::int64_t owed = inv->owed() - credited.gross;
   money["fee"] = MoneyJson(owed, currency);
@@ -537,9 +542,14 @@ Decision DecideRefundInvoice(const TenantModel& m, const Context& ctx, const Ref
   a.created = true;
   DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
   std::string credit_number;
+  Totals t;
   if (credit > 0) {
-    Totals t;
-    a.events.push_back(CreditNoteEvent(ctx, *inv, credit, 0, c.reason, numbers, &t, &credit_number));
+    auto note = CreditNoteEvent(ctx, *inv, credit, 0, c.reason, numbers, &t, &credit_number);
+    if (!note || t.gross != credit) {
+      return Reject(Refusal::kConflict, "refund_exceeds_invoice", "the credit would exceed what is invoiced",
+                    {{"creditable", MoneyJson(inv->owed(), currency)}});
+    }
+    a.events.push_back(std::move(*note));
     a.reply["credit_note"] = {{"number", credit_number}, {"total", MoneyJson(t.gross, currency)}};
   }
   json refunds = json::array();

@@ -19,6 +19,14 @@ using nlohmann::json;
 
 std::string S(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
 
+// The elements of a FlatBuffers vector; an empty vector is stored as none.
+template <typename T>
+std::vector<const T*> Each(const flatbuffers::Vector<flatbuffers::Offset<T>>* v) {
+  std::vector<const T*> out;
+  if (v != nullptr) out.assign(v->begin(), v->end());
+  return out;
+}
+
 class Finance {
  public:
   Finance(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* txn)
@@ -256,7 +264,7 @@ Status Finance::Invoice() {
   // Receivable against revenue (per cost centre) and tax (per rate).
   std::vector<Posting> p{{Account("receivables"), e->gross(), 0}};
   std::map<std::string, std::int64_t> revenue, tax;
-  for (const auto* l : *e->lines()) {
+  for (const auto* l : Each(e->lines())) {
     revenue[S(l->cost_center())] += l->net();
     if (l->tax() != 0) tax[std::to_string(l->tax_rate_bp())] += l->tax();
   }
@@ -290,7 +298,7 @@ Status Finance::CreditNote() {
   TRY_STATUS(Revenue(env_.recorded_at_us(), e->lines(), -1));
   std::vector<Posting> p{{Account("receivables"), 0, e->gross()}};
   std::map<std::string, std::int64_t> revenue, tax;
-  for (const auto* l : *e->lines()) {
+  for (const auto* l : Each(e->lines())) {
     revenue[S(l->cost_center())] += l->net();
     if (l->tax() != 0) tax[std::to_string(l->tax_rate_bp())] += l->tax();
   }
@@ -413,7 +421,7 @@ Status Finance::Settlement() {
   const std::string id = S(e->import_id());
   json payouts = json::array(), unmatched = json::array(), duplicates = json::array();
   std::set<std::string> seen;
-  for (const auto* p : *e->payouts()) {
+  for (const auto* p : Each(e->payouts())) {
     const std::string pid = S(p->payout_id());
     auto known = Get("w" + pid);
     if (!known.ok()) return known.status();
@@ -428,8 +436,8 @@ Status Finance::Settlement() {
                     {"fees", p->fees()},
                     {"net", p->net()},
                     {"bank_line", ""}});
-    payouts.push_back({{"payout", pid}, {"net", p->net()}, {"items", p->items()->size()}});
-    for (const auto* i : *p->items()) {
+    payouts.push_back({{"payout", pid}, {"net", p->net()}, {"items", Each(p->items()).size()}});
+    for (const auto* i : Each(p->items())) {
       const std::string ref = S(i->reference());
       if (S(i->type()) != "payment") continue;  // refunds name their payment
       if (!seen.insert(ref).second) {
@@ -461,7 +469,7 @@ Status Finance::BankStatement() {
   const std::string id = S(e->import_id());
   json duplicates = json::array();
   std::size_t lines = 0;
-  for (const auto* l : *e->lines()) {
+  for (const auto* l : Each(e->lines())) {
     const std::string ref = S(l->reference());
     auto known = Get("y" + ref);
     if (!known.ok()) return known.status();

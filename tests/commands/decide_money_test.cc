@@ -532,6 +532,28 @@ TEST_F(MoneyDecideTest, AMoveMayNotChangeTheInvoicedPrice) {
   EXPECT_EQ(r.details.at("new_price"), 12000);
 }
 
+TEST_F(MoneyDecideTest, NothingLeftToCreditTakesNoCreditNoteNumber) {
+  Accept(Tariff("cent", "resource/saal", TariffUnit::kBooking, 1), now_);  // 0.01 per booking
+  SetFinanceSettings s;
+  s.settings.tiers = {{0, 9900}};  // 99 % fee: 1 % of one cent rounds to nothing
+  Accept(s, now_);
+  Accept(Place("tiny", "saal", now_ + kDay, now_ + kDay + kHour, true), now_);  // staff: confirmed
+  Acceptance a = Accept(CancelAsStaff("tiny"), now_);
+  EXPECT_TRUE(All<schema::CreditNoteIssuedT>(a).empty());
+  EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 1);
+  // The next credit note is still the first of the year: no number was skipped.
+  Accept(Place("next", "saal", now_ + 2 * kDay, now_ + 2 * kDay + kHour, true), now_);
+  RefundInvoice r;
+  r.invoice = "inv-next";
+  r.amount = 1;
+  r.reason = "goodwill";
+  Accept(RecordPayment{"inv-next", "ref-1", "cash", 1, "EUR", 0}, now_);
+  Acceptance refund = Accept(r, now_);
+  auto notes = All<schema::CreditNoteIssuedT>(refund);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_EQ(notes[0]->number, "G-2026-000001");
+}
+
 // ---- Refunds ----
 
 TEST_F(MoneyDecideTest, RefundFirstReturnsOverpaymentThenCredits) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 
+#include "commands/snapshot.h"
 #include "common/crypto.h"
 
 namespace saalbuch::commands {
@@ -24,6 +25,8 @@ struct CommandBus::Tenant {
   TenantModel model;
   Status poison;
   TimeUs last_now = 0;
+  Sha256 head_hash{};     // chain hash of the model's position
+  Seq last_snapshot = 0;  // position of the last snapshot stored or loaded
 
   // The auth index, refreshed after each durable append that adds keys.
   mutable std::shared_mutex auth_mu;
@@ -77,7 +80,22 @@ struct CommandBus::Metrics {
             {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
                                                         0.25, 0.5, 1, 2.5})),
         batch_hist(batch_commands.Add(
-            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512})) {}
+            {}, prometheus::Histogram::BucketBoundaries{1, 2, 4, 8, 16, 32, 64, 128, 256, 512})),
+        snapshot_writes(prometheus::BuildCounter()
+                            .Name("saalbuch_snapshot_writes_total")
+                            .Help("Write-model snapshots stored, by result")
+                            .Register(*r)),
+        snapshot_loads(prometheus::BuildCounter()
+                           .Name("saalbuch_snapshot_loads_total")
+                           .Help("Write-model snapshots read at start: loaded, or rejected and skipped")
+                           .Register(*r)),
+        snapshot_seconds(
+            prometheus::BuildHistogram()
+                .Name("saalbuch_snapshot_write_seconds")
+                .Help("Time to encode and durably store one write-model snapshot")
+                .Register(*r)
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30})) {
+  }
 
   prometheus::Family<prometheus::Counter>& commands;
   prometheus::Family<prometheus::Counter>& appends;
@@ -88,6 +106,9 @@ struct CommandBus::Metrics {
   prometheus::Counter& append_failed;
   prometheus::Histogram& append_hist;
   prometheus::Histogram& batch_hist;
+  prometheus::Family<prometheus::Counter>& snapshot_writes;
+  prometheus::Family<prometheus::Counter>& snapshot_loads;
+  prometheus::Histogram& snapshot_seconds;
 
   void Count(const Command& c, const char* outcome) {
     commands.Add({{"command", CommandName(c)}, {"outcome", outcome}}).Increment();
@@ -168,9 +189,14 @@ Status CommandBus::Rebuild(Tenant* t) {
 
 Status CommandBus::RebuildModel(Tenant* t) {
   constexpr std::size_t kChunk = 4096;
+  const auto start = std::chrono::steady_clock::now();
   t->model = TenantModel();
+  t->head_hash = Sha256{};
+  t->last_snapshot = 0;
+  LoadSnapshot(t);
   std::vector<ledger::Record> chunk;
-  Seq next = 1;
+  const Seq from = t->model.position() + 1;
+  Seq next = from;
   for (;;) {
     chunk.clear();
     Status s = log_->Read(t->id, next, kChunk, &chunk);
@@ -185,11 +211,79 @@ Status CommandBus::RebuildModel(Tenant* t) {
       payload.type = env->payload_type();
       payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
       t->model.Apply(r.seq, env->stream_version(), payload);
+      t->head_hash = r.hash;
       ++next;
     }
     if (chunk.size() < kChunk) break;
   }
+  spdlog::info("msg=\"write model rebuilt\" tenant={} snapshot={} folded={} position={} ms={}", t->id.get(),
+               t->last_snapshot, next - from, t->model.position(),
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+                   .count());
   return Status::Ok();
+}
+
+bool CommandBus::LoadSnapshot(Tenant* t) {
+  auto seqs = log_->SnapshotSeqs(t->id);
+  if (!seqs.ok()) {
+    spdlog::warn("msg=\"snapshots unreadable; folding the whole log\" tenant={} error=\"{}\"", t->id.get(),
+                 seqs.status().ToString());
+    return false;
+  }
+  auto head = log_->GetHead(t->id);
+  for (const Seq seq : *seqs) {
+    // Each check is a reason to fall back to an older snapshot or the fold.
+    std::string why;
+    auto bytes = log_->GetSnapshot(t->id, seq);
+    std::vector<ledger::Record> at;
+    if (!head.ok()) {
+      why = "the log's head is unreadable";
+    } else if (seq > head->seq) {
+      why = "it lies beyond the log's head " + std::to_string(head->seq);
+    } else if (!bytes.ok()) {
+      why = bytes.status().ToString();
+    } else if (auto h = ReadSnapshotHeader(*bytes); !h.ok()) {
+      why = h.status().ToString();
+    } else if (h->seq != seq) {
+      why = "it names position " + std::to_string(h->seq);
+    } else if (Status s = log_->Read(t->id, seq, 1, &at); !s.ok() || at.size() != 1 || at[0].seq != seq) {
+      why = "record " + std::to_string(seq) + " is unreadable";
+    } else if (at[0].hash != h->chain_hash) {
+      why = "it belongs to another log: record " + std::to_string(seq) + "'s chain hash differs";
+    } else if (auto m = DecodeSnapshot(*bytes); !m.ok()) {
+      why = m.status().ToString();
+    } else {
+      t->model = std::move(*m);
+      t->head_hash = h->chain_hash;
+      t->last_snapshot = seq;
+      metrics_->snapshot_loads.Add({{"result", "loaded"}}).Increment();
+      return true;
+    }
+    metrics_->snapshot_loads.Add({{"result", "rejected"}}).Increment();
+    spdlog::warn("msg=\"write-model snapshot skipped\" tenant={} seq={} reason=\"{}\"", t->id.get(), seq,
+                 why);
+  }
+  return false;
+}
+
+void CommandBus::WriteSnapshot(Tenant* t) {
+  const auto start = std::chrono::steady_clock::now();
+  const Seq seq = t->model.position();
+  const std::string bytes = EncodeSnapshot(t->model, t->head_hash);
+  const Status s = log_->PutSnapshot(t->id, seq, bytes, options_.snapshots_kept);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  // Also after a failure: the next attempt waits for another snapshot_every
+  // records instead of following every batch.
+  t->last_snapshot = seq;
+  metrics_->snapshot_writes.Add({{"result", s.ok() ? "ok" : "failed"}}).Increment();
+  if (!s.ok()) {
+    spdlog::warn("msg=\"write-model snapshot not stored\" tenant={} seq={} error=\"{}\"", t->id.get(), seq,
+                 s.ToString());
+    return;
+  }
+  metrics_->snapshot_seconds.Observe(secs);
+  spdlog::info("msg=\"write-model snapshot stored\" tenant={} seq={} bytes={} ms={}", t->id.get(), seq,
+               bytes.size(), static_cast<long long>(secs * 1000));
 }
 
 void CommandBus::SubmitCheckpoints() {
@@ -515,6 +609,7 @@ void CommandBus::Drain(Tenant* t) {
     }
     metrics_->append_ok.Increment();
     metrics_->appended_events.Increment(static_cast<double>(event_count));
+    t->head_hash = appended->head.hash;
     if (keys_changed || !t->exists) {
       std::unique_lock lock(t->auth_mu);
       t->keys = t->model.keys();
@@ -527,6 +622,9 @@ void CommandBus::Drain(Tenant* t) {
     metrics_->Count(batch[i].submission.command,
                     outcomes[i].replayed ? "replayed" : KindName(outcomes[i].kind));
     batch[i].done(std::move(outcomes[i]));
+  }
+  if (options_.snapshot_every > 0 && t->model.position() - t->last_snapshot >= options_.snapshot_every) {
+    WriteSnapshot(t);
   }
 }
 
@@ -559,6 +657,14 @@ void CommandBus::Shutdown() {
   if (hold_timer_.joinable()) hold_timer_.join();
   for (auto& w : writers_) {
     if (w.joinable()) w.join();
+  }
+  writers_.clear();
+  // No writer runs any more: the models are ours.
+  std::shared_lock tenants(tenants_mu_);
+  for (const auto& [id, t] : tenants_) {
+    if (options_.snapshot_every > 0 && t->poison.ok() && t->model.position() > t->last_snapshot) {
+      WriteSnapshot(t.get());
+    }
   }
 }
 

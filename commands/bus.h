@@ -82,6 +82,14 @@ struct BusOptions {
   std::function<std::pair<std::string, std::string>(const TenantId&, Seq, const Sha256&)> sign_checkpoint;
   std::uint64_t checkpoint_every = 1000;
   std::chrono::seconds checkpoint_interval{300};
+  // Write-model snapshots (commands/snapshot.h): the writer stores one after
+  // a batch once `snapshot_every` records have come since the last (0:
+  // never), and Shutdown one for every tenant that changed, so that Start
+  // folds only the records after a tenant's newest valid snapshot. The
+  // writer encodes and stores it before taking the tenant's next batch:
+  // a pause for that tenant only (BENCHMARKS.md, "Write-model snapshots").
+  std::uint64_t snapshot_every = 100000;
+  std::size_t snapshots_kept = 2;
 };
 
 class CommandBus {
@@ -92,8 +100,9 @@ class CommandBus {
   CommandBus(const CommandBus&) = delete;
   CommandBus& operator=(const CommandBus&) = delete;
 
-  // Rebuilds every tenant's write model from its log, then starts the
-  // writers. REQUIRES: called once, before Submit.
+  // Rebuilds every tenant's write model from its newest valid snapshot and
+  // the log after it (or the whole log), then starts the writers.
+  // REQUIRES: called once, before Submit.
   Status Start();
 
   void Submit(Submission s, std::function<void(Outcome)> done);
@@ -105,7 +114,8 @@ class CommandBus {
   std::optional<ApiKey> Authenticate(const TenantId& tenant, std::string_view key) const;
   bool TenantExists(const TenantId& tenant) const;
 
-  // Stops taking commands, finishes every queued one, joins the writers.
+  // Stops taking commands, finishes every queued one, joins the writers,
+  // then snapshots every tenant's write model that changed since its last.
   void Shutdown();
 
  private:
@@ -123,7 +133,11 @@ class CommandBus {
   void SubmitCheckpoints();
   void Drain(Tenant* t);
   Status Rebuild(Tenant* t);       // the model and what is published from it
-  Status RebuildModel(Tenant* t);  // the model alone, from the log
+  Status RebuildModel(Tenant* t);  // the model alone, from a snapshot and the log
+  // Loads the tenant's newest snapshot that matches its log into the model;
+  // false (model untouched) when there is none.
+  bool LoadSnapshot(Tenant* t);
+  void WriteSnapshot(Tenant* t);
 
   ledger::Log* log_;
   BusOptions options_;

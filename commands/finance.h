@@ -41,6 +41,7 @@ struct TariffVersion {
   std::string description;
   std::string product;      // Haushaltsstelle / Produkt
   std::string cost_center;  // Kostenstelle
+  bool operator==(const TariffVersion&) const = default;
 };
 
 struct Tariff {
@@ -51,11 +52,13 @@ struct Tariff {
   std::vector<TariffVersion> versions;  // by valid_from, ascending
   // The version in force at `t`; nullptr before the first.
   const TariffVersion* At(TimeUs t) const;
+  bool operator==(const Tariff&) const = default;
 };
 
 struct CancellationTier {
   TimeUs min_notice = 0;
   std::int32_t fee_bp = 0;  // 10000: the whole price
+  bool operator==(const CancellationTier&) const = default;
 };
 
 struct FinanceSettings {
@@ -72,6 +75,7 @@ struct FinanceSettings {
   // start: the tier with the largest min_notice not above `notice`; 10000
   // when notice is below every tier; 0 without tiers.
   std::int32_t FeeFor(TimeUs notice) const;
+  bool operator==(const FinanceSettings&) const = default;
 };
 
 struct Line {
@@ -88,12 +92,14 @@ struct Line {
   std::int64_t gross = 0;
   std::string product;
   std::string cost_center;
+  bool operator==(const Line&) const = default;
 };
 
 struct Totals {
   std::int64_t net = 0;
   std::int64_t tax = 0;
   std::int64_t gross = 0;
+  bool operator==(const Totals&) const = default;
 };
 Totals Sum(const std::vector<Line>& lines);
 
@@ -114,6 +120,7 @@ struct Invoice {
   std::int64_t owed() const { return totals.gross - credited; }
   std::int64_t kept() const { return captured - refunded; }
   std::int64_t open() const { return owed() - kept(); }
+  bool operator==(const Invoice&) const = default;
 };
 
 struct Payment {
@@ -122,6 +129,7 @@ struct Payment {
   std::string method;  // provider | bank_transfer | cash
   std::int64_t amount = 0;
   std::int64_t refunded = 0;  // requested or done, not failed
+  bool operator==(const Payment&) const = default;
 };
 
 enum class RefundState { kRequested, kSubmitted, kSucceeded, kFailed };
@@ -134,6 +142,7 @@ struct Refund {
   std::int64_t amount = 0;
   RefundState state = RefundState::kRequested;
   std::string method;  // the payment's
+  bool operator==(const Refund&) const = default;
 };
 
 // A payout of the provider seen in a settlement report.
@@ -141,6 +150,7 @@ struct PayoutSeen {
   std::int64_t net = 0;
   LocalDay day = 0;
   bool on_bank = false;  // matched to a bank line
+  bool operator==(const PayoutSeen&) const = default;
 };
 
 class Books {
@@ -172,6 +182,7 @@ class Books {
     std::int64_t amount = 0;
     LocalDay day = 0;
     std::string remittance;
+    bool operator==(const BankCredit&) const = default;
   };
   const std::map<std::string, BankCredit>& unmatched_bank() const { return unmatched_bank_; }
   // The last local day of the closed period (nullopt: nothing closed).
@@ -181,7 +192,10 @@ class Books {
   // invoices, "G" credit notes, "Z" receipts; "R-2026-000045".
   std::string NumberAfter(char prefix, int year, std::uint64_t n) const;
 
+  bool operator==(const Books&) const = default;
+
  private:
+  friend struct SnapshotCodec;  // commands/snapshot.cc
   FinanceSettings settings_;
   std::map<std::string, Tariff> tariffs_;
   std::map<std::string, std::string> tariff_by_target_;  // target + '\n' + group → id

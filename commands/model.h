@@ -56,6 +56,7 @@ struct Rules {
   // Open every day around the clock, nothing else limited: the rules of a
   // resource created without any.
   static Rules AlwaysOpen();
+  bool operator==(const Rules&) const = default;
 };
 
 enum class Kind { kRoom, kDevice, kPool, kEvent };
@@ -67,6 +68,7 @@ struct Session {
   std::string id;
   TimeRange range;
   std::uint32_t seats = 0;
+  bool operator==(const Session&) const = default;
 };
 
 struct Resource {
@@ -80,11 +82,13 @@ struct Resource {
   std::map<std::string, Session> sessions;  // event resources
   Rules rules;
   std::uint64_t version = 0;
+  bool operator==(const Resource&) const = default;
 };
 
 struct AddonOffer {
   ResourceId resource;
   bool mandatory = false;
+  bool operator==(const AddonOffer&) const = default;
 };
 
 struct Addon {
@@ -93,6 +97,7 @@ struct Addon {
   std::uint32_t stock = 0;  // 0: unlimited
   std::vector<AddonOffer> offers;
   std::uint64_t version = 0;
+  bool operator==(const Addon&) const = default;
 };
 
 struct Customer {
@@ -100,6 +105,7 @@ struct Customer {
   std::string group;
   std::map<std::string, TimeUs> qualifications;  // name → valid until (0: always)
   std::uint64_t version = 0;
+  bool operator==(const Customer&) const = default;
 };
 
 struct Right {
@@ -118,6 +124,7 @@ struct Right {
   bool ValidAt(TimeUs t) const {
     return !revoked && valid_from <= t && (valid_until == 0 || t < valid_until);
   }
+  bool operator==(const Right&) const = default;
 };
 
 enum class BookingStatus {
@@ -168,6 +175,7 @@ struct Booking {
   TimeUs placed_at = 0;           // prices in force then apply
   std::string manage_token_hash;  // raw SHA-256 bytes; empty for staff bookings
   std::uint64_t version = 0;
+  bool operator==(const Booking&) const = default;
 };
 
 // What a booking takes from one counter.
@@ -175,11 +183,13 @@ struct Usage {
   TimeRange range;
   std::uint32_t amount = 0;
   BookingId booking;
+  bool operator==(const Usage&) const = default;
 };
 
 struct ApiKey {
   std::string id;
   Role role = Role::kAuditor;
+  bool operator==(const ApiKey&) const = default;
 };
 
 class TenantModel {
@@ -259,10 +269,16 @@ class TenantModel {
   // Key hash (raw SHA-256 bytes) → key. For the auth index only.
   const std::unordered_map<std::string, ApiKey>& keys() const { return keys_; }
 
+  // Every member equal: a model restored from a snapshot equals the one
+  // folded from the log (tests/commands/snapshot_test.cc).
+  bool operator==(const TenantModel&) const = default;
+
  private:
+  friend struct SnapshotCodec;  // commands/snapshot.cc
   struct Counter {
     std::multimap<TimeUs, Usage> by_start;
     TimeUs max_len = 0;  // longest usage ever added; bounds the scan
+    bool operator==(const Counter&) const = default;
   };
   void Take(const Booking& b);
   void Release(const Booking& b);

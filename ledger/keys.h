@@ -40,6 +40,16 @@ inline std::string StreamKey(std::string_view tenant, std::string_view stream) {
   return TenantPrefix(tenant) + "s" + std::string(stream);
 }
 
+// A write-model snapshot is stored in chunks: "w" ‖ seq ‖ u32 chunk index.
+inline std::string SnapshotPrefix(std::string_view tenant) { return TenantPrefix(tenant) + "w"; }
+
+inline std::string SnapshotChunkKey(std::string_view tenant, Seq seq, std::uint32_t chunk) {
+  std::string k = SnapshotPrefix(tenant);
+  AppendBigEndian64(&k, seq);
+  for (int i = 3; i >= 0; --i) k.push_back(static_cast<char>((chunk >> (8 * i)) & 0xff));
+  return k;
+}
+
 inline std::string IdempotencyKey(std::string_view tenant, std::string_view key) {
   return TenantPrefix(tenant) + std::string(key);
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <limits>
 
 #include "ledger/keys.h"
 
@@ -217,17 +219,119 @@ Result<std::optional<std::string>> RocksLog::GetIdempotency(const TenantId& tena
 }
 
 std::vector<TenantId> RocksLog::Tenants() const {
+  // One seek per tenant: after a tenant's first key, jump past all of its
+  // keys (every key after the prefix starts with a letter, never 0xff), so
+  // stream versions and snapshots are never scanned.
   std::vector<TenantId> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kMeta)));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    auto k = it->key();
-    auto len = static_cast<unsigned char>(k[0]);
-    if (k.size() == 1u + len + 1u && k[1 + len] == 'h') {
-      out.emplace_back(std::string(k.data() + 1, len));
+  for (it->SeekToFirst(); it->Valid();) {
+    const auto k = it->key();
+    const auto len = static_cast<unsigned char>(k[0]);
+    if (k.size() < 1u + len) {  // not ours; skip it
+      it->Next();
+      continue;
     }
+    std::string prefix(k.data(), 1u + len);
+    std::string head;
+    if (db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), prefix + "h", &head).ok()) {
+      out.emplace_back(prefix.substr(1));
+    }
+    it->Seek(prefix + "\xff");
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+namespace {
+
+// Snapshots are split into values of at most this size, so no single
+// RocksDB value (and block) grows with the model.
+constexpr std::size_t kSnapshotChunk = 4u << 20;
+
+// Whether `k` is the key of chunk 0 of a snapshot of the tenant with
+// snapshot prefix `prefix`; *seq gets its seq.
+bool FirstChunkKey(const rocksdb::Slice& k, const std::string& prefix, Seq* seq) {
+  if (k.size() != prefix.size() + 12 || !k.starts_with(prefix)) return false;
+  const std::string_view rest(k.data() + prefix.size(), 12);
+  if (rest.substr(8) != std::string_view("\0\0\0\0", 4)) return false;
+  *seq = keys::ReadBigEndian64(rest);
+  return true;
+}
+
+}  // namespace
+
+Result<std::vector<Seq>> RocksLog::SnapshotSeqs(const TenantId& tenant) const {
+  const std::string prefix = keys::SnapshotPrefix(tenant.get());
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->cf(Cf::kMeta)));
+  std::vector<Seq> out;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix);) {
+    Seq seq = 0;
+    if (!FirstChunkKey(it->key(), prefix, &seq)) {
+      it->Next();  // a later chunk of a snapshot whose first one was skipped: cannot happen
+      continue;
+    }
+    out.push_back(seq);
+    if (seq == std::numeric_limits<Seq>::max()) break;
+    it->Seek(keys::SnapshotChunkKey(tenant.get(), seq + 1, 0));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+Result<std::string> RocksLog::GetSnapshot(const TenantId& tenant, Seq seq) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(ro, db_->cf(Cf::kMeta)));
+  std::string out;
+  std::uint32_t chunk = 0;
+  for (it->Seek(keys::SnapshotChunkKey(tenant.get(), seq, 0));
+       it->Valid() && it->key() == keys::SnapshotChunkKey(tenant.get(), seq, chunk); it->Next(), ++chunk) {
+    out.append(it->value().data(), it->value().size());
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  if (chunk == 0) return Status(StatusCode::kNotFound, "no snapshot at " + std::to_string(seq));
+  return out;
+}
+
+Status RocksLog::PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) {
+  if (db_->read_only()) return {StatusCode::kInvalidArgument, "log opened read-only"};
+  if (seq == std::numeric_limits<Seq>::max())
+    return {StatusCode::kInvalidArgument, "snapshot seq out of range"};
+  auto existing = SnapshotSeqs(tenant);
+  if (!existing.ok()) return existing.status();
+  rocksdb::WriteBatch batch;
+  auto* cf = db_->cf(Cf::kMeta);
+  auto drop = [&](Seq s) {
+    return batch.DeleteRange(cf, keys::SnapshotChunkKey(tenant.get(), s, 0),
+                             keys::SnapshotChunkKey(tenant.get(), s + 1, 0));
+  };
+  rocksdb::Status s = drop(seq);  // a snapshot at the same seq is replaced whole
+  std::uint32_t chunk = 0;
+  for (std::size_t at = 0; s.ok() && (at < bytes.size() || chunk == 0); at += kSnapshotChunk, ++chunk) {
+    const auto part = bytes.substr(at, kSnapshotChunk);
+    s = batch.Put(cf, keys::SnapshotChunkKey(tenant.get(), seq, chunk),
+                  rocksdb::Slice(part.data(), part.size()));
+  }
+  // Keep the newest `keep` of the old ones plus this one.
+  std::vector<Seq> all = *existing;
+  all.push_back(seq);
+  std::sort(all.begin(), all.end(), std::greater<>());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  for (std::size_t i = std::max<std::size_t>(keep, 1); s.ok() && i < all.size(); ++i) s = drop(all[i]);
+  if (!s.ok()) return FromRocks(s);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = db_->db()->Write(wo, &batch);
+  if (!s.ok()) {
+    // A failed WAL write stops the database; bring it back for the appends.
+    // (An append that meets the stopped state resumes too; see Append.)
+    IgnoreError(Resume());
+    return FromRocks(s);
+  }
+  return Status::Ok();
 }
 
 }  // namespace saalbuch::ledger

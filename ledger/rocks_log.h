@@ -35,6 +35,9 @@ class RocksLog final : public Log {
   Result<std::optional<std::string>> GetIdempotency(const TenantId& tenant,
                                                     std::string_view key) const override;
   std::vector<TenantId> Tenants() const override;
+  Status PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) override;
+  Result<std::vector<Seq>> SnapshotSeqs(const TenantId& tenant) const override;
+  Result<std::string> GetSnapshot(const TenantId& tenant, Seq seq) const override;
 
  private:
   struct TenantState;

@@ -6,13 +6,14 @@
 # python3-aiosmtpd is the real SMTP server the notification tests send to;
 # its python3 also runs tools/payprovider, the simulated payment provider;
 # poppler-utils' pdftotext is the independent PDF reader the tests use;
-# jq reads the JSON replies in the README's examples.)
+# jq reads the JSON replies in the README's examples; cereal encodes
+# write-model snapshots.)
 set -eu
 PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
   libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libical-dev libcurl4-openssl-dev clang-format clang-tidy curl prometheus python3-icalendar
-  python3-aiosmtpd jq libpugixml-dev libcairo2-dev fonts-dejavu-core poppler-utils"
+  python3-aiosmtpd jq libpugixml-dev libcairo2-dev fonts-dejavu-core poppler-utils libcereal-dev"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -837,16 +837,22 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
         }
       }
     }
+    // Invoices are kept in a hash map: everything taken from it is sorted by
+    // number, so that a decision never depends on the map's order (which
+    // differs between a folded model and one restored from a snapshot).
+    std::vector<std::string> named;  // invoice numbers the remittance names
     if (!done && l.amount > 0) {
-      // An invoice named by its number or Kassenzeichen in the remittance.
-      const Invoice* hit = nullptr;
+      // An invoice named by its number or Kassenzeichen in the remittance;
+      // a line naming several is left to a person.
+      std::vector<const Invoice*> hits;
       for (const auto& [id, inv] : books.invoices()) {
         if (l.remittance.find(inv.number) != std::string::npos ||
             (!inv.kassenzeichen.empty() && l.remittance.find(inv.kassenzeichen) != std::string::npos)) {
-          hit = &inv;
-          break;
+          hits.push_back(&inv);
+          named.push_back(inv.number);
         }
       }
+      const Invoice* hit = hits.size() == 1 ? hits[0] : nullptr;
       if (hit != nullptr && invoices_used.insert(hit->id).second) {
         a.events.push_back(MatchEvent(ctx, import_id, ++version, "bank_invoice", l.reference, hit->id,
                                       l.amount, l.amount - hit->open(), value, 0));
@@ -859,13 +865,17 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
     if (!done) {
       json u = {{"reference", l.reference}, {"amount", l.amount}, {"remittance", l.remittance}};
-      // Invoices whose open amount equals the line: candidates for a person
-      // to check, never matched by amount alone.
-      json candidates = json::array();
-      for (const auto& [id, inv] : books.invoices()) {
-        if (l.amount > 0 && inv.open() == l.amount && candidates.size() < 5) candidates.push_back(inv.number);
+      // Candidates for a person to check, never matched by amount alone:
+      // the invoices the line names, else those whose open amount equals it.
+      std::vector<std::string> candidates = named;
+      if (candidates.empty() && l.amount > 0) {
+        for (const auto& [id, inv] : books.invoices()) {
+          if (inv.open() == l.amount) candidates.push_back(inv.number);
+        }
       }
-      if (!candidates.empty()) u["candidates"] = candidates;
+      std::sort(candidates.begin(), candidates.end());
+      if (candidates.size() > 5) candidates.resize(5);
+      if (!candidates.empty()) u["candidates"] = json(candidates);
       unmatched.push_back(std::move(u));
     }
   }

@@ -163,7 +163,10 @@ struct SnapshotCodec {
     Plain(ar, m);
     ar(std::string(m.zone_ == nullptr ? "" : m.zone_->name()));
     ar(cereal::make_size_tag(static_cast<cereal::size_type>(m.counters_.size())));
-    for (auto& [name, c] : m.counters_) ar(name, c.by_start, c.max_len);
+    for (auto& [name, c] : m.counters_) {
+      ar(name, c.max_len, cereal::make_size_tag(static_cast<cereal::size_type>(c.by_start.size())));
+      for (auto& [start, usage] : c.by_start) ar(start, usage);
+    }
   }
 
   static void Load(cereal::PortableBinaryInputArchive& ar, TenantModel& m) {
@@ -180,7 +183,17 @@ struct SnapshotCodec {
     for (cereal::size_type i = 0; i < n; ++i) {
       std::string name;
       TenantModel::Counter c;
-      ar(name, c.by_start, c.max_len);
+      cereal::size_type usages = 0;
+      ar(name, c.max_len, cereal::make_size_tag(usages));
+      // In stored order, also among equal starts (cereal's own multimap
+      // loader would reverse those, and the first clash a refusal names
+      // would change).
+      for (cereal::size_type u = 0; u < usages; ++u) {
+        TimeUs start = 0;
+        Usage usage;
+        ar(start, usage);
+        c.by_start.emplace_hint(c.by_start.end(), start, std::move(usage));
+      }
       m.counters_.emplace(std::move(name), std::move(c));
     }
   }

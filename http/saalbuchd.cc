@@ -53,6 +53,7 @@ struct Config {
   std::string public_url;
   std::uint64_t checkpoint_every = 1000;
   int checkpoint_interval_s = 300;
+  std::uint64_t snapshot_every = 100000;
   std::string backup_dir;
   std::uint32_t backup_keep = 0;
   std::uint32_t backup_rate_mib = 0;
@@ -297,6 +298,12 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_CHECKPOINT_INTERVAL")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app.add_option("--snapshot-every", cfg.snapshot_every,
+                 "Store a snapshot of a tenant's write model every N records (and at shutdown), so that a "
+                 "start folds only the records after it; 0: never")
+      ->envname("SAALBUCH_SNAPSHOT_EVERY")
+      ->check(CLI::Range(0, 1000000000))
+      ->capture_default_str();
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
       ->envname("SAALBUCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -374,6 +381,7 @@ int main(int argc, char** argv) {
     commands::BusOptions bus_options;
     bus_options.checkpoint_every = cfg.checkpoint_every;
     bus_options.checkpoint_interval = std::chrono::seconds(cfg.checkpoint_interval_s);
+    bus_options.snapshot_every = cfg.snapshot_every;
     bus_options.sign_checkpoint = [&vault](const TenantId& t, Seq position, const Sha256& hash) {
       auto seed = vault.SigningSeed(t);
       if (!seed.ok()) throw std::runtime_error("no signing key: " + seed.status().ToString());

@@ -818,5 +818,56 @@ TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
   EXPECT_EQ(InvoiceFor("a").captured, 9000);
 }
 
+TEST_F(MoneyDecideTest, BankLineNamingSeveralInvoicesIsLeftToAPersonWithThemAsCandidates) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
+  Accept(Place("b", "saal", at_ + 3 * kHour, at_ + 4 * kHour), now_);
+  Accept(Place("c", "saal", at_ + 5 * kHour, at_ + 6 * kHour), now_);  // 60.00 € open, not named
+  ImportBankStatement st;
+  st.file_sha256 = std::string(32, '\x55');
+  st.statement_id = "2026-06-02";
+  st.iban = "DE02120300000000202051";
+  st.currency = "EUR";
+  BankLineIn line;
+  line.reference = "L9";
+  line.amount = 15000;
+  line.booking_day = LocalDayOf(now_, model_.zone());
+  line.value_day = line.booking_day;
+  line.remittance = "R-2026-000002 und R-2026-000001";
+  st.lines = {line};
+  Acceptance a = Accept(st, now_ + kHour);
+  ASSERT_EQ(a.events.size(), 1u);  // the import alone: nothing matched or captured
+  const auto& unmatched = a.reply.at("unmatched");
+  ASSERT_EQ(unmatched.size(), 1u);
+  EXPECT_EQ(unmatched[0].at("candidates"), nlohmann::json::array({"R-2026-000001", "R-2026-000002"}));
+  EXPECT_EQ(InvoiceFor("a").captured, 0);
+  EXPECT_EQ(InvoiceFor("b").captured, 0);
+  EXPECT_EQ(model_.books().unmatched_bank().count("L9"), 1u);
+}
+
+TEST_F(MoneyDecideTest, AmountCandidatesAreListedByNumberAndAtMostFive) {
+  HourlyRoom();
+  for (int i = 0; i < 7; ++i) {
+    const TimeUs start = at_ + i * 2 * kHour;
+    Accept(Place("p" + std::to_string(i), "saal", start, start + kHour), now_);  // 60.00 € each
+  }
+  ImportBankStatement st;
+  st.file_sha256 = std::string(32, '\x66');
+  st.statement_id = "2026-06-02";
+  st.iban = "DE02120300000000202051";
+  st.currency = "EUR";
+  BankLineIn line;
+  line.reference = "L10";
+  line.amount = 6000;
+  line.booking_day = LocalDayOf(now_, model_.zone());
+  line.value_day = line.booking_day;
+  line.remittance = "Saalmiete";
+  st.lines = {line};
+  Acceptance a = Accept(st, now_ + kHour);
+  EXPECT_EQ(a.reply.at("unmatched").at(0).at("candidates"),
+            nlohmann::json::array(
+                {"R-2026-000001", "R-2026-000002", "R-2026-000003", "R-2026-000004", "R-2026-000005"}));
+}
+
 }  // namespace
 }  // namespace saalbuch::commands

@@ -14,6 +14,10 @@
 //     are contiguous, every command's events are consecutive and complete
 //     (no resource without its rules).
 //
+// The server stores a write-model snapshot every 50 records, so kills land
+// during and between snapshot writes and every restart starts from a
+// snapshot plus the log after it.
+//
 // The run is bounded by rounds and by time. Its random choices come from a
 // seed printed at the start; SAALBUCH_CRASH_SEED repeats them (the kill
 // moments are wall-clock, so a rerun is similar, not identical).
@@ -356,7 +360,9 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledgedAndLeavesNothin
   SCOPED_TRACE("seed " + std::to_string(seed_) + " (SAALBUCH_CRASH_SEED); data kept in " + data().string());
   const auto t0 = Clock::now();
   std::mt19937_64 rng(seed_);
-  Server server(data(), {"--public-booking-rate", "100000", "--rate-limit", "100000"});
+  // Write-model snapshots every 50 records: kills also land during and
+  // between snapshot writes, and every restart starts from one.
+  Server server(data(), {"--public-booking-rate", "100000", "--rate-limit", "100000", "--snapshot-every", "50"});
   server.Start();
   ASSERT_NO_FATAL_FAILURE(CreateTenants(server.port()));
 

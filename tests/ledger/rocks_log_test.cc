@@ -368,5 +368,49 @@ TEST_F(RocksLogTest, MissingDirectoryIsNotCreatedWhenCreationIsOff) {
   EXPECT_EQ(db.status().code(), StatusCode::kIOError);
 }
 
+// ---- Write-model snapshots (opaque bytes here; commands/snapshot.h) ----
+
+TEST_F(RocksLogTest, SnapshotsAreChunkedKeptNewestFirstAndReplacedWhole) {
+  const TenantId t("stadt");
+  MustAppend("stadt", One(ResourceDraft("saal")));
+  std::string big(9u << 20, '\0');  // three 4 MiB chunks
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7 + i / 4096);
+  ASSERT_TRUE(log_->PutSnapshot(t, 10, big, 2).ok());
+  ASSERT_TRUE(log_->PutSnapshot(t, 20, "twenty", 2).ok());
+  EXPECT_EQ(*log_->SnapshotSeqs(t), (std::vector<Seq>{20, 10}));
+  EXPECT_EQ(*log_->GetSnapshot(t, 10), big);
+  // A third one drops the oldest; at the same seq, the old bytes go whole
+  // (no chunk of the longer one survives behind the shorter one).
+  ASSERT_TRUE(log_->PutSnapshot(t, 30, big, 2).ok());
+  EXPECT_EQ(*log_->SnapshotSeqs(t), (std::vector<Seq>{30, 20}));
+  EXPECT_EQ(log_->GetSnapshot(t, 10).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(log_->PutSnapshot(t, 30, "short", 2).ok());
+  EXPECT_EQ(*log_->GetSnapshot(t, 30), "short");
+  ASSERT_TRUE(log_->PutSnapshot(t, 40, "", 1).ok());
+  EXPECT_EQ(*log_->SnapshotSeqs(t), (std::vector<Seq>{40}));
+  EXPECT_EQ(*log_->GetSnapshot(t, 40), "");
+  // Another tenant's snapshots are its own; snapshots make no tenant.
+  ASSERT_TRUE(log_->PutSnapshot(TenantId("dorf"), 5, "dorf", 2).ok());
+  EXPECT_EQ(*log_->SnapshotSeqs(t), (std::vector<Seq>{40}));
+  EXPECT_EQ(log_->Tenants(), (std::vector<TenantId>{t}));
+  // They survive a reopen, and a read-only open reads but never writes them.
+  Close();
+  DatabaseOptions ro;
+  ro.read_only = true;
+  Open(ro);
+  EXPECT_EQ(*log_->GetSnapshot(t, 40), "");
+  EXPECT_EQ(*log_->GetSnapshot(TenantId("dorf"), 5), "dorf");
+  EXPECT_FALSE(log_->PutSnapshot(t, 50, "x", 2).ok());
+}
+
+TEST_F(RocksLogTest, TenantsSkipsEveryKeyOfATenantButFindsEachOne) {
+  for (const char* t : {"a", "b-2", "zz", "stadt-musterhausen"}) {
+    for (int i = 0; i < 3; ++i) MustAppend(t, One(ResourceDraft("r" + std::to_string(i))));
+    ASSERT_TRUE(log_->PutSnapshot(TenantId(t), 3, std::string(100, 'x'), 2).ok());
+  }
+  EXPECT_EQ(log_->Tenants(), (std::vector<TenantId>{TenantId("a"), TenantId("b-2"),
+                                                    TenantId("stadt-musterhausen"), TenantId("zz")}));
+}
+
 }  // namespace
 }  // namespace saalbuch::ledger

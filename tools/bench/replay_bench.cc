@@ -14,7 +14,8 @@
 //             projections::Runner::Start (version check, then CatchUp).
 //   startup   starts saalbuchd on a data directory and times how long it
 //             takes until it prints its URL (it is ready then), then stops
-//             it with SIGTERM and reports its peak memory.
+//             it with SIGTERM (which stores a write-model snapshot when the
+//             model changed since the last) and reports its peak memory.
 //
 // A program that prints figures, not a test: it asserts nothing about speed.
 
@@ -546,15 +547,16 @@ int Rebuild(const std::string& data) {
 // ---------------------------------------------------------------------------
 // startup
 
-int Startup(const std::string& data, const std::string& saalbuchd, const std::vector<std::string>& extra) {
+int Startup(const std::string& data, const std::string& saalbuchd, const std::string& log_level,
+            const std::vector<std::string>& extra) {
   int out[2];
   if (::pipe(out) != 0) throw std::runtime_error("pipe");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
   posix_spawn_file_actions_addclose(&actions, out[0]);
-  std::vector<std::string> args = {saalbuchd,     "--data",      data,  "--listen",
-                                   "127.0.0.1:0", "--log-level", "warn"};
+  std::vector<std::string> args = {saalbuchd,     "--data",      data,     "--listen",
+                                   "127.0.0.1:0", "--log-level", log_level};
   args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
@@ -629,11 +631,17 @@ int main(int argc, char** argv) {
   startup->add_option("--data", data, "Data directory (holds db/)")->required();
   startup->add_option("--saalbuchd", saalbuchd, "The server binary")->capture_default_str();
   startup->add_option("--server-arg", extra, "Extra argument for saalbuchd (repeatable)");
+  std::string log_level = "warn";
+  startup
+      ->add_option("--server-log-level", log_level,
+                   "saalbuchd's --log-level; with info its log (on stderr) times the write model's rebuild "
+                   "and snapshot writes")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
     if (*generate) return Generate(gen);
     if (*rebuild) return Rebuild(data);
-    if (*startup) return Startup(data, saalbuchd, extra);
+    if (*startup) return Startup(data, saalbuchd, log_level, extra);
   } catch (const std::exception& e) {
     std::cerr << "saalbuch-replay-bench: " << e.what() << "\n";
     return 2;

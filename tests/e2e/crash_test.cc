@@ -28,10 +28,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
@@ -362,7 +364,8 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledgedAndLeavesNothin
   std::mt19937_64 rng(seed_);
   // Write-model snapshots every 50 records: kills also land during and
   // between snapshot writes, and every restart starts from one.
-  Server server(data(), {"--public-booking-rate", "100000", "--rate-limit", "100000", "--snapshot-every", "50"});
+  Server server(data(),
+                {"--public-booking-rate", "100000", "--rate-limit", "100000", "--snapshot-every", "50"});
   server.Start();
   ASSERT_NO_FATAL_FAILURE(CreateTenants(server.port()));
 
@@ -411,6 +414,12 @@ TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledgedAndLeavesNothin
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
   auto diff = Replay({"diff", "--data", data().string()});
   EXPECT_EQ(diff.exit_code, 0) << diff.out;
+  // The restarts did start from snapshots (the server's log says from which).
+  std::ifstream err(data() / "saalbuchd.stderr");
+  const std::string log((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
+  EXPECT_NE(log.find("msg=\"write-model snapshot stored\""), std::string::npos);
+  EXPECT_TRUE(std::regex_search(log, std::regex("msg=\"write model rebuilt\" tenant=\\S+ snapshot=[1-9]")))
+      << "no restart loaded a snapshot";
 }
 
 }  // namespace

@@ -5,7 +5,8 @@
 namespace saalbuch::ledger {
 
 Result<VerifyReport> VerifyChain(const Log& log, const TenantId& tenant,
-                                 const std::function<void(Seq)>& progress) {
+                                 const std::function<void(Seq)>& progress,
+                                 const std::function<void(const Record&, const schema::Envelope&)>& visit) {
   VerifyReport rep;
   constexpr std::size_t kChunk = 1024;
   std::vector<Record> chunk;
@@ -38,6 +39,7 @@ Result<VerifyReport> VerifyChain(const Log& log, const TenantId& tenant,
       }
       rep.head = {r.seq, r.hash};
       ++rep.records;
+      if (visit) visit(r, *env);
     }
     if (progress && !chunk.empty()) progress(rep.records);
     if (chunk.size() < kChunk) break;

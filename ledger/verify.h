@@ -23,8 +23,12 @@ struct VerifyReport {
 // finally that the stored head names the last record. Damage is reported in
 // the VerifyReport; the Status is non-ok only when the log cannot be read.
 // `progress`, when set, is called after every 1024 records with the number
-// verified so far (callers throttle what they print).
-Result<VerifyReport> VerifyChain(const Log& log, const TenantId& tenant,
-                                 const std::function<void(Seq)>& progress = {});
+// verified so far (callers throttle what they print). `visit`, when set, is
+// called with every record found good and its decoded envelope, in order,
+// so that callers check more in the same pass (saalbuch-replay collects the
+// signed checkpoints).
+Result<VerifyReport> VerifyChain(
+    const Log& log, const TenantId& tenant, const std::function<void(Seq)>& progress = {},
+    const std::function<void(const Record&, const schema::Envelope&)>& visit = {});
 
 }  // namespace saalbuch::ledger

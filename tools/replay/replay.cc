@@ -71,35 +71,34 @@ Status ForEachRecord(const Source& s, const TenantId& t, Seq from, Seq to,
 
 // ---- verify ----
 
-// Checks every CheckpointSigned record of `t`: its note opens with the
+// A CheckpointSigned record, as the chain pass found it.
+struct SignedCheckpoint {
+  Seq record;
+  Seq position;
+  std::string hash, note, verifier_key;
+};
+
+SignedCheckpoint ReadSignedCheckpoint(const ledger::Record& r, const schema::CheckpointSigned& e) {
+  auto str = [](const flatbuffers::String* x) { return x == nullptr ? std::string() : x->str(); };
+  std::string hash;
+  if (e.head_hash() != nullptr) hash.assign(e.head_hash()->begin(), e.head_hash()->end());
+  return {r.seq, e.position(), hash, str(e.note()), str(e.verifier_key())};
+}
+
+// Checks the CheckpointSigned records of `t` (collected during the chain
+// pass, which found every stored chain hash right): each note opens with the
 // verifier (the auditor's key, or else the key the log names), its body
 // names this tenant's origin, the position and the hash the record states,
-// and that hash is the chain hash of the record at that position. Fills
-// `out` with {"checkpoints", "last_position", "verifier_key", "key_from"}
-// and, on a finding, "first_bad_checkpoint" and "checkpoint_problem".
-bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::optional<NoteVerifier>& auditor_key,
-                       const std::string& auditor_key_text, json* out) {
-  struct Signed {
-    Seq record;
-    Seq position;
-    std::string hash, note, verifier_key;
-  };
-  std::vector<Signed> signed_;
-  Status st = ForEachRecord(s, t, 1, ~Seq{0}, [&](const ledger::Record& r) {
-    const auto* env = ledger::DecodeEnvelope(r.bytes);
-    if (env != nullptr && env->payload_type() == schema::Payload::CheckpointSigned) {
-      const auto* e = env->payload_as_CheckpointSigned();
-      auto str = [](const flatbuffers::String* x) { return x == nullptr ? std::string() : x->str(); };
-      std::string hash;
-      if (e->head_hash() != nullptr) hash.assign(e->head_hash()->begin(), e->head_hash()->end());
-      signed_.push_back({r.seq, e->position(), hash, str(e->note()), str(e->verifier_key())});
-    }
-    return true;
-  });
-  if (!st.ok()) throw std::runtime_error(st.ToString());
+// and that hash is the chain hash stored at that position (one point read
+// per checkpoint). Fills `out` with {"checkpoints", "last_position",
+// "verifier_key", "key_from"} and, on a finding, "first_bad_checkpoint" and
+// "checkpoint_problem".
+bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::vector<SignedCheckpoint>& signed_,
+                       const std::optional<NoteVerifier>& auditor_key, const std::string& auditor_key_text,
+                       json* out) {
   (*out)["checkpoints"] = signed_.size();
   (*out)["last_position"] = signed_.empty() ? 0 : signed_.back().position;
-  auto finding = [&](const Signed& c, const std::string& problem) {
+  auto finding = [&](const SignedCheckpoint& c, const std::string& problem) {
     (*out)["first_bad_checkpoint"] = c.record;
     (*out)["checkpoint_problem"] = problem;
     return false;
@@ -107,7 +106,7 @@ bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::optional<N
   std::optional<NoteVerifier> key = auditor_key;
   (*out)["key_from"] = auditor_key ? "auditor" : "log";
   if (auditor_key) (*out)["verifier_key"] = auditor_key_text;
-  std::map<Seq, const Signed*> by_position;
+  std::vector<ledger::Record> at;
   for (const auto& c : signed_) {
     if (!key) {
       key = ParseVerifierKey(c.verifier_key);
@@ -119,27 +118,16 @@ bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::optional<N
     auto cp = ParseCheckpointBody(*body);
     if (!cp) return finding(c, "the signed note is not a checkpoint");
     if (cp->origin != "saalbuch/" + t.get()) return finding(c, "signed for another origin: " + cp->origin);
-    if (cp->size != c.position || cp->hash != c.hash || c.position >= c.record) {
+    if (cp->size != c.position || cp->hash != c.hash || c.position == 0 || c.position >= c.record) {
       return finding(c, "the signed position or hash differs from the record's");
     }
-    by_position[c.position] = &c;
-  }
-  // The chain hash at each signed position must be the signed one.
-  std::string problem;
-  const Signed* bad = nullptr;
-  st = ForEachRecord(s, t, 1, by_position.empty() ? 0 : by_position.rbegin()->first,
-                     [&](const ledger::Record& r) {
-                       auto it = by_position.find(r.seq);
-                       if (it != by_position.end() && std::string(AsBytes(r.hash)) != it->second->hash) {
-                         bad = it->second;
-                         return false;
-                       }
-                       return true;
-                     });
-  if (!st.ok()) throw std::runtime_error(st.ToString());
-  if (bad != nullptr) {
-    return finding(*bad, "the log's chain hash at position " + std::to_string(bad->position) +
-                             " is not the signed one: the log was changed after it was signed");
+    // The chain hash at the signed position must be the signed one.
+    at.clear();
+    if (Status st = s.log->Read(t, c.position, 1, &at); !st.ok()) throw std::runtime_error(st.ToString());
+    if (at.size() != 1 || at[0].seq != c.position || std::string(AsBytes(at[0].hash)) != c.hash) {
+      return finding(c, "the log's chain hash at position " + std::to_string(c.position) +
+                            " is not the signed one: the log was changed after it was signed");
+    }
   }
   return true;
 }
@@ -166,7 +154,13 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
   for (const auto& t : Tenants(s, tenant)) {
     const auto start = std::chrono::steady_clock::now();
     const Seq total = HeadOf(s, t);
-    auto r = ledger::VerifyChain(*s.log, t, [&](Seq n) { progress.Update("verify " + t.get(), n, total); });
+    std::vector<SignedCheckpoint> checkpoints;
+    auto r = ledger::VerifyChain(
+        *s.log, t, [&](Seq n) { progress.Update("verify " + t.get(), n, total); },
+        [&](const ledger::Record& rec, const schema::Envelope& env) {
+          if (const auto* e = env.payload_as_CheckpointSigned())
+            checkpoints.push_back(ReadSignedCheckpoint(rec, *e));
+        });
     progress.Done();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!r.ok()) {
@@ -181,7 +175,8 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
       j["first_bad_record"] = *r->first_bad;
       j["problem"] = r->problem;
     }
-    const bool checkpoints_ok = r->ok() && VerifyCheckpoints(s, t, auditor_key, auditor_key_text, &j);
+    const bool checkpoints_ok =
+        r->ok() && VerifyCheckpoints(s, t, checkpoints, auditor_key, auditor_key_text, &j);
     if (r->ok() && !checkpoints_ok) {
       rc = kFinding;
       j["ok"] = false;

@@ -1,9 +1,11 @@
 #include "ledger/rocks_log.h"
 
+#include <rocksdb/sst_file_writer.h>
 #include <rocksdb/write_batch.h>
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <limits>
 
@@ -53,7 +55,19 @@ Sha256 ChainHash(const Sha256& prev, std::string_view record_bytes) {
   return Sha256Of(AsBytes(prev), record_bytes);
 }
 
-RocksLog::RocksLog(Database* db) : db_(db) {}
+RocksLog::RocksLog(Database* db) : db_(db) {
+  // Table files of snapshots that a crash interrupted before their ingestion
+  // (PutSnapshot). Only the primary, which alone writes them, removes them.
+  if (db_->read_only()) return;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(db_->db()->GetName(), ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("saalbuch-snapshot-", 0) == 0 && name.size() > 8 &&
+        name.compare(name.size() - 8, 8, ".sst.tmp") == 0) {
+      std::filesystem::remove(e.path(), ec);
+    }
+  }
+}
 RocksLog::~RocksLog() = default;
 
 Result<Head> RocksLog::ReadHead(const TenantId& tenant) const {
@@ -298,40 +312,64 @@ Result<std::string> RocksLog::GetSnapshot(const TenantId& tenant, Seq seq) const
 
 Status RocksLog::PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) {
   if (db_->read_only()) return {StatusCode::kInvalidArgument, "log opened read-only"};
-  if (seq == std::numeric_limits<Seq>::max())
+  if (seq == std::numeric_limits<Seq>::max()) {
     return {StatusCode::kInvalidArgument, "snapshot seq out of range"};
+  }
   auto existing = SnapshotSeqs(tenant);
   if (!existing.ok()) return existing.status();
-  rocksdb::WriteBatch batch;
   auto* cf = db_->cf(Cf::kMeta);
-  auto drop = [&](Seq s) {
-    return batch.DeleteRange(cf, keys::SnapshotChunkKey(tenant.get(), s, 0),
-                             keys::SnapshotChunkKey(tenant.get(), s + 1, 0));
+  // Deletes snapshots in one small synced write. A failed WAL write stops
+  // the database; bring it back for the appends (an append that meets the
+  // stopped state resumes too; see Append).
+  auto drop = [&](const std::vector<Seq>& seqs) -> Status {
+    if (seqs.empty()) return Status::Ok();
+    rocksdb::WriteBatch batch;
+    for (Seq old : seqs) {
+      auto d = batch.DeleteRange(cf, keys::SnapshotChunkKey(tenant.get(), old, 0),
+                                 keys::SnapshotChunkKey(tenant.get(), old + 1, 0));
+      if (!d.ok()) return FromRocks(d);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    auto w = db_->db()->Write(wo, &batch);
+    if (!w.ok()) IgnoreError(Resume());
+    return FromRocks(w);
   };
-  rocksdb::Status s = drop(seq);  // a snapshot at the same seq is replaced whole
+  // A snapshot at the same seq is replaced whole.
+  if (std::find(existing->begin(), existing->end(), seq) != existing->end()) {
+    if (Status d = drop({seq}); !d.ok()) return d;
+  }
+  // The chunks go into a table file of their own, ingested atomically: no
+  // WAL record and no memtable copy of a snapshot that may be gigabytes, and
+  // nothing to replay from the WAL at the next open.
+  const std::string file =
+      db_->db()->GetName() + "/saalbuch-snapshot-" + tenant.get() + "-" + std::to_string(seq) + ".sst.tmp";
+  rocksdb::Options options(db_->db()->GetDBOptions(), db_->db()->GetOptions(cf));
+  rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), options, cf);
+  rocksdb::Status s = writer.Open(file);
   std::uint32_t chunk = 0;
   for (std::size_t at = 0; s.ok() && (at < bytes.size() || chunk == 0); at += kSnapshotChunk, ++chunk) {
     const auto part = bytes.substr(at, kSnapshotChunk);
-    s = batch.Put(cf, keys::SnapshotChunkKey(tenant.get(), seq, chunk),
-                  rocksdb::Slice(part.data(), part.size()));
+    s = writer.Put(keys::SnapshotChunkKey(tenant.get(), seq, chunk),
+                   rocksdb::Slice(part.data(), part.size()));
   }
+  if (s.ok()) s = writer.Finish();
+  if (s.ok()) {
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;  // a hard link; the file is ours to give away
+    s = db_->db()->IngestExternalFile(cf, {file}, ingest);
+  }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);  // left only after a failure
+  if (!s.ok()) return FromRocks(s);
   // Keep the newest `keep` of the old ones plus this one.
   std::vector<Seq> all = *existing;
   all.push_back(seq);
   std::sort(all.begin(), all.end(), std::greater<>());
   all.erase(std::unique(all.begin(), all.end()), all.end());
-  for (std::size_t i = std::max<std::size_t>(keep, 1); s.ok() && i < all.size(); ++i) s = drop(all[i]);
-  if (!s.ok()) return FromRocks(s);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  s = db_->db()->Write(wo, &batch);
-  if (!s.ok()) {
-    // A failed WAL write stops the database; bring it back for the appends.
-    // (An append that meets the stopped state resumes too; see Append.)
-    IgnoreError(Resume());
-    return FromRocks(s);
-  }
-  return Status::Ok();
+  const std::size_t kept = std::max<std::size_t>(keep, 1);
+  return drop(all.size() > kept ? std::vector<Seq>(all.begin() + static_cast<std::ptrdiff_t>(kept), all.end())
+                                : std::vector<Seq>());
 }
 
 }  // namespace saalbuch::ledger

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -410,6 +412,27 @@ TEST_F(RocksLogTest, TenantsSkipsEveryKeyOfATenantButFindsEachOne) {
   }
   EXPECT_EQ(log_->Tenants(), (std::vector<TenantId>{TenantId("a"), TenantId("b-2"),
                                                     TenantId("stadt-musterhausen"), TenantId("zz")}));
+}
+
+TEST_F(RocksLogTest, SnapshotFilesLeaveNothingBehindAndACrashedOneIsRemovedAtOpen) {
+  const TenantId t("stadt");
+  MustAppend("stadt", One(ResourceDraft("saal")));
+  ASSERT_TRUE(log_->PutSnapshot(t, 1, std::string(5u << 20, 's'), 2).ok());
+  auto leftovers = [&] {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_.Sub("db"))) {
+      n += e.path().filename().string().find("saalbuch-snapshot-") == 0;
+    }
+    return n;
+  };
+  EXPECT_EQ(leftovers(), 0);
+  // A table file a kill -9 left before its ingestion.
+  std::ofstream(dir_.Sub("db") + "/saalbuch-snapshot-stadt-7.sst.tmp") << "half";
+  EXPECT_EQ(leftovers(), 1);
+  Close();
+  Open();
+  EXPECT_EQ(leftovers(), 0);
+  EXPECT_EQ(log_->GetSnapshot(t, 1)->size(), 5u << 20);
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 //   rebuild   folds a data directory's projections from seq 1 into its
 //             RocksDB projections column family with the server's own
 //             projections::Runner::Start (version check, then CatchUp).
+//   snapshot  times a write-model snapshot's parts on a data directory:
+//             folding the log, encoding, storing, reading back, decoding.
 //   startup   starts saalbuchd on a data directory and times how long it
 //             takes until it prints its URL (it is ready then), then stops
 //             it with SIGTERM (which stores a write-model snapshot when the
@@ -43,6 +45,7 @@
 #include <vector>
 
 #include "commands/commands.h"
+#include "commands/snapshot.h"
 #include "common/crypto.h"
 #include "common/note.h"
 #include "common/time.h"
@@ -545,6 +548,62 @@ int Rebuild(const std::string& data) {
 }
 
 // ---------------------------------------------------------------------------
+// snapshot
+
+// The parts of a write-model snapshot, timed one by one on each tenant: the
+// fold of the whole log, encoding, storing (RocksLog::PutSnapshot), reading
+// back and decoding; then checks that the decoded model equals the folded.
+int SnapshotParts(const std::string& data) {
+  auto db = ledger::Database::Open((fs::path(data) / "db").string(), {});
+  Check(db.status(), "open");
+  ledger::RocksLog log(db->get());
+  for (const auto& t : log.Tenants()) {
+    auto start = Clock::now();
+    commands::TenantModel model;
+    Sha256 hash{};
+    std::vector<ledger::Record> chunk;
+    for (Seq next = 1;;) {
+      chunk.clear();
+      Check(log.Read(t, next, 4096, &chunk), "read");
+      for (const auto& r : chunk) {
+        const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
+        if (env == nullptr) throw std::runtime_error("record " + std::to_string(r.seq) + " does not decode");
+        schema::PayloadUnion payload;
+        payload.type = env->payload_type();
+        payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
+        model.Apply(r.seq, env->stream_version(), payload);
+        hash = r.hash;
+      }
+      if (chunk.size() < 4096) break;
+      next = chunk.back().seq + 1;
+    }
+    const double fold = Seconds(Clock::now() - start);
+    start = Clock::now();
+    const std::string bytes = commands::EncodeSnapshot(model, hash);
+    const double encode = Seconds(Clock::now() - start);
+    start = Clock::now();
+    Check(log.PutSnapshot(t, model.position(), bytes, 2), "store");
+    const double store = Seconds(Clock::now() - start);
+    start = Clock::now();
+    auto read = log.GetSnapshot(t, model.position());
+    Check(read.status(), "read back");
+    const double get = Seconds(Clock::now() - start);
+    start = Clock::now();
+    auto decoded = commands::DecodeSnapshot(*read);
+    Check(decoded.status(), "decode");
+    const double decode = Seconds(Clock::now() - start);
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    std::cout << "snapshot " << t.get() << " at " << model.position() << ": " << bytes.size() / (1024 * 1024)
+              << " MiB; fold " << fold << " s, encode " << encode << " s, store " << store << " s, read "
+              << get << " s, decode " << decode << " s; equal " << (*decoded == model ? "yes" : "NO")
+              << "; peak RSS " << ru.ru_maxrss / 1024 << " MiB\n";
+    if (!(*decoded == model)) return 1;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
 // startup
 
 int Startup(const std::string& data, const std::string& saalbuchd, const std::string& log_level,
@@ -625,6 +684,9 @@ int main(int argc, char** argv) {
   std::string data;
   auto* rebuild = app.add_subcommand("rebuild", "Fold every projection from seq 1 into RocksDB, timed");
   rebuild->add_option("--data", data, "Data directory (holds db/)")->required();
+  auto* snapshot = app.add_subcommand(
+      "snapshot", "Time a write-model snapshot's parts: fold, encode, store, read, decode (stores one)");
+  snapshot->add_option("--data", data, "Data directory (holds db/)")->required();
   std::string saalbuchd = SAALBUCHD_PATH;
   std::vector<std::string> extra;
   auto* startup = app.add_subcommand("startup", "Time saalbuchd from start until it prints its URL");
@@ -641,6 +703,7 @@ int main(int argc, char** argv) {
   try {
     if (*generate) return Generate(gen);
     if (*rebuild) return Rebuild(data);
+    if (*snapshot) return SnapshotParts(data);
     if (*startup) return Startup(data, saalbuchd, log_level, extra);
   } catch (const std::exception& e) {
     std::cerr << "saalbuch-replay-bench: " << e.what() << "\n";

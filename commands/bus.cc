@@ -623,7 +623,12 @@ void CommandBus::Drain(Tenant* t) {
                     outcomes[i].replayed ? "replayed" : KindName(outcomes[i].kind));
     batch[i].done(std::move(outcomes[i]));
   }
-  if (options_.snapshot_every > 0 && t->model.position() - t->last_snapshot >= options_.snapshot_every) {
+  // Every snapshot_every records, but never more often than every tenth of
+  // the log: storing one costs the writer time in proportion to the model
+  // (BENCHMARKS.md), so a huge tenant's writer is not paused all the time.
+  const Seq head = t->model.position();
+  if (options_.snapshot_every > 0 &&
+      head - t->last_snapshot >= std::max(options_.snapshot_every, head / 10)) {
     WriteSnapshot(t);
   }
 }

@@ -83,8 +83,9 @@ struct BusOptions {
   std::uint64_t checkpoint_every = 1000;
   std::chrono::seconds checkpoint_interval{300};
   // Write-model snapshots (commands/snapshot.h): the writer stores one after
-  // a batch once `snapshot_every` records have come since the last (0:
-  // never), and Shutdown one for every tenant that changed, so that Start
+  // a batch once `snapshot_every` records, and at least a tenth of the
+  // tenant's log, have come since the last (0: never), and Shutdown one for
+  // every tenant that changed, so that Start
   // folds only the records after a tenant's newest valid snapshot. The
   // writer encodes and stores it before taking the tenant's next batch:
   // a pause for that tenant only (BENCHMARKS.md, "Write-model snapshots").

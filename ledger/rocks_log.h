@@ -13,6 +13,7 @@
 // tenant lock (RocksDB snapshots suffice).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -51,6 +52,7 @@ class RocksLog final : public Log {
   mutable std::mutex map_mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<TenantState>> tenants_;
   std::mutex resume_mu_;
+  std::atomic<bool> write_failed_{false};  // set by Resume(): a write has failed since open
 };
 
 }  // namespace saalbuch::ledger

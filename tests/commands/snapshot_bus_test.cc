@@ -223,5 +223,15 @@ TEST_F(SnapshotBusTest, NoSnapshotsWhenTurnedOff) {
   EXPECT_TRUE(log_->SnapshotSeqs(kTenant)->empty());
 }
 
+TEST_F(SnapshotBusTest, NeverMoreOftenThanEveryTenthOfTheLog) {
+  StartBus(1);  // "after every record", were it not for the tenth
+  ASSERT_NO_FATAL_FAILURE(Fill(kTenant, 200));
+  const double writes = Metric("saalbuch_snapshot_writes_total", "ok");
+  // Every record up to 19, then every 2nd up to 39, every 3rd…: about 45
+  // for 202 records, never one per record.
+  EXPECT_GE(writes, 20);
+  EXPECT_LE(writes, 60);
+}
+
 }  // namespace
 }  // namespace saalbuch::commands

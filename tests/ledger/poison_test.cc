@@ -106,5 +106,22 @@ TEST_F(PoisonTest, RestartAfterPoisoningRecoversAndTheChainStillVerifies) {
   EXPECT_TRUE(rep2->ok()) << rep2->problem;
 }
 
+TEST_F(PoisonTest, NoSnapshotIsStoredAfterAFailedWriteUntilRestart) {
+  Open(&env_);
+  const TenantId tenant("stadt"), other("dorf");
+  ASSERT_TRUE(log_->Append(tenant, One("a"), {}).ok());
+  ASSERT_TRUE(log_->Append(other, One("b"), {}).ok());
+  ASSERT_TRUE(log_->PutSnapshot(other, 1, "before", 2).ok());  // through the same Env
+  env_.wal_appends_to_fail = 1;
+  EXPECT_FALSE(log_->Append(tenant, One("lost"), {}).ok());
+  ASSERT_TRUE(log_->Append(other, One("c"), {}).ok());  // the others go on
+  auto refused = log_->PutSnapshot(other, 2, "after", 2);
+  EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
+  EXPECT_EQ(*log_->SnapshotSeqs(other), std::vector<Seq>{1});
+  Open(&env_);  // a restart
+  ASSERT_TRUE(log_->PutSnapshot(other, 2, "after", 2).ok());
+  EXPECT_EQ(*log_->GetSnapshot(other, 2), "after");
+}
+
 }  // namespace
 }  // namespace saalbuch::ledger

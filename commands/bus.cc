@@ -234,13 +234,12 @@ bool CommandBus::LoadSnapshot(Tenant* t) {
   for (const Seq seq : *seqs) {
     // Each check is a reason to fall back to an older snapshot or the fold.
     std::string why;
-    auto bytes = log_->GetSnapshot(t->id, seq);
     std::vector<ledger::Record> at;
     if (!head.ok()) {
       why = "the log's head is unreadable";
     } else if (seq > head->seq) {
       why = "it lies beyond the log's head " + std::to_string(head->seq);
-    } else if (!bytes.ok()) {
+    } else if (auto bytes = log_->GetSnapshot(t->id, seq); !bytes.ok()) {
       why = bytes.status().ToString();
     } else if (auto h = ReadSnapshotHeader(*bytes); !h.ok()) {
       why = h.status().ToString();

@@ -108,6 +108,24 @@ class MoneyDecideTest : public DecideFixture {
     ASSERT_EQ(Status(id), BookingStatus::kConfirmed);
   }
 
+  // A statement (file hash: 32 × `file`) with one credit line booked today.
+  ImportBankStatement Statement(char file, const std::string& reference, std::int64_t amount,
+                                const std::string& remittance) {
+    ImportBankStatement st;
+    st.file_sha256 = std::string(32, file);
+    st.statement_id = "2026-06-01";
+    st.iban = "DE02120300000000202051";
+    st.currency = "EUR";
+    BankLineIn line;
+    line.reference = reference;
+    line.amount = amount;
+    line.booking_day = LocalDayOf(now_, model_.zone());
+    line.value_day = line.booking_day;
+    line.remittance = remittance;
+    st.lines = {line};
+    return st;
+  }
+
   const TimeUs now_ = T("2026-06-01T08:00:00Z");  // a Monday
   const TimeUs at_ = T("2026-06-22T10:00:00Z");   // three weeks later
 };
@@ -780,22 +798,12 @@ TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
   HourlyRoom();
   Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
   ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
-  ImportBankStatement st;
-  st.file_sha256 = std::string(32, '\x33');
-  st.statement_id = "2026-06-01";
-  st.iban = "DE02120300000000202051";
-  st.currency = "EUR";
-  BankLineIn line;
-  line.reference = "L1";
-  line.amount = 9000;
-  line.booking_day = LocalDayOf(now_, model_.zone());
-  line.value_day = line.booking_day;
-  line.remittance = "Saalmiete Rechnung R-2026-000001 Meier";
-  BankLineIn debit = line;
+  ImportBankStatement st = Statement('\x33', "L1", 9000, "Saalmiete Rechnung R-2026-000001 Meier");
+  BankLineIn debit = st.lines[0];
   debit.reference = "L2";
   debit.amount = -500;
   debit.remittance = "Kontogebuehr";
-  st.lines = {line, debit};
+  st.lines.push_back(debit);
   Acceptance a = Accept(st, now_ + kHour);
   ASSERT_EQ(a.events.size(), 4u);
   EXPECT_EQ(a.events[0].payload.type, schema::Payload::BankStatementImported);
@@ -823,19 +831,7 @@ TEST_F(MoneyDecideTest, BankLineNamingSeveralInvoicesIsLeftToAPersonWithThemAsCa
   Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
   Accept(Place("b", "saal", at_ + 3 * kHour, at_ + 4 * kHour), now_);
   Accept(Place("c", "saal", at_ + 5 * kHour, at_ + 6 * kHour), now_);  // 60.00 € open, not named
-  ImportBankStatement st;
-  st.file_sha256 = std::string(32, '\x55');
-  st.statement_id = "2026-06-02";
-  st.iban = "DE02120300000000202051";
-  st.currency = "EUR";
-  BankLineIn line;
-  line.reference = "L9";
-  line.amount = 15000;
-  line.booking_day = LocalDayOf(now_, model_.zone());
-  line.value_day = line.booking_day;
-  line.remittance = "R-2026-000002 und R-2026-000001";
-  st.lines = {line};
-  Acceptance a = Accept(st, now_ + kHour);
+  Acceptance a = Accept(Statement('\x55', "L9", 15000, "R-2026-000002 und R-2026-000001"), now_ + kHour);
   ASSERT_EQ(a.events.size(), 1u);  // the import alone: nothing matched or captured
   const auto& unmatched = a.reply.at("unmatched");
   ASSERT_EQ(unmatched.size(), 1u);
@@ -851,19 +847,7 @@ TEST_F(MoneyDecideTest, AmountCandidatesAreListedByNumberAndAtMostFive) {
     const TimeUs start = at_ + i * 2 * kHour;
     Accept(Place("p" + std::to_string(i), "saal", start, start + kHour), now_);  // 60.00 € each
   }
-  ImportBankStatement st;
-  st.file_sha256 = std::string(32, '\x66');
-  st.statement_id = "2026-06-02";
-  st.iban = "DE02120300000000202051";
-  st.currency = "EUR";
-  BankLineIn line;
-  line.reference = "L10";
-  line.amount = 6000;
-  line.booking_day = LocalDayOf(now_, model_.zone());
-  line.value_day = line.booking_day;
-  line.remittance = "Saalmiete";
-  st.lines = {line};
-  Acceptance a = Accept(st, now_ + kHour);
+  Acceptance a = Accept(Statement('\x66', "L10", 6000, "Saalmiete"), now_ + kHour);
   EXPECT_EQ(a.reply.at("unmatched").at(0).at("candidates"),
             nlohmann::json::array(
                 {"R-2026-000001", "R-2026-000002", "R-2026-000003", "R-2026-000004", "R-2026-000005"}));

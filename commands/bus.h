@@ -85,10 +85,10 @@ struct BusOptions {
   // Write-model snapshots (commands/snapshot.h): the writer stores one after
   // a batch once `snapshot_every` records, and at least a tenth of the
   // tenant's log, have come since the last (0: never), and Shutdown one for
-  // every tenant that changed, so that Start
-  // folds only the records after a tenant's newest valid snapshot. The
-  // writer encodes and stores it before taking the tenant's next batch:
-  // a pause for that tenant only (BENCHMARKS.md, "Write-model snapshots").
+  // every tenant that changed, so that Start folds only the records after a
+  // tenant's newest valid snapshot. The writer encodes and stores it before
+  // taking the tenant's next batch: a pause for that tenant only
+  // (BENCHMARKS.md, "Write-model snapshots").
   std::uint64_t snapshot_every = 100000;
   std::size_t snapshots_kept = 2;
 };

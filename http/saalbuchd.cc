@@ -299,8 +299,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   app.add_option("--snapshot-every", cfg.snapshot_every,
-                 "Store a snapshot of a tenant's write model every N records (and at shutdown), so that a "
-                 "start folds only the records after it; 0: never")
+                 "Store a snapshot of a tenant's write model every N records (at most every tenth of its "
+                 "log) and at shutdown, so that a start folds only the records after it; 0: never")
       ->envname("SAALBUCH_SNAPSHOT_EVERY")
       ->check(CLI::Range(0, 1000000000))
       ->capture_default_str();

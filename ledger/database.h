@@ -65,6 +65,9 @@ class Database {
       std::unique_ptr<Database> d, const rocksdb::Options& opts, const std::string& path,
       const std::string& secondary_path, const std::vector<rocksdb::ColumnFamilyDescriptor>& descs);
   void Adopt(rocksdb::DB* raw, const std::vector<rocksdb::ColumnFamilyHandle*>& handles);
+  // Whether every tenant's head names its last record (see OpenSecondary).
+  bool HeadsMatchRecords() const;
+  void CloseDb();
 
   std::shared_ptr<rocksdb::Env> shared_env_;  // outlives db_
   std::string scratch_dir_;                   // removed after db_ closes

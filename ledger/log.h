@@ -97,8 +97,9 @@ class Log {
   // Snapshots of a tenant's write model: opaque bytes (commands/snapshot.h)
   // describing the state after record `seq`. PutSnapshot stores one durably
   // and atomically, replacing an older one at the same seq, and keeps only
-  // the newest `keep` (>= 1) snapshots of the tenant. A snapshot is a cache:
-  // losing one only costs a longer fold at the next start.
+  // the newest `keep` (>= 1) snapshots of the tenant; kUnavailable when the
+  // store will not take one now (e.g. after a failed write). A snapshot is
+  // a cache: losing one only costs a longer fold at the next start.
   virtual Status PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) = 0;
   // The seqs of the tenant's stored snapshots, newest first.
   virtual Result<std::vector<Seq>> SnapshotSeqs(const TenantId& tenant) const = 0;

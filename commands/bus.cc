@@ -188,36 +188,15 @@ Status CommandBus::Rebuild(Tenant* t) {
 }
 
 Status CommandBus::RebuildModel(Tenant* t) {
-  constexpr std::size_t kChunk = 4096;
   const auto start = std::chrono::steady_clock::now();
   t->model = TenantModel();
   t->head_hash = Sha256{};
   t->last_snapshot = 0;
   LoadSnapshot(t);
-  std::vector<ledger::Record> chunk;
-  const Seq from = t->model.position() + 1;
-  Seq next = from;
-  for (;;) {
-    chunk.clear();
-    Status s = log_->Read(t->id, next, kChunk, &chunk);
-    if (!s.ok()) return s;
-    for (const auto& r : chunk) {
-      const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
-      if (env == nullptr || r.seq != next) {
-        return {StatusCode::kCorruption, "tenant '" + t->id.get() + "': record " + std::to_string(r.seq) +
-                                             " cannot be decoded; run saalbuch-replay verify"};
-      }
-      schema::PayloadUnion payload;
-      payload.type = env->payload_type();
-      payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
-      t->model.Apply(r.seq, env->stream_version(), payload);
-      t->head_hash = r.hash;
-      ++next;
-    }
-    if (chunk.size() < kChunk) break;
-  }
+  const Seq from = t->model.position();
+  if (Status s = FoldLog(*log_, t->id, 0, &t->model, &t->head_hash); !s.ok()) return s;
   spdlog::info("msg=\"write model rebuilt\" tenant={} snapshot={} folded={} position={} ms={}", t->id.get(),
-               t->last_snapshot, next - from, t->model.position(),
+               t->last_snapshot, t->model.position() - from, t->model.position(),
                std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
                    .count());
   return Status::Ok();

@@ -499,4 +499,30 @@ std::string TenantModel::BookingNumberAfter(int year, std::uint64_t n) const {
   return buf;
 }
 
+Status FoldLog(const ledger::Log& log, const TenantId& tenant, Seq to, TenantModel* model,
+               Sha256* last_hash) {
+  constexpr std::size_t kChunk = 4096;
+  std::vector<ledger::Record> chunk;
+  for (Seq next = model->position() + 1; to == 0 || next <= to;) {
+    chunk.clear();
+    const std::size_t max = to == 0 ? kChunk : static_cast<std::size_t>(std::min<Seq>(kChunk, to - next + 1));
+    if (Status s = log.Read(tenant, next, max, &chunk); !s.ok()) return s;
+    for (const auto& r : chunk) {
+      const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
+      if (env == nullptr || r.seq != next) {
+        return {StatusCode::kCorruption, "tenant '" + tenant.get() + "': record " + std::to_string(next) +
+                                             " cannot be decoded; run saalbuch-replay verify"};
+      }
+      schema::PayloadUnion payload;
+      payload.type = env->payload_type();
+      payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
+      model->Apply(r.seq, env->stream_version(), payload);
+      if (last_hash != nullptr) *last_hash = r.hash;
+      ++next;
+    }
+    if (chunk.size() < max) break;
+  }
+  return Status::Ok();
+}
+
 }  // namespace saalbuch::commands

@@ -24,6 +24,7 @@
 #include "commands/finance.h"
 #include "common/time.h"
 #include "common/types.h"
+#include "ledger/log.h"
 #include "schemas/event_generated.h"
 
 namespace saalbuch::commands {
@@ -311,5 +312,12 @@ class TenantModel {
   std::uint64_t holidays_version_ = 0;
   Books books_;
 };
+
+// Folds the records of `tenant`'s log after model->position(), up to `to`
+// (0: the head), into `model`; *last_hash (when given) gets the chain hash
+// of the last record folded. kCorruption when a record does not decode or
+// the numbering has a gap (saalbuch-replay verify names the damage).
+Status FoldLog(const ledger::Log& log, const TenantId& tenant, Seq to, TenantModel* model,
+               Sha256* last_hash = nullptr);
 
 }  // namespace saalbuch::commands

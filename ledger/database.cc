@@ -203,31 +203,42 @@ Result<std::unique_ptr<Database>> Database::OpenSecondary(
                 "cannot open data directory '" + path + "' as a secondary: " + s.ToString());
 }
 
-bool Database::HeadsMatchRecords() const {
-  // Every head (meta family) and the records up to it (log family) are
-  // written in one batch, so in every state of the primary each tenant's
-  // head names its last record. One seek per tenant, as in RocksLog::Tenants.
+std::vector<std::string> Database::TenantsWithHead() const {
+  // One seek per tenant: after a tenant's first key in the meta family, jump
+  // past all of its keys (every key after the prefix starts with a letter,
+  // never 0xff), so stream versions and snapshots are never scanned.
   const rocksdb::ReadOptions ro;
+  std::vector<std::string> out;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf(Cf::kMeta)));
   for (it->SeekToFirst(); it->Valid();) {
     const auto k = it->key();
     const auto len = static_cast<unsigned char>(k[0]);
-    if (k.size() < 1u + len) {
+    if (k.size() < 1u + len) {  // not ours; skip it
       it->Next();
       continue;
     }
     const std::string prefix(k.data(), 1u + len);
-    const std::string tenant = prefix.substr(1);
-    std::string v;
-    if (db_->Get(ro, cf(Cf::kMeta), prefix + "h", &v).ok() && v.size() >= 8) {
-      const Seq head = keys::ReadBigEndian64(v);
-      const bool has_head = head == 0 || db_->Get(ro, cf(Cf::kLog), keys::LogKey(tenant, head), &v).ok();
-      const bool has_next = db_->Get(ro, cf(Cf::kLog), keys::LogKey(tenant, head + 1), &v).ok();
-      if (!has_head || has_next) return false;
-    }
+    std::string head;
+    if (db_->Get(ro, cf(Cf::kMeta), prefix + "h", &head).ok()) out.push_back(prefix.substr(1));
     it->Seek(prefix + "\xff");
   }
-  return it->status().ok();
+  return out;
+}
+
+bool Database::HeadsMatchRecords() const {
+  // Every head (meta family) and the records up to it (log family) are
+  // written in one batch, so in every state of the primary each tenant's
+  // head names its last record.
+  const rocksdb::ReadOptions ro;
+  for (const auto& tenant : TenantsWithHead()) {
+    std::string v;
+    if (!db_->Get(ro, cf(Cf::kMeta), keys::HeadKey(tenant), &v).ok() || v.size() < 8) return false;
+    const Seq head = keys::ReadBigEndian64(v);
+    const bool has_head = head == 0 || db_->Get(ro, cf(Cf::kLog), keys::LogKey(tenant, head), &v).ok();
+    const bool has_next = db_->Get(ro, cf(Cf::kLog), keys::LogKey(tenant, head + 1), &v).ok();
+    if (!has_head || has_next) return false;
+  }
+  return true;
 }
 
 void Database::CloseDb() {

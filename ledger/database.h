@@ -58,6 +58,8 @@ class Database {
   rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
   // True for read-only and secondary instances.
   bool read_only() const { return read_only_; }
+  // The ids of every tenant with a head key (ledger/README.md), in key order.
+  std::vector<std::string> TenantsWithHead() const;
 
  private:
   Database() = default;

@@ -234,25 +234,8 @@ Result<std::optional<std::string>> RocksLog::GetIdempotency(const TenantId& tena
 }
 
 std::vector<TenantId> RocksLog::Tenants() const {
-  // One seek per tenant: after a tenant's first key, jump past all of its
-  // keys (every key after the prefix starts with a letter, never 0xff), so
-  // stream versions and snapshots are never scanned.
   std::vector<TenantId> out;
-  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kMeta)));
-  for (it->SeekToFirst(); it->Valid();) {
-    const auto k = it->key();
-    const auto len = static_cast<unsigned char>(k[0]);
-    if (k.size() < 1u + len) {  // not ours; skip it
-      it->Next();
-      continue;
-    }
-    std::string prefix(k.data(), 1u + len);
-    std::string head;
-    if (db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), prefix + "h", &head).ok()) {
-      out.emplace_back(prefix.substr(1));
-    }
-    it->Seek(prefix + "\xff");
-  }
+  for (auto& t : db_->TenantsWithHead()) out.emplace_back(std::move(t));
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -194,16 +194,10 @@ TEST_F(SnapshotBusTest, SnapshotBeyondTheHeadOrOfAnotherLogIsIgnored) {
   ASSERT_TRUE(log_->PutSnapshot(kOther, head, *newest, 10).ok());
   // The tenant's model at a position the other log also has.
   TenantModel early;
-  std::vector<ledger::Record> records;
-  ASSERT_TRUE(log_->Read(kTenant, 1, other_head, &records).ok());
-  for (const auto& r : records) {
-    const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
-    schema::PayloadUnion p;
-    p.type = env->payload_type();
-    p.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
-    early.Apply(r.seq, env->stream_version(), p);
-  }
-  ASSERT_TRUE(log_->PutSnapshot(kOther, other_head, EncodeSnapshot(early, records.back().hash), 10).ok());
+  Sha256 early_hash{};
+  ASSERT_TRUE(FoldLog(*log_, kTenant, other_head, &early, &early_hash).ok());
+  ASSERT_EQ(early.position(), other_head);
+  ASSERT_TRUE(log_->PutSnapshot(kOther, other_head, EncodeSnapshot(early, early_hash), 10).ok());
 
   // (Its own, taken at shutdown, was at other_head and is replaced.)
   ASSERT_EQ(*log_->SnapshotSeqs(kOther), (std::vector<Seq>{head, other_head}));

@@ -561,22 +561,7 @@ int SnapshotParts(const std::string& data) {
     auto start = Clock::now();
     commands::TenantModel model;
     Sha256 hash{};
-    std::vector<ledger::Record> chunk;
-    for (Seq next = 1;;) {
-      chunk.clear();
-      Check(log.Read(t, next, 4096, &chunk), "read");
-      for (const auto& r : chunk) {
-        const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
-        if (env == nullptr) throw std::runtime_error("record " + std::to_string(r.seq) + " does not decode");
-        schema::PayloadUnion payload;
-        payload.type = env->payload_type();
-        payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
-        model.Apply(r.seq, env->stream_version(), payload);
-        hash = r.hash;
-      }
-      if (chunk.size() < 4096) break;
-      next = chunk.back().seq + 1;
-    }
+    Check(commands::FoldLog(log, t, 0, &model, &hash), "fold");
     const double fold = Seconds(Clock::now() - start);
     start = Clock::now();
     const std::string bytes = commands::EncodeSnapshot(model, hash);

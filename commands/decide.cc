@@ -63,6 +63,11 @@ std::optional<Rejection> ValidateRules(const Rules& r) {
                     "rule durations must be between 0 and ten years");
     }
   }
+  // Archiving (TenantModel::kArchiveAfter) relies on this bound.
+  constexpr TimeUs kMaxBuffer = 31LL * 24 * 3600 * kUsPerSecond;
+  if (r.buffer_before > kMaxBuffer || r.buffer_after > kMaxBuffer) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "buffers must be at most 31 days");
+  }
   if (r.min_duration > 0 && r.max_duration > 0 && r.min_duration > r.max_duration) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "min_duration must not exceed max_duration");
   }

@@ -153,7 +153,8 @@ void Capture(const TenantModel& m, const Context& ctx, const Invoice& inv, const
     events->push_back(std::move(c));
     (*reply)["booking_status"] = "confirmed";
   }
-  if (b != nullptr && !IsOpen(b->status) && open_after < 0) {
+  // (No booking: it was archived, long over.)
+  if ((b == nullptr || !IsOpen(b->status)) && open_after < 0) {
     // The payment is not yet in the model: plan the refund against it here.
     const std::string id = numbers.NextRefund(ctx);
     auto r = Draft(ctx, "refund/" + id, 1);

@@ -136,6 +136,32 @@ void TenantModel::SetStatus(Booking& b, BookingStatus s, std::uint64_t version) 
   b.version = version;
 }
 
+void TenantModel::ArchiveEnded() {
+  if (archive_after_ == 0) return;
+  const TimeUs cutoff = clock_ - archive_after_;
+  for (auto it = by_end_.begin(); it != by_end_.end() && it->first < cutoff;) {
+    auto b = bookings_.find(it->second);
+    if (b != bookings_.end() && b->second.status == BookingStatus::kHeld) {
+      ++it;  // expires first
+      continue;
+    }
+    if (b != bookings_.end()) {
+      const Booking& old = b->second;
+      if (Occupies(old.status)) Release(old);
+      auto erase_from = [&](auto& index, const std::string& key) {
+        auto list = index.find(key);
+        if (list == index.end()) return;
+        std::erase(list->second, old.id);
+        if (list->second.empty()) index.erase(list);
+      };
+      if (!old.customer.empty()) erase_from(bookings_by_customer_, old.customer);
+      if (!old.series.empty()) erase_from(series_, old.series);
+      bookings_.erase(b);
+    }
+    it = by_end_.erase(it);
+  }
+}
+
 std::uint32_t TenantModel::Peak(const std::string& counter, const TimeRange& range, const BookingId& exclude,
                                 const std::vector<Usage>& extra, Usage* clash) const {
   // Sweep over the usages overlapping `range`: +amount at start, -amount at
@@ -251,6 +277,7 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       b.manage_token_hash.assign(e->manage_token_hash.begin(), e->manage_token_hash.end());
       b.version = stream_version;
       Take(b);
+      by_end_.insert({b.blocked.end, b.id});
       if (b.status == BookingStatus::kHeld) holds_.insert({b.hold_until, b.id});
       if (!b.customer.empty()) bookings_by_customer_[b.customer].push_back(b.id);
       if (!b.series.empty()) series_[b.series].push_back(b.id);
@@ -261,7 +288,9 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
         auto& c = numbers_per_year_[year];
         if (n > c) c = n;
       }
+      clock_ = std::max(clock_, b.placed_at);
       bookings_[b.id] = std::move(b);
+      ArchiveEnded();
       break;
     }
     case schema::Payload::BookingCancelled: {
@@ -309,8 +338,10 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       const auto* e = ev.AsBookingRescheduled();
       if (Booking* b = booking(e->booking_id)) {
         if (Occupies(b->status)) Release(*b);
+        by_end_.erase({b->blocked.end, b->id});
         b->range = {e->start_us, e->end_us};
         b->blocked = {e->blocked_start_us, e->blocked_end_us};
+        by_end_.insert({b->blocked.end, b->id});
         b->session = e->session_id;
         b->version = stream_version;
         if (Occupies(b->status)) Take(*b);

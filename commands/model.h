@@ -196,6 +196,18 @@ struct ApiKey {
 class TenantModel {
  public:
   static constexpr TimeUs kDefaultHold = 60LL * 60 * kUsPerSecond;
+  // A booking whose blocked time ended this long before the newest placement
+  // is archived: it leaves the model (with its capacity, quota and series
+  // entries), so the model holds the working set, not every booking ever
+  // placed. No later decision can depend on it: a new or moved booking
+  // starts after its decision time and its buffers are at most 31 days; a
+  // quota period is at most a year. Commands naming it get not_found; its
+  // history stays in the log and the projections. Held bookings stay until
+  // they expire.
+  static constexpr TimeUs kArchiveAfter = 400LL * 24 * 3600 * kUsPerSecond;
+
+  // `archive_after` 0: keep every booking (tests compare both).
+  explicit TenantModel(TimeUs archive_after = kArchiveAfter) : archive_after_(archive_after) {}
 
   // Folds one event. `seq` is its log position, `stream_version` the version
   // the event gives its stream.
@@ -259,6 +271,10 @@ class TenantModel {
 
   // Held bookings by expiry.
   const std::set<std::pair<TimeUs, BookingId>>& holds() const { return holds_; }
+  // Bookings in the model (archived ones have left it).
+  std::size_t booking_count() const { return bookings_.size(); }
+  // The newest placement time seen (the archive's clock).
+  TimeUs clock() const { return clock_; }
 
   // The next human booking number for `year` ("B-2026-000123").
   std::string NextBookingNumber(int year) const;
@@ -284,6 +300,8 @@ class TenantModel {
   void Take(const Booking& b);
   void Release(const Booking& b);
   void SetStatus(Booking& b, BookingStatus s, std::uint64_t version);
+  // Archives the bookings that ended before clock_ - archive_after_.
+  void ArchiveEnded();
 
   std::string name_;
   const date::time_zone* zone_ = nullptr;
@@ -295,6 +313,11 @@ class TenantModel {
   std::unordered_map<BookingId, Booking> bookings_;
   std::unordered_map<std::string, Counter> counters_;
   std::set<std::pair<TimeUs, BookingId>> holds_;
+  // Every booking in the model by the end of its blocked time; derived from
+  // bookings_ (not in snapshots).
+  std::set<std::pair<TimeUs, BookingId>> by_end_;
+  TimeUs clock_ = 0;
+  TimeUs archive_after_ = kArchiveAfter;  // configuration, not state
   std::map<std::string, Addon> addons_;
   std::set<std::string> groups_;
   std::map<std::string, Customer> customers_;

@@ -154,7 +154,7 @@ struct SnapshotCodec {
     ar(m.name_, m.position_, m.hold_, m.settings_version_, m.keys_, m.resources_, m.bookings_, m.holds_,
        m.addons_, m.groups_, m.customers_, m.customer_by_token_, m.bookings_by_customer_, m.rights_,
        m.rights_by_resource_, m.series_, m.persons_, m.notifications_, m.checkpoints_,
-       m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_);
+       m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_);
     Books(ar, m.books_);
   }
 
@@ -196,6 +196,7 @@ struct SnapshotCodec {
       }
       m.counters_.emplace(std::move(name), std::move(c));
     }
+    for (const auto& [id, b] : m.bookings_) m.by_end_.insert({b.blocked.end, id});
   }
 };
 

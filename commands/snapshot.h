@@ -9,7 +9,8 @@
 //
 //   "SBWM" ‖ u32 format ‖ u64 seq ‖ chain hash(seq) [32] ‖ SHA-256(body) [32] ‖ body
 //
-// (integers little-endian); body = every member of TenantModel and Books in
+// (integers little-endian); body = every member of TenantModel and Books
+// (but the derived by_end_ and the configured archive_after_) in
 // cereal's portable binary archive (commands/snapshot.cc). Any change to a
 // member of the model or of a struct it holds must raise kSnapshotFormat:
 // old snapshots are then ignored once and replaced at the next snapshot.
@@ -30,7 +31,7 @@
 
 namespace saalbuch::commands {
 
-inline constexpr std::uint32_t kSnapshotFormat = 1;
+inline constexpr std::uint32_t kSnapshotFormat = 2;  // 2: the archive's clock
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

@@ -26,6 +26,25 @@ inline Rules OpenDays(int first, int last, int start_minute, int end_minute) {
   return r;
 }
 
+// Everything a decision says (reply, events, payload bytes), to compare two
+// decisions.
+inline std::string DescribeDecision(const Decision& d) {
+  if (const auto* r = std::get_if<Rejection>(&d)) {
+    return "refused " + r->code + " " + r->message + " " + r->details.dump();
+  }
+  const auto& a = std::get<Acceptance>(d);
+  std::string out = "accepted " + std::to_string(a.created) + " " + a.reply.dump();
+  for (const auto& ev : a.events) {
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(ev.payload.Pack(fbb));
+    out += "\n" + ev.stream_id + " v" + std::to_string(ev.stream_version) + " " +
+           schema::EnumNamePayload(ev.payload.type) + " " + ev.actor + " " + std::to_string(ev.recorded_at) +
+           " " +
+           ToHex(std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize()));
+  }
+  return out;
+}
+
 class DecideFixture : public ::testing::Test {
  protected:
   Context Ctx(TimeUs now, std::string actor = "key:admin") {

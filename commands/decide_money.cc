@@ -153,8 +153,10 @@ void Capture(const TenantModel& m, const Context& ctx, const Invoice& inv, const
     events->push_back(std::move(c));
     (*reply)["booking_status"] = "confirmed";
   }
-  // (No booking: it was archived, long over.)
-  if ((b == nullptr || !IsOpen(b->status)) && open_after < 0) {
+  // (An archived booking: as it was when it left the model.)
+  const bool booking_open =
+      b != nullptr ? IsOpen(b->status) : m.books().OrphanOfOpenBooking(inv.id).value_or(false);
+  if (!booking_open && open_after < 0) {
     // The payment is not yet in the model: plan the refund against it here.
     const std::string id = numbers.NextRefund(ctx);
     auto r = Draft(ctx, "refund/" + id, 1);
@@ -341,7 +343,7 @@ Decision DecideSetFinanceSettings(const TenantModel& m, const Context& ctx, cons
   if (!IsValidCurrency(s.currency)) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "currency must be an ISO 4217 code");
   }
-  if (s.currency != m.books().settings().currency && !m.books().invoices().empty()) {
+  if (s.currency != m.books().settings().currency && m.books().AnyInvoiceIssued()) {
     return Reject(Refusal::kConflict, "currency_fixed", "the currency cannot change once invoices exist");
   }
   if (s.payment_terms_days < 0 || s.payment_terms_days > 365) {

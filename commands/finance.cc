@@ -173,6 +173,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
           }
         }
       }
+      ArchiveTouched(e->invoice_id);
       break;
     }
     case schema::Payload::PaymentCaptured: {
@@ -184,6 +185,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
         it->second.captured += e->amount;
         it->second.payments.push_back(e->payment_ref);
       }
+      ArchiveTouched(e->invoice_id);
       break;
     }
     case schema::Payload::PaymentFailed:
@@ -199,6 +201,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
       refunds_by_payment_[e->payment_ref].push_back(e->refund_id);
       auto it = invoices_.find(e->invoice_id);
       if (it != invoices_.end()) it->second.refunded += e->amount;
+      ArchiveTouched(e->invoice_id);
       break;
     }
     case schema::Payload::RefundSubmitted: {
@@ -226,6 +229,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
       } else {
         r.state = RefundState::kSucceeded;
       }
+      ArchiveTouched(r.invoice);  // (last: may erase r)
       break;
     }
     case schema::Payload::PeriodClosed:
@@ -266,6 +270,47 @@ void Books::Apply(const schema::PayloadUnion& ev) {
     default:
       break;
   }
+}
+
+bool Books::AnyInvoiceIssued() const {
+  return !invoices_.empty() || std::any_of(numbers_.begin(), numbers_.end(),
+                                           [](const auto& n) { return n.first.starts_with("R-"); });
+}
+
+void Books::ArchiveBookingMoney(const BookingId& booking, bool booking_open) {
+  auto it = invoice_by_booking_.find(booking);
+  if (it == invoice_by_booking_.end()) return;
+  const std::string id = it->second;
+  if (!ArchiveIfSettled(id)) orphans_[id] = booking_open;
+}
+
+bool Books::ArchiveIfSettled(const std::string& id) {
+  auto inv = invoices_.find(id);
+  if (inv == invoices_.end()) return false;
+  if (inv->second.open() != 0) return false;
+  for (const auto& ref : inv->second.payments) {
+    for (const auto& refund : RefundsOf(ref)) {
+      const Refund* r = FindRefund(refund);
+      if (r != nullptr && (r->state == RefundState::kRequested || r->state == RefundState::kSubmitted)) {
+        return false;
+      }
+    }
+  }
+  for (const auto& ref : inv->second.payments) {
+    if (auto refunds = refunds_by_payment_.find(ref); refunds != refunds_by_payment_.end()) {
+      for (const auto& refund : refunds->second) {
+        refunds_.erase(refund);
+        settled_in_.erase(refund);
+      }
+      refunds_by_payment_.erase(refunds);
+    }
+    payments_.erase(ref);
+    settled_in_.erase(ref);
+  }
+  invoice_by_booking_.erase(inv->second.booking);
+  invoices_.erase(inv);
+  orphans_.erase(id);
+  return true;
 }
 
 const Tariff* Books::FindTariff(const std::string& id) const {

@@ -168,6 +168,20 @@ class Books {
   // Whether a failed attempt with this payment reference was recorded.
   bool PaymentFailedBefore(const std::string& ref) const { return failed_payments_.count(ref) != 0; }
   const std::unordered_map<std::string, Invoice>& invoices() const { return invoices_; }
+  // For an invoice whose booking was archived before the invoice was
+  // settled: whether the booking was still open then (decisions about
+  // surplus money depend on it); nullopt for any other invoice.
+  std::optional<bool> OrphanOfOpenBooking(const std::string& invoice) const {
+    auto it = orphans_.find(invoice);
+    return it == orphans_.end() ? std::nullopt : std::optional<bool>(it->second);
+  }
+  // Whether an invoice was ever issued (archived ones included).
+  bool AnyInvoiceIssued() const;
+  // The booking left the write model (TenantModel::kArchiveAfter): its
+  // invoice leaves the books with its payments and refunds once nothing is
+  // open on it and no refund is under way; until then it waits (an
+  // "orphan") and leaves with the money event that settles it.
+  void ArchiveBookingMoney(const BookingId& booking, bool booking_open);
   bool FileImported(const std::string& sha256) const { return files_.count(sha256) != 0; }
   bool BankLineSeen(const std::string& ref) const { return bank_lines_.count(ref) != 0; }
   // The payout a payment or refund reference was settled in (empty: none).
@@ -196,6 +210,11 @@ class Books {
 
  private:
   friend struct SnapshotCodec;  // commands/snapshot.cc
+  // Archives invoice `id` if it is settled; true when it left.
+  bool ArchiveIfSettled(const std::string& id);
+  void ArchiveTouched(const std::string& invoice) {
+    if (orphans_.count(invoice) != 0) ArchiveIfSettled(invoice);
+  }
   FinanceSettings settings_;
   std::map<std::string, Tariff> tariffs_;
   std::map<std::string, std::string> tariff_by_target_;  // target + '\n' + group → id
@@ -213,6 +232,8 @@ class Books {
   std::unordered_map<std::string, std::string> refund_by_provider_;
   std::unordered_map<std::string, std::vector<std::string>> refunds_by_payment_;
   std::map<std::string, BankCredit> unmatched_bank_;
+  // Invoices of archived bookings, not yet settled → the booking was open.
+  std::map<std::string, bool> orphans_;
 };
 
 // ---- Pure arithmetic ----

@@ -156,6 +156,7 @@ void TenantModel::ArchiveEnded() {
       };
       if (!old.customer.empty()) erase_from(bookings_by_customer_, old.customer);
       if (!old.series.empty()) erase_from(series_, old.series);
+      books_.ArchiveBookingMoney(old.id, IsOpen(old.status));
       bookings_.erase(b);
     }
     it = by_end_.erase(it);

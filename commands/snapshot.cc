@@ -146,7 +146,7 @@ struct SnapshotCodec {
   static void Books(A& ar, commands::Books& b) {
     ar(b.settings_, b.tariffs_, b.tariff_by_target_, b.invoices_, b.invoice_by_booking_, b.payments_,
        b.refunds_, b.numbers_, b.files_, b.failed_payments_, b.bank_lines_, b.settled_in_, b.payouts_,
-       b.closed_through_, b.refund_by_provider_, b.refunds_by_payment_, b.unmatched_bank_);
+       b.closed_through_, b.refund_by_provider_, b.refunds_by_payment_, b.unmatched_bank_, b.orphans_);
   }
   // Everything but the zone and the counters, whose types need care.
   template <class A>

@@ -541,7 +541,7 @@ TEST_F(SnapshotTest, GoldenEncodingOfAFixedModel) {
   for (int i = 0; i < 200; ++i) RandomCommand(now += 7 * kMinute);
   ASSERT_EQ(kSnapshotFormat, 2u);
   EXPECT_EQ(ToHex(AsBytes(HashOf(EncodeSnapshot(model_, Sha256{})))),
-            "b1ac07617ed6a740cb8c1dbcaafe945ffd157958211da38d6f14d3ad16d380dd");
+            "0a755cc84adfbc49d3ac1fadea28cf7963278117efb85d9595975354b8b4613b");
 }
 
 }  // namespace

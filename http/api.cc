@@ -39,6 +39,35 @@ constexpr std::size_t kMaxListLimit = 500;
 constexpr std::size_t kDefaultListLimit = 50;
 constexpr std::size_t kMaxOccurrences = 200;
 
+// The booking a command names, to tell an archived booking (gone from the
+// write model, still in the projections: TenantModel::kArchiveAfter) from
+// an unknown one when Decide answers not_found. `token`: the booker's manage
+// token (empty for staff), which must match before the answer says more
+// than "not found".
+struct BookingSubject {
+  BookingId id;
+  std::string token;
+};
+
+std::optional<BookingSubject> SubjectOf(const commands::Command& cmd) {
+  return std::visit(
+      [](const auto& c) -> std::optional<BookingSubject> {
+        using T = std::decay_t<decltype(c)>;
+        if constexpr (std::is_same_v<T, commands::CancelBooking> ||
+                      std::is_same_v<T, commands::RescheduleBooking>) {
+          return BookingSubject{c.id, c.by_staff ? "" : c.manage_token};
+        } else if constexpr (std::is_same_v<T, commands::ApproveBooking> ||
+                             std::is_same_v<T, commands::RejectBooking> ||
+                             std::is_same_v<T, commands::ConfirmBooking> ||
+                             std::is_same_v<T, commands::CompleteBooking>) {
+          return BookingSubject{c.id, ""};
+        } else {
+          return std::nullopt;
+        }
+      },
+      cmd);
+}
+
 // A token bucket per client address. Bounded: when the table grows past
 // kMaxClients it is cleared, which at worst forgives some clients a burst.
 class RateLimiter {
@@ -345,9 +374,11 @@ struct Api::Impl {
           std::string(c->req.method_string()) + " " + std::string(c->req.target()) + "\n" + ctx.actor + "\n",
           c->req.body()));
     }
+    const TenantId tenant = ctx.tenant;
+    std::optional<BookingSubject> subject = SubjectOf(cmd);
     s.ctx = std::move(ctx);
     s.command = std::move(cmd);
-    bus.Submit(std::move(s), [this, c, location_prefix](commands::Outcome o) {
+    bus.Submit(std::move(s), [this, c, location_prefix, tenant, subject](commands::Outcome o) {
       using K = commands::Outcome::Kind;
       switch (o.kind) {
         case K::kCreated:
@@ -365,6 +396,16 @@ struct Api::Impl {
           return Send(c, std::move(res));
         }
         case K::kRejected: {
+          if (subject && o.refusal == commands::Refusal::kNotFound &&
+              o.body.value("code", "") == "not_found") {
+            auto b = projections::QueryBooking(runner.view(), tenant, subject->id);
+            if (b.ok() && (subject->token.empty() || SecretMatches(subject->token, b->manage_token_hash))) {
+              return Problem(c, status::gone, "booking_archived",
+                             "the booking ended more than 400 days ago and is archived: it can no longer be "
+                             "changed; its history and documents stay readable",
+                             {{"booking", subject->id.get()}}, o.position);
+            }
+          }
           static const status kStatus[] = {
               status::not_found,           status::conflict,  status::unprocessable_entity,
               status::precondition_failed, status::forbidden, status::unauthorized};

@@ -167,7 +167,8 @@ struct InProcessServer::Parts {
   int port = 0;
 };
 
-InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env* env)
+InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env* env,
+                                 std::function<TimeUs()> clock)
     : parts_(std::make_unique<Parts>()) {
   Parts& p = *parts_;
   std::filesystem::create_directories(data);
@@ -179,6 +180,7 @@ InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env
   p.log = std::make_unique<ledger::RocksLog>(p.db.get());
   p.runner = std::make_unique<projections::Runner>(p.db.get(), p.log.get());
   commands::BusOptions bus_options;
+  bus_options.clock = std::move(clock);
   bus_options.on_appended = [runner = p.runner.get()](const TenantId& t, Seq head) {
     runner->Notify(t, head);
   };

@@ -5,10 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "common/time.h"
 
 namespace rocksdb {
 class Env;
@@ -67,7 +70,9 @@ class InProcessServer {
   // outlive the server) and serves on a free loopback port. Throws
   // std::runtime_error when the database, the bus or the projections do not
   // start.
-  InProcessServer(const std::filesystem::path& data, rocksdb::Env* env);
+  // `clock` (empty: the system clock) is the command bus's: decisions see
+  // its time, as saalbuchd's see the wall clock.
+  InProcessServer(const std::filesystem::path& data, rocksdb::Env* env, std::function<TimeUs()> clock = {});
   ~InProcessServer();  // stops as saalbuchd does on SIGTERM, closes the database
   InProcessServer(const InProcessServer&) = delete;
   InProcessServer& operator=(const InProcessServer&) = delete;

@@ -579,10 +579,12 @@ int SnapshotParts(const std::string& data) {
     const double decode = Seconds(Clock::now() - start);
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
-    std::cout << "snapshot " << t.get() << " at " << model.position() << ": "
-              << bytes.size() / (std::size_t{1024} * 1024) << " MiB; fold " << fold << " s, encode " << encode
-              << " s, store " << store << " s, read " << get << " s, decode " << decode << " s; equal "
-              << (*decoded == model ? "yes" : "NO") << "; peak RSS " << ru.ru_maxrss / 1024 << " MiB\n";
+    std::cout << "snapshot " << t.get() << " at " << model.position() << " (" << model.booking_count()
+              << " bookings, " << model.books().invoices().size()
+              << " invoices held): " << bytes.size() / (std::size_t{1024} * 1024) << " MiB; fold " << fold
+              << " s, encode " << encode << " s, store " << store << " s, read " << get << " s, decode "
+              << decode << " s; equal " << (*decoded == model ? "yes" : "NO") << "; peak RSS "
+              << ru.ru_maxrss / 1024 << " MiB\n";
     if (!(*decoded == model)) return 1;
   }
   return 0;

@@ -229,7 +229,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
       } else {
         r.state = RefundState::kSucceeded;
       }
-      ArchiveTouched(r.invoice);  // (last: may erase r)
+      ArchiveTouched(r.invoice);  // last: may erase r
       break;
     }
     case schema::Payload::PeriodClosed:
@@ -284,7 +284,7 @@ void Books::ArchiveBookingMoney(const BookingId& booking, bool booking_open) {
   if (!ArchiveIfSettled(id)) orphans_[id] = booking_open;
 }
 
-bool Books::ArchiveIfSettled(const std::string& id) {
+bool Books::ArchiveIfSettled(std::string id) {
   auto inv = invoices_.find(id);
   if (inv == invoices_.end()) return false;
   if (inv->second.open() != 0) return false;

@@ -210,8 +210,9 @@ class Books {
 
  private:
   friend struct SnapshotCodec;  // commands/snapshot.cc
-  // Archives invoice `id` if it is settled; true when it left.
-  bool ArchiveIfSettled(const std::string& id);
+  // Archives invoice `id` if it is settled; true when it left. (By value:
+  // callers may pass a string inside what it erases.)
+  bool ArchiveIfSettled(std::string id);
   void ArchiveTouched(const std::string& invoice) {
     if (orphans_.count(invoice) != 0) ArchiveIfSettled(invoice);
   }

@@ -284,7 +284,8 @@ void Books::ArchiveBookingMoney(const BookingId& booking, bool booking_open) {
   if (!ArchiveIfSettled(id)) orphans_[id] = booking_open;
 }
 
-bool Books::ArchiveIfSettled(std::string id) {
+// By value on purpose: callers pass strings that live inside what this erases.
+bool Books::ArchiveIfSettled(std::string id) {  // NOLINT(performance-unnecessary-value-param)
   auto inv = invoices_.find(id);
   if (inv == invoices_.end()) return false;
   if (inv->second.open() != 0) return false;

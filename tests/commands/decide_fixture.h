@@ -73,6 +73,25 @@ class DecideFixture : public ::testing::Test {
     return a;
   }
 
+  // Decides `cmd` on model_ and on `twin`: both must decide exactly alike
+  // (`what` says how the twin differs, for a failure); accepted events are
+  // applied to both.
+  Decision DecideWithTwin(TenantModel& twin, const Command& cmd, TimeUs now, const std::string& actor,
+                          const char* what) {
+    Context ctx = Ctx(now, actor);
+    Decision d = Decide(model_, ctx, cmd);
+    EXPECT_EQ(DescribeDecision(d), DescribeDecision(Decide(twin, ctx, cmd)))
+        << CommandName(cmd) << " decided differently " << what;
+    if (auto* a = std::get_if<Acceptance>(&d)) {
+      for (const auto& ev : a->events) {
+        ++seq_;
+        model_.Apply(seq_, ev.stream_version, ev.payload);
+        twin.Apply(seq_, ev.stream_version, ev.payload);
+      }
+    }
+    return d;
+  }
+
   // Decides; the command must be refused. The model is unchanged.
   Rejection Refuse(const Command& cmd, TimeUs now) {
     Decision d = DecideAt(cmd, now);

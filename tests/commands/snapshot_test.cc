@@ -32,16 +32,9 @@ class SnapshotTest : public DecideFixture {
   // Decides `cmd` against the model and its restored twin: both must say
   // exactly the same; accepted events are applied to both.
   Decision Step(const Command& cmd, TimeUs now, const std::string& actor = "key:admin") {
-    Context ctx = Ctx(now, actor);
-    Decision d = Decide(model_, ctx, cmd);
-    Decision twin = Decide(shadow_, ctx, cmd);
-    EXPECT_EQ(DescribeDecision(d), DescribeDecision(twin))
-        << CommandName(cmd) << " decided differently after a snapshot";
+    Decision d = DecideWithTwin(shadow_, cmd, now, actor, "after a snapshot");
     if (auto* a = std::get_if<Acceptance>(&d)) {
       for (const auto& ev : a->events) {
-        ++seq_;
-        model_.Apply(seq_, ev.stream_version, ev.payload);
-        shadow_.Apply(seq_, ev.stream_version, ev.payload);
         if (const auto* r = ev.payload.AsRefundRequested()) refunds_.push_back(r->refund_id);
       }
       ++accepted_;

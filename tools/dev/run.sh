@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 tools/dev/deps.sh
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release
+tools/dev/configure.sh
 cmake --build build/release --target saalbuchd saalbuch-replay saalbuch-backup
 if [ -z "${SAALBUCH_PROVIDER_URL:-}" ]; then
   secret="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

@@ -11,11 +11,7 @@ echo "== clang-format ($(date -u +%T))"
 git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
 
 echo "== build and test ($(date -u +%T))"
-# -g1 (line tables only): backtraces and sanitizer reports keep file and line,
-# while the build spends far less time writing debug information (CI must
-# finish in 30 minutes on 2 cores).
-cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
+tools/dev/configure.sh
 cmake --build build/release -j "$JOBS"
 ctest --test-dir build/release --output-on-failure -j "$JOBS"
 

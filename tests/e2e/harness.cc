@@ -1,7 +1,10 @@
 #include "tests/e2e/harness.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,7 +13,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdlib>
+#include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -27,6 +33,138 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+namespace {
+
+// One tests/support/check_reply.py per test program, started on the first
+// reply and fed one JSON line per reply over a socket pair (its stdin and
+// stdout); it answers one line. Calls from several threads take turns.
+class ReplyChecker {
+ public:
+  static ReplyChecker& Get() {
+    static auto* checker = new ReplyChecker();  // never destroyed: threads may still call
+    return *checker;
+  }
+
+  // Empty when the reply is documented; otherwise what is wrong.
+  std::string Check(const nlohmann::json& reply) {
+    std::lock_guard lock(mu_);
+    if (broken_) return {};  // reported once, when it broke
+    if (fd_ < 0 && !Start()) return Broke("could not start " + Script());
+    std::string line = reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    for (std::size_t sent = 0; sent < line.size();) {
+      const ssize_t n = ::send(fd_, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Broke(Script() + " stopped (see its message on stderr)");
+      sent += static_cast<std::size_t>(n);
+    }
+    std::size_t end;
+    while ((end = buffer_.find('\n')) == std::string::npos) {
+      char buf[4096];
+      const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Broke(Script() + " stopped (see its message on stderr)");
+      buffer_.append(buf, static_cast<std::size_t>(n));
+    }
+    const auto verdict = nlohmann::json::parse(buffer_.substr(0, end), nullptr, false);
+    buffer_.erase(0, end + 1);
+    if (verdict.is_discarded() || !verdict.is_object()) return "unreadable verdict from " + Script();
+    if (verdict.value("ok", false)) return {};
+    return verdict.value("error", std::string("(no message)"));
+  }
+
+  static bool Enabled() {
+    const char* v = std::getenv("SAALBUCH_E2E_CHECK_REPLIES");
+    return v == nullptr || std::string(v) != "0";
+  }
+
+ private:
+  static std::string Script() { return SAALBUCH_TESTS_DIR "/support/check_reply.py"; }
+
+  std::string Broke(const std::string& why) {
+    broken_ = true;
+    return why + "; no further replies are checked in this test program";
+  }
+
+  bool Start() {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return false;
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, sv[1], 0);
+    posix_spawn_file_actions_adddup2(&actions, sv[1], 1);
+    std::string python = "/usr/bin/python3", script = Script(),
+                document = SAALBUCH_TESTS_DIR "/../http/openapi.json";
+    char* argv[] = {python.data(), script.data(), document.data(), nullptr};
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, python.c_str(), &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(sv[1]);
+    if (rc != 0) {
+      ::close(sv[0]);
+      return false;
+    }
+    fd_ = sv[0];  // the checker exits when this closes, with the test program
+    return true;
+  }
+
+  std::mutex mu_;
+  int fd_ = -1;          // guarded by mu_
+  bool broken_ = false;  // guarded by mu_
+  std::string buffer_;   // guarded by mu_
+};
+
+// The ports saalbuchd servers of this program listen on: only their replies
+// are checked (tests also talk to the payment provider's simulator).
+class ServerPorts {
+ public:
+  static void Add(int port) {
+    std::lock_guard lock(mu());
+    ports().insert(port);
+  }
+  static void Remove(int port) {
+    std::lock_guard lock(mu());
+    if (auto it = ports().find(port); it != ports().end()) ports().erase(it);
+  }
+  static bool Has(int port) {
+    std::lock_guard lock(mu());
+    return ports().count(port) != 0;
+  }
+
+ private:
+  static std::mutex& mu() {
+    static std::mutex m;
+    return m;
+  }
+  static std::multiset<int>& ports() {
+    static std::multiset<int> p;
+    return p;
+  }
+};
+
+bool IsJson(const std::string& content_type) {
+  const std::string type = content_type.substr(0, content_type.find(';'));
+  return type == "application/json" || type == "application/problem+json";
+}
+
+}  // namespace
+
+void ExpectDocumented(const std::string& method, const std::string& target, const HttpResult& reply) {
+  if (!ReplyChecker::Enabled()) return;
+  const std::string content_type = reply.header("content-type");
+  nlohmann::json line = {{"method", method},
+                         {"target", target},
+                         {"status", reply.status},
+                         {"content_type", content_type},
+                         {"has_body", !reply.body.empty()}};
+  if (IsJson(content_type)) line["body"] = reply.body;
+  const std::string error = ReplyChecker::Get().Check(line);
+  if (!error.empty()) {
+    ADD_FAILURE() << "the reply to " << method << " " << target << " (" << reply.status
+                  << ") is not as http/openapi.json documents it: " << error
+                  << "\n  body: " << reply.body.substr(0, 600);
+  }
+}
 
 nlohmann::json HttpResult::json() const {
   auto j = nlohmann::json::parse(body, nullptr, false);
@@ -54,6 +192,7 @@ HttpResult Call(int port, const std::string& method, const std::string& target, 
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(std::uint64_t{64} * 1024 * 1024);
+  if (method == "HEAD") parser.skip(true);  // a HEAD reply has the GET's Content-Length but no body
   bhttp::read(socket, buf, parser);
   auto res = parser.release();
   HttpResult out;
@@ -66,6 +205,7 @@ HttpResult Call(int port, const std::string& method, const std::string& target, 
   out.body = res.body();
   beast::error_code ec;
   socket.shutdown(tcp::socket::shutdown_both, ec);
+  if (ServerPorts::Has(port)) ExpectDocumented(method, target, out);
   return out;
 }
 
@@ -134,10 +274,12 @@ void Server::Start() {
     pid_ = -1;
     throw std::runtime_error("saalbuchd did not start; stdout: " + stdout_);
   }
+  ServerPorts::Add(port_);
 }
 
 void Server::Kill() {
   if (pid_ <= 0) return;
+  ServerPorts::Remove(port_);
   kill(pid_, SIGKILL);
   int status = 0;
   waitpid(pid_, &status, 0);
@@ -146,6 +288,7 @@ void Server::Kill() {
 
 int Server::Terminate() {
   if (pid_ <= 0) return -1;
+  ServerPorts::Remove(port_);
   kill(pid_, SIGTERM);
   int status = 0;
   waitpid(pid_, &status, 0);
@@ -201,12 +344,14 @@ InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env
       });
   p.server->Listen({net::ip::make_address("127.0.0.1"), 0});
   p.port = p.server->local_endpoint().port();
+  ServerPorts::Add(p.port);
   p.api->SetReady(true);
   for (int i = 0; i < 2; ++i) p.io.emplace_back([&ioc = p.ioc] { ioc.run(); });
 }
 
 InProcessServer::~InProcessServer() {
   Parts& p = *parts_;
+  ServerPorts::Remove(p.port);
   p.api->SetReady(false);
   p.server->StopAccepting();
   p.bus->Shutdown();  // every queued command is decided and answered

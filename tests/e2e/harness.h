@@ -28,6 +28,8 @@ struct HttpResult {
 };
 
 // One HTTP/1.1 request per connection. Throws on connection failure.
+// Every reply from a Server or InProcessServer of this program is checked
+// against http/openapi.json (ExpectDocumented).
 HttpResult Call(int port, const std::string& method, const std::string& target, const std::string& body = "",
                 const std::map<std::string, std::string>& headers = {});
 
@@ -35,6 +37,15 @@ HttpResult Call(int port, const std::string& method, const std::string& target, 
 HttpResult CallJson(int port, const std::string& method, const std::string& target,
                     const nlohmann::json& body, const std::string& key = "",
                     std::map<std::string, std::string> headers = {});
+
+// Adds a test failure unless http/openapi.json describes this reply: the
+// operation (path template and method), the status and the media type,
+// and for a JSON body (application/json, application/problem+json) the
+// response schema. A path or method the document does not describe must
+// be answered with a problem document. The checker is
+// tests/support/check_reply.py (python3-jsonschema), one process per test
+// program, started on first use; SAALBUCH_E2E_CHECK_REPLIES=0 turns it off.
+void ExpectDocumented(const std::string& method, const std::string& target, const HttpResult& reply);
 
 inline constexpr const char* kOperatorKey = "e2e-operator-key-0123456789abcdef";
 

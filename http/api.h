@@ -1,7 +1,8 @@
 // Saalbuch's HTTP API (API.md; the full contract is http/openapi.json).
 //
 // Thin by design: decode, authorise, call the command bus or a projection
-// query, encode. Business rules live in commands/.
+// query, encode. Business rules live in commands/. Every route is one row
+// of the route table (routes_*.cc, beside its handler; router.h dispatches).
 //
 // Threading: Handle() runs on an I/O thread and never blocks: commands go
 // to the bus (whose writers call back), queries run on the API's own query
@@ -18,7 +19,7 @@
 #include <string>
 
 #include "commands/bus.h"
-#include "http/provider.h"
+#include "http/provider_view.h"
 #include "http/server.h"
 #include "ledger/backup.h"
 #include "ledger/log.h"
@@ -83,6 +84,7 @@ class Api {
   void Shutdown();
 
  private:
+  friend class Edge;  // answers /readyz, counts the requests in flight
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<bool> ready_{false};

@@ -18,9 +18,9 @@
 #include "common/crypto.h"
 #include "common/note.h"
 #include "http/api.h"
-#include "http/notifier.h"
-#include "http/refunds.h"
 #include "http/server.h"
+#include "integrations/notifier.h"
+#include "integrations/refunds.h"
 #include "ledger/backup.h"
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
@@ -411,9 +411,9 @@ int main(int argc, char** argv) {
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
     api_options.backups = backups.get();
-    std::unique_ptr<http::PaymentProvider> provider;
+    std::unique_ptr<integrations::PaymentProvider> provider;
     if (!cfg.provider_url.empty()) {
-      http::ProviderConfig pc;
+      integrations::ProviderConfig pc;
       pc.base_url = cfg.provider_url;
       if (const char* k = std::getenv("SAALBUCH_PROVIDER_KEY")) pc.api_key = k;
       if (const char* w = std::getenv("SAALBUCH_PROVIDER_WEBHOOK_SECRET")) pc.webhook_secret = w;
@@ -421,7 +421,7 @@ int main(int argc, char** argv) {
         throw std::runtime_error("--provider-url needs SAALBUCH_PROVIDER_WEBHOOK_SECRET");
       }
       api_options.webhook_secret = pc.webhook_secret;
-      provider = http::MakeHttpProvider(pc);
+      provider = integrations::MakeHttpProvider(pc);
       api_options.provider = provider.get();
     }
     http::Api api(ioc, bus, runner, log, registry, api_options);
@@ -436,8 +436,8 @@ int main(int argc, char** argv) {
                           api.Handle(std::move(req), ip, std::move(respond));
                         });
     server.Listen({net::ip::make_address(host), static_cast<unsigned short>(port)});
-    std::unique_ptr<http::Notifier> notifier;  // started once the URL is known
-    std::unique_ptr<http::RefundDispatcher> refunds;
+    std::unique_ptr<integrations::Notifier> notifier;  // started once the URL is known
+    std::unique_ptr<integrations::RefundDispatcher> refunds;
     // Installed before the URL is printed: whoever sees the URL may send SIGTERM.
     std::thread stopper;
     net::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -466,19 +466,19 @@ int main(int argc, char** argv) {
         "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
         ":" + std::to_string(ep.port());
     if (cfg.demo) SeedDemo(bus, runner, data, base_url);
-    http::NotifierOptions notifier_options;
+    integrations::NotifierOptions notifier_options;
     notifier_options.smtp_url = cfg.smtp_url;
     notifier_options.from = cfg.smtp_from;
     notifier_options.starttls = cfg.smtp_starttls;
     if (const char* u = std::getenv("SAALBUCH_SMTP_USER")) notifier_options.username = u;
     if (const char* p = std::getenv("SAALBUCH_SMTP_PASSWORD")) notifier_options.password = p;
     notifier_options.public_url = cfg.public_url.empty() ? base_url : cfg.public_url;
-    notifier = std::make_unique<http::Notifier>(bus, runner, log, vault, registry, notifier_options);
+    notifier = std::make_unique<integrations::Notifier>(bus, runner, log, vault, registry, notifier_options);
     notifier->Start();
     if (cfg.smtp_url.empty()) spdlog::info("msg=\"no --smtp-url: notification e-mails stay in the outbox\"");
     api.SetPublicUrl(cfg.public_url.empty() ? base_url : cfg.public_url);
     if (provider) {
-      refunds = std::make_unique<http::RefundDispatcher>(bus, runner, log, *provider);
+      refunds = std::make_unique<integrations::RefundDispatcher>(bus, runner, log, *provider);
       refunds->Start();
     }
     api.SetReady(true);

@@ -1,0 +1,90 @@
+// The finance documents as printed: invoices, credit notes and receipts
+// composed into a PdfDocument (formats/pdf.h renders it). Pure: the same
+// values give the same document, so a PDF can be reproduced from the log at
+// any time. Days and clock times are printed in the tenant's `zone`.
+#pragma once
+
+#include <date/tz.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/time.h"
+#include "common/types.h"
+#include "formats/pdf.h"
+
+namespace saalbuch::formats {
+
+// The issuing tenant, from its finance settings.
+struct Issuer {
+  std::vector<std::string> letterhead;  // name, address lines, tax number, bank account, contact
+  std::string currency = "EUR";         // the currency of its credit notes
+};
+
+// One line of an invoice or credit note.
+struct DocumentLine {
+  std::string description;
+  std::int64_t quantity_milli = 0;  // thousandths of `unit`
+  std::string unit = "booking";     // "hour" (Std.), "unit" (Stk.); anything else is a flat rate (pauschal)
+  std::int64_t net = 0, tax = 0, gross = 0;  // minor units
+  std::int32_t tax_rate_bp = 0;              // 1900 = 19 %
+  std::string product;                       // budget product code; may be empty
+  std::string cost_center;                   // may be empty
+};
+
+struct Invoice {
+  std::string number;
+  TimeUs issued_at_us = 0;       // issue day, and the PDF's creation time
+  std::optional<TimeUs> due_us;  // none: no due day, no payment request in the footer
+  std::string customer;          // may be empty: no recipient block
+  std::vector<DocumentLine> lines;
+  std::int64_t net = 0, tax = 0, gross = 0;
+  std::string currency = "EUR";
+  std::string kassenzeichen;
+};
+
+// The booking an invoice is for, as its intro names it.
+struct InvoicedBooking {
+  std::string number;
+  std::string resource;  // the resource's name
+  TimeRange range;
+};
+
+struct CreditNote {
+  std::string number;
+  TimeUs issued_at_us = 0;
+  std::string invoice_number;  // the invoice it reduces
+  std::string reason;          // may be empty
+  std::vector<DocumentLine> lines;
+  std::int64_t net = 0, tax = 0, gross = 0;  // in the issuer's currency
+};
+
+struct Receipt {
+  std::string number;         // the receipt number
+  TimeUs recorded_at_us = 0;  // issue day, and the PDF's creation time
+  TimeUs received_at_us = 0;  // when the money arrived
+  std::string invoice_number;
+  std::int64_t amount = 0;  // minor units
+  std::string currency = "EUR";
+  std::string method;  // "provider" (Online-Zahlung), "bank_transfer" (Überweisung), else cash (Barzahlung)
+  std::string ref;     // the payment's reference
+  std::optional<std::string> kassenzeichen;  // the invoice's, when the invoice is known
+};
+
+// "Rechnung": intro with the booking's number, resource and time range
+// when `booking` is given; footer with the Kassenzeichen and, with a due
+// day, the request to pay by it.
+PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
+                       const std::optional<InvoicedBooking>& booking, const date::time_zone* zone);
+// "Gutschrift (Storno)" related to its invoice, with the reason.
+PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, const date::time_zone* zone);
+// "Zahlungsbeleg": no lines; the amount as total (no tax: money received is
+// not a taxable supply), method, reference and day of receipt.
+PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const date::time_zone* zone);
+
+// "2026-11-22" → "22.11.2026"; any text of another length is returned as is.
+std::string GermanDate(const std::string& iso_day);
+
+}  // namespace saalbuch::formats

@@ -1,0 +1,134 @@
+#include "http/documents_view.h"
+
+#include <optional>
+
+#include "common/time.h"
+#include "formats/csv.h"
+#include "formats/journal.h"
+
+namespace saalbuch::http {
+
+using nlohmann::json;
+
+namespace {
+
+formats::Issuer IssuerOf(const json& settings) {
+  formats::Issuer out;
+  for (const auto& l : settings.value("letterhead", json::array()))
+    out.letterhead.push_back(l.get<std::string>());
+  out.currency = settings.value("currency", "EUR");
+  return out;
+}
+
+std::vector<formats::DocumentLine> LinesOf(const json& doc) {
+  std::vector<formats::DocumentLine> out;
+  for (const auto& l : doc.value("lines", json::array())) {
+    formats::DocumentLine d;
+    d.description = l.value("description", "");
+    d.quantity_milli = l.value("quantity_milli", std::int64_t{0});
+    d.unit = l.value("unit", "booking");
+    d.net = l.value("net", std::int64_t{0});
+    d.tax = l.value("tax", std::int64_t{0});
+    d.gross = l.value("gross", std::int64_t{0});
+    d.tax_rate_bp = l.value("tax_rate_bp", 0);
+    d.product = l.value("product", "");
+    d.cost_center = l.value("cost_center", "");
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<formats::JournalEntry> EntriesOf(const std::vector<json>& entries) {
+  std::vector<formats::JournalEntry> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) {
+    formats::JournalEntry j;
+    j.seq = e.value("seq", std::int64_t{0});
+    j.date = ParseLocalDay(e.value("date", "")).value_or(0);
+    j.document = e.value("document", "");
+    j.text = e.value("text", "");
+    j.cost_center = e.value("cost_center", "");
+    for (const auto& l : e.at("lines")) {
+      j.lines.push_back(
+          {l.value("account", ""), l.value("debit", std::int64_t{0}), l.value("credit", std::int64_t{0})});
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+}  // namespace
+
+PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& booking,
+                       const date::time_zone* zone) {
+  formats::Invoice inv;
+  inv.number = invoice.value("number", "");
+  inv.issued_at_us = invoice.value("issued_at_us", TimeUs{0});
+  if (auto due = ParseRfc3339(invoice.value("due", "")); due.ok()) inv.due_us = *due;
+  inv.customer = invoice.value("customer", "");
+  inv.lines = LinesOf(invoice);
+  inv.net = invoice.value("net", std::int64_t{0});
+  inv.tax = invoice.value("tax", std::int64_t{0});
+  inv.gross = invoice.value("gross", std::int64_t{0});
+  inv.currency = invoice.value("currency", "EUR");
+  inv.kassenzeichen = invoice.value("kassenzeichen", "");
+  std::optional<formats::InvoicedBooking> b;
+  if (!booking.is_null()) {
+    b = formats::InvoicedBooking{booking.value("number", ""),
+                                 booking.value("resource", ""),
+                                 {booking.value("start_us", TimeUs{0}), booking.value("end_us", TimeUs{0})}};
+  }
+  return formats::InvoicePdf(IssuerOf(settings), inv, b, zone);
+}
+
+PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const date::time_zone* zone) {
+  formats::CreditNote c;
+  c.number = credit_note.value("number", "");
+  c.issued_at_us = credit_note.value("issued_at_us", TimeUs{0});
+  c.invoice_number = credit_note.value("invoice_number", "");
+  c.reason = credit_note.value("reason", "");
+  c.lines = LinesOf(credit_note);
+  c.net = credit_note.value("net", std::int64_t{0});
+  c.tax = credit_note.value("tax", std::int64_t{0});
+  c.gross = credit_note.value("gross", std::int64_t{0});
+  return formats::CreditNotePdf(IssuerOf(settings), c, zone);
+}
+
+PdfDocument ReceiptPdf(const json& settings, const json& payment, const json& invoice,
+                       const date::time_zone* zone) {
+  formats::Receipt r;
+  r.number = payment.value("receipt", "");
+  r.recorded_at_us = payment.value("recorded_at_us", TimeUs{0});
+  r.received_at_us = payment.value("received_at_us", TimeUs{0});
+  r.invoice_number = payment.value("invoice_number", "");
+  r.amount = payment.value("amount", std::int64_t{0});
+  r.currency = payment.value("currency", "EUR");
+  r.method = payment.value("method", "");
+  r.ref = payment.value("ref", "");
+  if (!invoice.is_null()) r.kassenzeichen = invoice.value("kassenzeichen", "");
+  return formats::ReceiptPdf(IssuerOf(settings), r, zone);
+}
+
+Result<std::vector<DatevPosting>> DatevPostings(const std::vector<json>& entries) {
+  return formats::DatevPostings(EntriesOf(entries));
+}
+
+std::string JournalCsv(const std::vector<json>& entries) { return formats::JournalCsv(EntriesOf(entries)); }
+
+std::string OpenItemsCsv(const json& items) {
+  std::vector<formats::OpenItem> out;
+  for (const auto& i : items) {
+    formats::OpenItem o;
+    o.number = i.value("number", "");
+    o.customer = i.value("customer", "");
+    o.due = ParseRfc3339(i.value("due", "")).value_or(0);
+    o.gross = i.value("gross", std::int64_t{0});
+    o.open = i.value("open", std::int64_t{0});
+    o.currency = i.value("currency", "");
+    o.kassenzeichen = i.value("kassenzeichen", "");
+    out.push_back(std::move(o));
+  }
+  return formats::OpenItemsCsv(out);
+}
+
+}  // namespace saalbuch::http

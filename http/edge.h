@@ -1,0 +1,358 @@
+// The shared part of the API's handlers (internal to http/): one request in
+// flight (`Call`), who is calling (`Caller`), and `Edge`, which owns what
+// every handler needs — responses and RFC 9457 problems, the command bus,
+// projection queries on the query threads, body decoding, ETags.
+//
+// The handlers themselves are `Edge` members defined in the topic files
+// (routes_*.cc) beside their rows of the route table (routes.h); the router
+// (router.h) has matched the path and authorised the caller before a handler
+// runs, so a handler only decodes, calls and encodes.
+//
+// Threading: everything here may run on an I/O thread and never blocks:
+// commands go to the bus (whose writers call back), queries run on `pool`,
+// waits for a projection position use timers.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "commands/bus.h"
+#include "common/crypto.h"
+#include "http/api.h"
+#include "http/decode.h"
+#include "http/documents_view.h"
+#include "projections/projections.h"
+
+namespace saalbuch::http {
+
+namespace beast_http = boost::beast::http;
+
+// A parsed request target: path segments (percent-decoded) and the query.
+struct Target {
+  std::vector<std::string> segments;
+  std::unordered_map<std::string, std::string> query;
+};
+Target ParseTarget(std::string_view target);
+
+std::string_view SV(boost::beast::string_view v);
+// JSON for a reply body: compact, invalid UTF-8 replaced rather than thrown.
+std::string Dump(const nlohmann::json& j);
+
+// Who may call a route; a route admits the union of its bits.
+enum Access : unsigned {
+  kPublic = 1U << 0,    // anyone, no credential
+  kOperator = 1U << 1,  // the operator key
+  kAdmin = 1U << 2,     // tenant API keys by role
+  kStaff = 1U << 3,
+  kFinance = 1U << 4,
+  kAuditor = 1U << 5,
+  kManageToken = 1U << 6,       // the booker's manage token (sbm_…)
+  kCustomerToken = 1U << 7,     // a customer's token (Bearer sbc_…)
+  kWebhookSignature = 1U << 8,  // the payment provider's signed webhook
+};
+
+// The caller as the router authenticated it.
+struct Caller {
+  enum class Kind { kPublic, kOperator, kKey, kManageToken, kCustomerToken };
+  Kind kind = Kind::kPublic;
+  std::optional<commands::ApiKey> key;  // kKey
+  std::string token;                    // kManageToken, kCustomerToken
+  // The log's actor of a command by this caller.
+  std::string Actor() const;
+};
+
+// One request in flight: everything a handler needs to answer it.
+struct Call {
+  Request req;
+  std::string ip;
+  Respond respond;
+  std::string route = "unmatched";  // metric label
+  std::string request_id;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  bool public_cors = false;
+  Target target;
+  TenantId tenant;  // empty outside /v1/tenants/{tenant}/…
+  // Path parameters in the order of the route's pattern (tenant excluded).
+  std::vector<std::string> params;
+  Caller caller;
+  // The query parameter `name`, or "".
+  std::string Param(const char* name) const;
+};
+using CallPtr = std::shared_ptr<Call>;
+
+class Edge;
+// A handler of one route: the router has authorised c->caller.
+using RouteHandler = void (Edge::*)(const CallPtr& c);
+
+// One row of the route table.
+struct Route {
+  beast_http::verb method;
+  // Path segments; "{name}" is a parameter, "{tenant}" names the tenant.
+  // The same spelling as the paths of http/openapi.json.
+  std::string_view pattern;
+  unsigned access;         // Access bits
+  std::string_view label;  // the metric label
+  RouteHandler handler;
+};
+
+// A token bucket per client address. Bounded: when the table grows past
+// kMaxClients it is cleared, which at worst forgives some clients a burst.
+// Thread-safe.
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst) {}
+  // Seconds to wait before the next request is allowed; 0 = allowed now.
+  double Take(const std::string& key);
+
+ private:
+  struct Bucket {
+    double tokens;
+    std::chrono::steady_clock::time_point last;
+  };
+  const double rate_, burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// True when an If-None-Match header value matches `etag` by the weak
+// comparison of RFC 9110 § 13.1.2: "*", or any listed tag whose opaque part
+// equals etag's (W/ prefixes ignored on both sides).
+bool IfNoneMatchHits(std::string_view header, std::string_view etag);
+
+class Edge {
+ public:
+  Edge(Api* api, boost::asio::io_context& ioc, commands::CommandBus& bus, projections::Runner& runner,
+       const ledger::Log& log, prometheus::Registry& registry, ApiOptions options);
+
+  Api* api;
+  boost::asio::io_context& ioc;
+  commands::CommandBus& bus;
+  projections::Runner& runner;
+  const ledger::Log& log;
+  prometheus::Registry& registry;
+  ApiOptions options;
+  Sha256 operator_key_hash;
+  boost::asio::thread_pool pool;
+  RateLimiter limiter;
+  RateLimiter public_booking_limiter;
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& latency;
+
+  // ---- responses (edge.cc) ----
+  void Send(const CallPtr& c, Response res);
+  void SendJson(const CallPtr& c, beast_http::status st, const nlohmann::json& body,
+                std::optional<Seq> position = std::nullopt);
+  void Problem(const CallPtr& c, beast_http::status st, const std::string& code, const std::string& detail,
+               nlohmann::json details = nlohmann::json::object(), std::optional<Seq> position = std::nullopt);
+  void FromStatus(const CallPtr& c, const Status& s);
+  void TooMany(const CallPtr& c, double wait_s);
+  void NotAllowed(const CallPtr& c, const std::string& allow);
+  void Preflight(const CallPtr& c);
+  // `result` with the projection position; with `etag`, an ETag and 304
+  // when the client already has it.
+  void SendQuery(const CallPtr& c, Seq position, const Result<nlohmann::json>& result, bool etag);
+  // An iCalendar body with an ETag computed without its DTSTAMP lines.
+  void SendIcs(const CallPtr& c, Seq position, const std::string& ics, const std::string& filename);
+  void SendBytes(const CallPtr& c, Seq position, const std::string& type, const std::string& filename,
+                 std::string bytes);
+  void SendPdf(
+      const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+      const std::function<PdfDocument(const nlohmann::json& settings, const date::time_zone* zone)>& make);
+
+  // ---- auth (edge.cc) ----
+  std::string Bearer(const CallPtr& c) const;
+  bool IsOperator(const CallPtr& c) const;
+  // A manage token from "Authorization: Bearer sbm_…", the
+  // Saalbuch-Manage-Token header or ?token=.
+  std::string ManageToken(const CallPtr& c) const;
+  // Sets c->caller to a caller `access` admits, or answers 401/403 and
+  // returns false.
+  bool Authorize(const CallPtr& c, unsigned access);
+
+  // ---- commands (edge.cc) ----
+  commands::Context Ctx(const CallPtr& c, const TenantId& t, std::string actor);
+  void Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
+              const std::string& location_prefix = {});
+  // The request's JSON object; answers 400/415 and returns nullopt otherwise.
+  std::optional<nlohmann::json> Body(const CallPtr& c, bool allow_empty = false);
+  // Answers 422 with every bad field and returns true when `d` has errors.
+  bool Invalid(const CallPtr& c, const Decoder& d);
+  // If-Match as a version; *bad after answering 400.
+  std::optional<std::uint64_t> IfMatch(const CallPtr& c, bool* bad);
+  // A command by the authorised key: the body (optional when
+  // `body_optional`) is decoded by decode(decoder, if_match) with only the
+  // `allowed` fields.
+  template <typename Decode>
+  void KeyCommand(const CallPtr& c, std::vector<std::string> allowed, bool body_optional, Decode decode,
+                  const std::string& location = {}) {
+    bool bad = false;
+    auto if_match = IfMatch(c, &bad);
+    if (bad) return;
+    auto body = Body(c, body_optional);
+    if (!body) return;
+    Decoder d(*body, std::move(allowed));
+    commands::Command cmd = decode(d, if_match);
+    if (Invalid(c, d)) return;
+    Submit(c, Ctx(c, c->tenant, c->caller.Actor()), std::move(cmd), location);
+  }
+
+  // ---- queries (edge.cc) ----
+  // Runs `query` on a query thread once the tenant's projections reached the
+  // position the client named (min_position or Saalbuch-Min-Position).
+  void Query(const CallPtr& c, const TenantId& t, std::function<void()> query);
+  // Runs `query` on a query thread; a throw answers 500.
+  void RunQuery(const CallPtr& c, std::function<void()> query);
+  void WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
+                   std::chrono::steady_clock::time_point deadline, std::function<void()> query,
+                   std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+  // ?from=&to= (RFC 3339) into *w; answers 400 and returns false otherwise.
+  bool Window(const CallPtr& c, TimeRange* w);
+  // ?limit= (1–500, default 50) into *limit; answers 400 and returns false
+  // when malformed.
+  bool Limit(const CallPtr& c, std::size_t* limit);
+  // Replaces a booking document's sealed contact by the contact itself, or
+  // by {"erased": true} once the key is gone. Runs on a query thread.
+  void Reveal(nlohmann::json& doc, const TenantId& t);
+  void RevealItems(Result<nlohmann::json>& page, const TenantId& t);
+  static TimeUs Now();
+
+  // ---- health and operator (routes_operator.cc) ----
+  void Healthz(const CallPtr& c);
+  void Readyz(const CallPtr& c);
+  void Metrics(const CallPtr& c);
+  void OpenApi(const CallPtr& c);
+  void CreateTenant(const CallPtr& c);
+  void ListBackups(const CallPtr& c);
+  void CreateBackup(const CallPtr& c);
+
+  // ---- tenants and keys (routes_tenants.cc) ----
+  void GetTenant(const CallPtr& c);
+  void SetHolidays(const CallPtr& c);
+  void SetSettings(const CallPtr& c);
+  void CreateKey(const CallPtr& c);
+
+  // ---- catalog and rules (routes_catalog.cc) ----
+  void CreateResource(const CallPtr& c);
+  void ListResources(const CallPtr& c);
+  void GetResource(const CallPtr& c);
+  void SetRules(const CallPtr& c);
+  void Availability(const CallPtr& c);
+  void BusyFeed(const CallPtr& c);
+  void ScheduleSession(const CallPtr& c);
+  void ListAddons(const CallPtr& c);
+  void SetAddon(const CallPtr& c);
+
+  // ---- bookings and series (routes_bookings.cc) ----
+  void PlaceBooking(const CallPtr& c);
+  void ListBookings(const CallPtr& c);
+  void GetBooking(const CallPtr& c);
+  void BookingCalendar(const CallPtr& c);
+  void ResourceBookings(const CallPtr& c);
+  void CancelBooking(const CallPtr& c);
+  void RescheduleBooking(const CallPtr& c);
+  void ApproveBooking(const CallPtr& c);
+  void RejectBooking(const CallPtr& c);
+  void ConfirmBooking(const CallPtr& c);
+  void CompleteBooking(const CallPtr& c);
+  void NoShowBooking(const CallPtr& c);
+  void PlaceSeries(const CallPtr& c);
+  void CancelSeries(const CallPtr& c);
+  // Reads one booking for its booker (whose manage token must be the
+  // booking's) or a key, then calls `then` on a query thread. A wrong token
+  // answers exactly like an unknown booking.
+  void QueryBooking(const CallPtr& c, const std::string& id,
+                    std::function<void(Seq, const projections::BookingView&)> then);
+
+  // ---- customers, groups and rights (routes_customers.cc) ----
+  void ListGroups(const CallPtr& c);
+  void DefineGroup(const CallPtr& c);
+  void ListCustomers(const CallPtr& c);
+  void RegisterCustomer(const CallPtr& c);
+  void GetCustomer(const CallPtr& c);
+  void ChangeCustomerGroup(const CallPtr& c);
+  void GrantQualification(const CallPtr& c);
+  void RevokeQualification(const CallPtr& c);
+  void ListRights(const CallPtr& c);
+  void GrantRight(const CallPtr& c);
+  void RevokeRight(const CallPtr& c);
+  void ErasePerson(const CallPtr& c);
+  // Catalog lists by projection kind: add-ons 'a' (with an ETag, public),
+  // groups 'g', rights 'i', customers 'u'.
+  void CatalogList(const CallPtr& c, char kind);
+
+  // ---- money: tariffs, settings, documents (routes_finance.cc) ----
+  void ListTariffs(const CallPtr& c);
+  void GetTariff(const CallPtr& c);
+  void SetTariff(const CallPtr& c);
+  void GetFinanceSettings(const CallPtr& c);
+  void SetFinanceSettings(const CallPtr& c);
+  void ListInvoices(const CallPtr& c);
+  void GetInvoice(const CallPtr& c);
+  void BookingInvoice(const CallPtr& c);
+  void ListCreditNotes(const CallPtr& c);
+  void GetCreditNote(const CallPtr& c);
+  void GetReceipt(const CallPtr& c);
+  void ListPayments(const CallPtr& c);
+  void ListRefunds(const CallPtr& c);
+  void Checkout(const CallPtr& c);
+  void RecordPayment(const CallPtr& c);
+  void RefundInvoice(const CallPtr& c);
+  void CompleteRefund(const CallPtr& c);
+  void Webhook(const CallPtr& c);
+  void FinanceQuery(const CallPtr& c, std::function<Result<nlohmann::json>()> fn);
+  void FinanceList(const CallPtr& c, char kind);
+  // An invoice for a key or for the booker of its booking (manage token);
+  // a wrong token looks like no invoice.
+  void WithInvoice(const CallPtr& c, const std::string& id, std::function<void(Seq, nlohmann::json)> then);
+  void SendInvoice(const CallPtr& c, const std::string& id, bool pdf);
+
+  // ---- money: books, reconciliation, exports (routes_books.cc) ----
+  void Journal(const CallPtr& c);
+  void Balances(const CallPtr& c);
+  void OpenItems(const CallPtr& c);
+  void Revenue(const CallPtr& c);
+  void Reconciliation(const CallPtr& c);
+  void ImportSettlement(const CallPtr& c);
+  void ImportBankStatement(const CallPtr& c);
+  void Export(const CallPtr& c);
+  void ClosePeriod(const CallPtr& c);
+  // Every journal entry dated in [from, to] (at most 100000).
+  Result<std::vector<nlohmann::json>> JournalEntries(const TenantId& t, const std::string& from,
+                                                     const std::string& to);
+
+  // ---- audit (routes_audit.cc) ----
+  void Events(const CallPtr& c);
+  void EventStream(const CallPtr& c);
+  void LatestCheckpoint(const CallPtr& c);
+  void CheckpointKey(const CallPtr& c);
+  // Runs `then` on a query thread once the tenant's log has passed `after`
+  // or the deadline has come, whichever is first.
+  void WaitForRecords(const CallPtr& c, const TenantId& t, Seq after,
+                      std::chrono::steady_clock::time_point deadline, std::function<void()> then);
+};
+
+// The route table, by topic (each defined beside its handlers).
+std::vector<Route> OperatorRoutes();  // health, metrics, the contract, tenants, backups
+std::vector<Route> TenantRoutes();    // one tenant, its settings, holidays and keys
+std::vector<Route> CatalogRoutes();   // resources, rules, availability, sessions, add-ons
+std::vector<Route> BookingRoutes();   // bookings and series
+std::vector<Route> CustomerRoutes();  // customers, groups, qualifications, rights, persons
+std::vector<Route> FinanceRoutes();   // tariffs, settings, invoices, payments, refunds
+std::vector<Route> BooksRoutes();     // journal, balances, reconciliation, exports, periods
+std::vector<Route> AuditRoutes();     // the log, its live tail, checkpoints
+
+}  // namespace saalbuch::http

@@ -1,0 +1,135 @@
+// The auditors' routes: the log with its hashes, its live tail, signed checkpoints.
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/note.h"
+#include "http/edge.h"
+#include "ledger/event_json.h"
+
+namespace saalbuch::http {
+
+using beast_http::field;
+using beast_http::status;
+using beast_http::verb;
+using nlohmann::json;
+namespace net = boost::asio;
+
+std::vector<Route> AuditRoutes() {
+  constexpr unsigned kAudit = kAuditor | kAdmin;
+  return {
+      {verb::get, "/v1/tenants/{tenant}/events", kAudit, "events", &Edge::Events},
+      {verb::get, "/v1/tenants/{tenant}/events/stream", kAudit, "events_stream", &Edge::EventStream},
+      {verb::get, "/v1/tenants/{tenant}/checkpoint", kAudit, "checkpoint", &Edge::LatestCheckpoint},
+      {verb::get, "/v1/tenants/{tenant}/checkpoint/key", kPublic, "checkpoint_key", &Edge::CheckpointKey},
+  };
+}
+
+void Edge::Events(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  Seq after = 0;
+  if (auto a = c->target.query.find("after"); a != c->target.query.end()) {
+    auto n = ParseUnsigned(a->second);
+    if (!n) return Problem(c, status::bad_request, "invalid_query", "after must be a log position");
+    after = *n;
+  }
+  std::size_t limit = 0;
+  if (!Limit(c, &limit)) return;
+  RunQuery(c, [this, c, t, after, limit] {
+    std::vector<ledger::Record> records;
+    if (Status s = log.Read(t, after + 1, limit + 1, &records); !s.ok()) return FromStatus(c, s);
+    auto head = log.GetHead(t);
+    if (!head.ok()) return FromStatus(c, head.status());
+    const bool more = records.size() > limit;
+    if (more) records.pop_back();
+    json items = json::array();
+    for (const auto& r : records) {
+      auto ev = ledger::EnvelopeToJson(r.bytes);
+      if (!ev.ok()) return FromStatus(c, ev.status());
+      ledger::HexHashes(&*ev);
+      items.push_back({{"seq", r.seq}, {"hash", ToHex(r.hash)}, {"record", *ev}});
+    }
+    json body = {{"items", items},
+                 {"head", head->seq},
+                 {"next_cursor", more ? json(std::to_string(records.back().seq)) : json(nullptr)}};
+    SendJson(c, status::ok, body, head->seq);
+  });
+}
+
+// GET …/events/stream: the log as server-sent events for auditors' live
+// tail. Each response carries the records after the client's
+// Last-Event-ID (or ?after=) — waiting up to ?wait= seconds (default and
+// most 10) for at least one — then ends with a retry hint; an EventSource
+// reconnects with the last id it saw, so no record is missed or repeated.
+// Bounded: at most 500 records per response, nothing held between them.
+void Edge::EventStream(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  std::string from = c->Param("after");
+  if (auto h = c->req.find("Last-Event-ID"); h != c->req.end()) from = std::string(h->value());
+  auto after = from.empty() ? std::optional<std::uint64_t>(0) : ParseUnsigned(from);
+  const std::string wait_text = c->Param("wait");
+  auto wait = wait_text.empty() ? std::optional<std::uint64_t>(10) : ParseUnsigned(wait_text);
+  if (!after || !wait || *wait > 10) {
+    return Problem(c, status::bad_request, "invalid_query",
+                   "Last-Event-ID (or after) must be a log position and wait 0–10 seconds");
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(*wait);
+  WaitForRecords(c, t, *after, deadline, [this, c, t, after = *after] {
+    std::vector<ledger::Record> records;
+    if (Status s = log.Read(t, after + 1, 500, &records); !s.ok()) return FromStatus(c, s);
+    std::string body = "retry: 1000\n\n";
+    if (records.empty()) body += ": no new records\n\n";
+    for (const auto& r : records) {
+      auto ev = ledger::EnvelopeToJson(r.bytes);
+      if (!ev.ok()) return FromStatus(c, ev.status());
+      ledger::HexHashes(&*ev);
+      body += "id: " + std::to_string(r.seq) +
+              "\nevent: record\ndata: " + Dump({{"seq", r.seq}, {"hash", ToHex(r.hash)}, {"record", *ev}}) +
+              "\n\n";
+    }
+    Response res{status::ok, 11};
+    res.set(field::content_type, "text/event-stream; charset=utf-8");
+    res.set(field::cache_control, "no-cache");
+    res.set("Saalbuch-Position", std::to_string(records.empty() ? after : records.back().seq));
+    res.body() = std::move(body);
+    Send(c, std::move(res));
+  });
+}
+
+void Edge::WaitForRecords(const CallPtr& c, const TenantId& t, Seq after,
+                          std::chrono::steady_clock::time_point deadline, std::function<void()> then) {
+  if (runner.Position(t) > after || std::chrono::steady_clock::now() >= deadline) {
+    return RunQuery(c, std::move(then));
+  }
+  auto timer = std::make_shared<net::steady_timer>(ioc, std::chrono::milliseconds(50));
+  timer->async_wait(
+      [this, c, t, after, deadline, then = std::move(then), timer](const boost::system::error_code&) mutable {
+        WaitForRecords(c, t, after, deadline, std::move(then));
+      });
+}
+
+// The latest signed checkpoint (auditor, admin).
+void Edge::LatestCheckpoint(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  Query(c, t, [this, c, t] {
+    Seq p = runner.Position(t);
+    SendQuery(c, p, projections::QueryCheckpoint(runner.view(), t), false);
+  });
+}
+
+// The tenant's checkpoint verifier key (public): an auditor keeps it
+// apart from the data to verify copies offline.
+void Edge::CheckpointKey(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  if (options.vault == nullptr)
+    return Problem(c, status::not_found, "not_found", "this server signs no checkpoints");
+  RunQuery(c, [this, c, t] {
+    auto seed = options.vault->SigningSeed(t);
+    if (!seed.ok()) return FromStatus(c, seed.status());
+    Response res{status::ok, 11};
+    res.set(field::content_type, "text/plain; charset=utf-8");
+    res.body() = VerifierKey("saalbuch/" + t.get(), Ed25519PublicKey(*seed)) + "\n";
+    Send(c, std::move(res));
+  });
+}
+}  // namespace saalbuch::http

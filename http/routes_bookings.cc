@@ -1,0 +1,371 @@
+// Bookings and series: placing, reading, moving, cancelling, and staff decisions.
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "http/edge.h"
+#include "http/ical_view.h"
+
+namespace saalbuch::http {
+
+using beast_http::status;
+using beast_http::verb;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::size_t kMaxOccurrences = 200;
+
+}  // namespace
+
+std::vector<Route> BookingRoutes() {
+  constexpr unsigned kBooker = kPublic | kCustomerToken | kStaff | kAdmin;
+  constexpr unsigned kKeys = kStaff | kAdmin;
+  constexpr unsigned kReaders = kStaff | kAdmin | kAuditor;
+  constexpr unsigned kOwnerOrKeys = kManageToken | kStaff | kAdmin;
+  return {
+      {verb::post, "/v1/tenants/{tenant}/bookings", kBooker, "bookings", &Edge::PlaceBooking},
+      {verb::get, "/v1/tenants/{tenant}/bookings", kReaders, "bookings_list", &Edge::ListBookings},
+      {verb::get, "/v1/tenants/{tenant}/bookings/{booking}", kManageToken | kReaders, "booking",
+       &Edge::GetBooking},
+      {verb::get, "/v1/tenants/{tenant}/bookings/{booking}/calendar.ics", kManageToken | kReaders,
+       "booking_ics", &Edge::BookingCalendar},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/cancel", kOwnerOrKeys, "booking_cancel",
+       &Edge::CancelBooking},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/reschedule", kOwnerOrKeys, "booking_reschedule",
+       &Edge::RescheduleBooking},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/approve", kKeys, "booking_approve",
+       &Edge::ApproveBooking},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/reject", kKeys, "booking_reject",
+       &Edge::RejectBooking},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/confirm", kKeys, "booking_confirm",
+       &Edge::ConfirmBooking},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/complete", kKeys, "booking_complete",
+       &Edge::CompleteBooking},
+      {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/no-show", kKeys, "booking_no_show",
+       &Edge::NoShowBooking},
+      {verb::get, "/v1/tenants/{tenant}/resources/{resource}/bookings", kReaders, "resource_bookings",
+       &Edge::ResourceBookings},
+      {verb::post, "/v1/tenants/{tenant}/series", kBooker, "series", &Edge::PlaceSeries},
+      {verb::post, "/v1/tenants/{tenant}/series/{series}/cancel", kOwnerOrKeys, "series_cancel",
+       &Edge::CancelSeries},
+  };
+}
+
+namespace {
+
+// Sets what the caller means for a new booking or series: staff book as
+// staff; customers (their own token) and the public are rate limited per
+// tenant and address. False after answering 429.
+bool Booker(Edge& e, const CallPtr& c, commands::PlaceBooking* cmd) {
+  if (c->caller.kind == Caller::Kind::kKey) {
+    cmd->by_staff = true;
+    return true;
+  }
+  if (double wait = e.public_booking_limiter.Take(c->tenant.get() + "|" + c->ip); wait > 0) {
+    e.TooMany(c, wait);
+    return false;
+  }
+  cmd->customer_token = c->caller.token;
+  return true;
+}
+
+// The booking fields shared by single bookings and series.
+void DecodeBookingFields(Decoder& d, commands::PlaceBooking* cmd) {
+  cmd->resource = ResourceId(d.Str("resource", true, 64));
+  cmd->session = d.Str("session", false, 64);
+  const bool need_times = cmd->session.empty();
+  cmd->range = {d.Time("start", need_times), d.Time("end", need_times)};
+  cmd->units = static_cast<std::uint32_t>(d.Int("units", 1, 100000, 1));
+  cmd->addons = DecodeAddons(d);
+  cmd->customer = d.Str("customer", false, 64);
+  cmd->hold = d.Bool("hold", false);
+}
+
+// The booker's contact ("contact": {name, email, phone, notes, language}),
+// as the plaintext to seal; empty when none was given.
+std::string DecodeContact(const Edge& e, Decoder& d, const json& body) {
+  auto it = body.find("contact");
+  if (it == body.end() || it->is_null()) return {};
+  Decoder c = d.Nested(*it, {"name", "email", "phone", "notes", "language"}, "contact.");
+  json contact = {{"name", c.Str("name", false, 200)},
+                  {"email", c.Str("email", false, 254)},
+                  {"phone", c.Str("phone", false, 50)},
+                  {"notes", c.Str("notes", false, 2000)},
+                  {"language", c.Str("language", false, 2, "de")}};
+  const std::string email = contact["email"];
+  if (!email.empty() &&
+      (email.find('@') == std::string::npos || email.find_first_of(" \r\n<>,;") != std::string::npos)) {
+    c.Error("email", "must be one e-mail address");
+  }
+  if (contact["language"] != "de" && contact["language"] != "en") c.Error("language", "must be de or en");
+  if (e.options.vault == nullptr) d.Error("contact", "this server keeps no contact data");
+  return contact.dump();
+}
+
+// Submits `cmd`; with a contact, first seals it (plus the manage token,
+// for the links in e-mails) for a new person on a query thread, because
+// the vault writes the person's key durably.
+template <typename Cmd>
+void SealThenSubmit(Edge& e, const CallPtr& c, std::shared_ptr<Cmd> cmd, commands::PlaceBooking* booking,
+                    const std::string& contact, const std::string& location = {}) {
+  const TenantId t = c->tenant;
+  const std::string actor = c->caller.Actor();
+  if (contact.empty()) return e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+  booking->person = "p_" + RandomHex(8);
+  json plain = json::parse(contact);
+  plain["manage_token"] = booking->manage_token;
+  e.RunQuery(c, [&e, c, t, actor, cmd, booking, text = plain.dump(), location] {
+    auto sealed = e.options.vault->Seal(t, booking->person, text);
+    if (!sealed.ok()) return e.FromStatus(c, sealed.status());
+    booking->personal = std::move(sealed).value();
+    e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+  });
+}
+
+// The booker (manage token) or staff, as the command carries them.
+void TokenOrStaff(const CallPtr& c, bool* by_staff, std::string* token) {
+  *by_staff = c->caller.kind == Caller::Kind::kKey;
+  *token = c->caller.kind == Caller::Kind::kManageToken ? c->caller.token : std::string();
+}
+
+}  // namespace
+
+void Edge::PlaceBooking(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  commands::PlaceBooking cmd;
+  if (!Booker(*this, c, &cmd)) return;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"resource", "start", "end", "session", "units", "addons", "customer", "hold", "contact"});
+  DecodeBookingFields(d, &cmd);
+  const std::string contact = DecodeContact(*this, d, *body);
+  if (Invalid(c, d)) return;
+  cmd.id = BookingId("bk_" + RandomHex(10));
+  cmd.manage_token = "sbm_" + RandomHex(24);
+  auto shared = std::make_shared<commands::PlaceBooking>(std::move(cmd));
+  SealThenSubmit(*this, c, shared, shared.get(), contact, "/v1/tenants/" + t.get() + "/bookings/");
+}
+
+void Edge::PlaceSeries(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  commands::PlaceSeries cmd;
+  if (!Booker(*this, c, &cmd.first)) return;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"resource", "start", "end", "units", "addons", "customer", "hold", "rrule", "exdates",
+                    "mode", "contact"});
+  DecodeBookingFields(d, &cmd.first);
+  const std::string contact = DecodeContact(*this, d, *body);
+  cmd.rrule = d.Str("rrule", true, 500);
+  const std::string mode = d.Str("mode", false, 32, "all_or_nothing");
+  if (mode != "all_or_nothing" && mode != "skip_conflicts") {
+    d.Error("mode", "must be all_or_nothing or skip_conflicts");
+  }
+  cmd.skip_conflicts = mode == "skip_conflicts";
+  std::vector<LocalDay> exdays;
+  const json exdates = d.Array("exdates", 500);
+  for (std::size_t i = 0; i < exdates.size(); ++i) {
+    const std::string field = "exdates[" + std::to_string(i) + "]";
+    const std::string text = exdates[i].is_string() ? exdates[i].get<std::string>() : std::string();
+    if (auto day = ParseLocalDay(text)) {
+      exdays.push_back(*day);
+    } else if (auto instant = ParseRfc3339(text); instant.ok()) {
+      cmd.exdates.push_back(*instant);
+    } else {
+      d.Error(field, "must be a date (YYYY-MM-DD) or an RFC 3339 start time");
+    }
+  }
+  if (!cmd.first.session.empty()) d.Error("session", "a series books rooms, devices or pools, not sessions");
+  if (Invalid(c, d)) return;
+  if (cmd.first.range.empty()) {
+    return Problem(c, status::unprocessable_entity, "validation_failed", "end must be after start");
+  }
+  // Expanded in the tenant's zone; the zone never changes after creation.
+  auto tenant = projections::QueryTenant(runner.view(), t);
+  const date::time_zone* zone = tenant.ok() ? FindZone(tenant->value("time_zone", "")) : nullptr;
+  if (zone == nullptr)
+    return Problem(c, status::service_unavailable, "not_ready", "the tenant is not ready yet");
+  auto occurrences = ExpandRRule(cmd.rrule, cmd.first.range, zone, cmd.exdates, exdays, kMaxOccurrences);
+  if (!occurrences.ok()) {
+    return Problem(c, status::unprocessable_entity, "invalid_rrule", occurrences.status().message(),
+                   {{"rrule", cmd.rrule}});
+  }
+  cmd.occurrences = std::move(occurrences).value();
+  for (std::size_t i = 0; i < cmd.occurrences.size(); ++i) cmd.ids.emplace_back("bk_" + RandomHex(10));
+  cmd.id = "sr_" + RandomHex(8);
+  cmd.first.manage_token = "sbm_" + RandomHex(24);
+  auto shared = std::make_shared<commands::PlaceSeries>(std::move(cmd));
+  SealThenSubmit(*this, c, shared, &shared->first, contact);
+}
+
+// Staff lists: ?status=&resource=&customer=&from=&to= (default: from 31
+// days ago to 5 years ahead), paginated. ?status=requested is the
+// approval queue.
+void Edge::ListBookings(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  projections::BookingFilter f;
+  constexpr TimeUs kDay = 24LL * 3600 * kUsPerSecond;
+  f.window = {Now() - 31 * kDay, Now() + 5LL * 366 * kDay};
+  if (c->target.query.count("from") != 0 || c->target.query.count("to") != 0) {
+    if (!Window(c, &f.window)) return;
+  }
+  f.status = c->Param("status");
+  f.resource = c->Param("resource");
+  f.customer = c->Param("customer");
+  static const std::set<std::string> kStatuses = {"requested", "held",     "confirmed", "completed",
+                                                  "no_show",   "rejected", "cancelled", "expired"};
+  if (!f.status.empty() && kStatuses.count(f.status) == 0) {
+    return Problem(c, status::bad_request, "invalid_query", "unknown status", {{"status", f.status}});
+  }
+  std::size_t limit = 0;
+  if (!Limit(c, &limit)) return;
+  const std::string cursor = c->Param("cursor");
+  Query(c, t, [this, c, t, f, limit, cursor] {
+    Seq p = runner.Position(t);
+    auto res = projections::QueryBookings(runner.view(), t, f, limit, cursor);
+    if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
+      return Problem(c, status::bad_request, "invalid_query", res.status().message());
+    }
+    RevealItems(res, t);
+    SendQuery(c, p, res, false);
+  });
+}
+
+void Edge::QueryBooking(const CallPtr& c, const std::string& id,
+                        std::function<void(Seq, const projections::BookingView&)> then) {
+  const TenantId& t = c->tenant;
+  const std::string token = c->caller.kind == Caller::Kind::kManageToken ? c->caller.token : std::string();
+  Query(c, t, [this, c, t, id, token, then = std::move(then)] {
+    Seq p = runner.Position(t);
+    auto b = projections::QueryBooking(runner.view(), t, BookingId(id));
+    if (!b.ok()) return FromStatus(c, b.status());
+    if (!token.empty() && !SecretMatches(token, b->manage_token_hash)) {
+      return Problem(c, status::not_found, "not_found", "no such booking");
+    }
+    then(p, *b);
+  });
+}
+
+void Edge::GetBooking(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  QueryBooking(c, c->params[0], [this, c, t](Seq p, const projections::BookingView& b) {
+    json doc = b.doc;
+    Reveal(doc, t);
+    SendQuery(c, p, Result<json>(std::move(doc)), false);
+  });
+}
+
+// One booking as .ics, for its booker (manage token) or staff.
+void Edge::BookingCalendar(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string& id = c->params[0];
+  QueryBooking(c, id, [this, c, t, id](Seq p, const projections::BookingView& b) {
+    auto tenant = projections::QueryTenant(runner.view(), t);
+    auto res = projections::QueryResource(runner.view(), t, ResourceId(b.doc.value("resource", "")));
+    const std::string tenant_name = tenant.ok() ? tenant->value("name", t.get()) : t.get();
+    const std::string resource_name = res.ok() ? res->value("name", "") : b.doc.value("resource", "");
+    SendIcs(c, p, BookingIcs(t, tenant_name, resource_name, b.doc, Now()), id + ".ics");
+  });
+}
+
+void Edge::ResourceBookings(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string& r = c->params[0];
+  TimeRange w;
+  if (!Window(c, &w)) return;
+  std::size_t limit = 0;
+  if (!Limit(c, &limit)) return;
+  const std::string cursor = c->Param("cursor");
+  Query(c, t, [this, c, t, r, w, limit, cursor] {
+    Seq p = runner.Position(t);
+    auto page = projections::QueryResourceBookings(runner.view(), t, ResourceId(r), w, limit, cursor);
+    RevealItems(page, t);
+    SendQuery(c, p, page, false);
+  });
+}
+
+void Edge::CancelBooking(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  commands::CancelBooking cmd;
+  cmd.id = BookingId(c->params[0]);
+  TokenOrStaff(c, &cmd.by_staff, &cmd.manage_token);
+  bool bad = false;
+  cmd.if_match = IfMatch(c, &bad);
+  if (bad) return;
+  auto body = Body(c, /*allow_empty=*/true);
+  if (!body) return;
+  Decoder d(*body, {"reason", "waive_fee"});
+  cmd.reason = d.Str("reason", false, 1000);
+  cmd.waive_fee = d.Bool("waive_fee", false);  // staff only (Decide refuses it for bookers)
+  if (Invalid(c, d)) return;
+  Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
+}
+
+void Edge::RescheduleBooking(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  commands::RescheduleBooking cmd;
+  cmd.id = BookingId(c->params[0]);
+  TokenOrStaff(c, &cmd.by_staff, &cmd.manage_token);
+  bool bad = false;
+  cmd.if_match = IfMatch(c, &bad);
+  if (bad) return;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"start", "end", "session"});
+  cmd.session = d.Str("session", false, 64);
+  cmd.range = {d.Time("start", cmd.session.empty()), d.Time("end", cmd.session.empty())};
+  if (Invalid(c, d)) return;
+  Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
+}
+
+// Staff decisions on one booking.
+void Edge::ApproveBooking(const CallPtr& c) {
+  const BookingId b(c->params[0]);
+  KeyCommand(c, {"note"}, true, [&](Decoder& d, auto m) {
+    return commands::Command(commands::ApproveBooking{b, d.Str("note", false, 1000), m});
+  });
+}
+
+void Edge::RejectBooking(const CallPtr& c) {
+  const BookingId b(c->params[0]);
+  KeyCommand(c, {"reason"}, true, [&](Decoder& d, auto m) {
+    return commands::Command(commands::RejectBooking{b, d.Str("reason", false, 1000), m});
+  });
+}
+
+void Edge::ConfirmBooking(const CallPtr& c) {
+  const BookingId b(c->params[0]);
+  KeyCommand(c, {}, true, [&](Decoder&, auto m) {
+    return commands::Command(commands::ConfirmBooking{b, m});
+  });
+}
+
+void Edge::CompleteBooking(const CallPtr& c) {
+  const BookingId b(c->params[0]);
+  KeyCommand(c, {}, true, [&](Decoder&, auto m) {
+    return commands::Command(commands::CompleteBooking{b, false, m});
+  });
+}
+
+void Edge::NoShowBooking(const CallPtr& c) {
+  const BookingId b(c->params[0]);
+  KeyCommand(c, {}, true, [&](Decoder&, auto m) {
+    return commands::Command(commands::CompleteBooking{b, true, m});
+  });
+}
+
+void Edge::CancelSeries(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  commands::CancelSeries cmd;
+  cmd.id = c->params[0];
+  TokenOrStaff(c, &cmd.by_staff, &cmd.manage_token);
+  auto body = Body(c, /*allow_empty=*/true);
+  if (!body) return;
+  Decoder d(*body, {"from", "reason"});
+  cmd.from = d.Time("from", false);
+  cmd.reason = d.Str("reason", false, 1000);
+  if (Invalid(c, d)) return;
+  Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
+}
+}  // namespace saalbuch::http

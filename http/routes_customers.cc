@@ -1,0 +1,162 @@
+// Customers, groups, qualifications, usage rights, and erasing a person's data.
+#include <spdlog/spdlog.h>
+
+#include "http/edge.h"
+
+namespace saalbuch::http {
+
+using beast_http::status;
+using beast_http::verb;
+using nlohmann::json;
+
+std::vector<Route> CustomerRoutes() {
+  constexpr unsigned kKeys = kStaff | kAdmin;
+  constexpr unsigned kReaders = kStaff | kAdmin | kAuditor;
+  return {
+      {verb::get, "/v1/tenants/{tenant}/groups", kReaders, "groups", &Edge::ListGroups},
+      {verb::post, "/v1/tenants/{tenant}/groups", kAdmin, "groups", &Edge::DefineGroup},
+      {verb::get, "/v1/tenants/{tenant}/customers", kReaders, "customers", &Edge::ListCustomers},
+      {verb::post, "/v1/tenants/{tenant}/customers", kKeys, "customers", &Edge::RegisterCustomer},
+      {verb::get, "/v1/tenants/{tenant}/customers/{customer}", kReaders, "customer", &Edge::GetCustomer},
+      {verb::put, "/v1/tenants/{tenant}/customers/{customer}/group", kKeys, "customer_group",
+       &Edge::ChangeCustomerGroup},
+      {verb::post, "/v1/tenants/{tenant}/customers/{customer}/qualifications", kKeys, "qualifications",
+       &Edge::GrantQualification},
+      {verb::post, "/v1/tenants/{tenant}/customers/{customer}/qualifications/{qualification}/revoke", kKeys,
+       "qualification_revoke", &Edge::RevokeQualification},
+      {verb::get, "/v1/tenants/{tenant}/rights", kReaders, "rights", &Edge::ListRights},
+      {verb::post, "/v1/tenants/{tenant}/rights", kAdmin, "rights", &Edge::GrantRight},
+      {verb::post, "/v1/tenants/{tenant}/rights/{right}/revoke", kAdmin, "right_revoke", &Edge::RevokeRight},
+      {verb::post, "/v1/tenants/{tenant}/persons/{person}/erase", kAdmin, "person_erase", &Edge::ErasePerson},
+  };
+}
+
+void Edge::ListGroups(const CallPtr& c) { CatalogList(c, 'g'); }
+void Edge::ListCustomers(const CallPtr& c) { CatalogList(c, 'u'); }
+void Edge::ListRights(const CallPtr& c) { CatalogList(c, 'i'); }
+
+// ?resource= keeps the items of one resource.
+void Edge::CatalogList(const CallPtr& c, char kind) {
+  const TenantId& t = c->tenant;
+  const std::string resource = c->Param("resource");
+  Query(c, t, [this, c, t, kind, resource] {
+    Seq p = runner.Position(t);
+    auto list = projections::QueryList(runner.view(), t, kind);
+    if (list.ok() && !resource.empty()) {
+      json kept = json::array();
+      for (auto& item : *list) {
+        if (item.value("resource", "") == resource) kept.push_back(std::move(item));
+      }
+      *list = std::move(kept);
+    }
+    if (!list.ok()) return FromStatus(c, list.status());
+    SendQuery(c, p, json{{"items", *list}}, kind == 'a');
+  });
+}
+
+void Edge::DefineGroup(const CallPtr& c) {
+  KeyCommand(c, {"id", "name"}, false, [&](Decoder& d, auto) {
+    commands::DefineGroup cmd;
+    cmd.id = d.Str("id", true, 64);
+    cmd.name = d.Str("name", true, 200);
+    return commands::Command(std::move(cmd));
+  });
+}
+
+void Edge::RegisterCustomer(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  KeyCommand(
+      c, {"id", "group"}, false,
+      [&](Decoder& d, auto) {
+        commands::RegisterCustomer cmd;
+        cmd.id = d.Str("id", false, 64);
+        if (cmd.id.empty()) cmd.id = "cu_" + RandomHex(6);
+        cmd.group = d.Str("group", true, 64);
+        cmd.token = "sbc_" + RandomHex(24);
+        return commands::Command(std::move(cmd));
+      },
+      "/v1/tenants/" + t.get() + "/customers/");
+}
+
+void Edge::GetCustomer(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string& id = c->params[0];
+  Query(c, t, [this, c, t, id] {
+    Seq p = runner.Position(t);
+    SendQuery(c, p, projections::QueryCustomer(runner.view(), t, id), false);
+  });
+}
+
+void Edge::ChangeCustomerGroup(const CallPtr& c) {
+  const std::string& id = c->params[0];
+  KeyCommand(c, {"group"}, false, [&](Decoder& d, auto) {
+    return commands::Command(commands::ChangeCustomerGroup{id, d.Str("group", true, 64)});
+  });
+}
+
+void Edge::GrantQualification(const CallPtr& c) {
+  const std::string& id = c->params[0];
+  KeyCommand(c, {"qualification", "valid_until", "basis"}, false, [&](Decoder& d, auto) {
+    commands::GrantQualification cmd;
+    cmd.customer = id;
+    cmd.qualification = d.Str("qualification", true, 64);
+    cmd.valid_until = d.Time("valid_until", false);
+    cmd.basis = d.Str("basis", false, 1000);
+    return commands::Command(std::move(cmd));
+  });
+}
+
+void Edge::RevokeQualification(const CallPtr& c) {
+  const std::string& id = c->params[0];
+  const std::string& q = c->params[1];
+  KeyCommand(c, {}, true, [&](Decoder&, auto) {
+    return commands::Command(commands::RevokeQualification{id, q});
+  });
+}
+
+void Edge::GrantRight(const CallPtr& c) {
+  KeyCommand(c,
+             {"resource", "group", "may_book", "needs_approval", "hold", "quota_minutes", "quota_period",
+              "basis", "valid_from", "valid_until"},
+             false, [&](Decoder& d, auto) {
+               commands::GrantRight cmd;
+               commands::Right& r = cmd.right;
+               r.id = "rt_" + RandomHex(6);
+               r.resource = ResourceId(d.Str("resource", true, 64));
+               r.group = d.Str("group", true, 64);
+               r.may_book = d.Bool("may_book", true);
+               r.needs_approval = d.Bool("needs_approval", false);
+               r.hold = d.Bool("hold", false);
+               r.quota = d.Int("quota_minutes", 0, 366LL * 24 * 60, 0) * kUsPerMinute;
+               r.quota_period = d.Str("quota_period", false, 8);
+               r.basis = d.Str("basis", false, 1000);
+               r.valid_from = d.Time("valid_from", false);
+               r.valid_until = d.Time("valid_until", false);
+               return commands::Command(std::move(cmd));
+             });
+}
+
+void Edge::RevokeRight(const CallPtr& c) {
+  const std::string& id = c->params[0];
+  KeyCommand(c, {"reason"}, true, [&](Decoder& d, auto) {
+    return commands::Command(commands::RevokeRight{id, d.Str("reason", false, 1000)});
+  });
+}
+
+// Erases a person's contact data: deletes the vault key (on a query
+// thread: durable write and compaction), then records it in the log.
+void Edge::ErasePerson(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string& person = c->params[0];
+  auto body = Body(c, /*allow_empty=*/true);
+  if (!body) return;
+  Decoder d(*body, {"reason"});
+  commands::ErasePerson cmd{person, d.Str("reason", false, 1000)};
+  if (Invalid(c, d)) return;
+  if (options.vault == nullptr) return Problem(c, status::not_found, "not_found", "no such person");
+  RunQuery(c, [this, c, t, cmd, actor = c->caller.Actor()] {
+    if (Status s = options.vault->Erase(t, cmd.person); !s.ok()) return FromStatus(c, s);
+    Submit(c, Ctx(c, t, actor), cmd);
+  });
+}
+}  // namespace saalbuch::http

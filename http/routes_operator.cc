@@ -1,0 +1,123 @@
+// Health, metrics, the API contract, creating tenants, the operator's
+// backups.
+#include <prometheus/text_serializer.h>
+#include <spdlog/spdlog.h>
+
+#include "http/edge.h"
+#include "http/openapi_text.h"  // generated
+
+namespace saalbuch::http {
+
+using beast_http::field;
+using beast_http::status;
+using beast_http::verb;
+using nlohmann::json;
+
+std::vector<Route> OperatorRoutes() {
+  return {
+      {verb::get, "/healthz", kPublic, "healthz", &Edge::Healthz},
+      {verb::get, "/readyz", kPublic, "readyz", &Edge::Readyz},
+      {verb::get, "/metrics", kOperator, "metrics", &Edge::Metrics},
+      {verb::get, "/v1/openapi.json", kPublic, "openapi", &Edge::OpenApi},
+      {verb::post, "/v1/tenants", kOperator, "tenants", &Edge::CreateTenant},
+      {verb::get, "/v1/operator/backups", kOperator, "backups", &Edge::ListBackups},
+      {verb::post, "/v1/operator/backups", kOperator, "backups", &Edge::CreateBackup},
+  };
+}
+
+void Edge::Healthz(const CallPtr& c) { SendJson(c, status::ok, {{"status", "ok"}}); }
+
+void Edge::Readyz(const CallPtr& c) {
+  if (!api->ready_) return Problem(c, status::service_unavailable, "not_ready", "the server is not ready");
+  SendJson(c, status::ok, {{"status", "ready"}});
+}
+
+void Edge::Metrics(const CallPtr& c) {
+  Response res{status::ok, 11};
+  res.set(field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+  res.body() = prometheus::TextSerializer().Serialize(registry.Collect());
+  Send(c, std::move(res));
+}
+
+void Edge::OpenApi(const CallPtr& c) {
+  Response res{status::ok, 11};
+  res.set(field::content_type, "application/json; charset=utf-8");
+  res.set(field::cache_control, "no-cache");
+  res.body() = kOpenApiText;
+  Send(c, std::move(res));
+}
+
+void Edge::CreateTenant(const CallPtr& c) {
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"id", "name", "time_zone"});
+  commands::CreateTenant cmd;
+  cmd.id = TenantId(d.Str("id", true, 64));
+  cmd.name = d.Str("name", true, 200);
+  cmd.time_zone = d.Str("time_zone", false, 64, "Europe/Berlin");
+  if (Invalid(c, d)) return;
+  cmd.admin_key_id = "key_" + RandomHex(6);
+  cmd.admin_key = "sbk_" + RandomHex(24);
+  auto ctx = Ctx(c, cmd.id, "operator");  // before cmd is moved from
+  Submit(c, std::move(ctx), std::move(cmd), "/v1/tenants/");
+}
+
+namespace {
+
+json BackupJson(const ledger::BackupInfo& b) {
+  return {{"id", b.id},
+          {"created_at", FormatUtc(b.created_at_s * kUsPerSecond)},
+          {"size_bytes", b.size_bytes},
+          {"files", b.files},
+          {"heads", b.heads}};
+}
+
+}  // namespace
+
+void Edge::ListBackups(const CallPtr& c) {
+  ledger::BackupService* backups = options.backups;
+  if (backups == nullptr) {
+    return Problem(c, status::conflict, "backups_not_configured",
+                   "this server has no backup directory; start saalbuchd with --backup-dir");
+  }
+  json items = json::array();
+  for (const auto& b : backups->List()) items.push_back(BackupJson(b));
+  SendJson(c, status::ok, {{"items", items}, {"running", backups->running()}});
+}
+
+// Makes a backup on the backup service's thread and answers when it is
+// complete. Never blocks an I/O thread.
+void Edge::CreateBackup(const CallPtr& c) {
+  ledger::BackupService* backups = options.backups;
+  if (backups == nullptr) {
+    return Problem(c, status::conflict, "backups_not_configured",
+                   "this server has no backup directory; start saalbuchd with --backup-dir");
+  }
+  auto body = Body(c, /*allow_empty=*/true);
+  if (!body) return;
+  Decoder d(*body, {});
+  for (const auto& [k, v] : body->items()) d.Error(k, "unknown field; a backup takes no options");
+  if (Invalid(c, d)) return;
+  const auto start = std::chrono::steady_clock::now();
+  const bool started = backups->Start([this, c, start](Result<ledger::BackupInfo> r) {
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!r.ok()) {
+      spdlog::error("msg=\"backup failed\" request={} error=\"{}\"", c->request_id, r.status().ToString());
+      if (r.status().code() == StatusCode::kUnavailable) {
+        return Problem(c, status::service_unavailable, "shutting_down", "the server stopped the backup");
+      }
+      return Problem(c, status::service_unavailable, "backup_failed", r.status().message());
+    }
+    spdlog::info("msg=\"backup created\" id={} bytes={} files={} seconds={:.3f}", r->id, r->size_bytes,
+                 r->files, secs);
+    json j = BackupJson(*r);
+    j["seconds"] = secs;
+    SendJson(c, status::created, j);
+  });
+  if (!started) {
+    return Problem(c, status::conflict, "backup_running",
+                   "a backup is running; try again when it has finished");
+  }
+}
+
+}  // namespace saalbuch::http

@@ -1,0 +1,61 @@
+// One tenant: its public profile, settings, holidays and API keys.
+#include <spdlog/spdlog.h>
+
+#include "http/edge.h"
+
+namespace saalbuch::http {
+
+using beast_http::verb;
+using nlohmann::json;
+
+std::vector<Route> TenantRoutes() {
+  return {
+      {verb::get, "/v1/tenants/{tenant}", kPublic, "tenant", &Edge::GetTenant},
+      {verb::put, "/v1/tenants/{tenant}/settings", kAdmin, "settings", &Edge::SetSettings},
+      {verb::put, "/v1/tenants/{tenant}/holidays", kAdmin, "holidays", &Edge::SetHolidays},
+      {verb::post, "/v1/tenants/{tenant}/keys", kAdmin, "keys", &Edge::CreateKey},
+  };
+}
+
+void Edge::GetTenant(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  Query(c, t, [this, c, t] {
+    Seq p = runner.Position(t);
+    SendQuery(c, p, projections::QueryTenant(runner.view(), t), true);
+  });
+}
+
+void Edge::SetSettings(const CallPtr& c) {
+  KeyCommand(c, {"hold_seconds"}, false, [&](Decoder& d, auto) {
+    commands::SetSettings cmd;
+    cmd.hold = d.Int("hold_seconds", 1, 30LL * 24 * 3600, 0) * kUsPerSecond;
+    if (cmd.hold == 0) d.Error("hold_seconds", "required");
+    return commands::Command(cmd);
+  });
+}
+
+void Edge::SetHolidays(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {});
+  commands::SetHolidays cmd;
+  cmd.holidays = DecodeHolidays(d, *body);
+  if (Invalid(c, d)) return;
+  Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
+}
+
+void Edge::CreateKey(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"role", "label"});
+  commands::CreateApiKey cmd;
+  cmd.role = d.Str("role", true, 16);
+  cmd.label = d.Str("label", false, 200);
+  if (Invalid(c, d)) return;
+  cmd.key_id = "key_" + RandomHex(6);
+  cmd.key = "sbk_" + RandomHex(24);
+  Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
+}
+}  // namespace saalbuch::http

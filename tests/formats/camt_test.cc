@@ -1,0 +1,209 @@
+#include "formats/camt.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+namespace saalbuch::formats {
+namespace {
+
+std::string Load(const std::string& name) {
+  std::ifstream in(std::string(SAALBUCH_TESTS_DIR) + "/formats/data/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// `text` with the first occurrence of `from` replaced by `to`.
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+void ExpectRefused(const std::string& xml, const std::string& message_part) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(xml);
+  ASSERT_FALSE(r.ok()) << "expected an error containing: " << message_part;
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(r.status().message().find(message_part), std::string::npos) << r.status().message();
+}
+
+class CamtTest : public ::testing::Test {
+ protected:
+  std::string sparkasse_ = Load("camt053_sparkasse.xml");
+  std::string v08_ = Load("camt053_v08.xml");
+};
+
+TEST_F(CamtTest, SparkasseStatementHasAccountAndBalances) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(sparkasse_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 1u);
+  const BankStatement& st = r->front();
+  EXPECT_EQ(st.message_id, "053D2026-11-22T20:15:04.0N120000000");
+  EXPECT_EQ(st.id, "0352C5320261122201504");
+  EXPECT_EQ(st.iban, "DE89370400440532013000");
+  EXPECT_EQ(st.currency, "EUR");
+  EXPECT_EQ(st.opening, 100000);  // OPBD wins over PRCD
+  EXPECT_EQ(st.closing, 139220);
+  EXPECT_EQ(st.lines.size(), 5u);  // 1 + batch of 2 + debit + 1; the pending entry is left out
+}
+
+TEST_F(CamtTest, SingleTransactionEntryCarriesItsDetails) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(sparkasse_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankLine& l = r->front().lines.at(0);
+  EXPECT_EQ(l.reference, "2026112200001");
+  EXPECT_EQ(l.amount, 11900);
+  EXPECT_TRUE(l.credit);
+  EXPECT_EQ(l.currency, "EUR");
+  EXPECT_EQ(l.booking_date, "2026-11-22");
+  EXPECT_EQ(l.value_date, "2026-11-22");
+  EXPECT_EQ(l.remittance, "R-2026-000001 Saalmiete Bürgerhaus 12.12.2026");
+  EXPECT_EQ(l.end_to_end_id, "R-2026-000001");
+  EXPECT_EQ(l.counterparty, "Müller, Hans");
+  EXPECT_EQ(l.counterparty_iban, "DE02120300000000202051");
+}
+
+TEST_F(CamtTest, BatchEntryYieldsOneLinePerTransaction) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(sparkasse_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankLine& a = r->front().lines.at(1);
+  const BankLine& b = r->front().lines.at(2);
+  EXPECT_EQ(a.reference, "2026112200002/1");
+  EXPECT_EQ(b.reference, "2026112200002/2");
+  EXPECT_EQ(a.amount, 10000);
+  EXPECT_EQ(b.amount, 15000);
+  EXPECT_EQ(a.counterparty, "Turnverein 1880 e.V.");
+  EXPECT_EQ(b.counterparty, "Schützenverein Grün-Weiß");
+  EXPECT_EQ(b.counterparty_iban, "DE12500105170648489890");
+  EXPECT_EQ(a.remittance, "R-2026-000002 Turnhalle Oktober");
+  EXPECT_EQ(b.end_to_end_id, "R-2026-000003");
+  EXPECT_EQ(b.booking_date, "2026-11-22");
+}
+
+TEST_F(CamtTest, DebitEntryNamesTheCreditor) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(sparkasse_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankLine& l = r->front().lines.at(3);
+  EXPECT_FALSE(l.credit);
+  EXPECT_EQ(l.amount, 1250);
+  EXPECT_EQ(l.value_date, "2026-11-21");
+  EXPECT_EQ(l.counterparty, "Sparkasse Musterstadt");
+  EXPECT_EQ(l.end_to_end_id, "NOTPROVIDED");
+  EXPECT_EQ(l.remittance, "Kontoführung November");
+}
+
+TEST_F(CamtTest, PendingEntryIsLeftOut) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(sparkasse_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (const BankLine& l : r->front().lines) EXPECT_NE(l.reference, "2026112300001");
+}
+
+TEST_F(CamtTest, StructuredCreditorReferenceIsAppendedToRemittance) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(sparkasse_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankLine& l = r->front().lines.at(4);
+  EXPECT_EQ(l.remittance, "Grillhütte 3.10. RF18539007547034");
+  EXPECT_EQ(l.amount, 3570);
+  EXPECT_EQ(l.counterparty, "Jörg Weiß");
+}
+
+TEST_F(CamtTest, Version08WithPrefixAndPartyWrapperIsRead) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(v08_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  const BankStatement& first = r->at(0);
+  EXPECT_EQ(first.message_id, "DB-20261124-0001");
+  EXPECT_EQ(first.opening, -20000);
+  EXPECT_EQ(first.closing, 22000);
+  ASSERT_EQ(first.lines.size(), 3u);
+  EXPECT_EQ(first.lines[0].reference, "DB-0001");
+  EXPECT_EQ(first.lines[0].booking_date, "2026-11-23");  // from DtTm
+  EXPECT_EQ(first.lines[0].counterparty, "Zahlungsdienst Beispiel GmbH");
+  EXPECT_EQ(first.lines[0].end_to_end_id, "PAYOUT-po_7731");
+  EXPECT_EQ(first.lines[1].reference, "DB-0002/1");
+  EXPECT_EQ(first.lines[1].amount, 5000);
+  EXPECT_FALSE(first.lines[1].credit);
+  EXPECT_EQ(first.lines[1].counterparty, "Hausmeisterservice Köhler");
+  EXPECT_EQ(first.lines[2].amount, 3000);
+  const BankStatement& second = r->at(1);
+  EXPECT_EQ(second.currency, "EUR");  // no Acct/Ccy: the balances' currency
+  ASSERT_EQ(second.lines.size(), 1u);
+}
+
+TEST_F(CamtTest, EntryWithoutReferenceIsNamedByStatementAndPosition) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(v08_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankLine& l = r->at(1).lines.at(0);
+  EXPECT_EQ(l.reference, "DB-STMT-2026-328/1");
+  EXPECT_EQ(l.amount, 1000);
+  EXPECT_TRUE(l.remittance.empty());
+}
+
+TEST_F(CamtTest, TruncatedXmlIsRefused) {
+  ExpectRefused(sparkasse_.substr(0, sparkasse_.size() / 2), "not XML");
+}
+
+TEST_F(CamtTest, TextThatIsNotXmlIsRefused) { ExpectRefused("payout_id,amount\n1,2\n", "not XML"); }
+
+TEST_F(CamtTest, OtherIsoMessageIsRefused) {
+  ExpectRefused(Replace(sparkasse_, "camt.053.001.02\" xmlns:xsi", "camt.052.001.02\" xmlns:xsi"),
+                "not a camt.053 Document");
+  ExpectRefused("<?xml version=\"1.0\"?><Invoice><Id>1</Id></Invoice>", "not a camt.053 Document");
+}
+
+TEST_F(CamtTest, EntryWithoutAmountIsRefused) {
+  ExpectRefused(Replace(sparkasse_, "<Amt Ccy=\"EUR\">119.00</Amt>\n        <CdtDbtInd>", "<CdtDbtInd>"),
+                "Ntry without Amt (line ");
+}
+
+TEST_F(CamtTest, EntryWithoutIndicatorOrDateIsRefused) {
+  ExpectRefused(Replace(v08_, "<camt:CdtDbtInd>CRDT</camt:CdtDbtInd>\n        <camt:Sts>", "<camt:Sts>"),
+                "Ntry without CdtDbtInd");
+  ExpectRefused(Replace(v08_, "<camt:BookgDt><camt:Dt>2026-11-24</camt:Dt></camt:BookgDt>", ""),
+                "Ntry without a BookgDt date");
+}
+
+TEST_F(CamtTest, AmountWithThreeDecimalsIsRefused) {
+  ExpectRefused(Replace(sparkasse_, ">119.00<", ">119.001<"), "amount '119.001' has more than 2 decimals");
+}
+
+TEST_F(CamtTest, MalformedOrZeroAmountIsRefused) {
+  ExpectRefused(Replace(sparkasse_, ">119.00<", ">119,00<"), "malformed amount '119,00'");
+  ExpectRefused(Replace(sparkasse_, ">119.00<", ">-119.00<"), "malformed amount");
+  ExpectRefused(Replace(sparkasse_, "<Amt Ccy=\"EUR\">12.50<", "<Amt Ccy=\"EUR\">0.00<"),
+                "amount must be positive");
+}
+
+TEST_F(CamtTest, BrokenBalanceIsRefused) {
+  ExpectRefused(Replace(sparkasse_, ">1392.20<", ">1392.21<"),
+                "balance mismatch in Stmt 0352C5320261122201504");
+}
+
+TEST_F(CamtTest, BatchWhoseTransactionsDoNotAddUpIsRefused) {
+  ExpectRefused(Replace(sparkasse_, ">150.00<", ">149.00<"), "TxDtls amounts do not add up");
+}
+
+TEST_F(CamtTest, DuplicateReferenceIsRefused) {
+  std::string xml = Replace(sparkasse_, ">2026112200003<", ">2026112200001<");
+  ExpectRefused(xml, "duplicate entry reference '2026112200001'");
+}
+
+TEST_F(CamtTest, EntryInAnotherCurrencyIsRefused) {
+  ExpectRefused(Replace(sparkasse_, "<Amt Ccy=\"EUR\">12.50", "<Amt Ccy=\"USD\">12.50"),
+                "Ntry currency USD differs from the account's EUR");
+}
+
+TEST_F(CamtTest, ExternalEntityIsNotExpanded) {
+  std::string xml = Replace(sparkasse_, "<Document ",
+                            "<!DOCTYPE Document [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<Document ");
+  xml = Replace(xml, "Kontoführung November", "&xxe;");
+  Result<std::vector<BankStatement>> r = ParseCamt053(xml);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->front().lines.at(3).remittance.find("root:"), std::string::npos);
+  EXPECT_EQ(r->front().lines.at(3).remittance, "&xxe;");
+}
+
+}  // namespace
+}  // namespace saalbuch::formats

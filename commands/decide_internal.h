@@ -3,13 +3,27 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 #include "commands/commands.h"
+#include "common/crypto.h"
 
 namespace saalbuch::commands::detail {
+
+// Hard limit on a booking's (and an event session's) length whatever a
+// resource's rules say, so that no single booking makes the writer walk
+// years of opening hours.
+constexpr TimeUs kMaxBookingDuration = 31LL * 24 * 3600 * kUsPerSecond;
+
+inline std::vector<std::uint8_t> HashBytes(std::string_view secret) {
+  Sha256 h = Sha256Of(secret);
+  return {h.begin(), h.end()};
+}
 
 inline Rejection Reject(Refusal r, std::string code, std::string message,
                         nlohmann::json details = nlohmann::json::object()) {
@@ -68,6 +82,66 @@ ledger::EventDraft InvoiceEvent(const TenantModel& m, const Context& ctx, const 
 void EndBookingMoney(const TenantModel& m, const Context& ctx, const Booking& b, std::int32_t fee_bp,
                      const std::string& reason, DocNumbers& numbers, std::vector<ledger::EventDraft>* events,
                      nlohmann::json* reply);
+
+// Who places a booking, resolved from the command.
+struct Booker {
+  bool staff = false;     // an internal staff booking (no customer)
+  bool by_staff = false;  // placed through a staff key
+  std::string customer;
+  std::string group = "public";
+};
+
+// Judges one booking (new, an occurrence, or a move of `exclude`) against
+// the model plus the `pending` bookings this command already accepted.
+// Returns the booking as it would be placed (number, version unset).
+std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context& ctx, const PlaceBooking& c,
+                                             const Booker& who, const BookingId& exclude,
+                                             const std::vector<Booking>& pending);
+
+// The reply describing a booking.
+nlohmann::json BookingReply(const TenantModel& m, const Booking& b);
+
+// The invoice of a placed booking that is held or confirmed: due when the
+// hold ends, or after the tenant's payment terms.
+void InvoicePlaced(const TenantModel& m, const Context& ctx, const Booking& b, const std::vector<Line>& lines,
+                   DocNumbers& numbers, Acceptance* a, nlohmann::json* reply);
+
+// Tenant and catalog decisions (decide_catalog.cc).
+Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const CreateTenant& c);
+Decision DecideCreateApiKey(const TenantModel& m, const Context& ctx, const CreateApiKey& c);
+Decision DecideCreateResource(const TenantModel& m, const Context& ctx, const CreateResource& c);
+Decision DecideSetRules(const TenantModel& m, const Context& ctx, const SetRules& c);
+Decision DecideSetHolidays(const TenantModel& m, const Context& ctx, const SetHolidays& c);
+Decision DecideScheduleSession(const TenantModel& m, const Context& ctx, const ScheduleSession& c);
+Decision DecideSetAddon(const TenantModel& m, const Context& ctx, const SetAddon& c);
+Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSettings& c);
+Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const SignCheckpoint& c);
+
+// Placing bookings (decide_bookings.cc).
+Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const PlaceBooking& c);
+Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const PlaceSeries& c);
+
+// Groups, customers, rights and quotas, qualifications, persons
+// (decide_rights.cc).
+Decision DecideDefineGroup(const TenantModel& m, const Context& ctx, const DefineGroup& c);
+Decision DecideRegisterCustomer(const TenantModel& m, const Context& ctx, const RegisterCustomer& c);
+Decision DecideChangeCustomerGroup(const TenantModel& m, const Context& ctx, const ChangeCustomerGroup& c);
+Decision DecideGrantRight(const TenantModel& m, const Context& ctx, const GrantRight& c);
+Decision DecideRevokeRight(const TenantModel& m, const Context& ctx, const RevokeRight& c);
+Decision DecideGrantQualification(const TenantModel& m, const Context& ctx, const GrantQualification& c);
+Decision DecideRevokeQualification(const TenantModel& m, const Context& ctx, const RevokeQualification& c);
+Decision DecideErasePerson(const TenantModel& m, const Context& ctx, const ErasePerson& c);
+
+// The lifecycle of a placed booking (decide_lifecycle.cc).
+Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const CancelBooking& c);
+Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c);
+Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBooking& c);
+Decision DecideReject(const TenantModel& m, const Context& ctx, const RejectBooking& c);
+Decision DecideConfirm(const TenantModel& m, const Context& ctx, const ConfirmBooking& c);
+Decision DecideComplete(const TenantModel& m, const Context& ctx, const CompleteBooking& c);
+Decision DecideReschedule(const TenantModel& m, const Context& ctx, const RescheduleBooking& c);
+Decision DecideExpireHolds(const TenantModel& m, const Context& ctx, const ExpireHolds& c);
+Decision DecideRecordNotification(const TenantModel& m, const Context& ctx, const RecordNotification& c);
 
 // Money decisions (decide_money.cc).
 Decision DecideSetTariff(const TenantModel& m, const Context& ctx, const SetTariff& c);

@@ -148,7 +148,8 @@ Status Finance::Post(TimeUs when, const std::string& document, const std::string
     Put("b" + p.account, b);
   }
   if (debit != credit) {
-    return {StatusCode::kCorruption, "journal entry of record " + std::to_string(seq_) + " does not balance"};
+    const std::string seq = std::to_string(seq_);  // named: see Cat (keys_internal.h)
+    return {StatusCode::kCorruption, "journal entry of record " + seq + " does not balance"};
   }
   if (lines.empty()) return Status::Ok();
   std::string key = "j";
@@ -232,7 +233,7 @@ Status Finance::Invoice() {
   const auto* e = env_.payload_as_InvoiceIssued();
   const std::string id = S(e->invoice_id());
   const std::string number = S(e->number());
-  auto booking = Get("k" + S(e->booking_id()));
+  auto booking = Get(Cat("k", S(e->booking_id())));
   if (!booking.ok()) return booking.status();
   json doc = {{"id", id},
               {"number", number},
@@ -344,12 +345,12 @@ Status Finance::Refund() {
     case schema::Payload::RefundRequested: {
       const auto* e = env_.payload_as_RefundRequested();
       const std::string id = S(e->refund_id());
-      auto pay = Get("p" + S(e->payment_ref()));
+      auto pay = Get(Cat("p", S(e->payment_ref())));
       if (!pay.ok()) return pay.status();
       const std::string method = pay->is_null() ? "provider" : (*pay)["method"].get<std::string>();
       if (!pay->is_null()) {
         (*pay)["refunded"] = (*pay)["refunded"].get<std::int64_t>() + e->amount();
-        Put("p" + S(e->payment_ref()), *pay);
+        Put(Cat("p", S(e->payment_ref())), *pay);
       }
       TRY_STATUS(UpdateInvoice(S(e->invoice_id()), [&](json& doc) {
         doc["refunded"] = doc["refunded"].get<std::int64_t>() + e->amount();
@@ -397,20 +398,22 @@ Status Finance::Refund() {
       Put("r" + id, r);
       txn_->Delete(Key(t_, 'F', "q" + id));
       const std::int64_t amount = r["amount"].get<std::int64_t>();
+      // Named, not "p" + r[…].get<std::string>(): see Cat (keys_internal.h).
+      const std::string payment = r["payment"].get<std::string>();
+      const std::string invoice = r["invoice"].get<std::string>();
       if (!ok) {
-        auto pay = Get("p" + r["payment"].get<std::string>());
+        auto pay = Get("p" + payment);
         if (!pay.ok()) return pay.status();
         if (!pay->is_null()) {
           (*pay)["refunded"] = (*pay)["refunded"].get<std::int64_t>() - amount;
-          Put("p" + r["payment"].get<std::string>(), *pay);
+          Put("p" + payment, *pay);
         }
-        return UpdateInvoice(r["invoice"].get<std::string>(), [&](json& inv) {
-          inv["refunded"] = inv["refunded"].get<std::int64_t>() - amount;
-        });
+        return UpdateInvoice(
+            invoice, [&](json& inv) { inv["refunded"] = inv["refunded"].get<std::int64_t>() - amount; });
       }
       const std::string method = r["method"].get<std::string>();
       const std::string money = method == "provider" ? "clearing" : method == "cash" ? "cash" : "bank";
-      return Post(e->value_us(), id, "Erstattung " + r["invoice"].get<std::string>(), "",
+      return Post(e->value_us(), id, "Erstattung " + invoice, "",
                   {{Account("receivables"), amount, 0}, {Account(money), 0, amount}});
     }
   }
@@ -504,7 +507,7 @@ Status Finance::Match() {
   const std::string kind = S(e->kind());
   const std::string subject = S(e->subject());
   const std::string counterpart = S(e->counterpart());
-  std::string key = "z" + S(e->import_id()) + "/";
+  std::string key = Cat("z", S(e->import_id())) + "/";
   ledger::keys::AppendBigEndian64(&key, seq_);
   Put(key, {{"kind", kind},
             {"subject", subject},
@@ -564,25 +567,25 @@ Status Finance::Fold() {
       return Status::Ok();
     case schema::Payload::BookingPlaced: {
       const auto* e = env_.payload_as_BookingPlaced();
-      Put("k" + S(e->booking_id()), {{"number", S(e->number())},
-                                     {"resource", S(e->resource_id())},
-                                     {"start_us", e->start_us()},
-                                     {"end_us", e->end_us()}});
+      Put(Cat("k", S(e->booking_id())), {{"number", S(e->number())},
+                                         {"resource", S(e->resource_id())},
+                                         {"start_us", e->start_us()},
+                                         {"end_us", e->end_us()}});
       return Status::Ok();
     }
     case schema::Payload::BookingRescheduled: {
       const auto* e = env_.payload_as_BookingRescheduled();
-      auto b = Get("k" + S(e->booking_id()));
+      auto b = Get(Cat("k", S(e->booking_id())));
       if (!b.ok()) return b.status();
       if (b->is_null()) return Status::Ok();
       (*b)["start_us"] = e->start_us();
       (*b)["end_us"] = e->end_us();
-      Put("k" + S(e->booking_id()), *b);
+      Put(Cat("k", S(e->booking_id())), *b);
       return Status::Ok();
     }
     case schema::Payload::TariffSet: {
       const auto* e = env_.payload_as_TariffSet();
-      auto cur = Get("t" + S(e->tariff_id()));
+      auto cur = Get(Cat("t", S(e->tariff_id())));
       if (!cur.ok()) return cur.status();
       json doc = cur->is_null() ? json{{"id", S(e->tariff_id())},
                                        {"target", S(e->target())},
@@ -604,7 +607,7 @@ Status Finance::Fold() {
                           {"product", S(e->product())},
                           {"cost_center", S(e->cost_center())}});
       doc["versions"] = versions;
-      Put("t" + S(e->tariff_id()), doc);
+      Put(Cat("t", S(e->tariff_id())), doc);
       return Status::Ok();
     }
     case schema::Payload::FinanceSettingsSet:

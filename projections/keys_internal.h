@@ -5,11 +5,22 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "common/types.h"
 #include "ledger/keys.h"
 
 namespace saalbuch::projections {
+
+// a ‖ b. Use it (or name the temporary) instead of "literal" + a temporary
+// std::string such as "r" + S(…): for that, GCC 12 at -O3 reports a false
+// -Wrestrict (GCC PR 105329) that breaks the Release build.
+inline std::string Cat(std::string_view a, std::string_view b) {
+  std::string s;
+  s.reserve(a.size() + b.size());
+  s.append(a).append(b);
+  return s;
+}
 
 // tenant-prefix ‖ projection tag ‖ rest
 inline std::string Key(const TenantId& t, char tag, const std::string& rest) {

@@ -6,7 +6,7 @@
 //   catalog      — the tenant, resources, add-ons, groups, customers, rights
 //   availability — opening rules, sessions and what bookings take per counter
 //   bookings     — every booking with its history; indexes for staff lists
-//   outbox       — notifications to send (http/notifier.h sends them)
+//   outbox       — notifications to send (integrations/notifier.h sends them)
 //   finance      — invoices, credit notes, payments, refunds, the journal
 //                  with balances, open items, revenue, reconciliation
 #pragma once

@@ -247,7 +247,7 @@ Result<std::string> RenderDatevExtf(const DatevHeader& h, const std::vector<Date
     if (Status s = CheckPosting(h, p, n + 1); !s.ok()) return s;
     std::array<std::string, kColumns.size()> row;
     row[kAmount] = FormatDecimal(p.amount);
-    row[kAmount].replace(row[kAmount].find('.'), 1, ",");
+    row[kAmount][row[kAmount].find('.')] = ',';  // not replace(): GCC 12 PR 105329 at -O3
     row[kSide] = Quote(p.debit ? "S" : "H");
     row[kAccount] = p.account;
     row[kContra] = p.contra;

@@ -35,7 +35,9 @@ class SecondaryTest : public ::testing::Test {
 
   void Append(const std::string& tenant, int n) {
     for (int i = 0; i < n; ++i) {
-      auto r = log_->Append(TenantId(tenant), One(ResourceDraft("r" + std::to_string(next_++))), {});
+      std::string id = "r";  // appended, not "r" + …: GCC 12's false -Wrestrict at -O3 (PR 105329)
+      id += std::to_string(next_++);
+      auto r = log_->Append(TenantId(tenant), One(ResourceDraft(id)), {});
       ASSERT_TRUE(r.ok()) << r.status().ToString();
     }
   }

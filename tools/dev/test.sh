@@ -18,6 +18,10 @@ tools/dev/configure.sh
 cmake --build build/release -j "$JOBS"
 ctest --test-dir build/release --output-on-failure -j "$JOBS"
 
+echo "== Release (-O3) build, as a packager configures it ($(date -u +%T))"
+cmake -S . -B build/rel -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build/rel -j "$JOBS"
+
 echo "== clang-tidy (.clang-tidy; our sources, warnings are errors) ($(date -u +%T))"
 git ls-files 'common/*.cc' 'ledger/*.cc' 'commands/*.cc' 'projections/*.cc' 'formats/*.cc' 'integrations/*.cc' \
   'http/*.cc' 'tools/*.cc' |

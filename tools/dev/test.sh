@@ -18,13 +18,6 @@ tools/dev/configure.sh
 cmake --build build/release -j "$JOBS"
 ctest --test-dir build/release --output-on-failure -j "$JOBS"
 
-# The programs a package ships, as a packager configures them (the test
-# programs also build at -O3; CI leaves them out for its time).
-echo "== Release (-O3) build of the shipped programs ($(date -u +%T))"
-cmake -S . -B build/rel -G Ninja -DCMAKE_BUILD_TYPE=Release
-cmake --build build/rel -j "$JOBS" --target saalbuchd saalbuch-replay saalbuch-backup saalbuch-bench \
-  saalbuch-replay-bench
-
 echo "== clang-tidy (.clang-tidy; our sources, warnings are errors) ($(date -u +%T))"
 git ls-files 'common/*.cc' 'ledger/*.cc' 'commands/*.cc' 'projections/*.cc' 'formats/*.cc' 'integrations/*.cc' \
   'http/*.cc' 'tools/*.cc' |
@@ -33,7 +26,7 @@ git ls-files 'common/*.cc' 'ledger/*.cc' 'commands/*.cc' 'projections/*.cc' 'for
 if [ "${SAALBUCH_SKIP_SANITIZERS:-0}" != "1" ]; then
   echo "== build and test with AddressSanitizer and UndefinedBehaviorSanitizer ($(date -u +%T))"
   cmake -S . -B build/asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSAALBUCH_SANITIZE=ON -DCMAKE_CXX_FLAGS_DEBUG="-g1"
-  # Only what the tests run (the benchmark programs were built above).
+  # Only what the tests run (every program was built above).
   cmake --build build/asan -j "$JOBS" --target ledger_tests commands_tests projections_tests formats_tests \
     integrations_tests http_tests e2e_tests
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

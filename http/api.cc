@@ -12,10 +12,19 @@ namespace saalbuch::http {
 
 using beast_http::status;
 
+namespace {
+std::vector<Route> Routes() {
+  auto all = AllRoutes();
+  auto pages = PageRoutes();
+  all.insert(all.end(), pages.begin(), pages.end());
+  return all;
+}
+}  // namespace
+
 struct Api::Impl {
   Impl(Api* api, boost::asio::io_context& ioc, commands::CommandBus& bus, projections::Runner& runner,
        const ledger::Log& log, prometheus::Registry& registry, ApiOptions options)
-      : edge(api, ioc, bus, runner, log, registry, std::move(options)), router(AllRoutes()) {}
+      : edge(api, ioc, bus, runner, log, registry, std::move(options)), router(Routes()) {}
   Edge edge;
   Router router;
 };

@@ -41,6 +41,8 @@ namespace saalbuch::http {
 
 namespace beast_http = boost::beast::http;
 
+struct WebAsset;
+
 // A parsed request target: path segments (percent-decoded) and the query.
 struct Target {
   std::vector<std::string> segments;
@@ -334,6 +336,26 @@ class Edge {
   Result<std::vector<nlohmann::json>> JournalEntries(const TenantId& t, const std::string& from,
                                                      const std::string& to);
 
+  // ---- the browser side: widget and pages (routes_web.cc) ----
+  void HomePage(const CallPtr& c);
+  void DemoPage(const CallPtr& c);
+  void CatalogPage(const CallPtr& c);
+  void BookingPage(const CallPtr& c);
+  void ManagePage(const CallPtr& c);
+  void PayPage(const CallPtr& c);
+  void WidgetScript(const CallPtr& c);
+  void WidgetFile(const CallPtr& c);
+  // The HTML page for a path that is no page (browsers asking for HTML).
+  void NotFoundPage(const CallPtr& c);
+  // web/`name` as an HTML page, its {{placeholders}} filled with `values`
+  // (HTML-escaped), with the pages' Content-Security-Policy.
+  void SendPage(const CallPtr& c, beast_http::status st, std::string_view name,
+                const std::vector<std::pair<std::string, std::string>>& values);
+  void SendAsset(const CallPtr& c, const WebAsset& a, const char* cache_control);
+  // The page's tenant (first path parameter); answers the not-found page
+  // and returns false when there is no such tenant.
+  bool PageTenant(const CallPtr& c, std::string* tenant);
+
   // ---- audit (routes_audit.cc) ----
   void Events(const CallPtr& c);
   void EventStream(const CallPtr& c);
@@ -354,5 +376,7 @@ std::vector<Route> CustomerRoutes();  // customers, groups, qualifications, righ
 std::vector<Route> FinanceRoutes();   // tariffs, settings, invoices, payments, refunds
 std::vector<Route> BooksRoutes();     // journal, balances, reconciliation, exports, periods
 std::vector<Route> AuditRoutes();     // the log, its live tail, checkpoints
+// Not part of the API (and not in openapi.json): the widget and the pages.
+std::vector<Route> PageRoutes();
 
 }  // namespace saalbuch::http

@@ -95,7 +95,14 @@ void Router::Dispatch(Edge& edge, const CallPtr& c) const {
   }
   std::vector<std::string> params;
   const Node* node = Find(root_, s, 0, &params);
-  if (node == nullptr) return edge.Problem(c, status::not_found, "no_route", "no such route");
+  if (node == nullptr) {
+    // A person who mistyped a page's address gets a page, a program JSON.
+    auto accept = c->req.find(beast_http::field::accept);
+    const bool page = (s.empty() || s[0] != "v1") && accept != c->req.end() &&
+                      SV(accept->value()).find("text/html") != std::string_view::npos;
+    if (page && (m == verb::get || m == verb::head)) return edge.NotFoundPage(c);
+    return edge.Problem(c, status::not_found, "no_route", "no such route");
+  }
   // The first parameter under /v1/tenants/ is the tenant; the others are
   // slugs or generated ids, and anything else cannot exist: it never reaches
   // a handler or the bus.

@@ -215,7 +215,7 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, cons
             << "  sporthalle (parts sporthalle-a/-b/-c), the pool tablets (10), the device lasercutter\n"
             << "  (needs the qualification 'lasercutter'), the event kurs-3d-druck and the add-on beamer.\n"
             << "Demo admin key: " << admin_key << "   (also in " << key_file.string() << ")\n"
-            << "Try: curl " << base_url << "/v1/tenants/buergerhaus/resources\n";
+            << "The API: curl " << base_url << "/v1/tenants/buergerhaus/resources\n";
 }
 
 }  // namespace
@@ -484,8 +484,13 @@ int main(int argc, char** argv) {
     api.SetReady(true);
     std::cout << "Operator key: from " << operator_key_source << "\n"
               << "Saalbuch listening on " << base_url << "  (API description: " << base_url
-              << "/v1/openapi.json)\n"
-              << std::flush;
+              << "/v1/openapi.json)\n";
+    if (cfg.demo) {
+      const std::string page = (cfg.public_url.empty() ? base_url : cfg.public_url) + "/demo/";
+      std::cout << "\n  Open in a browser: " << page << "\n"
+                << "  (a town's web page with the booking widget of the demo tenant embedded)\n\n";
+    }
+    std::cout << std::flush;
     spdlog::info("msg=\"listening\" url={} data={}", base_url, data.string());
 
     std::vector<std::thread> io;

@@ -1,0 +1,565 @@
+// Browser tests of Saalbuch's web side against the real server, in Debian's
+// headless Chromium (driven by playwright-core over CDP; no browser is
+// downloaded). Real peers: saalbuchd on a scratch data directory with the
+// demo tenant, the simulated payment provider (tools/payprovider), an SMTP
+// server (Debian's python3-aiosmtpd) that keeps every mail, and a town's web
+// page served from another loopback origin that embeds the snippet.
+//
+//   node tests/web/run.mjs --saalbuchd build/release/http/saalbuchd [--artifacts DIR]
+//
+// Every state a person sees is screenshotted into the artifacts folder and
+// checked by axe-core (WCAG 2.1 A/AA and best practices: zero violations).
+// Exit code 0 only when every scenario passed.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith("--") ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const saalbuchd = path.resolve(args.saalbuchd || path.join(repo, "build/release/http/saalbuchd"));
+const artifacts = path.resolve(args.artifacts || path.join(repo, "build/web-artifacts"));
+const chromiumPath = process.env.SAALBUCH_CHROMIUM || "/usr/bin/chromium";
+const axeSource = fs.readFileSync(path.join(here, "node_modules/axe-core/axe.min.js"), "utf8");
+fs.rmSync(artifacts, { recursive: true, force: true });
+fs.mkdirSync(artifacts, { recursive: true });
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "saalbuch-web-"));
+const children = [];
+const results = [];
+let shot = 0;
+let lastPage = null;
+// SAALBUCH_WEB_ONLY=<part of a scenario's name> runs only the matching ones.
+const only = process.env.SAALBUCH_WEB_ONLY || "";
+
+function log(...a) {
+  console.log(...a);
+}
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function start(cmd, argv, env, name) {
+  const out = fs.openSync(path.join(artifacts, `${name}.log`), "w");
+  const p = spawn(cmd, argv, { env: { ...process.env, ...env }, stdio: ["ignore", out, out] });
+  children.push(p);
+  return p;
+}
+
+async function waitFor(what, fn, ms = 20000) {
+  const end = Date.now() + ms;
+  let last;
+  while (Date.now() < end) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ""}`);
+}
+
+async function get(url, headers = {}) {
+  const r = await fetch(url, { headers });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+function check(cond, message) {
+  if (!cond) throw new Error(message);
+}
+
+// ------------------------------------------------------------- the peers --
+
+const sbPort = await freePort();
+const smtpPort = await freePort();
+const payPort = await freePort();
+const hostPort = await freePort();
+const SB = `http://127.0.0.1:${sbPort}`;
+const HOST = `http://localhost:${hostPort}`; // another origin than SB
+const maildir = path.join(scratch, "mail");
+const secret = "web-test-webhook-secret";
+
+start("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {}, "smtp");
+start("/usr/bin/python3", [path.join(repo, "tools/payprovider/payprovider.py"), "--port", String(payPort), "--api-key", "web-test", "--webhook-secret", secret], {}, "payprovider");
+const server = start(saalbuchd, ["--data", path.join(scratch, "data"), "--listen", `127.0.0.1:${sbPort}`, "--demo", "--smtp-url", `smtp://127.0.0.1:${smtpPort}`], {
+  SAALBUCH_PROVIDER_URL: `http://127.0.0.1:${payPort}`,
+  SAALBUCH_PROVIDER_KEY: "web-test",
+  SAALBUCH_PROVIDER_WEBHOOK_SECRET: secret,
+  SAALBUCH_OPERATOR_KEY: "sbo_web_test_operator_key_0123456789",
+}, "saalbuchd");
+await waitFor("saalbuchd", async () => (await get(`${SB}/readyz`)).status === 200);
+await waitFor("payprovider", async () => (await fetch(`http://127.0.0.1:${payPort}/`).catch(() => null)) !== null);
+const adminKey = fs.readFileSync(path.join(scratch, "data/demo-admin.key"), "utf8").trim();
+
+// A town's web page on another origin: the snippet, twice plus the div form,
+// and host CSS that tries to restyle everything (?hostile=1).
+const HOSTILE_CSS = `* { color: #f0f !important; background: #ff0 !important; font-size: 31px !important;
+  border: 4px dashed red !important; text-transform: uppercase !important; letter-spacing: .3em !important;
+  padding: 9px !important; margin: 7px !important; line-height: 3 !important; font-weight: 900 !important; }
+  button, input, select { display: inline !important; width: 10px !important; }`;
+function hostPage(query) {
+  const lang = query.get("lang") === "en" ? "en" : "de";
+  const resource = query.get("resource") || "seminarraum";
+  const hostile = query.get("hostile") === "1";
+  return `<!doctype html>
+<html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Stadt Musterstadt – Räume</title>
+<style>body { font-family: Georgia, serif; margin: 0; } main { padding: 1rem; max-width: 60rem; } ${hostile ? HOSTILE_CSS : ""}</style>
+<script type="module" src="${SB}/widget/v1/saalbuch.js"></script>
+<script>
+  window.saalbuchEvents = [];
+  document.addEventListener("saalbuch:booked", (e) => window.saalbuchEvents.push(["booked", e.detail]));
+  document.addEventListener("saalbuch:paid", (e) => window.saalbuchEvents.push(["paid", e.detail]));
+</script>
+</head><body><main>
+<h1>Stadt Musterstadt</h1>
+<section aria-label="Buchen">
+<saalbuch-booking tenant="buergerhaus" resource="${resource}" lang="${lang}"></saalbuch-booking>
+<noscript><a href="${SB}/book/buergerhaus/${resource}">Online buchen</a></noscript>
+</section>
+${query.get("many") === "1" ? `<section aria-label="Weitere"><saalbuch-booking tenant="buergerhaus" resource="grosser-saal" lang="${lang}"></saalbuch-booking>
+<div class="saalbuch-catalog" data-tenant="buergerhaus" data-lang="${lang}"></div></section>` : ""}
+</main></body></html>`;
+}
+const hostServer = http.createServer((req, res) => {
+  const url = new URL(req.url, HOST);
+  res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+  res.end(hostPage(url.searchParams));
+});
+await new Promise((r) => hostServer.listen(hostPort, "127.0.0.1", r));
+
+// ------------------------------------------------------------ the browser --
+
+const browser = await chromium.launch({
+  executablePath: chromiumPath,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run"],
+});
+
+async function newPage(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true, ...options });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("console", (m) => {
+    // A refused request is part of a scenario (409, 404 …); anything else
+    // the page logs as an error, and every script error, fails it.
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource")) page.problems.push(m.text());
+  });
+  page.on("pageerror", (e) => page.problems.push(String(e)));
+  lastPage = page;
+  return page;
+}
+
+async function snap(page, name) {
+  shot += 1;
+  const file = path.join(artifacts, `${String(shot).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
+
+// axe-core in the page (evaluated over CDP, so the pages' CSP does not
+// stop it), shadow roots included.
+async function axe(page, name) {
+  if (!(await page.evaluate(() => Boolean(window.axe)))) await page.evaluate(axeSource);
+  const r = await page.evaluate(async () => {
+    const out = await window.axe.run(document, { resultTypes: ["violations"] });
+    return out.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
+  });
+  check(r.length === 0, `axe-core found ${r.length} violation(s) in "${name}":\n  ${r.join("\n  ")}`);
+}
+
+async function look(page, name) {
+  await snap(page, name);
+  await axe(page, name);
+  check(page.problems.length === 0, `browser errors on "${name}": ${page.problems.join(" | ")}`);
+}
+
+// The element that has the focus, through shadow roots.
+async function focused(page) {
+  return page.evaluate(() => {
+    let a = document.activeElement;
+    while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+    if (!a) return "";
+    return `${a.tagName.toLowerCase()}|${a.getAttribute("type") || ""}|${a.getAttribute("name") || ""}|${(a.textContent || a.value || "").trim().slice(0, 80)}|${a.getAttribute("aria-label") || ""}`;
+  });
+}
+
+// Presses Tab until the focused element matches `re` (keyboard only).
+async function tabTo(page, re, max = 150) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const f = await focused(page);
+    if (re.test(f)) return f;
+  }
+  throw new Error(`keyboard: never reached ${re} by Tab`);
+}
+
+async function waitText(page, text, ms = 15000) {
+  await page.waitForFunction(
+    (t) => {
+      const all = (root) => [root.textContent || "", ...[...root.querySelectorAll("*")].filter((e) => e.shadowRoot).map((e) => all(e.shadowRoot))].join(" ");
+      return all(document).includes(t);
+    },
+    text,
+    { timeout: ms },
+  );
+}
+
+function mails() {
+  const dir = path.join(maildir, "new");
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f), "utf8"));
+}
+
+// The decoded text of a mail (quoted-printable or base64 parts), by Python's
+// email package, a real MIME parser.
+function mailText(raw) {
+  const r = spawnSync("/usr/bin/python3", ["-c", `
+import sys, email, email.policy
+m = email.message_from_string(sys.stdin.read(), policy=email.policy.default)
+parts = [p for p in m.walk() if p.get_content_type() == "text/plain"]
+print(m["subject"])
+for p in parts: print(p.get_content())
+`], { input: raw, encoding: "utf8" });
+  return r.stdout;
+}
+
+async function scenario(name, fn) {
+  if (only && !name.includes(only)) return;
+  const t0 = Date.now();
+  try {
+    await fn();
+    results.push([name, "passed", Date.now() - t0]);
+    log(`ok    ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push([name, "FAILED", Date.now() - t0]);
+    log(`FAIL  ${name}: ${e.stack || e}`);
+    if (lastPage && !lastPage.isClosed()) {
+      log(`      at ${lastPage.url()}; browser messages: ${lastPage.problems.join(" | ") || "none"}`);
+      await snap(lastPage, "FAILED").catch(() => {});
+      await lastPage.context().close().catch(() => {});
+    }
+  }
+}
+
+async function apiPost(p, body, key = adminKey) {
+  const r = await fetch(`${SB}${p}`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+// Within the widget of `page`: the shadow root's first element matching css.
+function inWidget(page, css, nth = 0) {
+  return page.locator("saalbuch-booking").nth(nth).locator(css);
+}
+
+// ------------------------------------------------------------- scenarios --
+
+let bookedA = null;
+
+await scenario("serving: widget script, pages, caching, CSP, gzip", async () => {
+  const js = await get(`${SB}/widget/v1/saalbuch.js`);
+  check(js.status === 200, `widget script: ${js.status}`);
+  check(js.headers.get("content-type").startsWith("text/javascript"), "widget Content-Type");
+  check(/max-age=\d{5,}/.test(js.headers.get("cache-control")), `widget Cache-Control: ${js.headers.get("cache-control")}`);
+  const etag = js.headers.get("etag");
+  check(etag && etag.startsWith('"'), "widget ETag");
+  check(js.headers.get("access-control-allow-origin"), "the module script needs CORS for other origins");
+  const again = await fetch(`${SB}/widget/v1/saalbuch.js`, { headers: { "If-None-Match": etag } });
+  check(again.status === 304, `If-None-Match: ${again.status}`);
+  const gz = spawnSync("curl", ["-s", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", `${SB}/widget/v1/saalbuch.js`], { encoding: "utf8" }).stdout;
+  check(/content-encoding: gzip/i.test(gz), "gzip when accepted");
+  const demo = await get(`${SB}/demo/`);
+  check(demo.status === 200 && demo.headers.get("content-type").startsWith("text/html"), "demo page");
+  const csp = demo.headers.get("content-security-policy") || "";
+  check(csp.includes("script-src 'self'") && csp.includes("frame-ancestors"), `CSP: ${csp}`);
+  const versioned = /src="(\/widget\/v1\/saalbuch-[0-9a-f]{16}\.js)"/.exec((await get(`${SB}/book/buergerhaus`)).text);
+  check(versioned, "hosted pages load the widget under its content hash");
+  const v = await get(SB + versioned[1]);
+  check(v.status === 200 && v.headers.get("cache-control").includes("immutable"), "versioned file is immutable");
+  const missing = await get(`${SB}/widget/v1/saalbuch-0000000000000000.js`);
+  check(missing.status === 404, "an old hash is 404");
+  const nf = await get(`${SB}/book/no-such-town`, { Accept: "text/html" });
+  check(nf.status === 404 && nf.headers.get("content-type").startsWith("text/html"), "unknown tenant: an HTML page");
+  const typo = await get(`${SB}/bookk`, { Accept: "text/html" });
+  check(typo.status === 404 && typo.text.includes("Diese Seite gibt es nicht"), "mistyped page: an HTML page");
+  const apiTypo = await get(`${SB}/v1/nothing`, { Accept: "text/html" });
+  check(apiTypo.headers.get("content-type").startsWith("application/problem+json"), "the API stays JSON");
+  const home = await get(`${SB}/`);
+  check(home.status === 200 && home.text.includes("/demo/"), "home links the demo");
+});
+
+await scenario("demo page: both widgets render, one script load, first render", async () => {
+  const page = await newPage();
+  const t0 = Date.now();
+  await page.goto(`${SB}/demo/`);
+  await page.locator("saalbuch-booking").locator("table").waitFor();
+  const firstRender = Date.now() - t0;
+  await page.locator("saalbuch-catalog").locator("ul.cards").waitFor();
+  const loads = await page.evaluate(() => performance.getEntriesByType("resource").filter((e) => e.name.includes("/widget/v1/saalbuch")).length);
+  check(loads === 1, `the widget script was loaded ${loads} times`);
+  log(`      first render of the demo page's booking widget: ${firstRender} ms (navigation to calendar shown)`);
+  fs.writeFileSync(path.join(artifacts, "first-render-ms.txt"), `${firstRender}\n`);
+  await look(page, "demo-page");
+  await page.context().close();
+});
+
+await scenario("keyboard only: book a free room from another origin (German)", async () => {
+  const page = await newPage();
+  await page.goto(`${HOST}/?resource=seminarraum`);
+  await inWidget(page, "table").waitFor();
+  await look(page, "host-booking-start");
+  // A day, a start, an end, the contact, the consent, submit: all by keys.
+  await tabTo(page, /^button\|button\|\|Auswählen/);
+  await page.keyboard.press("Enter");
+  await inWidget(page, ".slots input").first().waitFor();
+  let f = await focused(page);
+  check(/^input\|radio/.test(f), `after choosing a day the focus is on the first start time, not ${f}`);
+  await page.keyboard.press("ArrowRight"); // the next start time
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("Space");
+  await tabTo(page, /^select/);
+  await page.keyboard.press("ArrowDown"); // a longer booking
+  await tabTo(page, /^input\|text\|name/);
+  await page.keyboard.type("Erika Mustermann");
+  await tabTo(page, /^input\|email\|email/);
+  await page.keyboard.type("erika@example.org");
+  await tabTo(page, /^input\|checkbox\|consent/);
+  await page.keyboard.press("Space");
+  await snap(page, "host-booking-filled");
+  await tabTo(page, /^button\|submit/);
+  await page.keyboard.press("Enter");
+  await waitText(page, "Gebucht: B-");
+  f = await focused(page);
+  check(/Gebucht: B-/.test(f), `after booking the focus is on the result, not ${f}`);
+  await look(page, "host-booking-done");
+  const events = await page.evaluate(() => window.saalbuchEvents);
+  check(events.length === 1 && events[0][0] === "booked" && /^B-\d{4}-\d{6}$/.test(events[0][1].number), `saalbuch:booked: ${JSON.stringify(events)}`);
+  bookedA = events[0][1];
+  const manage = await inWidget(page, "a[part~=manage]").getAttribute("href");
+  check(manage.startsWith(`${SB}/manage/buergerhaus/${bookedA.booking}`) && manage.includes("#token=sbm_"), `manage link: ${manage}`);
+  // The .ics download.
+  const [dl] = await Promise.all([page.waitForEvent("download"), inWidget(page, "button", 0).filter({ hasText: "Kalender" }).click()]);
+  const ics = fs.readFileSync(await dl.path(), "utf8");
+  check(ics.includes("BEGIN:VCALENDAR") && ics.includes(bookedA.number), ".ics has the booking");
+  await page.context().close();
+});
+
+await scenario("validation: missing fields are named, nothing is stored", async () => {
+  const page = await newPage();
+  await page.goto(`${HOST}/?resource=seminarraum`);
+  await inWidget(page, "table").waitFor();
+  const before = await get(`${SB}/v1/tenants/buergerhaus/bookings?limit=500`, { Authorization: `Bearer ${adminKey}` });
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Bitte wählen Sie zuerst einen Tag");
+  await inWidget(page, ".slots label").first().click();
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Bitte geben Sie Ihren Namen an.");
+  await waitText(page, "Bitte bestätigen Sie die Einwilligung.");
+  const invalid = await inWidget(page, "[aria-invalid=true]").count();
+  check(invalid === 3, `three fields marked invalid, not ${invalid}`);
+  await look(page, "host-booking-invalid");
+  const after = await get(`${SB}/v1/tenants/buergerhaus/bookings?limit=500`, { Authorization: `Bearer ${adminKey}` });
+  check(JSON.parse(before.text).items.length === JSON.parse(after.text).items.length, "nothing was stored");
+  await page.context().close();
+});
+
+await scenario("a clash is refused in words and a suggested slot books", async () => {
+  const page = await newPage();
+  await page.goto(`${HOST}/?resource=seminarraum`);
+  await inWidget(page, "table").waitFor();
+  await inWidget(page, ".slots label").nth(4).click();
+  // Someone else takes that time meanwhile.
+  const chosen = await inWidget(page, ".slots input:checked").getAttribute("value");
+  const end = await inWidget(page, "select").inputValue();
+  const offset = await page.evaluate(() => -new Date().getTimezoneOffset());
+  check(offset !== undefined, "offset");
+  const startLocal = await page.evaluate(([s, e]) => [Number(s), Number(e)], [chosen, end]);
+  const tenantOffset = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/seminarraum/availability?from=${new Date().toISOString().slice(0, 19)}Z&to=${new Date(Date.now() + 86400000 * 14).toISOString().slice(0, 19)}Z`)).text).free[0].start_local.slice(-6);
+  const iso = (n) => new Date(n).toISOString().slice(0, 19) + tenantOffset;
+  const other = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "seminarraum", start: iso(startLocal[0]), end: iso(startLocal[1]) });
+  check(other.status === 201, `the other booking: ${JSON.stringify(other.body)}`);
+  await inWidget(page, "[name=name]").fill("Max Mustermann");
+  await inWidget(page, "[name=email]").fill("max@example.org");
+  await inWidget(page, "[name=consent]").check();
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Diese Zeit ist leider schon belegt");
+  await waitText(page, "Diese Zeiten sind noch frei:");
+  await look(page, "host-booking-conflict");
+  await inWidget(page, "button[part~=suggestion]").first().click();
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Gebucht: B-");
+  await look(page, "host-booking-suggestion-booked");
+  await page.context().close();
+});
+
+await scenario("a priced room: book, pay at the provider, see the result, back to the site", async () => {
+  const page = await newPage();
+  await page.goto(`${HOST}/?resource=grosser-saal`);
+  await inWidget(page, "table").waitFor();
+  await waitText(page, "pro Stunde");
+  // Next week, so the cancellation fee tiers make sense for later.
+  await inWidget(page, ".weeknav button").last().click();
+  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, ".slots label").nth(2).click();
+  await waitText(page, "voraussichtlich");
+  await inWidget(page, "[name=name]").fill("Verein Musterfreunde e. V.");
+  await inWidget(page, "[name=email]").fill("verein@example.org");
+  await inWidget(page, "[name=consent]").check();
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, ": B-");
+  await look(page, "host-paid-booked");
+  await inWidget(page, "button[part~=pay]").click();
+  await page.waitForURL(`${SB}/pay/**`);
+  await page.locator("saalbuch-pay").locator("button[part~=pay]").waitFor();
+  check(!page.url().includes("token"), "the payment page drops the token from the address bar");
+  await look(page, "pay-summary");
+  await page.locator("saalbuch-pay").locator("button[part~=pay]").click();
+  await page.waitForURL(`http://127.0.0.1:${payPort}/pay/**`);
+  await snap(page, "provider-checkout");
+  await page.getByRole("button", { name: "Bezahlen" }).click();
+  await page.waitForURL(`${SB}/pay/**`);
+  await waitText(page, "Vielen Dank! Die Zahlung ist eingegangen.", 30000);
+  await look(page, "pay-result");
+  await page.locator("saalbuch-pay").getByRole("link", { name: "Zurück zur Website" }).click();
+  await page.waitForURL(`${HOST}/**`);
+  await page.waitForFunction(() => window.saalbuchEvents && window.saalbuchEvents.some((e) => e[0] === "paid"), null, { timeout: 15000 });
+  await waitText(page, "die Zahlung für");
+  await look(page, "host-paid-notice");
+  await page.context().close();
+});
+
+await scenario("the manage link from the e-mail: see, download .ics, cancel with the fee shown", async () => {
+  check(bookedA, "needs the keyboard booking");
+  const mail = await waitFor("the confirmation e-mail", async () => mails().map(mailText).find((m) => m.includes(bookedA.number)));
+  const link = /(http:\/\/127\.0\.0\.1:\d+\/manage\/[^\s"<>]+)/.exec(mail);
+  check(link, `the mail has a manage link:\n${mail}`);
+  const page = await newPage();
+  await page.goto(link[1]);
+  await waitText(page, bookedA.number);
+  await waitText(page, "bestätigt");
+  await look(page, "manage-page");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.locator("saalbuch-manage").getByRole("button", { name: /Kalender/ }).click()]);
+  const ics = fs.readFileSync(await dl.path(), "utf8");
+  const parsed = spawnSync("/usr/bin/python3", ["-c", "import sys, icalendar; c = icalendar.Calendar.from_ical(sys.stdin.read()); print([str(e.get('summary')) for e in c.walk('VEVENT')])"], { input: ics, encoding: "utf8" });
+  check(parsed.status === 0, `python3-icalendar could not parse the .ics: ${parsed.stderr}`);
+  await page.locator("saalbuch-manage").getByRole("button", { name: "Buchung stornieren" }).click();
+  await waitText(page, "Die Stornierung ist kostenlos.");
+  await look(page, "manage-cancel-confirm");
+  await page.locator("saalbuch-manage").getByRole("button", { name: "Ja, verbindlich stornieren" }).click();
+  await waitText(page, "Die Buchung ist storniert.");
+  await waitText(page, "Storniert von Ihnen");
+  await look(page, "manage-cancelled");
+  const without = await newPage();
+  await without.goto(link[1].replace(/#.*$/, ""));
+  await waitText(without, "Der Link ist unvollständig");
+  await look(without, "manage-no-token");
+  await without.goto(link[1].replace(/token=[^&]+/, "token=sbm_wrong"));
+  await without.reload();
+  await waitText(without, "wurde nicht gefunden");
+  await look(without, "manage-wrong-token");
+  await without.context().close();
+  await page.context().close();
+});
+
+await scenario("English, catalog, 320 px wide and 200 % zoom", async () => {
+  const page = await newPage({ viewport: { width: 320, height: 800 } });
+  await page.goto(`${SB}/book/buergerhaus?lang=en`);
+  await page.locator("saalbuch-catalog").locator("ul.cards").waitFor();
+  await waitText(page, "Book Großer Saal");
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(wide <= 320, `no sideways scrolling at 320 px (scrollWidth ${wide})`);
+  await look(page, "catalog-en-320px");
+  await page.locator("saalbuch-catalog").getByRole("button", { name: "Book Seminarraum 1" }).click();
+  await page.locator("saalbuch-booking").locator("table").waitFor();
+  await waitText(page, "Next week");
+  const wide2 = await page.evaluate(() => document.documentElement.scrollWidth);
+  check(wide2 <= 320, `booking view: no sideways scrolling at 320 px (scrollWidth ${wide2})`);
+  await look(page, "booking-en-320px");
+  await page.context().close();
+  const zoomed = await newPage({ viewport: { width: 640, height: 900 }, deviceScaleFactor: 2 });
+  await zoomed.goto(`${SB}/book/buergerhaus/grosser-saal?lang=en`);
+  await zoomed.locator("saalbuch-booking").locator("table").waitFor();
+  await zoomed.evaluate(() => (document.documentElement.style.zoom = "2"));
+  await look(zoomed, "booking-en-200-percent");
+  await zoomed.context().close();
+});
+
+await scenario("host CSS that restyles everything changes nothing inside", async () => {
+  const styles = async (hostile) => {
+    const page = await newPage();
+    await page.goto(`${HOST}/?resource=seminarraum${hostile ? "&hostile=1" : ""}`);
+    await inWidget(page, "table").waitFor();
+    await snap(page, hostile ? "host-hostile-css" : "host-plain-css");
+    const s = await page.evaluate(() => {
+      const root = document.querySelector("saalbuch-booking").shadowRoot;
+      const pick = (css) => {
+        const e = root.querySelector(css);
+        const c = getComputedStyle(e);
+        return ["color", "background-color", "font-size", "display", "border-top-style", "text-transform", "letter-spacing", "padding-top", "font-weight", "line-height"].map((k) => `${k}=${c[k]}`).join(";");
+      };
+      return ["h2", "button[type=submit]", "input[name=email]", "th", ".slots span", "label"].map(pick);
+    });
+    await page.context().close();
+    return s;
+  };
+  const plain = await styles(false);
+  const hostile = await styles(true);
+  for (let i = 0; i < plain.length; i++) check(plain[i] === hostile[i], `host CSS leaked in:\n  plain   ${plain[i]}\n  hostile ${hostile[i]}`);
+});
+
+await scenario("without JavaScript: the noscript link leads to Saalbuch's booking page", async () => {
+  const page = await newPage({ javaScriptEnabled: false });
+  await page.goto(`${HOST}/?resource=seminarraum`);
+  const href = await page.locator("noscript a, a[href*='/book/']").first().getAttribute("href").catch(() => null);
+  const raw = await (await fetch(`${HOST}/?resource=seminarraum`)).text();
+  const m = /<noscript><a href="([^"]+)"/.exec(raw);
+  check(m && m[1] === `${SB}/book/buergerhaus/seminarraum`, `noscript link: ${m && m[1]} ${href}`);
+  const hosted = await newPage();
+  await hosted.goto(m[1]);
+  await hosted.locator("saalbuch-booking").locator("table").waitFor();
+  await look(hosted, "hosted-booking-page");
+  await hosted.context().close();
+  await page.context().close();
+});
+
+await scenario("several widgets and the div form on one page share one script load", async () => {
+  const page = await newPage();
+  await page.goto(`${HOST}/?resource=seminarraum&many=1`);
+  await page.locator("saalbuch-booking").nth(1).locator("table").waitFor();
+  await page.locator("saalbuch-catalog").locator("ul.cards").waitFor();
+  const loads = await page.evaluate(() => performance.getEntriesByType("resource").filter((e) => e.name.includes("/widget/v1/saalbuch")).length);
+  check(loads === 1, `the widget script was loaded ${loads} times`);
+  await look(page, "host-many-widgets");
+  await page.context().close();
+});
+
+// ------------------------------------------------------------------ end --
+
+await browser.close();
+hostServer.close();
+for (const c of children) c.kill("SIGTERM");
+await new Promise((r) => setTimeout(r, 300));
+const failed = results.filter((r) => r[1] !== "passed");
+log(`\n${results.length - failed.length} of ${results.length} browser scenarios passed; screenshots in ${artifacts}`);
+if (server.exitCode !== null && server.exitCode !== 0) log(`saalbuchd exited with ${server.exitCode}`);
+fs.rmSync(scratch, { recursive: true, force: true });
+process.exit(failed.length ? 1 : 0);

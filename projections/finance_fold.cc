@@ -255,6 +255,7 @@ Status Finance::Invoice() {
               {"open", e->gross()},
               {"credit_notes", json::array()},
               {"payments", json::array()},
+              {"receipts", json::array()},
               {"refunds", json::array()},
               {"checkouts", json::array()}};
   doc["status"] = InvoiceStatus(doc);
@@ -318,6 +319,8 @@ Status Finance::Payment() {
   TRY_STATUS(UpdateInvoice(invoice, [&](json& doc) {
     doc["captured"] = doc["captured"].get<std::int64_t>() + e->amount();
     doc["payments"].push_back(ref);
+    // The receipts (Zahlungsbelege), so that the booker can fetch them.
+    if (!S(e->receipt_number()).empty()) doc["receipts"].push_back(S(e->receipt_number()));
     invoice_number = doc["number"].get<std::string>();
   }));
   const std::string receipt = S(e->receipt_number());

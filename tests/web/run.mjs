@@ -503,6 +503,53 @@ await scenario("English, catalog, 320 px wide and 200 % zoom", async () => {
   await zoomed.context().close();
 });
 
+await scenario("English: a seat in a course, units of a pool, a weekly series, parts of a hall", async () => {
+  const page = await newPage();
+  // A course: sessions with the seats left.
+  await page.goto(`${HOST}/?resource=kurs-3d-druck&lang=en`);
+  await waitText(page, "3D-Druck für Einsteiger");
+  await waitText(page, "12 seats left");
+  await inWidget(page, "input[type=radio]").first().check();
+  await inWidget(page, "[name=units]").fill("2");
+  await inWidget(page, "[name=name]").fill("Kim Example");
+  await inWidget(page, "[name=email]").fill("kim@example.org");
+  await inWidget(page, "[name=consent]").check();
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Booked: B-");
+  await look(page, "course-seat-booked-en");
+  await inWidget(page, "button").filter({ hasText: "Book another time" }).click();
+  await waitText(page, "10 seats left");
+  // A pool: how many of the ten are left shapes the times offered.
+  await page.goto(`${HOST}/?resource=tablets&lang=en`);
+  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, "[name=units]").fill("4");
+  await inWidget(page, "[name=units]").dispatchEvent("change");
+  await inWidget(page, ".slots label").first().click();
+  await inWidget(page, "[name=name]").fill("Kim Example");
+  await inWidget(page, "[name=email]").fill("kim@example.org");
+  await inWidget(page, "[name=consent]").check();
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Booked: B-");
+  await look(page, "pool-units-booked-en");
+  // A weekly series of a hall's part.
+  await page.goto(`${HOST}/?resource=sporthalle-a&lang=en`);
+  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, ".slots label").nth(3).click();
+  await inWidget(page, "[name=series]").check();
+  await inWidget(page, "[name=count]").fill("3");
+  await inWidget(page, "[name=name]").fill("TSV Musterstadt");
+  await inWidget(page, "[name=email]").fill("tsv@example.org");
+  await inWidget(page, "[name=consent]").check();
+  await look(page, "series-form-en");
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "3 dates booked.");
+  await look(page, "series-booked-en");
+  // The whole hall is now busy where its part is.
+  const busy = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/sporthalle/availability?from=${new Date().toISOString().slice(0, 19)}Z&to=${new Date(Date.now() + 30 * 86400000).toISOString().slice(0, 19)}Z`)).text).busy;
+  check(busy.length >= 3, `the whole hall is busy during its part's bookings (${busy.length} busy ranges)`);
+  await page.context().close();
+});
+
 await scenario("host CSS that restyles everything changes nothing inside", async () => {
   const styles = async (hostile) => {
     const page = await newPage();

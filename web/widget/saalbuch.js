@@ -144,6 +144,7 @@ const TEXT = {
     by: { booker: "von Ihnen", staff: "von der Verwaltung", payment: "durch die Zahlung" },
     movedTo: (t) => `auf ${t}`,
     bookedBy: "Gebucht für",
+    heldUntil: "Vorgemerkt bis",
     erased: "Die persönlichen Daten zu dieser Buchung wurden gelöscht.",
     invoiceStatus: {
       open: "offen",
@@ -309,6 +310,7 @@ const TEXT = {
     by: { booker: "by you", staff: "by the staff", payment: "by the payment" },
     movedTo: (t) => `to ${t}`,
     bookedBy: "Booked for",
+    heldUntil: "Held until",
     erased: "The personal data of this booking has been erased.",
     invoiceStatus: {
       open: "open",
@@ -816,7 +818,10 @@ class SaalbuchElement extends HTMLElement {
       document.title = `${text} – ${this.tenantDoc ? this.tenantName() : "Saalbuch"}`;
       document.documentElement.lang = this.lang_;
       const name = document.querySelector("[data-saalbuch-tenant-name]");
-      if (name && this.tenantDoc) name.textContent = this.tenantName();
+      if (name && this.tenantDoc) {
+        const logo = ((this.tenantDoc.public || {}).logo_url || "").startsWith("https://") ? this.tenantDoc.public.logo_url : "";
+        name.replaceChildren(logo ? h("img", { src: logo, alt: "", class: "logo" }) : "", this.tenantName());
+      }
     }
   }
 
@@ -1122,11 +1127,16 @@ class Picker {
     this.onChange(this.choice);
   }
 
+  // A new quantity: the times offered change; a chosen time that still has
+  // room stays chosen.
   setUnits(units) {
+    if (units === this.units) return;
     this.units = units;
-    this.choice = null;
+    const c = this.choice;
+    const slot = c && this.day !== null ? this.slotsOf(this.day).get(c.start) : null;
+    if (!slot || !slot.ends.includes(c.end)) this.choice = null;
     this.render();
-    this.onChange(null);
+    this.onChange(this.choice);
   }
 
   // Jumps to a given day and start (a suggestion after a conflict).
@@ -1548,6 +1558,7 @@ class BookingElement extends SaalbuchElement {
       h("dt", {}, t.number), h("dd", {}, b.number),
       h("dt", {}, t.what), h("dd", {}, this.res.name),
       h("dt", {}, t.when), h("dd", {}, fmtRange(start, end, this.lang_)));
+    if (b.units > 1) dl.append(h("dt", {}, this.res.kind === "event" ? t.seats : t.units), h("dd", {}, String(b.units)));
     const actions = h("div", { class: "row" });
     if (b.invoice) {
       dl.append(h("dt", {}, t.invoice), h("dd", {}, `${b.invoice.number} · ${money(b.invoice.total, this.lang_)}`));
@@ -1679,6 +1690,7 @@ class ManageElement extends SaalbuchElement {
     const dl = h("dl", {},
       h("dt", {}, t.what), h("dd", {}, this.res.name),
       h("dt", {}, t.when), h("dd", {}, fmtRange(start, end, this.lang_)));
+    if (b.status === "held" && b.hold_until) dl.append(h("dt", {}, t.heldUntil), h("dd", {}, fmtDateTime(utcToNaive(b.hold_until, this.zone), this.lang_)));
     if (b.units > 1) dl.append(h("dt", {}, this.res.kind === "event" ? t.seats : t.units), h("dd", {}, String(b.units)));
     if (b.contact && b.contact.erased) dl.append(h("dt", {}, t.bookedBy), h("dd", {}, t.erased));
     else if (b.contact && b.contact.name) dl.append(h("dt", {}, t.bookedBy), h("dd", {}, `${b.contact.name}${b.contact.email ? ` (${b.contact.email})` : ""}`));

@@ -307,6 +307,44 @@ await scenario("serving: widget script, pages, caching, CSP, gzip", async () => 
   check(home.status === 200 && home.text.includes("/demo/"), "home links the demo");
 });
 
+await scenario("every refusal code of the public routes has a sentence in German and English", async () => {
+  // The codes named in http/openapi.json for routes a citizen calls (public
+  // or manage token), and those Decide gives for bookings and their lifecycle.
+  const doc = JSON.parse(fs.readFileSync(path.join(repo, "http/openapi.json"), "utf8"));
+  const codes = new Set();
+  const walk = (o) => {
+    if (typeof o === "string") for (const m of o.matchAll(/`([a-z]+(?:_[a-z]+)+)`/g)) codes.add(m[1]);
+    else if (o && typeof o === "object") Object.values(o).forEach(walk);
+  };
+  for (const ops of Object.values(doc.paths)) {
+    for (const op of Object.values(ops)) {
+      const access = (op && op["x-saalbuch-access"]) || [];
+      if (access.includes("public") || access.includes("manage_token")) walk(op);
+    }
+  }
+  for (const file of ["decide_bookings.cc", "decide_lifecycle.cc"]) {
+    const text = fs.readFileSync(path.join(repo, "commands", file), "utf8");
+    for (const m of text.matchAll(/Reject\(Refusal::k\w+,\s*"([a-z_]+)"/g)) codes.add(m[1]);
+  }
+  // Names of detail fields and headers, not codes.
+  for (const notCode of ["earliest_start", "latest_start", "granularity_minutes", "min_duration_minutes", "max_duration_minutes",
+    "requested_with_buffers", "manage_token", "blocked_by", "hold_until", "start_local", "end_local", "all_or_nothing", "skip_conflicts",
+    "min_position", "time_zone", "next_cursor", "waive_fee", "fee_percent", "credit_note"]) codes.delete(notCode);
+  const page = await newPage();
+  await page.goto(`${SB}/demo/`);
+  const missing = await page.evaluate(async (list) => {
+    const m = await import("/widget/v1/saalbuch.js");
+    const out = [];
+    for (const lang of ["de", "en"]) for (const c of list) if (!(c in m.PROBLEMS[lang])) out.push(`${lang}:${c}`);
+    const de = Object.keys(m.PROBLEMS.de).sort().join();
+    const en = Object.keys(m.PROBLEMS.en).sort().join();
+    if (de !== en) out.push("German and English name different codes");
+    return out;
+  }, [...codes]);
+  check(missing.length === 0, `refusals without a sentence: ${missing.join(", ")}`);
+  await page.context().close();
+});
+
 await scenario("demo page: both widgets render, one script load, first render", async () => {
   const page = await newPage();
   const t0 = Date.now();

@@ -406,6 +406,21 @@ const PROBLEMS = {
     shutting_down: "Der Dienst startet gerade neu. Bitte versuchen Sie es gleich noch einmal.",
     not_ready: "Der Dienst startet gerade. Bitte versuchen Sie es gleich noch einmal.",
     storage_failure: "Der Dienst hat gerade eine Störung; es wurde nichts gespeichert. Bitte versuchen Sie es später erneut.",
+    booking_exists: "Diese Buchung gibt es schon.",
+    series_exists: "Diese Buchungsreihe gibt es schon.",
+    unknown_customer: "Dieser Kundenzugang ist unbekannt.",
+    booking_not_open: "Diese Buchung ist abgeschlossen und kann nicht mehr geändert werden.",
+    booking_not_started: "Die Buchung hat noch nicht begonnen.",
+    idempotency_key_reused: "Diese Anfrage wurde schon einmal mit anderen Angaben gesendet. Bitte laden Sie die Seite neu.",
+    invalid_idempotency_key: "Die Anfrage war fehlerhaft. Bitte laden Sie die Seite neu.",
+    invalid_if_match: "Die Anfrage war fehlerhaft. Bitte laden Sie die Seite neu.",
+    invalid_key: "Der Zugang ist ungültig.",
+    invalid_query: "Die Anfrage war fehlerhaft. Bitte laden Sie die Seite neu.",
+    malformed_json: "Die Anfrage war fehlerhaft. Bitte laden Sie die Seite neu.",
+    position_not_reached: "Das Buchungssystem ist gerade ausgelastet. Bitte versuchen Sie es gleich noch einmal.",
+    body_too_large: "Ihre Angaben sind zu lang. Bitte kürzen Sie die Hinweise.",
+    headers_too_large: "Die Anfrage war zu groß. Bitte laden Sie die Seite neu.",
+    internal_error: "Im Buchungssystem ist ein Fehler aufgetreten; es wurde nichts gespeichert. Bitte versuchen Sie es später erneut.",
     network: "Keine Verbindung zum Buchungssystem. Bitte prüfen Sie Ihre Internetverbindung und versuchen Sie es erneut.",
     other: "Das hat leider nicht geklappt. Bitte versuchen Sie es erneut.",
   },
@@ -453,6 +468,21 @@ const PROBLEMS = {
     shutting_down: "The service is restarting. Please try again in a moment.",
     not_ready: "The service is starting. Please try again in a moment.",
     storage_failure: "The service has a fault right now; nothing was stored. Please try again later.",
+    booking_exists: "This booking already exists.",
+    series_exists: "This series of bookings already exists.",
+    unknown_customer: "This customer access is unknown.",
+    booking_not_open: "This booking is closed and can no longer be changed.",
+    booking_not_started: "The booking has not started yet.",
+    idempotency_key_reused: "This request was already sent with other details. Please reload the page.",
+    invalid_idempotency_key: "The request was malformed. Please reload the page.",
+    invalid_if_match: "The request was malformed. Please reload the page.",
+    invalid_key: "The access is invalid.",
+    invalid_query: "The request was malformed. Please reload the page.",
+    malformed_json: "The request was malformed. Please reload the page.",
+    position_not_reached: "The booking system is busy right now. Please try again in a moment.",
+    body_too_large: "Your details are too long. Please shorten the notes.",
+    headers_too_large: "The request was too large. Please reload the page.",
+    internal_error: "An error occurred in the booking system; nothing was stored. Please try again later.",
     network: "No connection to the booking system. Please check your internet connection and try again.",
     other: "Sorry, that did not work. Please try again.",
   },
@@ -2002,6 +2032,10 @@ const ELEMENTS = {
   "saalbuch-manage": ManageElement,
   "saalbuch-pay": PayElement,
 };
+// The sentences, for the browser tests' check that every refusal code of the
+// public routes has one in both languages.
+export { PROBLEMS };
+
 for (const [name, cls] of Object.entries(ELEMENTS)) {
   if (!customElements.get(name)) customElements.define(name, cls);
 }

@@ -1235,14 +1235,16 @@ function mergeSegments(list) {
 
 class BookingElement extends SaalbuchElement {
   async start() {
-    const t = await this.brand();
-    if (!t.ok) return this.fail(t.problem);
+    // One round trip for everything but the availability (which needs the
+    // tenant's time zone for its week).
     const base = `/v1/tenants/${enc(this.tenant)}`;
-    const [res, addons, tariffs] = await Promise.all([
+    const [t, res, addons, tariffs] = await Promise.all([
+      this.brand(),
       api(`${base}/resources/${enc(this.getAttribute("resource") || "")}`),
       api(`${base}/addons`),
       api(`${base}/tariffs?limit=500`),
     ]);
+    if (!t.ok) return this.fail(t.problem);
     if (!res.ok) return this.fail(res.problem.code === "not_found" ? { code: "unknown_resource" } : res.problem);
     this.res = res.data;
     this.addons = ((addons.ok && addons.data.items) || []).map((a) => ({

@@ -9,9 +9,13 @@
 #include <ctime>
 #include <future>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "common/crypto.h"
+#include "common/money.h"
 #include "common/time.h"
+#include "formats/dates.h"
 
 namespace saalbuch::integrations {
 
@@ -33,43 +37,43 @@ Text Template(const std::string& kind, bool german) {
   static const Row kRows[] = {
       {"received",
        {"Ihre Buchungsanfrage %s ist eingegangen",
-        "wir haben Ihre Buchungsanfrage erhalten. Sie wird geprüft; "
+        "Wir haben Ihre Buchungsanfrage erhalten. Sie wird geprüft; "
         "Sie hören von uns, sobald sie entschieden ist."},
        {"We received your booking request %s",
-        "we received your booking request. It will be reviewed; you will "
+        "We received your booking request. It will be reviewed; you will "
         "hear from us as soon as it is decided."}},
       {"held",
        {"Ihre Buchung %s ist vorgemerkt",
         "Ihre Buchung ist vorgemerkt. Sie wird erst mit der Bestätigung "
         "verbindlich und verfällt sonst zum unten genannten Zeitpunkt."},
        {"Your booking %s is on hold",
-        "your booking is on hold. It becomes binding once confirmed and "
+        "Your booking is on hold. It becomes binding once confirmed and "
         "otherwise expires at the time given below."}},
       {"confirmed",
        {"Ihre Buchung %s ist bestätigt", "Ihre Buchung ist bestätigt."},
-       {"Your booking %s is confirmed", "your booking is confirmed."}},
+       {"Your booking %s is confirmed", "Your booking is confirmed."}},
       {"approved",
        {"Ihre Buchungsanfrage %s wurde angenommen", "Ihre Buchungsanfrage wurde angenommen."},
-       {"Your booking request %s was approved", "your booking request was approved."}},
+       {"Your booking request %s was approved", "Your booking request was approved."}},
       {"rejected",
        {"Ihre Buchungsanfrage %s wurde abgelehnt", "Ihre Buchungsanfrage wurde leider abgelehnt."},
-       {"Your booking request %s was declined", "unfortunately your booking request was declined."}},
+       {"Your booking request %s was declined", "Unfortunately your booking request was declined."}},
       {"cancelled",
        {"Ihre Buchung %s wurde storniert", "Ihre Buchung wurde storniert."},
-       {"Your booking %s was cancelled", "your booking was cancelled."}},
+       {"Your booking %s was cancelled", "Your booking was cancelled."}},
       {"rescheduled",
        {"Ihre Buchung %s wurde verlegt", "Ihre Buchung wurde auf die unten genannte Zeit verlegt."},
-       {"Your booking %s was moved", "your booking was moved to the time below."}},
+       {"Your booking %s was moved", "Your booking was moved to the time below."}},
       {"expiring",
        {"Ihre Vormerkung %s läuft bald ab",
         "Ihre Vormerkung läuft bald ab. Bitte bestätigen Sie sie "
         "rechtzeitig, sonst wird der Termin wieder freigegeben."},
        {"Your hold %s expires soon",
-        "your hold expires soon. Please confirm it in time, or the slot will be "
+        "Your hold expires soon. Please confirm it in time, or the slot will be "
         "released."}},
       {"expired",
        {"Ihre Vormerkung %s ist abgelaufen", "Ihre Vormerkung ist abgelaufen; der Termin ist wieder frei."},
-       {"Your hold %s has expired", "your hold has expired; the slot has been released."}},
+       {"Your hold %s has expired", "Your hold has expired; the slot has been released."}},
   };
   for (const auto& r : kRows) {
     if (kind == r.kind) return german ? r.de : r.en;
@@ -83,16 +87,143 @@ std::string Format(const char* pattern, const std::string& arg) {
   return out;
 }
 
-// RFC 2047 for non-ASCII header text.
-std::string EncodedWord(const std::string& text) {
-  const bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-  return ascii ? text : "=?UTF-8?B?" + Base64Encode(text) + "?=";
+// A booking's status in words.
+std::string StatusWords(const std::string& status, bool german) {
+  struct Row {
+    const char* status;
+    const char* de;
+    const char* en;
+  };
+  static const Row kRows[] = {
+      {"requested", "angefragt (wartet auf Entscheidung)", "requested (awaiting a decision)"},
+      {"held", "vorgemerkt", "on hold"},
+      {"confirmed", "bestätigt", "confirmed"},
+      {"completed", "abgeschlossen", "completed"},
+      {"no_show", "nicht wahrgenommen", "not attended"},
+      {"rejected", "abgelehnt", "declined"},
+      {"cancelled", "storniert", "cancelled"},
+      {"expired", "abgelaufen", "expired"},
+  };
+  for (const auto& r : kRows) {
+    if (status == r.status) return german ? r.de : r.en;
+  }
+  return german ? "unbekannt" : "unknown";
 }
 
-// "Name <a@b>" → "<a@b>"; "a@b" → "<a@b>".
-std::string Address(const std::string& from) {
-  auto lt = from.find('<');
-  return lt == std::string::npos ? "<" + from + ">" : from.substr(lt);
+// 13500 EUR → "135,00 €" (German) or "€135.00" (English).
+std::string Amount(std::int64_t minor, const std::string& currency, bool german) {
+  if (german) return FormatDecimalDe(minor) + (currency == "EUR" ? " €" : " " + currency);
+  if (currency == "EUR") return minor < 0 ? "-€" + FormatDecimal(-minor) : "€" + FormatDecimal(minor);
+  return FormatDecimal(minor) + " " + currency;
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+// Control characters (CR, LF, tabs, …) in text from outside become spaces.
+std::string OneLine(std::string s) {
+  for (char& c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return s;
+}
+
+bool IsAscii(const std::string& s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+// Joins `tokens` with single spaces after "name: ", folding (CRLF + space)
+// before a token that would take the line beyond 78 characters.
+std::string Fold(const std::string& name, const std::vector<std::string>& tokens) {
+  constexpr std::size_t kMaxLine = 78;
+  std::string out = name + ":";
+  std::size_t line = out.size();
+  for (const auto& t : tokens) {
+    if (line + 1 + t.size() > kMaxLine && line > 1) {
+      out += "\r\n";
+      line = 0;
+    }
+    out += " " + t;
+    line += 1 + t.size();
+  }
+  return out;
+}
+
+// `text` as RFC 2047 encoded words ("=?UTF-8?B?…?="), each of at most 42
+// bytes of whole UTF-8 characters: 68 characters per word, so that even
+// "Subject: " and one word fit in 78.
+std::vector<std::string> EncodedWords(const std::string& text) {
+  constexpr std::size_t kMaxBytes = 42;
+  std::vector<std::string> words;
+  for (std::size_t pos = 0; pos < text.size();) {
+    std::size_t n = std::min(kMaxBytes, text.size() - pos);
+    // Never split a character: back off continuation bytes (10xxxxxx).
+    while (n > 0 && pos + n < text.size() && (static_cast<unsigned char>(text[pos + n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = std::min(kMaxBytes, text.size() - pos);  // not UTF-8; split anyway
+    words.push_back("=?UTF-8?B?" + Base64Encode(text.substr(pos, n)) + "?=");
+    pos += n;
+  }
+  return words;
+}
+
+std::vector<std::string> SplitSpaces(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto sp = text.find(' ', pos);
+    if (sp == std::string::npos) sp = text.size();
+    if (sp > pos) out.push_back(text.substr(pos, sp - pos));
+    pos = sp + 1;
+  }
+  return out;
+}
+
+// A display name as phrase tokens: atoms, a quoted string, or encoded words.
+std::vector<std::string> Phrase(const std::string& display) {
+  if (display.empty()) return {};
+  if (!IsAscii(display)) return EncodedWords(display);
+  if (display.find_first_of("()<>[]:;@\\,.\"") == std::string::npos) return SplitSpaces(display);
+  std::string quoted = "\"";
+  for (char c : display) {
+    if (c == '"' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return {quoted + "\""};
+}
+
+// "Name <a@b>" → {"Name", "a@b"}; "a@b" → {"", "a@b"}.
+std::pair<std::string, std::string> SplitMailbox(const std::string& mailbox) {
+  const auto lt = mailbox.find('<');
+  const auto gt = mailbox.find('>', lt == std::string::npos ? 0 : lt);
+  if (lt == std::string::npos || gt == std::string::npos) return {"", mailbox};
+  std::string name = mailbox.substr(0, lt);
+  while (!name.empty() && name.back() == ' ') name.pop_back();
+  if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+  return {name, mailbox.substr(lt + 1, gt - lt - 1)};
 }
 
 std::string RfcDate(std::time_t t) {
@@ -119,46 +250,205 @@ std::size_t ReadPayload(char* out, std::size_t size, std::size_t n, void* user) 
 
 }  // namespace
 
-Mail RenderMail(const std::string& kind, const TenantId& tenant, const std::string& tenant_name,
-                const json& booking, const json& contact, const std::string& public_url) {
+std::string UnstructuredHeader(const std::string& name, const std::string& value) {
+  const std::string v = OneLine(value);
+  return Fold(name, IsAscii(v) ? SplitSpaces(v) : EncodedWords(v));
+}
+
+std::string MailboxHeader(const std::string& name, const std::string& display, const std::string& address) {
+  std::vector<std::string> tokens = Phrase(OneLine(display));
+  tokens.push_back("<" + OneLine(address) + ">");
+  return Fold(name, tokens);
+}
+
+std::string QuotedPrintable(const std::string& text) {
+  constexpr std::size_t kMaxLine = 76;
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string::npos) nl = text.size();
+    const std::string_view line(text.data() + pos, nl - pos);
+    std::string cur;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const auto c = static_cast<unsigned char>(line[i]);
+      const bool last = i + 1 == line.size();
+      std::string piece;
+      // A leading '.' is encoded too, so no line needs SMTP dot-stuffing.
+      if ((c >= 33 && c <= 126 && c != '=' && !(c == '.' && cur.empty())) ||
+          ((c == ' ' || c == '\t') && !last)) {
+        piece = std::string(1, static_cast<char>(c));
+      } else {
+        piece = {'=', kHex[c >> 4], kHex[c & 15]};
+      }
+      // Soft line break ("=") so that no encoded line is longer than 76.
+      if (cur.size() + piece.size() > kMaxLine - 1) {
+        out += cur + "=\r\n";
+        cur.clear();
+        if (piece == ".") piece = "=2E";
+      }
+      cur += piece;
+    }
+    out += cur;
+    if (nl == text.size()) break;
+    out += "\r\n";
+    pos = nl + 1;
+  }
+  return out;
+}
+
+Mail RenderMail(const json& entry, const TenantId& tenant, const json& contact,
+                const std::string& public_url) {
   const bool german = contact.value("language", "de") != "en";
+  const auto language = german ? formats::Language::kGerman : formats::Language::kEnglish;
+  const std::string kind = entry.value("kind", "");
+  const json facts = entry.value("mail", json::object());
   const Text text = Template(kind, german);
-  const std::string number = booking.value("number", "");
-  const std::string name = contact.value("name", "");
-  const std::string id = booking.value("id", "");
+  const std::string number = facts.value("number", "");
+  const std::string name = OneLine(contact.value("name", ""));
+  const std::string booking = facts.value("booking", entry.value("booking", ""));
   const std::string token = contact.value("manage_token", "");
-  const std::string base = public_url + "/v1/tenants/" + tenant.get() + "/bookings/" + id;
-  Mail m;
-  m.to = contact.value("email", "");
-  m.subject = Format(text.subject, number);
-  std::string b;
-  b += german ? (name.empty() ? "Guten Tag," : "Guten Tag " + name + ",")
-              : (name.empty() ? "Hello," : "Hello " + name + ",");
-  b += "\n\n";
-  std::string intro = text.intro;
-  intro[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(intro[0])));  // ASCII first letters
-  b += intro;
-  b += "\n\n";
-  b += (german ? "Buchung:  " : "Booking:  ") + number + "\n";
-  b += (german ? "Anbieter: " : "Provider: ") + tenant_name + "\n";
-  b += (german ? "Ressource: " : "Resource: ") + booking.value("resource", "") + "\n";
-  b += (german ? "Zeit:     " : "Time:     ") + booking.value("start_local", "") + " – " +
-       booking.value("end_local", "") + " (" + booking.value("time_zone", "") + ")\n";
-  b += "Status:   " + booking.value("status", "") + "\n";
-  if (booking.contains("hold_until") && (kind == "held" || kind == "expiring" || kind == "approved")) {
-    b += (german ? "Vorgemerkt bis: " : "Held until: ") + booking.value("hold_until", "") + " (UTC)\n";
+  const date::time_zone* zone = FindZone(facts.value("zone", "UTC"));
+  if (zone == nullptr) zone = date::locate_zone("UTC");
+
+  // The facts as label/value rows, the same in both parts.
+  std::vector<std::pair<std::string, std::string>> rows;
+  rows.emplace_back(german ? "Buchung" : "Booking", number);
+  rows.emplace_back(german ? "Anbieter" : "Provider", facts.value("tenant_name", tenant.get()));
+  rows.emplace_back(german ? "Ressource" : "Resource",
+                    facts.value("resource_name", facts.value("resource", "")));
+  rows.emplace_back(german ? "Zeit" : "Time",
+                    formats::FormatTimeRange(facts.value("start", TimeUs{0}), facts.value("end", TimeUs{0}),
+                                             zone, language));
+  if (facts.value("units", 1) > 1) {
+    rows.emplace_back(german ? "Anzahl" : "Quantity", std::to_string(facts.value("units", 1)));
   }
+  const std::string status = kind == "expiring" ? "held" : facts.value("status", "");
+  rows.emplace_back("Status", StatusWords(status, german));
+  if (status == "held" && facts.contains("hold_until")) {
+    rows.emplace_back(german ? "Vorgemerkt bis" : "Held until",
+                      formats::FormatDateTime(facts.value("hold_until", TimeUs{0}), zone, language));
+  }
+  // Money, as of the event: the invoice, a cancellation's fee, what goes
+  // back, what is still open.
+  std::vector<std::string> notes;
+  if (facts.contains("money")) {
+    const json& m = facts["money"];
+    const std::string cur = m.value("currency", "EUR");
+    const auto gross = m.value("gross", std::int64_t{0});
+    const auto owed = m.value("owed", std::int64_t{0});
+    const auto paid = m.value("paid", std::int64_t{0});
+    const auto open = m.value("open", std::int64_t{0});
+    const auto refund = m.value("refund", std::int64_t{0});
+    rows.emplace_back(german ? "Rechnung" : "Invoice",
+                      m.value("number", "") + " (" + Amount(gross, cur, german) + ")");
+    if (kind == "cancelled") {
+      rows.emplace_back(german ? "Stornogebühr" : "Cancellation fee", Amount(owed, cur, german));
+    }
+    if (paid > 0) rows.emplace_back(german ? "Bezahlt" : "Paid", Amount(paid, cur, german));
+    if (refund > 0) {
+      rows.emplace_back(german ? "Erstattung" : "Refund", Amount(refund, cur, german));
+      notes.push_back(german ? "Wir erstatten " + Amount(refund, cur, german) +
+                                   " auf dem Weg, auf dem Sie bezahlt haben."
+                             : "We refund " + Amount(refund, cur, german) + " the way you paid.");
+    }
+    if (open > 0) {
+      rows.emplace_back(german ? "Offen" : "Open", Amount(open, cur, german));
+      notes.push_back(german ? "Offen sind noch " + Amount(open, cur, german) +
+                                   ". Sie können den Betrag über den Link unten bezahlen."
+                             : Amount(open, cur, german) +
+                                   " is still open. You can pay it through the link below.");
+    }
+  }
+  const std::string base = public_url + "/v1/tenants/" + tenant.get() + "/bookings/" + booking;
+  const std::string manage = public_url + "/manage/" + tenant.get() + "/" + booking + "#token=" + token;
+  const std::string ics = base + "/calendar.ics?token=" + token;
+  const std::string greeting = german ? (name.empty() ? "Guten Tag," : "Guten Tag " + name + ",")
+                                      : (name.empty() ? "Hello," : "Hello " + name + ",");
+  const std::string manage_label =
+      german ? "Ihre Buchung ansehen, bezahlen oder stornieren:" : "See, pay for or cancel your booking:";
+  const std::string ics_label = german ? "Kalendereintrag (.ics):" : "Calendar entry (.ics):";
+  const std::string footer =
+      german ? "Diese Nachricht wurde automatisch erstellt." : "This message was sent automatically.";
+
+  Mail mail;
+  mail.to = OneLine(contact.value("email", ""));
+  mail.to_name = name;
+  mail.subject = Format(text.subject, number);
+
+  // Values aligned in a column; labels are counted in characters, not bytes.
+  auto chars = [](const std::string& s) {
+    return static_cast<std::size_t>(std::count_if(
+        s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  };
+  std::size_t width = 0;
+  for (const auto& [label, value] : rows) width = std::max(width, chars(label));
+  std::string& t = mail.text;
+  t += greeting + "\n\n" + text.intro + "\n\n";
+  for (const auto& [label, value] : rows) {
+    t += label;
+    t += ':';
+    t.append(width - chars(label) + 1, ' ');
+    t += value;
+    t += '\n';
+  }
+  for (const auto& n : notes) t += "\n" + n + "\n";
   if (!token.empty()) {
-    b += "\n";
-    b += german ? "Ihre Buchung ansehen oder stornieren:\n" : "See or cancel your booking:\n";
-    b += base + "?token=" + token + "\n";
-    b += german ? "Kalendereintrag (.ics):\n" : "Calendar entry (.ics):\n";
-    b += base + "/calendar.ics?token=" + token + "\n";
+    t += "\n" + manage_label + "\n" + manage + "\n\n" + ics_label + "\n" + ics + "\n";
   }
-  b +=
-      german ? "\nDiese Nachricht wurde automatisch erstellt.\n" : "\nThis message was sent automatically.\n";
-  m.body = std::move(b);
-  return m;
+  t += "\n" + footer + "\n";
+
+  std::string& h = mail.html;
+  h += "<!DOCTYPE html>\n<html lang=\"" + std::string(german ? "de" : "en") + "\">\n<head>\n";
+  h += "<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
+  h += "<title>" + HtmlEscape(mail.subject) + "</title>\n</head>\n<body>\n";
+  h += "<p>" + HtmlEscape(greeting) + "</p>\n<p>" + HtmlEscape(text.intro) + "</p>\n";
+  h += "<table>\n<caption>" + std::string(german ? "Ihre Buchung" : "Your booking") + "</caption>\n";
+  for (const auto& [label, value] : rows) {
+    h += "<tr><th scope=\"row\" style=\"text-align:left;padding-right:1em\">" + HtmlEscape(label) +
+         "</th><td>" + HtmlEscape(value) + "</td></tr>\n";
+  }
+  h += "</table>\n";
+  for (const auto& n : notes) h += "<p>" + HtmlEscape(n) + "</p>\n";
+  if (!token.empty()) {
+    h += "<p><a href=\"" + HtmlEscape(manage) + "\">" +
+         HtmlEscape(german ? "Ihre Buchung ansehen, bezahlen oder stornieren"
+                           : "See, pay for or cancel your booking") +
+         "</a></p>\n";
+    h += "<p><a href=\"" + HtmlEscape(ics) + "\">" +
+         HtmlEscape(german ? "Kalendereintrag (.ics)" : "Calendar entry (.ics)") + "</a></p>\n";
+  }
+  h += "<p>" + HtmlEscape(footer) + "</p>\n</body>\n</html>\n";
+  return mail;
+}
+
+std::string ComposeMessage(const Mail& mail, const std::string& from, const std::string& message_id,
+                           std::time_t date) {
+  // "=_" never occurs in quoted-printable text, so the boundary cannot
+  // occur in either part.
+  const std::string boundary = "=_saalbuch_" + ToHex(Sha256Of(message_id)).substr(0, 24);
+  const auto [from_name, from_address] = SplitMailbox(from);
+  std::string msg;
+  msg += "Date: " + RfcDate(date) + "\r\n";
+  msg += MailboxHeader("From", from_name, from_address) + "\r\n";
+  msg += MailboxHeader("To", mail.to_name, mail.to) + "\r\n";
+  msg += UnstructuredHeader("Subject", mail.subject) + "\r\n";
+  msg += "Message-ID: " + OneLine(message_id) + "\r\n";
+  msg += "MIME-Version: 1.0\r\n";
+  msg += "Auto-Submitted: auto-generated\r\n";
+  msg += "Content-Type: multipart/alternative;\r\n boundary=\"" + boundary + "\"\r\n";
+  msg += "\r\nThis is a message in MIME format.\r\n";
+  auto part = [&](const char* type, const std::string& body) {
+    msg += "\r\n--" + boundary + "\r\n";
+    msg += std::string("Content-Type: ") + type + "; charset=UTF-8\r\n";
+    msg += "Content-Transfer-Encoding: quoted-printable\r\n\r\n";
+    msg += QuotedPrintable(body);
+  };
+  part("text/plain", mail.text);
+  part("text/html", mail.html);
+  msg += "\r\n--" + boundary + "--\r\n";
+  return msg;
 }
 
 Notifier::Notifier(commands::CommandBus& bus, const projections::Runner& runner, const ledger::Log& log,
@@ -200,6 +490,16 @@ void Notifier::Loop() {
                            std::chrono::system_clock::now().time_since_epoch())
                            .count();
     for (const TenantId& t : log_.Tenants()) {
+      // Records of one command are contiguous in the log, and the runner may
+      // publish a position inside a command. An entry is complete once the
+      // record after the published position belongs to another command.
+      const Seq folded = runner_.Position(t);
+      std::string next_command;
+      std::vector<ledger::Record> next;
+      if (log_.Read(t, folded + 1, 1, &next).ok() && !next.empty()) {
+        const schema::Envelope* env = ledger::DecodeEnvelope(next.front().bytes);
+        if (env != nullptr && env->command_id() != nullptr) next_command = env->command_id()->str();
+      }
       auto due = projections::QueryOutbox(runner_.view(), t, now, 100);
       if (!due.ok()) {
         spdlog::error("msg=\"outbox unreadable\" tenant={} error=\"{}\"", t.get(), due.status().ToString());
@@ -210,6 +510,9 @@ void Notifier::Loop() {
           std::lock_guard stop(mu_);
           if (stopping_) return;
         }
+        if (entry.value("seq", Seq{0}) > folded) continue;  // folded after we looked: next round
+        if (!next_command.empty() && entry.value("cmd", "") == next_command)
+          continue;  // command not whole yet
         Deliver(t, entry);
       }
     }
@@ -246,19 +549,20 @@ void Notifier::Deliver(const TenantId& tenant, const json& entry) {
     spdlog::info("msg=\"notification skipped\" tenant={} id={} reason=\"{}\"", tenant.get(), id, why);
     if (Record(tenant, entry, "skipped-" + kind)) retries_.erase(key);
   };
+  // The booking document holds the booker's sealed contact (written once,
+  // at placement); what the mail says comes from the entry.
   auto booking = projections::QueryBooking(runner_.view(), tenant, BookingId(entry.value("booking", "")));
   if (!booking.ok()) return skip("booking not readable");
   const json& doc = booking->doc;
   if (kind == "expiring" && doc.value("status", "") != "held") return skip("no longer held");
+  if (!entry.contains("mail")) return skip("entry without mail facts");
   const std::string sealed = FromHex(doc.value("personal_sealed", "")).value_or("");
   auto plain = vault_.Open(tenant, doc.value("person", ""), sealed);
   if (!plain.ok()) return;  // storage trouble: try again next round
   if (!plain->has_value()) return skip("contact erased");
   json contact = json::parse(**plain, nullptr, false);
   if (!contact.is_object() || contact.value("email", "").empty()) return skip("no e-mail address");
-  auto tenant_doc = projections::QueryTenant(runner_.view(), tenant);
-  const std::string tenant_name = tenant_doc.ok() ? tenant_doc->value("name", tenant.get()) : tenant.get();
-  const Mail mail = RenderMail(kind, tenant, tenant_name, doc, contact, options_.public_url);
+  const Mail mail = RenderMail(entry, tenant, contact, options_.public_url);
   const std::string error =
       Send(mail, "<" + id + "." + doc.value("id", "") + "." + tenant.get() + "@saalbuch>");
   if (!error.empty()) {
@@ -278,28 +582,12 @@ void Notifier::Deliver(const TenantId& tenant, const json& entry) {
 }
 
 std::string Notifier::Send(const Mail& mail, const std::string& message_id) {
-  std::string msg;
-  msg += "Date: " + RfcDate(std::time(nullptr)) + "\r\n";
-  msg += "From: " + options_.from + "\r\n";
-  msg += "To: <" + mail.to + ">\r\n";
-  msg += "Message-ID: " + message_id + "\r\n";
-  msg += "Subject: " + EncodedWord(mail.subject) + "\r\n";
-  msg +=
-      "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: "
-      "8bit\r\n\r\n";
-  for (std::size_t pos = 0; pos < mail.body.size();) {
-    auto nl = mail.body.find('\n', pos);
-    if (nl == std::string::npos) nl = mail.body.size();
-    std::string line = mail.body.substr(pos, nl - pos);
-    if (!line.empty() && line[0] == '.') line.insert(0, ".");  // dot-stuffing (curl does it too; harmless)
-    msg += line + "\r\n";
-    pos = nl + 1;
-  }
+  std::string msg = ComposeMessage(mail, options_.from, message_id, std::time(nullptr));
   Upload upload{std::move(msg), 0};
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return "curl_easy_init failed";
   curl_slist* rcpt = curl_slist_append(nullptr, ("<" + mail.to + ">").c_str());
-  const std::string from = Address(options_.from);
+  const std::string from = "<" + SplitMailbox(options_.from).second + ">";
   curl_easy_setopt(curl, CURLOPT_URL, options_.smtp_url.c_str());
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, from.c_str());
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);

@@ -4,9 +4,14 @@
 // The outbox (projections/) lists one notification per booking event of a
 // booking that carries contact data: received, held, confirmed, approved,
 // rejected, cancelled, rescheduled, expired, and an "expiring" reminder due
-// when three quarters of a hold have passed. The notifier opens the
-// booker's contact with the vault (e-mail, name, language, manage token),
-// writes the mail in German or English with the manage link, sends it, and
+// when three quarters of a hold have passed. Each entry carries what its
+// mail says as of that event, so a mail sent late still tells the truth of
+// its event (a "confirmed" mail sent after a cancellation says confirmed).
+// An entry is sent only once the outbox has folded the whole command that
+// caused it (a cancellation's fee and refund come in records after it). The
+// notifier opens the booker's contact with the vault (e-mail, name,
+// language, manage token), writes the mail in German or English with the
+// manage link, sends it, and
 // then records NotificationSent in the log, which removes it from the
 // outbox: nothing is sent twice after a restart. A crash between the SMTP
 // server's acceptance and that record can send one mail twice; its
@@ -21,6 +26,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <ctime>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -45,17 +51,46 @@ struct NotifierOptions {
   long timeout_seconds = 20;
 };
 
-// One rendered e-mail.
+// One rendered e-mail: a text and an HTML version of the same content.
 struct Mail {
-  std::string to;
+  std::string to;       // address
+  std::string to_name;  // display name; may be empty
   std::string subject;
-  std::string body;
+  std::string text;  // text/plain, UTF-8, lines end in "\n"
+  std::string html;  // text/html, UTF-8, lines end in "\n"
 };
 
-// The mail for notification `kind` of `booking` (a bookings-projection
-// document) to `contact` ({name, email, language, manage_token}).
-Mail RenderMail(const std::string& kind, const TenantId& tenant, const std::string& tenant_name,
-                const nlohmann::json& booking, const nlohmann::json& contact, const std::string& public_url);
+// The mail for outbox entry `entry` (projections::QueryOutbox: kind and the
+// "mail" facts as of the event that caused it) to `contact` ({name, email,
+// language "de"|"en", manage_token}). Times are written in the tenant's zone
+// (formats/dates.h), the resource by name, statuses in words, money with
+// what is open; the links go to the manage page
+// `{public_url}/manage/{tenant}/{booking}#token={manage_token}` (the token in
+// the fragment, so it never reaches a server's log) and the booking's .ics.
+// Pure: the same entry and contact give the same mail.
+Mail RenderMail(const nlohmann::json& entry, const TenantId& tenant, const nlohmann::json& contact,
+                const std::string& public_url);
+
+// The message as sent (RFC 5322 with MIME, CRLF line ends): Date,
+// From (`from`: "Name <address>" or an address), To, Subject,
+// Message-ID, MIME-Version, Auto-Submitted: auto-generated, and a
+// multipart/alternative body with text/plain and text/html in UTF-8,
+// quoted-printable (readable where the text is ASCII, 7-bit safe, lines
+// of at most 76 characters). Header text that is not ASCII is written as
+// RFC 2047 encoded words (base64, at most 75 characters each) and every
+// header line is folded to at most 78 characters. Control characters in
+// names become spaces, so no header can be injected.
+std::string ComposeMessage(const Mail& mail, const std::string& from, const std::string& message_id,
+                           std::time_t date);
+
+// `name: value` folded as above (no final CRLF); `value` is unstructured
+// text (Subject).
+std::string UnstructuredHeader(const std::string& name, const std::string& value);
+// `name: display <address>` folded as above (no final CRLF); an ASCII
+// display name with specials is a quoted string.
+std::string MailboxHeader(const std::string& name, const std::string& display, const std::string& address);
+// `text` ("\n" line ends) as quoted-printable with CRLF line ends.
+std::string QuotedPrintable(const std::string& text);
 
 class Notifier {
  public:

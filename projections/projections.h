@@ -30,7 +30,7 @@ struct ProjectionInfo {
 inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 3},
                                                   {"availability", 'A', 3},
                                                   {"bookings", 'B', 2},
-                                                  {"outbox", 'O', 1},
+                                                  {"outbox", 'O', 2},
                                                   {"finance", 'F', 1}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
@@ -70,7 +70,13 @@ Result<nlohmann::json> QueryCustomer(const KvView& kv, const TenantId& tenant, c
 Result<nlohmann::json> QueryCheckpoint(const KvView& kv, const TenantId& tenant);
 
 // Pending notifications of `tenant` due at `now`, oldest first (at most
-// `limit`): {"id","booking","kind","due"}.
+// `limit`): {"id","booking","kind","due","seq","cmd","mail"}. `mail` is what
+// the mail says, as of the event that caused it (`seq`, of command `cmd`;
+// later records of the same command may still add to it, e.g. the fee and
+// refund of a cancellation): {"booking","number","resource",
+// "resource_name","tenant_name","zone","start","end" (µs),"status","units",
+// "hold_until" (µs, while held), "money": {"currency","number","gross",
+// "owed","paid","open","refund"} (minor units; with an invoice)}.
 Result<std::vector<nlohmann::json>> QueryOutbox(const KvView& kv, const TenantId& tenant, TimeUs now,
                                                 std::size_t limit);
 

@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <thread>
@@ -106,6 +108,59 @@ int Count(const std::vector<std::string>& mails, const std::string& needle) {
   return n;
 }
 
+// Every message in `maildir`, read by Python's email package with policy
+// strict (a defect is an error): decoded headers, the MIME structure and
+// both parts decoded, and the raw header block. Sorted by Message-ID.
+json ParseMaildir(const std::filesystem::path& maildir) {
+  const std::string script = R"PY(
+import email, email.header, email.policy, json, os, sys
+out = []
+d = os.path.join(sys.argv[1], 'new')
+for f in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+    raw = open(os.path.join(d, f), 'rb').read()
+    msg = email.message_from_bytes(raw, policy=email.policy.strict)
+    legacy = email.message_from_bytes(raw)
+    box = lambda h: {'name': msg[h].addresses[0].display_name, 'address': msg[h].addresses[0].addr_spec}
+    parts = list(msg.iter_parts())
+    out.append({
+      'subject': str(msg['subject']),
+      'subject_decoded': str(email.header.make_header(email.header.decode_header(legacy['subject']))),
+      'raw_subject': legacy['subject'],
+      'from': box('from'), 'to': box('to'),
+      'message_id': msg['message-id'], 'auto_submitted': msg['auto-submitted'],
+      'type': msg.get_content_type(),
+      'parts': [{'type': p.get_content_type(), 'charset': p.get_content_charset(),
+                 'cte': p['content-transfer-encoding'],
+                 'body': p.get_content().replace('\r\n', '\n')} for p in parts],
+      'text': parts[0].get_content().replace('\r\n', '\n') if parts else '',
+      'html': parts[1].get_content().replace('\r\n', '\n') if len(parts) > 1 else '',
+    })
+out.sort(key=lambda m: m['message_id'])
+print(json.dumps(out))
+)PY";
+  const auto script_path = maildir.string() + ".parse.py";
+  std::ofstream(script_path) << script;
+  const std::string cmd = "python3 " + script_path + " " + maildir.string() + " 2>&1";
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    std::array<char, 4096> buf{};
+    while (std::size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+    ::pclose(p);
+  }
+  json j = json::parse(out, nullptr, false);
+  EXPECT_TRUE(j.is_array()) << out;
+  return j.is_array() ? j : json::array();
+}
+
+// Parsed mails (ParseMaildir) whose subject contains `needle`.
+std::vector<json> WithSubject(const json& mails, const std::string& needle) {
+  std::vector<json> out;
+  for (const auto& m : mails) {
+    if (m.value("subject", "").find(needle) != std::string::npos) out.push_back(m);
+  }
+  return out;
+}
+
 class NotifyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -124,11 +179,12 @@ class NotifyTest : public ::testing::Test {
   }
   void MakeTenant() {
     auto t = CallJson(server_->port(), "POST", "/v1/tenants",
-                      {{"id", "stadt"}, {"name", "Stadt Musterhausen"}}, kOperatorKey);
+                      {{"id", "stadt"}, {"name", "Stadt Musterhausen"}, {"time_zone", "Europe/Berlin"}},
+                      kOperatorKey);
     ASSERT_EQ(t.status, 201) << t.body;
     admin_ = t.json()["admin_key"]["key"];
     ASSERT_EQ(CallJson(server_->port(), "POST", "/v1/tenants/stadt/resources",
-                       {{"id", "saal"}, {"name", "Saal"}}, admin_)
+                       {{"id", "saal"}, {"name", "Großer Saal & <Bühne>"}}, admin_)
                   .status,
               201);
   }
@@ -154,17 +210,29 @@ TEST_F(NotifyTest, MailsInTheBookersLanguageWithTheManageLinkAndRetriesWhileSmtp
   smtp_->Start();
   auto mails = smtp_->WaitFor(1);
   ASSERT_EQ(mails.size(), 1u);
-  const std::string& m = mails[0];
-  EXPECT_NE(m.find("To: <erika@example.org>"), std::string::npos) << m;
-  EXPECT_NE(m.find("From: Bürgerhaus <buchung@buergerhaus.example>"), std::string::npos) << m;
-  EXPECT_NE(m.find("Guten Tag Erika Mustermann,"), std::string::npos) << m;
-  EXPECT_NE(m.find("Ihre Buchung ist bestätigt."), std::string::npos) << m;
-  EXPECT_NE(m.find("2027-05-03T10:00:00+02:00"), std::string::npos) << m;
+  json parsed = ParseMaildir(dir_ / "maildir");
+  ASSERT_EQ(parsed.size(), 1u);
+  const json& m = parsed[0];
+  EXPECT_EQ(m["to"]["address"], "erika@example.org") << m;
+  EXPECT_EQ(m["to"]["name"], "Erika Mustermann") << m;
+  EXPECT_EQ(m["from"]["name"], "Bürgerhaus") << m;  // RFC 2047 in From (issue 19)
+  EXPECT_EQ(m["from"]["address"], "buchung@buergerhaus.example") << m;
+  const std::string text = m["text"], html = m["html"];
+  EXPECT_NE(text.find("Guten Tag Erika Mustermann,"), std::string::npos) << text;
+  EXPECT_NE(text.find("Ihre Buchung ist bestätigt."), std::string::npos) << text;
+  EXPECT_NE(text.find("Mo., 3. Mai 2027, 10:00–12:00 Uhr"), std::string::npos) << text;
+  EXPECT_NE(text.find("Ressource: Großer Saal & <Bühne>"), std::string::npos) << text;
+  EXPECT_NE(html.find("<td>Großer Saal &amp; &lt;Bühne&gt;</td>"), std::string::npos) << html;
   const std::string id = de.json()["id"], token = de.json()["manage_token"];
-  EXPECT_NE(m.find("https://buchen.example/v1/tenants/stadt/bookings/" + id + "?token=" + token),
-            std::string::npos)
-      << m;
-  EXPECT_NE(m.find("Subject: =?UTF-8?B?"), std::string::npos) << m;  // "bestätigt" needs RFC 2047
+  const std::string manage = "https://buchen.example/manage/stadt/" + id + "#token=" + token;
+  EXPECT_NE(text.find(manage), std::string::npos) << text;
+  EXPECT_NE(html.find("href=\"" + manage + "\""), std::string::npos) << html;
+  // "bestätigt" needs RFC 2047; Python's decoder gives the subject back.
+  EXPECT_EQ(m["raw_subject"].get<std::string>().rfind("=?UTF-8?B?", 0), 0u) << m;
+  EXPECT_EQ(m["subject_decoded"],
+            "Ihre Buchung " + de.json()["number"].get<std::string>() + " ist bestätigt");
+  EXPECT_EQ(m["subject"], m["subject_decoded"]);
+  EXPECT_EQ(m["auto_submitted"], "auto-generated");
 
   // English, and a cancellation by the booker: a second mail.
   auto en = Book("2027-05-04T10:00:00+02:00", "2027-05-04T12:00:00+02:00",
@@ -182,6 +250,14 @@ TEST_F(NotifyTest, MailsInTheBookersLanguageWithTheManageLinkAndRetriesWhileSmtp
   EXPECT_EQ(
       Count(mails, "Subject: Your booking " + en.json()["number"].get<std::string>() + " was cancelled"), 1);
   EXPECT_EQ(Count(mails, "Hello Jane Doe,"), 2);
+  parsed = ParseMaildir(dir_ / "maildir");
+  const auto cancelled = WithSubject(parsed, "was cancelled");
+  ASSERT_EQ(cancelled.size(), 1u);
+  EXPECT_NE(cancelled[0]["text"].get<std::string>().find("Tue, 4 May 2027, 10:00 am – 12:00 pm"),
+            std::string::npos)
+      << cancelled[0]["text"];
+  EXPECT_NE(cancelled[0]["text"].get<std::string>().find("Status:   cancelled"), std::string::npos)
+      << cancelled[0]["text"];
 
   // Deliveries are in the booking's history and survive kill -9: no mail twice.
   auto doc = Call(server_->port(), "GET", "/v1/tenants/stadt/bookings/" + id, "",
@@ -191,6 +267,53 @@ TEST_F(NotifyTest, MailsInTheBookersLanguageWithTheManageLinkAndRetriesWhileSmtp
   server_->Start();
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   EXPECT_EQ(smtp_->Messages().size(), 3u);
+}
+
+// The issue's bug: a booking confirmed and then cancelled before the
+// notifier could deliver. Both mails go out after the cancellation; each
+// tells the truth of its own event. Parsed by Python's strict parser:
+// multipart/alternative with text/plain and text/html in UTF-8.
+TEST_F(NotifyTest, ConfirmedThenCancelledBeforeDeliveryEachMailTrueToItsEvent) {
+  server_->Start();  // the SMTP server is down: nothing can be delivered yet
+  MakeTenant();
+  auto b = Book("2027-01-20T18:00:00+01:00", "2027-01-20T20:00:00+01:00",
+                {{"name", "Jürgen Öztürk"}, {"email", "juergen@example.org"}, {"language", "de"}});
+  ASSERT_EQ(b.status, 201) << b.body;
+  const std::string id = b.json()["id"], token = b.json()["manage_token"], number = b.json()["number"];
+  ASSERT_EQ(CallJson(server_->port(), "POST", "/v1/tenants/stadt/bookings/" + id + "/cancel", json::object(),
+                     "", {{"Saalbuch-Manage-Token", token}})
+                .status,
+            200);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  smtp_->Start();
+  ASSERT_EQ(smtp_->WaitFor(2, std::chrono::seconds(20)).size(), 2u);
+  const json mails = ParseMaildir(dir_ / "maildir");
+  ASSERT_EQ(mails.size(), 2u);
+  const auto confirmed = WithSubject(mails, "Ihre Buchung " + number + " ist bestätigt");
+  const auto cancelled = WithSubject(mails, "Ihre Buchung " + number + " wurde storniert");
+  ASSERT_EQ(confirmed.size(), 1u) << mails;
+  ASSERT_EQ(cancelled.size(), 1u) << mails;
+  for (const json* m : {&confirmed[0], &cancelled[0]}) {
+    EXPECT_EQ((*m)["type"], "multipart/alternative");
+    ASSERT_EQ((*m)["parts"].size(), 2u);
+    EXPECT_EQ((*m)["parts"][0]["type"], "text/plain");
+    EXPECT_EQ((*m)["parts"][1]["type"], "text/html");
+    EXPECT_EQ((*m)["parts"][0]["charset"], "utf-8");
+    EXPECT_EQ((*m)["parts"][1]["charset"], "utf-8");
+    EXPECT_EQ((*m)["to"]["name"], "Jürgen Öztürk");
+    const std::string text = (*m)["text"];
+    EXPECT_NE(text.find("Zeit:      Mi., 20. Januar 2027, 18:00–20:00 Uhr"), std::string::npos) << text;
+    EXPECT_NE(text.find("https://buchen.example/manage/stadt/" + id + "#token=" + token), std::string::npos);
+    EXPECT_NE((*m)["html"].get<std::string>().find("<html lang=\"de\">"), std::string::npos);
+  }
+  const std::string c = confirmed[0]["text"], x = cancelled[0]["text"];
+  EXPECT_NE(c.find("Ihre Buchung ist bestätigt."), std::string::npos) << c;
+  EXPECT_NE(c.find("Status:    bestätigt\n"), std::string::npos) << c;
+  EXPECT_EQ(c.find("storniert"), std::string::npos) << c;
+  EXPECT_EQ(c.find("cancelled"), std::string::npos) << c;
+  EXPECT_NE(x.find("Ihre Buchung wurde storniert."), std::string::npos) << x;
+  EXPECT_NE(x.find("Status:    storniert\n"), std::string::npos) << x;
+  EXPECT_EQ(x.find("bestätigt"), std::string::npos) << x;
 }
 
 TEST_F(NotifyTest, ApprovalFlowMailsAndNothingForErasedPersons) {

@@ -131,10 +131,23 @@ def check_problem(doc, reply, why):
     return None if error is None else why + "; as a problem: " + error
 
 
+# The browser side (web/, http/routes_web.cc) is not API and not in the
+# document: its pages and files are checked by tests/web and
+# tests/e2e/web_test.cc. Its errors are HTML pages or problem documents.
+PAGE_PREFIXES = ("/demo", "/book/", "/manage/", "/pay/", "/widget/")
+PAGE_TYPES = ("text/html", "text/javascript", "text/css")
+
+
 def check(doc, reply):
     method = reply["method"].lower()
     path = reply["target"].split("?")[0]
     status = str(reply["status"])
+    if path == "/" or path.startswith(PAGE_PREFIXES):
+        if media_type(reply.get("content_type", "")) in PAGE_TYPES or not reply.get("has_body"):
+            return None
+        return check_problem(doc, reply, "a page reply that is neither a page nor a file")
+    if status == "404" and not path.startswith("/v1/") and media_type(reply.get("content_type", "")) == "text/html":
+        return None  # a browser's mistyped address gets the not-found page
     template, item = doc.match(path)
     if item is None:
         return check_problem(doc, reply, "no path in the document matches " + path)

@@ -653,5 +653,7 @@ await new Promise((r) => setTimeout(r, 300));
 const failed = results.filter((r) => r[1] !== "passed");
 log(`\n${results.length - failed.length} of ${results.length} browser scenarios passed; screenshots in ${artifacts}`);
 if (server.exitCode !== null && server.exitCode !== 0) log(`saalbuchd exited with ${server.exitCode}`);
+// The mails the SMTP server received, as artifacts beside the screenshots.
+mails().forEach((m, i) => fs.writeFileSync(path.join(artifacts, `mail-${String(i + 1).padStart(2, "0")}.eml`), m));
 fs.rmSync(scratch, { recursive: true, force: true });
 process.exit(failed.length ? 1 : 0);

@@ -4,6 +4,7 @@
 #include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -31,6 +32,7 @@ struct CommandBus::Tenant {
   // The auth index, refreshed after each durable append that adds keys.
   mutable std::shared_mutex auth_mu;
   std::unordered_map<std::string, ApiKey> keys;  // guarded by auth_mu
+  std::vector<std::string> origins;              // guarded by auth_mu; the allowed browser origins
   std::atomic<bool> exists{false};
 
   // The earliest hold deadline (0: none), published by the writer for the
@@ -182,6 +184,7 @@ CommandBus::~CommandBus() { Shutdown(); }
 Status CommandBus::Rebuild(Tenant* t) {
   if (Status s = RebuildModel(t); !s.ok()) return s;
   t->keys = t->model.keys();
+  t->origins = t->model.public_settings().allowed_origins;
   t->exists = t->model.exists();
   t->PublishHolds();
   return Status::Ok();
@@ -462,6 +465,7 @@ void CommandBus::Drain(Tenant* t) {
   std::unordered_map<std::size_t, Outcome> withheld;  // index → outcome as stored (secrets withheld)
   Seq position = t->model.position();
   bool keys_changed = false;
+  bool origins_changed = false;
   const TimeUs now = t->last_now = std::max(t->last_now, options_.clock());
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -516,6 +520,7 @@ void CommandBus::Drain(Tenant* t) {
       for (auto& ev : a->events) {
         t->model.Apply(++position, ev.stream_version, ev.payload);
         keys_changed = keys_changed || ev.payload.type == schema::Payload::ApiKeyCreated;
+        origins_changed = origins_changed || ev.payload.type == schema::Payload::PublicSettingsSet;
         events.push_back(std::move(ev));
       }
       out.kind = a->created ? Outcome::Kind::kCreated : Outcome::Kind::kOk;
@@ -588,9 +593,10 @@ void CommandBus::Drain(Tenant* t) {
     metrics_->append_ok.Increment();
     metrics_->appended_events.Increment(static_cast<double>(event_count));
     t->head_hash = appended->head.hash;
-    if (keys_changed || !t->exists) {
+    if (keys_changed || origins_changed || !t->exists) {
       std::unique_lock lock(t->auth_mu);
       t->keys = t->model.keys();
+      t->origins = t->model.public_settings().allowed_origins;
       t->exists = t->model.exists();
     }
     t->PublishHolds();
@@ -619,6 +625,15 @@ std::optional<ApiKey> CommandBus::Authenticate(const TenantId& tenant, std::stri
   auto it = t->keys.find(std::string(AsBytes(h)));
   if (it == t->keys.end()) return std::nullopt;
   return it->second;
+}
+
+OriginCheck CommandBus::CheckOrigin(const TenantId& tenant, std::string_view origin) const {
+  const Tenant* t = Find(tenant);
+  if (t == nullptr) return OriginCheck::kAny;
+  std::shared_lock lock(t->auth_mu);
+  if (t->origins.empty()) return OriginCheck::kAny;
+  return std::find(t->origins.begin(), t->origins.end(), origin) != t->origins.end() ? OriginCheck::kListed
+                                                                                     : OriginCheck::kUnlisted;
 }
 
 bool CommandBus::TenantExists(const TenantId& tenant) const {

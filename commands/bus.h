@@ -12,7 +12,7 @@
 // A timer thread submits ExpireHolds (actor "system") for tenants whose
 // earliest hold has run out, and SignCheckpoint when a checkpoint is due.
 //
-// Thread-safety: Submit, Authenticate and TenantExists may be called from any
+// Thread-safety: Submit, Authenticate, CheckOrigin and TenantExists may be called from any
 // thread. A tenant's model is confined to whichever writer thread holds the
 // tenant (at most one at a time). Callbacks run on writer threads and must
 // not block.
@@ -46,6 +46,13 @@ struct Outcome {
   nlohmann::json body;
   Seq position = 0;       // the tenant's log position after this command
   bool replayed = false;  // answered from an idempotency record
+};
+
+// How a tenant's public settings treat a browser's Origin.
+enum class OriginCheck {
+  kAny,       // the tenant lists no origins (or does not exist): any origin
+  kListed,    // the origin is one the tenant lists
+  kUnlisted,  // the tenant lists origins, and not this one
 };
 
 struct Submission {
@@ -114,6 +121,10 @@ class CommandBus {
   // The key's id and role when `key` is a key of `tenant`.
   std::optional<ApiKey> Authenticate(const TenantId& tenant, std::string_view key) const;
   bool TenantExists(const TenantId& tenant) const;
+  // `origin` (an Origin header, compared exactly: the tenant's origins are
+  // stored canonical, as browsers send them) against the tenant's allowed
+  // origins as of its last durable append.
+  OriginCheck CheckOrigin(const TenantId& tenant, std::string_view origin) const;
 
   // Stops taking commands, finishes every queued one, joins the writers,
   // then snapshots every tenant's write model that changed since its last.

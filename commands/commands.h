@@ -103,6 +103,20 @@ struct SetSettings {
   TimeUs hold = 0;
 };
 
+// Replaces the tenant's settings for its public side. Decide checks every
+// field (origins, URLs, colour, lengths) and stores them canonical
+// (origins and colour in lower case, origins without a default port);
+// `settings.version` is ignored.
+struct SetPublicSettings {
+  PublicSettings settings;
+};
+// Bounds of SetPublicSettings (Decide refuses more).
+inline constexpr std::size_t kMaxPublicOrigins = 20;
+inline constexpr std::size_t kMaxOriginBytes = 300;
+inline constexpr std::size_t kMaxPublicUrlBytes = 2048;
+inline constexpr std::size_t kMaxDisplayNameBytes = 200;
+inline constexpr std::size_t kMaxConsentBytes = 4000;
+
 struct SetRules {
   ResourceId id;
   Rules rules;
@@ -216,6 +230,18 @@ struct CancelBooking {
   std::string manage_token;  // required when !by_staff
   std::optional<std::uint64_t> if_match;
   bool waive_fee = false;  // staff: cancel without the cancellation fee
+};
+
+// What cancelling a booking now would do, decided exactly as `cancel` would
+// be (the same decision against the same model) and then discarded: its
+// acceptance has no events. The reply: {"booking", "number", "status",
+// "allowed", "refusal" ({code, message, details} or null), "fee_percent",
+// "fee", "credit_note_total", "refund_total" (Money, or null without an
+// invoice), "invoice" ({id, number} or null)}. A booking the caller may not
+// see is refused not_found, as the cancel would be; every other refusal of
+// the cancel is an accepted quote with "allowed": false.
+struct QuoteCancellation {
+  CancelBooking cancel;
 };
 
 // ---- Money (decide_money.cc) ----
@@ -343,7 +369,8 @@ using Command =
                  CancelSeries, ApproveBooking, RejectBooking, ConfirmBooking, CompleteBooking,
                  RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification, SignCheckpoint, SetTariff,
                  SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
-                 RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement>;
+                 RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
+                 SetPublicSettings, QuoteCancellation>;
 
 const char* CommandName(const Command& c);
 

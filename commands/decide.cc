@@ -43,7 +43,9 @@ const char* CommandName(const Command& c) {
                                            "complete_refund",
                                            "close_period",
                                            "import_settlement",
-                                           "import_bank_statement"};
+                                           "import_bank_statement",
+                                           "set_public_settings",
+                                           "quote_cancellation"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -101,6 +103,8 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, ImportSettlement>) return detail::DecideImportSettlement(m, ctx, c);
         if constexpr (std::is_same_v<T, ImportBankStatement>)
           return detail::DecideImportBankStatement(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetPublicSettings>) return detail::DecideSetPublicSettings(m, ctx, c);
+        if constexpr (std::is_same_v<T, QuoteCancellation>) return detail::DecideQuoteCancellation(m, ctx, c);
       },
       cmd);
 }

@@ -115,6 +115,7 @@ Decision DecideSetHolidays(const TenantModel& m, const Context& ctx, const SetHo
 Decision DecideScheduleSession(const TenantModel& m, const Context& ctx, const ScheduleSession& c);
 Decision DecideSetAddon(const TenantModel& m, const Context& ctx, const SetAddon& c);
 Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSettings& c);
+Decision DecideSetPublicSettings(const TenantModel& m, const Context& ctx, const SetPublicSettings& c);
 Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const SignCheckpoint& c);
 
 // Placing bookings (decide_bookings.cc).
@@ -134,6 +135,7 @@ Decision DecideErasePerson(const TenantModel& m, const Context& ctx, const Erase
 
 // The lifecycle of a placed booking (decide_lifecycle.cc).
 Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const CancelBooking& c);
+Decision DecideQuoteCancellation(const TenantModel& m, const Context& ctx, const QuoteCancellation& c);
 Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c);
 Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBooking& c);
 Decision DecideReject(const TenantModel& m, const Context& ctx, const RejectBooking& c);

@@ -99,6 +99,43 @@ Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const Can
   return a;
 }
 
+Decision DecideQuoteCancellation(const TenantModel& m, const Context& ctx, const QuoteCancellation& c) {
+  Decision cancel = DecideCancelBooking(m, ctx, c.cancel);
+  if (auto* r = std::get_if<Rejection>(&cancel); r != nullptr && r->refusal == Refusal::kNotFound) {
+    return *r;  // the caller may not see this booking: no quote either
+  }
+  const Booking* b = m.FindBooking(c.cancel.id);
+  json quote = {{"booking", b->id.get()}, {"number", b->number},          {"status", StatusName(b->status)},
+                {"allowed", false},       {"refusal", nullptr},           {"fee_percent", 0},
+                {"fee", nullptr},         {"credit_note_total", nullptr}, {"refund_total", nullptr},
+                {"invoice", nullptr}};
+  if (auto* r = std::get_if<Rejection>(&cancel)) {
+    quote["refusal"] = {{"code", r->code}, {"message", r->message}, {"details", r->details}};
+  } else {
+    // Summarised from the cancel's own decision, which is then discarded:
+    // the quote and the cancel cannot disagree on the arithmetic.
+    const Acceptance& a = std::get<Acceptance>(cancel);
+    quote["allowed"] = true;
+    quote["fee_percent"] = CancellationFee(m, ctx, *b, c.cancel.waive_fee) / 100.0;
+    if (const json* inv = a.reply.contains("invoice") ? &a.reply["invoice"] : nullptr) {
+      const std::string& currency = m.books().settings().currency;
+      std::int64_t credited = 0, refunded = 0;
+      for (const auto& ev : a.events) {
+        if (const auto* note = ev.payload.AsCreditNoteIssued()) credited += note->gross;
+        if (const auto* refund = ev.payload.AsRefundRequested()) refunded += refund->amount;
+      }
+      quote["fee_percent"] = (*inv)["fee_percent"];
+      quote["fee"] = (*inv)["fee"];
+      quote["credit_note_total"] = {{"amount", credited}, {"currency", currency}};
+      quote["refund_total"] = {{"amount", refunded}, {"currency", currency}};
+      quote["invoice"] = {{"id", (*inv)["id"]}, {"number", (*inv)["number"]}};
+    }
+  }
+  Acceptance a;  // no events: nothing is appended
+  a.reply = std::move(quote);
+  return a;
+}
+
 Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c) {
   auto bookings = m.SeriesBookings(c.id);
   const bool known = m.HasSeries(c.id) && !bookings.empty();

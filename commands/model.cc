@@ -435,6 +435,13 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
       for (const auto& h : ev.AsHolidaysSet()->holidays) holidays_[h->day] = h->name;
       break;
     }
+    case schema::Payload::PublicSettingsSet: {
+      const auto* e = ev.AsPublicSettingsSet();
+      public_ =
+          PublicSettings{e->allowed_origins, e->display_name, e->logo_url,   e->accent_color, e->privacy_url,
+                         e->terms_url,       e->consent_de,   e->consent_en, stream_version};
+      break;
+    }
     default:  // the money events: books_ above
       break;
   }

@@ -187,6 +187,24 @@ struct Usage {
   bool operator==(const Usage&) const = default;
 };
 
+// The tenant's settings for its public side (PublicSettingsSet): who may
+// call the public API from a browser, and how the widget and the manage
+// page present the tenant. Empty strings: not set.
+struct PublicSettings {
+  // Exact origins ("https://www.musterstadt.de"), canonical: lower case, no
+  // default port. Empty: any origin (CORS "*").
+  std::vector<std::string> allowed_origins;
+  std::string display_name;
+  std::string logo_url;
+  std::string accent_color;  // "#rrggbb"
+  std::string privacy_url;
+  std::string terms_url;
+  std::string consent_de;  // plain text
+  std::string consent_en;
+  std::uint64_t version = 0;  // of the stream "tenant/public"; 0: never set
+  bool operator==(const PublicSettings&) const = default;
+};
+
 struct ApiKey {
   std::string id;
   Role role = Role::kAuditor;
@@ -219,6 +237,7 @@ class TenantModel {
   Seq position() const { return position_; }
   TimeUs hold() const { return hold_; }
   std::uint64_t settings_version() const { return settings_version_; }
+  const PublicSettings& public_settings() const { return public_; }
 
   // Public holidays of the tenant (local day → name).
   const std::map<LocalDay, std::string>& holidays() const { return holidays_; }
@@ -333,6 +352,7 @@ class TenantModel {
   std::map<int, std::uint64_t> numbers_per_year_;
   std::map<LocalDay, std::string> holidays_;
   std::uint64_t holidays_version_ = 0;
+  PublicSettings public_;
   Books books_;
 };
 

@@ -110,6 +110,11 @@ void serialize(A& ar, FinanceSettings& s) {
      s.datev_consultant, s.datev_client, s.version);
 }
 template <class A>
+void serialize(A& ar, PublicSettings& s) {
+  ar(s.allowed_origins, s.display_name, s.logo_url, s.accent_color, s.privacy_url, s.terms_url, s.consent_de,
+     s.consent_en, s.version);
+}
+template <class A>
 void serialize(A& ar, Line& l) {
   ar(l.description, l.item, l.tariff, l.unit, l.quantity_milli, l.unit_amount, l.gross_priced, l.tax_rate_bp,
      l.net, l.tax, l.gross, l.product, l.cost_center);
@@ -154,7 +159,7 @@ struct SnapshotCodec {
     ar(m.name_, m.position_, m.hold_, m.settings_version_, m.keys_, m.resources_, m.bookings_, m.holds_,
        m.addons_, m.groups_, m.customers_, m.customer_by_token_, m.bookings_by_customer_, m.rights_,
        m.rights_by_resource_, m.series_, m.persons_, m.notifications_, m.checkpoints_,
-       m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_);
+       m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_, m.public_);
     Books(ar, m.books_);
   }
 

@@ -31,7 +31,7 @@
 
 namespace saalbuch::commands {
 
-inline constexpr std::uint32_t kSnapshotFormat = 2;  // 2: the archive (clock, orphans)
+inline constexpr std::uint32_t kSnapshotFormat = 3;  // 2: the archive (clock, orphans); 3: public settings
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

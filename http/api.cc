@@ -39,6 +39,15 @@ void Api::Shutdown() { impl_->edge.pool.join(); }
 
 void Api::SetPublicUrl(std::string url) { impl_->edge.options.public_url = std::move(url); }
 
+void Api::AddEarlyHeaders(const Request& req, Response& res) const {
+  try {
+    const Target target = ParseTarget(SV(req.target()));
+    if (UnderTenant(target.segments)) impl_->edge.Cors(req, target.segments, res);
+  } catch (const std::exception& e) {
+    spdlog::error("early reply to {}: {}", std::string(req.target()), e.what());
+  }
+}
+
 void Api::Handle(Request&& req, const std::string& remote_ip, Respond respond) {
   in_flight_.fetch_add(1);
   auto c = std::make_shared<Call>();
@@ -53,9 +62,13 @@ void Api::Handle(Request&& req, const std::string& remote_ip, Respond respond) {
     c->request_id = RandomHex(8);
   }
   Edge& edge = impl_->edge;
-  if (double wait = edge.limiter.Take(remote_ip); wait > 0) return edge.TooMany(c, wait);
   try {
     c->target = ParseTarget(SV(c->req.target()));
+    // Under a tenant every reply carries its CORS headers, whatever ends the
+    // request (429 here, 404 and 405 in the router), so that a widget can
+    // read why; the router clears this for routes of keys only.
+    c->public_cors = UnderTenant(c->target.segments);
+    if (double wait = edge.limiter.Take(remote_ip); wait > 0) return edge.TooMany(c, wait);
     impl_->router.Dispatch(edge, c);
   } catch (const std::exception& e) {
     // A programming error; never a reason to take the server down.

@@ -72,6 +72,12 @@ class Api {
 
   void Handle(Request&& req, const std::string& remote_ip, Respond respond);
 
+  // The headers Handle would add that a reply the server writes by itself
+  // (413, 431, 400, 503 while shutting down; ServerOptions::early_headers)
+  // should carry too: the CORS headers of a path under a tenant. `req` may
+  // be incomplete. Thread-safe; never blocks.
+  void AddEarlyHeaders(const Request& req, Response& res) const;
+
   // The base URL of checkouts' return and webhook URLs. Call before
   // SetReady(true); not thread-safe against requests.
   void SetPublicUrl(std::string url);

@@ -32,6 +32,8 @@ class Decoder {
   // The array `name` (at most `max_items`), or an empty one when absent.
   nlohmann::json Array(const char* name, std::size_t max_items);
 
+  // The object being decoded.
+  const nlohmann::json& object() const { return obj_; }
   void Error(const std::string& field, const std::string& problem);
   bool ok() const { return errors_->empty(); }
   const nlohmann::json& errors() const { return *errors_; }

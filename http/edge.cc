@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "common/time.h"
@@ -43,6 +44,8 @@ std::optional<BookingSubject> SubjectOf(const commands::Command& cmd) {
         if constexpr (std::is_same_v<T, commands::CancelBooking> ||
                       std::is_same_v<T, commands::RescheduleBooking>) {
           return BookingSubject{c.id, c.by_staff ? "" : c.manage_token};
+        } else if constexpr (std::is_same_v<T, commands::QuoteCancellation>) {
+          return BookingSubject{c.cancel.id, c.cancel.by_staff ? "" : c.cancel.manage_token};
         } else if constexpr (std::is_same_v<T, commands::ApproveBooking> ||
                              std::is_same_v<T, commands::RejectBooking> ||
                              std::is_same_v<T, commands::ConfirmBooking> ||
@@ -270,10 +273,7 @@ void Edge::Send(const CallPtr& c, Response res) {
       res.result() != status::no_content) {
     res.content_length(0);
   }
-  if (c->public_cors) {
-    res.set(field::access_control_allow_origin, "*");
-    res.set(field::access_control_expose_headers, "ETag, Saalbuch-Position, Retry-After, X-Request-Id");
-  }
+  if (c->public_cors) Cors(c->req, c->target.segments, res);
   if (res.find(field::cache_control) == res.end()) res.set(field::cache_control, "no-store");
   res.keep_alive(c->req.keep_alive());
   res.prepare_payload();
@@ -288,6 +288,42 @@ void Edge::Send(const CallPtr& c, Response res) {
       .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - c->start).count());
   api->in_flight_.fetch_sub(1);
   c->respond(std::move(res));
+}
+
+bool UnderTenant(const std::vector<std::string>& segments) {
+  return segments.size() >= 3 && segments[0] == "v1" && segments[1] == "tenants";
+}
+
+std::string OriginOf(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return "";
+  std::string origin(url.substr(0, url.find_first_of("/?#", scheme_end + 3)));
+  std::transform(origin.begin(), origin.end(), origin.begin(),
+                 [](char ch) { return static_cast<char>(std::tolower(static_cast<unsigned char>(ch))); });
+  if (origin.starts_with("http://") && origin.ends_with(":80")) origin.resize(origin.size() - 3);
+  if (origin.starts_with("https://") && origin.ends_with(":443")) origin.resize(origin.size() - 4);
+  return origin;
+}
+
+void Edge::Cors(const Request& req, const std::vector<std::string>& segments, Response& res) const {
+  auto allow = [&](std::string_view origin) {
+    res.set(field::access_control_allow_origin, std::string(origin));
+    res.set(field::access_control_expose_headers, "ETag, Saalbuch-Position, Retry-After, X-Request-Id");
+  };
+  if (!UnderTenant(segments)) return allow("*");
+  auto it = req.find(field::origin);
+  const std::string_view origin = it == req.end() ? std::string_view() : SV(it->value());
+  switch (bus.CheckOrigin(TenantId(segments[2]), origin)) {
+    case commands::OriginCheck::kAny:
+      return allow("*");
+    case commands::OriginCheck::kListed:
+      res.set(field::vary, "Origin");
+      return allow(origin);
+    case commands::OriginCheck::kUnlisted:
+      res.set(field::vary, "Origin");
+      if (!origin.empty() && origin == OriginOf(options.public_url)) allow(origin);
+      return;  // no Access-Control-Allow-Origin: the browser withholds the reply
+  }
 }
 
 void Edge::SendJson(const CallPtr& c, status st, const json& body, std::optional<Seq> position) {
@@ -357,7 +393,11 @@ commands::Context Edge::Ctx(const CallPtr& c, const TenantId& t, std::string act
 void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
                   const std::string& location_prefix) {
   commands::Submission s;
-  auto key_it = c->req.find("Idempotency-Key");
+  // A GET that is decided (a quote) changes nothing: it takes no
+  // idempotency record.
+  auto key_it = c->req.method() == verb::get || c->req.method() == verb::head
+                    ? c->req.end()
+                    : c->req.find("Idempotency-Key");
   if (key_it != c->req.end()) {
     std::string_view key = SV(key_it->value());
     bool printable = std::all_of(key.begin(), key.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });

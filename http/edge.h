@@ -96,6 +96,12 @@ struct Call {
 };
 using CallPtr = std::shared_ptr<Call>;
 
+// Whether the path is under /v1/tenants/{tenant}/.
+bool UnderTenant(const std::vector<std::string>& segments);
+// The origin (RFC 6454: lower-case scheme://host[:port], no default port)
+// of an absolute URL; "" when it has no scheme.
+std::string OriginOf(std::string_view url);
+
 class Edge;
 // A handler of one route: the router has authorised c->caller.
 using RouteHandler = void (Edge::*)(const CallPtr& c);
@@ -164,6 +170,12 @@ class Edge {
   void TooMany(const CallPtr& c, double wait_s);
   void NotAllowed(const CallPtr& c, const std::string& allow);
   void Preflight(const CallPtr& c);
+  // The CORS headers of a reply to `req` (API.md, WIDGET.md) for a route
+  // open to browsers: outside /v1/tenants/{tenant}/ always "*"; under it
+  // "*" while the tenant lists no allowed origins, else (with
+  // `Vary: Origin`) the request's Origin when the tenant lists it or it is
+  // this server's own (options.public_url), and none otherwise.
+  void Cors(const Request& req, const std::vector<std::string>& segments, Response& res) const;
   // `result` with the projection position; with `etag`, an ETag and 304
   // when the client already has it.
   void SendQuery(const CallPtr& c, Seq position, const Result<nlohmann::json>& result, bool etag);
@@ -245,6 +257,7 @@ class Edge {
   void GetTenant(const CallPtr& c);
   void SetHolidays(const CallPtr& c);
   void SetSettings(const CallPtr& c);
+  void SetPublicSettings(const CallPtr& c);
   void CreateKey(const CallPtr& c);
 
   // ---- catalog and rules (routes_catalog.cc) ----
@@ -265,6 +278,7 @@ class Edge {
   void BookingCalendar(const CallPtr& c);
   void ResourceBookings(const CallPtr& c);
   void CancelBooking(const CallPtr& c);
+  void QuoteCancellation(const CallPtr& c);
   void RescheduleBooking(const CallPtr& c);
   void ApproveBooking(const CallPtr& c);
   void RejectBooking(const CallPtr& c);

@@ -84,7 +84,7 @@ const Router::Node* Router::Find(const Node& node, const std::vector<std::string
 void Router::Dispatch(Edge& edge, const CallPtr& c) const {
   const auto& s = c->target.segments;
   const verb m = c->req.method();
-  const bool under_tenant = s.size() >= 3 && s[0] == "v1" && s[1] == "tenants";
+  const bool under_tenant = UnderTenant(s);
   if (under_tenant && m == verb::options) return edge.Preflight(c);
   if (under_tenant) {
     c->tenant = TenantId(s[2]);

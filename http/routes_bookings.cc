@@ -32,6 +32,8 @@ std::vector<Route> BookingRoutes() {
        "booking_ics", &Edge::BookingCalendar},
       {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/cancel", kOwnerOrKeys, "booking_cancel",
        &Edge::CancelBooking},
+      {verb::get, "/v1/tenants/{tenant}/bookings/{booking}/cancellation", kOwnerOrKeys,
+       "booking_cancellation", &Edge::QuoteCancellation},
       {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/reschedule", kOwnerOrKeys, "booking_reschedule",
        &Edge::RescheduleBooking},
       {verb::post, "/v1/tenants/{tenant}/bookings/{booking}/approve", kKeys, "booking_approve",
@@ -300,6 +302,21 @@ void Edge::CancelBooking(const CallPtr& c) {
   cmd.waive_fee = d.Bool("waive_fee", false);  // staff only (Decide refuses it for bookers)
   if (Invalid(c, d)) return;
   Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
+}
+
+// The cancel's own decision, run by the tenant's writer against its current
+// write model and discarded (commands::QuoteCancellation): nothing is
+// appended, and the quote is what a cancel decided at that moment does.
+void Edge::QuoteCancellation(const CallPtr& c) {
+  commands::QuoteCancellation cmd;
+  cmd.cancel.id = BookingId(c->params[0]);
+  TokenOrStaff(c, &cmd.cancel.by_staff, &cmd.cancel.manage_token);
+  const std::string waive = c->Param("waive_fee");
+  if (!waive.empty() && waive != "true" && waive != "false") {
+    return Problem(c, status::bad_request, "invalid_query", "waive_fee must be true or false");
+  }
+  cmd.cancel.waive_fee = waive == "true";  // staff only, as for the cancel
+  Submit(c, Ctx(c, c->tenant, c->caller.Actor()), std::move(cmd));
 }
 
 void Edge::RescheduleBooking(const CallPtr& c) {

@@ -12,6 +12,8 @@ std::vector<Route> TenantRoutes() {
   return {
       {verb::get, "/v1/tenants/{tenant}", kPublic, "tenant", &Edge::GetTenant},
       {verb::put, "/v1/tenants/{tenant}/settings", kAdmin, "settings", &Edge::SetSettings},
+      {verb::put, "/v1/tenants/{tenant}/public-settings", kAdmin, "public_settings",
+       &Edge::SetPublicSettings},
       {verb::put, "/v1/tenants/{tenant}/holidays", kAdmin, "holidays", &Edge::SetHolidays},
       {verb::post, "/v1/tenants/{tenant}/keys", kAdmin, "keys", &Edge::CreateKey},
   };
@@ -32,6 +34,38 @@ void Edge::SetSettings(const CallPtr& c) {
     if (cmd.hold == 0) d.Error("hold_seconds", "required");
     return commands::Command(cmd);
   });
+}
+
+// Types and bounds here; the rules of origins, URLs and colour, and the
+// canonical forms, are Decide's (commands/decide_public.cc).
+void Edge::SetPublicSettings(const CallPtr& c) {
+  KeyCommand(
+      c,
+      {"allowed_origins", "display_name", "logo_url", "accent_color", "privacy_url", "terms_url", "consent"},
+      false, [&](Decoder& d, auto) {
+        commands::SetPublicSettings cmd;
+        commands::PublicSettings& s = cmd.settings;
+        const json origins = d.Array("allowed_origins", commands::kMaxPublicOrigins);
+        for (std::size_t i = 0; i < origins.size(); ++i) {
+          if (origins[i].is_string()) {
+            s.allowed_origins.push_back(origins[i].get<std::string>());
+          } else {
+            d.Error("allowed_origins[" + std::to_string(i) + "]", "must be a string");
+          }
+        }
+        s.display_name = d.Str("display_name", false, commands::kMaxDisplayNameBytes);
+        s.logo_url = d.Str("logo_url", false, commands::kMaxPublicUrlBytes);
+        s.accent_color = d.Str("accent_color", false, 64);
+        s.privacy_url = d.Str("privacy_url", false, commands::kMaxPublicUrlBytes);
+        s.terms_url = d.Str("terms_url", false, commands::kMaxPublicUrlBytes);
+        const json& body = d.object();
+        if (auto it = body.find("consent"); it != body.end() && !it->is_null()) {
+          Decoder consent = d.Nested(*it, {"de", "en"}, "consent.");
+          s.consent_de = consent.Str("de", false, commands::kMaxConsentBytes);
+          s.consent_en = consent.Str("en", false, commands::kMaxConsentBytes);
+        }
+        return commands::Command(std::move(cmd));
+      });
 }
 
 void Edge::SetHolidays(const CallPtr& c) {

@@ -431,6 +431,9 @@ int main(int argc, char** argv) {
     server_options.max_connections = cfg.max_connections;
     server_options.max_connections_per_ip = cfg.max_connections_per_ip;
     server_options.request_timeout = std::chrono::seconds(cfg.request_timeout_s);
+    server_options.early_headers = [&api](const http::Request& req, http::Response& res) {
+      api.AddEarlyHeaders(req, res);
+    };
     http::Server server(ioc, server_options,
                         [&api](http::Request&& req, const std::string& ip, http::Respond respond) {
                           api.Handle(std::move(req), ip, std::move(respond));

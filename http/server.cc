@@ -79,7 +79,7 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == beast_http::error::body_limit) {
-      return Write(PlainProblem(
+      return WriteEarly(PlainProblem(
           beast_http::status::payload_too_large, "body_too_large",
           "request body exceeds " +
               std::to_string(parser_->get().target().find("/reconciliation/") != beast::string_view::npos
@@ -88,20 +88,20 @@ class Session : public std::enable_shared_from_this<Session> {
               " bytes"));
     }
     if (ec == beast_http::error::header_limit) {
-      return Write(
+      return WriteEarly(
           PlainProblem(beast_http::status::request_header_fields_too_large, "headers_too_large",
                        "request headers exceed " + std::to_string(options_.max_header_bytes) + " bytes"));
     }
     if (ec) {
-      return Write(PlainProblem(beast_http::status::bad_request, "malformed_http",
-                                "the request is not valid HTTP/1.1"));
+      return WriteEarly(PlainProblem(beast_http::status::bad_request, "malformed_http",
+                                     "the request is not valid HTTP/1.1"));
     }
     stream_.expires_after(options_.request_timeout);
     if (state_->draining.load()) {
       Response res = PlainProblem(beast_http::status::service_unavailable, "shutting_down",
                                   "the server is shutting down");
       res.set(beast_http::field::retry_after, "5");
-      return Write(std::move(res));
+      return WriteEarly(std::move(res));
     }
     Request req = parser_->release();
     const unsigned version = req.version();
@@ -114,6 +114,12 @@ class Session : public std::enable_shared_from_this<Session> {
           self->stream_.get_executor(),
           [self, r = std::make_shared<Response>(std::move(res))]() mutable { self->Write(std::move(*r)); });
     });
+  }
+
+  // A reply of the server's own, with the headers the handler's side adds.
+  void WriteEarly(Response res) {
+    if (options_.early_headers) options_.early_headers(parser_->get(), res);
+    Write(std::move(res));
   }
 
   void Write(Response res) {
@@ -227,7 +233,10 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 };
 
 Server::Server(net::io_context& ioc, ServerOptions options, Handler handler)
-    : ioc_(ioc), options_(options), handler_(std::move(handler)), state_(std::make_shared<State>()) {}
+    : ioc_(ioc),
+      options_(std::move(options)),
+      handler_(std::move(handler)),
+      state_(std::make_shared<State>()) {}
 
 Server::~Server() = default;
 

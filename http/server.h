@@ -48,6 +48,13 @@ struct ServerOptions {
   // Open connections from one client address; further ones get 503, so that
   // one host cannot take every connection.
   int max_connections_per_ip = 64;
+  // Adds headers to the replies the server writes by itself, before a
+  // request reaches the handler: 413, 431, 400 (malformed) and 503 while
+  // shutting down. Gets the request as far as it was read (after 431 its
+  // header may be incomplete). saalbuchd adds the CORS headers the API
+  // would (Api::AddEarlyHeaders), so that a browser can read the refusal.
+  // Runs on an I/O thread and must not block. Empty: nothing is added.
+  std::function<void(const Request& partial, Response& res)> early_headers;
 };
 
 class Server {

@@ -51,7 +51,31 @@ json RulesJson(const schema::RulesSet& e) {
           {"horizon_days", e.horizon_s() / 86400}};
 }
 
+json Nullable(const flatbuffers::String* s) {
+  return s == nullptr || s->size() == 0 ? json(nullptr) : json(Str(s));
+}
+
 }  // namespace
+
+json PublicJson(const schema::PublicSettingsSet* e, std::uint64_t version) {
+  json origins = json::array();
+  if (e != nullptr && e->allowed_origins() != nullptr) {
+    for (const auto* o : *e->allowed_origins()) origins.push_back(Str(o));
+  }
+  auto text = [&](const flatbuffers::String* (schema::PublicSettingsSet::*field)() const) {
+    return e == nullptr ? json(nullptr) : Nullable((e->*field)());
+  };
+  return {{"allowed_origins", origins},
+          {"display_name", text(&schema::PublicSettingsSet::display_name)},
+          {"logo_url", text(&schema::PublicSettingsSet::logo_url)},
+          {"accent_color", text(&schema::PublicSettingsSet::accent_color)},
+          {"privacy_url", text(&schema::PublicSettingsSet::privacy_url)},
+          {"terms_url", text(&schema::PublicSettingsSet::terms_url)},
+          {"consent",
+           {{"de", text(&schema::PublicSettingsSet::consent_de)},
+            {"en", text(&schema::PublicSettingsSet::consent_en)}}},
+          {"version", version}};
+}
 
 Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
   switch (env.payload_type()) {
@@ -203,6 +227,15 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
       if (!doc.ok()) return doc.status();
       if (doc->is_null()) break;
       (*doc)["hold_seconds"] = env.payload_as_TenantSettingsSet()->hold_s();
+      txn->Put(key, doc->dump());
+      break;
+    }
+    case schema::Payload::PublicSettingsSet: {
+      const std::string key = Key(t, 'C', "t");
+      auto doc = GetJson(txn, key);
+      if (!doc.ok()) return doc.status();
+      if (doc->is_null()) break;
+      (*doc)["public"] = PublicJson(env.payload_as_PublicSettingsSet(), env.stream_version());
       txn->Put(key, doc->dump());
       break;
     }

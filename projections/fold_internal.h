@@ -26,6 +26,10 @@ inline Result<nlohmann::json> GetJson(Txn* txn, const std::string& key) {
   return j;
 }
 
+// `public` of the tenant document: the settings of `e` at stream `version`;
+// e == nullptr: the defaults of a tenant that never set them (version 0).
+nlohmann::json PublicJson(const schema::PublicSettingsSet* e, std::uint64_t version);
+
 // Each folds one record into its projection (its tag in kProjections) and
 // ignores the events it does not show; the caller writes the checkpoint.
 // 'C' catalog_fold.cc, 'A' availability_fold.cc, 'B' bookings_fold.cc,

@@ -4,6 +4,7 @@
 #include "common/crypto.h"
 #include "common/time.h"
 #include "common/time_json.h"
+#include "projections/fold_internal.h"
 #include "projections/keys_internal.h"
 #include "projections/projections.h"
 
@@ -29,7 +30,12 @@ Result<json> GetDoc(const KvView& kv, const std::string& key, const char* what) 
 }  // namespace
 
 Result<json> QueryTenant(const KvView& kv, const TenantId& tenant) {
-  return GetDoc(kv, Key(tenant, 'C', "t"), "tenant");
+  auto doc = GetDoc(kv, Key(tenant, 'C', "t"), "tenant");
+  // The document gets `public` with the first PublicSettingsSet; before,
+  // the defaults (kept out of the stored document, which therefore stays
+  // what older builds folded: no rebuild of the catalog).
+  if (doc.ok() && !doc->contains("public")) (*doc)["public"] = PublicJson(nullptr, 0);
+  return doc;
 }
 
 Result<json> QueryResources(const KvView& kv, const TenantId& tenant, std::size_t limit,

@@ -534,6 +534,104 @@ TEST_F(MoneyDecideTest, OnlyStaffMayWaiveTheFee) {
   EXPECT_EQ(a.reply.at("invoice").at("fee").at("amount"), 0);
 }
 
+// ---- Cancellation quotes: the cancel's own decision, discarded ----
+
+// Each quote is followed by the cancel at the same moment: the quote must
+// say what the cancel then does, and change nothing itself.
+TEST_F(MoneyDecideTest, QuoteSaysWhatTheCancelThenDoesInEveryTier) {
+  HourlyRoom();
+  Tiers();
+  struct Case {
+    const char* id;
+    TimeUs start;
+    double percent;
+    std::int64_t fee, credited, refunded;
+  };
+  const Case cases[] = {{"free", now_ + 14 * kDay, 0, 0, 9000, 9000},
+                        {"half", now_ + 3 * kDay, 50, 4500, 4500, 4500},
+                        {"late", now_ + 3 * kDay - 1, 100, 9000, 0, 0}};
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.id);
+    PaidBooking(k.id, k.start);
+    const TenantModel before = model_;
+    Acceptance q = Accept(QuoteCancellation{CancelAsBooker(k.id)}, now_);
+    EXPECT_TRUE(q.events.empty());
+    EXPECT_TRUE(model_ == before);
+    Acceptance a = Accept(CancelAsBooker(k.id), now_);
+    std::int64_t credited = 0, refunded = 0;
+    for (const auto* n : All<schema::CreditNoteIssuedT>(a)) credited += n->gross;
+    for (const auto* r : All<schema::RefundRequestedT>(a)) refunded += r->amount;
+    const nlohmann::json& quote = q.reply;
+    EXPECT_EQ(quote.at("allowed"), true);
+    EXPECT_TRUE(quote.at("refusal").is_null());
+    EXPECT_EQ(quote.at("status"), "confirmed");
+    EXPECT_EQ(quote.at("fee"), a.reply.at("invoice").at("fee"));
+    EXPECT_EQ(quote.at("fee_percent"), a.reply.at("invoice").at("fee_percent"));
+    EXPECT_EQ(quote.at("credit_note_total"), (nlohmann::json{{"amount", credited}, {"currency", "EUR"}}));
+    EXPECT_EQ(quote.at("refund_total"), (nlohmann::json{{"amount", refunded}, {"currency", "EUR"}}));
+    EXPECT_EQ(quote.at("invoice").at("number"), a.reply.at("invoice").at("number"));
+    // And the amounts themselves, so that both cannot be wrong alike.
+    EXPECT_EQ(quote.at("fee_percent"), k.percent);
+    EXPECT_EQ(quote.at("fee").at("amount"), k.fee);
+    EXPECT_EQ(credited, k.credited);
+    EXPECT_EQ(refunded, k.refunded);
+  }
+}
+
+TEST_F(MoneyDecideTest, QuoteOfAFreeBookingHasNoMoney) {
+  Tiers();
+  Accept(Place("gratis", "saal", now_ + kDay, now_ + kDay + kHour), now_);
+  ASSERT_EQ(Status("gratis"), BookingStatus::kConfirmed);
+  Acceptance q = Accept(QuoteCancellation{CancelAsBooker("gratis")}, now_);
+  EXPECT_EQ(q.reply.at("allowed"), true);
+  EXPECT_EQ(q.reply.at("fee_percent"), 100);  // the tier, of nothing
+  EXPECT_TRUE(q.reply.at("fee").is_null());
+  EXPECT_TRUE(q.reply.at("credit_note_total").is_null());
+  EXPECT_TRUE(q.reply.at("refund_total").is_null());
+  EXPECT_TRUE(q.reply.at("invoice").is_null());
+  Acceptance a = Accept(CancelAsBooker("gratis"), now_);
+  EXPECT_FALSE(a.reply.contains("invoice"));
+  EXPECT_EQ(a.events.size(), 1u);
+}
+
+TEST_F(MoneyDecideTest, QuoteOfACancelledBookingCarriesTheCancelsRefusal) {
+  HourlyRoom();
+  Tiers();
+  PaidBooking("a", now_ + 20 * kDay);
+  Accept(CancelAsBooker("a"), now_);
+  const Rejection cancel = Refuse(CancelAsBooker("a"), now_);
+  Acceptance q = Accept(QuoteCancellation{CancelAsBooker("a")}, now_);
+  EXPECT_TRUE(q.events.empty());
+  EXPECT_EQ(q.reply.at("allowed"), false);
+  EXPECT_EQ(q.reply.at("status"), "cancelled");
+  EXPECT_EQ(q.reply.at("refusal").at("code"), "already_cancelled");
+  EXPECT_EQ(q.reply.at("refusal").at("code"), cancel.code);
+  EXPECT_EQ(q.reply.at("refusal").at("message"), cancel.message);
+  EXPECT_TRUE(q.reply.at("fee").is_null());
+
+  // A booker may not waive the fee: the quote says so as the cancel would.
+  PaidBooking("b", now_ + kDay);
+  auto waive = CancelAsBooker("b");
+  waive.waive_fee = true;
+  q = Accept(QuoteCancellation{waive}, now_);
+  EXPECT_EQ(q.reply.at("refusal").at("code"), "not_permitted");
+  // Staff may: a quote without the fee.
+  auto staff = CancelAsStaff("b");
+  staff.waive_fee = true;
+  q = Accept(QuoteCancellation{staff}, now_);
+  EXPECT_EQ(q.reply.at("fee_percent"), 0);
+  EXPECT_EQ(q.reply.at("refund_total").at("amount"), 9000);
+}
+
+TEST_F(MoneyDecideTest, QuoteWithAWrongTokenIsNotFoundLikeTheCancel) {
+  HourlyRoom();
+  PaidBooking("a", now_ + 20 * kDay);
+  Rejection r = Refuse(QuoteCancellation{CancelAsBooker("a", "token-wrong")}, now_);
+  EXPECT_EQ(r.code, "not_found");
+  EXPECT_EQ(r.refusal, Refusal::kNotFound);
+  EXPECT_EQ(Refuse(QuoteCancellation{CancelAsBooker("nope")}, now_).code, "not_found");
+}
+
 TEST_F(MoneyDecideTest, AMoveMayNotChangeTheInvoicedPrice) {
   HourlyRoom();
   Accept(Place("m", "saal", now_ + kDay, now_ + kDay + kHour), now_);  // 60.00 invoiced

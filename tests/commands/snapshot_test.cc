@@ -56,6 +56,12 @@ class SnapshotTest : public DecideFixture {
     Must(CreateApiKey{"fin", "fin-secret", "finance", "Kasse"}, now_);
     Must(CreateApiKey{"aud", "aud-secret", "auditor", "RPA"}, now_);
     Must(SetSettings{45 * kMinute}, now_);
+    SetPublicSettings pub;
+    pub.settings.allowed_origins = {"https://www.musterhausen.de", "http://localhost:8081"};
+    pub.settings.display_name = "Stadtsaal";
+    pub.settings.accent_color = "#00AA55";
+    pub.settings.consent_de = "Einverstanden.";
+    Must(pub, now_);
     Rules rules = OpenDays(1, 7, 7 * 60, 22 * 60);
     rules.buffer_before = 5 * kMinute;
     rules.buffer_after = 10 * kMinute;
@@ -534,9 +540,9 @@ TEST_F(SnapshotTest, GoldenEncodingOfAFixedModel) {
   MakeEverything();
   TimeUs now = now_;
   for (int i = 0; i < 200; ++i) RandomCommand(now += 7 * kMinute);
-  ASSERT_EQ(kSnapshotFormat, 2u);
+  ASSERT_EQ(kSnapshotFormat, 3u);
   EXPECT_EQ(ToHex(AsBytes(HashOf(EncodeSnapshot(model_, Sha256{})))),
-            "0a755cc84adfbc49d3ac1fadea28cf7963278117efb85d9595975354b8b4613b");
+            "c61d077d57f8ec1524b2e6cd1771e21b8070ea989ee021d972b7e79eacdf7b8d");
 }
 
 }  // namespace

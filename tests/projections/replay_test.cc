@@ -141,6 +141,41 @@ TEST_F(ReplayTest, LiveProjectionsEqualAReplayAfterARandomizedHistory) {
   EXPECT_GT(cancelled, 3);
 }
 
+TEST_F(ReplayTest, TenantDocumentWithPublicSettingsEqualsAReplay) {
+  StartRunner();
+  std::mt19937 rng(5);
+  TimeUs now = T("2026-03-01T08:00:00Z");
+  MakeTenant("stadt", "Europe/Berlin", now);
+  // Before any public settings: their defaults, outside the stored document.
+  CatchUp("stadt");
+  auto before = QueryTenant(runner_->view(), TenantId("stadt"));
+  ASSERT_TRUE(before.ok());
+  EXPECT_EQ(before->at("public").at("version"), 0);
+  EXPECT_EQ(before->at("public").at("allowed_origins"), nlohmann::json::array());
+  RandomHistory("stadt", &rng, 30, &now);
+  commands::SetPublicSettings s;
+  s.settings.allowed_origins = {"https://www.musterstadt.de", "HTTP://Localhost:8080"};
+  s.settings.display_name = "Stadt";
+  MustDo("stadt", s, now);
+  RandomHistory("stadt", &rng, 30, &now);
+  s.settings.accent_color = "#AA0000";
+  s.settings.consent_de = "Ich bin einverstanden.";
+  MustDo("stadt", s, now);
+  ExpectLiveEqualsReplay("stadt");
+  auto live = QueryTenant(runner_->view(), TenantId("stadt"));
+  auto replay = Replay("stadt");
+  auto replayed = QueryTenant(*replay, TenantId("stadt"));
+  ASSERT_TRUE(live.ok() && replayed.ok());
+  EXPECT_EQ(live->dump(), replayed->dump());
+  const auto& pub = live->at("public");
+  EXPECT_EQ(pub.at("allowed_origins"),
+            nlohmann::json::array({"https://www.musterstadt.de", "http://localhost:8080"}));
+  EXPECT_EQ(pub.at("accent_color"), "#aa0000");
+  EXPECT_EQ(pub.at("consent").at("de"), "Ich bin einverstanden.");
+  EXPECT_TRUE(pub.at("consent").at("en").is_null());
+  EXPECT_EQ(pub.at("version"), 2);
+}
+
 TEST_F(ReplayTest, ReplayUpToAnEarlierPositionEqualsTheLiveStateThen) {
   StartRunner();
   std::mt19937 rng(7);

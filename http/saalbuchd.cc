@@ -196,6 +196,19 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, cons
     hall.version.cost_center = "4711";
     seed.emplace_back(std::move(hall));
   }
+  {
+    // The public side: the widget's accent colour and consent text.
+    commands::SetPublicSettings ps;
+    ps.settings.display_name = "Bürgerhaus Musterstadt";
+    ps.settings.accent_color = "#1f5f8b";
+    ps.settings.consent_de =
+        "Ich willige ein, dass das Bürgerhaus Musterstadt meine Angaben zur Bearbeitung dieser Buchung "
+        "speichert; sie werden ein Jahr nach dem Termin gelöscht.";
+    ps.settings.consent_en =
+        "I agree that Bürgerhaus Musterstadt stores my details to process this booking; they are deleted one "
+        "year after the booking.";
+    seed.emplace_back(std::move(ps));
+  }
   Seq last = o.position;
   for (const auto& cmd : seed) {
     auto res = RunCommand(bus, ctx("operator"), cmd);

@@ -1441,7 +1441,7 @@ class BookingElement extends SaalbuchElement {
       this.field(`${t.email} (${t.required})`, h("input", { type: "email", name: "email", autocomplete: "email", required: true, maxlength: "254" })),
       this.field(t.phone, h("input", { type: "tel", name: "phone", autocomplete: "tel", maxlength: "50" })),
       this.field(t.notes, h("textarea", { name: "notes", maxlength: "2000", rows: "3" })));
-    const consentText = (pub.consent_text && (pub.consent_text[this.lang_] || pub.consent_text.de)) || t.consent;
+    const consentText = (pub.consent && (pub.consent[this.lang_] || pub.consent.de)) || t.consent;
     const consent = h("input", { type: "checkbox", name: "consent", required: true, id: uid("consent") });
     const consentErr = h("p", { class: "field-error", id: `${consent.id}-error`, hidden: true });
     consent.setAttribute("aria-describedby", consentErr.id);
@@ -1806,17 +1806,16 @@ class ManageElement extends SaalbuchElement {
   async askCancel() {
     const t = this.t;
     const L = this.lang_;
+    // What cancelling now would cost, decided by the server as the cancel
+    // itself would be (GET …/cancellation), before the booker confirms.
     const q = await api(`${this.base}/bookings/${enc(this.id)}/cancellation`, { token: this.token });
-    if (q.ok && q.data.allowed === false) {
-      return this.panel.replaceChildren(this.errorBox(q.data.problem || q.data));
-    }
+    if (!q.ok) return this.panel.replaceChildren(this.errorBox(q.problem));
+    if (q.data.allowed === false) return this.panel.replaceChildren(this.errorBox(q.data.refusal || { code: "other" }));
     const lines = [];
-    if (q.ok) {
-      const fee = q.data.fee;
-      if (!fee || fee.amount === 0) lines.push(t.cancelFree);
-      else lines.push(t.cancelFee(money(fee, L), q.data.fee_percent));
-      if (q.data.refund && q.data.refund.amount > 0) lines.push(t.cancelRefund(money(q.data.refund, L)));
-    }
+    const fee = q.data.fee;
+    if (!fee || fee.amount === 0) lines.push(t.cancelFree);
+    else lines.push(t.cancelFee(money(fee, L), q.data.fee_percent));
+    if (q.data.refund_total && q.data.refund_total.amount > 0) lines.push(t.cancelRefund(money(q.data.refund_total, L)));
     const reasonId = uid("reason");
     const heading = this.heading(1, t.cancelTitle, { tabindex: "-1" });
     const box = h("div", { class: "error", part: "confirm", role: "group", "aria-label": t.cancelTitle },

@@ -1,6 +1,7 @@
 // saalbuchd: the Saalbuch server. Wires the ledger, the command bus, the
 // projections and the HTTP API together; owns start-up and shutdown.
 
+#include <prometheus/gauge.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <thread>
 
 #include "commands/bus.h"
+#include "common/build_info.h"
 #include "common/crypto.h"
 #include "common/note.h"
 #include "http/api.h"
@@ -240,6 +242,8 @@ int main(int argc, char** argv) {
       "Every option can also be set as an environment variable (shown as [env]).\n"
       "The operator key comes from SAALBUCH_OPERATOR_KEY, from --operator-key-file, or is\n"
       "generated into <data>/operator.key at the first start."};
+  app.set_version_flag("--version", VersionLine("saalbuchd"),
+                       "Print the version and the git revision, then exit");
   app.set_config("--config", "", "Read options from this TOML/INI file", false)->envname("SAALBUCH_CONFIG");
   app.add_option("--data", cfg.data, "Data directory (RocksDB and key files)")
       ->envname("SAALBUCH_DATA")
@@ -377,6 +381,12 @@ int main(int argc, char** argv) {
     if (!db.ok()) throw std::runtime_error(db.status().message());
     ledger::RocksLog log(db->get());
     prometheus::Registry registry;
+    prometheus::BuildGauge()
+        .Name("saalbuch_build_info")
+        .Help("The version and git revision saalbuchd was built from; always 1")
+        .Register(registry)
+        .Add({{"version", std::string(BuildVersion())}, {"revision", std::string(BuildRevision())}})
+        .Set(1);
     projections::Runner runner(db->get(), &log);
 
     ledger::Vault vault(db->get());

@@ -14,6 +14,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "common/build_info.h"
 #include "common/time.h"
 #include "ledger/backup.h"
 #include "ledger/rocks_log.h"
@@ -254,6 +255,8 @@ int main(int argc, char** argv) {
       "The running server makes the backups, while it serves: start saalbuchd with\n"
       "--backup-dir DIR and send POST /v1/operator/backups with the operator key.\n"
       "This tool never changes a backup directory."};
+  app.set_version_flag("--version", VersionLine("saalbuch-backup"),
+                       "Print the version and the git revision, then exit");
   app.footer(
       "Exit codes: 0 all good; 1 a damaged backup; 2 the tool could not do its job (bad\n"
       "arguments, a refused or failed restore, an unreadable directory).\n"

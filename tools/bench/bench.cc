@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "commands/bus.h"
+#include "common/build_info.h"
 #include "common/crypto.h"
 #include "common/time.h"
 #include "ledger/database.h"
@@ -938,6 +939,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "saalbuch-bench — durable booking commands per second, in process and over HTTP.\n"
       "Prints figures; asserts nothing."};
+  app.set_version_flag("--version", VersionLine("saalbuch-bench"),
+                       "Print the version and the git revision, then exit");
   app.add_option("--seconds", opt.seconds, "Measured seconds per scenario")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

@@ -46,6 +46,7 @@
 
 #include "commands/commands.h"
 #include "commands/snapshot.h"
+#include "common/build_info.h"
 #include "common/crypto.h"
 #include "common/note.h"
 #include "common/time.h"
@@ -652,6 +653,8 @@ int Startup(const std::string& data, const std::string& saalbuchd, const std::st
 
 int main(int argc, char** argv) {
   CLI::App app{"saalbuch-replay-bench — long logs: generate, rebuild projections, time server start-up"};
+  app.set_version_flag("--version", VersionLine("saalbuch-replay-bench"),
+                       "Print the version and the git revision, then exit");
   app.require_subcommand(1);
   GenerateOptions gen;
   auto* generate = app.add_subcommand("generate", "Write a tenant's log of --events records");

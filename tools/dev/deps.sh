@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs the Debian 12 packages Saalbuch needs, if any is missing.
 # Nothing is downloaded at build time and nothing is vendored. (prometheus is
-# only for its promtool, which the tests use to check /metrics;
+# only for its promtool, which the tests use to check /metrics: Debian 12 has
+# no package with promtool alone, and installing prometheus starts the
+# Prometheus server as a service on port 9090, so when this script installs
+# it, it stops and disables that service at once, see below;
 # python3-icalendar is the independent parser the tests read our .ics with;
 # python3-aiosmtpd is the real SMTP server the notification tests send to;
 # its python3 also runs tools/payprovider, the simulated payment provider;
@@ -32,3 +35,17 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+# The Prometheus server that the install just started: stopped and disabled
+# (systemctl when systemd runs, else service and update-rc.d; neither is an
+# error). A prometheus that was installed before is left as it is.
+case " $missing " in
+  *" prometheus "*)
+    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+      $SUDO systemctl disable --now prometheus.service || true
+    else
+      if command -v service >/dev/null 2>&1; then $SUDO service prometheus stop || true; fi
+      if command -v update-rc.d >/dev/null 2>&1; then $SUDO update-rc.d prometheus disable || true; fi
+    fi
+    echo "Stopped and disabled the prometheus service (installed only for promtool)"
+    ;;
+esac

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "common/build_info.h"
 #include "common/crypto.h"
 #include "common/note.h"
 #include "common/time.h"
@@ -573,6 +574,8 @@ int main(int argc, char** argv) {
       "the directory of a running server (opened as a RocksDB secondary instance, which\n"
       "sees the state as of the start of the command and never disturbs the server), or\n"
       "a backup directory in place (--backup)."};
+  app.set_version_flag("--version", VersionLine("saalbuch-replay"),
+                       "Print the version and the git revision, then exit");
   app.footer(
       "Exit codes: 0 all good; 1 a finding (damage, a difference, an unknown booking);\n"
       "2 the tool could not do its job (bad arguments, unreadable directory).\n"

@@ -221,7 +221,8 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
         TimeUs used = m.UsedQuota(who.customer, res->id, period->first, period->second, exclude);
         for (const auto& p : pending) {
           const LocalDay d = LocalDayOf(p.range.start, m.zone());
-          if (p.resource == res->id && d >= period->first && d <= period->second) {
+          if ((p.resource == res->id || m.RightsScope(p.resource) == m.RightsScope(res->id)) &&
+              d >= period->first && d <= period->second) {
             used += p.range.end - p.range.start;
           }
         }

@@ -497,9 +497,22 @@ std::vector<const Booking*> TenantModel::SeriesBookings(const std::string& serie
   return out;
 }
 
+ResourceId TenantModel::RightsScope(const ResourceId& resource) const {
+  ResourceId at = resource;
+  // Composites are one level deep; the bound only guards against a cycle.
+  for (int depth = 0; depth < 8; ++depth) {
+    if (rights_by_resource_.count(at) != 0) return at;
+    const Resource* r = FindResource(at);
+    if (r == nullptr || r->parent.get().empty()) break;
+    at = r->parent;
+  }
+  return resource;
+}
+
 std::optional<Right> TenantModel::ApplicableRight(const ResourceId& resource, const std::string& group,
                                                   TimeUs now) const {
-  auto list = rights_by_resource_.find(resource);
+  const ResourceId scope = RightsScope(resource);
+  auto list = rights_by_resource_.find(scope);
   if (list == rights_by_resource_.end()) {
     Right open;
     open.id = "open";
@@ -519,9 +532,11 @@ TimeUs TenantModel::UsedQuota(const std::string& customer, const ResourceId& res
   TimeUs used = 0;
   auto it = bookings_by_customer_.find(customer);
   if (it == bookings_by_customer_.end()) return 0;
+  const ResourceId scope = RightsScope(resource);
   for (const auto& id : it->second) {
     const Booking* b = FindBooking(id);
-    if (b == nullptr || b->id == exclude || b->resource != resource || !Occupies(b->status)) continue;
+    if (b == nullptr || b->id == exclude || !Occupies(b->status)) continue;
+    if (b->resource != resource && RightsScope(b->resource) != scope) continue;
     const LocalDay day = LocalDayOf(b->range.start, zone_);
     if (day >= first && day <= last) used += b->range.end - b->range.start;
   }

@@ -263,14 +263,21 @@ class TenantModel {
   // Bookings of a series, by start.
   std::vector<const Booking*> SeriesBookings(const std::string& series) const;
 
+  // The resource whose usage rights govern `resource`: itself once it has
+  // rights of its own, else the nearest whole (parent) that has some — a
+  // part of a hall inherits the hall's rights unless it has its own — else
+  // itself (and then it is open to everyone).
+  ResourceId RightsScope(const ResourceId& resource) const;
   // The usage right of `group` for `resource` in force at `now`: the latest
-  // granted one that is valid then. A resource that never had a right is
-  // open to everyone ("open"); nullopt: the group may not book it.
+  // granted one of its rights scope that is valid then. A resource whose
+  // scope never had a right is open to everyone ("open"); nullopt: the
+  // group may not book it.
   std::optional<Right> ApplicableRight(const ResourceId& resource, const std::string& group,
                                        TimeUs now) const;
 
-  // Minutes (as µs) of open bookings of `customer` on `resource` starting
-  // within local days [first, last], without `exclude`.
+  // Minutes (as µs) of open bookings of `customer` in `resource`'s rights
+  // scope (the whole and the parts that inherit its rights) starting within
+  // local days [first, last], without `exclude`.
   TimeUs UsedQuota(const std::string& customer, const ResourceId& resource, LocalDay first, LocalDay last,
                    const BookingId& exclude) const;
 

@@ -310,7 +310,10 @@ void Edge::Cors(const Request& req, const std::vector<std::string>& segments, Re
     res.set(field::access_control_allow_origin, std::string(origin));
     res.set(field::access_control_expose_headers, "ETag, Saalbuch-Position, Retry-After, X-Request-Id");
   };
-  if (!UnderTenant(segments)) return allow("*");
+  // The tenant's public description is readable from anywhere: it names the
+  // allowed origins, so a widget on a page that is not among them can say
+  // why it cannot book instead of failing like a broken network.
+  if (!UnderTenant(segments) || segments.size() == 3) return allow("*");
   auto it = req.find(field::origin);
   const std::string_view origin = it == req.end() ? std::string_view() : SV(it->value());
   switch (bus.CheckOrigin(TenantId(segments[2]), origin)) {

@@ -216,6 +216,56 @@ TEST_F(KindsTest, RightsDecideWhoMayBookAndAreRecordedOnTheBooking) {
   EXPECT_EQ(Refuse(GrantRight{quota_public}, now_).code, "validation_failed");
 }
 
+// Issue 19, item 1: a part of a hall inherits the hall's usage rights unless
+// it has rights of its own — for single bookings, series and reschedules —
+// and a quota of the hall counts the bookings of its parts.
+TEST_F(KindsTest, PartsOfAHallInheritItsRightsUnlessTheyHaveTheirOwn) {
+  Make("halle", "room");
+  Make("halle-a", "room", 1, "halle");
+  Make("halle-b", "room", 1, "halle");
+  Customer("tsv", "verein");
+  // Booked while the hall was still open to all.
+  Accept(Place("early", "halle-a", at_ + 5 * kDay, at_ + 5 * kDay + kHour), now_);
+  Right club = MakeRight("r-halle", "halle", "verein");
+  club.quota = 120 * kUsPerMinute;
+  club.quota_period = "week";
+  Accept(GrantRight{club}, now_);
+
+  Rejection part = Refuse(Place("p", "halle-a", at_, at_ + kHour), now_);
+  EXPECT_EQ(part.code, "group_not_permitted");
+  EXPECT_EQ(part.details.at("group"), "public");
+  PlaceSeries s;
+  s.id = "sr-public";
+  s.first = Place("", "halle-b", at_, at_ + kHour);
+  s.rrule = "FREQ=WEEKLY;COUNT=2";
+  s.occurrences = {{at_, at_ + kHour}, {at_ + 7 * kDay, at_ + 7 * kDay + kHour}};
+  s.ids = {BookingId("s0"), BookingId("s1")};
+  Rejection series = Refuse(s, now_);
+  EXPECT_EQ(series.code, "series_conflict");
+  EXPECT_EQ(series.details["occurrences"][0]["code"], "group_not_permitted");
+  s.skip_conflicts = true;
+  EXPECT_EQ(Refuse(s, now_).code, "no_occurrence_bookable");
+  RescheduleBooking move{
+      BookingId("early"), {at_ + 6 * kDay, at_ + 6 * kDay + kHour}, "", false, "token-early", {}};
+  EXPECT_EQ(Refuse(move, now_).code, "group_not_permitted");
+
+  // The club books a part under the hall's right; the hall's quota counts
+  // the whole and its parts together.
+  Accept(By("tsv", Place("a", "halle-a", at_, at_ + kHour)), now_);
+  EXPECT_EQ(model_.FindBooking(BookingId("a"))->right, "r-halle");
+  Accept(By("tsv", Place("h", "halle", at_ + kDay, at_ + kDay + kHour)), now_);
+  Rejection over = Refuse(By("tsv", Place("b", "halle-b", at_ + 2 * kDay, at_ + 2 * kDay + kHour)), now_);
+  EXPECT_EQ(over.code, "quota_exceeded");
+  EXPECT_EQ(over.details.at("used_minutes"), 120);
+
+  // A part with rights of its own follows those.
+  Accept(GrantRight{MakeRight("r-b-public", "halle-b", "public")}, now_);
+  Accept(Place("pb", "halle-b", at_ + 3 * kDay, at_ + 3 * kDay + kHour), now_);
+  EXPECT_EQ(model_.FindBooking(BookingId("pb"))->right, "r-b-public");
+  EXPECT_EQ(Refuse(Place("pa", "halle-a", at_ + 3 * kDay, at_ + 3 * kDay + kHour), now_).code,
+            "group_not_permitted");
+}
+
 TEST_F(KindsTest, QuotaCountsPerCustomerAndLocalWeek) {
   Make("saal", "room");
   Customer("tsv", "verein");

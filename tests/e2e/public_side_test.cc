@@ -188,6 +188,11 @@ TEST_F(PublicSideTest, CorsFollowsTheTenantsOrigins) {
   auto open = Get("/v1/tenants/dorf/resources", {{"Origin", "https://evil.example"}});
   EXPECT_EQ(open.header("access-control-allow-origin"), "*");
   EXPECT_EQ(open.header("vary"), "");
+  // The tenant's public description stays readable from anywhere: it names
+  // the origins, so a widget on an unlisted page can say why it cannot book.
+  auto description = Get("/v1/tenants/stadt", {{"Origin", "https://evil.example"}});
+  EXPECT_EQ(description.header("access-control-allow-origin"), "*");
+  EXPECT_EQ(description.json()["public"]["allowed_origins"][0], kListed);
   // Routes outside a tenant keep "*".
   EXPECT_EQ(
       Get("/v1/openapi.json", {{"Origin", "https://evil.example"}}).header("access-control-allow-origin"),

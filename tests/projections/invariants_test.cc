@@ -181,13 +181,19 @@ class Checker {
           if (open.size() != 1 || open[0] != b.range) return id + " lies outside the opening hours";
         }
         const std::string right = S(e->right_id());
+        // A part of a hall without rights of its own obeys the hall's.
+        std::string scope = b.resource;
+        if (resources_with_rights_.count(scope) == 0 && !resources_.at(scope).parent.empty() &&
+            resources_with_rights_.count(resources_.at(scope).parent) != 0) {
+          scope = resources_.at(scope).parent;
+        }
         if (right == "staff") {
           if (S(e->channel()) != "staff") return id + " relies on staff without a staff key";
-        } else if (resources_with_rights_.count(b.resource) != 0) {
+        } else if (resources_with_rights_.count(scope) != 0) {
           auto it = rights_.find(right);
           if (it == rights_.end()) return id + " relies on an unknown right " + right;
           const R& r = it->second;
-          if (r.resource != b.resource || r.group != b.group || !r.may_book || r.revoked || at < r.from ||
+          if (r.resource != scope || r.group != b.group || !r.may_book || r.revoked || at < r.from ||
               (r.until != 0 && at >= r.until)) {
             return id + " relies on right " + right + " which did not allow it";
           }
@@ -418,7 +424,8 @@ TEST_F(InvariantsTest, RandomCommandsFromConcurrentClientsKeepCapacityRulesAndRe
           } else if (who == 1) {
             p.customer_token = "sbc_" + customers[pick(4)];
             actor = "customer-token";
-            if (pick(2) == 0) p.resource = ResourceId("halle");  // the resource with rights
+            // The hall has rights; its parts inherit them.
+            if (pick(2) == 0) p.resource = ResourceId(pick(2) == 0 ? "halle" : "halle-a");
           } else {
             actor = "public";
           }
@@ -427,7 +434,9 @@ TEST_F(InvariantsTest, RandomCommandsFromConcurrentClientsKeepCapacityRulesAndRe
           PlaceSeries s;
           s.id = "sr-" + id;
           s.first.resource = ResourceId(pick(2) ? "saal" : "halle-b");
-          s.first.by_staff = true;
+          // Also keyless series, which a part of the hall must refuse.
+          s.first.by_staff = pick(2) == 0;
+          if (!s.first.by_staff) actor = "public";
           s.first.manage_token = "sbm_" + id;
           s.rrule = "FREQ=DAILY;COUNT=3";
           s.skip_conflicts = pick(2) == 0;

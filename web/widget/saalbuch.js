@@ -405,8 +405,10 @@ const PROBLEMS = {
     not_permitted: "Das ist mit diesem Link nicht erlaubt.",
     shutting_down: "Der Dienst startet gerade neu. Bitte versuchen Sie es gleich noch einmal.",
     not_ready: "Der Dienst startet gerade. Bitte versuchen Sie es gleich noch einmal.",
+    too_many_connections: "Das Buchungssystem ist gerade ausgelastet. Bitte versuchen Sie es gleich noch einmal.",
     storage_failure: "Der Dienst hat gerade eine Störung; es wurde nichts gespeichert. Bitte versuchen Sie es später erneut.",
     booking_exists: "Diese Buchung gibt es schon.",
+    origin_not_allowed: (d) => `Das Buchungs-Widget von ${d.tenant} ist für diese Website (${d.origin}) nicht freigegeben. Bitte buchen Sie direkt bei ${d.tenant}:`,
     series_exists: "Diese Buchungsreihe gibt es schon.",
     unknown_customer: "Dieser Kundenzugang ist unbekannt.",
     booking_not_open: "Diese Buchung ist abgeschlossen und kann nicht mehr geändert werden.",
@@ -467,8 +469,10 @@ const PROBLEMS = {
     not_permitted: "This is not allowed with this link.",
     shutting_down: "The service is restarting. Please try again in a moment.",
     not_ready: "The service is starting. Please try again in a moment.",
+    too_many_connections: "The booking system is busy right now. Please try again in a moment.",
     storage_failure: "The service has a fault right now; nothing was stored. Please try again later.",
     booking_exists: "This booking already exists.",
+    origin_not_allowed: (d) => `The booking widget of ${d.tenant} is not enabled for this website (${d.origin}). Please book directly with ${d.tenant}:`,
     series_exists: "This series of bookings already exists.",
     unknown_customer: "This customer access is unknown.",
     booking_not_open: "This booking is closed and can no longer be changed.",
@@ -826,7 +830,8 @@ class SaalbuchElement extends HTMLElement {
   }
 
   fail(problem) {
-    this.body.replaceChildren(this.errorBox(problem));
+    const link = problem.details && problem.details.link;
+    this.body.replaceChildren(this.errorBox(problem, link ? h("p", {}, h("a", { href: link }, link)) : null));
   }
 
   async brand() {
@@ -835,6 +840,13 @@ class SaalbuchElement extends HTMLElement {
     this.tenantDoc = r.data;
     this.zone = r.data.time_zone || "Europe/Berlin";
     const pub = r.data.public || {};
+    // A tenant that names its websites: elsewhere the API withholds its
+    // replies from the browser, so say so instead of "no connection".
+    const origins = pub.allowed_origins || [];
+    if (origins.length && location.origin !== ORIGIN && !origins.includes(location.origin)) {
+      const link = `${ORIGIN}/book/${enc(this.tenant)}${this.lang_ === "en" ? "?lang=en" : ""}`;
+      return { ok: false, problem: { code: "origin_not_allowed", details: { tenant: this.tenantName(), origin: location.origin, link } } };
+    }
     if (pub.accent_color && !this.style.getPropertyValue("--saalbuch-accent")) {
       this.root.style.setProperty("--saalbuch-accent", pub.accent_color);
     }

@@ -462,8 +462,11 @@ await scenario("a priced room: book, pay at the provider, see the result, back t
   await page.goto(`${HOST}/?resource=grosser-saal`);
   await inWidget(page, "table").waitFor();
   await waitText(page, "pro Stunde");
-  // Next week, so the cancellation fee tiers make sense for later.
+  // Next week, so the cancellation fee tiers make sense for later; the
+  // week shown must have changed before a time is chosen.
+  const shown = await inWidget(page, "caption").textContent();
   await inWidget(page, ".weeknav button").last().click();
+  await waitFor("the next week", async () => (await inWidget(page, "caption").textContent()) !== shown, 15000);
   await inWidget(page, ".slots label").first().waitFor();
   await inWidget(page, ".slots label").nth(2).click();
   await waitText(page, "voraussichtlich");
@@ -473,19 +476,23 @@ await scenario("a priced room: book, pay at the provider, see the result, back t
   await inWidget(page, "button[type=submit]").click();
   await waitText(page, ": B-");
   await look(page, "host-paid-booked");
-  await inWidget(page, "button[part~=pay]").click();
+  // Paying and coming back, by keyboard too.
+  await tabTo(page, /^button\|button\|\|Jetzt bezahlen/);
+  await page.keyboard.press("Enter");
   await page.waitForURL(`${SB}/pay/**`);
   await page.locator("saalbuch-pay").locator("button[part~=pay]").waitFor();
   check(!page.url().includes("token"), "the payment page drops the token from the address bar");
   await look(page, "pay-summary");
-  await page.locator("saalbuch-pay").locator("button[part~=pay]").click();
+  await tabTo(page, /^button\|button\|\|Weiter zur Zahlung/);
+  await page.keyboard.press("Enter");
   await page.waitForURL(`http://127.0.0.1:${payPort}/pay/**`);
   await snap(page, "provider-checkout");
   await page.getByRole("button", { name: "Bezahlen" }).click();
   await page.waitForURL(`${SB}/pay/**`);
   await waitText(page, "Vielen Dank! Die Zahlung ist eingegangen.", 30000);
   await look(page, "pay-result");
-  await page.locator("saalbuch-pay").getByRole("link", { name: "Zurück zur Website" }).click();
+  await tabTo(page, /^a\|\|\|Zurück zur Website/);
+  await page.keyboard.press("Enter");
   await page.waitForURL(`${HOST}/**`);
   await page.waitForFunction(() => window.saalbuchEvents && window.saalbuchEvents.some((e) => e[0] === "paid"), null, { timeout: 15000 });
   await waitText(page, "die Zahlung für");
@@ -507,10 +514,14 @@ await scenario("the manage link from the e-mail: see, download .ics, cancel with
   const ics = fs.readFileSync(await dl.path(), "utf8");
   const parsed = spawnSync("/usr/bin/python3", ["-c", "import sys, icalendar; c = icalendar.Calendar.from_ical(sys.stdin.read()); print([str(e.get('summary')) for e in c.walk('VEVENT')])"], { input: ics, encoding: "utf8" });
   check(parsed.status === 0, `python3-icalendar could not parse the .ics: ${parsed.stderr}`);
-  await page.locator("saalbuch-manage").getByRole("button", { name: "Buchung stornieren" }).click();
+  // Cancelling by keyboard: the fee is shown first, the focus on it.
+  await tabTo(page, /^button\|button\|\|Buchung stornieren/);
+  await page.keyboard.press("Enter");
   await waitText(page, "Die Stornierung ist kostenlos.");
   await look(page, "manage-cancel-confirm");
-  await page.locator("saalbuch-manage").getByRole("button", { name: "Ja, verbindlich stornieren" }).click();
+  check(/Buchung stornieren\?/.test(await focused(page)), `the focus is on the question, not ${await focused(page)}`);
+  await tabTo(page, /^button\|button\|\|Ja, verbindlich stornieren/);
+  await page.keyboard.press("Enter");
   await waitText(page, "Die Buchung ist storniert.");
   await waitText(page, "Storniert von Ihnen");
   await look(page, "manage-cancelled");

@@ -844,7 +844,8 @@ class SaalbuchElement extends HTMLElement {
     // replies from the browser, so say so instead of "no connection".
     const origins = pub.allowed_origins || [];
     if (origins.length && location.origin !== ORIGIN && !origins.includes(location.origin)) {
-      const link = `${ORIGIN}/book/${enc(this.tenant)}${this.lang_ === "en" ? "?lang=en" : ""}`;
+      const resource = this.getAttribute("resource");
+      const link = `${ORIGIN}/book/${enc(this.tenant)}${resource ? `/${enc(resource)}` : ""}${this.lang_ === "en" ? "?lang=en" : ""}`;
       return { ok: false, problem: { code: "origin_not_allowed", details: { tenant: this.tenantName(), origin: location.origin, link } } };
     }
     if (pub.accent_color && !this.style.getPropertyValue("--saalbuch-accent")) {

@@ -15,6 +15,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "formats/html.h"
 #include "http/edge.h"
 #include "http/web_assets.h"
 
@@ -79,33 +80,6 @@ std::string VersionedPath(std::string_view name) {
   return path;
 }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char ch : s) {
-    switch (ch) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += ch;
-    }
-  }
-  return out;
-}
-
 // Accept-Encoding names gzip with a q-value above 0.
 bool AcceptsGzip(const Request& req) {
   auto it = req.find(field::accept_encoding);
@@ -156,7 +130,7 @@ void Edge::SendPage(const CallPtr& c, status st, std::string_view name,
   const WebAsset* page = Find(name);
   if (page == nullptr) throw std::logic_error("no page " + std::string(name));
   std::map<std::string, std::string, std::less<>> vars;
-  for (const auto& [k, v] : values) vars[k] = HtmlEscape(v);
+  for (const auto& [k, v] : values) vars[k] = formats::HtmlEscape(v);
   vars["script"] = VersionedPath("widget/saalbuch.js");
   vars["style"] = VersionedPath("pages/page.css");
   std::string lang = c->Param("lang");

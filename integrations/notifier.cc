@@ -16,12 +16,15 @@
 #include "common/money.h"
 #include "common/time.h"
 #include "formats/dates.h"
+#include "formats/html.h"
 
 namespace saalbuch::integrations {
 
 using nlohmann::json;
 
 namespace {
+
+using formats::HtmlEscape;
 
 struct Text {
   const char* subject;
@@ -115,33 +118,6 @@ std::string Amount(std::int64_t minor, const std::string& currency, bool german)
   if (german) return FormatDecimalDe(minor) + (currency == "EUR" ? " €" : " " + currency);
   if (currency == "EUR") return minor < 0 ? "-€" + FormatDecimal(-minor) : "€" + FormatDecimal(minor);
   return FormatDecimal(minor) + " " + currency;
-}
-
-std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // Control characters (CR, LF, tabs, …) in text from outside become spaces.

@@ -33,6 +33,7 @@ struct CommandBus::Tenant {
   mutable std::shared_mutex auth_mu;
   std::unordered_map<std::string, ApiKey> keys;  // guarded by auth_mu
   std::vector<std::string> origins;              // guarded by auth_mu; the allowed browser origins
+  std::shared_ptr<const AccountDirectory> accounts = std::make_shared<AccountDirectory>();  // auth_mu
   std::atomic<bool> exists{false};
 
   // The earliest hold deadline (0: none), published by the writer for the
@@ -119,6 +120,34 @@ struct CommandBus::Metrics {
 
 namespace {
 
+bool IsAccountEvent(schema::Payload type) {
+  switch (type) {
+    case schema::Payload::AccountInvited:
+    case schema::Payload::AccountPasswordSet:
+    case schema::Payload::AccountRoleChanged:
+    case schema::Payload::AccountDisabled:
+    case schema::Payload::AccountSignedIn:
+    case schema::Payload::AccountSignInFailed:
+    case schema::Payload::AccountSignedOut:
+      return true;
+    default:
+      return false;
+  }
+}
+
+std::shared_ptr<const AccountDirectory> MakeDirectory(const TenantModel& m) {
+  auto d = std::make_shared<AccountDirectory>();
+  d->accounts = m.accounts();
+  for (const auto& [id, a] : d->accounts) {
+    if (const Account* owner = m.FindAccountByLogin(a.login_hash); owner != nullptr) {
+      d->by_login[a.login_hash] = owner->id;
+    }
+    for (const auto& [hash, end] : a.sessions) d->by_session[hash] = id;
+    if (!a.invite_hash.empty()) d->by_invitation[a.invite_hash] = id;
+  }
+  return d;
+}
+
 Outcome Failed(std::string code, std::string message) {
   Outcome o;
   o.kind = Outcome::Kind::kFailed;
@@ -185,6 +214,7 @@ Status CommandBus::Rebuild(Tenant* t) {
   if (Status s = RebuildModel(t); !s.ok()) return s;
   t->keys = t->model.keys();
   t->origins = t->model.public_settings().allowed_origins;
+  t->accounts = MakeDirectory(t->model);
   t->exists = t->model.exists();
   t->PublishHolds();
   return Status::Ok();
@@ -466,6 +496,7 @@ void CommandBus::Drain(Tenant* t) {
   Seq position = t->model.position();
   bool keys_changed = false;
   bool origins_changed = false;
+  bool accounts_changed = false;
   const TimeUs now = t->last_now = std::max(t->last_now, options_.clock());
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -521,6 +552,7 @@ void CommandBus::Drain(Tenant* t) {
         t->model.Apply(++position, ev.stream_version, ev.payload);
         keys_changed = keys_changed || ev.payload.type == schema::Payload::ApiKeyCreated;
         origins_changed = origins_changed || ev.payload.type == schema::Payload::PublicSettingsSet;
+        accounts_changed = accounts_changed || IsAccountEvent(ev.payload.type);
         events.push_back(std::move(ev));
       }
       out.kind = a->created ? Outcome::Kind::kCreated : Outcome::Kind::kOk;
@@ -593,10 +625,12 @@ void CommandBus::Drain(Tenant* t) {
     metrics_->append_ok.Increment();
     metrics_->appended_events.Increment(static_cast<double>(event_count));
     t->head_hash = appended->head.hash;
-    if (keys_changed || origins_changed || !t->exists) {
+    if (keys_changed || origins_changed || accounts_changed || !t->exists) {
+      auto accounts = accounts_changed ? MakeDirectory(t->model) : nullptr;
       std::unique_lock lock(t->auth_mu);
       t->keys = t->model.keys();
       t->origins = t->model.public_settings().allowed_origins;
+      if (accounts) t->accounts = std::move(accounts);
       t->exists = t->model.exists();
     }
     t->PublishHolds();
@@ -625,6 +659,13 @@ std::optional<ApiKey> CommandBus::Authenticate(const TenantId& tenant, std::stri
   auto it = t->keys.find(std::string(AsBytes(h)));
   if (it == t->keys.end()) return std::nullopt;
   return it->second;
+}
+
+std::shared_ptr<const AccountDirectory> CommandBus::Accounts(const TenantId& tenant) const {
+  const Tenant* t = Find(tenant);
+  if (t == nullptr) return std::make_shared<AccountDirectory>();
+  std::shared_lock lock(t->auth_mu);
+  return t->accounts;
 }
 
 OriginCheck CommandBus::CheckOrigin(const TenantId& tenant, std::string_view origin) const {

@@ -24,6 +24,7 @@
 #include <deque>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -100,6 +101,20 @@ struct BusOptions {
   std::size_t snapshots_kept = 2;
 };
 
+// The back-office accounts of a tenant with their lookups, published by
+// the bus after each durable append that changed one; immutable.
+struct AccountDirectory {
+  std::map<std::string, Account> accounts;                     // by id
+  std::unordered_map<std::string, std::string> by_login;       // login hash → id (active first)
+  std::unordered_map<std::string, std::string> by_session;     // session hash → id
+  std::unordered_map<std::string, std::string> by_invitation;  // invitation hash → id
+  const Account* Find(const std::unordered_map<std::string, std::string>& index,
+                      const std::string& hash) const {
+    auto it = index.find(hash);
+    return it == index.end() ? nullptr : &accounts.at(it->second);
+  }
+};
+
 class CommandBus {
  public:
   // `log` and `registry` are not owned and must outlive the bus.
@@ -120,6 +135,9 @@ class CommandBus {
 
   // The key's id and role when `key` is a key of `tenant`.
   std::optional<ApiKey> Authenticate(const TenantId& tenant, std::string_view key) const;
+  // The tenant's back-office accounts as of its last durable append (never
+  // null; empty for an unknown tenant).
+  std::shared_ptr<const AccountDirectory> Accounts(const TenantId& tenant) const;
   bool TenantExists(const TenantId& tenant) const;
   // `origin` (an Origin header, compared exactly: the tenant's origins are
   // stored canonical, as browsers send them) against the tenant's allowed

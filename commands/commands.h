@@ -362,6 +362,47 @@ struct ImportBankStatement {
   std::vector<BankLineIn> lines;
 };
 
+// The back office's accounts (commands/decide_accounts.cc). http/ hashes
+// the e-mail address, seals the holder's data and the password hash (the
+// vault's key of `person`) and checks passwords; Decide keeps the rules:
+// who may invite, one active account per e-mail address, invitations that
+// admit once and expire, lockout after repeated failures, sessions that end.
+struct InviteAccount {
+  std::string account_id;
+  std::string role;
+  std::string login_hash;  // raw SHA-256 of the lower-case e-mail address
+  std::string person;
+  std::string personal;      // sealed {"email", "name", "invite_token"}
+  std::string invite_token;  // plaintext, shown once in the reply
+};
+// The holder sets the password: with the invitation token (joining), or
+// signed in to the account itself (a change).
+struct SetAccountPassword {
+  std::string account_id;
+  std::string invite_token;  // empty: a change by the signed-in holder
+  std::string credential;    // sealed Argon2id string
+};
+struct ChangeAccountRole {
+  std::string account_id;
+  std::string role;
+};
+struct DisableAccount {
+  std::string account_id;
+};
+// A sign-in whose password http/ checked: password_ok starts a session
+// (session_token, plaintext, stays with the browser; its hash is stored),
+// otherwise the failure counts towards the lockout.
+struct SignIn {
+  std::string account_id;
+  bool password_ok = false;
+  std::string session_token;
+};
+struct SignOut {
+  std::string account_id;
+  std::string session_token;  // the session that ends
+  bool everywhere = false;    // every session of the account
+};
+
 using Command =
     std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking,
                  SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
@@ -370,7 +411,8 @@ using Command =
                  RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification, SignCheckpoint, SetTariff,
                  SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
                  RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
-                 SetPublicSettings, QuoteCancellation>;
+                 SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
+                 DisableAccount, SignIn, SignOut>;
 
 const char* CommandName(const Command& c);
 

@@ -45,7 +45,13 @@ const char* CommandName(const Command& c) {
                                            "import_settlement",
                                            "import_bank_statement",
                                            "set_public_settings",
-                                           "quote_cancellation"};
+                                           "quote_cancellation",
+                                           "invite_account",
+                                           "set_account_password",
+                                           "change_account_role",
+                                           "disable_account",
+                                           "sign_in",
+                                           "sign_out"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -105,6 +111,13 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
           return detail::DecideImportBankStatement(m, ctx, c);
         if constexpr (std::is_same_v<T, SetPublicSettings>) return detail::DecideSetPublicSettings(m, ctx, c);
         if constexpr (std::is_same_v<T, QuoteCancellation>) return detail::DecideQuoteCancellation(m, ctx, c);
+        if constexpr (std::is_same_v<T, InviteAccount>) return detail::DecideInviteAccount(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetAccountPassword>)
+          return detail::DecideSetAccountPassword(m, ctx, c);
+        if constexpr (std::is_same_v<T, ChangeAccountRole>) return detail::DecideChangeAccountRole(m, ctx, c);
+        if constexpr (std::is_same_v<T, DisableAccount>) return detail::DecideDisableAccount(m, ctx, c);
+        if constexpr (std::is_same_v<T, SignIn>) return detail::DecideSignIn(m, ctx, c);
+        if constexpr (std::is_same_v<T, SignOut>) return detail::DecideSignOut(m, ctx, c);
       },
       cmd);
 }

@@ -136,6 +136,13 @@ Decision DecideErasePerson(const TenantModel& m, const Context& ctx, const Erase
 // The lifecycle of a placed booking (decide_lifecycle.cc).
 Decision DecideCancelBooking(const TenantModel& m, const Context& ctx, const CancelBooking& c);
 Decision DecideQuoteCancellation(const TenantModel& m, const Context& ctx, const QuoteCancellation& c);
+// decide_accounts.cc
+Decision DecideInviteAccount(const TenantModel& m, const Context& ctx, const InviteAccount& c);
+Decision DecideSetAccountPassword(const TenantModel& m, const Context& ctx, const SetAccountPassword& c);
+Decision DecideChangeAccountRole(const TenantModel& m, const Context& ctx, const ChangeAccountRole& c);
+Decision DecideDisableAccount(const TenantModel& m, const Context& ctx, const DisableAccount& c);
+Decision DecideSignIn(const TenantModel& m, const Context& ctx, const SignIn& c);
+Decision DecideSignOut(const TenantModel& m, const Context& ctx, const SignOut& c);
 Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c);
 Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBooking& c);
 Decision DecideReject(const TenantModel& m, const Context& ctx, const RejectBooking& c);

@@ -195,6 +195,7 @@ std::uint32_t TenantModel::Peak(const std::string& counter, const TimeRange& ran
 void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::PayloadUnion& ev) {
   position_ = seq;
   books_.Apply(ev);
+  if (ApplyAccount(stream_version, ev)) return;
   auto booking = [&](const std::string& id) -> Booking* {
     auto it = bookings_.find(BookingId(id));
     return it == bookings_.end() ? nullptr : &it->second;
@@ -577,6 +578,100 @@ Status FoldLog(const ledger::Log& log, const TenantId& tenant, Seq to, TenantMod
     if (chunk.size() < max) break;
   }
   return Status::Ok();
+}
+
+const Account* TenantModel::FindAccount(const std::string& id) const {
+  auto it = accounts_.find(id);
+  return it == accounts_.end() ? nullptr : &it->second;
+}
+
+const Account* TenantModel::FindAccountByLogin(std::string_view login_hash) const {
+  const Account* found = nullptr;
+  for (const auto& [id, a] : accounts_) {
+    if (a.login_hash != login_hash) continue;
+    if (!a.disabled) return &a;
+    found = &a;
+  }
+  return found;
+}
+
+bool TenantModel::ApplyAccount(std::uint64_t stream_version, const schema::PayloadUnion& ev) {
+  auto bytes = [](const std::vector<std::uint8_t>& v) { return std::string(v.begin(), v.end()); };
+  auto account = [&](const std::string& id) -> Account& {
+    Account& a = accounts_[id];
+    a.id = id;
+    a.version = stream_version;
+    return a;
+  };
+  switch (ev.type) {
+    case schema::Payload::AccountInvited: {
+      const auto* e = ev.AsAccountInvited();
+      Account& a = account(e->account_id);
+      a.role = ParseRole(e->role).value_or(Role::kAuditor);
+      a.login_hash = bytes(e->login_hash);
+      a.person = e->person;
+      a.personal = bytes(e->personal);
+      a.invite_hash = bytes(e->invite_hash);
+      a.invite_expires = e->invite_expires_us;
+      return true;
+    }
+    case schema::Payload::AccountPasswordSet: {
+      const auto* e = ev.AsAccountPasswordSet();
+      Account& a = account(e->account_id);
+      a.credential = bytes(e->credential);
+      a.invite_hash.clear();  // used: an invitation admits once
+      a.invite_expires = 0;
+      return true;
+    }
+    case schema::Payload::AccountRoleChanged: {
+      const auto* e = ev.AsAccountRoleChanged();
+      account(e->account_id).role = ParseRole(e->role).value_or(Role::kAuditor);
+      return true;
+    }
+    case schema::Payload::AccountDisabled: {
+      Account& a = account(ev.AsAccountDisabled()->account_id);
+      a.disabled = true;
+      a.sessions.clear();
+      a.invite_hash.clear();
+      return true;
+    }
+    case schema::Payload::AccountSignedIn: {
+      const auto* e = ev.AsAccountSignedIn();
+      Account& a = account(e->account_id);
+      a.failures.clear();
+      a.locked_until = 0;
+      a.sessions[bytes(e->session_hash)] = e->expires_us;
+      while (a.sessions.size() > Account::kMaxSessions) {
+        auto oldest = std::min_element(a.sessions.begin(), a.sessions.end(),
+                                       [](const auto& x, const auto& y) { return x.second < y.second; });
+        a.sessions.erase(oldest);
+      }
+      return true;
+    }
+    case schema::Payload::AccountSignInFailed: {
+      const auto* e = ev.AsAccountSignInFailed();
+      Account& a = account(e->account_id);
+      a.failures.push_back(e->at_us);
+      if (a.failures.size() > Account::kMaxFailures) a.failures.erase(a.failures.begin());
+      if (e->locked_until_us > 0) {
+        a.locked_until = e->locked_until_us;
+        a.failures.clear();
+      }
+      return true;
+    }
+    case schema::Payload::AccountSignedOut: {
+      const auto* e = ev.AsAccountSignedOut();
+      Account& a = account(e->account_id);
+      if (e->session_hash.empty()) {
+        a.sessions.clear();
+      } else {
+        a.sessions.erase(bytes(e->session_hash));
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }
 
 }  // namespace saalbuch::commands

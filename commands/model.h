@@ -211,6 +211,36 @@ struct ApiKey {
   bool operator==(const ApiKey&) const = default;
 };
 
+// A person's account for the back office (AccountInvited …
+// AccountSignedOut). Secrets are kept as hashes (raw SHA-256 bytes); the
+// holder's e-mail, name and password hash only sealed (the vault's key of
+// `person` opens them, in http/).
+struct Account {
+  // Back-office policy, decided in commands/decide_accounts.cc.
+  static constexpr TimeUs kInviteLife = 7LL * 24 * 3600 * kUsPerSecond;
+  static constexpr TimeUs kSessionLife = 12LL * 3600 * kUsPerSecond;
+  static constexpr std::size_t kMaxSessions = 10;  // the oldest ends first
+  static constexpr std::size_t kMaxFailures = 5;   // within kFailureWindow …
+  static constexpr TimeUs kFailureWindow = 15LL * 60 * kUsPerSecond;
+  static constexpr TimeUs kLockout = 15LL * 60 * kUsPerSecond;  // … lock it this long
+
+  std::string id;
+  Role role = Role::kAuditor;
+  std::string login_hash;  // SHA-256 of the lower-case e-mail address
+  std::string person;
+  std::string personal;  // sealed {"email", "name", "invite_token"}
+  std::string invite_hash;
+  TimeUs invite_expires = 0;
+  std::string credential;  // sealed Argon2id string; empty until joined
+  bool disabled = false;
+  std::vector<TimeUs> failures;  // the latest failed sign-ins, at most kMaxFailures
+  TimeUs locked_until = 0;
+  std::map<std::string, TimeUs> sessions;  // session hash → end
+  std::uint64_t version = 0;               // of the stream "account/" id
+  bool joined() const { return !credential.empty(); }
+  bool operator==(const Account&) const = default;
+};
+
 class TenantModel {
  public:
   static constexpr TimeUs kDefaultHold = 60LL * 60 * kUsPerSecond;
@@ -311,6 +341,12 @@ class TenantModel {
 
   // Key hash (raw SHA-256 bytes) → key. For the auth index only.
   const std::unordered_map<std::string, ApiKey>& keys() const { return keys_; }
+  // Back-office accounts by id.
+  const std::map<std::string, Account>& accounts() const { return accounts_; }
+  const Account* FindAccount(const std::string& id) const;
+  // The account signing in as the e-mail whose hash this is (disabled ones
+  // only when no other has it).
+  const Account* FindAccountByLogin(std::string_view login_hash) const;
 
   // Every member equal: a model restored from a snapshot equals the one
   // folded from the log (tests/commands/snapshot_test.cc).
@@ -323,6 +359,8 @@ class TenantModel {
     TimeUs max_len = 0;  // longest usage ever added; bounds the scan
     bool operator==(const Counter&) const = default;
   };
+  // Folds an account event; false for any other event.
+  bool ApplyAccount(std::uint64_t stream_version, const schema::PayloadUnion& ev);
   void Take(const Booking& b);
   void Release(const Booking& b);
   void SetStatus(Booking& b, BookingStatus s, std::uint64_t version);
@@ -335,6 +373,7 @@ class TenantModel {
   TimeUs hold_ = kDefaultHold;
   std::uint64_t settings_version_ = 0;
   std::unordered_map<std::string, ApiKey> keys_;
+  std::map<std::string, Account> accounts_;
   std::map<ResourceId, Resource> resources_;
   std::unordered_map<BookingId, Booking> bookings_;
   std::unordered_map<std::string, Counter> counters_;

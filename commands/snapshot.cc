@@ -93,6 +93,11 @@ void serialize(A& ar, ApiKey& k) {
   ar(k.id, k.role);
 }
 template <class A>
+void serialize(A& ar, Account& a) {
+  ar(a.id, a.role, a.login_hash, a.person, a.personal, a.invite_hash, a.invite_expires, a.credential,
+     a.disabled, a.failures, a.locked_until, a.sessions, a.version);
+}
+template <class A>
 void serialize(A& ar, TariffVersion& v) {
   ar(v.valid_from, v.unit, v.amount, v.gross, v.tax_rate_bp, v.description, v.product, v.cost_center);
 }
@@ -159,7 +164,8 @@ struct SnapshotCodec {
     ar(m.name_, m.position_, m.hold_, m.settings_version_, m.keys_, m.resources_, m.bookings_, m.holds_,
        m.addons_, m.groups_, m.customers_, m.customer_by_token_, m.bookings_by_customer_, m.rights_,
        m.rights_by_resource_, m.series_, m.persons_, m.notifications_, m.checkpoints_,
-       m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_, m.public_);
+       m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_, m.public_,
+       m.accounts_);
     Books(ar, m.books_);
   }
 

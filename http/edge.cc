@@ -175,7 +175,7 @@ std::string Caller::Actor() const {
     case Kind::kOperator:
       return "operator";
     case Kind::kKey:
-      return "key:" + key->id;
+      return (session.empty() ? "key:" : "account:") + key->id;
     case Kind::kManageToken:
       return "manage-token";
     case Kind::kCustomerToken:
@@ -204,6 +204,7 @@ Edge::Edge(Api* api, net::io_context& ioc, commands::CommandBus& bus, projection
       pool(static_cast<std::size_t>(std::max(1, this->options.query_threads))),
       limiter(this->options.rate_per_second, this->options.rate_burst),
       public_booking_limiter(this->options.public_booking_rate, this->options.public_booking_burst),
+      sign_in_limiter(0.2, 10),
       requests(prometheus::BuildCounter()
                    .Name("saalbuch_http_requests_total")
                    .Help("HTTP requests by route, method and status")
@@ -227,6 +228,10 @@ bool Edge::Authorize(const CallPtr& c, unsigned access) {
   // itself by its signature) look at no credential.
   if ((access & (kRoles | kManageToken | kCustomerToken)) == 0) return true;
   const std::string bearer = Bearer(c);
+  if (bearer.empty() && (access & kRoles) != 0) {
+    // A person signed in to the back office (a cookie) acts in their role.
+    if (int s = SessionCaller(c, access, (access & (kPublic | kManageToken)) != 0); s != 0) return s > 0;
+  }
   if ((access & kCustomerToken) != 0 && bearer.starts_with("sbc_")) {
     c->caller.kind = Caller::Kind::kCustomerToken;
     c->caller.token = bearer;
@@ -274,6 +279,9 @@ void Edge::Send(const CallPtr& c, Response res) {
     res.content_length(0);
   }
   if (c->public_cors) Cors(c->req, c->target.segments, res);
+  if (res.result_int() / 100 == 2) {
+    for (const auto& [name, value] : c->success_headers) res.insert(name, value);
+  }
   if (res.find(field::cache_control) == res.end()) res.set(field::cache_control, "no-store");
   res.keep_alive(c->req.keep_alive());
   res.prepare_payload();
@@ -445,17 +453,24 @@ void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd
                            {{"booking", subject->id.get()}}, o.position);
           }
         }
-        static const status kStatus[] = {
-            status::not_found,           status::conflict,  status::unprocessable_entity,
-            status::precondition_failed, status::forbidden, status::unauthorized};
-        return Problem(c, kStatus[static_cast<int>(o.refusal)], o.body.value("code", "rejected"),
-                       o.body.value("message", ""), o.body.value("details", json::object()), o.position);
+        return Refused(c, o);
       }
       case K::kFailed:
-        return Problem(c, status::service_unavailable, o.body.value("code", "unavailable"),
-                       o.body.value("message", ""));
+        return Refused(c, o);
     }
   });
+}
+
+void Edge::Refused(const CallPtr& c, const commands::Outcome& o) {
+  if (o.kind == commands::Outcome::Kind::kFailed) {
+    return Problem(c, status::service_unavailable, o.body.value("code", "unavailable"),
+                   o.body.value("message", ""));
+  }
+  static const status kStatus[] = {
+      status::not_found,           status::conflict,  status::unprocessable_entity,
+      status::precondition_failed, status::forbidden, status::unauthorized};
+  Problem(c, kStatus[static_cast<int>(o.refusal)], o.body.value("code", "rejected"),
+          o.body.value("message", ""), o.body.value("details", json::object()), o.position);
 }
 
 std::optional<json> Edge::Body(const CallPtr& c, bool allow_empty) {

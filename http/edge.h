@@ -69,10 +69,13 @@ enum Access : unsigned {
 
 // The caller as the router authenticated it.
 struct Caller {
+  // kKey: a tenant credential with a role — an API key, or a person signed
+  // in to the back office (then `session` is set and key->id is the account).
   enum class Kind { kPublic, kOperator, kKey, kManageToken, kCustomerToken };
   Kind kind = Kind::kPublic;
   std::optional<commands::ApiKey> key;  // kKey
   std::string token;                    // kManageToken, kCustomerToken
+  std::string session;                  // kKey by a session: its token (from the cookie)
   // The log's actor of a command by this caller.
   std::string Actor() const;
 };
@@ -86,6 +89,8 @@ struct Call {
   std::string request_id;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   bool public_cors = false;
+  // Headers a successful (2xx) reply carries besides its own (Set-Cookie).
+  std::vector<std::pair<std::string, std::string>> success_headers;
   Target target;
   TenantId tenant;  // empty outside /v1/tenants/{tenant}/…
   // Path parameters in the order of the route's pattern (tenant excluded).
@@ -157,6 +162,7 @@ class Edge {
   boost::asio::thread_pool pool;
   RateLimiter limiter;
   RateLimiter public_booking_limiter;
+  RateLimiter sign_in_limiter;  // per address and tenant
   prometheus::Family<prometheus::Counter>& requests;
   prometheus::Family<prometheus::Histogram>& latency;
 
@@ -196,11 +202,19 @@ class Edge {
   // Sets c->caller to a caller `access` admits, or answers 401/403 and
   // returns false.
   bool Authorize(const CallPtr& c, unsigned access);
+  // The back-office session of the request's cookie (routes_accounts.cc):
+  // 0 when there is none (or it is not for this tenant), 1 when it is valid
+  // (c->caller set to it), -1 after answering 401/403 (expired, or a
+  // state-changing request without the session's CSRF token).
+  // `public_fallback`: a cookie without a CSRF token is ignored instead.
+  int SessionCaller(const CallPtr& c, unsigned access, bool public_fallback);
 
   // ---- commands (edge.cc) ----
   commands::Context Ctx(const CallPtr& c, const TenantId& t, std::string actor);
   void Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
               const std::string& location_prefix = {});
+  // Answers a refused (kRejected) or failed (kFailed) command's outcome.
+  void Refused(const CallPtr& c, const commands::Outcome& o);
   // The request's JSON object; answers 400/415 and returns nullopt otherwise.
   std::optional<nlohmann::json> Body(const CallPtr& c, bool allow_empty = false);
   // Answers 422 with every bad field and returns true when `d` has errors.
@@ -357,6 +371,8 @@ class Edge {
   void BookingPage(const CallPtr& c);
   void ManagePage(const CallPtr& c);
   void PayPage(const CallPtr& c);
+  // The back office (/admin/{tenant}/, …/join for an invitation).
+  void AdminPage(const CallPtr& c);
   void WidgetScript(const CallPtr& c);
   void WidgetFile(const CallPtr& c);
   // The HTML page for a path that is no page (browsers asking for HTML).
@@ -369,6 +385,17 @@ class Edge {
   // The page's tenant (first path parameter); answers the not-found page
   // and returns false when there is no such tenant.
   bool PageTenant(const CallPtr& c, std::string* tenant);
+
+  // ---- people's accounts and sessions (routes_accounts.cc) ----
+  void ListAccounts(const CallPtr& c);
+  void InviteAccount(const CallPtr& c);
+  void ChangeAccountRole(const CallPtr& c);
+  void DisableAccount(const CallPtr& c);
+  void AcceptInvitation(const CallPtr& c);
+  void SignIn(const CallPtr& c);
+  void GetSession(const CallPtr& c);
+  void SignOut(const CallPtr& c);
+  void ChangePassword(const CallPtr& c);
 
   // ---- audit (routes_audit.cc) ----
   void Events(const CallPtr& c);
@@ -390,6 +417,7 @@ std::vector<Route> CustomerRoutes();  // customers, groups, qualifications, righ
 std::vector<Route> FinanceRoutes();   // tariffs, settings, invoices, payments, refunds
 std::vector<Route> BooksRoutes();     // journal, balances, reconciliation, exports, periods
 std::vector<Route> AuditRoutes();     // the log, its live tail, checkpoints
+std::vector<Route> AccountRoutes();   // people's accounts, invitations, sign-in and sessions
 // Not part of the API (and not in openapi.json): the widget and the pages.
 std::vector<Route> PageRoutes();
 

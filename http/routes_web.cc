@@ -33,6 +33,8 @@ std::vector<Route> PageRoutes() {
       {verb::get, "/book/{tenant}/{resource}", kPublic, "page_book", &Edge::BookingPage},
       {verb::get, "/manage/{tenant}/{booking}", kPublic, "page_manage", &Edge::ManagePage},
       {verb::get, "/pay/{tenant}/{invoice}", kPublic, "page_pay", &Edge::PayPage},
+      {verb::get, "/admin/{tenant}", kPublic, "page_admin", &Edge::AdminPage},
+      {verb::get, "/admin/{tenant}/join", kPublic, "page_admin", &Edge::AdminPage},
       {verb::get, "/widget/v1/saalbuch.js", kPublic, "widget", &Edge::WidgetScript},
       {verb::get, "/widget/v1/{file}", kPublic, "widget", &Edge::WidgetFile},
   };
@@ -133,6 +135,8 @@ void Edge::SendPage(const CallPtr& c, status st, std::string_view name,
   for (const auto& [k, v] : values) vars[k] = formats::HtmlEscape(v);
   vars["script"] = VersionedPath("widget/saalbuch.js");
   vars["style"] = VersionedPath("pages/page.css");
+  vars["admin_script"] = VersionedPath("admin/admin.js");
+  vars["admin_style"] = VersionedPath("admin/admin.css");
   std::string lang = c->Param("lang");
   vars["lang"] = lang == "en" ? "en" : "de";
   // {{name}} → its value; an unknown name is a mistake in web/.
@@ -214,6 +218,13 @@ void Edge::PayPage(const CallPtr& c) {
   std::string tenant;
   if (!PageTenant(c, &tenant)) return;
   SendPage(c, status::ok, "pages/pay.html", {{"tenant", tenant}, {"invoice", c->params.at(1)}});
+}
+
+void Edge::AdminPage(const CallPtr& c) {
+  std::string tenant;
+  if (!PageTenant(c, &tenant)) return;
+  const bool join = c->target.segments.size() == 3 && c->target.segments[2] == "join";
+  SendPage(c, status::ok, "pages/admin.html", {{"tenant", tenant}, {"view", join ? "join" : "app"}});
 }
 
 void Edge::WidgetScript(const CallPtr& c) {

@@ -19,6 +19,7 @@
 #include "common/build_info.h"
 #include "common/crypto.h"
 #include "common/note.h"
+#include "common/password.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "integrations/notifier.h"
@@ -26,6 +27,7 @@
 #include "ledger/backup.h"
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
+#include "ledger/vault.h"
 #include "projections/runner.h"
 
 namespace fs = std::filesystem;
@@ -89,8 +91,17 @@ commands::Outcome RunCommand(commands::CommandBus& bus, commands::Context ctx, c
 // The demo tenant: a community centre with rooms and weekly hours, a hall
 // bookable whole or in thirds, a pool, a device that needs a qualification,
 // a course with one session and an add-on.
-void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, const fs::path& data,
-              const std::string& base_url) {
+// The demo's back-office accounts (README: "The back office"); their
+// password is public, as the demo is.
+constexpr const char* kDemoPassword = "Demo-Passwort-2026";
+constexpr std::pair<const char*, const char*> kDemoAccounts[] = {
+    {"verwaltung@buergerhaus.example", "admin"},
+    {"sachbearbeitung@buergerhaus.example", "staff"},
+    {"kasse@buergerhaus.example", "finance"},
+    {"pruefung@buergerhaus.example", "auditor"}};
+
+void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledger::Vault& vault,
+              const fs::path& data, const std::string& base_url) {
   const TenantId tenant("buergerhaus");
   const fs::path key_file = data / "demo-admin.key";
   if (bus.TenantExists(tenant)) {
@@ -211,6 +222,23 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, cons
         "year after the booking.";
     seed.emplace_back(std::move(ps));
   }
+  for (const auto& [email, role] : kDemoAccounts) {
+    // As an admin's invitation and its acceptance would do it (http/routes_accounts.cc).
+    commands::InviteAccount inv;
+    inv.account_id = "ac_" + RandomHex(8);
+    inv.role = role;
+    inv.login_hash = std::string(AsBytes(Sha256Of(email)));
+    inv.person = "a_" + inv.account_id;
+    inv.invite_token = "sbi_" + RandomHex(24);
+    const std::string name = std::string("Demo ") + commands::RoleName(*commands::ParseRole(role));
+    inv.personal =
+        vault.Seal(tenant, inv.person, nlohmann::json{{"email", email}, {"name", name}}.dump()).value();
+    seed.emplace_back(inv);
+    const auto hash = HashPassword(kDemoPassword);
+    if (!hash) throw std::runtime_error("demo seed failed: no memory for Argon2id");
+    seed.emplace_back(commands::SetAccountPassword{inv.account_id, inv.invite_token,
+                                                   vault.Seal(tenant, inv.person, *hash).value()});
+  }
   Seq last = o.position;
   for (const auto& cmd : seed) {
     auto res = RunCommand(bus, ctx("operator"), cmd);
@@ -230,6 +258,9 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, cons
             << "  sporthalle (parts sporthalle-a/-b/-c), the pool tablets (10), the device lasercutter\n"
             << "  (needs the qualification 'lasercutter'), the event kurs-3d-druck and the add-on beamer.\n"
             << "Demo admin key: " << admin_key << "   (also in " << key_file.string() << ")\n"
+            << "Back office: " << base_url
+            << "/admin/buergerhaus/  (sign in as verwaltung@, sachbearbeitung@,\n"
+            << "  kasse@ or pruefung@buergerhaus.example with the password " << kDemoPassword << ")\n"
             << "The API: curl " << base_url << "/v1/tenants/buergerhaus/resources\n";
 }
 
@@ -491,7 +522,7 @@ int main(int argc, char** argv) {
     const std::string base_url =
         "http://" + (ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string()) +
         ":" + std::to_string(ep.port());
-    if (cfg.demo) SeedDemo(bus, runner, data, base_url);
+    if (cfg.demo) SeedDemo(bus, runner, vault, data, base_url);
     integrations::NotifierOptions notifier_options;
     notifier_options.smtp_url = cfg.smtp_url;
     notifier_options.from = cfg.smtp_from;

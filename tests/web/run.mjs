@@ -212,7 +212,7 @@ async function tabTo(page, re, max = 150) {
 async function waitText(page, text, ms = 15000) {
   await page.waitForFunction(
     (t) => {
-      const all = (root) => [root.textContent || "", ...[...root.querySelectorAll("*")].filter((e) => e.shadowRoot).map((e) => all(e.shadowRoot))].join(" ");
+      const all = (root) => [(root.body || root).textContent || "", ...[...root.querySelectorAll("*")].filter((e) => e.shadowRoot).map((e) => all(e.shadowRoot))].join(" ");
       return all(document).includes(t);
     },
     text,
@@ -682,6 +682,181 @@ await scenario("a tenant that names its websites: listed works, elsewhere a sent
 });
 
 // ------------------------------------------------------------------ end --
+
+// ------------------------------------------------------- the back office --
+
+const DEMO_PASSWORD = "Demo-Passwort-2026";
+const BO = `${SB}/admin/buergerhaus/`;
+
+async function signIn(page, email, password = DEMO_PASSWORD) {
+  await page.goto(BO);
+  await page.getByLabel("E-Mail-Adresse").fill(email);
+  await page.getByLabel("Passwort", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Anmelden" }).click();
+}
+
+// A request of the club `vereine`, which needs approval, in the seminar
+// room's next free hour (granted here: runs after the public scenarios).
+async function clubRequest() {
+  check((await apiPost("/v1/tenants/buergerhaus/groups", { id: "vereine", name: "Vereine" })).status === 201, "group");
+  const right = await apiPost("/v1/tenants/buergerhaus/rights", { resource: "seminarraum", group: "vereine", needs_approval: true });
+  check(right.status === 201, `right: ${JSON.stringify(right.body)}`);
+  const customer = await apiPost("/v1/tenants/buergerhaus/customers", { group: "vereine" });
+  check(customer.status === 201, `customer: ${JSON.stringify(customer.body)}`);
+  const from = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 19) + "Z";
+  const to = new Date(Date.now() + 16 * 86400000).toISOString().slice(0, 19) + "Z";
+  const free = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/seminarraum/availability?from=${from}&to=${to}`)).text).free;
+  const slot = free.find((f) => new Date(f.end) - new Date(f.start) >= 2 * 3600e3);
+  const start = slot.start_local;
+  const end = new Date(new Date(slot.start).getTime() + 3600e3).toISOString().slice(0, 19) + "Z";
+  const b = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "seminarraum", start, end }, customer.body.customer_token);
+  check(b.status === 201 && b.body.status === "requested", `the club's request: ${JSON.stringify(b.body)}`);
+  return b.body;
+}
+
+await scenario("back office: an admin invites a clerk, who joins, approves a club's request and cancels with the fee shown", async () => {
+  const admin = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(admin, "verwaltung@buergerhaus.example", "falsch-falsch-falsch");
+  await waitText(admin, "Die E-Mail-Adresse oder das Passwort stimmt nicht.");
+  await look(admin, "admin-signin-wrong-password");
+  await admin.getByLabel("Passwort", { exact: true }).fill(DEMO_PASSWORD);
+  await admin.getByRole("button", { name: "Anmelden" }).click();
+  await admin.getByRole("heading", { name: /^Heute/ }).waitFor();
+  await look(admin, "admin-today");
+  await admin.getByRole("link", { name: "Konten" }).click();
+  await admin.getByLabel("E-Mail-Adresse").fill("k.schmidt@buergerhaus.example");
+  await admin.getByLabel("Name").fill("Katrin Schmidt");
+  await admin.getByLabel("Rolle", { exact: true }).selectOption("staff");
+  await admin.getByRole("button", { name: "Einladen" }).click();
+  const link = await admin.locator("code.invite-link").textContent();
+  check(/\/admin\/buergerhaus\/join#token=sbi_[0-9a-f]+$/.test(link), `invitation link: ${link}`);
+  await waitText(admin, "Katrin Schmidt");
+  await look(admin, "admin-accounts-invited");
+
+  const clerk = await newPage({ viewport: { width: 1024, height: 768 } }); // a tablet
+  await clerk.goto(link);
+  await clerk.getByLabel("Neues Passwort").fill("kurz");
+  await clerk.getByLabel("Passwort wiederholen").fill("kurz");
+  await clerk.getByRole("button", { name: "Passwort speichern" }).click();
+  await waitText(clerk, "Das Passwort braucht mindestens 12 Zeichen.");
+  await clerk.getByLabel("Neues Passwort").fill("Rathaus-Saal-2027");
+  await clerk.getByLabel("Passwort wiederholen").fill("Rathaus-Saal-2027");
+  await look(clerk, "admin-join");
+  await clerk.getByRole("button", { name: "Passwort speichern" }).click();
+  await waitText(clerk, "Ihr Passwort ist gespeichert.");
+  // The invitation admits once.
+  const again = await fetch(`${SB}/v1/tenants/buergerhaus/invitations/accept`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: link.split("token=")[1], password: "noch-ein-Passwort" }),
+  });
+  check(again.status === 404, `a used invitation: ${again.status}`);
+  await signIn(clerk, "K.Schmidt@buergerhaus.example", "Rathaus-Saal-2027");
+  await waitText(clerk, "Katrin Schmidt · Sachbearbeitung");
+  check((await clerk.getByRole("link", { name: "Konten" }).count()) === 0, "a clerk sees no accounts page");
+
+  const request = await clubRequest();
+  await clerk.getByRole("link", { name: "Freigaben" }).click();
+  await waitText(clerk, request.number);
+  await look(clerk, "admin-approvals");
+  await clerk.getByRole("listitem").filter({ hasText: request.number }).getByRole("button", { name: "Genehmigen" }).click();
+  await waitText(clerk, `${request.number}: Die Anfrage ist genehmigt.`);
+  await clerk.goto(`${BO}#/buchung/${request.id}`);
+  await waitText(clerk, "genehmigt – Katrin Schmidt");
+  await waitText(clerk, "Bestätigt");
+  await look(clerk, "admin-booking-approved");
+  await clerk.getByRole("button", { name: "Stornieren …" }).click();
+  await waitText(clerk, "wirklich stornieren?");
+  await waitText(clerk, "Gebühr");
+  await look(clerk, "admin-booking-cancel-confirm");
+  await clerk.getByRole("button", { name: "Ja, stornieren" }).click();
+  await waitText(clerk, "Die Buchung ist storniert.");
+  await waitText(clerk, "storniert – Katrin Schmidt", 20000);
+  const log = await fetch(`${SB}/v1/tenants/buergerhaus/bookings/${request.id}`, { headers: { Authorization: `Bearer ${adminKey}` } }).then((r) => r.json());
+  check(log.status === "cancelled", `the API sees the cancel: ${log.status}`);
+  check(log.history.some((e) => e.event === "approved" && e.actor.startsWith("account:")), "the approval's actor is the clerk's account");
+
+  // Search by number.
+  await clerk.goto(`${BO}#/buchungen`);
+  await clerk.getByLabel("Buchungsnummer").fill(request.number);
+  await clerk.getByRole("button", { name: "Suchen" }).click();
+  await waitText(clerk, "1 Buchungen");
+  await look(clerk, "admin-search");
+  await admin.context().close();
+  await clerk.context().close();
+});
+
+await scenario("back office: an auditor finds no control that changes anything; the API refuses anyway", async () => {
+  const placed = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "grosser-saal", start: "2027-03-02T10:00:00+01:00", end: "2027-03-02T12:00:00+01:00" });
+  check(placed.status === 201, `a staff booking: ${JSON.stringify(placed.body)}`);
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "pruefung@buergerhaus.example");
+  await waitText(page, "Prüfung");
+  await page.getByRole("link", { name: "Freigaben" }).click();
+  await page.getByRole("heading", { name: "Freigaben" }).waitFor();
+  await page.goto(`${BO}#/buchungen?from=2027-03-02&to=2027-03-02`);
+  await page.getByRole("table").waitFor();
+  await page.getByRole("link", { name: placed.body.number }).click();
+  await page.getByRole("heading", { name: "Verlauf" }).waitFor();
+  const buttons = await page.locator("main button").allTextContents();
+  check(buttons.length === 0, `an auditor sees controls: ${buttons.join(", ")}`);
+  await look(page, "admin-auditor-booking");
+  // Behind the page: the auditor's own session with its CSRF token.
+  const cookie = (await page.context().cookies()).find((c) => c.name === "sb_buergerhaus");
+  check(cookie && cookie.httpOnly && cookie.secure && cookie.sameSite === "Strict", `cookie flags: ${JSON.stringify(cookie)}`);
+  const session = await fetch(`${SB}/v1/tenants/buergerhaus/session`, { headers: { Cookie: `sb_buergerhaus=${cookie.value}` } }).then((r) => r.json());
+  const id = page.url().split("/buchung/")[1];
+  const r = await fetch(`${SB}/v1/tenants/buergerhaus/bookings/${id}/cancel`, {
+    method: "POST",
+    headers: { Cookie: `sb_buergerhaus=${cookie.value}`, "Saalbuch-CSRF": session.csrf_token, "Content-Type": "application/json" },
+    body: "{}",
+  });
+  check(r.status === 403, `an auditor's cancel: ${r.status}`);
+  await page.context().close();
+});
+
+await scenario("back office: a foreign page's request and a stolen cookie after sign-out both fail", async () => {
+  const page = await newPage();
+  await signIn(page, "verwaltung@buergerhaus.example");
+  await page.getByRole("heading", { name: /^Heute/ }).waitFor();
+  const cookie = (await page.context().cookies()).find((c) => c.name === "sb_buergerhaus");
+  // Without the CSRF token the session changes nothing.
+  const noCsrf = await fetch(`${SB}/v1/tenants/buergerhaus/accounts`, {
+    method: "POST",
+    headers: { Cookie: `sb_buergerhaus=${cookie.value}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ email: "mallory@example.org", name: "Mallory", role: "admin" }),
+  });
+  check(noCsrf.status === 403 && (await noCsrf.json()).code === "csrf_failed", `without CSRF token: ${noCsrf.status}`);
+  // A page of another origin, in the same browser, tries it with the cookie.
+  const foreign = await page.context().newPage();
+  await foreign.goto(`${HOST}/?resource=seminarraum`);
+  const outcome = await foreign.evaluate(async (sb) => {
+    try {
+      const r = await fetch(`${sb}/v1/tenants/buergerhaus/accounts`, {
+        method: "POST",
+        credentials: "include",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email: "mallory@example.org", name: "Mallory", role: "admin" }),
+      });
+      return `status ${r.status}`;
+    } catch (e) {
+      return `blocked: ${e}`;
+    }
+  }, SB);
+  check(!outcome.startsWith("status 2"), `a foreign origin invited someone: ${outcome}`);
+  const accounts = await fetch(`${SB}/v1/tenants/buergerhaus/accounts`, { headers: { Authorization: `Bearer ${adminKey}` } }).then((r) => r.json());
+  check(!accounts.items.some((a) => a.email === "mallory@example.org"), "no account for the foreign page");
+  // Signing out everywhere ends the session; the copied cookie is dead.
+  await page.bringToFront();
+  await page.getByRole("button", { name: "Überall abmelden" }).click();
+  await waitText(page, "Sie sind auf allen Geräten abgemeldet.");
+  await look(page, "admin-signed-out");
+  const replay = await fetch(`${SB}/v1/tenants/buergerhaus/session`, { headers: { Cookie: `sb_buergerhaus=${cookie.value}` } });
+  check(replay.status === 401, `a replayed cookie after sign-out: ${replay.status}`);
+  const replayList = await fetch(`${SB}/v1/tenants/buergerhaus/bookings`, { headers: { Cookie: `sb_buergerhaus=${cookie.value}` } });
+  check(replayList.status === 401, `a replayed cookie reads bookings: ${replayList.status}`);
+  await page.context().close();
+});
 
 await browser.close();
 hostServer.close();

@@ -31,7 +31,8 @@
 
 namespace saalbuch::commands {
 
-inline constexpr std::uint32_t kSnapshotFormat = 3;  // 2: the archive (clock, orphans); 3: public settings
+inline constexpr std::uint32_t kSnapshotFormat = 4;  // 2: the archive (clock, orphans); 3: public settings;
+                                                     // 4: invoice issue time, tenant creation time
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

@@ -369,9 +369,9 @@ Decision DecideSetFinanceSettings(const TenantModel& m, const Context& ctx, cons
     }
   }
   for (const auto& [key, account] : s.accounts) {
-    const bool known = key == "receivables" || key == "revenue" || key == "clearing" || key == "fees" ||
-                       key == "bank" || key == "cash" || key.rfind("revenue:", 0) == 0 ||
-                       key.rfind("tax:", 0) == 0;
+    const bool known = key == "receivables" || key == "revenue" || key == "revenue@700" ||
+                       key == "revenue@0" || key == "clearing" || key == "fees" || key == "bank" ||
+                       key == "cash" || key.rfind("revenue:", 0) == 0 || key.rfind("tax:", 0) == 0;
     const bool digits =
         !account.empty() && account.size() <= 9 &&
         std::all_of(account.begin(), account.end(), [](char ch) { return ch >= '0' && ch <= '9'; });

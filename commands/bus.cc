@@ -549,7 +549,7 @@ void CommandBus::Drain(Tenant* t) {
     }
     if (auto* a = std::get_if<Acceptance>(&d)) {
       for (auto& ev : a->events) {
-        t->model.Apply(++position, ev.stream_version, ev.payload);
+        t->model.Apply(++position, ev.stream_version, ev.recorded_at, ev.payload);
         keys_changed = keys_changed || ev.payload.type == schema::Payload::ApiKeyCreated;
         origins_changed = origins_changed || ev.payload.type == schema::Payload::PublicSettingsSet;
         accounts_changed = accounts_changed || IsAccountEvent(ev.payload.type);

@@ -444,8 +444,14 @@ Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const Place
     r.code = c.skip_conflicts ? "no_occurrence_bookable" : "series_conflict";
     r.message = c.skip_conflicts ? "no occurrence of the series can be booked"
                                  : "not every occurrence can be booked (all or nothing): nothing was booked";
+    // Nothing was booked: an occurrence that could have been has no
+    // booking, status or number (the numbers go to the next bookings).
     for (auto& o : outcomes) {
-      if (o["outcome"] == "booked") o["outcome"] = "not_booked";
+      if (o["outcome"] != "booked") continue;
+      o["outcome"] = "not_booked";
+      o.erase("booking");
+      o.erase("number");
+      o.erase("status");
     }
     r.details = {{"occurrences", outcomes}};
     return r;

@@ -40,13 +40,22 @@ std::unique_ptr<schema::DocumentLineT> LineEvent(const Line& l) {
   return d;
 }
 
-// Postings dated in the closed period are refused.
+// The first local day of the tenant's books: the day it was created.
+LocalDay BooksBegin(const TenantModel& m) { return LocalDayOf(m.created(), m.zone()); }
+
+// Postings dated before the books begin or in the closed period are refused.
 std::optional<Rejection> CheckOpenPeriod(const TenantModel& m, TimeUs posting) {
   auto closed = m.books().closed_through();
   if (closed && LocalDayOf(posting, m.zone()) <= *closed) {
     return Reject(Refusal::kConflict, "period_closed", "the books are closed for this date",
                   {{"date", FormatLocalDay(LocalDayOf(posting, m.zone()))},
                    {"closed_through", FormatLocalDay(*closed)}});
+  }
+  if (LocalDayOf(posting, m.zone()) < BooksBegin(m)) {
+    return Reject(Refusal::kUnprocessable, "before_books_begin",
+                  "nothing is booked before the tenant's books begin",
+                  {{"date", FormatLocalDay(LocalDayOf(posting, m.zone()))},
+                   {"books_begin", FormatLocalDay(BooksBegin(m))}});
   }
   return std::nullopt;
 }
@@ -360,9 +369,9 @@ Decision DecideSetFinanceSettings(const TenantModel& m, const Context& ctx, cons
     }
   }
   for (const auto& [key, account] : s.accounts) {
-    const bool known = key == "receivables" || key == "revenue" || key == "clearing" || key == "fees" ||
-                       key == "bank" || key == "cash" || key.rfind("revenue:", 0) == 0 ||
-                       key.rfind("tax:", 0) == 0;
+    const bool known = key == "receivables" || key == "revenue" || key == "revenue@700" ||
+                       key == "revenue@0" || key == "clearing" || key == "fees" || key == "bank" ||
+                       key == "cash" || key.rfind("revenue:", 0) == 0 || key.rfind("tax:", 0) == 0;
     const bool digits =
         !account.empty() && account.size() <= 9 &&
         std::all_of(account.begin(), account.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
@@ -514,6 +523,12 @@ Decision DecideRecordPayment(const TenantModel& m, const Context& ctx, const Rec
     return Reject(Refusal::kUnprocessable, "validation_failed", "received must not be in the future");
   }
   if (auto r = CheckOpenPeriod(m, received)) return *r;
+  if (LocalDayOf(received, m.zone()) < LocalDayOf(inv->issued, m.zone())) {
+    return Reject(Refusal::kUnprocessable, "payment_before_invoice",
+                  "a payment cannot be received before its invoice was issued",
+                  {{"received", FormatLocalDay(LocalDayOf(received, m.zone()))},
+                   {"invoice_issued", FormatLocalDay(LocalDayOf(inv->issued, m.zone()))}});
+  }
   Acceptance a;
   a.created = true;
   DocNumbers numbers(m.books(), LocalYear(ctx.now, m.zone()));
@@ -795,6 +810,9 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
           {{"reference", l.reference}, {"amount", l.amount}, {"detail", "line already imported"}});
       continue;
     }
+    // A line dated before the books begin posts nothing (it is left to a
+    // person below), so it cannot touch the closed period either.
+    if (l.booking_day < BooksBegin(m)) continue;
     if (auto r = CheckOpenPeriod(m, LocalNoon(l.booking_day, m.zone()))) return *r;
   }
   auto imported = Draft(ctx, "import/" + import_id, 1);
@@ -828,7 +846,18 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     fresh.erase(l.reference);  // a line listed twice in one file is matched once
     const TimeUs value = LocalNoon(l.booking_day, m.zone());
     bool done = false;
-    if (l.amount > 0) {
+    // Why a line that names something was not matched, for the person who
+    // checks it (null: nothing but the line itself stood in the way). A
+    // line dated before the books begin is matched to nothing and books
+    // nothing.
+    json reason;
+    const bool before_books = l.booking_day < BooksBegin(m);
+    if (before_books) {
+      reason = {{"code", "before_books_begin"},
+                {"detail", "dated " + FormatLocalDay(l.booking_day) + ", before the books begin on " +
+                               FormatLocalDay(BooksBegin(m))}};
+    }
+    if (!before_books && l.amount > 0) {
       for (const auto& [id, payout] : books.payouts()) {
         if (!payout.on_bank && payouts_used.count(id) == 0 && l.remittance.find(id) != std::string::npos) {
           payouts_used.insert(id);
@@ -855,7 +884,15 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
           named.push_back(inv.number);
         }
       }
-      const Invoice* hit = hits.size() == 1 ? hits[0] : nullptr;
+      const Invoice* hit = hits.size() == 1 && !before_books ? hits[0] : nullptr;
+      // Money cannot arrive for an invoice before it was issued: such a line
+      // (a wrong date, or another debt) is left to a person.
+      if (hit != nullptr && l.booking_day < LocalDayOf(hit->issued, m.zone())) {
+        reason = {{"code", "dated_before_invoice"},
+                  {"detail", "dated " + FormatLocalDay(l.booking_day) + ", before invoice " + hit->number +
+                                 " was issued on " + FormatLocalDay(LocalDayOf(hit->issued, m.zone()))}};
+        hit = nullptr;
+      }
       if (hit != nullptr && invoices_used.insert(hit->id).second) {
         a.events.push_back(MatchEvent(ctx, import_id, ++version, "bank_invoice", l.reference, hit->id,
                                       l.amount, l.amount - hit->open(), value, 0));
@@ -868,10 +905,11 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
     if (!done) {
       json u = {{"reference", l.reference}, {"amount", l.amount}, {"remittance", l.remittance}};
+      if (!reason.is_null()) u["reason"] = reason;
       // Candidates for a person to check, never matched by amount alone:
       // the invoices the line names, else those whose open amount equals it.
       std::vector<std::string> candidates = named;
-      if (candidates.empty() && l.amount > 0) {
+      if (candidates.empty() && l.amount > 0 && reason.is_null()) {
         for (const auto& [id, inv] : books.invoices()) {
           if (inv.open() == l.amount) candidates.push_back(inv.number);
         }

@@ -99,7 +99,7 @@ std::optional<std::pair<std::string, std::uint64_t>> SplitNumber(const std::stri
 
 }  // namespace
 
-void Books::Apply(const schema::PayloadUnion& ev) {
+void Books::Apply(const schema::PayloadUnion& ev, TimeUs recorded_at) {
   auto count = [this](const std::string& number) {
     if (auto n = SplitNumber(number)) {
       auto& last = numbers_[n->first];
@@ -150,6 +150,7 @@ void Books::Apply(const schema::PayloadUnion& ev) {
       inv.line_credited.assign(inv.lines.size(), 0);
       inv.totals = {e->net, e->tax, e->gross};
       inv.due = e->due_us;
+      inv.issued = recorded_at;
       inv.kassenzeichen = e->kassenzeichen;
       count(inv.number);
       if (!inv.booking.get().empty()) invoice_by_booking_[inv.booking] = inv.id;

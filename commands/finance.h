@@ -111,6 +111,7 @@ struct Invoice {
   std::vector<Line> lines;
   Totals totals;
   TimeUs due = 0;
+  TimeUs issued = 0;  // when it was issued (its record's time): no money is booked before
   std::string kassenzeichen;
   std::vector<std::int64_t> line_credited;  // gross credited per line
   std::int64_t credited = 0;
@@ -155,7 +156,8 @@ struct PayoutSeen {
 
 class Books {
  public:
-  void Apply(const schema::PayloadUnion& ev);
+  // Folds one event, recorded at `recorded_at` (its envelope's time).
+  void Apply(const schema::PayloadUnion& ev, TimeUs recorded_at);
 
   const FinanceSettings& settings() const { return settings_; }
   const Tariff* FindTariff(const std::string& id) const;

@@ -192,9 +192,10 @@ std::uint32_t TenantModel::Peak(const std::string& counter, const TimeRange& ran
   return static_cast<std::uint32_t>(peak);
 }
 
-void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::PayloadUnion& ev) {
+void TenantModel::Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_at,
+                        const schema::PayloadUnion& ev) {
   position_ = seq;
-  books_.Apply(ev);
+  books_.Apply(ev, recorded_at);
   if (ApplyAccount(stream_version, ev)) return;
   auto booking = [&](const std::string& id) -> Booking* {
     auto it = bookings_.find(BookingId(id));
@@ -204,6 +205,7 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, const schema::Pay
     case schema::Payload::TenantCreated: {
       const auto* e = ev.AsTenantCreated();
       name_ = e->name;
+      created_ = recorded_at;
       zone_ = FindZone(e->time_zone);
       if (zone_ == nullptr) zone_ = date::locate_zone("UTC");  // decided valid; tz db changed
       break;
@@ -571,7 +573,7 @@ Status FoldLog(const ledger::Log& log, const TenantId& tenant, Seq to, TenantMod
       schema::PayloadUnion payload;
       payload.type = env->payload_type();
       payload.value = schema::PayloadUnion::UnPack(env->payload(), env->payload_type(), nullptr);
-      model->Apply(r.seq, env->stream_version(), payload);
+      model->Apply(r.seq, env->stream_version(), env->recorded_at_us(), payload);
       if (last_hash != nullptr) *last_hash = r.hash;
       ++next;
     }

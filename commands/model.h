@@ -258,11 +258,13 @@ class TenantModel {
   explicit TenantModel(TimeUs archive_after = kArchiveAfter) : archive_after_(archive_after) {}
 
   // Folds one event. `seq` is its log position, `stream_version` the version
-  // the event gives its stream.
-  void Apply(Seq seq, std::uint64_t stream_version, const schema::PayloadUnion& event);
+  // the event gives its stream, `recorded_at` its envelope's time.
+  void Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_at, const schema::PayloadUnion& event);
 
   bool exists() const { return zone_ != nullptr; }
   const std::string& name() const { return name_; }
+  // When the tenant was created: its books begin that local day.
+  TimeUs created() const { return created_; }
   const date::time_zone* zone() const { return zone_; }
   Seq position() const { return position_; }
   TimeUs hold() const { return hold_; }
@@ -382,6 +384,7 @@ class TenantModel {
   // bookings_ (not in snapshots).
   std::set<std::pair<TimeUs, BookingId>> by_end_;
   TimeUs clock_ = 0;
+  TimeUs created_ = 0;
   TimeUs archive_after_ = kArchiveAfter;  // configuration, not state
   std::map<std::string, Addon> addons_;
   std::set<std::string> groups_;

@@ -130,8 +130,8 @@ void serialize(A& ar, Totals& t) {
 }
 template <class A>
 void serialize(A& ar, Invoice& i) {
-  ar(i.id, i.number, i.booking, i.customer, i.lines, i.totals, i.due, i.kassenzeichen, i.line_credited,
-     i.credited, i.captured, i.refunded, i.payments);
+  ar(i.id, i.number, i.booking, i.customer, i.lines, i.totals, i.due, i.issued, i.kassenzeichen,
+     i.line_credited, i.credited, i.captured, i.refunded, i.payments);
 }
 template <class A>
 void serialize(A& ar, Payment& p) {
@@ -165,7 +165,7 @@ struct SnapshotCodec {
        m.addons_, m.groups_, m.customers_, m.customer_by_token_, m.bookings_by_customer_, m.rights_,
        m.rights_by_resource_, m.series_, m.persons_, m.notifications_, m.checkpoints_,
        m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_, m.public_,
-       m.accounts_);
+       m.created_, m.accounts_);
     Books(ar, m.books_);
   }
 

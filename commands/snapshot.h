@@ -31,8 +31,9 @@
 
 namespace saalbuch::commands {
 
-inline constexpr std::uint32_t kSnapshotFormat =
-    4;  // 2: the archive (clock, orphans); 3: public settings; 4: accounts
+inline constexpr std::uint32_t kSnapshotFormat = 5;  // 2: the archive (clock, orphans); 3: public settings;
+                                                     // 4: invoice issue time, tenant creation time;
+                                                     // 5: accounts
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

@@ -85,8 +85,9 @@ std::string FormatDecimalDe(std::int64_t minor) {
 
 const std::map<std::string, std::string>& DefaultAccounts() {
   static const std::map<std::string, std::string> kAccounts = {
-      {"receivables", "1400"}, {"revenue", "8400"}, {"tax:1900", "1776"}, {"tax:700", "1771"},
-      {"clearing", "1360"},    {"fees", "4970"},    {"bank", "1200"},     {"cash", "1000"}};
+      {"receivables", "1400"}, {"revenue", "8400"}, {"revenue@700", "8300"}, {"revenue@0", "8200"},
+      {"tax:1900", "1776"},    {"tax:700", "1771"}, {"clearing", "1360"},    {"fees", "4970"},
+      {"bank", "1200"},        {"cash", "1000"}};
   return kAccounts;
 }
 

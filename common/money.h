@@ -42,8 +42,10 @@ std::string FormatDecimal(std::int64_t minor);
 std::string FormatDecimalDe(std::int64_t minor);
 
 // The chart of accounts (role → account number) where a tenant configured
-// none, after SKR03: receivables 1400, revenue 8400, tax:1900 1776, tax:700
-// 1771, clearing (payment provider) 1360, fees 4970, bank 1200, cash 1000.
+// none, after SKR03: receivables 1400, revenue at 19 % 8400 (and every rate
+// without its own), revenue@700 (7 %) 8300, revenue@0 (no tax) 8200 — 8400
+// and 8300 are DATEV automatic accounts —, tax:1900 1776, tax:700 1771,
+// clearing (payment provider) 1360, fees 4970, bank 1200, cash 1000.
 const std::map<std::string, std::string>& DefaultAccounts();
 
 // ISO 4217 codes are three upper-case letters.

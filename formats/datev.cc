@@ -267,7 +267,9 @@ Result<std::vector<DatevPosting>> DatevPostings(const std::vector<JournalEntry>&
   std::vector<DatevPosting> out;
   for (const auto& e : entries) {
     std::vector<const JournalLine*> debits, credits;
-    for (const auto& l : e.lines) (l.debit > 0 ? debits : credits).push_back(&l);
+    for (const auto& l : e.lines) {
+      if (!l.tax_line) (l.debit > 0 ? debits : credits).push_back(&l);
+    }
     const bool one_debit = debits.size() == 1;
     if (!one_debit && credits.size() != 1) {
       return Bad("journal entry " + e.document + " has several lines on both sides; DATEV needs pairs");
@@ -275,14 +277,14 @@ Result<std::vector<DatevPosting>> DatevPostings(const std::vector<JournalEntry>&
     const JournalLine& one = one_debit ? *debits.front() : *credits.front();
     for (const JournalLine* other : one_debit ? credits : debits) {
       DatevPosting p;
-      p.amount = one_debit ? other->credit : other->debit;
+      p.amount = (one_debit ? other->credit : other->debit) + other->tax;
       p.debit = one_debit;
       p.account = one.account;
       p.contra = other->account;
       p.date = DayNumber(e.date);
       p.document = DocumentField(e.document);
       p.text = e.text;
-      p.cost_center = e.cost_center;
+      p.cost_center = other->cost_center.empty() ? e.cost_center : other->cost_center;
       out.push_back(std::move(p));
     }
   }

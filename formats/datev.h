@@ -74,10 +74,14 @@ Result<std::string> RenderDatevExtf(const DatevHeader& h, const std::vector<Date
 
 // Journal entries as postings, in order: each entry pairs its one line on
 // one side with each line on the other (a split entry becomes several
-// postings, `debit` telling the one line's side). Belegfeld 1 is the
-// entry's document number cut to 36 characters, each character outside
-// DATEV's set replaced by '-'; Buchungstext and KOST1 are the entry's text
-// and cost center. Tax keys are left empty.
+// postings, `debit` telling the one line's side). Revenue goes gross onto
+// its account and tax lines are left out: the revenue accounts are DATEV
+// automatic accounts (SKR03 8400 19 %, 8300 7 %), from whose gross DATEV
+// computes and posts the tax itself, so no BU key is given (one on an
+// automatic account is an error) and no tax row (DATEV would count the tax
+// twice). Belegfeld 1 is the entry's document number cut to 36 characters,
+// each character outside DATEV's set replaced by '-'; Buchungstext is the
+// entry's text; KOST1 the line's cost center, else the entry's.
 // Errors (kInvalidArgument, naming the document): an entry with no line or
 // with several lines on both sides (DATEV needs pairs).
 Result<std::vector<DatevPosting>> DatevPostings(const std::vector<JournalEntry>& entries);

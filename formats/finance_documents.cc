@@ -1,5 +1,7 @@
 #include "formats/finance_documents.h"
 
+#include <map>
+
 #include "common/money.h"
 
 namespace saalbuch::formats {
@@ -101,8 +103,39 @@ PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const date:
   d.related = "zu Rechnung " + receipt.invoice_number;
   d.letterhead = issuer.letterhead;
   d.total_gross = receipt.amount;
-  d.total_net = receipt.amount;  // a receipt shows money received, not a taxable supply
   d.currency = receipt.currency;
+  // The tax contained in what was paid, per rate in proportion to the
+  // invoice's gross at that rate (a receipt must never print a wrong tax).
+  std::map<std::int32_t, std::pair<std::int64_t, std::int64_t>> by_rate;  // rate → gross, tax
+  std::int64_t invoice_gross = 0;
+  for (const DocumentLine& l : receipt.invoice_lines) {
+    by_rate[l.tax_rate_bp].first += l.gross;
+    by_rate[l.tax_rate_bp].second += l.tax;
+    invoice_gross += l.gross;
+  }
+  bool proportional = invoice_gross > 0;
+  for (const auto& [rate, gt] : by_rate) proportional = proportional && gt.first > 0;
+  if (proportional) {
+    std::int64_t left = receipt.amount;
+    std::size_t n = 0;
+    for (const auto& [rate, gt] : by_rate) {
+      const std::int64_t share =
+          ++n == by_rate.size() ? left : MulDivRound(receipt.amount, gt.first, invoice_gross);
+      left -= share;
+      PdfLine line;
+      line.description = "Anteil des Betrags zu " + std::to_string(rate / 100) + " % USt";
+      line.tax_rate_bp = rate;
+      line.gross = share;
+      line.tax = MulDivRound(share, gt.second, gt.first);
+      line.net = share - line.tax;
+      d.total_net += line.net;
+      d.total_tax += line.tax;
+      d.lines.push_back(std::move(line));
+    }
+  } else {
+    d.total_net = receipt.amount;
+    d.tax_block = false;
+  }
   d.intro.push_back("Zahlungsart: " + std::string(receipt.method == "provider"        ? "Online-Zahlung"
                                                   : receipt.method == "bank_transfer" ? "Überweisung"
                                                                                       : "Barzahlung"));
@@ -110,6 +143,9 @@ PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const date:
   d.footer.push_back("Betrag erhalten am " + LocalDayText(receipt.received_at_us, zone) + ": " +
                      FormatDecimalDe(receipt.amount) + " " + d.currency);
   if (receipt.kassenzeichen) d.footer.push_back("Kassenzeichen: " + *receipt.kassenzeichen);
+  if (!proportional && !receipt.invoice_number.empty()) {
+    d.footer.push_back("Die enthaltene Umsatzsteuer weist Rechnung " + receipt.invoice_number + " aus.");
+  }
   d.created_at_us = receipt.recorded_at_us;
   return d;
 }

@@ -71,6 +71,10 @@ struct Receipt {
   std::string method;  // "provider" (Online-Zahlung), "bank_transfer" (Überweisung), else cash (Barzahlung)
   std::string ref;     // the payment's reference
   std::optional<std::string> kassenzeichen;  // the invoice's, when the invoice is known
+  // The invoice's lines (when it is known): what was paid is split over its
+  // tax rates in proportion to their gross, and the tax each share contains
+  // is printed. Without them the receipt shows no tax and refers to the invoice.
+  std::vector<DocumentLine> invoice_lines;
 };
 
 // "Rechnung": intro with the booking's number, resource and time range
@@ -80,8 +84,12 @@ PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
                        const std::optional<InvoicedBooking>& booking, const date::time_zone* zone);
 // "Gutschrift (Storno)" related to its invoice, with the reason.
 PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, const date::time_zone* zone);
-// "Zahlungsbeleg": no lines; the amount as total (no tax: money received is
-// not a taxable supply), method, reference and day of receipt.
+// "Zahlungsbeleg": the amount received, method, reference and day of
+// receipt. With the invoice's lines, one line per tax rate with the share of
+// the amount (in proportion to the rate's gross on the invoice; rounding
+// half away from zero, the last rate takes the remainder) and the tax that
+// share contains, and the tax summary; otherwise the amount alone, no tax
+// block, and a note that the invoice states the tax.
 PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const date::time_zone* zone);
 
 // "2026-11-22" → "22.11.2026"; any text of another length is returned as is.

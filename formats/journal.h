@@ -16,6 +16,11 @@ struct JournalLine {
   std::string account;      // ledger account number, e.g. "1200"
   std::int64_t debit = 0;   // minor units, >= 0
   std::int64_t credit = 0;  // minor units, >= 0
+  // On a revenue line: the tax on its amount, which a tax line of the same
+  // entry posts (the line's gross is its amount plus this).
+  std::int64_t tax = 0;
+  bool tax_line = false;         // posts the tax of the entry's revenue lines
+  std::string cost_center = {};  // the revenue line's Kostenstelle; may be empty
 };
 
 // One balanced posting of the books: its lines' debits add up to their credits.

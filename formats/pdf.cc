@@ -170,6 +170,11 @@ class Layout {
   void Totals() {
     Ensure(3 * kBody * 1.6 + 8, false);
     Rule(y_ += 2);
+    if (!d_.tax_block) {
+      Text(kNet - 60, y_ += kBody * 1.6, "Gesamtbetrag", kBody, true);
+      Text(kGross, y_, Money(d_.total_gross), kBody, true, Align::kRight);
+      return;
+    }
     Text(kNet - 60, y_ += kBody * 1.6, "Summe netto", kBody);
     Text(kGross, y_, Money(d_.total_net), kBody, false, Align::kRight);
     Text(kNet - 60, y_ += kBody * 1.6, "Umsatzsteuer", kBody);

@@ -34,6 +34,7 @@ struct PdfDocument {
   std::vector<std::string> intro;       // e.g. booking number, resource, time range
   std::vector<PdfLine> lines;           // may be empty (a receipt may have none)
   std::int64_t total_net = 0, total_tax = 0, total_gross = 0;
+  bool tax_block = true;  // false: the totals show the gross alone, without "Summe netto" and tax
   std::string currency = "EUR";
   std::vector<std::string> footer;  // Kassenzeichen, payment info, "Betrag erhalten am …"
   std::int64_t created_at_us = 0;   // PDF CreationDate/ModDate: the issue time, so the bytes are reproducible

@@ -49,8 +49,14 @@ std::vector<formats::JournalEntry> EntriesOf(const std::vector<json>& entries) {
     j.text = e.value("text", "");
     j.cost_center = e.value("cost_center", "");
     for (const auto& l : e.at("lines")) {
-      j.lines.push_back(
-          {l.value("account", ""), l.value("debit", std::int64_t{0}), l.value("credit", std::int64_t{0})});
+      formats::JournalLine line;
+      line.account = l.value("account", "");
+      line.debit = l.value("debit", std::int64_t{0});
+      line.credit = l.value("credit", std::int64_t{0});
+      line.tax = l.value("tax", std::int64_t{0});
+      line.tax_line = l.value("tax_line", false);
+      line.cost_center = l.value("cost_center", "");
+      j.lines.push_back(std::move(line));
     }
     out.push_back(std::move(j));
   }
@@ -105,7 +111,10 @@ PdfDocument ReceiptPdf(const json& settings, const json& payment, const json& in
   r.currency = payment.value("currency", "EUR");
   r.method = payment.value("method", "");
   r.ref = payment.value("ref", "");
-  if (!invoice.is_null()) r.kassenzeichen = invoice.value("kassenzeichen", "");
+  if (!invoice.is_null()) {
+    r.kassenzeichen = invoice.value("kassenzeichen", "");
+    r.invoice_lines = LinesOf(invoice);
+  }
   return formats::ReceiptPdf(IssuerOf(settings), r, zone);
 }
 

@@ -50,10 +50,23 @@ class Finance {
   std::string Day(TimeUs t) const { return FormatLocalDay(LocalDayOf(t, zone_)); }
 
   struct Posting {
+    Posting(std::string a, std::int64_t d, std::int64_t c) : account(std::move(a)), debit(d), credit(c) {}
     std::string account;
     std::int64_t debit = 0;
     std::int64_t credit = 0;
+    std::int64_t tax = 0;     // a revenue line: the tax on it, posted by a tax line of the entry
+    bool tax_line = false;    // DATEV leaves it out (its automatic accounts compute the tax)
+    std::string cost_center;  // a revenue line's Kostenstelle
   };
+  // The revenue account of lines of a cost centre at a tax rate: the cost
+  // centre's own ("revenue:<cc>") when it has one, else the rate's
+  // ("revenue@<bp>"), else "revenue".
+  std::string RevenueAccount(const std::string& cost_center, std::int32_t rate_bp) const;
+  // Receivable against revenue per cost centre and rate, and tax per rate;
+  // `sign` 1 for an invoice, -1 for a credit note.
+  std::vector<Posting> DocumentPostings(
+      const flatbuffers::Vector<flatbuffers::Offset<schema::DocumentLine>>* lines, std::int64_t gross,
+      int sign, std::string* cost_center) const;
   Status Post(TimeUs when, const std::string& document, const std::string& text,
               const std::string& cost_center, const std::vector<Posting>& postings);
   Status UpdateInvoice(const std::string& id, const std::function<void(json&)>& change);
@@ -131,6 +144,50 @@ std::string Finance::Account(const std::string& role) const {
   return Account(role.substr(0, role.find(':')) == "revenue" ? "revenue" : "tax:1900");
 }
 
+std::string Finance::RevenueAccount(const std::string& cost_center, std::int32_t rate_bp) const {
+  const json& accounts = settings_.contains("accounts") ? settings_["accounts"] : json::object();
+  if (!cost_center.empty() && accounts.contains("revenue:" + cost_center)) {
+    return accounts["revenue:" + cost_center].get<std::string>();
+  }
+  const std::string by_rate = "revenue@" + std::to_string(rate_bp);
+  if (accounts.contains(by_rate)) return accounts[by_rate].get<std::string>();
+  if (DefaultAccounts().count(by_rate) != 0) return DefaultAccounts().at(by_rate);
+  return Account("revenue");
+}
+
+std::vector<Finance::Posting> Finance::DocumentPostings(
+    const flatbuffers::Vector<flatbuffers::Offset<schema::DocumentLine>>* lines, std::int64_t gross, int sign,
+    std::string* cost_center) const {
+  auto side = [sign](const std::string& account, std::int64_t amount) {
+    return sign > 0 ? Posting(account, 0, amount) : Posting(account, amount, 0);
+  };
+  std::vector<Posting> p{sign > 0 ? Posting(Account("receivables"), gross, 0)
+                                  : Posting(Account("receivables"), 0, gross)};
+  std::map<std::pair<std::string, std::int32_t>, std::pair<std::int64_t, std::int64_t>> revenue;  // net, tax
+  std::map<std::int32_t, std::int64_t> tax;
+  std::set<std::string> centres;
+  for (const auto* l : Each(lines)) {
+    auto& r = revenue[{S(l->cost_center()), l->tax_rate_bp()}];
+    r.first += l->net();
+    r.second += l->tax();
+    centres.insert(S(l->cost_center()));
+    if (l->tax() != 0) tax[l->tax_rate_bp()] += l->tax();
+  }
+  for (const auto& [key, amounts] : revenue) {
+    Posting r = side(RevenueAccount(key.first, key.second), amounts.first);
+    r.tax = amounts.second;
+    r.cost_center = key.first;
+    p.push_back(std::move(r));
+  }
+  for (const auto& [rate, amount] : tax) {
+    Posting t = side(Account("tax:" + std::to_string(rate)), amount);
+    t.tax_line = true;
+    p.push_back(std::move(t));
+  }
+  *cost_center = centres.size() == 1 ? *centres.begin() : "";
+  return p;
+}
+
 Status Finance::Post(TimeUs when, const std::string& document, const std::string& text,
                      const std::string& cost_center, const std::vector<Posting>& postings) {
   std::int64_t debit = 0, credit = 0;
@@ -139,7 +196,11 @@ Status Finance::Post(TimeUs when, const std::string& document, const std::string
     if (p.debit == 0 && p.credit == 0) continue;
     debit += p.debit;
     credit += p.credit;
-    lines.push_back({{"account", p.account}, {"debit", p.debit}, {"credit", p.credit}});
+    json line = {{"account", p.account}, {"debit", p.debit}, {"credit", p.credit}};
+    if (p.tax != 0) line["tax"] = p.tax;
+    if (p.tax_line) line["tax_line"] = true;
+    if (!p.cost_center.empty()) line["cost_center"] = p.cost_center;
+    lines.push_back(std::move(line));
     auto bal = Get("b" + p.account);
     if (!bal.ok()) return bal.status();
     json b = bal->is_null() ? json{{"account", p.account}, {"debit", 0}, {"credit", 0}} : *bal;
@@ -263,17 +324,9 @@ Status Finance::Invoice() {
   Put("n" + number, {{"kind", "invoice"}, {"id", id}});
   if (e->gross() != 0) Put("o" + id, {{"due", doc["due"]}});
   TRY_STATUS(Revenue(env_.recorded_at_us(), e->lines(), 1));
-  // Receivable against revenue (per cost centre) and tax (per rate).
-  std::vector<Posting> p{{Account("receivables"), e->gross(), 0}};
-  std::map<std::string, std::int64_t> revenue, tax;
-  for (const auto* l : Each(e->lines())) {
-    revenue[S(l->cost_center())] += l->net();
-    if (l->tax() != 0) tax[std::to_string(l->tax_rate_bp())] += l->tax();
-  }
-  for (const auto& [cc, net] : revenue)
-    p.push_back({Account(cc.empty() ? "revenue" : "revenue:" + cc), 0, net});
-  for (const auto& [rate, amount] : tax) p.push_back({Account("tax:" + rate), 0, amount});
-  return Post(env_.recorded_at_us(), number, "Rechnung " + number, "", p);
+  std::string cost_center;
+  const std::vector<Posting> p = DocumentPostings(e->lines(), e->gross(), 1, &cost_center);
+  return Post(env_.recorded_at_us(), number, "Rechnung " + number, cost_center, p);
 }
 
 Status Finance::CreditNote() {
@@ -298,16 +351,10 @@ Status Finance::CreditNote() {
                      {"gross", e->gross()}});
   Put("n" + number, {{"kind", "credit_note"}, {"id", number}, {"invoice", invoice}});
   TRY_STATUS(Revenue(env_.recorded_at_us(), e->lines(), -1));
-  std::vector<Posting> p{{Account("receivables"), 0, e->gross()}};
-  std::map<std::string, std::int64_t> revenue, tax;
-  for (const auto* l : Each(e->lines())) {
-    revenue[S(l->cost_center())] += l->net();
-    if (l->tax() != 0) tax[std::to_string(l->tax_rate_bp())] += l->tax();
-  }
-  for (const auto& [cc, net] : revenue)
-    p.push_back({Account(cc.empty() ? "revenue" : "revenue:" + cc), net, 0});
-  for (const auto& [rate, amount] : tax) p.push_back({Account("tax:" + rate), amount, 0});
-  return Post(env_.recorded_at_us(), number, "Gutschrift " + number + " zu " + invoice_number, "", p);
+  std::string cost_center;
+  const std::vector<Posting> p = DocumentPostings(e->lines(), e->gross(), -1, &cost_center);
+  return Post(env_.recorded_at_us(), number, "Gutschrift " + number + " zu " + invoice_number, cost_center,
+              p);
 }
 
 Status Finance::Payment() {
@@ -416,8 +463,16 @@ Status Finance::Refund() {
       }
       const std::string method = r["method"].get<std::string>();
       const std::string money = method == "provider" ? "clearing" : method == "cash" ? "cash" : "bank";
-      return Post(e->value_us(), id, "Erstattung " + invoice, "",
-                  {{Account("receivables"), amount, 0}, {Account(money), 0, amount}});
+      // The documents a treasurer knows the refund by: its credit note, else
+      // the invoice (never our internal ids).
+      auto inv = Get("i" + invoice);
+      if (!inv.ok()) return inv.status();
+      const std::string invoice_number = inv->is_null() ? invoice : inv->value("number", invoice);
+      const std::string credit_note = r.value("credit_note", "");
+      return Post(e->value_us(), credit_note.empty() ? invoice_number : credit_note,
+                  "Erstattung zu " + invoice_number +
+                      (credit_note.empty() ? std::string() : " (Gutschrift " + credit_note + ")"),
+                  "", {{Account("receivables"), amount, 0}, {Account(money), 0, amount}});
     }
   }
 }

@@ -20,7 +20,7 @@ class AccountsTest : public DecideFixture {
   Decision As(const std::string& actor, const Command& cmd, TimeUs now) {
     Decision d = Decide(model_, Ctx(now, actor), cmd);
     if (auto* a = std::get_if<Acceptance>(&d)) {
-      for (const auto& ev : a->events) model_.Apply(++seq_, ev.stream_version, ev.payload);
+      for (const auto& ev : a->events) model_.Apply(++seq_, ev.stream_version, ev.recorded_at, ev.payload);
     }
     return d;
   }

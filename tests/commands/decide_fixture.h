@@ -69,7 +69,7 @@ class DecideFixture : public ::testing::Test {
       return {};
     }
     Acceptance a = std::get<Acceptance>(std::move(d));
-    for (const auto& ev : a.events) model_.Apply(++seq_, ev.stream_version, ev.payload);
+    for (const auto& ev : a.events) model_.Apply(++seq_, ev.stream_version, ev.recorded_at, ev.payload);
     return a;
   }
 
@@ -85,8 +85,8 @@ class DecideFixture : public ::testing::Test {
     if (auto* a = std::get_if<Acceptance>(&d)) {
       for (const auto& ev : a->events) {
         ++seq_;
-        model_.Apply(seq_, ev.stream_version, ev.payload);
-        twin.Apply(seq_, ev.stream_version, ev.payload);
+        model_.Apply(seq_, ev.stream_version, ev.recorded_at, ev.payload);
+        twin.Apply(seq_, ev.stream_version, ev.recorded_at, ev.payload);
       }
     }
     return d;

@@ -924,6 +924,56 @@ TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
   EXPECT_EQ(InvoiceFor("a").captured, 9000);
 }
 
+// Issue 15, defect 1: a statement line dated 2023 naming an invoice issued
+// in 2026 became a payment, receipt and postings in 2023, before the tenant
+// existed. A line dated before its invoice, or before the books begin, is
+// left to a person with the reason; finance cannot record such a payment.
+TEST_F(MoneyDecideTest, PaymentDatedBeforeItsInvoiceOrTheBooksIsNeverBooked) {
+  HourlyRoom();
+  const TimeUs issued = now_ + 5 * kDay;  // the tenant began on now_
+  Accept(Place("a", "saal", at_, at_ + kHour, true), issued);
+  ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
+
+  ImportBankStatement old = Statement('o', "L-2023", 6000, "Rechnung R-2026-000001");
+  old.lines[0].booking_day = LocalDayOf(T("2023-12-06T12:00:00Z"), model_.zone());
+  old.lines[0].value_day = old.lines[0].booking_day;
+  Acceptance a = Accept(old, issued + kDay);
+  EXPECT_TRUE(All<schema::PaymentCapturedT>(a).empty());
+  EXPECT_TRUE(All<schema::MatchedT>(a).empty());
+  ASSERT_EQ(a.reply.at("unmatched").size(), 1u);
+  EXPECT_EQ(a.reply["unmatched"][0].at("reason").at("code"), "before_books_begin");
+  EXPECT_EQ(a.reply["unmatched"][0].at("candidates"), nlohmann::json({"R-2026-000001"}));
+
+  ImportBankStatement early = Statement('e', "L-early", 6000, "Rechnung R-2026-000001");
+  early.lines[0].booking_day = LocalDayOf(issued - kDay, model_.zone());  // after the books began
+  early.lines[0].value_day = early.lines[0].booking_day;
+  a = Accept(early, issued + kDay);
+  EXPECT_TRUE(All<schema::PaymentCapturedT>(a).empty());
+  ASSERT_EQ(a.reply.at("unmatched").size(), 1u);
+  EXPECT_EQ(a.reply["unmatched"][0].at("reason").at("code"), "dated_before_invoice");
+  EXPECT_EQ(a.reply["unmatched"][0].at("candidates"), nlohmann::json({"R-2026-000001"}));
+  EXPECT_EQ(InvoiceFor("a").captured, 0);
+
+  RecordPayment pay;
+  pay.invoice = "inv-a";
+  pay.reference = "K-1";
+  pay.method = "bank_transfer";
+  pay.amount = 6000;
+  pay.currency = "EUR";
+  pay.received = T("2023-12-06T12:00:00Z");
+  EXPECT_EQ(Refuse(pay, issued + kDay).code, "before_books_begin");
+  pay.received = issued - kDay;
+  EXPECT_EQ(Refuse(pay, issued + kDay).code, "payment_before_invoice");
+
+  // Dated the day the invoice was issued: booked.
+  ImportBankStatement right = Statement('r', "L-ok", 6000, "Rechnung R-2026-000001");
+  right.lines[0].booking_day = LocalDayOf(issued, model_.zone());
+  right.lines[0].value_day = right.lines[0].booking_day;
+  a = Accept(right, issued + kDay);
+  ASSERT_EQ(All<schema::PaymentCapturedT>(a).size(), 1u);
+  EXPECT_EQ(InvoiceFor("a").captured, 6000);
+}
+
 TEST_F(MoneyDecideTest, BankLineNamingSeveralInvoicesIsLeftToAPersonWithThemAsCandidates) {
   HourlyRoom();
   Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);

@@ -377,6 +377,35 @@ TEST_F(KindsTest, RescheduleUsesTheChecksOfANewBookingWithoutItself) {
   EXPECT_EQ(Refuse(move, now_).code, "version_mismatch");
 }
 
+// Issue 15, defect 6: the occurrences of a refused series that could have
+// been booked were reported "confirmed" with booking numbers that later
+// went to other bookings. Not booked: no status, no number.
+TEST_F(KindsTest, RefusedSeriesGivesUnbookedOccurrencesNoStatusAndNoNumber) {
+  Make("halle", "room");
+  Accept(Place("x", "halle", at_ + 7 * kDay, at_ + 7 * kDay + kHour, true), now_);  // second week taken
+  PlaceSeries s;
+  s.id = "sr-1";
+  s.first = Place("", "halle", at_, at_ + kHour);
+  s.rrule = "FREQ=WEEKLY;COUNT=3";
+  for (int i = 0; i < 3; ++i) {
+    s.occurrences.push_back({at_ + i * 7 * kDay, at_ + i * 7 * kDay + kHour});
+    s.ids.emplace_back("o" + std::to_string(i));
+  }
+  Rejection all = Refuse(s, now_);
+  ASSERT_EQ(all.code, "series_conflict");
+  ASSERT_EQ(all.details.at("occurrences").size(), 3u);
+  for (int i : {0, 2}) {
+    const auto& o = all.details["occurrences"][i];
+    EXPECT_EQ(o.at("outcome"), "not_booked") << o.dump();
+    EXPECT_FALSE(o.contains("status")) << o.dump();
+    EXPECT_FALSE(o.contains("number")) << o.dump();
+    EXPECT_FALSE(o.contains("booking")) << o.dump();
+  }
+  // The next booking gets the next number, which the refusal did not name.
+  Acceptance next = Accept(Place("y", "halle", at_ + 30 * kDay, at_ + 30 * kDay + kHour, true), now_);
+  EXPECT_EQ(next.reply.at("number"), "B-2026-000002");
+}
+
 TEST_F(KindsTest, SeriesIsAllOrNothingOrSkipsConflicts) {
   Make("halle", "room");
   Accept(Place("x", "halle", at_ + 14 * kDay, at_ + 14 * kDay + kHour, true), now_);  // third week taken

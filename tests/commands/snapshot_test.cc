@@ -540,9 +540,9 @@ TEST_F(SnapshotTest, GoldenEncodingOfAFixedModel) {
   MakeEverything();
   TimeUs now = now_;
   for (int i = 0; i < 200; ++i) RandomCommand(now += 7 * kMinute);
-  ASSERT_EQ(kSnapshotFormat, 3u);
+  ASSERT_EQ(kSnapshotFormat, 5u);
   EXPECT_EQ(ToHex(AsBytes(HashOf(EncodeSnapshot(model_, Sha256{})))),
-            "c61d077d57f8ec1524b2e6cd1771e21b8070ea989ee021d972b7e79eacdf7b8d");
+            "45088661d328167da72785d095fb9ff0e675423874977bbbe20dc72abeefeeec");
 }
 
 }  // namespace

@@ -233,6 +233,10 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
   const std::string rtext = PdfText(dir_, rpdf.body);
   EXPECT_NE(rtext.find("Zahlungsbeleg"), std::string::npos) << rtext;
   EXPECT_NE(rtext.find("120,00"), std::string::npos) << rtext;
+  // Issue 15, defect 2: the receipt states the tax contained in what was
+  // paid (all of the invoice: 19,16 € of 120,00 €), never 0,00 €.
+  EXPECT_NE(rtext.find("19,16 €"), std::string::npos) << rtext;
+  EXPECT_NE(rtext.find("100,84 €"), std::string::npos) << rtext;
   auto ipdf = Raw("/invoices/" + inv + ".pdf", finance_);
   ASSERT_EQ(ipdf.status, 200) << ipdf.body;
   const std::string itext = PdfText(dir_, ipdf.body);
@@ -249,6 +253,7 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
     if (e["document"] == invoice["number"]) entry = e;
   }
   ASSERT_FALSE(entry.is_null()) << journal_page.dump();
+  EXPECT_EQ(entry["cost_center"], "4711") << entry.dump();  // issue 15, defect 3
   for (const auto& line : entry["lines"]) {
     const std::int64_t amount = line["debit"].get<std::int64_t>() + line["credit"].get<std::int64_t>();
     const std::string de = FormatDecimalDe(amount);
@@ -315,6 +320,38 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
   EXPECT_EQ(datev.body.rfind("\"EXTF\";700;21;\"Buchungsstapel\";", 0), 0u) << datev.body.substr(0, 200);
   EXPECT_NE(datev.body.find("Umsatz (ohne Soll/Haben-Kz);Soll/Haben-Kennzeichen"), std::string::npos);
   EXPECT_NE(datev.body.find("120,00;\"S\";;;;;1360;1400;"), std::string::npos) << datev.body;
+  // Issue 15, defect 3: revenue goes gross onto the automatic account 8400
+  // (DATEV computes the tax; no row on 1776, no BU key), with the lines'
+  // cost centre in KOST1; the refund names its credit note and invoice.
+  bool invoice_row = false, refund_row = false;
+  for (std::size_t at = 0, end; (end = datev.body.find("\r\n", at)) != std::string::npos; at = end + 2) {
+    std::vector<std::string> f;
+    const std::string row = datev.body.substr(at, end - at);
+    for (std::size_t a = 0, b;; a = b + 1) {
+      b = row.find(';', a);
+      f.push_back(row.substr(a, b == std::string::npos ? std::string::npos : b - a));
+      if (b == std::string::npos) break;
+    }
+    if (f.size() != 125) continue;  // the header line
+    EXPECT_NE(f[6], "1776") << row;
+    EXPECT_NE(f[7], "1776") << row;
+    EXPECT_EQ(f[10].find("rf-"), std::string::npos) << row;
+    EXPECT_EQ(f[13].find("inv-"), std::string::npos) << row;
+    if (f[10] == "\"R-" + year + "-000001\"") {
+      invoice_row = true;
+      EXPECT_EQ(f[0], "120,00") << row;
+      EXPECT_EQ(f[6] + "/" + f[7], "1400/8400") << row;
+      EXPECT_EQ(f[8], "\"\"") << row;
+      EXPECT_EQ(f[36], "\"4711\"") << row;
+    }
+    if (f[13].find("Erstattung") != std::string::npos) {
+      refund_row = true;
+      EXPECT_EQ(f[10], "\"G-" + year + "-000001\"") << row;
+      EXPECT_NE(f[13].find("R-" + year + "-000001"), std::string::npos) << row;
+    }
+  }
+  EXPECT_TRUE(invoice_row) << datev.body;
+  EXPECT_TRUE(refund_row) << datev.body;
   auto journal = Raw("/exports/journal.csv", finance_);
   ASSERT_EQ(journal.status, 200);
   EXPECT_EQ(journal.body.rfind("date;document;text;account;debit;credit;position", 0), 0u);

@@ -96,7 +96,7 @@ class ProjectionFixture : public ::testing::Test {
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     if (!r.ok()) return d;
     for (std::size_t i = 0; i < a->events.size(); ++i) {
-      model.Apply(r->first + i, a->events[i].stream_version, a->events[i].payload);
+      model.Apply(r->first + i, a->events[i].stream_version, a->events[i].recorded_at, a->events[i].payload);
     }
     if (on_append_) on_append_(TenantId(tenant), r->head.seq);
     return d;

@@ -129,6 +129,12 @@ start=$(date +%s)
 # server and the provider (the payment step waits for a webhook).
 WALKTHROUGH_DIR="$scratch" TMPDIR="$scratch/tmp" BASH_ENV="$scratch/prelude.bash" timeout 90 bash "$script"
 status=0
+# The README's DATEV export holds the walk-through's postings, not only the
+# header and the column names (issue 15, defect 5).
+if [ ! -f EXTF_Buchungsstapel.csv ] || [ "$(wc -l <EXTF_Buchungsstapel.csv)" -le 2 ]; then
+  echo "walkthrough: the README's DATEV export (EXTF_Buchungsstapel.csv) holds no posting" >&2
+  status=1
+fi
 while read -r expected; do
   [ -z "$expected" ] && continue
   grep -q "^$expected " statuses || {

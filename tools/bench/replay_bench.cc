@@ -158,7 +158,7 @@ class Generator {
     }
     auto& a = std::get<Acceptance>(d);
     for (auto& ev : a.events) {
-      model_.Apply(++seq_, ev.stream_version, ev.payload);
+      model_.Apply(++seq_, ev.stream_version, ev.recorded_at, ev.payload);
       ++counts_[schema::EnumNamePayload(ev.payload.type)];
       pending_.push_back(std::move(ev));
     }

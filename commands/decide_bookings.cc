@@ -92,13 +92,16 @@ ledger::EventDraft PlacedEvent(const Context& ctx, const Booking& b, const Place
 
 // Prices a planned booking. A priced booking of a booker (not through a
 // staff key) that would be confirmed is held until it is paid.
-std::vector<Line> PriceAndHold(const TenantModel& m, const Context& ctx, const PlaceBooking& c, Booking* b) {
-  std::vector<Line> lines = PriceBooking(m, *b, ctx.now);
+std::variant<std::vector<Line>, Rejection> PriceAndHold(const TenantModel& m, const Context& ctx,
+                                                        const PlaceBooking& c, Booking* b) {
+  auto priced = PriceBooking(m, *b, ctx.now);
+  if (std::holds_alternative<Rejection>(priced)) return priced;
+  const std::vector<Line>& lines = std::get<std::vector<Line>>(priced);
   if (NeedsPayment(lines, c.by_staff) && b->status == BookingStatus::kConfirmed) {
     b->status = BookingStatus::kHeld;
     b->hold_until = ctx.now + m.hold();
   }
-  return lines;
+  return priced;
 }
 
 }  // namespace
@@ -290,6 +293,11 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
 
   b.blocked = res->kind == Kind::kEvent ? t : TimeRange{t.start - r.buffer_before, t.end + r.buffer_after};
 
+  // A price beyond the largest amount is refused before anything is booked.
+  if (auto price = PriceBooking(m, b, ctx.now); std::holds_alternative<Rejection>(price)) {
+    return std::get<Rejection>(std::move(price));
+  }
+
   // Capacity, counting what this command already took.
   auto pending_usages = [&](const std::string& counter) {
     std::vector<Usage> out;
@@ -310,7 +318,7 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
   };
   const std::string own = b.session.empty() ? res->id.get() : TenantModel::SessionCounter(res->id, b.session);
   const std::uint32_t in_use = m.Peak(own, b.blocked, exclude, pending_usages(own), &clash);
-  if (in_use + b.units > capacity) {
+  if (std::uint64_t{in_use} + b.units > capacity) {
     if (IsExclusive(res->kind)) return conflict(res->id.get());
     return Reject(Refusal::kConflict, "capacity_exceeded", "not enough units or seats are left for this time",
                   {{"capacity", capacity},
@@ -330,7 +338,7 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
     if (a->stock == 0) continue;
     const std::string counter = TenantModel::AddonCounter(line.addon);
     const std::uint32_t used = m.Peak(counter, b.blocked, exclude, pending_usages(counter), nullptr);
-    if (used + line.quantity > a->stock) {
+    if (std::uint64_t{used} + line.quantity > a->stock) {
       return Reject(Refusal::kConflict, "addon_unavailable", "not enough of an add-on is left for this time",
                     {{"addon", line.addon},
                      {"stock", a->stock},
@@ -379,7 +387,9 @@ Decision DecidePlaceBooking(const TenantModel& m, const Context& ctx, const Plac
   Booking& b = std::get<Booking>(plan);
   b.number = m.NextBookingNumber(LocalYear(ctx.now, m.zone()));
   b.version = 1;
-  const std::vector<Line> price = PriceAndHold(m, ctx, c, &b);
+  auto priced = PriceAndHold(m, ctx, c, &b);
+  if (auto* r = std::get_if<Rejection>(&priced)) return *r;
+  const std::vector<Line>& price = std::get<std::vector<Line>>(priced);
   Acceptance a;
   a.created = true;
   a.events.push_back(PlacedEvent(ctx, b, c));
@@ -430,7 +440,9 @@ Decision DecidePlaceSeries(const TenantModel& m, const Context& ctx, const Place
       b.series = c.id;
       b.number = m.BookingNumberAfter(year, accepted.size());
       b.version = 1;
-      prices.push_back(PriceAndHold(m, ctx, c.first, &b));
+      auto priced = PriceAndHold(m, ctx, c.first, &b);
+      if (auto* r = std::get_if<Rejection>(&priced)) return *r;  // PlanBooking priced it: never
+      prices.push_back(std::get<std::vector<Line>>(std::move(priced)));
       o["outcome"] = "booked";
       o["booking"] = b.id.get();
       o["number"] = b.number;

@@ -60,8 +60,11 @@ class DocNumbers {
 };
 
 // The price lines of booking `b` under the tariffs in force at `at` for the
-// booker's group; empty when nothing of it has a tariff.
-std::vector<Line> PriceBooking(const TenantModel& m, const Booking& b, TimeUs at);
+// booker's group; empty when nothing of it has a tariff. Refused (422
+// validation_failed, details {max_amount, currency}) when a line or the
+// total would lie beyond kMaxAmount (common/money.h): a booking is never
+// priced by a wrapped sum.
+std::variant<std::vector<Line>, Rejection> PriceBooking(const TenantModel& m, const Booking& b, TimeUs at);
 
 // Whether a booking placed or approved now must first be paid: a priced
 // booking of a booker (not through a staff key) that would be confirmed.

@@ -172,7 +172,9 @@ Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBo
   const Right* right = m.FindRight(b->right);
   // Requested bookings come from bookers: a priced one is held until paid,
   // priced by the tariffs in force when it was placed.
-  const std::vector<Line> price = PriceBooking(m, *b, b->placed_at);
+  auto priced = PriceBooking(m, *b, b->placed_at);
+  if (auto* r = std::get_if<Rejection>(&priced)) return *r;
+  const std::vector<Line>& price = std::get<std::vector<Line>>(priced);
   const bool hold = (right != nullptr && right->hold) || Sum(price).gross > 0;
   Acceptance a;
   auto d = Draft(ctx, "booking/" + c.id.get(), b->version + 1);
@@ -255,7 +257,9 @@ Decision DecideReschedule(const TenantModel& m, const Context& ctx, const Resche
   if (const Invoice* inv = m.books().InvoiceOf(b->id)) {
     Booking priced = *b;
     priced.range = moved.range;
-    const std::int64_t now_price = Sum(PriceBooking(m, priced, b->placed_at)).gross;
+    auto lines = PriceBooking(m, priced, b->placed_at);
+    if (auto* r = std::get_if<Rejection>(&lines)) return *r;
+    const std::int64_t now_price = Sum(std::get<std::vector<Line>>(lines)).gross;
     if (now_price != inv->totals.gross) {
       return Reject(Refusal::kConflict, "price_would_change",
                     "the new time has another price than the invoice; cancel and book anew",

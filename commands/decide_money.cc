@@ -15,8 +15,16 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::int64_t kMaxAmount = 100'000'000'000;  // one billion in minor units
 constexpr TimeUs kDay = 24LL * 3600 * kUsPerSecond;
+
+// Whether an amount from outside lies within ±kMaxAmount.
+bool Within(std::int64_t amount) { return amount >= -kMaxAmount && amount <= kMaxAmount; }
+
+Rejection BeyondLargestAmount(const std::string& what, json details = json::object()) {
+  details["max_amount"] = kMaxAmount;
+  return Reject(Refusal::kUnprocessable, "validation_failed",
+                what + " beyond the largest amount (" + FormatDecimal(kMaxAmount) + ")", std::move(details));
+}
 
 json MoneyJson(std::int64_t amount, const std::string& currency) {
   return {{"amount", amount}, {"currency", currency}};
@@ -184,13 +192,14 @@ void Capture(const TenantModel& m, const Context& ctx, const Invoice& inv, const
 
 }  // namespace
 
-std::vector<Line> PriceBooking(const TenantModel& m, const Booking& b, TimeUs at) {
+std::variant<std::vector<Line>, Rejection> PriceBooking(const TenantModel& m, const Booking& b, TimeUs at) {
   std::vector<Line> lines;
   const Resource* r = m.FindResource(b.resource);
   if (r == nullptr) return lines;
   const Books& books = m.books();
   const std::string group = b.group.empty() ? "public" : b.group;
   const TimeUs duration = b.range.end - b.range.start;
+  bool beyond = false;
   auto add = [&](const std::string& target, std::int64_t pieces, const std::string& name) {
     const Tariff* t = books.TariffFor(target, group);
     const TariffVersion* v = t == nullptr ? nullptr : t->At(at);
@@ -198,17 +207,29 @@ std::vector<Line> PriceBooking(const TenantModel& m, const Booking& b, TimeUs at
     std::int64_t num = pieces;
     std::int64_t den = 1;
     if (v->unit == TariffUnit::kHour) {
-      num = duration * pieces;
+      beyond = beyond || !CheckedMul(duration, pieces, &num);
       den = 3600 * kUsPerSecond;
     } else if (v->unit == TariffUnit::kBooking) {
       num = 1;
     }
-    lines.push_back(PriceLine(*t, *v, num, den, v->description.empty() ? name : v->description, target));
+    auto line = PriceLine(*t, *v, num, den, v->description.empty() ? name : v->description, target);
+    if (line) {
+      lines.push_back(std::move(*line));
+    } else {
+      beyond = true;
+    }
   };
   add("resource/" + r->id.get(), b.units, r->name);
   for (const auto& a : b.addons) {
     const Addon* addon = m.FindAddon(a.addon);
     add("addon/" + a.addon, a.quantity, addon == nullptr ? a.addon : addon->name);
+  }
+  if (beyond || !CheckedSum(lines)) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "the price of this booking would exceed the largest amount of " +
+                      FormatDecimal(kMaxAmount) + " " + books.settings().currency +
+                      "; book fewer units, pieces or hours",
+                  {{"max_amount", kMaxAmount}, {"currency", books.settings().currency}});
   }
   return lines;
 }
@@ -467,7 +488,8 @@ Decision DecideProviderEvent(const TenantModel& m, const Context& ctx, const Rec
       a.events.push_back(std::move(d));
       return a;
     }
-    if (c.currency != books.settings().currency || c.amount <= 0 || c.amount > kMaxAmount || c.fee < 0) {
+    if (c.currency != books.settings().currency || c.amount <= 0 || c.amount > kMaxAmount || c.fee < 0 ||
+        c.fee > kMaxAmount) {
       return Reject(Refusal::kUnprocessable, "validation_failed",
                     "amount, fee or currency do not fit the invoice");
     }
@@ -540,7 +562,7 @@ Decision DecideRefundInvoice(const TenantModel& m, const Context& ctx, const Ref
   const Invoice* inv = m.books().FindInvoice(c.invoice);
   if (inv == nullptr) return Reject(Refusal::kNotFound, "not_found", "no such invoice");
   const std::string& currency = m.books().settings().currency;
-  if (c.amount <= 0 || c.reason.size() > 1000) {
+  if (c.amount <= 0 || c.amount > kMaxAmount || c.reason.size() > 1000) {
     return Reject(Refusal::kUnprocessable, "validation_failed",
                   "amount must be positive; reason ≤ 1000 bytes");
   }
@@ -691,6 +713,9 @@ Decision DecideImportSettlement(const TenantModel& m, const Context& ctx, const 
                     {{"payout", p.id}, {"currency", p.currency}});
     }
     if (auto r = CheckOpenPeriod(m, LocalNoon(p.day, m.zone()))) return *r;
+    bool within = Within(p.gross) && Within(p.fees) && Within(p.net);
+    for (const auto& i : p.items) within = within && Within(i.amount) && Within(i.fee);
+    if (!within) return BeyondLargestAmount("an amount of payout " + p.id, {{"payout", p.id}});
   }
   if (c.payouts.empty() || c.payouts.size() > 10000 || items > 100000) {
     return Reject(Refusal::kUnprocessable, "validation_failed",
@@ -801,6 +826,10 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
   }
   if (c.lines.size() > 100000) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "a statement holds at most 100000 lines");
+  }
+  for (const auto& l : c.lines) {
+    if (!Within(l.amount))
+      return BeyondLargestAmount("bank line " + l.reference, {{"reference", l.reference}});
   }
   json duplicates = json::array();
   std::set<std::string> fresh;

@@ -66,6 +66,20 @@ Totals Sum(const std::vector<Line>& lines) {
   return t;
 }
 
+std::optional<Totals> CheckedSum(const std::vector<Line>& lines) {
+  Totals t;
+  for (const auto& l : lines) {
+    if (!CheckedAdd(t.net, l.net, &t.net) || !CheckedAdd(t.tax, l.tax, &t.tax) ||
+        !CheckedAdd(t.gross, l.gross, &t.gross)) {
+      return std::nullopt;
+    }
+    for (const std::int64_t v : {t.net, t.tax, t.gross}) {
+      if (v > kMaxAmount || v < -kMaxAmount) return std::nullopt;
+    }
+  }
+  return t;
+}
+
 namespace {
 
 Line LineFrom(const schema::DocumentLineT& d) {
@@ -371,21 +385,24 @@ std::string Books::NumberAfter(char prefix, int year, std::uint64_t n) const {
   return buf;
 }
 
-Line PriceLine(const Tariff& t, const TariffVersion& v, std::int64_t num, std::int64_t den,
-               std::string description, std::string item) {
+std::optional<Line> PriceLine(const Tariff& t, const TariffVersion& v, std::int64_t num, std::int64_t den,
+                              std::string description, std::string item) {
+  const std::optional<std::int64_t> amount = CheckedMulDivRound(v.amount, num, den);
+  const std::optional<std::int64_t> quantity_milli = CheckedMulDivRound(num, 1000, den);
+  if (!amount || !quantity_milli || *amount > kMaxAmount || *amount < -kMaxAmount) return std::nullopt;
   Line l;
   l.description = std::move(description);
   l.item = std::move(item);
   l.tariff = t.id;
   l.unit = v.unit;
-  l.quantity_milli = MulDivRound(num, 1000, den);
+  l.quantity_milli = *quantity_milli;
   l.unit_amount = v.amount;
   l.gross_priced = v.gross;
   l.tax_rate_bp = v.tax_rate_bp;
   l.product = v.product;
   l.cost_center = v.cost_center;
-  const std::int64_t amount = MulDivRound(v.amount, num, den);
-  const Taxed taxed = v.gross ? TaxFromGross(amount, v.tax_rate_bp) : TaxFromNet(amount, v.tax_rate_bp);
+  const Taxed taxed = v.gross ? TaxFromGross(*amount, v.tax_rate_bp) : TaxFromNet(*amount, v.tax_rate_bp);
+  if (taxed.gross > kMaxAmount || taxed.gross < -kMaxAmount) return std::nullopt;
   l.net = taxed.net;
   l.tax = taxed.tax;
   l.gross = taxed.gross;

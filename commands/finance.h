@@ -101,6 +101,8 @@ struct Totals {
   std::int64_t gross = 0;
   bool operator==(const Totals&) const = default;
 };
+// REQUIRES: the lines were priced within kMaxAmount (PriceLine, CheckedSum),
+// as every recorded document's are.
 Totals Sum(const std::vector<Line>& lines);
 
 struct Invoice {
@@ -243,9 +245,15 @@ class Books {
 
 // A line for a quantity of num/den hours or pieces at version `v`: amount =
 // round(unit_amount * num / den), then tax at the version's rate from net or
-// gross, each rounded half away from zero. REQUIRES: den > 0.
-Line PriceLine(const Tariff& t, const TariffVersion& v, std::int64_t num, std::int64_t den,
-               std::string description, std::string item);
+// gross, each rounded half away from zero. nullopt when the amount, or the
+// line's gross, would lie beyond ±kMaxAmount (common/money.h): checked,
+// never wrapped. REQUIRES: den > 0.
+std::optional<Line> PriceLine(const Tariff& t, const TariffVersion& v, std::int64_t num, std::int64_t den,
+                              std::string description, std::string item);
+
+// The totals of `lines`; nullopt when one of them would lie beyond
+// ±kMaxAmount.
+std::optional<Totals> CheckedSum(const std::vector<Line>& lines);
 
 // Gross `amount` of a line turned into a credit line: tax extracted from the
 // gross at the line's rate, half away from zero.

@@ -1,18 +1,37 @@
 #include "common/money.h"
 
 #include <cassert>
+#include <limits>
 
 namespace saalbuch {
 
-std::int64_t MulDivRound(std::int64_t a, std::int64_t num, std::int64_t den) {
+namespace {
+
+// a * num / den rounded half away from zero, in 128 bits (a product of two
+// int64 fits, and so does the quotient).
+__int128 MulDivRound128(std::int64_t a, std::int64_t num, std::int64_t den) {
   assert(den > 0);
   const __int128 p = static_cast<__int128>(a) * num;
   const __int128 q = p / den;
   const __int128 r = p % den;
   // |r| * 2 >= den rounds away from zero.
   const __int128 twice = (r < 0 ? -r : r) * 2;
-  if (twice >= den) return static_cast<std::int64_t>(p < 0 ? q - 1 : q + 1);
-  return static_cast<std::int64_t>(q);
+  if (twice >= den) return p < 0 ? q - 1 : q + 1;
+  return q;
+}
+
+}  // namespace
+
+std::int64_t MulDivRound(std::int64_t a, std::int64_t num, std::int64_t den) {
+  return static_cast<std::int64_t>(MulDivRound128(a, num, den));
+}
+
+std::optional<std::int64_t> CheckedMulDivRound(std::int64_t a, std::int64_t num, std::int64_t den) {
+  const __int128 v = MulDivRound128(a, num, den);
+  if (v > std::numeric_limits<std::int64_t>::max() || v < std::numeric_limits<std::int64_t>::min()) {
+    return std::nullopt;
+  }
+  return static_cast<std::int64_t>(v);
 }
 
 Taxed TaxFromNet(std::int64_t net, std::int32_t rate_bp) {

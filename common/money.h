@@ -17,9 +17,31 @@ struct Money {
   auto operator<=>(const Money&) const = default;
 };
 
+// The largest amount of money Saalbuch takes in or works out: 10^11 minor
+// units (one billion in a currency with cents). Every price, payment, fee
+// and refund at input, and every priced line and document total, lies
+// within ±kMaxAmount; what would go beyond is refused, never wrapped. Sums
+// over a tenant's documents then stay far inside int64 (about 9.2·10^18).
+inline constexpr std::int64_t kMaxAmount = 100'000'000'000;
+
+// Checked int64 arithmetic for money: *out = a + b (a - b, a * b); false on
+// overflow, and then *out is unspecified.
+[[nodiscard]] inline bool CheckedAdd(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  return !__builtin_add_overflow(a, b, out);
+}
+[[nodiscard]] inline bool CheckedSub(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  return !__builtin_sub_overflow(a, b, out);
+}
+[[nodiscard]] inline bool CheckedMul(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  return !__builtin_mul_overflow(a, b, out);
+}
+
 // a * num / den rounded half away from zero. REQUIRES: den > 0. Computed in
-// 128 bits; the result must fit int64 (callers bound their inputs).
+// 128 bits; the result must fit int64 (callers bound their inputs, or use
+// CheckedMulDivRound).
 std::int64_t MulDivRound(std::int64_t a, std::int64_t num, std::int64_t den);
+// The same; nullopt when the result does not fit int64. REQUIRES: den > 0.
+std::optional<std::int64_t> CheckedMulDivRound(std::int64_t a, std::int64_t num, std::int64_t den);
 
 // Tax rates are basis points: 1900 is 19 %, 700 is 7 %.
 struct Taxed {
@@ -28,6 +50,7 @@ struct Taxed {
   std::int64_t gross = 0;
 };
 // From a net amount: tax = round(net * rate), gross = net + tax.
+// REQUIRES: |net| ≤ kMaxAmount, 0 ≤ rate_bp ≤ 10000 (then nothing overflows).
 Taxed TaxFromNet(std::int64_t net, std::int32_t rate_bp);
 // From a gross amount: tax = round(gross * rate / (1 + rate)), net = gross - tax.
 Taxed TaxFromGross(std::int64_t gross, std::int32_t rate_bp);

@@ -67,9 +67,7 @@ Result<TimeUs> ParseRfc3339(std::string_view s) {
   } else {
     return BadTime(s);
   }
-  // Years outside 1900–9000 are never meant; refusing them keeps every
-  // later computation (and formatting) far from overflow.
-  if (pos != s.size() || h > 23 || mi > 59 || se > 59 || y < 1900 || y > 9000) return BadTime(s);
+  if (pos != s.size() || h > 23 || mi > 59 || se > 59 || y < kMinYear || y > kMaxYear) return BadTime(s);
   auto ymd = date::year{y} / mo / d;
   if (!ymd.ok()) return BadTime(s);
   auto t = date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} + std::chrono::seconds{se} -
@@ -107,10 +105,15 @@ const date::time_zone* FindZone(std::string_view name) {
 std::optional<LocalDay> ParseLocalDay(std::string_view s) {
   bool ok = s.size() == 10 && s[4] == '-' && s[7] == '-';
   int y = Digits(s, 0, 4, &ok), m = Digits(s, 5, 2, &ok), d = Digits(s, 8, 2, &ok);
-  if (!ok) return std::nullopt;
+  if (!ok || y < kMinYear || y > kMaxYear) return std::nullopt;
   auto ymd = date::year{y} / m / d;
   if (!ymd.ok()) return std::nullopt;
   return static_cast<LocalDay>(date::sys_days{ymd}.time_since_epoch().count());
+}
+
+std::optional<LocalDay> ParseLocalMonth(std::string_view s) {
+  if (s.size() != 7) return std::nullopt;
+  return ParseLocalDay(std::string(s) + "-01");
 }
 
 std::string FormatLocalDay(LocalDay day) { return date::format("%F", date::sys_days{date::days{day}}); }

@@ -20,8 +20,15 @@
 
 namespace saalbuch {
 
+// The calendar years Saalbuch takes in, for timestamps and dates alike:
+// others are never meant, and refusing them keeps every later computation
+// (and formatting) far from overflow. What is stored lies within them.
+inline constexpr int kMinYear = 1900;
+inline constexpr int kMaxYear = 9000;
+
 // Parses an RFC 3339 timestamp that carries an offset ("Z" or ±hh:mm), with
-// optional fractional seconds (up to microseconds), in the years 1900–9000.
+// optional fractional seconds (up to microseconds), in the years
+// kMinYear–kMaxYear.
 Result<TimeUs> ParseRfc3339(std::string_view text);
 
 // "2026-03-29T08:00:00Z" (fraction only when non-zero).
@@ -52,8 +59,13 @@ struct DayInterval {
 // A local calendar day, counted from 1970-01-01 (day 0).
 using LocalDay = std::int32_t;
 
-// "YYYY-MM-DD" → LocalDay; nullopt when it is not a real date.
+// "YYYY-MM-DD" → LocalDay; nullopt when it is not a real date of the years
+// kMinYear–kMaxYear.
 std::optional<LocalDay> ParseLocalDay(std::string_view text);
+
+// "YYYY-MM" → the month's first day; nullopt when it is not a month of the
+// years kMinYear–kMaxYear.
+std::optional<LocalDay> ParseLocalMonth(std::string_view text);
 std::string FormatLocalDay(LocalDay day);
 
 // When a resource is open, in local time: weekly hours, overridden on some

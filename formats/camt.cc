@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/money.h"
+#include "common/time.h"
 
 namespace saalbuch::formats {
 namespace {
@@ -68,13 +69,8 @@ Result<std::int64_t> Amount(std::string_view xml, const pugi::xml_node& amt, boo
   return *v;
 }
 
-bool IsIsoDate(std::string_view d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (d[i] < '0' || d[i] > '9') return false;
-  }
-  return true;
-}
+// A real date YYYY-MM-DD of the years Saalbuch stores (common/time.h).
+bool IsIsoDate(std::string_view d) { return ParseLocalDay(d).has_value(); }
 
 // Dt, or the date part of DtTm; empty when neither is present.
 std::string DateOf(const pugi::xml_node& n) {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/money.h"
+#include "common/time.h"
 
 namespace saalbuch::formats {
 namespace {
@@ -79,19 +80,8 @@ Result<std::vector<Record>> SplitRecords(std::string_view s) {
   return out;
 }
 
-bool IsDate(std::string_view d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (d[i] < '0' || d[i] > '9') return false;
-  }
-  const int y = std::stoi(std::string(d.substr(0, 4)));
-  const int m = std::stoi(std::string(d.substr(5, 2)));
-  const int day = std::stoi(std::string(d.substr(8, 2)));
-  static constexpr std::array<int, 12> kDays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || day < 1 || day > kDays[m - 1]) return false;
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m != 2 || day <= 28 || leap;
-}
+// A real date YYYY-MM-DD of the years Saalbuch stores (common/time.h).
+bool IsDate(std::string_view d) { return ParseLocalDay(d).has_value(); }
 
 enum Column { kPayoutId, kPayoutDate, kCurrency, kType, kPaymentRef, kInvoiceRef, kAmount, kFee, kColumns };
 constexpr std::array<std::string_view, kColumns> kRequired = {

@@ -628,6 +628,26 @@ bool Edge::Window(const CallPtr& c, TimeRange* w) {
   return true;
 }
 
+bool Edge::DateRange(const CallPtr& c, bool months) {
+  json fields = json::array();
+  for (const char* name : {"from", "to"}) {
+    auto it = c->target.query.find(name);
+    if (it == c->target.query.end() || it->second.empty()) continue;  // no bound, as before
+    const bool ok = months ? ParseLocalMonth(it->second).has_value() : ParseLocalDay(it->second).has_value();
+    if (!ok) {
+      fields.push_back(
+          {{"field", name},
+           {"problem", std::string(months ? "a month YYYY-MM" : "a date YYYY-MM-DD") + " of the years " +
+                           std::to_string(kMinYear) + "–" + std::to_string(kMaxYear)}});
+    }
+  }
+  if (fields.empty()) return true;
+  Problem(c, status::bad_request, "invalid_query",
+          months ? "from and to are months YYYY-MM" : "from and to are dates YYYY-MM-DD",
+          {{"fields", fields}});
+  return false;
+}
+
 // ?limit= (1–500, default 50) into *limit; answers 400 and returns false
 // when malformed.
 bool Edge::Limit(const CallPtr& c, std::size_t* limit) {

@@ -249,6 +249,12 @@ class Edge {
                    std::chrono::milliseconds delay = std::chrono::milliseconds(0));
   // ?from=&to= (RFC 3339) into *w; answers 400 and returns false otherwise.
   bool Window(const CallPtr& c, TimeRange* w);
+  // Optional ?from=&to= as calendar dates (YYYY-MM-DD) or, with `months`,
+  // months (YYYY-MM), of the years kMinYear–kMaxYear (common/time.h); an
+  // empty one is no bound.
+  // Answers 400 invalid_query naming each bad one (details.fields, as
+  // validation_failed does) and returns false otherwise.
+  bool DateRange(const CallPtr& c, bool months);
   // ?limit= (1–500, default 50) into *limit; answers 400 and returns false
   // when malformed.
   bool Limit(const CallPtr& c, std::size_t* limit);

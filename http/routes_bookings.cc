@@ -377,11 +377,24 @@ void Edge::CancelSeries(const CallPtr& c) {
   commands::CancelSeries cmd;
   cmd.id = c->params[0];
   TokenOrStaff(c, &cmd.by_staff, &cmd.manage_token);
-  auto body = Body(c, /*allow_empty=*/true);
+  // Destructive: the caller names the scope — `from` (this and all
+  // following) or `"all": true` — and a body without one cancels nothing.
+  auto body = Body(c);
   if (!body) return;
-  Decoder d(*body, {"from", "reason"});
+  Decoder d(*body, {"from", "all", "reason"});
   cmd.from = d.Time("from", false);
+  const bool all = d.Bool("all", false);
   cmd.reason = d.Str("reason", false, 1000);
+  if (d.ok()) {
+    const bool has_from = body->contains("from") && !(*body)["from"].is_null();
+    if (has_from && all) {
+      d.Error("all", "give either from or all, not both");
+    } else if (!has_from && !all) {
+      d.Error("from",
+              "required: a start time (cancels the occurrences from then on), or \"all\": true to cancel "
+              "every open occurrence");
+    }
+  }
   if (Invalid(c, d)) return;
   Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
 }

@@ -31,7 +31,7 @@ std::vector<Route> BooksRoutes() {
 
 void Edge::Journal(const CallPtr& c) {
   std::size_t limit = 0;
-  if (!Limit(c, &limit)) return;
+  if (!Limit(c, &limit) || !DateRange(c, /*months=*/false)) return;
   FinanceQuery(c, [this, t = c->tenant, from = c->Param("from"), to = c->Param("to"), limit,
                    cursor = c->Param("cursor")] {
     return projections::QueryJournal(runner.view(), t, from, to, limit, cursor);
@@ -49,6 +49,7 @@ void Edge::OpenItems(const CallPtr& c) {
 }
 
 void Edge::Revenue(const CallPtr& c) {
+  if (!DateRange(c, /*months=*/true)) return;
   FinanceQuery(c, [this, t = c->tenant, from = c->Param("from"), to = c->Param("to")] {
     return projections::QueryRevenue(runner.view(), t, from, to);
   });
@@ -134,10 +135,8 @@ void Edge::Export(const CallPtr& c) {
     return Problem(c, status::not_found, "no_route",
                    "no such export; journal.csv, open-items.csv or datev.csv");
   }
+  if (!DateRange(c, /*months=*/false)) return;
   const std::string from = c->Param("from"), to = c->Param("to");
-  if ((!from.empty() && !ParseLocalDay(from)) || (!to.empty() && !ParseLocalDay(to))) {
-    return Problem(c, status::bad_request, "invalid_query", "from and to are dates YYYY-MM-DD");
-  }
   if (what == "datev.csv" && (from.empty() || to.empty() || from.substr(0, 4) != to.substr(0, 4))) {
     return Problem(c, status::bad_request, "invalid_query",
                    "a DATEV export needs from and to (YYYY-MM-DD) within one calendar year");

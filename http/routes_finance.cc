@@ -1,6 +1,7 @@
 // Money: tariffs, finance settings, invoices, credit notes, receipts, payments, refunds.
 #include <spdlog/spdlog.h>
 
+#include "common/money.h"
 #include "http/edge.h"
 #include "http/provider_view.h"
 
@@ -87,7 +88,7 @@ void Edge::SetTariff(const CallPtr& c) {
                auto unit = commands::ParseTariffUnit(d.Str("unit", true, 16));
                if (!unit) d.Error("unit", "must be hour, booking or unit");
                cmd.version.unit = unit.value_or(commands::TariffUnit::kBooking);
-               Money price = d.MoneyField("price", true, 0, 100'000'000'000);
+               Money price = d.MoneyField("price", true, 0, kMaxAmount);
                cmd.version.amount = price.amount;
                cmd.currency = price.currency;
                cmd.version.gross = d.Bool("gross", true);
@@ -307,7 +308,7 @@ void Edge::RecordPayment(const CallPtr& c) {
   KeyCommand(c, {"amount", "method", "reference", "received"}, false, [&](Decoder& d, auto) {
     commands::RecordPayment cmd;
     cmd.invoice = id;
-    Money m = d.MoneyField("amount", true, 1, 100'000'000'000);
+    Money m = d.MoneyField("amount", true, 1, kMaxAmount);
     cmd.amount = m.amount;
     cmd.currency = m.currency;
     cmd.method = d.Str("method", true, 20);
@@ -322,7 +323,7 @@ void Edge::RefundInvoice(const CallPtr& c) {
   KeyCommand(c, {"amount", "reason"}, false, [&](Decoder& d, auto) {
     commands::RefundInvoice cmd;
     cmd.invoice = id;
-    cmd.amount = d.MoneyField("amount", true, 1, 100'000'000'000).amount;
+    cmd.amount = d.MoneyField("amount", true, 1, kMaxAmount).amount;
     cmd.reason = d.Str("reason", true, 1000);
     return commands::Command(cmd);
   });

@@ -6,6 +6,7 @@
 #include <boost/beast/core.hpp>
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <optional>
 
 namespace saalbuch::http {
@@ -55,7 +56,11 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void Read() {
     parser_.emplace();
-    parser_->body_limit(options_.max_body_bytes);
+    // Until the target is known, the larger of the two limits: Beast checks
+    // a declared Content-Length against the limit while it reads the head,
+    // before OnHeader could choose. OnHeader then sets the path's own.
+    body_limit_ = std::max(options_.max_body_bytes, options_.max_import_bytes);
+    parser_->body_limit(body_limit_);
     parser_->header_limit(options_.max_header_bytes);
     stream_.expires_after(first_ ? options_.request_timeout : options_.idle_timeout);
     first_ = false;
@@ -63,12 +68,21 @@ class Session : public std::enable_shared_from_this<Session> {
                                   beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
 
-  // File imports may be larger than commands: the limit follows the path.
+  // File imports may be larger than commands: the limit follows the path,
+  // for a declared length (checked here, from the head) and for a chunked
+  // body (checked by the parser as the chunks arrive).
   void OnHeader(beast::error_code ec, std::size_t) {
+    // A length beyond both limits fails while the head is read; the target
+    // is known by then, and names the limit in the reply.
+    if (ec && ec != beast_http::error::body_limit) return OnRead(ec, 0);
+    body_limit_ = parser_->get().target().find("/reconciliation/") != beast::string_view::npos
+                      ? options_.max_import_bytes
+                      : options_.max_body_bytes;
     if (ec) return OnRead(ec, 0);
-    if (parser_->get().target().find("/reconciliation/") != beast::string_view::npos) {
-      parser_->body_limit(options_.max_import_bytes);
+    if (auto length = parser_->content_length(); length && *length > body_limit_) {
+      return OnRead(beast_http::error::body_limit, 0);
     }
+    parser_->body_limit(body_limit_);
     beast_http::async_read(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
@@ -79,13 +93,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return Close();
     }
     if (ec == beast_http::error::body_limit) {
-      return WriteEarly(PlainProblem(
-          beast_http::status::payload_too_large, "body_too_large",
-          "request body exceeds " +
-              std::to_string(parser_->get().target().find("/reconciliation/") != beast::string_view::npos
-                                 ? options_.max_import_bytes
-                                 : options_.max_body_bytes) +
-              " bytes"));
+      return WriteEarly(PlainProblem(beast_http::status::payload_too_large, "body_too_large",
+                                     "request body exceeds " + std::to_string(body_limit_) + " bytes"));
     }
     if (ec == beast_http::error::header_limit) {
       return WriteEarly(
@@ -151,6 +160,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const Handler& handler_;
   std::shared_ptr<Server::State> state_;
   std::string remote_;
+  std::uint64_t body_limit_ = 0;  // of the request being read, in bytes
   bool first_ = true;
 };
 

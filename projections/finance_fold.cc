@@ -194,8 +194,6 @@ Status Finance::Post(TimeUs when, const std::string& document, const std::string
   json lines = json::array();
   for (const auto& p : postings) {
     if (p.debit == 0 && p.credit == 0) continue;
-    debit += p.debit;
-    credit += p.credit;
     json line = {{"account", p.account}, {"debit", p.debit}, {"credit", p.credit}};
     if (p.tax != 0) line["tax"] = p.tax;
     if (p.tax_line) line["tax_line"] = true;
@@ -204,8 +202,17 @@ Status Finance::Post(TimeUs when, const std::string& document, const std::string
     auto bal = Get("b" + p.account);
     if (!bal.ok()) return bal.status();
     json b = bal->is_null() ? json{{"account", p.account}, {"debit", 0}, {"credit", 0}} : *bal;
-    b["debit"] = b["debit"].get<std::int64_t>() + p.debit;
-    b["credit"] = b["credit"].get<std::int64_t>() + p.credit;
+    std::int64_t account_debit = 0, account_credit = 0;
+    // Decide bounds every amount (common/money.h, kMaxAmount); a sum that
+    // still overflowed would be a corrupt history, never a wrapped balance.
+    if (!CheckedAdd(debit, p.debit, &debit) || !CheckedAdd(credit, p.credit, &credit) ||
+        !CheckedAdd(b["debit"].get<std::int64_t>(), p.debit, &account_debit) ||
+        !CheckedAdd(b["credit"].get<std::int64_t>(), p.credit, &account_credit)) {
+      const std::string seq = std::to_string(seq_);  // named: see Cat (keys_internal.h)
+      return {StatusCode::kCorruption, "journal entry of record " + seq + " overflows account " + p.account};
+    }
+    b["debit"] = account_debit;
+    b["credit"] = account_credit;
     Put("b" + p.account, b);
   }
   if (debit != credit) {
@@ -253,7 +260,14 @@ Status Finance::Revenue(TimeUs when,
     auto cur = Get(key);
     if (!cur.ok()) return cur.status();
     json doc = cur->is_null() ? json{{"month", month}, {"item", S(l->item())}, {"net", 0}} : *cur;
-    doc["net"] = doc["net"].get<std::int64_t>() + sign * l->net();
+    std::int64_t net = 0;
+    if (!CheckedAdd(doc["net"].get<std::int64_t>(), sign * l->net(), &net)) {
+      std::string message = "revenue of record " + std::to_string(seq_);
+      message += " overflows ";
+      message += key;
+      return {StatusCode::kCorruption, message};
+    }
+    doc["net"] = net;
     Put(key, doc);
   }
   return Status::Ok();

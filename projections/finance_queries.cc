@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "common/crypto.h"
+#include "common/money.h"
 #include "projections/keys_internal.h"
 #include "projections/projections.h"
 
@@ -106,16 +107,21 @@ Result<json> QueryJournal(const KvView& kv, const TenantId& tenant, const std::s
 Result<json> QueryBalances(const KvView& kv, const TenantId& tenant) {
   json accounts = json::array();
   std::int64_t total = 0, debit = 0, credit = 0;
+  bool overflow = false;
   Status s = ScanDocs(kv, Key(tenant, 'F', "b"), [&](std::string_view, json b) {
     const std::int64_t d = b["debit"].get<std::int64_t>(), c = b["credit"].get<std::int64_t>();
-    b["balance"] = d - c;
-    total += d - c;
-    debit += d;
-    credit += c;
+    std::int64_t balance = 0;
+    if (!CheckedSub(d, c, &balance) || !CheckedAdd(total, balance, &total) || !CheckedAdd(debit, d, &debit) ||
+        !CheckedAdd(credit, c, &credit)) {
+      overflow = true;
+      return false;
+    }
+    b["balance"] = balance;
     accounts.push_back(std::move(b));
     return true;
   });
   if (!s.ok()) return s;
+  if (overflow) return Status(StatusCode::kCorruption, "the account balances overflow");
   return json{{"accounts", accounts}, {"debit", debit}, {"credit", credit}, {"trial_balance", total}};
 }
 
@@ -147,7 +153,11 @@ Result<json> QueryOpenItems(const KvView& kv, const TenantId& tenant, const std:
     return a["due"].get<std::string>() < b["due"].get<std::string>();
   });
   std::int64_t total = 0;
-  for (const auto& i : items) total += i["open"].get<std::int64_t>();
+  for (const auto& i : items) {
+    if (!CheckedAdd(total, i["open"].get<std::int64_t>(), &total)) {
+      return Status(StatusCode::kCorruption, "the open items overflow");
+    }
+  }
   return json{{"items", items}, {"total_open", total}};
 }
 

@@ -96,6 +96,22 @@ TEST(LocalDayTest, ParsesRealDatesOnly) {
   EXPECT_FALSE(ParseLocalDay("2026-01-01T"));
 }
 
+// Dates share the timestamps' years (kMinYear–kMaxYear): a holiday dated
+// 0000-01-01 is no date.
+TEST(LocalDayTest, YearsOutside1900To9000AreRefused) {
+  EXPECT_FALSE(ParseLocalDay("0000-01-01"));
+  EXPECT_FALSE(ParseLocalDay("1899-12-31"));
+  EXPECT_FALSE(ParseLocalDay("9001-01-01"));
+  EXPECT_FALSE(ParseLocalDay("9999-12-31"));
+  EXPECT_EQ(FormatLocalDay(*ParseLocalDay("1900-01-01")), "1900-01-01");
+  EXPECT_EQ(FormatLocalDay(*ParseLocalDay("9000-12-31")), "9000-12-31");
+  EXPECT_EQ(ParseLocalMonth("2027-02"), ParseLocalDay("2027-02-01"));
+  EXPECT_FALSE(ParseLocalMonth("2027-13"));
+  EXPECT_FALSE(ParseLocalMonth("0000-01"));
+  EXPECT_FALSE(ParseLocalMonth("2027-02-01"));
+  EXPECT_FALSE(ParseLocalMonth("garbage"));
+}
+
 TEST(Rfc3339Test, YearsOutside1900To9000AreRefused) {
   EXPECT_FALSE(ParseRfc3339("9999-12-31T23:00:00Z").ok());
   EXPECT_FALSE(ParseRfc3339("0001-01-01T00:00:00Z").ok());

@@ -240,6 +240,49 @@ TEST_F(MoneyDecideTest, PerUnitPricesPoolUnitsAndAddonPieces) {
   EXPECT_EQ(saal.totals.net, 12888);
 }
 
+// Extreme but accepted tariffs: the largest price per hour, on a pool of
+// 100000 units and on an add-on of 100000 pieces, for the longest booking.
+// Each line alone is beyond the largest amount, and together they pass
+// 2^63: such a booking is refused — never priced by a wrapped total (which
+// would confirm it without invoice or payment).
+TEST_F(MoneyDecideTest, PriceBeyondTheLargestAmountIsRefusedNeverWrapped) {
+  constexpr std::int64_t kLargestPrice = 100'000'000'000;  // what the tariffs take
+  CreateResource hall;
+  hall.id = ResourceId("messe");
+  hall.kind = "pool";
+  hall.name = "Messehalle";
+  hall.capacity = 100000;
+  Accept(hall, now_);
+  SetAddon chairs;
+  chairs.id = "stuhl";
+  chairs.name = "Stuhl";
+  chairs.offers = {{ResourceId("messe"), false}};
+  Accept(chairs, now_);
+  Accept(Tariff("messe", "resource/messe", TariffUnit::kHour, kLargestPrice, false, 1900), now_);
+  Accept(Tariff("stuhl", "addon/stuhl", TariffUnit::kHour, kLargestPrice, false, 1900), now_);
+  for (const bool staff : {false, true}) {
+    auto p = Place(staff ? "gross-staff" : "gross", "messe", at_, at_ + 31 * kDay, staff);
+    p.units = 100000;
+    p.addons = {{"stuhl", 100000}};
+    Rejection r = Refuse(p, now_);
+    EXPECT_EQ(r.refusal, Refusal::kUnprocessable);
+    EXPECT_EQ(r.code, "validation_failed") << r.message;
+    EXPECT_EQ(r.details.value("max_amount", std::int64_t{0}), kLargestPrice) << r.details.dump();
+    // One line alone beyond the largest amount is refused too.
+    p.addons.clear();
+    p.units = 2;
+    p.range = {at_, at_ + 2 * kHour};
+    EXPECT_EQ(Refuse(p, now_).code, "validation_failed");
+  }
+  // At the largest amount exactly (gross) it is priced and invoiced.
+  hall.id = ResourceId("zelt");
+  hall.name = "Zelt";
+  Accept(hall, now_);
+  Accept(Tariff("zelt", "resource/zelt", TariffUnit::kHour, kLargestPrice, true, 1900), now_);
+  Accept(Place("genau", "zelt", at_, at_ + kHour, true), now_);
+  EXPECT_EQ(InvoiceFor("genau").totals.gross, kLargestPrice);
+}
+
 TEST_F(MoneyDecideTest, NetPricedLineRoundsTaxHalfUp) {
   // 10.50 € net per booking at 19 %: tax 1.995 → 2.00 (half away from zero).
   Accept(Tariff("flat", "resource/saal", TariffUnit::kBooking, 1050, false), now_);

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "tests/e2e/harness.h"
 
 namespace saalbuch::e2e {
@@ -163,6 +165,64 @@ TEST_F(BadInputTest, BadQueriesAre400) {
   auto r = Call(port_, "GET", "/v1/tenants/eins/resources/raum?min_position=999999");
   ExpectProblem(r, 503, "position_not_reached");
   EXPECT_FALSE(r.header("retry-after").empty());
+}
+
+// Every date and period parameter is checked: a query parameter that is
+// not one is 400 invalid_query, a body field 422 validation_failed, each
+// naming the field; dates outside the years 1900–9000 are not dates.
+TEST_F(BadInputTest, BadDatesAndPeriodsAreRefusedNamingTheField) {
+  const auto head = Head("eins", admin1_);
+  const std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + admin1_}};
+  auto expect_query = [&](const std::string& target, const std::string& field) {
+    auto r = Call(port_, "GET", "/v1/tenants/eins" + target, "", auth);
+    ExpectProblem(r, 400, "invalid_query");
+    std::set<std::string> named;
+    const json j = json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("details")) {
+      for (const auto& f : j["details"]["fields"]) named.insert(f["field"].get<std::string>());
+    }
+    EXPECT_EQ(named, std::set<std::string>{field}) << target << ": " << r.body;
+  };
+  expect_query("/journal?from=garbage", "from");
+  expect_query("/journal?from=2027-01-01&to=2027-13-45", "to");
+  expect_query("/journal?from=0000-01-01", "from");
+  expect_query("/journal?to=2027-02-30", "to");
+  expect_query("/journal?from=2027-01", "from");
+  expect_query("/revenue?from=garbage", "from");
+  expect_query("/revenue?to=2027-13", "to");
+  expect_query("/revenue?from=2027-01-01", "from");
+  expect_query("/revenue?from=0000-01", "from");
+  expect_query("/exports/journal.csv?from=0000-01-01&to=2027-01-01", "from");
+  expect_query("/exports/journal.csv?from=2027-01-01&to=2027-13-45", "to");
+  // Well-formed dates and months still answer.
+  EXPECT_EQ(Call(port_, "GET", "/v1/tenants/eins/journal?from=2027-01-01&to=2027-12-31", "", auth).status,
+            200);
+  EXPECT_EQ(Call(port_, "GET", "/v1/tenants/eins/revenue?from=2027-01&to=2027-12", "", auth).status, 200);
+
+  auto expect_body = [&](const std::string& method, const std::string& path, const json& body,
+                         const std::string& field) {
+    auto r = CallJson(port_, method, "/v1/tenants/eins" + path, body, admin1_);
+    ExpectProblem(r, 422, "validation_failed");
+    std::set<std::string> named;
+    const json j = json::parse(r.body, nullptr, false);
+    if (j.is_object() && j.contains("details")) {
+      for (const auto& f : j["details"]["fields"]) named.insert(f["field"].get<std::string>());
+    }
+    EXPECT_EQ(named, std::set<std::string>{field}) << path << ": " << r.body;
+  };
+  for (const char* day : {"0000-01-01", "1899-12-31", "9001-01-01", "2027-13-45"}) {
+    expect_body("PUT", "/holidays", {{"holidays", {{{"date", day}, {"name", "Neujahr"}}}}},
+                "holidays[0].date");
+    expect_body("PUT", "/resources/raum/rules",
+                {{"opening_hours", json::array()}, {"closures", {{{"from", day}, {"to", "2027-01-02"}}}}},
+                "closures[0].from");
+    expect_body("PUT", "/resources/raum/rules",
+                {{"opening_hours", json::array()},
+                 {"special_days", {{{"date", day}, {"opening_hours", json::array()}}}}},
+                "special_days[0].date");
+    expect_body("POST", "/periods/close", {{"through", day}}, "through");
+  }
+  EXPECT_EQ(Head("eins", admin1_), head) << "nothing was stored";
 }
 
 TEST_F(BadInputTest, MalformedHttpIsAnsweredAndTheServerStaysUp) {

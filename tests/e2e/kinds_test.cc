@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <thread>
 
 #include "common/time.h"
@@ -331,7 +332,7 @@ TEST_F(KindsHttpTest, SeriesAcrossDstRescheduleAndReplay) {
   ASSERT_EQ(cancelled.status, 200) << cancelled.body;
   EXPECT_EQ(cancelled.json()["cancelled"].size(), 2u);
   EXPECT_EQ(
-      Do("POST", "/series/" + sid + "/cancel", json::object(), "", {{"Saalbuch-Manage-Token", "sbm_wrong"}})
+      Do("POST", "/series/" + sid + "/cancel", {{"all", true}}, "", {{"Saalbuch-Manage-Token", "sbm_wrong"}})
           .status,
       404);
 
@@ -359,6 +360,67 @@ TEST_F(KindsHttpTest, SeriesAcrossDstRescheduleAndReplay) {
   EXPECT_EQ(server_->Terminate(), 0);
   auto diff = Replay({"diff", "--data", (dir_ / "data").string()});
   EXPECT_EQ(diff.exit_code, 0) << diff.out;
+}
+
+// Cancelling a series is destructive: the caller names the scope — from a
+// start on, or every occurrence — and a request without it cancels nothing.
+TEST_F(KindsHttpTest, SeriesCancelWithoutANamedScopeCancelsNothing) {
+  Resource({{"id", "halle"}, {"name", "Halle"}});
+  auto placed = Do("POST", "/series",
+                   {{"resource", "halle"},
+                    {"start", "2027-05-04T18:00:00+02:00"},
+                    {"end", "2027-05-04T19:30:00+02:00"},
+                    {"rrule", "FREQ=WEEKLY;BYDAY=TU;COUNT=3"}},
+                   "");
+  ASSERT_EQ(placed.status, 201) << placed.body;
+  const std::string token = placed.json()["manage_token"];
+  const std::string sid = placed.json()["id"];
+  const std::string path = "/v1/tenants/stadt/series/" + sid + "/cancel";
+  const std::map<std::string, std::string> auth = {{"Saalbuch-Manage-Token", token},
+                                                   {"Content-Type", "application/json"}};
+  const auto head = [&] {
+    return Call(Port(), "GET", "/v1/tenants/stadt/events?limit=1", "",
+                {{"Authorization", "Bearer " + admin_}})
+        .json()["head"]
+        .get<std::int64_t>();
+  };
+  const std::int64_t before = head();
+
+  // No body at all: the document requires one.
+  auto bare = Call(Port(), "POST", path, "", auth);
+  EXPECT_EQ(bare.status, 400) << bare.body;
+  EXPECT_EQ(bare.header("content-type"), "application/problem+json");
+  EXPECT_EQ(bare.json()["code"], "malformed_json") << bare.body;
+  EXPECT_NE(bare.json()["detail"].get<std::string>().find("body"), std::string::npos) << bare.body;
+  auto bare_staff = Call(Port(), "POST", path, "", {{"Authorization", "Bearer " + staff_}});
+  EXPECT_EQ(bare_staff.status, 400) << bare_staff.body;
+
+  // A body that names no scope, or two.
+  for (const json& body :
+       {json::object(), json{{"reason", "Hallensanierung"}}, json{{"all", false}},
+        json{{"all", true}, {"from", "2027-05-11T00:00:00+02:00"}}, json{{"all", "yes"}}}) {
+    auto r = Call(Port(), "POST", path, body.dump(), auth);
+    EXPECT_EQ(r.status, 422) << body.dump() << ": " << r.body;
+    EXPECT_EQ(r.json()["code"], "validation_failed") << r.body;
+    std::set<std::string> named;
+    const json problem = r.json();
+    for (const auto& f : problem["details"]["fields"]) named.insert(f["field"].get<std::string>());
+    EXPECT_TRUE(named.count("all") != 0 || named.count("from") != 0) << r.body;
+  }
+  EXPECT_EQ(head(), before) << "nothing was stored";
+  for (const auto& o : placed.json()["occurrences"]) {
+    EXPECT_NE(Get("/bookings/" + o["booking"].get<std::string>() + "?token=" + token)["status"], "cancelled");
+  }
+
+  // Named explicitly: this and all following, then every occurrence left.
+  auto following = Do("POST", "/series/" + sid + "/cancel", {{"from", "2027-05-11T00:00:00+02:00"}}, "",
+                      {{"Saalbuch-Manage-Token", token}});
+  ASSERT_EQ(following.status, 200) << following.body;
+  EXPECT_EQ(following.json()["cancelled"].size(), 2U);
+  auto all = Do("POST", "/series/" + sid + "/cancel", {{"all", true}, {"reason", "Hallensanierung"}}, "",
+                {{"Saalbuch-Manage-Token", token}});
+  ASSERT_EQ(all.status, 200) << all.body;
+  EXPECT_EQ(all.json()["cancelled"].size(), 1U);
 }
 
 TEST_F(KindsHttpTest, QuotaPerCustomerAndCompletionOnceBegun) {

@@ -165,6 +165,17 @@ TEST_F(CamtTest, EntryWithoutIndicatorOrDateIsRefused) {
                 "Ntry without a BookgDt date");
 }
 
+// A date that is none, or out of the years Saalbuch stores (1900–9000), is
+// refused rather than booked on some other day.
+TEST_F(CamtTest, ImpossibleOrOutOfRangeBookingDateIsRefused) {
+  const std::string day = "<camt:BookgDt><camt:Dt>2026-11-24</camt:Dt></camt:BookgDt>";
+  for (const char* bad : {"2026-13-45", "2026-02-30", "0000-01-01", "9999-12-31"}) {
+    ExpectRefused(
+        Replace(v08_, day, "<camt:BookgDt><camt:Dt>" + std::string(bad) + "</camt:Dt></camt:BookgDt>"),
+        "Ntry without a BookgDt date");
+  }
+}
+
 TEST_F(CamtTest, AmountWithThreeDecimalsIsRefused) {
   ExpectRefused(Replace(sparkasse_, ">119.00<", ">119.001<"), "amount '119.001' has more than 2 decimals");
 }

@@ -131,6 +131,8 @@ TEST(SettlementTest, BadAmountsAreRefused) {
 }
 
 TEST(SettlementTest, BadDateOrCurrencyIsRefused) {
+  ExpectRefused(std::string(kHeader) + "po_1,0000-01-01,EUR,payment,pay_1,,10.00,0\n",
+                "line 2: bad payout_date '0000-01-01'");
   ExpectRefused(std::string(kHeader) + "po_1,2026-02-29,EUR,payment,pay_1,,10.00,0\n",
                 "line 2: bad payout_date '2026-02-29'");
   ExpectRefused(std::string(kHeader) + "po_1,19.11.2026,EUR,payment,pay_1,,10.00,0\n", "bad payout_date");

@@ -7,11 +7,16 @@
 // webhooks before RecordRefundSubmitted and twice), bank and cash payments,
 // partial refunds, cancellations at random notice, holds expiring by the
 // bus's timer under a fast simulated clock, settlement and bank statement
-// imports and their re-imports. Then an independent checker re-reads the
+// imports and their re-imports; and extremes: the largest price per hour
+// on a pool of 100000 units and on an add-on of 100000 pieces, for up to the
+// longest booking, whose totals pass 2^63 (each accepted booking of them
+// carries its invoice within the largest amount; the others are refused
+// validation_failed, never priced by a wrapped sum). Then an independent checker re-reads the
 // log from position 1 and at every position checks:
 //   3. invoice, credit note and receipt numbers are gapless and strictly
-//      increasing per series and local year; an invoice is issued once and
-//      never credited beyond its total;
+//      increasing per series and local year; an invoice is issued once,
+//      its total lies within the largest amount, and it is never credited
+//      beyond its total;
 //   4. folding the record (projections::FoldRecord into one MemoryStore)
 //      writes only journal entries that balance, the accounts' balances move
 //      exactly by those entries, and the trial balance is zero;
@@ -57,6 +62,7 @@ using namespace commands;  // NOLINT: the test speaks in commands
 using nlohmann::json;
 
 const TenantId kTenant("stadt");
+constexpr std::int64_t kLargestAmount = 100'000'000'000;  // the largest price a tariff takes
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr bool kSanitized = true;
@@ -144,6 +150,8 @@ class MoneyChecker {
           gross += l->gross();
         }
         if (gross != e->gross() || gross <= 0) return "invoice " + id + " total is not the sum of its lines";
+        if (gross > kLargestAmount)
+          return "invoice " + id + " beyond the largest amount: " + std::to_string(gross);
         invoice_gross_[id] = e->gross();
         return Number(S(e->number()), 'R', at);
       }
@@ -427,11 +435,17 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   resource("halle", "room", 1);
   resource("werkstatt", "room", 1);
   resource("tablets", "pool", 6);
+  resource("messe", "pool", 100000);
   SetAddon beamer;
   beamer.id = "beamer";
   beamer.name = "Beamer";
   beamer.offers = {{ResourceId("saal"), false}, {ResourceId("halle"), false}};
   Must(beamer);
+  SetAddon stuhl;
+  stuhl.id = "stuhl";
+  stuhl.name = "Stuhl";
+  stuhl.offers = {{ResourceId("messe"), false}};
+  Must(stuhl);
   Must(DefineGroup{"verein", "Vereine"});
   const std::vector<std::string> customers = {"tsv", "fc"};
   for (const auto& c : customers) Must(RegisterCustomer{c, "verein", "sbc_" + c});
@@ -453,6 +467,9 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   Must(Tariff("halle-verein", "resource/halle", "verein", TariffUnit::kHour, 2500, true, 700));
   Must(Tariff("tablets", "resource/tablets", "", TariffUnit::kUnit, 333, true, 1900));
   Must(Tariff("beamer", "addon/beamer", "", TariffUnit::kUnit, 1999, true, 1900));
+  // The extremes: the largest price per hour, net and gross.
+  Must(Tariff("messe", "resource/messe", "", TariffUnit::kHour, kLargestAmount, false, 1900));
+  Must(Tariff("stuhl", "addon/stuhl", "", TariffUnit::kHour, kLargestAmount, true, 700));
   // werkstatt has no tariff: free bookings mixed in.
   SetFinanceSettings fs;
   fs.settings.tiers = {{14 * kDay, 0}, {3 * kDay, 5000}, {kDay, 8000}};
@@ -461,7 +478,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   const int kClients = 4;
   const int kCommands = kSanitized ? 300 : 1200;
   Known known;
-  std::atomic<int> accepted{0}, duplicates{0}, deliveries{0};
+  std::atomic<int> accepted{0}, duplicates{0}, deliveries{0}, extremes_accepted{0}, extremes_refused{0};
   std::vector<std::thread> clients;
   const std::vector<std::string> rooms = {"saal", "halle", "werkstatt", "tablets"};
   const date::time_zone* zone = date::locate_zone("Europe/Berlin");
@@ -470,6 +487,11 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
       std::mt19937 rng(Seed() + c);
       auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
       auto chance = [&](int percent) { return pick(100) < percent; };
+      // 0 … n-1 for amounts, which may exceed an int.
+      auto pick64 = [&](std::int64_t n) {
+        const std::uint64_t r = (static_cast<std::uint64_t>(rng()) << 32) | rng();
+        return static_cast<std::int64_t>(r % static_cast<std::uint64_t>(n));
+      };
       for (int i = 0; i < kCommands; ++i) {
         const std::string tag = std::to_string(c) + "-" + std::to_string(i);
         const TimeUs now = SimNow();
@@ -485,6 +507,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
         Known::Refund refund;
         std::string booking_id;
         bool staff_booking = false;
+        bool extreme = false;
         {
           std::lock_guard lock(known.mu);
           if (!known.invoices.empty()) {
@@ -509,6 +532,15 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           if (p.resource.get() == "tablets") p.units = 1 + pick(4);
           if (p.resource.get() != "tablets" && p.resource.get() != "werkstatt" && chance(40)) {
             p.addons = {{"beamer", 1u + pick(3)}};
+          }
+          if (chance(10)) {
+            // The extremes.
+            p.resource = ResourceId("messe");
+            p.units = chance(40) ? 100000 : chance(50) ? 1 : 1 + pick(100000);
+            p.addons.clear();
+            if (chance(60)) p.addons = {{"stuhl", chance(50) ? 100000u : 1u + pick(100000)}};
+            if (chance(40)) p.range.end = p.range.start + 31 * kDay;
+            extreme = true;
           }
           const int who = pick(4);
           std::string actor = "public";
@@ -574,7 +606,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
             }
           }
           const std::int64_t amount = chance(60)   ? inv.gross
-                                      : chance(50) ? 1 + pick(static_cast<int>(inv.gross))
+                                      : chance(50) ? 1 + pick64(inv.gross)
                                                    : inv.gross + 1 + pick(500);
           RecordProviderEvent e;
           e.type = chance(15) ? "payment.failed" : "payment.succeeded";
@@ -601,7 +633,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           p.invoice = inv.id;
           p.reference = "K-" + tag;
           p.method = pick(2) ? "bank_transfer" : "cash";
-          p.amount = chance(70) ? inv.gross : 1 + pick(static_cast<int>(inv.gross) + 300);
+          p.amount = chance(70) ? inv.gross : 1 + pick64(inv.gross + 300);
           p.currency = "EUR";
           batch.emplace_back(p, "key:finance");
           paid_ref = p.method + ":" + p.reference;
@@ -609,7 +641,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
         } else if (what < 67 && !inv.id.empty()) {
           RefundInvoice r;
           r.invoice = inv.id;
-          r.amount = 1 + pick(static_cast<int>(inv.gross));
+          r.amount = 1 + pick64(inv.gross);
           r.reason = "Teilerstattung";
           batch.emplace_back(r, "key:finance");
         } else if (what < 77 && !refund.id.empty()) {
@@ -693,7 +725,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
               const auto& target = known.invoices[rng() % known.invoices.size()];
               BankLineIn l;
               l.reference = "bl-" + tag + "-" + std::to_string(k);
-              l.amount = chance(70) ? target.gross : 1 + pick(static_cast<int>(target.gross));
+              l.amount = chance(70) ? target.gross : 1 + pick64(target.gross);
               l.booking_day = LocalDayOf(now, zone);
               l.value_day = l.booking_day;
               l.remittance = "Rechnung " + target.number;
@@ -721,9 +753,21 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           Outcome o = Run(std::move(cmd), actor);
           if (o.kind != Outcome::Kind::kCreated && o.kind != Outcome::Kind::kOk) {
             ASSERT_EQ(o.kind, Outcome::Kind::kRejected) << o.body.dump();
+            if (extreme && placed) {
+              const std::string code = o.body.value("code", "");
+              if (code == "validation_failed") ++extremes_refused;
+            }
             continue;
           }
           ++accepted;
+          if (extreme && placed) {
+            // Priced by the largest tariff: accepted only with its invoice.
+            ++extremes_accepted;
+            ASSERT_TRUE(o.body.contains("invoice") && o.body["invoice"].is_object()) << o.body.dump();
+            const std::int64_t total = o.body["invoice"]["total"]["amount"].get<std::int64_t>();
+            EXPECT_GT(total, 0) << o.body.dump();
+            EXPECT_LE(total, kLargestAmount) << o.body.dump();
+          }
           if (o.body.value("duplicate", false)) ++duplicates;
           std::lock_guard lock(known.mu);
           Learn(&known, o.body);
@@ -767,6 +811,8 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
       {"payout_matches", checker.payout_matches_},
       {"imports", checker.imports_},
       {"duplicate_replies", duplicates.load()},
+      {"extremes_accepted", extremes_accepted.load()},
+      {"extremes_refused", extremes_refused.load()},
       {"accepted", accepted.load()},
       {"deliveries", deliveries.load()},
       {"check_ms", check_ms},
@@ -787,6 +833,8 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   EXPECT_GT(checker.bank_invoice_matches_, 5 / scale);
   EXPECT_GT(checker.payout_matches_, 5 / scale);
   EXPECT_GT(duplicates.load(), 20 / scale);
+  EXPECT_GT(extremes_refused.load(), 10 / scale);
+  EXPECT_GT(extremes_accepted.load(), 0);
 
   // The live projections agree: trial balance zero, and a replay from
   // position 1 gives them byte for byte, as does the checker's own fold.

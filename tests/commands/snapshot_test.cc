@@ -542,7 +542,7 @@ TEST_F(SnapshotTest, GoldenEncodingOfAFixedModel) {
   for (int i = 0; i < 200; ++i) RandomCommand(now += 7 * kMinute);
   ASSERT_EQ(kSnapshotFormat, 5u);
   EXPECT_EQ(ToHex(AsBytes(HashOf(EncodeSnapshot(model_, Sha256{})))),
-            "45088661d328167da72785d095fb9ff0e675423874977bbbe20dc72abeefeeec");
+            "be84bd0fa26eba2107ee2545c1d270a79be1918e3713016b6fcadfc65bed9661");
 }
 
 }  // namespace

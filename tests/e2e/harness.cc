@@ -189,10 +189,16 @@ HttpResult Call(int port, const std::string& method, const std::string& target, 
   req.body() = body;
   req.prepare_payload();
   bhttp::write(socket, req);
+  HttpResult out = ReadReply(socket, method == "HEAD");
+  if (ServerPorts::Has(port)) ExpectDocumented(method, target, out);
+  return out;
+}
+
+HttpResult ReadReply(tcp::socket& socket, bool head) {
   beast::flat_buffer buf;
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(std::uint64_t{64} * 1024 * 1024);
-  if (method == "HEAD") parser.skip(true);  // a HEAD reply has the GET's Content-Length but no body
+  if (head) parser.skip(true);  // a HEAD reply has the GET's Content-Length but no body
   bhttp::read(socket, buf, parser);
   auto res = parser.release();
   HttpResult out;
@@ -205,7 +211,6 @@ HttpResult Call(int port, const std::string& method, const std::string& target, 
   out.body = res.body();
   beast::error_code ec;
   socket.shutdown(tcp::socket::shutdown_both, ec);
-  if (ServerPorts::Has(port)) ExpectDocumented(method, target, out);
   return out;
 }
 

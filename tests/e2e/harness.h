@@ -2,6 +2,7 @@
 // by a real HTTP client (Boost.Beast), and the real saalbuch-replay tool.
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -30,6 +31,9 @@ struct HttpResult {
 // One HTTP/1.1 request per connection. Throws on connection failure.
 // Every reply from a Server or InProcessServer of this program is checked
 // against http/openapi.json (ExpectDocumented).
+// Reads one reply from `socket` (no body for a HEAD), then shuts it down.
+HttpResult ReadReply(boost::asio::ip::tcp::socket& socket, bool head = false);
+
 HttpResult Call(int port, const std::string& method, const std::string& target, const std::string& body = "",
                 const std::map<std::string, std::string>& headers = {});
 

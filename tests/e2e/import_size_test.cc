@@ -27,21 +27,7 @@ constexpr std::uint64_t kImportLimit = std::uint64_t{8} * 1024 * 1024;  // saalb
 constexpr std::uint64_t kBodyLimit = std::uint64_t{64} * 1024;          // saalbuchd's default
 
 HttpResult Parse(tcp::socket& socket, const std::string& target) {
-  beast::flat_buffer buf;
-  bhttp::response_parser<bhttp::string_body> parser;
-  parser.body_limit(std::uint64_t{64} * 1024 * 1024);
-  bhttp::read(socket, buf, parser);
-  const auto& res = parser.get();
-  HttpResult out;
-  out.status = res.result_int();
-  for (const auto& f : res) {
-    std::string name(f.name_string());
-    for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    out.headers[name] = std::string(f.value());
-  }
-  out.body = res.body();
-  beast::error_code ec;
-  socket.shutdown(tcp::socket::shutdown_both, ec);
+  HttpResult out = ReadReply(socket);
   ExpectDocumented("POST", target, out);
   return out;
 }

@@ -725,6 +725,9 @@ await scenario("back office: an admin invites a clerk, who joins, approves a clu
   await admin.getByLabel("Passwort", { exact: true }).fill(DEMO_PASSWORD);
   await admin.getByRole("button", { name: "Anmelden" }).click();
   await admin.getByRole("heading", { name: /^Heute/ }).waitFor();
+  await admin.getByText("Heute ist nichts gebucht.").or(admin.getByRole("table")).first().waitFor();
+  await admin.waitForTimeout(300);
+  check((await admin.locator("main h1").count()) === 1 && (await admin.getByText("Heute ist nichts gebucht.").count()) <= 1, "today is drawn once");
   await look(admin, "admin-today");
   await admin.getByRole("link", { name: "Konten" }).click();
   await admin.getByLabel("E-Mail-Adresse").fill("k.schmidt@buergerhaus.example");

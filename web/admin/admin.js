@@ -585,8 +585,10 @@ function viewSignIn(message) {
           const r = await api("POST", "/session", { email: email.value, password: password.value });
           csrf = r.csrf_token;
           await loadSession();
+          // A new fragment renders through the hashchange listener; render
+          // directly only when it stays the same (never both: twice the view).
           if (location.hash === "" || location.hash === "#/") location.hash = "#/heute";
-          render();
+          else render();
         } catch (err) {
           say(region, sentence(err), "error");
           password.value = "";
@@ -716,6 +718,8 @@ async function start() {
   }
   if (root.dataset.view === "join") {
     const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+    history.replaceState(null, "", location.pathname); // the token leaves the address bar
+    window.addEventListener("hashchange", route);
     return viewJoin(token);
   }
   await loadSession();

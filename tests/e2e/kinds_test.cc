@@ -408,7 +408,8 @@ TEST_F(KindsHttpTest, SeriesCancelWithoutANamedScopeCancelsNothing) {
     EXPECT_TRUE(named.count("all") != 0 || named.count("from") != 0) << r.body;
   }
   EXPECT_EQ(head(), before) << "nothing was stored";
-  for (const auto& o : placed.json()["occurrences"]) {
+  const json occurrences = placed.json()["occurrences"];
+  for (const auto& o : occurrences) {
     EXPECT_NE(Get("/bookings/" + o["booking"].get<std::string>() + "?token=" + token)["status"], "cancelled");
   }
 

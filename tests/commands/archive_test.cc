@@ -16,7 +16,6 @@
 namespace saalbuch::commands {
 namespace {
 
-constexpr TimeUs kMinute = kUsPerMinute;
 constexpr TimeUs kArchive = TenantModel::kArchiveAfter;
 
 class ArchiveTest : public DecideFixture {

@@ -23,8 +23,6 @@ namespace {
 using testing_support::FailingEnv;
 using testing_support::ScratchDir;
 
-const TenantId kTenant("stadt");
-
 class BusFailureTest : public ::testing::Test {
  protected:
   void Open(rocksdb::Env* env) {

@@ -27,8 +27,6 @@ namespace {
 
 using testing_support::ScratchDir;
 
-const TenantId kTenant("stadt");
-
 class CommandBusTest : public ::testing::Test {
  protected:
   void SetUp() override {

@@ -20,6 +20,10 @@ using testing_support::kHour;
 using testing_support::T;
 
 // Opening hours on every weekday from `first` to `last` (ISO weekdays).
+// The tenant of the tests that run a bus, and a minute in microseconds.
+inline const TenantId kTenant("stadt");
+inline constexpr TimeUs kMinute = kUsPerMinute;
+
 inline Rules OpenDays(int first, int last, int start_minute, int end_minute) {
   Rules r;
   for (int d = first; d <= last; ++d) r.opening.push_back({d, start_minute, end_minute});

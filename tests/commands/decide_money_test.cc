@@ -13,8 +13,6 @@
 namespace saalbuch::commands {
 namespace {
 
-constexpr TimeUs kMinute = kUsPerMinute;
-
 class MoneyDecideTest : public DecideFixture {
  protected:
   void SetUp() override {

@@ -24,7 +24,6 @@ namespace {
 
 using testing_support::ScratchDir;
 
-const TenantId kTenant("stadt");
 const TenantId kOther("dorf");
 constexpr int kBookings = 60;
 

@@ -17,12 +17,8 @@
 namespace saalbuch::commands {
 namespace {
 
-constexpr TimeUs kMinute = kUsPerMinute;
-
-Sha256 HashOf(std::string_view s) { return Sha256Of(s); }
-
 TenantModel Restore(const TenantModel& m) {
-  auto restored = DecodeSnapshot(EncodeSnapshot(m, HashOf("head")));
+  auto restored = DecodeSnapshot(EncodeSnapshot(m, Sha256Of("head")));
   EXPECT_TRUE(restored.ok()) << restored.status().ToString();
   return restored.ok() ? std::move(*restored) : TenantModel();
 }
@@ -319,7 +315,7 @@ class SnapshotTest : public DecideFixture {
     } else if (pick < 81) {
       // A settlement of some provider payments, one of them unknown.
       ImportSettlement s;
-      s.file_sha256 = std::string(AsBytes(HashOf("settlement" + std::to_string(rng_()))));
+      s.file_sha256 = std::string(AsBytes(Sha256Of("settlement" + std::to_string(rng_()))));
       s.file_name = "settlement.csv";
       PayoutIn p;
       p.id = "po_" + std::to_string(rng_() % 1000);
@@ -341,7 +337,7 @@ class SnapshotTest : public DecideFixture {
       Step(s, now);
     } else if (pick < 83) {
       ImportBankStatement st;
-      st.file_sha256 = std::string(AsBytes(HashOf("camt" + std::to_string(rng_()))));
+      st.file_sha256 = std::string(AsBytes(Sha256Of("camt" + std::to_string(rng_()))));
       st.statement_id = "st-" + std::to_string(rng_() % 1000);
       st.iban = "DE02120300000000202051";
       st.currency = "EUR";
@@ -488,18 +484,18 @@ TEST_F(SnapshotTest, EqualityNoticesADifferenceInAnyPart) {
 TEST_F(SnapshotTest, HeaderNamesPositionAndChainHash) {
   rng_.seed(1);
   MakeEverything();
-  const std::string bytes = EncodeSnapshot(model_, HashOf("record"));
+  const std::string bytes = EncodeSnapshot(model_, Sha256Of("record"));
   auto h = ReadSnapshotHeader(bytes);
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h->format, kSnapshotFormat);
   EXPECT_EQ(h->seq, model_.position());
-  EXPECT_EQ(h->chain_hash, HashOf("record"));
+  EXPECT_EQ(h->chain_hash, Sha256Of("record"));
 }
 
 TEST_F(SnapshotTest, DamagedOrForeignSnapshotsAreRefusedWithAReason) {
   rng_.seed(2);
   MakeEverything();
-  const std::string good = EncodeSnapshot(model_, HashOf("x"));
+  const std::string good = EncodeSnapshot(model_, Sha256Of("x"));
   ASSERT_TRUE(DecodeSnapshot(good).ok());
 
   EXPECT_EQ(DecodeSnapshot("").status().code(), StatusCode::kCorruption);
@@ -525,7 +521,7 @@ TEST_F(SnapshotTest, DamagedOrForeignSnapshotsAreRefusedWithAReason) {
   // bytes, which is reported, not a crash.
   constexpr std::size_t kHeader = 80;
   std::string cut = good.substr(0, kHeader + (good.size() - kHeader) / 2);
-  const std::string digest(AsBytes(HashOf(std::string_view(cut).substr(kHeader))));
+  const std::string digest(AsBytes(Sha256Of(std::string_view(cut).substr(kHeader))));
   cut.replace(48, 32, digest);
   auto c = DecodeSnapshot(cut);
   EXPECT_EQ(c.status().code(), StatusCode::kCorruption);
@@ -541,7 +537,7 @@ TEST_F(SnapshotTest, GoldenEncodingOfAFixedModel) {
   TimeUs now = now_;
   for (int i = 0; i < 200; ++i) RandomCommand(now += 7 * kMinute);
   ASSERT_EQ(kSnapshotFormat, 5u);
-  EXPECT_EQ(ToHex(AsBytes(HashOf(EncodeSnapshot(model_, Sha256{})))),
+  EXPECT_EQ(ToHex(AsBytes(Sha256Of(EncodeSnapshot(model_, Sha256{})))),
             "be84bd0fa26eba2107ee2545c1d270a79be1918e3713016b6fcadfc65bed9661");
 }
 

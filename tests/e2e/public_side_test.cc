@@ -21,7 +21,7 @@ constexpr const char* kListed = "https://www.musterstadt.de";
 constexpr const char* kOwn = "http://saalbuch.example:8080";  // --public-url
 
 // `days` from now at the full hour, RFC 3339 UTC.
-std::string DaysAhead(int days, int hours = 0) {
+std::string OnTheHourAhead(int days, int hours = 0) {
   const auto t = std::chrono::system_clock::now() + std::chrono::hours(24 * days + hours);
   TimeUs us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
   us -= us % (3600 * kUsPerSecond);
@@ -287,8 +287,9 @@ TEST_F(PublicSideTest, QuoteSaysWhatTheCancelThenDoes) {
   const Case cases[] = {{20, 0, 0, 6000, 6000}, {5, 50, 3000, 3000, 0}, {1, 100, 6000, 0, 0}};
   for (const Case& k : cases) {
     SCOPED_TRACE(k.days);
-    json b = must("POST", "/bookings",
-                  {{"resource", "saal"}, {"start", DaysAhead(k.days)}, {"end", DaysAhead(k.days, 1)}});
+    json b =
+        must("POST", "/bookings",
+             {{"resource", "saal"}, {"start", OnTheHourAhead(k.days)}, {"end", OnTheHourAhead(k.days, 1)}});
     const std::string id = b["id"];
     if (k.days == 20) {
       auto paid =
@@ -325,8 +326,9 @@ TEST_F(PublicSideTest, QuoteSaysWhatTheCancelThenDoes) {
 
   // A citizen's free booking, quoted and cancelled with its manage token;
   // then the quote carries the cancel's refusal.
-  auto placed = CallJson(Port(), "POST", t + "/bookings",
-                         {{"resource", "raum"}, {"start", DaysAhead(10)}, {"end", DaysAhead(10, 2)}});
+  auto placed =
+      CallJson(Port(), "POST", t + "/bookings",
+               {{"resource", "raum"}, {"start", OnTheHourAhead(10)}, {"end", OnTheHourAhead(10, 2)}});
   ASSERT_EQ(placed.status, 201) << placed.body;
   const std::string id = placed.json()["id"], token = placed.json()["manage_token"];
   const std::map<std::string, std::string> as_booker = {{"Saalbuch-Manage-Token", token},

@@ -8,7 +8,7 @@ namespace {
 constexpr char kHeader[] =
     "payout_id,payout_date,currency,type,payment_reference,invoice_reference,amount,fee\n";
 
-void ExpectRefused(const std::string& csv, const std::string& message_part) {
+void ExpectCsvRefused(const std::string& csv, const std::string& message_part) {
   Result<std::vector<Payout>> r = ParseSettlementCsv(csv);
   ASSERT_FALSE(r.ok()) << "expected an error containing: " << message_part;
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
@@ -83,69 +83,70 @@ TEST(SettlementTest, CrlfAndByteOrderMarkAreAccepted) {
 }
 
 TEST(SettlementTest, MissingColumnIsRefused) {
-  ExpectRefused("payout_id,payout_date,currency,type,payment_reference,amount,fee\n",
-                "line 1: missing required column 'invoice_reference'");
-  ExpectRefused("", "empty file");
+  ExpectCsvRefused("payout_id,payout_date,currency,type,payment_reference,amount,fee\n",
+                   "line 1: missing required column 'invoice_reference'");
+  ExpectCsvRefused("", "empty file");
 }
 
 TEST(SettlementTest, ColumnNamedTwiceIsRefused) {
-  ExpectRefused("amount,payout_id,payout_date,currency,type,payment_reference,invoice_reference,amount,fee\n",
-                "column 'amount' appears twice");
+  ExpectCsvRefused(
+      "amount,payout_id,payout_date,currency,type,payment_reference,invoice_reference,amount,fee\n",
+      "column 'amount' appears twice");
 }
 
 TEST(SettlementTest, BadQuotingIsRefused) {
   const std::string row = "po_1,2026-11-19,EUR,payment,pay_1,,10.00,0\n";
-  ExpectRefused(std::string(kHeader) + row + "po_1,2026-11-19,EUR,payment,pa\"y,,1.00,0\n",
-                "line 3: bad quoting: quote inside an unquoted field");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,\"pay\"x,,1.00,0\n",
-                "line 2: bad quoting: text after a closing quote");
-  ExpectRefused(std::string(kHeader) + row + "po_1,2026-11-19,EUR,payment,\"pay,,1.00,0\n",
-                "line 3: bad quoting: quoted field not closed");
+  ExpectCsvRefused(std::string(kHeader) + row + "po_1,2026-11-19,EUR,payment,pa\"y,,1.00,0\n",
+                   "line 3: bad quoting: quote inside an unquoted field");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,\"pay\"x,,1.00,0\n",
+                   "line 2: bad quoting: text after a closing quote");
+  ExpectCsvRefused(std::string(kHeader) + row + "po_1,2026-11-19,EUR,payment,\"pay,,1.00,0\n",
+                   "line 3: bad quoting: quoted field not closed");
 }
 
 TEST(SettlementTest, WrongFieldCountIsRefused) {
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,10.00,0\n",
-                "line 2: 7 fields, the header has 8");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,10.00,0\n\npo_1\n",
-                "line 3: 1 fields, the header has 8");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,10.00,0\n",
+                   "line 2: 7 fields, the header has 8");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,10.00,0\n\npo_1\n",
+                   "line 3: 1 fields, the header has 8");
 }
 
 TEST(SettlementTest, BadTypeIsRefused) {
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,chargeback,pay_1,,10.00,0\n",
-                "line 2: bad type 'chargeback'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,chargeback,pay_1,,10.00,0\n",
+                   "line 2: bad type 'chargeback'");
 }
 
 TEST(SettlementTest, BadAmountsAreRefused) {
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,10.001,0\n",
-                "line 2: bad amount '10.001'");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,\"10,00\",0\n",
-                "line 2: bad amount '10,00'");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,10.00,-0.10\n",
-                "line 2: bad fee '-0.10'");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,-10.00,0\n",
-                "a payment's amount must be positive");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,refund,re_1,,10.00,0\n",
-                "a refund's amount must be negative");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,,,10.00,0\n",
-                "a payment without payment_reference");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,10.001,0\n",
+                   "line 2: bad amount '10.001'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,\"10,00\",0\n",
+                   "line 2: bad amount '10,00'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,10.00,-0.10\n",
+                   "line 2: bad fee '-0.10'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,pay_1,,-10.00,0\n",
+                   "a payment's amount must be positive");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,refund,re_1,,10.00,0\n",
+                   "a refund's amount must be negative");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,EUR,payment,,,10.00,0\n",
+                   "a payment without payment_reference");
 }
 
 TEST(SettlementTest, BadDateOrCurrencyIsRefused) {
-  ExpectRefused(std::string(kHeader) + "po_1,0000-01-01,EUR,payment,pay_1,,10.00,0\n",
-                "line 2: bad payout_date '0000-01-01'");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-02-29,EUR,payment,pay_1,,10.00,0\n",
-                "line 2: bad payout_date '2026-02-29'");
-  ExpectRefused(std::string(kHeader) + "po_1,19.11.2026,EUR,payment,pay_1,,10.00,0\n", "bad payout_date");
-  ExpectRefused(std::string(kHeader) + "po_1,2026-11-19,eur,payment,pay_1,,10.00,0\n",
-                "line 2: bad currency 'eur'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,0000-01-01,EUR,payment,pay_1,,10.00,0\n",
+                   "line 2: bad payout_date '0000-01-01'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-02-29,EUR,payment,pay_1,,10.00,0\n",
+                   "line 2: bad payout_date '2026-02-29'");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,19.11.2026,EUR,payment,pay_1,,10.00,0\n", "bad payout_date");
+  ExpectCsvRefused(std::string(kHeader) + "po_1,2026-11-19,eur,payment,pay_1,,10.00,0\n",
+                   "line 2: bad currency 'eur'");
 }
 
 TEST(SettlementTest, PayoutWithTwoDatesOrCurrenciesIsRefused) {
   const std::string first = "po_1,2026-11-19,EUR,payment,pay_1,,10.00,0\n";
-  ExpectRefused(std::string(kHeader) + first + "po_1,2026-11-20,EUR,payment,pay_2,,1.00,0\n",
-                "line 3: payout po_1 has two dates: 2026-11-19 and 2026-11-20");
-  ExpectRefused(std::string(kHeader) + first + "po_1,2026-11-19,CHF,payment,pay_2,,1.00,0\n",
-                "line 3: payout po_1 has two currencies: EUR and CHF");
+  ExpectCsvRefused(std::string(kHeader) + first + "po_1,2026-11-20,EUR,payment,pay_2,,1.00,0\n",
+                   "line 3: payout po_1 has two dates: 2026-11-19 and 2026-11-20");
+  ExpectCsvRefused(std::string(kHeader) + first + "po_1,2026-11-19,CHF,payment,pay_2,,1.00,0\n",
+                   "line 3: payout po_1 has two currencies: EUR and CHF");
 }
 
 TEST(SettlementTest, MoreThanHundredThousandRowsAreRefused) {
@@ -156,7 +157,7 @@ TEST(SettlementTest, MoreThanHundredThousandRowsAreRefused) {
   Result<std::vector<Payout>> r = ParseSettlementCsv(csv);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->at(0).gross, 100 * static_cast<std::int64_t>(kMaxSettlementRows));
-  ExpectRefused(csv + row, "more than 100000 rows");
+  ExpectCsvRefused(csv + row, "more than 100000 rows");
 }
 
 }  // namespace

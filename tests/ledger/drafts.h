@@ -32,6 +32,11 @@ inline ledger::EventDraft ResourceDraft(const std::string& resource, std::uint64
   return d;
 }
 
+// One resource created: the smallest append there is.
+inline std::vector<ledger::EventDraft> OneResource(const std::string& resource) {
+  return One(ResourceDraft(resource));
+}
+
 inline ledger::EventDraft BookingDraft(const std::string& booking, TimeUs start, TimeUs end) {
   ledger::EventDraft d;
   d.stream_id = "booking/" + booking;

@@ -20,14 +20,9 @@ namespace saalbuch::ledger {
 namespace {
 
 using testing_support::FailingEnv;
+using testing_support::OneResource;
 using testing_support::ResourceDraft;
 using testing_support::ScratchDir;
-
-std::vector<EventDraft> One(const std::string& resource) {
-  std::vector<EventDraft> v;
-  v.push_back(ResourceDraft(resource));
-  return v;
-}
 
 class PoisonTest : public ::testing::Test {
  protected:
@@ -52,18 +47,18 @@ TEST_F(PoisonTest, FailedWritePoisonsTheTenantUntilRestart) {
   Open(&env_);
   const TenantId tenant("stadt");
   for (int i = 0; i < 3; ++i) {
-    auto r = log_->Append(tenant, One("ok-" + std::to_string(i)), {});
+    auto r = log_->Append(tenant, OneResource("ok-" + std::to_string(i)), {});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
 
   env_.fail = true;
-  auto failed = log_->Append(tenant, One("during-failure"), {{"idem-fail", "x"}});
+  auto failed = log_->Append(tenant, OneResource("during-failure"), {{"idem-fail", "x"}});
   env_.fail = false;
   ASSERT_FALSE(failed.ok()) << "an append whose write failed must not be acknowledged";
   EXPECT_NE(failed.status().code(), StatusCode::kOk);
 
   // The storage works again, but the log does not pretend: it refuses.
-  auto refused = log_->Append(tenant, One("after-failure"), {});
+  auto refused = log_->Append(tenant, OneResource("after-failure"), {});
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), StatusCode::kPoisoned) << refused.status().ToString();
   auto refused_again = log_->Append(tenant, {}, {{"idem-only", "y"}});
@@ -75,11 +70,11 @@ TEST_F(PoisonTest, RestartAfterPoisoningRecoversAndTheChainStillVerifies) {
   Open(&env_);
   const TenantId tenant("stadt");
   for (int i = 0; i < 3; ++i) {
-    auto r = log_->Append(tenant, One("ok-" + std::to_string(i)), {});
+    auto r = log_->Append(tenant, OneResource("ok-" + std::to_string(i)), {});
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
   env_.fail = true;
-  auto failed = log_->Append(tenant, One("during-failure"), {{"idem-failed", "outcome"}});
+  auto failed = log_->Append(tenant, OneResource("during-failure"), {{"idem-failed", "outcome"}});
   env_.fail = false;
   ASSERT_FALSE(failed.ok());
 
@@ -98,7 +93,7 @@ TEST_F(PoisonTest, RestartAfterPoisoningRecoversAndTheChainStillVerifies) {
   EXPECT_TRUE(rep->ok()) << rep->problem;
   EXPECT_EQ(rep->records, head->seq);
 
-  auto next = log_->Append(tenant, One("after-restart"), {});
+  auto next = log_->Append(tenant, OneResource("after-restart"), {});
   ASSERT_TRUE(next.ok()) << next.status().ToString();
   EXPECT_EQ(next->first, head->seq + 1);
   auto rep2 = VerifyChain(*log_, tenant);
@@ -109,12 +104,12 @@ TEST_F(PoisonTest, RestartAfterPoisoningRecoversAndTheChainStillVerifies) {
 TEST_F(PoisonTest, NoSnapshotIsStoredAfterAFailedWriteUntilRestart) {
   Open(&env_);
   const TenantId tenant("stadt"), other("dorf");
-  ASSERT_TRUE(log_->Append(tenant, One("a"), {}).ok());
-  ASSERT_TRUE(log_->Append(other, One("b"), {}).ok());
+  ASSERT_TRUE(log_->Append(tenant, OneResource("a"), {}).ok());
+  ASSERT_TRUE(log_->Append(other, OneResource("b"), {}).ok());
   ASSERT_TRUE(log_->PutSnapshot(other, 1, "before", 2).ok());  // through the same Env
   env_.wal_appends_to_fail = 1;
-  EXPECT_FALSE(log_->Append(tenant, One("lost"), {}).ok());
-  ASSERT_TRUE(log_->Append(other, One("c"), {}).ok());  // the others go on
+  EXPECT_FALSE(log_->Append(tenant, OneResource("lost"), {}).ok());
+  ASSERT_TRUE(log_->Append(other, OneResource("c"), {}).ok());  // the others go on
   auto refused = log_->PutSnapshot(other, 2, "after", 2);
   EXPECT_EQ(refused.code(), StatusCode::kUnavailable) << refused.ToString();
   EXPECT_EQ(*log_->SnapshotSeqs(other), std::vector<Seq>{1});

@@ -24,17 +24,12 @@ namespace saalbuch::ledger {
 namespace {
 
 using testing_support::FailingEnv;
+using testing_support::OneResource;
 using testing_support::ResourceDraft;
 using testing_support::ScratchDir;
 
 const TenantId kA("amt-a");
 const TenantId kB("amt-b");
-
-std::vector<EventDraft> One(const std::string& resource) {
-  std::vector<EventDraft> v;
-  v.push_back(ResourceDraft(resource));
-  return v;
-}
 
 // RocksDB on its own, with the options a careful user would pick (paranoid
 // checks on, the default): one failed WAL sync and the whole database refuses
@@ -88,7 +83,7 @@ class WalFailureTest : public ::testing::Test {
   Result<AppendResult> Append(const TenantId& t, const std::string& resource, const std::string& idem = "") {
     std::vector<IdempotencyRecord> records;
     if (!idem.empty()) records.push_back({idem, "reply-" + idem});
-    return log_->Append(t, One(resource), records);
+    return log_->Append(t, OneResource(resource), records);
   }
 
   void MustAppend(const TenantId& t, int n) {

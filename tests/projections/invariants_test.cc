@@ -27,8 +27,6 @@ namespace {
 
 using namespace commands;  // NOLINT: the test speaks in commands
 
-const TenantId kTenant("stadt");
-
 struct Capacity {
   std::uint32_t capacity = 1;
   std::string parent;

@@ -61,7 +61,6 @@ namespace {
 using namespace commands;  // NOLINT: the test speaks in commands
 using nlohmann::json;
 
-const TenantId kTenant("stadt");
 constexpr std::int64_t kLargestAmount = 100'000'000'000;  // the largest price a tariff takes
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)

@@ -29,6 +29,9 @@ using testing_support::kHour;
 using testing_support::T;
 
 // Hex of a key, readable in failure messages.
+// The tenant every projection test writes to.
+inline const TenantId kTenant("stadt");
+
 inline std::string Printable(std::string_view bytes) {
   std::string out;
   for (unsigned char c : bytes) {

@@ -25,10 +25,14 @@ class HttpSemanticsTest : public ::testing::Test {
     auto r = CallJson(port_, "POST", "/v1/tenants", {{"id", "stadt"}, {"name", "Stadt"}}, kOperatorKey);
     ASSERT_EQ(r.status, 201) << r.body;
     admin_ = r.json()["admin_key"]["key"];
-    ASSERT_EQ(
-        CallJson(port_, "POST", "/v1/tenants/stadt/resources", {{"id", "saal"}, {"name", "Saal"}}, admin_)
-            .status,
-        201);
+    auto saal =
+        CallJson(port_, "POST", "/v1/tenants/stadt/resources", {{"id", "saal"}, {"name", "Saal"}}, admin_);
+    ASSERT_EQ(saal.status, 201) << saal.body;
+    // The tests read it without naming a position: wait until the
+    // projections have it (CI saw a 404 from a test that ran at once).
+    auto seen = Call(port_, "GET",
+                     "/v1/tenants/stadt/resources/saal?min_position=" + saal.header("saalbuch-position"));
+    ASSERT_EQ(seen.status, 200) << seen.body;
   }
   static void TearDownTestSuite() {
     delete server_;

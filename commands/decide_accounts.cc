@@ -30,7 +30,7 @@ Decision DecideInviteAccount(const TenantModel& m, const Context& ctx, const Inv
   if (!ParseRole(c.role)) {
     return Reject(Refusal::kUnprocessable, "validation_failed",
                   "role must be one of admin, staff, finance, auditor",
-                  {{"fields", {{"role", "unknown role"}}}});
+                  {{"fields", nlohmann::json::array({{{"field", "role"}, {"problem", "unknown role"}}})}});
   }
   if (c.login_hash.size() != 32 || c.invite_token.empty() || c.personal.empty()) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "an invitation needs an e-mail address");
@@ -101,7 +101,7 @@ Decision DecideChangeAccountRole(const TenantModel& m, const Context& ctx, const
   if (!ParseRole(c.role)) {
     return Reject(Refusal::kUnprocessable, "validation_failed",
                   "role must be one of admin, staff, finance, auditor",
-                  {{"fields", {{"role", "unknown role"}}}});
+                  {{"fields", nlohmann::json::array({{{"field", "role"}, {"problem", "unknown role"}}})}});
   }
   if (ActingAccount(ctx) == acc->id) {
     return Reject(Refusal::kConflict, "own_account", "nobody changes the role of their own account");

@@ -786,7 +786,7 @@ await scenario("back office: an admin invites a clerk, who joins, approves a clu
   await clerk.goto(`${BO}#/buchungen`);
   await clerk.getByLabel("Buchungsnummer").fill(request.number);
   await clerk.getByRole("button", { name: "Suchen" }).click();
-  await waitText(clerk, "1 Buchungen");
+  await waitText(clerk, "1 Buchung");
   await look(clerk, "admin-search");
   await admin.context().close();
   await clerk.context().close();
@@ -861,6 +861,143 @@ await scenario("back office: a foreign page's request and a stolen cookie after 
   check(replay.status === 401, `a replayed cookie after sign-out: ${replay.status}`);
   const replayList = await fetch(`${SB}/v1/tenants/buergerhaus/bookings`, { headers: { Cookie: `sb_buergerhaus=${cookie.value}` } });
   check(replayList.status === 401, `a replayed cookie reads bookings: ${replayList.status}`);
+  await page.context().close();
+});
+
+await scenario("back office: a clerk takes a telephone booking, is shown the clash, moves it, finds it in the week and marks a started booking a no-show", async () => {
+  // A free three-hour range of the seminar room, three to five weeks ahead.
+  const from = new Date(Date.now() + 21 * 86400000).toISOString().slice(0, 10) + "T00:00:00Z";
+  const to = new Date(Date.now() + 35 * 86400000).toISOString().slice(0, 10) + "T00:00:00Z";
+  const free = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/seminarraum/availability?from=${from}&to=${to}`)).text).free;
+  const slot = free.find((f) => new Date(f.end) - new Date(f.start) >= 3 * 3600e3 && f.start_local.slice(0, 10) === f.end_local.slice(0, 10));
+  check(slot, "a free range of the seminar room");
+  const day = slot.start_local.slice(0, 10);
+  const at = (hours) => `${String(Number(slot.start_local.slice(11, 13)) + hours).padStart(2, "0")}:${slot.start_local.slice(14, 16)}`;
+
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "sachbearbeitung@buergerhaus.example");
+  await page.getByRole("link", { name: "Telefonbuchung" }).click();
+  await page.getByLabel("Raum / Gerät").selectOption("seminarraum");
+  await page.getByLabel("Tag").fill(day);
+  await page.getByLabel("Beginn").fill(at(0));
+  await page.getByLabel("Ende").fill(at(1));
+  await page.getByLabel("Name").fill("Hans Anrufer");
+  await page.getByLabel("Telefon").fill("0351 123456");
+  await waitText(page, "Frei am");
+  await look(page, "admin-phone-form");
+  await page.getByRole("button", { name: "Buchen" }).click();
+  await waitText(page, "Gebucht: B-");
+  const href = await page.getByRole("link", { name: "Zur Buchung" }).getAttribute("href");
+  const id = decodeURIComponent(href.split("/buchung/")[1]);
+  const booked = await fetch(`${SB}/v1/tenants/buergerhaus/bookings/${id}`, { headers: { Authorization: `Bearer ${adminKey}` } }).then((r) => r.json());
+  check(booked.status === "confirmed" && booked.channel === "staff" && booked.start_local.startsWith(`${day}T${at(0)}`), `the telephone booking: ${JSON.stringify(booked)}`);
+  check(booked.contact && booked.contact.name === "Hans Anrufer" && booked.contact.phone === "0351 123456", `its contact: ${JSON.stringify(booked.contact)}`);
+  check(booked.history[0].actor.startsWith("account:"), `placed by the clerk's account: ${booked.history[0].actor}`);
+
+  // The same hour for a second caller: the clash, with what is still free.
+  await page.getByLabel("Name").fill("Erna Zweitanruf");
+  await page.getByRole("button", { name: "Buchen" }).click();
+  await waitText(page, "Der Zeitraum ist schon belegt.");
+  await waitText(page, `Frei am`);
+  await look(page, "admin-phone-clash");
+
+  // Moved an hour later from the booking's page.
+  await page.goto(`${BO}${href}`);
+  await page.getByRole("button", { name: "Verlegen …" }).click();
+  await page.getByLabel("Beginn").fill(at(1));
+  await page.getByLabel("Ende").fill(at(2));
+  await look(page, "admin-reschedule");
+  await page.getByRole("button", { name: "Verlegen", exact: true }).click();
+  await waitText(page, "Die Buchung ist verlegt");
+  await waitText(page, "verlegt – ", 20000);
+  const moved = await fetch(`${SB}/v1/tenants/buergerhaus/bookings/${id}`, { headers: { Authorization: `Bearer ${adminKey}` } }).then((r) => r.json());
+  check(moved.start_local.startsWith(`${day}T${at(1)}`), `moved: ${moved.start_local}`);
+
+  // The week shows it, in its place.
+  await page.goto(`${BO}#/kalender?woche=${day}`);
+  await page.getByRole("link", { name: new RegExp(booked.number) }).waitFor();
+  check((await page.getByRole("link", { name: new RegExp(booked.number) }).textContent()).startsWith(`${at(1)}–${at(2)}`), "the week shows the new time");
+  await look(page, "admin-week");
+
+  // A no-show needs a booking that has begun: a workbench open around the clock.
+  check((await apiPost("/v1/tenants/buergerhaus/resources", { id: "werkbank", kind: "device", name: "Werkbank" })).status === 201, "the workbench");
+  const soon = new Date(Date.now() + 3000).toISOString().slice(0, 19) + "Z";
+  const later = new Date(Date.now() + 3600e3).toISOString().slice(0, 19) + "Z";
+  const started = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "werkbank", start: soon, end: later });
+  check(started.status === 201 && started.body.status === "confirmed", `the workbench booking: ${JSON.stringify(started.body)}`);
+  await new Promise((r) => setTimeout(r, 4000));
+  await page.goto(`${BO}#/buchung/${started.body.id}`);
+  await page.getByRole("button", { name: "Nicht erschienen" }).click();
+  await waitText(page, "Die Buchung ist als nicht erschienen markiert.");
+  await waitText(page, "als nicht erschienen markiert – ", 20000);
+  await look(page, "admin-no-show");
+  await page.context().close();
+});
+
+await scenario("back office: finance sees the open items, reads in a bank statement that pays one, and downloads DATEV", async () => {
+  const placed = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "grosser-saal", start: "2027-03-09T14:00:00+01:00", end: "2027-03-09T16:00:00+01:00" });
+  check(placed.status === 201, `a priced booking: ${JSON.stringify(placed.body)}`);
+  const open = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/open-items`, { Authorization: `Bearer ${adminKey}` })).text);
+  const item = open.items.find((i) => i.booking === placed.body.id);
+  check(item, `its invoice among the open items: ${JSON.stringify(open)}`);
+  const today = new Date().toISOString().slice(0, 10);
+  const eur = (c) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, "0")}`;
+  const bal = (code, c) => `<Bal><Tp><CdOrPrtry><Cd>${code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">${eur(c)}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>${today}</Dt></Dt></Bal>`;
+  const camt = `<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>WEB-1</MsgId><CreDtTm>${today}T20:00:00+01:00</CreDtTm></GrpHdr>
+<Stmt><Id>WEB-STMT-1</Id><CreDtTm>${today}T20:00:00+01:00</CreDtTm><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>${bal("OPBD", 100000)}${bal("CLBD", 100000 + item.open)}
+<Ntry><Amt Ccy="EUR">${eur(item.open)}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>${today}</Dt></BookgDt><ValDt><Dt>${today}</Dt></ValDt><AcctSvcrRef>WEB-REF-1</AcctSvcrRef>
+<BkTxCd><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs><RltdPties><Dbtr><Nm>Turnverein 1880 e.V.</Nm></Dbtr></RltdPties>
+<RmtInf><Ustrd>Saalmiete ${item.number}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>`;
+  const file = path.join(artifacts, "kontoauszug.xml");
+  fs.writeFileSync(file, camt);
+
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "kasse@buergerhaus.example");
+  await page.getByRole("heading", { name: "Finanzen" }).waitFor();
+  await waitText(page, item.number);
+  check((await page.getByRole("link", { name: "Telefonbuchung" }).count()) === 0 && (await page.getByRole("link", { name: "Buchungen" }).count()) === 0, "finance sees no booking pages");
+  await look(page, "admin-finance");
+  const bank = page.locator("section").filter({ hasText: "Kontoauszug einlesen" });
+  await bank.getByLabel("Datei").setInputFiles(file);
+  await bank.getByRole("button", { name: "Einlesen" }).click();
+  await waitText(page, "kontoauszug.xml: 1 zugeordnet, 0 nicht zugeordnet");
+  await look(page, "admin-finance-camt");
+  const after = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/open-items`, { Authorization: `Bearer ${adminKey}` })).text);
+  check(!after.items.some((i) => i.booking === placed.body.id), "the statement paid the invoice");
+  // The same file again changes nothing.
+  await bank.getByRole("button", { name: "Einlesen" }).click();
+  await waitText(page, "kontoauszug.xml wurde schon eingelesen");
+  // A file that is no statement is explained, not stored.
+  fs.writeFileSync(path.join(artifacts, "kein-auszug.xml"), "<html>kein Kontoauszug</html>");
+  await bank.getByLabel("Datei").setInputFiles(path.join(artifacts, "kein-auszug.xml"));
+  await bank.getByRole("button", { name: "Einlesen" }).click();
+  await waitText(page, "kein-auszug.xml: Die Datei kann nicht gelesen werden.");
+
+  const year = today.slice(0, 4);
+  await page.getByLabel("von", { exact: true }).fill(`${year}-01-01`);
+  await page.getByLabel("bis", { exact: true }).fill(`${year}-12-31`);
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "DATEV-Buchungsstapel (EXTF)" }).click();
+  const datev = fs.readFileSync(await (await download).path(), "latin1");
+  check(datev.startsWith('"EXTF"') && datev.includes(item.number), `the DATEV file: ${datev.slice(0, 200)}`);
+  await page.context().close();
+});
+
+await scenario("back office: an auditor reads the log, filters it and sees the signed checkpoint and its key", async () => {
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "pruefung@buergerhaus.example");
+  await waitText(page, "Prüfung");
+  await page.getByRole("link", { name: "Protokoll" }).click();
+  await page.getByRole("heading", { name: "Protokoll" }).waitFor();
+  await page.locator("table.log").waitFor();
+  await page.getByLabel("Art", { exact: true }).selectOption("AccountSignedIn");
+  const kinds = await page.locator("table.log tbody td:nth-child(3)").allTextContents();
+  check(kinds.length > 0 && kinds.every((k) => k === "AccountSignedIn"), `filtered: ${kinds.join(", ")}`);
+  await waitText(page, "Signierter Prüfpunkt");
+  await look(page, "admin-audit-log");
+  const buttons = (await page.locator("main button").allTextContents()).filter((t) => !["Neuere", "Ältere"].includes(t));
+  check(buttons.length === 0, `an auditor sees controls: ${buttons.join(", ")}`);
   await page.context().close();
 });
 

@@ -4,10 +4,11 @@
 // (HttpOnly; the page never sees it) and sending the session's CSRF token
 // with every change. German first; every error is a sentence.
 //
-// Views (the URL fragment): #/heute (today), #/buchungen (search),
-// #/freigaben (the approval queue), #/buchung/<id> (details, history,
-// actions), #/konten (accounts, admins only); /admin/{tenant}/join#token=…
-// accepts an invitation.
+// Views (the URL fragment): #/heute (today), #/kalender (a week across
+// resources), #/buchungen (search), #/freigaben (the approval queue),
+// #/telefon (a booking taken on the telephone), #/buchung/<id> (details,
+// history, actions, reschedule), #/konten (accounts, admins only);
+// /admin/{tenant}/join#token=… accepts an invitation.
 
 const root = document.querySelector("[data-saalbuch-admin]");
 const TENANT = root.dataset.tenant;
@@ -51,12 +52,18 @@ const PROBLEM = {
   invitation_invalid: "Diese Einladung gilt nicht (mehr): Sie wurde schon benutzt, zurückgezogen oder ist abgelaufen.",
   account_exists: "Für diese E-Mail-Adresse gibt es schon ein Konto.",
   own_account: "Das eigene Konto können Sie hier nicht ändern.",
+  invalid_file: "Die Datei kann nicht gelesen werden.",
+  period_closed: "Dieser Zeitraum ist schon abgeschlossen.",
   invalid_transition: "Das geht im jetzigen Zustand der Buchung nicht.",
   booking_not_started: "Die Buchung hat noch nicht begonnen.",
   version_mismatch: "Die Buchung wurde inzwischen geändert. Die Seite zeigt jetzt den neuen Stand.",
   booking_conflict: "Der Zeitraum ist schon belegt.",
   not_found: "Nicht gefunden.",
-  validation_failed: "Bitte prüfen Sie die markierten Angaben.",
+  validation_failed: "Bitte prüfen Sie die Angaben.",
+  capacity_exceeded: "Dafür ist nicht mehr genug frei.",
+  outside_opening_hours: "Das liegt außerhalb der Öffnungszeiten.",
+  booking_started: "Die Buchung hat schon begonnen und kann nicht mehr verlegt werden.",
+  too_late: "Dafür ist es zu spät.",
   storage_failure: "Der Server konnte nicht speichern. Es wurde nichts geändert; bitte versuchen Sie es erneut.",
 };
 
@@ -88,20 +95,22 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+// `type`: the body's media type; JSON bodies are given as values, any
+// other (an uploaded file's text) as the string to send.
+async function api(method, path, body, type = "application/json") {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["Saalbuch-CSRF"] = csrf;
     headers["Idempotency-Key"] = crypto.randomUUID();
   }
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (body !== undefined) headers["Content-Type"] = type;
   let res;
   try {
     res = await fetch(API + path, {
       method,
       headers,
       credentials: "same-origin",
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : type === "application/json" ? JSON.stringify(body) : body,
     });
   } catch {
     throw new ApiError(0, { code: "network", detail: "Der Server ist nicht erreichbar. Bitte prüfen Sie die Verbindung." });
@@ -123,10 +132,32 @@ async function api(method, path, body) {
   return json;
 }
 
+// The API's field names → the labels a clerk sees in the forms.
+const FIELD = {
+  resource: "Raum / Gerät",
+  start: "Beginn",
+  end: "Ende",
+  units: "Anzahl",
+  customer: "Kundin/Kunde",
+  "contact.name": "Name",
+  "contact.email": "E-Mail-Adresse",
+  "contact.phone": "Telefon",
+  "contact.notes": "Notiz",
+  email: "E-Mail-Adresse",
+  name: "Name",
+  role: "Rolle",
+};
+
 function sentence(err) {
   const p = err.problem || {};
   if (p.code === "network") return p.detail;
-  return PROBLEM[p.code] || p.detail || "Das hat nicht geklappt. Bitte versuchen Sie es erneut.";
+  let text = PROBLEM[p.code] || p.detail || "Das hat nicht geklappt. Bitte versuchen Sie es erneut.";
+  const fields = p.details && p.details.fields;
+  if (p.code === "validation_failed" && fields) {
+    const names = Array.isArray(fields) ? fields.map((f) => f.field) : Object.keys(fields);
+    if (names.length) text = `Bitte prüfen Sie: ${[...new Set(names.map((n) => FIELD[n] || n))].join(", ")}.`;
+  }
+  return text;
 }
 
 // "2026-12-06T10:00:00+01:00" → "Sa., 06.12.2026", "10:00"
@@ -137,15 +168,17 @@ function localDay(s) {
 }
 const localTime = (s) => s.slice(11, 16);
 const when = (b) => `${localDay(b.start_local)}, ${localTime(b.start_local)}–${localTime(b.end_local)} Uhr`;
-function utcText(s) {
-  return new Date(s).toLocaleString("de-DE", { dateStyle: "medium", timeStyle: "short", timeZone: tenant.time_zone || "Europe/Berlin" });
+function utcText(s, timeStyle = "short") {
+  return new Date(s).toLocaleString("de-DE", { dateStyle: "medium", timeStyle, timeZone: tenant.time_zone || "Europe/Berlin" });
 }
+const count = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 function euro(m) {
   return (m.amount / 100).toLocaleString("de-DE", { style: "currency", currency: m.currency || "EUR" });
 }
+const cents = (amount, currency = "EUR") => euro({ amount, currency });
 function actorText(a) {
   if (!a) return "";
-  if (a.startsWith("account:")) return accountNames.get(a.slice(8)) || "ein Konto der Verwaltung";
+  if (a.startsWith("account:")) return accountNames.get(a.slice(8)) || `Konto ${a.slice(8)}`;
   if (a.startsWith("key:")) return `API-Schlüssel ${a.slice(4)}`;
   return { public: "Bürgerin/Bürger (online)", "manage-token": "Buchende Person", "customer-token": "Kundin/Kunde", system: "Saalbuch (automatisch)", provider: "Zahlungsdienst", operator: "Betrieb" }[a] || a;
 }
@@ -155,6 +188,9 @@ const may = {
   book: () => me && (me.role === "admin" || me.role === "staff"),
   seeBookings: () => me && me.role !== "finance",
   accounts: () => me && me.role === "admin",
+  seeFinance: () => me && me.role !== "staff",
+  finance: () => me && (me.role === "admin" || me.role === "finance"),
+  audit: () => me && (me.role === "admin" || me.role === "auditor"),
 };
 
 function statusChip(s) {
@@ -172,6 +208,51 @@ let resources = [];
 function today() {
   return new Intl.DateTimeFormat("en-CA", { timeZone: tenant.time_zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
 }
+// The tenant zone's offset from UTC at instant `ms`, in minutes.
+function offsetMinutes(ms) {
+  const name = new Intl.DateTimeFormat("en-US", { timeZone: tenant.time_zone, timeZoneName: "longOffset" })
+    .formatToParts(new Date(ms))
+    .find((x) => x.type === "timeZoneName").value; // "GMT+01:00", or "GMT" for UTC itself
+  const m = /GMT([+-])(\d\d):(\d\d)/.exec(name);
+  return m ? (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+}
+const pad2 = (n) => String(n).padStart(2, "0");
+// A local day and time of the tenant ("2027-03-02", "10:30") → RFC 3339
+// with the offset that holds then ("2027-03-02T10:30:00+01:00").
+function zoned(day, time) {
+  const [y, mo, d] = day.split("-").map(Number);
+  const [hh, mm] = time.split(":").map(Number);
+  const wall = Date.UTC(y, mo - 1, d, hh, mm);
+  let utc = wall - offsetMinutes(wall) * 60e3;
+  utc = wall - offsetMinutes(utc) * 60e3;
+  const off = offsetMinutes(utc);
+  const a = Math.abs(off);
+  return `${day}T${pad2(hh)}:${pad2(mm)}:00${off < 0 ? "-" : "+"}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+}
+// "YYYY-MM-DD" plus `n` days.
+function addDays(day, n) {
+  const t = new Date(`${day}T12:00:00Z`);
+  t.setUTCDate(t.getUTCDate() + n);
+  return t.toISOString().slice(0, 10);
+}
+// The Monday of the week of `day`.
+function monday(day) {
+  const wd = (new Date(`${day}T12:00:00Z`).getUTCDay() + 6) % 7;
+  return addDays(day, -wd);
+}
+// The tenant's local day [day, day + 1) as the availability query's window.
+function dayWindow(day) {
+  const utc = (d) => new Date(zoned(d, "00:00")).toISOString().slice(0, 19) + "Z";
+  return `from=${enc(utc(day))}&to=${enc(utc(addDays(day, 1)))}`;
+}
+// What is free of `resource` on local `day`, as a sentence.
+async function freeSentence(resource, day) {
+  const a = await api("GET", `/resources/${enc(resource)}/availability?${dayWindow(day)}`);
+  if (!a.free || a.free.length === 0) return `Am ${localDay(day)} ist ${resourceName(resource)} nicht frei.`;
+  const ranges = a.free.map((f) => `${localTime(f.start_local)}–${f.end_local.slice(0, 10) > day ? "24:00" : localTime(f.end_local)}`);
+  return `Frei am ${localDay(day)}: ${ranges.join(", ")} Uhr.`;
+}
+
 // A generous UTC window around local days [first, last] (the list is then
 // filtered by local date).
 function windowFor(first, last) {
@@ -284,7 +365,7 @@ async function viewSearch(params) {
     let list = (await bookings(q)).filter((b) => b.start_local.slice(0, 10) >= first && b.start_local.slice(0, 10) <= last);
     const n = number.value.trim().toUpperCase();
     if (n) list = list.filter((b) => b.number.includes(n));
-    result.replaceChildren(pager(list, (part) => bookingTable(part, `${list.length} Buchungen`)));
+    result.replaceChildren(pager(list, (part) => bookingTable(part, count(list.length, "Buchung", "Buchungen"))));
   } catch (e) {
     say(region, sentence(e), "error");
   }
@@ -354,7 +435,7 @@ const ACTIONS = {
   no_show: { label: "Nicht erschienen", path: "no-show", done: "Die Buchung ist als nicht erschienen markiert." },
 };
 
-function actions(b, region, which) {
+function actions(b, region, which, ...more) {
   return h(
     "div",
     { class: "actions" },
@@ -379,6 +460,7 @@ function actions(b, region, which) {
         ACTIONS[a].label,
       ),
     ),
+    more,
   );
 }
 
@@ -403,9 +485,11 @@ async function viewBooking(id) {
     c.notes ? ["Notiz", c.notes] : null,
     ["Gebucht am", utcText(b.placed_at)],
   ].filter(Boolean);
+  // Completed or not shown up: only once the booking has begun.
+  const begun = new Date(b.start) <= new Date();
   const possible = {
     requested: ["approve", "reject"],
-    confirmed: ["complete", "no_show"],
+    confirmed: begun ? ["complete", "no_show"] : [],
     held: [],
   }[b.status] || [];
   const cancellable = ["requested", "held", "confirmed"].includes(b.status);
@@ -418,8 +502,13 @@ async function viewBooking(id) {
       ? h(
           "section",
           { "aria-label": "Aktionen" },
-          actions(b, region, possible),
-          cancellable ? h("button", { type: "button", class: "danger", onclick: () => askCancel(b, cancelBox, region) }, "Stornieren …") : "",
+          actions(
+            b,
+            region,
+            possible,
+            cancellable && !b.session && !begun ? h("button", { type: "button", class: "secondary", onclick: () => askReschedule(b, cancelBox, region) }, "Verlegen …") : "",
+            cancellable ? h("button", { type: "button", class: "danger", onclick: () => askCancel(b, cancelBox, region) }, "Stornieren …") : "",
+          ),
           cancelBox,
         )
       : "",
@@ -569,6 +658,440 @@ async function drawAccounts(box, region) {
   }
 }
 
+// A booking taken on the telephone: the clerk picks the room and the time
+// (what is free that day is shown beside it), notes the caller's contact,
+// and the API checks the booking exactly as any other. A clash is
+// explained with the day's free times.
+async function viewPhone(params) {
+  const region = h("div", { role: "status" });
+  const bookable = resources.filter((r) => r.kind !== "event");
+  const resource = h("select", { id: "t-resource", required: true }, bookable.map((r) => h("option", { value: r.id, selected: params.get("resource") === r.id }, r.name)));
+  const day = h("input", { id: "t-day", type: "date", required: true, value: params.get("tag") || today(), min: today() });
+  const start = h("input", { id: "t-start", type: "time", required: true, step: "900", value: "10:00" });
+  const end = h("input", { id: "t-end", type: "time", required: true, step: "900", value: "12:00" });
+  const free = h("p", { class: "hint", id: "t-free", "aria-live": "polite" });
+  const name = h("input", { id: "t-name", required: true, autocomplete: "off", maxlength: "200" });
+  const phone = h("input", { id: "t-phone", type: "tel", autocomplete: "off", maxlength: "50" });
+  const email = h("input", { id: "t-email", type: "email", autocomplete: "off", maxlength: "254", "aria-describedby": "t-email-hint" });
+  const notes = h("textarea", { id: "t-notes", rows: "2", maxlength: "2000" });
+  const customer = h("select", { id: "t-customer" }, h("option", { value: "" }, "keine (Privatperson)"));
+  const showFree = async () => {
+    free.textContent = "";
+    if (!resource.value || !day.value) return;
+    try {
+      free.textContent = await freeSentence(resource.value, day.value);
+    } catch (e) {
+      free.textContent = sentence(e);
+    }
+  };
+  resource.addEventListener("change", showFree);
+  day.addEventListener("change", showFree);
+  const form = h(
+    "form",
+    {
+      class: "booking-form",
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        if (!name.value.trim()) return say(region, "Bitte geben Sie den Namen der anrufenden Person an.", "error");
+        if (!day.value || !start.value || !end.value) return say(region, "Bitte geben Sie Tag, Beginn und Ende an.", "error");
+        if (end.value <= start.value) return say(region, "Das Ende muss nach dem Beginn liegen.", "error");
+        const body = {
+          resource: resource.value,
+          start: zoned(day.value, start.value),
+          end: zoned(day.value, end.value),
+          contact: { name: name.value.trim(), phone: phone.value.trim(), email: email.value.trim(), notes: notes.value.trim(), language: "de" },
+        };
+        if (customer.value) body.customer = customer.value;
+        const button = form.querySelector("button[type=submit]");
+        button.disabled = true;
+        try {
+          const b = await api("POST", "/bookings", body);
+          region.replaceChildren(
+            h("p", { class: "msg ok" }, `Gebucht: ${b.number}, ${resourceName(b.resource)}, ${when(b)} (${STATUS[b.status] || b.status}). `, h("a", { href: `#/buchung/${enc(b.id)}` }, "Zur Buchung")),
+          );
+          name.value = phone.value = email.value = notes.value = "";
+          showFree();
+        } catch (err) {
+          const clash = ["booking_conflict", "capacity_exceeded", "outside_opening_hours"].includes(err.problem && err.problem.code);
+          say(region, clash ? `${sentence(err)} ${await freeSentence(resource.value, day.value).catch(() => "")}` : sentence(err), "error");
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h("fieldset", {}, h("legend", {}, "Was und wann"), field("Raum / Gerät", resource), field("Tag", day), field("Beginn", start), field("Ende", end), free),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Wer bucht"),
+      field("Name", name),
+      field("Telefon", phone),
+      field("E-Mail-Adresse (optional)", email),
+      h("p", { class: "hint", id: "t-email-hint" }, "Mit E-Mail-Adresse bekommt die Person die Bestätigung und den Link zum Verwalten."),
+      field("Verein / Kundin (optional)", customer),
+      field("Notiz", notes),
+    ),
+    h("button", { type: "submit" }, "Buchen"),
+  );
+  page("Telefonbuchung", region, form);
+  showFree();
+  try {
+    const { items } = await api("GET", "/customers");
+    customer.append(...items.map((c) => h("option", { value: c.id }, c.group ? `${c.id} (${c.group})` : c.id)));
+  } catch {
+    // without the list a private caller can still be booked
+  }
+}
+
+// Moving a booking: a new day and time, checked by the API as a new booking
+// would be (opening hours, clashes, the booking not yet begun).
+function askReschedule(b, box, region) {
+  const day = h("input", { id: "r-day", type: "date", required: true, value: b.start_local.slice(0, 10), min: today() });
+  const start = h("input", { id: "r-start", type: "time", required: true, step: "900", value: localTime(b.start_local) });
+  const end = h("input", { id: "r-end", type: "time", required: true, step: "900", value: localTime(b.end_local) });
+  const free = h("p", { class: "hint", "aria-live": "polite" });
+  const showFree = async () => {
+    try {
+      free.textContent = day.value ? await freeSentence(b.resource, day.value) : "";
+    } catch (e) {
+      free.textContent = sentence(e);
+    }
+  };
+  day.addEventListener("change", showFree);
+  box.replaceChildren(
+    h(
+      "form",
+      {
+        class: "confirm",
+        novalidate: true,
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (!day.value || !start.value || !end.value || end.value <= start.value) return say(region, "Bitte geben Sie einen Tag und ein Ende nach dem Beginn an.", "error");
+          try {
+            await api("POST", `/bookings/${enc(b.id)}/reschedule`, { start: zoned(day.value, start.value), end: zoned(day.value, end.value) });
+            say(region, `${b.number}: Die Buchung ist verlegt auf ${localDay(day.value)}, ${start.value}–${end.value} Uhr.`, "ok");
+            refreshSoon();
+          } catch (err) {
+            say(region, `${sentence(err)} ${err.problem && err.problem.code === "booking_conflict" ? free.textContent : ""}`.trim(), "error");
+          }
+        },
+      },
+      h("p", {}, `${b.number} verlegen (${resourceName(b.resource)}):`),
+      h("div", { class: "row" }, field("Neuer Tag", day), field("Beginn", start), field("Ende", end)),
+      free,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Verlegen"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Abbrechen")),
+    ),
+  );
+  showFree();
+  day.focus();
+}
+
+// A week across resources (or one): a row per resource, a column per day,
+// the bookings in each cell coloured by status.
+async function viewWeek(params) {
+  const region = h("div", { role: "status" });
+  const first = monday(params.get("woche") || today());
+  const days = [...Array(7).keys()].map((i) => addDays(first, i));
+  const only = params.get("resource") || "";
+  const all = params.get("alle") === "1";
+  const go = (week, resource = only, withAll = all) => {
+    const q = new URLSearchParams({ woche: week });
+    if (resource) q.set("resource", resource);
+    if (withAll) q.set("alle", "1");
+    location.hash = `#/kalender?${q}`;
+  };
+  const pick = h("select", { id: "w-resource", onchange: (e) => go(first, e.target.value) }, h("option", { value: "" }, "alle"), resources.map((r) => h("option", { value: r.id, selected: r.id === only }, r.name)));
+  const cancelled = h("input", { id: "w-all", type: "checkbox", checked: all, onchange: (e) => go(first, only, e.target.checked) });
+  const bar = h(
+    "div",
+    { class: "filters" },
+    h("button", { type: "button", class: "secondary", onclick: () => go(addDays(first, -7)) }, "‹ Vorige Woche"),
+    h("button", { type: "button", class: "secondary", onclick: () => go(today()) }, "Diese Woche"),
+    h("button", { type: "button", class: "secondary", onclick: () => go(addDays(first, 7)) }, "Nächste Woche ›"),
+    field("Raum / Gerät", pick),
+    h("div", { class: "field check" }, cancelled, h("label", { for: "w-all" }, "auch stornierte und abgelehnte")),
+  );
+  page(`Woche vom ${localDay(first)}`, bar, region);
+  try {
+    let list = await bookings(`${windowFor(first, days[6])}${only ? `&resource=${enc(only)}` : ""}`);
+    list = list.filter((b) => b.start_local.slice(0, 10) >= first && b.start_local.slice(0, 10) <= days[6]);
+    if (!all) list = list.filter((b) => !["cancelled", "rejected", "expired"].includes(b.status));
+    list.sort((a, b) => a.start.localeCompare(b.start));
+    const rows = (only ? resources.filter((r) => r.id === only) : resources).filter((r) => !r.parent || list.some((b) => b.resource === r.id));
+    const short = (d) => new Date(`${d}T12:00:00Z`).toLocaleDateString("de-DE", { weekday: "short", day: "2-digit", month: "2-digit", timeZone: "UTC" });
+    main().append(
+      h(
+        "div",
+        { class: "week-scroll" },
+        h(
+          "table",
+          { class: "week" },
+          h("caption", {}, `${count(list.length, "Buchung", "Buchungen")} in der Woche vom ${localDay(first)} bis ${localDay(days[6])}`),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Raum / Gerät"), days.map((d) => h("th", { scope: "col", class: d === today() ? "today" : "" }, short(d))))),
+          h(
+            "tbody",
+            {},
+            rows.map((r) =>
+              h(
+                "tr",
+                {},
+                h("th", { scope: "row" }, r.name),
+                days.map((d) =>
+                  h(
+                    "td",
+                    { class: d === today() ? "today" : "" },
+                    list
+                      .filter((b) => b.resource === r.id && b.start_local.startsWith(d))
+                      .map((b) => h("a", { class: `slot st-${b.status}`, href: `#/buchung/${enc(b.id)}`, title: `${b.number}: ${STATUS[b.status] || b.status}` }, `${localTime(b.start_local)}–${localTime(b.end_local)}`, h("span", { class: "sr" }, ` ${b.number}, ${STATUS[b.status] || b.status}`))),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+      h("p", { class: "hint" }, "Farben: ", Object.entries(STATUS).map(([k, v]) => [statusChip(k), " "])),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+// Finance: open items, the bank's and the payment provider's files with
+// what they matched, the exports for the tax office's software, and the
+// closing of a period. Auditors see the same without the controls.
+async function viewFinance() {
+  const region = h("div", { role: "status" });
+  const year = Number(today().slice(0, 4));
+  page("Finanzen", region);
+  const open = h("section", {}, h("h2", {}, "Offene Posten"), h("p", { class: "empty" }, "Wird geladen …"));
+  main().append(open);
+  if (may.finance()) main().append(uploadSection("Kontoauszug einlesen (CAMT.053)", "camt", ".xml,application/xml,text/xml", "/reconciliation/bank-statements", "application/xml"), uploadSection("Abrechnung des Zahlungsdienstes einlesen (CSV)", "settlement", ".csv,text/csv", "/reconciliation/settlements", "text/csv"));
+  const from = h("input", { id: "x-from", type: "date", value: `${year}-01-01` });
+  const to = h("input", { id: "x-to", type: "date", value: `${year}-12-31` });
+  const links = h("ul", { class: "downloads" });
+  const drawLinks = () => {
+    const q = `from=${enc(from.value)}&to=${enc(to.value)}`;
+    const sameYear = from.value.slice(0, 4) === to.value.slice(0, 4);
+    links.replaceChildren(
+      h("li", {}, sameYear ? h("a", { href: `${API}/exports/datev.csv?${q}`, download: "" }, "DATEV-Buchungsstapel (EXTF)") : h("span", {}, "DATEV: bitte einen Zeitraum innerhalb eines Jahres wählen")),
+      h("li", {}, h("a", { href: `${API}/exports/journal.csv?${q}`, download: "" }, "Journal (CSV)")),
+      h("li", {}, h("a", { href: `${API}/exports/open-items.csv`, download: "" }, "Offene Posten (CSV)")),
+    );
+  };
+  from.addEventListener("change", drawLinks);
+  to.addEventListener("change", drawLinks);
+  drawLinks();
+  main().append(h("section", {}, h("h2", {}, "Exporte"), h("div", { class: "filters" }, field("von", from), field("bis", to)), links));
+  if (may.finance()) main().append(closeSection(region));
+  try {
+    const r = await api("GET", "/open-items");
+    const items = r.items || [];
+    open.replaceChildren(
+      h("h2", {}, "Offene Posten"),
+      items.length === 0
+        ? h("p", { class: "empty" }, "Keine offenen Posten.")
+        : pager(items, (part) =>
+            h(
+              "table",
+              { class: "list" },
+              h("caption", {}, `${count(items.length, "offener Posten", "offene Posten")}, zusammen ${cents(r.total_open || 0)}`),
+              h("thead", {}, h("tr", {}, ["Rechnung", "Kassenzeichen", "Fällig", "Betrag", "Offen", "Buchung"].map((t) => h("th", { scope: "col" }, t)))),
+              h(
+                "tbody",
+                {},
+                part.map((i) =>
+                  h(
+                    "tr",
+                    { class: i.due && i.due < today() ? "overdue" : "" },
+                    h("td", {}, i.number),
+                    h("td", {}, i.kassenzeichen || "–"),
+                    h("td", {}, i.due ? `${localDay(i.due)}${i.due < today() ? " (überfällig)" : ""}` : "–"),
+                    h("td", { class: "num" }, cents(i.gross, i.currency)),
+                    h("td", { class: "num" }, cents(i.open, i.currency)),
+                    h("td", {}, i.booking && may.seeBookings() ? h("a", { href: `#/buchung/${enc(i.booking)}` }, "ansehen") : "–"),
+                  ),
+                ),
+              ),
+            ),
+          ),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+// A file upload that the server matches: what was matched, what was not
+// (for a person to look at), and what had been there before.
+function uploadSection(title, id, accept, path, type) {
+  const input = h("input", { id: `u-${id}`, type: "file", accept, required: true });
+  const report = h("div", { role: "status" });
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const file = input.files[0];
+        if (!file) return say(report, "Bitte wählen Sie eine Datei.", "error");
+        if (file.size > 8 * 1024 * 1024) return say(report, "Die Datei ist größer als 8 MB.", "error");
+        try {
+          const r = await api("POST", `${path}?name=${enc(file.name)}`, await file.text(), type);
+          report.replaceChildren(matchReport(file.name, r));
+        } catch (err) {
+          say(report, `${file.name}: ${sentence(err)}${err.problem && err.problem.code === "invalid_file" && err.problem.detail ? ` (${err.problem.detail})` : ""}`, "error");
+        }
+      },
+    },
+    field("Datei", input),
+    h("button", { type: "submit" }, "Einlesen"),
+  );
+  return h("section", {}, h("h2", {}, title), form, report);
+}
+
+function matchReport(name, r) {
+  if (r.already_imported) return h("p", { class: "msg info" }, `${name} wurde schon eingelesen; es hat sich nichts geändert.`);
+  const matched = r.matched || [];
+  const unmatched = r.unmatched || [];
+  const duplicates = r.duplicates || [];
+  return h(
+    "div",
+    {},
+    h("p", { class: `msg ${unmatched.length ? "info" : "ok"}` }, `${name}: ${matched.length} zugeordnet, ${unmatched.length} nicht zugeordnet${duplicates.length ? `, ${duplicates.length} schon früher zugeordnet` : ""}.`),
+    unmatched.length
+      ? h(
+          "table",
+          { class: "list" },
+          h("caption", {}, "Nicht zugeordnet – bitte von Hand prüfen"),
+          h("thead", {}, h("tr", {}, ["Referenz", "Betrag", "Verwendungszweck / Grund"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, unmatched.map((u) => h("tr", {}, h("td", {}, u.reference || u.payout || "–"), h("td", { class: "num" }, typeof u.amount === "number" ? cents(u.amount) : "–"), h("td", {}, u.remittance || u.reason || u.type || "")))),
+        )
+      : "",
+  );
+}
+
+function closeSection(region) {
+  const through = h("input", { id: "p-through", type: "date", required: true });
+  const box = h("div", {});
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!through.value) return say(region, "Bitte wählen Sie den letzten Tag des Zeitraums.", "error");
+        box.replaceChildren(
+          h(
+            "div",
+            { class: "confirm" },
+            h("p", {}, `Alle Buchungen bis einschließlich ${localDay(through.value)} werden festgeschrieben. Danach kann in diesem Zeitraum nichts mehr gebucht, storniert oder erstattet werden. Das lässt sich nicht rückgängig machen.`),
+            h(
+              "div",
+              { class: "actions" },
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "danger",
+                  onclick: async () => {
+                    try {
+                      const r = await api("POST", "/periods/close", { through: through.value });
+                      box.replaceChildren(h("p", { class: "msg ok" }, `Abgeschlossen bis einschließlich ${localDay(r.closed_through || through.value)}.`));
+                    } catch (err) {
+                      box.replaceChildren(h("p", { class: "msg error" }, sentence(err)));
+                    }
+                  },
+                },
+                "Ja, festschreiben",
+              ),
+              h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Abbrechen"),
+            ),
+          ),
+        );
+      },
+    },
+    field("Abschließen bis einschließlich", through),
+    h("button", { type: "submit", class: "secondary" }, "Abschließen …"),
+  );
+  return h("section", {}, h("h2", {}, "Zeitraum abschließen"), form, box);
+}
+
+// The log as an auditor reads it: newest page first, filtered by kind of
+// event or by any text (a booking, an account, an actor), and the latest
+// signed checkpoint with the public key that verifies it offline.
+const PAGE = 100;
+async function viewAudit(params) {
+  const region = h("div", { role: "status" });
+  page("Protokoll", region);
+  try {
+    const head = (await api("GET", "/events?limit=1")).head;
+    const after = params.has("ab") ? Math.max(0, Math.min(Number(params.get("ab")) || 0, head)) : Math.max(0, head - PAGE);
+    const { items } = await api("GET", `/events?after=${after}&limit=${PAGE}`);
+    const records = items.map((i) => ({ seq: i.seq, ...i.record })).reverse();
+    const types = [...new Set(records.map((r) => r.payload_type))].sort();
+    const type = h("select", { id: "a-type" }, h("option", { value: "" }, "alle"), types.map((t) => h("option", { value: t, selected: params.get("art") === t }, t)));
+    const text = h("input", { id: "a-text", type: "search", value: params.get("text") || "", placeholder: "bk_…, account:…, key:…" });
+    const table = h("div", {});
+    const draw = () => {
+      const needle = text.value.trim().toLowerCase();
+      const shown = records.filter((r) => (!type.value || r.payload_type === type.value) && (!needle || JSON.stringify(r).toLowerCase().includes(needle)));
+      table.replaceChildren(
+        shown.length === 0
+          ? h("p", { class: "empty" }, "Keine Einträge auf dieser Seite.")
+          : h(
+              "table",
+              { class: "list log" },
+              h("caption", {}, `Einträge ${after + 1} bis ${after + records.length} von ${head}${shown.length !== records.length ? `, ${shown.length} passen zum Filter` : ""}`),
+              h("thead", {}, h("tr", {}, ["Nr.", "Zeit", "Art", "Vorgang", "Von"].map((t) => h("th", { scope: "col" }, t)))),
+              h("tbody", {}, shown.map((r) => h("tr", {}, h("td", { class: "num" }, r.seq), h("td", {}, utcText(new Date(Number(r.recorded_at_us) / 1000).toISOString(), "medium")), h("td", {}, r.payload_type), h("td", {}, streamLink(r.stream_id)), h("td", {}, actorText(r.actor))))),
+            ),
+      );
+    };
+    type.addEventListener("change", draw);
+    text.addEventListener("input", draw);
+    const go = (ab) => (location.hash = `#/protokoll?ab=${ab}`);
+    main().append(
+      h("div", { class: "filters" }, field("Art", type), field("Suche", text)),
+      table,
+      h(
+        "nav",
+        { class: "pager", "aria-label": "Seiten des Protokolls" },
+        h("button", { type: "button", disabled: after + PAGE >= head, onclick: () => go(Math.min(head - PAGE, after + PAGE)) }, "Neuere"),
+        h("button", { type: "button", disabled: after === 0, onclick: () => go(Math.max(0, after - PAGE)) }, "Ältere"),
+      ),
+    );
+    draw();
+    main().append(await checkpointSection());
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+function streamLink(stream) {
+  const id = (stream || "").startsWith("booking/") ? stream.slice(8) : "";
+  return id && may.seeBookings() ? h("a", { href: `#/buchung/${enc(id)}` }, stream) : stream || "";
+}
+
+async function checkpointSection() {
+  const box = h("section", {}, h("h2", {}, "Signierter Prüfpunkt"));
+  try {
+    const [c, key] = await Promise.all([api("GET", "/checkpoint"), api("GET", "/checkpoint/key").catch(() => ({}))]);
+    box.append(
+      h("dl", { class: "facts" }, [
+        [h("dt", {}, "Stand"), h("dd", {}, `Eintrag ${c.position}`)],
+        c.signed_at ? [h("dt", {}, "Signiert am"), h("dd", {}, utcText(c.signed_at))] : [],
+        [h("dt", {}, "Öffentlicher Schlüssel"), h("dd", {}, h("code", { class: "invite-link" }, key.verifier_key || c.verifier_key || "–"))],
+      ]),
+      h("pre", { class: "note", tabindex: "0", "aria-label": "Signierter Text des Prüfpunkts" }, c.note || ""),
+      h("p", { class: "hint" }, "Offline prüfen: saalbuch-replay verify mit diesem Schlüssel (siehe README, Abschnitt für Prüferinnen und Prüfer)."),
+    );
+  } catch (e) {
+    box.append(h("p", { class: "empty" }, e.status === 404 ? "Noch kein Prüfpunkt signiert." : sentence(e)));
+  }
+  return box;
+}
+
 // ---- sign-in, invitation, shell ----
 
 function viewSignIn(message) {
@@ -651,8 +1174,12 @@ function nav(signedIn) {
       "ul",
       {},
       link("#/heute", "Heute", may.seeBookings()),
+      link("#/kalender", "Kalender", may.seeBookings()),
       link("#/buchungen", "Buchungen", may.seeBookings()),
       link("#/freigaben", "Freigaben", may.seeBookings()),
+      link("#/telefon", "Telefonbuchung", may.book()),
+      link("#/finanzen", "Finanzen", may.seeFinance()),
+      link("#/protokoll", "Protokoll", may.audit()),
       link("#/konten", "Konten", may.accounts()),
     ),
     h(
@@ -693,12 +1220,14 @@ async function route() {
   const hash = location.hash.slice(1) || "/heute";
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
-  if (!may.seeBookings() && path !== "/konten") {
-    return page("Willkommen", h("p", {}, `Sie sind als ${ROLE[me.role]} angemeldet. Die Finanzansichten folgen; bis dahin arbeitet die Kasse mit den Finanz-Schnittstellen.`));
-  }
+  if (path === "/finanzen" && may.seeFinance()) return viewFinance();
+  if (path === "/protokoll" && may.audit()) return viewAudit(params);
+  if (!may.seeBookings()) return viewFinance();
   if (path.startsWith("/buchung/")) return viewBooking(decodeURIComponent(path.slice(9)));
   if (path === "/buchungen") return viewSearch(params);
   if (path === "/freigaben") return viewApprovals();
+  if (path === "/kalender") return viewWeek(params);
+  if (path === "/telefon" && may.book()) return viewPhone(params);
   if (path === "/konten" && may.accounts()) return viewAccounts();
   return viewToday();
 }

@@ -194,6 +194,15 @@ TEST_F(AccountsHttpTest, SignOutEverywhereEndsEveryCookieAndADisabledAccountSign
   const Session tablet = SignIn("kasse@stadt.example");
   EXPECT_EQ(As(tablet, "GET", "/session").status, 200);
 
+  // Finance reads the books but books no room and reads no booking list.
+  EXPECT_EQ(As(tablet, "GET", "/open-items").status, 200);
+  EXPECT_EQ(As(tablet, "GET", "/bookings").status, 403);
+  auto booking =
+      As(tablet, "POST", "/bookings",
+         {{"resource", "saal"}, {"start", "2031-03-04T10:00:00Z"}, {"end", "2031-03-04T11:00:00Z"}},
+         tablet.csrf);
+  EXPECT_EQ(booking.status, 403) << booking.body;
+
   // Signing out one session leaves the other.
   auto out = As(laptop, "DELETE", "/session", nullptr, laptop.csrf);
   ASSERT_EQ(out.status, 200) << out.body;

@@ -1001,6 +1001,53 @@ await scenario("back office: an auditor reads the log, filters it and sees the s
   await page.context().close();
 });
 
+await scenario("back office: an admin sets up a rehearsal room with weekly hours and a closure, previews them, and bad hours are explained", async () => {
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "verwaltung@buergerhaus.example");
+  await page.getByRole("link", { name: "Einrichtung" }).click();
+  await page.getByRole("heading", { name: "Räume, Geräte und Kurse" }).waitFor();
+  await look(page, "admin-setup");
+  await page.getByLabel("Name", { exact: true }).fill("Probenraum");
+  await page.getByLabel("Kennung in Adressen (optional)").fill("probenraum");
+  await page.getByRole("button", { name: "Anlegen und Öffnungszeiten festlegen" }).click();
+  await page.getByRole("heading", { name: "Probenraum: Öffnungszeiten und Regeln" }).waitFor();
+  for (const day of ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag"]) await page.getByLabel(day, { exact: true }).fill("9–17");
+  // Closed the day after tomorrow and the day after (local dates).
+  const local = (n) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(new Date(Date.now() + n * 86400000));
+  const de = (iso) => `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)}`;
+  await page.getByLabel("Schließzeiten").fill(`${de(local(2))}–${de(local(3))} Renovierung`);
+  await waitText(page, "geschlossen (Renovierung)");
+  // A weekday that is not a Saturday or Sunday shows its hours in the preview.
+  await waitText(page, "09:00–17:00");
+  await look(page, "admin-rules-preview");
+  // Bad hours: a sentence, and nothing is stored.
+  await page.getByLabel("Montag", { exact: true }).fill("9–25");
+  await page.getByRole("button", { name: "Regeln speichern" }).click();
+  await waitText(page, "Montag: bitte Zeiten wie 08:00–22:00 angeben");
+  const unchanged = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/probenraum`)).text);
+  check(unchanged.rules.opening_hours.length === 0, `nothing stored yet: ${JSON.stringify(unchanged.rules)}`);
+  await page.getByLabel("Montag", { exact: true }).fill("09:00-12:00, 13:00-17:00");
+  await page.getByRole("button", { name: "Regeln speichern" }).click();
+  await waitText(page, "Die Regeln sind gespeichert");
+  await look(page, "admin-rules-saved");
+  const saved = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/probenraum`)).text);
+  const monday = saved.rules.opening_hours.filter((o) => o.weekday === 1).map((o) => `${o.start}-${o.end}`);
+  check(monday.join(",") === "09:00-12:00,13:00-17:00" && saved.rules.opening_hours.length === 6, `weekly hours: ${JSON.stringify(saved.rules.opening_hours)}`);
+  check(saved.rules.closures.length === 1 && saved.rules.closures[0].from === local(2) && saved.rules.closures[0].reason === "Renovierung", `closure: ${JSON.stringify(saved.rules.closures)}`);
+  // The availability follows: nothing free on a closed day.
+  const from = new Date(`${local(2)}T00:00:00+01:00`).toISOString().slice(0, 19) + "Z";
+  const to = new Date(`${local(3)}T00:00:00+01:00`).toISOString().slice(0, 19) + "Z";
+  const closed = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/probenraum/availability?from=${from}&to=${to}`)).text);
+  check(closed.free.length === 0, `free on a closed day: ${JSON.stringify(closed.free)}`);
+  // Other roles have no set-up.
+  await page.context().close();
+  const clerk = await newPage();
+  await signIn(clerk, "sachbearbeitung@buergerhaus.example");
+  await waitText(clerk, "Sachbearbeitung");
+  check((await clerk.getByRole("link", { name: "Einrichtung" }).count()) === 0, "a clerk sees no set-up");
+  await clerk.context().close();
+});
+
 await browser.close();
 hostServer.close();
 for (const c of children) c.kill("SIGTERM");

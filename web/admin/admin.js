@@ -7,7 +7,9 @@
 // Views (the URL fragment): #/heute (today), #/kalender (a week across
 // resources), #/buchungen (search), #/freigaben (the approval queue),
 // #/telefon (a booking taken on the telephone), #/buchung/<id> (details,
-// history, actions, reschedule), #/konten (accounts, admins only);
+// history, actions, reschedule), #/finanzen, #/protokoll (the log),
+// #/einrichtung[/<resource>] (resources, rules, holidays; admins) and
+// #/konten (accounts, admins);
 // /admin/{tenant}/join#token=… accepts an invitation.
 
 const root = document.querySelector("[data-saalbuch-admin]");
@@ -40,6 +42,9 @@ const EVENT = {
   notified: "E-Mail verschickt",
   person_erased: "personenbezogene Daten gelöscht",
 };
+// A history entry in words; a mail the notifier skipped (no address, an
+// erased contact, a hold already decided) is not said to be sent.
+const historyText = (e) => (e.event === "notified" && (e.kind || "").startsWith("skipped") ? "keine E-Mail verschickt (keine Adresse oder nicht mehr nötig)" : EVENT[e.event] || e.event);
 // Problem codes → what a clerk reads. Unknown codes fall back to the
 // server's own detail.
 const PROBLEM = {
@@ -188,6 +193,7 @@ const may = {
   book: () => me && (me.role === "admin" || me.role === "staff"),
   seeBookings: () => me && me.role !== "finance",
   accounts: () => me && me.role === "admin",
+  setup: () => me && me.role === "admin",
   seeFinance: () => me && me.role !== "staff",
   finance: () => me && (me.role === "admin" || me.role === "finance"),
   audit: () => me && (me.role === "admin" || me.role === "auditor"),
@@ -251,6 +257,23 @@ async function freeSentence(resource, day) {
   if (!a.free || a.free.length === 0) return `Am ${localDay(day)} ist ${resourceName(resource)} nicht frei.`;
   const ranges = a.free.map((f) => `${localTime(f.start_local)}–${f.end_local.slice(0, 10) > day ? "24:00" : localTime(f.end_local)}`);
   return `Frei am ${localDay(day)}: ${ranges.join(", ")} Uhr.`;
+}
+
+// A hint beside a day's input: what is free of the resource that day,
+// drawn again when the day changes (and by its refresh()).
+function freeHint(resourceOf, day) {
+  const hint = h("p", { class: "hint", "aria-live": "polite" });
+  hint.refresh = async () => {
+    hint.textContent = "";
+    if (!resourceOf() || !day.value) return;
+    try {
+      hint.textContent = await freeSentence(resourceOf(), day.value);
+    } catch (e) {
+      hint.textContent = sentence(e);
+    }
+  };
+  day.addEventListener("change", hint.refresh);
+  return hint;
 }
 
 // A generous UTC window around local days [first, last] (the list is then
@@ -516,7 +539,7 @@ async function viewBooking(id) {
     h(
       "ol",
       { class: "history" },
-      (b.history || []).map((e) => h("li", {}, h("time", { datetime: e.at }, utcText(e.at)), " ", EVENT[e.event] || e.event, " – ", actorText(e.actor))),
+      (b.history || []).map((e) => h("li", {}, h("time", { datetime: e.at }, utcText(e.at)), " ", historyText(e), " – ", actorText(e.actor))),
     ),
     h("p", {}, h("a", { href: "#/buchungen" }, "Zurück zur Suche")),
   );
@@ -669,23 +692,14 @@ async function viewPhone(params) {
   const day = h("input", { id: "t-day", type: "date", required: true, value: params.get("tag") || today(), min: today() });
   const start = h("input", { id: "t-start", type: "time", required: true, step: "900", value: "10:00" });
   const end = h("input", { id: "t-end", type: "time", required: true, step: "900", value: "12:00" });
-  const free = h("p", { class: "hint", id: "t-free", "aria-live": "polite" });
   const name = h("input", { id: "t-name", required: true, autocomplete: "off", maxlength: "200" });
   const phone = h("input", { id: "t-phone", type: "tel", autocomplete: "off", maxlength: "50" });
   const email = h("input", { id: "t-email", type: "email", autocomplete: "off", maxlength: "254", "aria-describedby": "t-email-hint" });
   const notes = h("textarea", { id: "t-notes", rows: "2", maxlength: "2000" });
   const customer = h("select", { id: "t-customer" }, h("option", { value: "" }, "keine (Privatperson)"));
-  const showFree = async () => {
-    free.textContent = "";
-    if (!resource.value || !day.value) return;
-    try {
-      free.textContent = await freeSentence(resource.value, day.value);
-    } catch (e) {
-      free.textContent = sentence(e);
-    }
-  };
+  const free = freeHint(() => resource.value, day);
+  const showFree = free.refresh;
   resource.addEventListener("change", showFree);
-  day.addEventListener("change", showFree);
   const form = h(
     "form",
     {
@@ -750,15 +764,7 @@ function askReschedule(b, box, region) {
   const day = h("input", { id: "r-day", type: "date", required: true, value: b.start_local.slice(0, 10), min: today() });
   const start = h("input", { id: "r-start", type: "time", required: true, step: "900", value: localTime(b.start_local) });
   const end = h("input", { id: "r-end", type: "time", required: true, step: "900", value: localTime(b.end_local) });
-  const free = h("p", { class: "hint", "aria-live": "polite" });
-  const showFree = async () => {
-    try {
-      free.textContent = day.value ? await freeSentence(b.resource, day.value) : "";
-    } catch (e) {
-      free.textContent = sentence(e);
-    }
-  };
-  day.addEventListener("change", showFree);
+  const free = freeHint(() => b.resource, day);
   box.replaceChildren(
     h(
       "form",
@@ -783,7 +789,7 @@ function askReschedule(b, box, region) {
       h("div", { class: "actions" }, h("button", { type: "submit" }, "Verlegen"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Abbrechen")),
     ),
   );
-  showFree();
+  free.refresh();
   day.focus();
 }
 
@@ -1092,6 +1098,269 @@ async function checkpointSection() {
   return box;
 }
 
+// ---- set-up (admins) ----
+
+const KIND = { room: "Raum", device: "Gerät", pool: "Pool (gleiche Stücke)", event: "Kurs / Veranstaltung" };
+const WEEKDAYS = ["Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"];
+
+// "24.12.2026" or "2026-12-24" → "2026-12-24"; null when it is no date.
+function parseDate(text) {
+  const t = text.trim();
+  let m = /^(\d{1,2})\.(\d{1,2})\.(\d{4})$/.exec(t);
+  const iso = m ? `${m[3]}-${pad2(m[2])}-${pad2(m[1])}` : /^\d{4}-\d{2}-\d{2}$/.test(t) ? t : null;
+  if (!iso) return null;
+  const d = new Date(`${iso}T12:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === iso ? iso : null;
+}
+const germanDate = (iso) => `${iso.slice(8, 10)}.${iso.slice(5, 7)}.${iso.slice(0, 4)}`;
+// "8–12, 13:30-22:00" → [{start: "08:00", end: "12:00"}, …]; "" or
+// "geschlossen" → []; null when a part is no range of a day's times.
+function parseHours(text) {
+  const t = text.trim().toLowerCase();
+  if (t === "" || t === "geschlossen" || t === "zu") return [];
+  const time = (x) => {
+    const m = /^(\d{1,2})(?::(\d{2}))?$/.exec(x.trim());
+    if (!m || Number(m[1]) > 24 || Number(m[2] || 0) > 59 || (Number(m[1]) === 24 && Number(m[2] || 0) !== 0)) return null;
+    return `${pad2(m[1])}:${m[2] || "00"}`;
+  };
+  const out = [];
+  for (const part of t.split(/[,;]/)) {
+    const [a, b, extra] = part.split(/\s*(?:–|-|bis)\s*/);
+    const start = time(a || "");
+    const end = time(b || "");
+    if (extra !== undefined || !start || !end || end <= start) return null;
+    out.push({ start, end });
+  }
+  return out;
+}
+const hoursText = (list) => (list.length ? list.map((i) => `${i.start}–${i.end}`).join(", ") : "geschlossen");
+
+async function viewSetup() {
+  const region = h("div", { role: "status" });
+  page("Einrichtung", region);
+  let list = [];
+  try {
+    list = (await api("GET", "/resources?limit=500")).items || [];
+    resources = list;
+  } catch (e) {
+    return say(region, sentence(e), "error");
+  }
+  const name = h("input", { id: "n-name", required: true, maxlength: "200" });
+  const slug = h("input", { id: "n-id", maxlength: "64", pattern: "[a-z0-9][a-z0-9-]*", "aria-describedby": "n-id-hint" });
+  const kind = h("select", { id: "n-kind" }, Object.entries(KIND).map(([k, v]) => h("option", { value: k }, v)));
+  const capacity = h("input", { id: "n-capacity", type: "number", min: "1", max: "100000", value: "1" });
+  const parent = h("select", { id: "n-parent" }, h("option", { value: "" }, "keiner"), list.filter((r) => r.kind === "room" && !r.parent).map((r) => h("option", { value: r.id }, r.name)));
+  const description = h("textarea", { id: "n-description", rows: "2", maxlength: "4000" });
+  const form = h(
+    "form",
+    {
+      class: "booking-form",
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        if (!name.value.trim()) return say(region, "Bitte geben Sie einen Namen an.", "error");
+        if (slug.value && !/^[a-z0-9][a-z0-9-]{0,63}$/.test(slug.value)) return say(region, "Die Kennung besteht aus Kleinbuchstaben, Ziffern und Bindestrichen.", "error");
+        const body = { name: name.value.trim(), kind: kind.value, rules: { opening_hours: [] } };
+        if (slug.value) body.id = slug.value;
+        if (description.value.trim()) body.description = description.value.trim();
+        if (kind.value === "pool" || kind.value === "event") body.capacity = Number(capacity.value) || 1;
+        if (parent.value) body.parent = parent.value;
+        try {
+          const r = await api("POST", "/resources", body);
+          location.hash = `#/einrichtung/${enc(r.id)}`;
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Neu anlegen"),
+      field("Name", name),
+      field("Art", kind),
+      field("Anzahl (Pool) / Plätze (Kurs)", capacity),
+      field("Teil von (bei Hallenteilen)", parent),
+      field("Kennung in Adressen (optional)", slug),
+      h("p", { class: "hint", id: "n-id-hint" }, "Zum Beispiel probenraum; ohne Angabe vergibt Saalbuch eine."),
+      field("Beschreibung", description),
+      h("button", { type: "submit" }, "Anlegen und Öffnungszeiten festlegen"),
+    ),
+  );
+  main().append(
+    h("h2", {}, "Räume, Geräte und Kurse"),
+    h(
+      "table",
+      { class: "list" },
+      h("caption", {}, count(list.length, "Eintrag", "Einträge")),
+      h("thead", {}, h("tr", {}, ["Name", "Art", "Teil von", "Regeln"].map((t) => h("th", { scope: "col" }, t)))),
+      h(
+        "tbody",
+        {},
+        list.map((r) =>
+          h(
+            "tr",
+            {},
+            h("td", {}, r.name),
+            h("td", {}, `${KIND[r.kind] || r.kind}${r.kind === "pool" || r.kind === "event" ? ` (${r.capacity})` : ""}`),
+            h("td", {}, r.parent ? resourceName(r.parent) : "–"),
+            h("td", {}, h("a", { href: `#/einrichtung/${enc(r.id)}`, "aria-label": `Öffnungszeiten und Regeln: ${r.name}` }, "Öffnungszeiten und Regeln")),
+          ),
+        ),
+      ),
+    ),
+    form,
+    holidaysSection(region),
+  );
+}
+
+// The tenant's public holidays: one line each, date and name.
+function holidaysSection(region) {
+  const text = h("textarea", { id: "holidays", rows: "8", "aria-describedby": "holidays-hint" }, (tenant.holidays || []).map((x) => `${germanDate(x.date)} ${x.name}`).join("\n"));
+  return h(
+    "section",
+    {},
+    h("h2", {}, "Feiertage"),
+    h(
+      "form",
+      {
+        class: "confirm",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const holidays = [];
+          const lines = text.value.split("\n").map((l) => l.trim()).filter(Boolean);
+          for (const [i, line] of lines.entries()) {
+            const [first, ...rest] = line.split(/\s+/);
+            const date = parseDate(first);
+            if (!date) return say(region, `Feiertage, Zeile ${i + 1}: „${first}“ ist kein Datum (TT.MM.JJJJ).`, "error");
+            holidays.push({ date, name: rest.join(" ") || "Feiertag" });
+          }
+          try {
+            await api("PUT", "/holidays", { holidays });
+            tenant.holidays = holidays;
+            say(region, `${count(holidays.length, "Feiertag", "Feiertage")} gespeichert. An Feiertagen ist alles geschlossen, außer ein Sondertag öffnet.`, "ok");
+          } catch (err) {
+            say(region, sentence(err), "error");
+          }
+        },
+      },
+      h("label", { for: "holidays" }, "Eine Zeile je Feiertag"),
+      h("p", { class: "hint", id: "holidays-hint" }, "Datum und Name, zum Beispiel: 03.10.2027 Tag der Deutschen Einheit"),
+      text,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Feiertage speichern")),
+    ),
+  );
+}
+
+// Opening hours, special days, closures and limits of one resource, with
+// the next two weeks as they would be, drawn while the admin types.
+async function viewRules(id) {
+  const region = h("div", { role: "alert" });
+  let res;
+  try {
+    res = await api("GET", `/resources/${enc(id)}`);
+  } catch (e) {
+    page("Regeln", region);
+    return say(region, sentence(e), "error");
+  }
+  const rules = res.rules || { opening_hours: [] };
+  const week = WEEKDAYS.map((d, i) => h("input", { id: `wd-${i + 1}`, value: hoursText(rules.opening_hours.filter((o) => Number(o.weekday) === i + 1)), "aria-describedby": "hours-hint" }));
+  const special = h("textarea", { id: "special", rows: "4", "aria-describedby": "special-hint" }, (rules.special_days || []).map((d) => `${germanDate(d.date)} ${hoursText(d.opening_hours)}`).join("\n"));
+  const closures = h("textarea", { id: "closures", rows: "4", "aria-describedby": "closures-hint" }, (rules.closures || []).map((c) => `${germanDate(c.from)}–${germanDate(c.to)}${c.reason ? ` ${c.reason}` : ""}`).join("\n"));
+  const NUMBERS = [
+    ["buffer_before_minutes", "Puffer vorher (Minuten)"],
+    ["buffer_after_minutes", "Puffer nachher (Minuten)"],
+    ["granularity_minutes", "Raster (Minuten, 0 = frei)"],
+    ["min_duration_minutes", "Mindestdauer (Minuten)"],
+    ["max_duration_minutes", "Höchstdauer (Minuten, 0 = 31 Tage)"],
+    ["lead_time_minutes", "Vorlauf (Minuten)"],
+    ["horizon_days", "Buchbar im Voraus (Tage, 0 = 5 Jahre)"],
+  ];
+  const numbers = NUMBERS.map(([k]) => h("input", { id: `n-${k}`, type: "number", min: "0", value: String(rules[k] || 0) }));
+  const preview = h("ol", { class: "preview", "aria-label": "Die nächsten 14 Tage" });
+
+  // The form as rules, or a sentence naming what to fix.
+  const read = () => {
+    const out = { opening_hours: [], special_days: [], closures: [] };
+    for (const [i, input] of week.entries()) {
+      const hours = parseHours(input.value);
+      if (!hours) return `${WEEKDAYS[i]}: bitte Zeiten wie 08:00–22:00 angeben, mehrere mit Komma, oder „geschlossen“.`;
+      out.opening_hours.push(...hours.map((x) => ({ weekday: i + 1, ...x })));
+    }
+    for (const [i, line] of special.value.split("\n").map((l) => l.trim()).filter(Boolean).entries()) {
+      const [first, ...rest] = line.split(/\s+/);
+      const date = parseDate(first);
+      const hours = parseHours(rest.join(" "));
+      if (!date || !hours) return `Sondertage, Zeile ${i + 1}: bitte Datum und Zeiten, z. B. „24.12.2027 10:00–14:00“ oder „24.12.2027 geschlossen“.`;
+      out.special_days.push({ date, opening_hours: hours });
+    }
+    for (const [i, line] of closures.value.split("\n").map((l) => l.trim()).filter(Boolean).entries()) {
+      // "von–bis Grund", or one day alone: "24.12.2027 Grund".
+      const D = "(\\d{1,2}\\.\\d{1,2}\\.\\d{4}|\\d{4}-\\d{2}-\\d{2})";
+      const m = new RegExp(`^${D}(?:\\s*(?:–|-|bis)\\s*${D})?\\s*(.*)$`).exec(line);
+      const from = m && parseDate(m[1]);
+      const to = m && parseDate(m[2] || m[1]);
+      if (!from || !to || to < from) return `Schließzeiten, Zeile ${i + 1}: bitte „von–bis Grund“, z. B. „20.07.2027–07.08.2027 Sommerpause“.`;
+      out.closures.push({ from, to, reason: m[3] || "" });
+    }
+    for (const [i, [k, label]] of NUMBERS.entries()) {
+      const n = Number(numbers[i].value || 0);
+      if (!Number.isInteger(n) || n < 0) return `${label}: bitte eine ganze Zahl ab 0.`;
+      out[k] = n;
+    }
+    return out;
+  };
+  const draw = () => {
+    const r = read();
+    if (typeof r === "string") return preview.replaceChildren(h("li", { class: "msg error" }, r));
+    const holidays = new Map((tenant.holidays || []).map((x) => [x.date, x.name]));
+    preview.replaceChildren(
+      ...[...Array(14).keys()].map((i) => {
+        const day = addDays(today(), i);
+        const wd = (new Date(`${day}T12:00:00Z`).getUTCDay() + 6) % 7;
+        const sd = r.special_days.find((x) => x.date === day);
+        const closure = r.closures.find((c) => c.from <= day && day <= c.to);
+        let text;
+        if (sd) text = `${hoursText(sd.opening_hours)} (Sondertag)`;
+        else if (closure) text = `geschlossen${closure.reason ? ` (${closure.reason})` : ""}`;
+        else if (holidays.has(day)) text = `geschlossen (${holidays.get(day)})`;
+        else text = hoursText(r.opening_hours.filter((o) => o.weekday === wd + 1));
+        return h("li", {}, h("span", { class: "day" }, localDay(day)), " ", text);
+      }),
+    );
+  };
+  const save = async (e) => {
+    e.preventDefault();
+    const r = read();
+    if (typeof r === "string") return say(region, r, "error");
+    try {
+      await api("PUT", `/resources/${enc(id)}/rules`, r);
+      say(region, `${res.name}: Die Regeln sind gespeichert und gelten ab sofort für neue Buchungen.`, "ok");
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+  };
+  const form = h(
+    "form",
+    { class: "booking-form", novalidate: true, oninput: draw, onsubmit: save },
+    h("fieldset", {}, h("legend", {}, "Öffnungszeiten je Wochentag"), h("p", { class: "hint", id: "hours-hint" }, "Zum Beispiel 08:00–22:00; mehrere Zeiten mit Komma; leer oder „geschlossen“."), week.map((input, i) => field(WEEKDAYS[i], input))),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Ausnahmen"),
+      field("Sondertage (ersetzen die Wochenzeiten)", special),
+      h("p", { class: "hint", id: "special-hint" }, "Eine Zeile je Tag: „24.12.2027 10:00–14:00“ oder „31.12.2027 geschlossen“."),
+      field("Schließzeiten", closures),
+      h("p", { class: "hint", id: "closures-hint" }, "Eine Zeile je Zeitraum: „20.07.2027–07.08.2027 Sommerpause“, oder ein Tag: „24.12.2027 Betriebsferien“."),
+      NUMBERS.map(([, label], i) => field(label, numbers[i])),
+    ),
+    h("section", { class: "preview-box", "aria-labelledby": "preview-title" }, h("h2", { id: "preview-title" }, "So sind die nächsten 14 Tage"), preview),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Regeln speichern"), h("a", { href: "#/einrichtung" }, "Zurück zur Einrichtung")),
+  );
+  page(`${res.name}: Öffnungszeiten und Regeln`, region, form);
+  draw();
+}
+
 // ---- sign-in, invitation, shell ----
 
 function viewSignIn(message) {
@@ -1180,6 +1449,7 @@ function nav(signedIn) {
       link("#/telefon", "Telefonbuchung", may.book()),
       link("#/finanzen", "Finanzen", may.seeFinance()),
       link("#/protokoll", "Protokoll", may.audit()),
+      link("#/einrichtung", "Einrichtung", may.setup()),
       link("#/konten", "Konten", may.accounts()),
     ),
     h(
@@ -1221,6 +1491,8 @@ async function route() {
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
   if (path === "/finanzen" && may.seeFinance()) return viewFinance();
+  if (path === "/einrichtung" && may.setup()) return viewSetup();
+  if (path.startsWith("/einrichtung/") && may.setup()) return viewRules(decodeURIComponent(path.slice(13)));
   if (path === "/protokoll" && may.audit()) return viewAudit(params);
   if (!may.seeBookings()) return viewFinance();
   if (path.startsWith("/buchung/")) return viewBooking(decodeURIComponent(path.slice(9)));

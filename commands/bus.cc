@@ -399,6 +399,20 @@ void CommandBus::Raise(Tenant* t, const TenantHold& hold) {
 }
 
 void CommandBus::CheckTenant(Tenant* t) {
+  // The time zone: TenantCreated is every tenant's first record.
+  std::vector<ledger::Record> first;
+  if (log_->Read(t->id, 1, 1, &first).ok() && first.size() == 1) {
+    const schema::Envelope* env = ledger::DecodeEnvelope(first[0].bytes);
+    if (const auto* created = env == nullptr ? nullptr : env->payload_as_TenantCreated()) {
+      const std::string zone = created->time_zone() == nullptr ? "" : created->time_zone()->str();
+      if (FindZone(zone) == nullptr) {
+        Raise(t, {"time_zone_unknown", 1,
+                  "the tenant's time zone '" + zone +
+                      "' (log record 1) is not in this host's time zone database; local times would "
+                      "be wrong. Install it (Debian: the tzdata package) and restart"});
+      }
+    }
+  }
   // The latest signed checkpoint: its signature, and the chain hash at the
   // position it signed.
   LogFacts facts;

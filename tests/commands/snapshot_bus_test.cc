@@ -250,7 +250,10 @@ TEST_F(SnapshotOfAnotherLogTest, AnAcceptedLogIsFoldedAndItsSnapshotsReplaced) {
   StopBus();
   // Only snapshots of the log as it stands are left: the next start, without
   // the operator's flag, finds nothing that disagrees.
-  for (Seq s : *log_->SnapshotSeqs(kOther)) EXPECT_LE(s, other_head_ + 1);
+  const std::vector<Seq> left = *log_->SnapshotSeqs(kOther);
+  for (Seq s : left) {
+    EXPECT_LE(s, other_head_ + 1);
+  }
   StartBus();
   EXPECT_FALSE(bus_->Hold(kOther).has_value());
   EXPECT_EQ(Rejected(), 0);

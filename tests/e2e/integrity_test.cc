@@ -1,9 +1,10 @@
 // Integrity alarms end to end (README, "Integrity alarms"): the real server
 // writes a tenant's log; a forger with the files changes it while the server
 // is down (a record rewritten with a recomputed chain and head, the signing
-// key deleted); at the next start the server holds the tenant instead of
-// serving, signing or re-keying it, says which log position disagrees, and
-// resumes only when the operator accepts the log.
+// key deleted, the time zone renamed); at the next start the server holds
+// the tenant instead of serving, signing or re-keying it, says which log
+// position disagrees, and resumes only when the operator accepts the log.
+// The tools fail loudly on what they cannot do right.
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
@@ -154,7 +155,9 @@ WrittenLog WriteLog(const fs::path& data, const std::vector<std::string>& args, 
   const json report = json::parse(verify.out)[0];
   out.head = report["head"].get<Seq>();
   out.signed_position = report.value("last_position", Seq{0});
-  if (covered > 0) EXPECT_GE(out.signed_position, covered);
+  if (covered > 0) {
+    EXPECT_GE(out.signed_position, covered);
+  }
   return out;
 }
 
@@ -319,6 +322,39 @@ TEST_F(IntegrityTest, ADeletedSigningKeyIsAnAlarmNotAFreshStart) {
   }
   auto after = Replay({"verify", "--data", data.string(), "--json"});
   EXPECT_EQ(json::parse(after.out)[0]["head"], w.head) << "nothing was signed: " << after.out;
+}
+
+TEST_F(IntegrityTest, AZoneTheHostLacksFailsLoudlyInTheServerAndTheTools) {
+  const std::vector<std::string> args = With(kNotSigning, {"--snapshot-every", "0"});
+  WriteLog(dir_ / "data", args, 2, 0);
+  auto fine = Replay({"state", "--data", (dir_ / "data").string(), "--tenant", "stadt"});
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
+  // The zone of record 1 renamed to one no tz database has; the projections'
+  // position is dropped too, so that the zone is all that disagrees.
+  const fs::path data = CopyOf(dir_ / "data", dir_ / "zone");
+  ForgeRecord(data, "stadt", 1, [](const schema::Envelope& env) {
+    const auto* created = env.payload_as_TenantCreated();
+    ASSERT_NE(created, nullptr);
+    ASSERT_EQ(created->time_zone()->str(), "Europe/Berlin");
+    const_cast<char*>(created->time_zone()->c_str())[12] = 'x';
+  });
+  {
+    ForgerDb f(data);
+    f.Delete(f.projections(), std::string(1, '\0') + "Hstadt");
+  }
+  auto state = Replay({"state", "--data", data.string(), "--tenant", "stadt"});
+  EXPECT_EQ(state.exit_code, 2) << state.out;
+  EXPECT_NE(state.err.find("time zone 'Europe/Berlix'"), std::string::npos) << state.err;
+  auto diff = Replay({"diff", "--data", data.string()});
+  EXPECT_EQ(diff.exit_code, 2) << diff.out;
+
+  Server server(data, args);
+  server.Start();
+  ExpectHeld(server.port(), "/v1/tenants/stadt/resources", "time_zone_unknown", 1, "Europe/Berlix");
+  auto ready = Call(server.port(), "GET", "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.json()["code"], "time_zone_unknown") << ready.body;
+  EXPECT_EQ(server.Terminate(), 0);
 }
 
 }  // namespace

@@ -70,6 +70,31 @@ Status ForEachRecord(const Source& s, const TenantId& t, Seq from, Seq to,
   return Status::Ok();
 }
 
+// The tenant's time zone when this host's tz database lacks it (local times
+// would silently come out in UTC), else nullopt. TenantCreated is every
+// tenant's first record.
+std::optional<std::string> UnknownZone(const Source& s, const TenantId& t) {
+  std::vector<ledger::Record> first;
+  if (Status st = s.log->Read(t, 1, 1, &first); !st.ok()) throw std::runtime_error(st.ToString());
+  const schema::Envelope* env = first.size() == 1 ? ledger::DecodeEnvelope(first[0].bytes) : nullptr;
+  const auto* created = env == nullptr ? nullptr : env->payload_as_TenantCreated();
+  if (created == nullptr) return std::nullopt;
+  const std::string zone = created->time_zone() == nullptr ? "" : created->time_zone()->str();
+  if (FindZone(zone) != nullptr) return std::nullopt;
+  return zone;
+}
+
+// Prints why `t` cannot be replayed here and returns true when its zone is
+// unknown.
+bool ZoneMissing(const Source& s, const TenantId& t) {
+  const auto zone = UnknownZone(s, t);
+  if (!zone) return false;
+  std::cerr << "tenant '" << t.get() << "': its time zone '" << *zone
+            << "' (record 1) is not in this host's time zone database, so its local times cannot be "
+               "computed; install it (Debian: the tzdata package) and run again\n";
+  return true;
+}
+
 // ---- verify ----
 
 // A CheckpointSigned record, as the chain pass found it.
@@ -247,6 +272,7 @@ int State(const Source& s, const StateArgs& a, Progress& progress) {
     std::cerr << "no tenant '" << a.tenant << "' in " << s.name << "\n";
     return kFailure;
   }
+  if (ZoneMissing(s, t)) return kFailure;
   const Seq at = ResolveAt(s, t, a.at, head, progress);
   json out = {{"tenant", a.tenant}, {"position", at}, {"head", head}};
   if (!a.at.empty() && !std::isdigit(static_cast<unsigned char>(a.at[0]))) out["as_of"] = a.at;
@@ -347,6 +373,7 @@ int Diff(const Source& s, const std::string& tenant, bool as_json, Progress& pro
   int rc = 0;
   json report = json::array();
   for (const auto& t : Tenants(s, tenant)) {
+    if (ZoneMissing(s, t)) return kFailure;
     auto upto = projections::LowestCheckpoint(live, t);
     if (!upto.ok()) {
       std::cerr << t.get() << ": " << upto.status().ToString() << "\n";

@@ -196,6 +196,15 @@ class IntegrityTest : public ::testing::Test {
 TEST_F(IntegrityTest, ALogRewrittenAfterTheLastCheckpointIsHeldUntilTheOperatorAcceptsIt) {
   const WrittenLog w = WriteLog(dir_ / "data", kSigning, 8, 11);
   ASSERT_GT(w.head, w.signed_position);
+  // verify says how much no signature covers yet.
+  auto text = Replay({"verify", "--data", (dir_ / "data").string()});
+  EXPECT_NE(text.out.find("; " + std::to_string(w.head - w.signed_position) +
+                          (w.head - w.signed_position == 1 ? " record" : " records") +
+                          " not covered by any signed checkpoint (after position " +
+                          std::to_string(w.signed_position) + ")"),
+            std::string::npos)
+      << text.out;
+
   // The forger changes the last record, which no checkpoint covers, and
   // recomputes the chain and the head: verify finds nothing.
   const fs::path data = CopyOf(dir_ / "data", dir_ / "forged");
@@ -355,6 +364,33 @@ TEST_F(IntegrityTest, AZoneTheHostLacksFailsLoudlyInTheServerAndTheTools) {
   EXPECT_EQ(ready.status, 503);
   EXPECT_EQ(ready.json()["code"], "time_zone_unknown") << ready.body;
   EXPECT_EQ(server.Terminate(), 0);
+}
+
+TEST_F(IntegrityTest, ExportOfADamagedLogExitsOneAndNamesTheRecord) {
+  const WrittenLog w = WriteLog(dir_ / "data", kNotSigning, 2, 0);
+  auto text = Replay({"verify", "--data", (dir_ / "data").string()});
+  EXPECT_NE(text.out.find("; " + std::to_string(w.head) + " records not covered by any signed checkpoint\n"),
+            std::string::npos)
+      << text.out;
+  const fs::path data = CopyOf(dir_ / "data", dir_ / "damaged");
+  {
+    // One byte of record 3's actor flipped; nothing recomputed.
+    ForgerDb f(data);
+    const std::string key = ledger::keys::LogKey("stadt", 3);
+    std::string v = f.Get(f.log(), key);
+    const auto* env = schema::GetEnvelope(v.data() + 32);
+    v[static_cast<std::size_t>(env->actor()->c_str() - v.data())] ^= 0x01;
+    f.Put(f.log(), key, v);
+  }
+  auto ex = Replay({"export", "--data", data.string(), "--tenant", "stadt"});
+  EXPECT_EQ(ex.exit_code, 1) << ex.err;
+  EXPECT_NE(ex.err.find("damaged at record 3"), std::string::npos) << ex.err;
+  const fs::path file = dir_ / "stadt.jsonl";
+  auto to_file = Replay({"export", "--data", data.string(), "--tenant", "stadt", "--out", file.string()});
+  EXPECT_EQ(to_file.exit_code, 1) << to_file.err;
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_EQ(Replay({"export", "--data", data.string(), "--tenant", "stadt", "--to", "2"}).exit_code, 0)
+      << "the records before the damage";
 }
 
 }  // namespace

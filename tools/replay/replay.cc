@@ -207,12 +207,22 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
       rc = kFinding;
       j["ok"] = false;
     }
+    // What no signature vouches for yet: the records after the last signed
+    // position (all of them without a checkpoint).
+    const Seq not_covered =
+        r->ok() ? r->head.seq - std::min(r->head.seq, j.value("last_position", Seq{0})) : 0;
+    if (r->ok()) j["not_covered"] = not_covered;
     if (!as_json) {
       if (r->ok() && checkpoints_ok) {
         std::cout << t.get() << ": OK — " << r->records << " records, head " << r->head.seq << " "
                   << ToHex(r->head.hash) << "; " << j.value("checkpoints", 0) << " signed checkpoints verify"
                   << (j.value("checkpoints", 0) > 0
                           ? std::string(" (key from the ") + j.value("key_from", "") + ")"
+                          : std::string())
+                  << "; " << not_covered << (not_covered == 1 ? " record" : " records")
+                  << " not covered by any signed checkpoint"
+                  << (not_covered > 0 && not_covered < r->head.seq
+                          ? " (after position " + std::to_string(r->head.seq - not_covered) + ")"
                           : std::string())
                   << "\n";
       } else if (r->ok()) {
@@ -555,7 +565,29 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
     const Seq to = a.to == 0 ? head : std::min(a.to, head);
     ++tenants;
     std::string problem;
+    // The chain is checked on the way, from the stored hash of the record
+    // before the first one exported: an export never vouches for damage.
+    Sha256 prev{};
+    Seq expected = std::max<Seq>(a.from, 1);
+    if (expected > 1 && expected <= to) {
+      std::vector<ledger::Record> before;
+      if (Status st = s.log->Read(t, expected - 1, 1, &before); !st.ok())
+        throw std::runtime_error(st.ToString());
+      if (before.size() == 1 && before[0].seq == expected - 1) prev = before[0].hash;
+    }
+    auto damaged = [&](Seq seq, const char* what) {
+      problem.assign("the log of '").append(t.get()).append("' is damaged at record ");
+      problem.append(std::to_string(seq)).append(": ").append(what);
+      problem.append("; run saalbuch-replay verify for the details");
+      return false;
+    };
     Status st = ForEachRecord(s, t, a.from, to, [&](const ledger::Record& r) {
+      if (r.seq != expected) return damaged(expected, "it is missing");
+      if (ledger::ChainHash(prev, r.bytes) != r.hash) {
+        return damaged(r.seq, "its stored hash is not SHA-256(previous hash ‖ record bytes)");
+      }
+      prev = r.hash;
+      ++expected;
       auto rendered = ledger::EnvelopeToJson(r.bytes);
       if (!rendered.ok()) {
         problem = "record " + std::to_string(r.seq) + " of '" + t.get() + "': " + rendered.status().message();
@@ -571,8 +603,11 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
       return true;
     });
     progress.Done();
+    if (st.ok() && problem.empty() && expected <= to) damaged(expected, "it is missing");
     if (!st.ok() || !problem.empty()) {
-      std::cerr << "export stopped: " << (st.ok() ? problem : st.ToString()) << "\n";
+      std::cerr << "export stopped: " << (st.ok() ? problem : st.ToString()) << " (" << written
+                << " records were exported before it" << (a.out.empty() ? ")" : "; the file was removed)")
+                << "\n";
       if (!a.out.empty()) fs::remove(partial);
       return st.ok() ? kFinding : kFailure;
     }

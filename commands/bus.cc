@@ -1,6 +1,7 @@
 #include "commands/bus.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <spdlog/spdlog.h>
 
@@ -8,9 +9,12 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <utility>
 
 #include "commands/snapshot.h"
 #include "common/crypto.h"
+#include "common/note.h"
+#include "common/time.h"
 
 namespace saalbuch::commands {
 
@@ -35,6 +39,10 @@ struct CommandBus::Tenant {
   std::vector<std::string> origins;              // guarded by auth_mu; the allowed browser origins
   std::shared_ptr<const AccountDirectory> accounts = std::make_shared<AccountDirectory>();  // auth_mu
   std::atomic<bool> exists{false};
+  // Why the tenant is held (guarded by auth_mu); `held` mirrors it for the
+  // writers and the timer.
+  std::optional<TenantHold> hold;
+  std::atomic<bool> held{false};
 
   // The earliest hold deadline (0: none), published by the writer for the
   // hold timer; expiry_queued while an ExpireHolds is on its way.
@@ -97,8 +105,12 @@ struct CommandBus::Metrics {
                 .Name("saalbuch_snapshot_write_seconds")
                 .Help("Time to encode and durably store one write-model snapshot")
                 .Register(*r)
-                .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30})) {
-  }
+                .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30})),
+        held(prometheus::BuildGauge()
+                 .Name("saalbuch_tenant_held")
+                 .Help("1 while a tenant is held (no commands, no checkpoints) until the operator acts, by "
+                       "cause (integrity_alarm, time_zone_unknown) and the log position that disagrees")
+                 .Register(*r)) {}
 
   prometheus::Family<prometheus::Counter>& commands;
   prometheus::Family<prometheus::Counter>& appends;
@@ -112,6 +124,7 @@ struct CommandBus::Metrics {
   prometheus::Family<prometheus::Counter>& snapshot_writes;
   prometheus::Family<prometheus::Counter>& snapshot_loads;
   prometheus::Histogram& snapshot_seconds;
+  prometheus::Family<prometheus::Gauge>& held;
 
   void Count(const Command& c, const char* outcome) {
     commands.Add({{"command", CommandName(c)}, {"outcome", outcome}}).Increment();
@@ -251,6 +264,10 @@ bool CommandBus::LoadSnapshot(Tenant* t) {
       why = "the log's head is unreadable";
     } else if (seq > head->seq) {
       why = "it lies beyond the log's head " + std::to_string(head->seq);
+      Raise(t, {"integrity_alarm", head->seq + 1,
+                "a write-model snapshot was taken at log position " + std::to_string(seq) +
+                    ", but the log ends at " + std::to_string(head->seq) + ": records " +
+                    std::to_string(head->seq + 1) + " to " + std::to_string(seq) + " are gone"});
     } else if (auto bytes = log_->GetSnapshot(t->id, seq); !bytes.ok()) {
       why = bytes.status().ToString();
     } else if (auto h = ReadSnapshotHeader(*bytes); !h.ok()) {
@@ -261,6 +278,10 @@ bool CommandBus::LoadSnapshot(Tenant* t) {
       why = "record " + std::to_string(seq) + " is unreadable";
     } else if (at[0].hash != h->chain_hash) {
       why = "it belongs to another log: record " + std::to_string(seq) + "'s chain hash differs";
+      Raise(t, {"integrity_alarm", seq,
+                "the write-model snapshot of log position " + std::to_string(seq) +
+                    " holds another chain hash than the log's record " + std::to_string(seq) +
+                    ": the log was changed after the snapshot was taken"});
     } else if (auto m = DecodeSnapshot(*bytes); !m.ok()) {
       why = m.status().ToString();
     } else {
@@ -277,11 +298,11 @@ bool CommandBus::LoadSnapshot(Tenant* t) {
   return false;
 }
 
-void CommandBus::WriteSnapshot(Tenant* t) {
+void CommandBus::WriteSnapshot(Tenant* t, std::size_t keep) {
   const auto start = std::chrono::steady_clock::now();
   const Seq seq = t->model.position();
   const std::string bytes = EncodeSnapshot(t->model, t->head_hash);
-  const Status s = log_->PutSnapshot(t->id, seq, bytes, options_.snapshots_kept);
+  const Status s = log_->PutSnapshot(t->id, seq, bytes, keep);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Also after a failure: the next attempt waits for another snapshot_every
   // records instead of following every batch.
@@ -304,7 +325,8 @@ void CommandBus::SubmitCheckpoints() {
     std::shared_lock tenants(tenants_mu_);
     for (const auto& [id, t] : tenants_) {
       const Seq head = t->head, last = t->last_checkpoint_record;
-      if (head <= last || t->poisoned) continue;  // nothing new since the last checkpoint's own record
+      // Nothing new since the last checkpoint's own record, or nothing to sign.
+      if (head <= last || t->poisoned || t->held) continue;
       const auto since = now - std::chrono::steady_clock::time_point(
                                    std::chrono::steady_clock::duration(t->last_checkpoint_time.load()));
       if ((head - last >= options_.checkpoint_every || since >= options_.checkpoint_interval) &&
@@ -319,22 +341,14 @@ void CommandBus::SubmitCheckpoints() {
       t->checkpoint_queued = false;
       continue;
     }
-    std::pair<std::string, std::string> signed_note;
+    Submission s;
     try {
-      signed_note = options_.sign_checkpoint(t->id, head->seq, head->hash);
+      s = CheckpointSubmission(t, *head, "system", "checkpoint");
     } catch (const std::exception& e) {
       spdlog::error("msg=\"checkpoint not signed\" tenant={} error=\"{}\"", t->id.get(), e.what());
       t->checkpoint_queued = false;
       continue;
     }
-    auto& [note, verifier_key] = signed_note;
-    Submission s;
-    s.ctx.tenant = t->id;
-    s.ctx.actor = "system";
-    s.ctx.command_id = "cmd_" + RandomHex(8);
-    s.ctx.correlation_id = "checkpoint";
-    s.command =
-        SignCheckpoint{head->seq, std::string(AsBytes(head->hash)), std::move(note), std::move(verifier_key)};
     Submit(std::move(s), [t](const Outcome& o) {
       if (o.kind == Outcome::Kind::kOk) {
         t->last_checkpoint_time = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -344,11 +358,127 @@ void CommandBus::SubmitCheckpoints() {
   }
 }
 
+Submission CommandBus::CheckpointSubmission(Tenant* t, const ledger::Head& head, std::string actor,
+                                            std::string correlation) {
+  auto [note, verifier_key] = options_.sign_checkpoint(t->id, head.seq, head.hash);
+  Submission s;
+  s.ctx.tenant = t->id;
+  s.ctx.actor = std::move(actor);
+  s.ctx.command_id = "cmd_" + RandomHex(8);
+  s.ctx.correlation_id = std::move(correlation);
+  s.command =
+      SignCheckpoint{head.seq, std::string(AsBytes(head.hash)), std::move(note), std::move(verifier_key)};
+  return s;
+}
+
+void CommandBus::Raise(Tenant* t, const TenantHold& hold) {
+  if (hold.code == "integrity_alarm" && options_.accept_log.count(t->id.get()) != 0) {
+    spdlog::warn(
+        "msg=\"integrity alarm; the operator accepted the log as it stands (--accept-log)\" tenant={} "
+        "position={} reason=\"{}\"",
+        t->id.get(), hold.position, hold.message);
+    return;
+  }
+  std::optional<TenantHold> replaced;
+  {
+    std::unique_lock lock(t->auth_mu);
+    // The first cause stays, but an integrity alarm outranks anything else.
+    if (t->hold && (t->hold->code == "integrity_alarm" || hold.code != "integrity_alarm")) return;
+    replaced = std::exchange(t->hold, hold);
+  }
+  t->held = true;
+  auto labels = [&](const TenantHold& h) -> std::map<std::string, std::string> {
+    return {{"tenant", t->id.get()}, {"code", h.code}, {"position", std::to_string(h.position)}};
+  };
+  if (replaced) metrics_->held.Add(labels(*replaced)).Set(0);
+  metrics_->held.Add(labels(hold)).Set(1);
+  spdlog::error(
+      "msg=\"tenant held: it takes no commands and signs nothing until the operator acts\" tenant={} "
+      "code={} position={} reason=\"{}\"",
+      t->id.get(), hold.code, hold.position, hold.message);
+}
+
+void CommandBus::CheckTenant(Tenant* t) {
+  // The time zone: TenantCreated is every tenant's first record.
+  std::vector<ledger::Record> first;
+  if (log_->Read(t->id, 1, 1, &first).ok() && first.size() == 1) {
+    const schema::Envelope* env = ledger::DecodeEnvelope(first[0].bytes);
+    if (const auto* created = env == nullptr ? nullptr : env->payload_as_TenantCreated()) {
+      const std::string zone = created->time_zone() == nullptr ? "" : created->time_zone()->str();
+      if (FindZone(zone) == nullptr) {
+        Raise(t, {"time_zone_unknown", 1,
+                  "the tenant's time zone '" + zone +
+                      "' (log record 1) is not in this host's time zone database; local times would "
+                      "be wrong. Install it (Debian: the tzdata package) and restart"});
+      }
+    }
+  }
+  // The latest signed checkpoint: its signature, and the chain hash at the
+  // position it signed.
+  LogFacts facts;
+  facts.head = t->model.position();
+  facts.checkpoints = t->model.checkpoints();
+  facts.last_checkpoint_record = t->model.last_checkpoint_record();
+  if (const Seq r = facts.last_checkpoint_record; r != 0) {
+    const std::string at_r = "the signed checkpoint of log record " + std::to_string(r);
+    auto alarm = [&](Seq position, const std::string& what) {
+      Raise(t, {"integrity_alarm", position, what + ": the log was changed after it was signed"});
+    };
+    std::vector<ledger::Record> rec;
+    const schema::CheckpointSigned* cp = nullptr;
+    if (log_->Read(t->id, r, 1, &rec).ok() && rec.size() == 1 && rec[0].seq == r) {
+      const schema::Envelope* env = ledger::DecodeEnvelope(rec[0].bytes);
+      cp = env == nullptr ? nullptr : env->payload_as_CheckpointSigned();
+    }
+    if (cp == nullptr) {
+      alarm(r, "log record " + std::to_string(r) + " is no longer a signed checkpoint");
+    } else {
+      facts.last_verifier_key = cp->verifier_key() == nullptr ? "" : cp->verifier_key()->str();
+      const Seq p = cp->position();
+      std::string hash;
+      if (cp->head_hash() != nullptr) hash.assign(cp->head_hash()->begin(), cp->head_hash()->end());
+      const auto key = ParseVerifierKey(facts.last_verifier_key);
+      const auto body =
+          key && cp->note() != nullptr ? OpenNote(cp->note()->string_view(), *key) : std::nullopt;
+      const auto signed_cp = body ? ParseCheckpointBody(*body) : std::nullopt;
+      std::vector<ledger::Record> at;
+      if (!signed_cp || signed_cp->origin != "saalbuch/" + t->id.get() || signed_cp->size != p ||
+          signed_cp->hash != hash) {
+        alarm(r, "the signature of " + at_r + " does not verify with the key it names");
+      } else if (p == 0 || p >= r || !log_->Read(t->id, p, 1, &at).ok() || at.size() != 1 || at[0].seq != p) {
+        alarm(p, "log position " + std::to_string(p) + ", signed by " + at_r + ", is not in the log");
+      } else if (std::string(AsBytes(at[0].hash)) != hash) {
+        alarm(p, "the log's chain hash at position " + std::to_string(p) +
+                     " differs from the one signed by " + at_r);
+      }
+    }
+  }
+  if (options_.check_tenant) {
+    if (const auto hold = options_.check_tenant(t->id, facts)) Raise(t, *hold);
+  }
+}
+
 Status CommandBus::Start() {
   for (const TenantId& id : log_->Tenants()) {
     auto t = std::make_unique<Tenant>(id);
     if (Status s = Rebuild(t.get()); !s.ok()) return s;
+    CheckTenant(t.get());
     tenants_.emplace(id.get(), std::move(t));
+  }
+  // The logs the operator accepted: their snapshots are replaced by one of
+  // the log as it stands, and below a checkpoint is signed, so that the
+  // next start finds nothing that disagrees.
+  std::vector<Tenant*> accepted;
+  for (const std::string& id : options_.accept_log) {
+    auto it = tenants_.find(id);
+    if (it == tenants_.end() || it->second->held) {
+      spdlog::warn("msg=\"--accept-log names a tenant that {}\" tenant={}",
+                   it == tenants_.end() ? "does not exist" : "is held for another cause", id);
+      continue;
+    }
+    accepted.push_back(it->second.get());
+    if (Status s = log_->DropSnapshots(it->second->id); !s.ok()) return s;
+    if (options_.snapshot_every > 0) WriteSnapshot(it->second.get(), options_.snapshots_kept);
   }
   for (int i = 0; i < std::max(1, options_.writer_threads); ++i) {
     writers_.emplace_back([this] { WriterLoop(); });
@@ -356,6 +486,29 @@ Status CommandBus::Start() {
   {
     std::unique_lock accept(accept_mu_);
     accepting_ = true;
+  }
+  for (Tenant* t : accepted) {
+    auto head = log_->GetHead(t->id);
+    if (!head.ok()) return head.status();
+    Outcome o;
+    if (options_.sign_checkpoint) {
+      try {
+        o = SubmitAndWait(CheckpointSubmission(t, *head, "operator", "accept-log"));
+      } catch (const std::exception& e) {
+        return Status(
+            StatusCode::kUnavailable,
+            "tenant '" + t->id.get() + "': the accepted log's checkpoint was not signed: " + e.what());
+      }
+      if (o.kind != Outcome::Kind::kOk) {
+        return Status(
+            StatusCode::kUnavailable,
+            "tenant '" + t->id.get() + "': the accepted log's checkpoint was not stored: " + o.body.dump());
+      }
+    }
+    spdlog::warn(
+        "msg=\"the operator accepted the log as it stands (--accept-log); remove the flag now\" "
+        "tenant={} position={} checkpoint_record={}",
+        t->id.get(), head->seq, options_.sign_checkpoint ? std::to_string(o.position) : "none");
   }
   hold_timer_ = std::thread([this] { HoldTimerLoop(); });
   return Status::Ok();
@@ -373,7 +526,7 @@ void CommandBus::HoldTimerLoop() {
       std::shared_lock tenants(tenants_mu_);
       for (const auto& [id, t] : tenants_) {
         const TimeUs next = t->next_hold;
-        if (next != 0 && next <= now && !t->expiry_queued.exchange(true)) due.push_back(t.get());
+        if (next != 0 && next <= now && !t->held && !t->expiry_queued.exchange(true)) due.push_back(t.get());
       }
     }
     if (options_.sign_checkpoint) SubmitCheckpoints();
@@ -484,6 +637,14 @@ void CommandBus::Drain(Tenant* t) {
     for (auto& p : batch) {
       metrics_->Count(p.submission.command, "failed");
       p.done(Failed("tenant_unavailable", t->poison.message()));
+    }
+    return;
+  }
+  if (t->held) {
+    const std::optional<TenantHold> hold = Hold(t->id);
+    for (auto& p : batch) {
+      metrics_->Count(p.submission.command, "failed");
+      p.done(Failed(hold ? hold->code : "tenant_unavailable", hold ? hold->message : "the tenant is held"));
     }
     return;
   }
@@ -647,7 +808,7 @@ void CommandBus::Drain(Tenant* t) {
   const Seq head = t->model.position();
   if (options_.snapshot_every > 0 &&
       head - t->last_snapshot >= std::max(options_.snapshot_every, head / 10)) {
-    WriteSnapshot(t);
+    WriteSnapshot(t, options_.snapshots_kept);
   }
 }
 
@@ -682,6 +843,24 @@ bool CommandBus::TenantExists(const TenantId& tenant) const {
   return t != nullptr && t->exists;
 }
 
+std::optional<TenantHold> CommandBus::Hold(const TenantId& tenant) const {
+  const Tenant* t = Find(tenant);
+  if (t == nullptr || !t->held) return std::nullopt;
+  std::shared_lock lock(t->auth_mu);
+  return t->hold;
+}
+
+std::map<std::string, TenantHold> CommandBus::Holds() const {
+  std::map<std::string, TenantHold> out;
+  std::shared_lock tenants(tenants_mu_);
+  for (const auto& [id, t] : tenants_) {
+    if (!t->held) continue;
+    std::shared_lock lock(t->auth_mu);
+    if (t->hold) out.emplace(id, *t->hold);
+  }
+  return out;
+}
+
 void CommandBus::Shutdown() {
   {
     std::unique_lock accept(accept_mu_);
@@ -701,8 +880,10 @@ void CommandBus::Shutdown() {
   // No writer runs any more: the models are ours.
   std::shared_lock tenants(tenants_mu_);
   for (const auto& [id, t] : tenants_) {
-    if (options_.snapshot_every > 0 && t->poison.ok() && t->model.position() > t->last_snapshot) {
-      WriteSnapshot(t.get());
+    // Never for a held tenant: a snapshot of the log as it is now would
+    // replace the evidence that it changed.
+    if (options_.snapshot_every > 0 && t->poison.ok() && !t->held && t->model.position() > t->last_snapshot) {
+      WriteSnapshot(t.get(), options_.snapshots_kept);
     }
   }
 }

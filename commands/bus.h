@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
@@ -54,6 +55,28 @@ enum class OriginCheck {
   kAny,       // the tenant lists no origins (or does not exist): any origin
   kListed,    // the origin is one the tenant lists
   kUnlisted,  // the tenant lists origins, and not this one
+};
+
+// Why a tenant is held: it takes no commands, signs no checkpoints, and
+// saalbuchd answers its routes (and /readyz) with this problem, until the
+// cause is gone at a restart (an installed time zone) or the operator
+// decided (BusOptions::accept_log; README, "Integrity alarms").
+struct TenantHold {
+  // "integrity_alarm": something the server wrote earlier (a snapshot, the
+  // projections, a signed checkpoint, the signing key) disagrees with the
+  // log: history changed underneath the server. "time_zone_unknown": the
+  // tenant's IANA zone is not in this host's time zone database.
+  std::string code;
+  Seq position = 0;     // the log position that disagrees (0: none in particular)
+  std::string message;  // for the operator: what disagrees, and what to do
+};
+
+// What Start found in a tenant's log, for BusOptions::check_tenant.
+struct LogFacts {
+  Seq head = 0;
+  std::uint64_t checkpoints = 0;  // CheckpointSigned records in the log
+  Seq last_checkpoint_record = 0;
+  std::string last_verifier_key;  // named by the latest checkpoint; empty when none
 };
 
 struct Submission {
@@ -99,6 +122,16 @@ struct BusOptions {
   // (BENCHMARKS.md, "Write-model snapshots").
   std::uint64_t snapshot_every = 100000;
   std::size_t snapshots_kept = 2;
+  // Called by Start for every tenant after its model is rebuilt, with what
+  // the log holds: a hold when something outside the log disagrees with it
+  // (saalbuchd: the signing key, the projections). Unset: no such check.
+  std::function<std::optional<TenantHold>(const TenantId&, const LogFacts&)> check_tenant;
+  // Tenants whose log the operator accepted as it stands (saalbuchd
+  // --accept-log): Start logs their integrity alarms as warnings instead of
+  // holding them, replaces their snapshots by one of the log as it is, and
+  // (with sign_checkpoint) signs a checkpoint of the log at once, recorded
+  // with actor "operator" and correlation id "accept-log".
+  std::set<std::string> accept_log;
 };
 
 // The back-office accounts of a tenant with their lookups, published by
@@ -139,6 +172,10 @@ class CommandBus {
   // null; empty for an unknown tenant).
   std::shared_ptr<const AccountDirectory> Accounts(const TenantId& tenant) const;
   bool TenantExists(const TenantId& tenant) const;
+  // The tenant's hold, or nullopt while it is served.
+  std::optional<TenantHold> Hold(const TenantId& tenant) const;
+  // Every held tenant, by id.
+  std::map<std::string, TenantHold> Holds() const;
   // `origin` (an Origin header, compared exactly: the tenant's origins are
   // stored canonical, as browsers send them) against the tenant's allowed
   // origins as of its last durable append.
@@ -165,9 +202,18 @@ class CommandBus {
   Status Rebuild(Tenant* t);       // the model and what is published from it
   Status RebuildModel(Tenant* t);  // the model alone, from a snapshot and the log
   // Loads the tenant's newest snapshot that matches its log into the model;
-  // false (model untouched) when there is none.
+  // false (model untouched) when there is none. A snapshot of a position
+  // whose record has another chain hash, or beyond the head, raises an
+  // integrity alarm.
   bool LoadSnapshot(Tenant* t);
-  void WriteSnapshot(Tenant* t);
+  void WriteSnapshot(Tenant* t, std::size_t keep);
+  // The checks of Start beyond the snapshot: the tenant's time zone, its
+  // latest signed checkpoint against the log, then options_.check_tenant.
+  void CheckTenant(Tenant* t);
+  // Holds `t` (an integrity alarm of an accepted log is logged instead).
+  void Raise(Tenant* t, const TenantHold& hold);
+  Submission CheckpointSubmission(Tenant* t, const ledger::Head& head, std::string actor,
+                                  std::string correlation);
 
   ledger::Log* log_;
   BusOptions options_;

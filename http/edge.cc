@@ -352,7 +352,9 @@ void Edge::Problem(const CallPtr& c, status st, const std::string& code, const s
   if (position) res.set("Saalbuch-Position", std::to_string(*position));
   if (st == status::unauthorized) res.set(field::www_authenticate, "Bearer");
   if (st == status::service_unavailable || st == status::too_many_requests) {
-    if (res.find(field::retry_after) == res.end()) res.set(field::retry_after, "1");
+    // A held tenant (commands/bus.h) waits for a person, not for a second.
+    const bool held = code == "integrity_alarm" || code == "time_zone_unknown";
+    if (res.find(field::retry_after) == res.end()) res.set(field::retry_after, held ? "3600" : "1");
   }
   json p = {{"type", "urn:saalbuch:problem:" + code},
             {"title", std::string(beast_http::obsolete_reason(st))},

@@ -92,6 +92,16 @@ void Router::Dispatch(Edge& edge, const CallPtr& c) const {
       c->route = "tenant";
       return edge.Problem(c, status::not_found, "not_found", "no such tenant");
     }
+    // A held tenant (commands/bus.h) answers nothing but why, whatever the
+    // route: its log disagrees with what the server wrote beside it, or its
+    // local times cannot be computed.
+    if (auto hold = edge.bus.Hold(c->tenant)) {
+      c->route = "tenant_held";
+      return edge.Problem(
+          c, status::service_unavailable, hold->code,
+          "tenant '" + c->tenant.get() + "' is held until the operator acts: " + hold->message,
+          {{"position", hold->position}});
+    }
   }
   std::vector<std::string> params;
   const Node* node = Find(root_, s, 0, &params);

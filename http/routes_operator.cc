@@ -29,6 +29,18 @@ void Edge::Healthz(const CallPtr& c) { SendJson(c, status::ok, {{"status", "ok"}
 
 void Edge::Readyz(const CallPtr& c) {
   if (!api->ready_) return Problem(c, status::service_unavailable, "not_ready", "the server is not ready");
+  if (const auto holds = bus.Holds(); !holds.empty()) {
+    // Not ready while any tenant waits for the operator: which, and why.
+    std::string code = "time_zone_unknown", detail;
+    json tenants = json::object();
+    for (const auto& [id, hold] : holds) {
+      if (hold.code == "integrity_alarm") code = hold.code;
+      tenants[id] = {{"code", hold.code}, {"position", hold.position}, {"message", hold.message}};
+      if (!detail.empty()) detail += "; ";
+      detail.append("tenant '").append(id).append("' is held: ").append(hold.message);
+    }
+    return Problem(c, status::service_unavailable, code, detail, {{"tenants", tenants}});
+  }
   SendJson(c, status::ok, {{"status", "ready"}});
 }
 

@@ -62,6 +62,7 @@ struct Config {
   std::uint32_t backup_keep = 0;
   std::uint32_t backup_rate_mib = 0;
   std::string provider_url;
+  std::vector<std::string> accept_log;
 };
 
 std::string ReadFirstLine(const fs::path& p) {
@@ -372,6 +373,11 @@ int main(int argc, char** argv) {
                  "Payment provider API (tools/payprovider/README.md). API key from SAALBUCH_PROVIDER_KEY, "
                  "webhook secret from SAALBUCH_PROVIDER_WEBHOOK_SECRET. Empty: bank transfer and cash only")
       ->envname("SAALBUCH_PROVIDER_URL");
+  app.add_option("--accept-log", cfg.accept_log,
+                 "After an integrity alarm (README, \"Integrity alarms\"): accept this tenant's log as it "
+                 "stands, for this start only: its snapshots and projections are rebuilt from it and a "
+                 "checkpoint of it is signed (recorded with actor \"operator\"). Repeatable")
+      ->envname("SAALBUCH_ACCEPT_LOG");
   CLI11_PARSE(app, argc, argv);
 
   auto logger = spdlog::stderr_logger_mt("saalbuchd");
@@ -443,12 +449,59 @@ int main(int argc, char** argv) {
       const std::string body = CheckpointBody({name, position, std::string(AsBytes(hash))});
       return std::make_pair(SignNote(body, name, *seed), VerifierKey(name, Ed25519PublicKey(*seed)));
     };
+    bus_options.accept_log.insert(cfg.accept_log.begin(), cfg.accept_log.end());
+    // What the log says against what the server wrote beside it: the key
+    // that signed its checkpoints, and the position the projections reached.
+    bus_options.check_tenant = [&vault, &runner](
+                                   const TenantId& t,
+                                   const commands::LogFacts& facts) -> std::optional<commands::TenantHold> {
+      if (auto at = runner.DisagreeingPosition(t); !at.ok()) {
+        return commands::TenantHold{"integrity_alarm", 0,
+                                    "the projections' position cannot be read: " + at.status().ToString()};
+      } else if (at->has_value()) {
+        const std::string p = std::to_string(**at);
+        return commands::TenantHold{
+            "integrity_alarm", **at,
+            "the projections were folded up to log position " + p +
+                ", whose chain hash the log no longer has (or the log ends before it): "
+                "the log was changed after they were folded"};
+      }
+      if (facts.checkpoints == 0) return std::nullopt;
+      auto seed = vault.FindSigningSeed(t);
+      const std::string signed_by = std::to_string(facts.checkpoints) +
+                                    " signed checkpoints, the latest in record " +
+                                    std::to_string(facts.last_checkpoint_record);
+      if (!seed.ok()) {
+        return commands::TenantHold{"integrity_alarm", facts.last_checkpoint_record,
+                                    "the signing key cannot be read: " + seed.status().ToString()};
+      }
+      if (!seed->has_value()) {
+        return commands::TenantHold{
+            "integrity_alarm", facts.last_checkpoint_record,
+            "the tenant's checkpoint signing key is missing from the vault, but its log holds " + signed_by +
+                "; a new key would be published as the tenant's"};
+      }
+      const std::string name = "saalbuch/" + t.get();
+      if (VerifierKey(name, Ed25519PublicKey(**seed)) != facts.last_verifier_key) {
+        return commands::TenantHold{
+            "integrity_alarm", facts.last_checkpoint_record,
+            "the tenant's checkpoint signing key is not the one that signed its log's " + signed_by};
+      }
+      return std::nullopt;
+    };
     bus_options.writer_threads = cfg.writer_threads;
     bus_options.on_appended = [&runner](const TenantId& t, Seq head) { runner.Notify(t, head); };
     commands::CommandBus bus(&log, &registry, bus_options);
 
     const auto t0 = std::chrono::steady_clock::now();
+    // Before the bus starts: an accepted tenant's projections are folded
+    // from record 1 again, and the check of the rest finds nothing stale.
+    for (const std::string& t : cfg.accept_log) {
+      if (Status s = runner.Reset(TenantId(t)); !s.ok())
+        throw std::runtime_error("dropping the projections of '" + t + "': " + s.ToString());
+    }
     if (Status s = bus.Start(); !s.ok()) throw std::runtime_error("rebuilding write models: " + s.ToString());
+    for (const auto& [t, hold] : bus.Holds()) runner.Hold(TenantId(t));
     if (Status s = runner.Start(); !s.ok())
       throw std::runtime_error("catching up projections: " + s.ToString());
     spdlog::info(

@@ -105,6 +105,9 @@ class Log {
   virtual Result<std::vector<Seq>> SnapshotSeqs(const TenantId& tenant) const = 0;
   // The bytes of the snapshot at `seq` (kNotFound when there is none).
   virtual Result<std::string> GetSnapshot(const TenantId& tenant, Seq seq) const = 0;
+  // Deletes every snapshot of the tenant durably (the operator accepted a
+  // log that its snapshots disagree with).
+  virtual Status DropSnapshots(const TenantId& tenant) = 0;
 };
 
 }  // namespace saalbuch::ledger

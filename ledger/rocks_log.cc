@@ -363,4 +363,16 @@ Status RocksLog::PutSnapshot(const TenantId& tenant, Seq seq, std::string_view b
                                 : std::vector<Seq>());
 }
 
+Status RocksLog::DropSnapshots(const TenantId& tenant) {
+  if (db_->read_only()) return {StatusCode::kInvalidArgument, "log opened read-only"};
+  const std::string from = keys::SnapshotPrefix(tenant.get());
+  std::string to = from;
+  to.back() = static_cast<char>(to.back() + 1);  // tenant-prefix ‖ "x": just past every "w" key
+  rocksdb::WriteBatch batch;
+  if (auto d = batch.DeleteRange(db_->cf(Cf::kMeta), from, to); !d.ok()) return FromRocks(d);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->db()->Write(wo, &batch));
+}
+
 }  // namespace saalbuch::ledger

@@ -39,6 +39,7 @@ class RocksLog final : public Log {
   Status PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) override;
   Result<std::vector<Seq>> SnapshotSeqs(const TenantId& tenant) const override;
   Result<std::string> GetSnapshot(const TenantId& tenant, Seq seq) const override;
+  Status DropSnapshots(const TenantId& tenant) override;
 
  private:
   struct TenantState;

@@ -58,6 +58,16 @@ Result<std::string> Vault::SigningSeed(const TenantId& tenant) {
   return GetOrCreate(keys::TenantPrefix(tenant.get()) + "k");
 }
 
+Result<std::optional<std::string>> Vault::FindSigningSeed(const TenantId& tenant) const {
+  std::string value;
+  rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta),
+                                     keys::TenantPrefix(tenant.get()) + "k", &value);
+  if (s.IsNotFound()) return std::optional<std::string>();
+  if (!s.ok()) return FromRocks(s);
+  if (value.size() != 32) return Status(StatusCode::kCorruption, "signing key has the wrong length");
+  return std::optional<std::string>(std::move(value));
+}
+
 Status Vault::Erase(const TenantId& tenant, std::string_view person) {
   const std::string k = VaultKey(tenant, person);
   rocksdb::WriteOptions w;

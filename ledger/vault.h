@@ -38,6 +38,10 @@ class Vault {
   // The tenant's Ed25519 signing key (a 32-byte seed) for checkpoints,
   // created durably when missing. Key: tenant-prefix ‖ "k".
   Result<std::string> SigningSeed(const TenantId& tenant);
+  // The tenant's signing seed, or nullopt when there is none (never creates
+  // one): saalbuchd checks at start that a tenant whose log holds signed
+  // checkpoints still has the key that signed them.
+  Result<std::optional<std::string>> FindSigningSeed(const TenantId& tenant) const;
 
   // Seals `plaintext` for `person` (creating the key) / opens it (nullopt:
   // erased, or not sealed for this person).

@@ -9,7 +9,41 @@
 
 namespace saalbuch::projections {
 
+namespace {
+
+// 0x00 ‖ "H" ‖ tenant → u64 BE seq ‖ chain hash (projections/README.md).
+std::string FoldedToKey(const TenantId& tenant) { return std::string(1, '\0') + "H" + tenant.get(); }
+
+}  // namespace
+
 Runner::Runner(ledger::Database* db, const ledger::Log* log) : db_(db), log_(log), store_(db) {}
+
+Result<std::optional<Seq>> Runner::DisagreeingPosition(const TenantId& tenant) const {
+  auto v = store_.Get(FoldedToKey(tenant));
+  if (!v.ok()) return v.status();
+  if (!v->has_value() || (*v)->size() != 8 + 32) return std::optional<Seq>();
+  const Seq seq = ledger::keys::ReadBigEndian64(**v);
+  std::vector<ledger::Record> at;
+  if (Status s = log_->Read(tenant, seq, 1, &at); !s.ok()) return s;
+  if (at.size() != 1 || at[0].seq != seq) return std::optional<Seq>(seq);  // the log ends before it
+  if ((*v)->compare(8, 32, AsBytes(at[0].hash)) != 0) return std::optional<Seq>(seq);
+  return std::optional<Seq>();
+}
+
+void Runner::Hold(const TenantId& tenant) { held_.insert(tenant.get()); }
+
+Status Runner::Reset(const TenantId& tenant) {
+  const std::string prefix = ledger::keys::TenantPrefix(tenant.get());
+  const std::string end = PrefixEnd(prefix);
+  auto* cf = db_->cf(ledger::Cf::kProjections);
+  rocksdb::WriteBatch batch;
+  if (auto s = batch.DeleteRange(cf, prefix, end); !s.ok()) return ledger::FromRocks(s);
+  if (auto s = batch.Delete(cf, FoldedToKey(tenant)); !s.ok()) return ledger::FromRocks(s);
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  if (auto s = db_->db()->Write(w, &batch); !s.ok()) return ledger::FromRocks(s);
+  return Status::Ok();
+}
 
 Runner::~Runner() { Shutdown(); }
 
@@ -44,6 +78,7 @@ Status Runner::CheckVersions() {
 }
 
 Status Runner::CatchUp(const TenantId& tenant) {
+  if (held_.count(tenant.get()) != 0) return Status::Ok();
   constexpr std::size_t kChunk = 1024;
   std::vector<ledger::Record> chunk;
   for (;;) {
@@ -64,6 +99,10 @@ Status Runner::CatchUp(const TenantId& tenant) {
       }
       if (Status s = FoldRecord(tenant, r.seq, *env, &txn); !s.ok()) return s;
     }
+    std::string folded_to;
+    ledger::keys::AppendBigEndian64(&folded_to, chunk.back().seq);
+    folded_to.append(AsBytes(chunk.back().hash));
+    txn.Put(FoldedToKey(tenant), std::move(folded_to));
     if (Status s = store_.Commit(txn); !s.ok()) return s;
     {
       std::lock_guard lock(mu_);

@@ -10,6 +10,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -34,6 +35,20 @@ class Runner {
   // its log (synchronously) and starts the runner thread.
   Status Start();
 
+  // Every batch the runner folds also stores the position it reached with
+  // that record's chain hash. When the log's record at that position now has
+  // another chain hash (or the log ends before it), the log changed under
+  // the projections: this returns that position (nullopt while they agree,
+  // or before the first batch). Reads only; call before Start.
+  Result<std::optional<Seq>> DisagreeingPosition(const TenantId& tenant) const;
+  // The runner folds nothing more for `tenant` (it is held: commands/bus.h).
+  // REQUIRES: before Start.
+  void Hold(const TenantId& tenant);
+  // Drops every projection key of `tenant`, so that Start rebuilds them
+  // from record 1 (the operator accepted a changed log). REQUIRES: before
+  // Start.
+  Status Reset(const TenantId& tenant);
+
   void Notify(const TenantId& tenant, Seq head);
 
   // The position every projection of `tenant` has reached (0 if none).
@@ -56,6 +71,7 @@ class Runner {
   std::condition_variable cv_;
   std::set<std::string> dirty_;                    // guarded by mu_
   std::unordered_map<std::string, Seq> position_;  // guarded by mu_
+  std::set<std::string> held_;                     // set before Start, then read only
   bool stopping_ = false;                          // guarded by mu_
   std::thread thread_;
 };

@@ -70,6 +70,31 @@ Status ForEachRecord(const Source& s, const TenantId& t, Seq from, Seq to,
   return Status::Ok();
 }
 
+// The tenant's time zone when this host's tz database lacks it (local times
+// would silently come out in UTC), else nullopt. TenantCreated is every
+// tenant's first record.
+std::optional<std::string> UnknownZone(const Source& s, const TenantId& t) {
+  std::vector<ledger::Record> first;
+  if (Status st = s.log->Read(t, 1, 1, &first); !st.ok()) throw std::runtime_error(st.ToString());
+  const schema::Envelope* env = first.size() == 1 ? ledger::DecodeEnvelope(first[0].bytes) : nullptr;
+  const auto* created = env == nullptr ? nullptr : env->payload_as_TenantCreated();
+  if (created == nullptr) return std::nullopt;
+  const std::string zone = created->time_zone() == nullptr ? "" : created->time_zone()->str();
+  if (FindZone(zone) != nullptr) return std::nullopt;
+  return zone;
+}
+
+// Prints why `t` cannot be replayed here and returns true when its zone is
+// unknown.
+bool ZoneMissing(const Source& s, const TenantId& t) {
+  const auto zone = UnknownZone(s, t);
+  if (!zone) return false;
+  std::cerr << "tenant '" << t.get() << "': its time zone '" << *zone
+            << "' (record 1) is not in this host's time zone database, so its local times cannot be "
+               "computed; install it (Debian: the tzdata package) and run again\n";
+  return true;
+}
+
 // ---- verify ----
 
 // A CheckpointSigned record, as the chain pass found it.
@@ -182,12 +207,22 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
       rc = kFinding;
       j["ok"] = false;
     }
+    // What no signature vouches for yet: the records after the last signed
+    // position (all of them without a checkpoint).
+    const Seq not_covered =
+        r->ok() ? r->head.seq - std::min(r->head.seq, j.value("last_position", Seq{0})) : 0;
+    if (r->ok()) j["not_covered"] = not_covered;
     if (!as_json) {
       if (r->ok() && checkpoints_ok) {
         std::cout << t.get() << ": OK — " << r->records << " records, head " << r->head.seq << " "
                   << ToHex(r->head.hash) << "; " << j.value("checkpoints", 0) << " signed checkpoints verify"
                   << (j.value("checkpoints", 0) > 0
                           ? std::string(" (key from the ") + j.value("key_from", "") + ")"
+                          : std::string())
+                  << "; " << not_covered << (not_covered == 1 ? " record" : " records")
+                  << " not covered by any signed checkpoint"
+                  << (not_covered > 0 && not_covered < r->head.seq
+                          ? " (after position " + std::to_string(r->head.seq - not_covered) + ")"
                           : std::string())
                   << "\n";
       } else if (r->ok()) {
@@ -247,6 +282,7 @@ int State(const Source& s, const StateArgs& a, Progress& progress) {
     std::cerr << "no tenant '" << a.tenant << "' in " << s.name << "\n";
     return kFailure;
   }
+  if (ZoneMissing(s, t)) return kFailure;
   const Seq at = ResolveAt(s, t, a.at, head, progress);
   json out = {{"tenant", a.tenant}, {"position", at}, {"head", head}};
   if (!a.at.empty() && !std::isdigit(static_cast<unsigned char>(a.at[0]))) out["as_of"] = a.at;
@@ -347,6 +383,7 @@ int Diff(const Source& s, const std::string& tenant, bool as_json, Progress& pro
   int rc = 0;
   json report = json::array();
   for (const auto& t : Tenants(s, tenant)) {
+    if (ZoneMissing(s, t)) return kFailure;
     auto upto = projections::LowestCheckpoint(live, t);
     if (!upto.ok()) {
       std::cerr << t.get() << ": " << upto.status().ToString() << "\n";
@@ -528,7 +565,29 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
     const Seq to = a.to == 0 ? head : std::min(a.to, head);
     ++tenants;
     std::string problem;
+    // The chain is checked on the way, from the stored hash of the record
+    // before the first one exported: an export never vouches for damage.
+    Sha256 prev{};
+    Seq expected = std::max<Seq>(a.from, 1);
+    if (expected > 1 && expected <= to) {
+      std::vector<ledger::Record> before;
+      if (Status st = s.log->Read(t, expected - 1, 1, &before); !st.ok())
+        throw std::runtime_error(st.ToString());
+      if (before.size() == 1 && before[0].seq == expected - 1) prev = before[0].hash;
+    }
+    auto damaged = [&](Seq seq, const char* what) {
+      problem.assign("the log of '").append(t.get()).append("' is damaged at record ");
+      problem.append(std::to_string(seq)).append(": ").append(what);
+      problem.append("; run saalbuch-replay verify for the details");
+      return false;
+    };
     Status st = ForEachRecord(s, t, a.from, to, [&](const ledger::Record& r) {
+      if (r.seq != expected) return damaged(expected, "it is missing");
+      if (ledger::ChainHash(prev, r.bytes) != r.hash) {
+        return damaged(r.seq, "its stored hash is not SHA-256(previous hash ‖ record bytes)");
+      }
+      prev = r.hash;
+      ++expected;
       auto rendered = ledger::EnvelopeToJson(r.bytes);
       if (!rendered.ok()) {
         problem = "record " + std::to_string(r.seq) + " of '" + t.get() + "': " + rendered.status().message();
@@ -544,8 +603,11 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
       return true;
     });
     progress.Done();
+    if (st.ok() && problem.empty() && expected <= to) damaged(expected, "it is missing");
     if (!st.ok() || !problem.empty()) {
-      std::cerr << "export stopped: " << (st.ok() ? problem : st.ToString()) << "\n";
+      std::cerr << "export stopped: " << (st.ok() ? problem : st.ToString()) << " (" << written
+                << " records were exported before it" << (a.out.empty() ? ")" : "; the file was removed)")
+                << "\n";
       if (!a.out.empty()) fs::remove(partial);
       return st.ok() ? kFinding : kFailure;
     }

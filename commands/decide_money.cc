@@ -820,57 +820,74 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     a.reply["already_imported"] = true;
     return a;
   }
-  if (c.currency != books.settings().currency) {
-    return Reject(Refusal::kUnprocessable, "currency_mismatch", "the statement is in another currency",
-                  {{"currency", c.currency}});
+  std::size_t count = 0;
+  for (const auto& st : c.statements) {
+    if (st.currency != books.settings().currency) {
+      return Reject(Refusal::kUnprocessable, "currency_mismatch", "the statement is in another currency",
+                    {{"statement", st.statement_id}, {"currency", st.currency}});
+    }
+    count += st.lines.size();
   }
-  if (c.lines.size() > 100000) {
-    return Reject(Refusal::kUnprocessable, "validation_failed", "a statement holds at most 100000 lines");
+  if (c.statements.empty() || c.statements.size() > 1000 || count > 100000) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "a file holds 1–1000 statements with at most 100000 lines");
   }
-  for (const auto& l : c.lines) {
-    if (!Within(l.amount))
-      return BeyondLargestAmount("bank line " + l.reference, {{"reference", l.reference}});
+  // Every line of the file, in order; the statements only group them.
+  std::vector<const BankLineIn*> lines;
+  lines.reserve(count);
+  for (const auto& st : c.statements) {
+    for (const auto& l : st.lines) lines.push_back(&l);
+  }
+  for (const BankLineIn* l : lines) {
+    if (!Within(l->amount))
+      return BeyondLargestAmount("bank line " + l->reference, {{"reference", l->reference}});
   }
   json duplicates = json::array();
   std::set<std::string> fresh;
-  for (const auto& l : c.lines) {
-    if (books.BankLineSeen(l.reference) || !fresh.insert(l.reference).second) {
+  for (const BankLineIn* l : lines) {
+    if (books.BankLineSeen(l->reference) || !fresh.insert(l->reference).second) {
       duplicates.push_back(
-          {{"reference", l.reference}, {"amount", l.amount}, {"detail", "line already imported"}});
+          {{"reference", l->reference}, {"amount", l->amount}, {"detail", "line already imported"}});
       continue;
     }
     // A line dated before the books begin posts nothing (it is left to a
     // person below), so it cannot touch the closed period either.
-    if (l.booking_day < BooksBegin(m)) continue;
-    if (auto r = CheckOpenPeriod(m, LocalNoon(l.booking_day, m.zone()))) return *r;
+    if (l->booking_day < BooksBegin(m)) continue;
+    if (auto r = CheckOpenPeriod(m, LocalNoon(l->booking_day, m.zone()))) return *r;
   }
-  auto imported = Draft(ctx, "import/" + import_id, 1);
-  schema::BankStatementImportedT e;
-  e.import_id = import_id;
-  e.file_sha256.assign(c.file_sha256.begin(), c.file_sha256.end());
-  e.statement_id = c.statement_id;
-  e.iban = c.iban;
-  e.currency = c.currency;
-  e.opening = c.opening;
-  e.closing = c.closing;
-  for (const auto& l : c.lines) {
-    auto bl = std::make_unique<schema::BankLineT>();
-    bl->reference = l.reference;
-    bl->amount = l.amount;
-    bl->booking_day = l.booking_day;
-    bl->value_day = l.value_day;
-    bl->remittance = l.remittance;
-    bl->counterparty = l.counterparty;
-    bl->end_to_end_id = l.end_to_end_id;
-    e.lines.push_back(std::move(bl));
+  std::uint64_t version = 0;
+  json statement_ids = json::array();
+  for (const auto& st : c.statements) {
+    auto imported = Draft(ctx, "import/" + import_id, ++version);
+    schema::BankStatementImportedT e;
+    e.import_id = import_id;
+    e.file_sha256.assign(c.file_sha256.begin(), c.file_sha256.end());
+    e.statement_id = st.statement_id;
+    e.iban = st.iban;
+    e.account_other_id = st.other_id;
+    e.currency = st.currency;
+    e.opening = st.opening;
+    e.closing = st.closing;
+    for (const auto& l : st.lines) {
+      auto bl = std::make_unique<schema::BankLineT>();
+      bl->reference = l.reference;
+      bl->amount = l.amount;
+      bl->booking_day = l.booking_day;
+      bl->value_day = l.value_day;
+      bl->remittance = l.remittance;
+      bl->counterparty = l.counterparty;
+      bl->end_to_end_id = l.end_to_end_id;
+      e.lines.push_back(std::move(bl));
+    }
+    imported.payload.Set(std::move(e));
+    a.events.push_back(std::move(imported));
+    statement_ids.push_back(st.statement_id);
   }
-  imported.payload.Set(std::move(e));
-  a.events.push_back(std::move(imported));
-  std::uint64_t version = 1;
   json matched = json::array(), unmatched = json::array();
   std::set<std::string> payouts_used, invoices_used;
   DocNumbers numbers(books, LocalYear(ctx.now, m.zone()));
-  for (const auto& l : c.lines) {
+  for (const BankLineIn* line : lines) {
+    const BankLineIn& l = *line;
     if (fresh.count(l.reference) == 0) continue;
     fresh.erase(l.reference);  // a line listed twice in one file is matched once
     const TimeUs value = LocalNoon(l.booking_day, m.zone());
@@ -950,6 +967,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
   }
   a.created = true;
+  a.reply["statements"] = statement_ids;
   a.reply["matched"] = matched;
   a.reply["unmatched"] = unmatched;
   a.reply["duplicates"] = duplicates;

@@ -811,6 +811,18 @@ Decision DecideImportSettlement(const TenantModel& m, const Context& ctx, const 
   return a;
 }
 
+namespace {
+
+// What a bank line names, for matching: its remittance information and the
+// end-to-end reference the payer gave, where many payers put the invoice
+// number instead ("NOTPROVIDED" is the banks' placeholder for none).
+std::string NamedBy(const BankLineIn& l) {
+  if (l.end_to_end_id.empty() || l.end_to_end_id == "NOTPROVIDED") return l.remittance;
+  return l.remittance + " " + l.end_to_end_id;
+}
+
+}  // namespace
+
 Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, const ImportBankStatement& c) {
   const Books& books = m.books();
   Acceptance a;
@@ -891,6 +903,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     if (fresh.count(l.reference) == 0) continue;
     fresh.erase(l.reference);  // a line listed twice in one file is matched once
     const TimeUs value = LocalNoon(l.booking_day, m.zone());
+    const std::string named_by = NamedBy(l);
     bool done = false;
     // Why a line that names something was not matched, for the person who
     // checks it (null: nothing but the line itself stood in the way). A
@@ -905,7 +918,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
     if (!before_books && l.amount > 0) {
       for (const auto& [id, payout] : books.payouts()) {
-        if (!payout.on_bank && payouts_used.count(id) == 0 && l.remittance.find(id) != std::string::npos) {
+        if (!payout.on_bank && payouts_used.count(id) == 0 && named_by.find(id) != std::string::npos) {
           payouts_used.insert(id);
           a.events.push_back(MatchEvent(ctx, import_id, ++version, "payout_bank", id, l.reference, l.amount,
                                         l.amount - payout.net, value, 0));
@@ -918,14 +931,15 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     // Invoices are kept in a hash map: everything taken from it is sorted by
     // number, so that a decision never depends on the map's order (which
     // differs between a folded model and one restored from a snapshot).
-    std::vector<std::string> named;  // invoice numbers the remittance names
+    std::vector<std::string> named;  // invoice numbers the line names
     if (!done && l.amount > 0) {
-      // An invoice named by its number or Kassenzeichen in the remittance;
-      // a line naming several is left to a person.
+      // An invoice named by its number or Kassenzeichen in the remittance
+      // or the end-to-end reference; a line naming several is left to a
+      // person.
       std::vector<const Invoice*> hits;
       for (const auto& [id, inv] : books.invoices()) {
-        if (l.remittance.find(inv.number) != std::string::npos ||
-            (!inv.kassenzeichen.empty() && l.remittance.find(inv.kassenzeichen) != std::string::npos)) {
+        if (named_by.find(inv.number) != std::string::npos ||
+            (!inv.kassenzeichen.empty() && named_by.find(inv.kassenzeichen) != std::string::npos)) {
           hits.push_back(&inv);
           named.push_back(inv.number);
         }
@@ -951,6 +965,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
     if (!done) {
       json u = {{"reference", l.reference}, {"amount", l.amount}, {"remittance", l.remittance}};
+      if (named_by != l.remittance) u["end_to_end_id"] = l.end_to_end_id;
       if (!reason.is_null()) u["reason"] = reason;
       // Candidates for a person to check, never matched by amount alone:
       // the invoices the line names, else those whose open amount equals it.

@@ -966,6 +966,52 @@ TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
   EXPECT_EQ(InvoiceFor("a").captured, 9000);
 }
 
+// Issue 15, defect 4: payers often put the invoice number into the SEPA
+// end-to-end reference, not the remittance; the line was left unmatched. It
+// names the invoice as the remittance does, under the same rules: a line
+// dated before its invoice is still never booked, and the banks'
+// placeholder "NOTPROVIDED" names nothing.
+TEST_F(MoneyDecideTest, EndToEndIdNamingInvoiceNumberCapturesBankTransfer) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute, true), now_);
+  Accept(Place("b", "saal", at_ + 3 * kHour, at_ + 4 * kHour, true), now_ + 2 * kDay);
+  ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
+  ASSERT_EQ(InvoiceFor("b").number, "R-2026-000002");
+  ImportBankStatement st = Statement('\x77', "L-e2e", 9000, "Saalmiete Meier");
+  st.statements[0].lines[0].end_to_end_id = "R-2026-000001";
+  BankLineIn early = st.statements[0].lines[0];  // dated before invoice b was issued
+  early.reference = "L-early";
+  early.amount = 6000;
+  early.end_to_end_id = "R-2026-000002";
+  BankLineIn placeholder = st.statements[0].lines[0];
+  placeholder.reference = "L-none";
+  placeholder.amount = 4500;
+  placeholder.end_to_end_id = "NOTPROVIDED";
+  st.statements[0].lines.push_back(early);
+  st.statements[0].lines.push_back(placeholder);
+  Acceptance a = Accept(st, now_ + 3 * kDay);
+  const auto matches = All<schema::MatchedT>(a);
+  ASSERT_EQ(matches.size(), 1u);
+  EXPECT_EQ(matches[0]->kind, "bank_invoice");
+  EXPECT_EQ(matches[0]->subject, "L-e2e");
+  EXPECT_EQ(matches[0]->counterpart, "inv-a");
+  const auto captured = All<schema::PaymentCapturedT>(a);
+  ASSERT_EQ(captured.size(), 1u);
+  EXPECT_EQ(captured[0]->payment_ref, "bank:L-e2e");
+  EXPECT_EQ(captured[0]->amount, 9000);
+  EXPECT_EQ(InvoiceFor("a").captured, 9000);
+  EXPECT_EQ(InvoiceFor("b").captured, 0);
+  const auto& unmatched = a.reply.at("unmatched");
+  ASSERT_EQ(unmatched.size(), 2u);
+  EXPECT_EQ(unmatched[0].at("reference"), "L-early");
+  EXPECT_EQ(unmatched[0].at("end_to_end_id"), "R-2026-000002");
+  EXPECT_EQ(unmatched[0].at("reason").at("code"), "dated_before_invoice");
+  EXPECT_EQ(unmatched[0].at("candidates"), nlohmann::json({"R-2026-000002"}));
+  EXPECT_EQ(unmatched[1].at("reference"), "L-none");
+  EXPECT_FALSE(unmatched[1].contains("end_to_end_id"));
+  EXPECT_FALSE(unmatched[1].contains("candidates"));
+}
+
 // Issue 15, defect 4: a camt.053 file may hold several statements (days, or
 // accounts, one identified by another id than an IBAN). Each is recorded
 // with its own account and balances; all their lines are matched.

@@ -729,7 +729,14 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
               l.amount = chance(70) ? target.gross : 1 + pick64(target.gross);
               l.booking_day = LocalDayOf(now, zone);
               l.value_day = l.booking_day;
-              l.remittance = "Rechnung " + target.number;
+              // The invoice number in the remittance, or in the end-to-end
+              // reference only.
+              if (chance(50)) {
+                l.remittance = "Rechnung " + target.number;
+              } else {
+                l.remittance = "Saalmiete";
+                l.end_to_end_id = target.number;
+              }
               st.lines.push_back(l);
             }
             if (!known.payouts.empty()) {

@@ -352,14 +352,20 @@ struct BankLineIn {
   std::string counterparty;
   std::string end_to_end_id;
 };
-struct ImportBankStatement {
-  std::string file_sha256;  // raw bytes
+// One Stmt of a camt.053 file: its own account, balances and lines.
+struct BankStatementIn {
   std::string statement_id;
-  std::string iban;
+  std::string iban;      // the account's IBAN; empty when it is identified otherwise
+  std::string other_id;  // the account's other identifier (Acct/Id/Othr/Id) when it has no IBAN
   std::string currency;
   std::int64_t opening = 0;
   std::int64_t closing = 0;
   std::vector<BankLineIn> lines;
+};
+// A camt.053 file: one statement or several (of one or more accounts).
+struct ImportBankStatement {
+  std::string file_sha256;                  // raw bytes
+  std::vector<BankStatementIn> statements;  // in the file's order
 };
 
 // The back office's accounts (commands/decide_accounts.cc). http/ hashes

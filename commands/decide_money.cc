@@ -811,6 +811,18 @@ Decision DecideImportSettlement(const TenantModel& m, const Context& ctx, const 
   return a;
 }
 
+namespace {
+
+// What a bank line names, for matching: its remittance information and the
+// end-to-end reference the payer gave, where many payers put the invoice
+// number instead ("NOTPROVIDED" is the banks' placeholder for none).
+std::string NamedBy(const BankLineIn& l) {
+  if (l.end_to_end_id.empty() || l.end_to_end_id == "NOTPROVIDED") return l.remittance;
+  return l.remittance + " " + l.end_to_end_id;
+}
+
+}  // namespace
+
 Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, const ImportBankStatement& c) {
   const Books& books = m.books();
   Acceptance a;
@@ -820,60 +832,78 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     a.reply["already_imported"] = true;
     return a;
   }
-  if (c.currency != books.settings().currency) {
-    return Reject(Refusal::kUnprocessable, "currency_mismatch", "the statement is in another currency",
-                  {{"currency", c.currency}});
+  std::size_t count = 0;
+  for (const auto& st : c.statements) {
+    if (st.currency != books.settings().currency) {
+      return Reject(Refusal::kUnprocessable, "currency_mismatch", "the statement is in another currency",
+                    {{"statement", st.statement_id}, {"currency", st.currency}});
+    }
+    count += st.lines.size();
   }
-  if (c.lines.size() > 100000) {
-    return Reject(Refusal::kUnprocessable, "validation_failed", "a statement holds at most 100000 lines");
+  if (c.statements.empty() || c.statements.size() > 1000 || count > 100000) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "a file holds 1–1000 statements with at most 100000 lines");
   }
-  for (const auto& l : c.lines) {
-    if (!Within(l.amount))
-      return BeyondLargestAmount("bank line " + l.reference, {{"reference", l.reference}});
+  // Every line of the file, in order; the statements only group them.
+  std::vector<const BankLineIn*> lines;
+  lines.reserve(count);
+  for (const auto& st : c.statements) {
+    for (const auto& l : st.lines) lines.push_back(&l);
+  }
+  for (const BankLineIn* l : lines) {
+    if (!Within(l->amount))
+      return BeyondLargestAmount("bank line " + l->reference, {{"reference", l->reference}});
   }
   json duplicates = json::array();
   std::set<std::string> fresh;
-  for (const auto& l : c.lines) {
-    if (books.BankLineSeen(l.reference) || !fresh.insert(l.reference).second) {
+  for (const BankLineIn* l : lines) {
+    if (books.BankLineSeen(l->reference) || !fresh.insert(l->reference).second) {
       duplicates.push_back(
-          {{"reference", l.reference}, {"amount", l.amount}, {"detail", "line already imported"}});
+          {{"reference", l->reference}, {"amount", l->amount}, {"detail", "line already imported"}});
       continue;
     }
     // A line dated before the books begin posts nothing (it is left to a
     // person below), so it cannot touch the closed period either.
-    if (l.booking_day < BooksBegin(m)) continue;
-    if (auto r = CheckOpenPeriod(m, LocalNoon(l.booking_day, m.zone()))) return *r;
+    if (l->booking_day < BooksBegin(m)) continue;
+    if (auto r = CheckOpenPeriod(m, LocalNoon(l->booking_day, m.zone()))) return *r;
   }
-  auto imported = Draft(ctx, "import/" + import_id, 1);
-  schema::BankStatementImportedT e;
-  e.import_id = import_id;
-  e.file_sha256.assign(c.file_sha256.begin(), c.file_sha256.end());
-  e.statement_id = c.statement_id;
-  e.iban = c.iban;
-  e.currency = c.currency;
-  e.opening = c.opening;
-  e.closing = c.closing;
-  for (const auto& l : c.lines) {
-    auto bl = std::make_unique<schema::BankLineT>();
-    bl->reference = l.reference;
-    bl->amount = l.amount;
-    bl->booking_day = l.booking_day;
-    bl->value_day = l.value_day;
-    bl->remittance = l.remittance;
-    bl->counterparty = l.counterparty;
-    bl->end_to_end_id = l.end_to_end_id;
-    e.lines.push_back(std::move(bl));
+  std::uint64_t version = 0;
+  json statement_ids = json::array();
+  for (const auto& st : c.statements) {
+    auto imported = Draft(ctx, "import/" + import_id, ++version);
+    schema::BankStatementImportedT e;
+    e.import_id = import_id;
+    e.file_sha256.assign(c.file_sha256.begin(), c.file_sha256.end());
+    e.statement_id = st.statement_id;
+    e.iban = st.iban;
+    e.account_other_id = st.other_id;
+    e.currency = st.currency;
+    e.opening = st.opening;
+    e.closing = st.closing;
+    for (const auto& l : st.lines) {
+      auto bl = std::make_unique<schema::BankLineT>();
+      bl->reference = l.reference;
+      bl->amount = l.amount;
+      bl->booking_day = l.booking_day;
+      bl->value_day = l.value_day;
+      bl->remittance = l.remittance;
+      bl->counterparty = l.counterparty;
+      bl->end_to_end_id = l.end_to_end_id;
+      e.lines.push_back(std::move(bl));
+    }
+    imported.payload.Set(std::move(e));
+    a.events.push_back(std::move(imported));
+    statement_ids.push_back(st.statement_id);
   }
-  imported.payload.Set(std::move(e));
-  a.events.push_back(std::move(imported));
-  std::uint64_t version = 1;
   json matched = json::array(), unmatched = json::array();
   std::set<std::string> payouts_used, invoices_used;
   DocNumbers numbers(books, LocalYear(ctx.now, m.zone()));
-  for (const auto& l : c.lines) {
+  for (const BankLineIn* line : lines) {
+    const BankLineIn& l = *line;
     if (fresh.count(l.reference) == 0) continue;
     fresh.erase(l.reference);  // a line listed twice in one file is matched once
     const TimeUs value = LocalNoon(l.booking_day, m.zone());
+    const std::string named_by = NamedBy(l);
     bool done = false;
     // Why a line that names something was not matched, for the person who
     // checks it (null: nothing but the line itself stood in the way). A
@@ -888,7 +918,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
     if (!before_books && l.amount > 0) {
       for (const auto& [id, payout] : books.payouts()) {
-        if (!payout.on_bank && payouts_used.count(id) == 0 && l.remittance.find(id) != std::string::npos) {
+        if (!payout.on_bank && payouts_used.count(id) == 0 && named_by.find(id) != std::string::npos) {
           payouts_used.insert(id);
           a.events.push_back(MatchEvent(ctx, import_id, ++version, "payout_bank", id, l.reference, l.amount,
                                         l.amount - payout.net, value, 0));
@@ -901,14 +931,15 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     // Invoices are kept in a hash map: everything taken from it is sorted by
     // number, so that a decision never depends on the map's order (which
     // differs between a folded model and one restored from a snapshot).
-    std::vector<std::string> named;  // invoice numbers the remittance names
+    std::vector<std::string> named;  // invoice numbers the line names
     if (!done && l.amount > 0) {
-      // An invoice named by its number or Kassenzeichen in the remittance;
-      // a line naming several is left to a person.
+      // An invoice named by its number or Kassenzeichen in the remittance
+      // or the end-to-end reference; a line naming several is left to a
+      // person.
       std::vector<const Invoice*> hits;
       for (const auto& [id, inv] : books.invoices()) {
-        if (l.remittance.find(inv.number) != std::string::npos ||
-            (!inv.kassenzeichen.empty() && l.remittance.find(inv.kassenzeichen) != std::string::npos)) {
+        if (named_by.find(inv.number) != std::string::npos ||
+            (!inv.kassenzeichen.empty() && named_by.find(inv.kassenzeichen) != std::string::npos)) {
           hits.push_back(&inv);
           named.push_back(inv.number);
         }
@@ -934,6 +965,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
     if (!done) {
       json u = {{"reference", l.reference}, {"amount", l.amount}, {"remittance", l.remittance}};
+      if (named_by != l.remittance) u["end_to_end_id"] = l.end_to_end_id;
       if (!reason.is_null()) u["reason"] = reason;
       // Candidates for a person to check, never matched by amount alone:
       // the invoices the line names, else those whose open amount equals it.
@@ -950,6 +982,7 @@ Decision DecideImportBankStatement(const TenantModel& m, const Context& ctx, con
     }
   }
   a.created = true;
+  a.reply["statements"] = statement_ids;
   a.reply["matched"] = matched;
   a.reply["unmatched"] = unmatched;
   a.reply["duplicates"] = duplicates;

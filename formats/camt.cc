@@ -3,6 +3,7 @@
 #include <pugixml.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <set>
 
@@ -79,7 +80,7 @@ std::string DateOf(const pugi::xml_node& n) {
   return {};
 }
 
-// v02 writes Dbtr/Nm, v08 wraps the party in Dbtr/Pty/Nm.
+// Up to .06 a party is Dbtr/Nm; from .07 it is wrapped in Dbtr/Pty/Nm.
 std::string PartyName(const pugi::xml_node& party) {
   if (pugi::xml_node nm = Child(party, "Nm")) return Text(nm);
   return Text(Path(party, {"Pty", "Nm"}));
@@ -201,7 +202,10 @@ Result<BankStatement> ParseStatement(std::string_view xml, const pugi::xml_node&
   st.id = Text(Child(stmt, "Id"));
   const pugi::xml_node acct = Child(stmt, "Acct");
   st.iban = Text(Path(acct, {"Id", "IBAN"}));
-  if (st.iban.empty()) return Bad(xml, stmt, "Stmt without Acct/Id/IBAN");
+  if (st.iban.empty()) st.other_id = Text(Path(acct, {"Id", "Othr", "Id"}));
+  if (st.iban.empty() && st.other_id.empty()) {
+    return Bad(xml, stmt, "Stmt without account identification (Acct/Id/IBAN or Acct/Id/Othr/Id)");
+  }
   Result<Balance> opening = FindBalance(xml, stmt, "OPBD");
   if (opening.ok() && !opening->found) opening = FindBalance(xml, stmt, "PRCD");
   if (!opening.ok()) return opening.status();
@@ -243,6 +247,27 @@ std::string RootNamespace(const pugi::xml_node& root) {
   return root.attribute(attr.c_str()).value();
 }
 
+constexpr std::string_view kCamt053Namespace = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.";
+
+// "camt.053.001.NN" for a version number.
+std::string VersionName(int version) {
+  std::string out = "camt.053.001.";
+  if (version < 10) out += '0';
+  return out + std::to_string(version);
+}
+
+// The version a camt.053 namespace names (the two digits after
+// kCamt053Namespace), or 0 when it names none.
+int NamespaceVersion(std::string_view ns) {
+  if (!ns.starts_with(kCamt053Namespace)) return 0;
+  const std::string_view digits = ns.substr(kCamt053Namespace.size());
+  if (digits.size() != 2 || !std::isdigit(static_cast<unsigned char>(digits[0])) ||
+      !std::isdigit(static_cast<unsigned char>(digits[1]))) {
+    return 0;
+  }
+  return (digits[0] - '0') * 10 + (digits[1] - '0');
+}
+
 }  // namespace
 
 Result<std::vector<BankStatement>> ParseCamt053(std::string_view xml) {
@@ -264,10 +289,24 @@ Result<std::vector<BankStatement>> ParseCamt053(std::string_view xml) {
     return Status(StatusCode::kInvalidArgument, "not a camt.053 Document (root element '" +
                                                     std::string(root.name()) + "', namespace '" + ns + "')");
   }
+  // The paths read are the same in the versions listed in camt.h; a newer
+  // version may move or redefine them, so it is refused rather than
+  // half-read. Without a namespace the version is unknown.
+  const int version = NamespaceVersion(ns);
+  if (version < kFirstCamt053Version || version > kLastCamt053Version) {
+    const std::string what = ns.empty()
+                                 ? std::string("camt.053 Document without namespace, so of unknown version")
+                                 : "unsupported camt.053 version (namespace '" + ns + "')";
+    return Status(StatusCode::kInvalidArgument, what + "; supported: " + VersionName(kFirstCamt053Version) +
+                                                    " to " + VersionName(kLastCamt053Version) +
+                                                    " (namespace " + std::string(kCamt053Namespace) + "NN)");
+  }
   const std::string message_id = Text(Path(body, {"GrpHdr", "MsgId"}));
+  const std::vector<pugi::xml_node> stmts = Children(body, "Stmt");
+  if (stmts.empty()) return Bad(xml, body, "BkToCstmrStmt without Stmt");
   std::vector<BankStatement> out;
   std::set<std::string> references;
-  for (const pugi::xml_node& stmt : Children(body, "Stmt")) {
+  for (const pugi::xml_node& stmt : stmts) {
     Result<BankStatement> st = ParseStatement(xml, stmt, message_id);
     if (!st.ok()) return st.status();
     for (const BankLine& line : st->lines) {

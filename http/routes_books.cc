@@ -87,28 +87,28 @@ void Edge::ImportBankStatement(const CallPtr& c) {
   if (!statements.ok()) {
     return Problem(c, status::unprocessable_entity, "invalid_file", statements.status().message());
   }
-  if (statements->size() != 1) {
-    return Problem(c, status::unprocessable_entity, "invalid_file",
-                   "send one statement per file (this one has " + std::to_string(statements->size()) + ")");
-  }
-  const BankStatement& s = statements->front();
   commands::ImportBankStatement cmd;
   cmd.file_sha256 = std::string(AsBytes(Sha256Of(c->req.body())));
-  cmd.statement_id = s.id;
-  cmd.iban = s.iban;
-  cmd.currency = s.currency;
-  cmd.opening = s.opening;
-  cmd.closing = s.closing;
-  for (const auto& l : s.lines) {
-    commands::BankLineIn in;
-    in.reference = l.reference;
-    in.amount = l.credit ? l.amount : -l.amount;
-    in.booking_day = ParseLocalDay(l.booking_date).value_or(0);
-    in.value_day = ParseLocalDay(l.value_date).value_or(in.booking_day);
-    in.remittance = l.remittance;
-    in.counterparty = l.counterparty;
-    in.end_to_end_id = l.end_to_end_id;
-    cmd.lines.push_back(std::move(in));
+  for (const BankStatement& s : *statements) {
+    commands::BankStatementIn st;
+    st.statement_id = s.id;
+    st.iban = s.iban;
+    st.other_id = s.other_id;
+    st.currency = s.currency;
+    st.opening = s.opening;
+    st.closing = s.closing;
+    for (const auto& l : s.lines) {
+      commands::BankLineIn in;
+      in.reference = l.reference;
+      in.amount = l.credit ? l.amount : -l.amount;
+      in.booking_day = ParseLocalDay(l.booking_date).value_or(0);
+      in.value_day = ParseLocalDay(l.value_date).value_or(in.booking_day);
+      in.remittance = l.remittance;
+      in.counterparty = l.counterparty;
+      in.end_to_end_id = l.end_to_end_id;
+      st.lines.push_back(std::move(in));
+    }
+    cmd.statements.push_back(std::move(st));
   }
   Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
 }

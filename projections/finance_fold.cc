@@ -539,17 +539,35 @@ Status Finance::Settlement() {
   return Status::Ok();
 }
 
+// A file of several statements records one event per statement: the first
+// writes the import, each adds its statement (account, balances, lines).
+// The import's own statement, iban, opening and closing are the first
+// statement's.
 Status Finance::BankStatement() {
   const auto* e = env_.payload_as_BankStatementImported();
   const std::string id = S(e->import_id());
-  json duplicates = json::array();
+  auto x = Get("x" + id);
+  if (!x.ok()) return x.status();
+  if (x->is_null()) {
+    *x = {{"import", id},
+          {"kind", "bank_statement"},
+          {"statement", S(e->statement_id())},
+          {"iban", S(e->iban())},
+          {"opening", e->opening()},
+          {"closing", e->closing()},
+          {"imported", FormatUtc(env_.recorded_at_us())},
+          {"seq", seq_},
+          {"lines", 0},
+          {"duplicates", json::array()},
+          {"statements", json::array()}};
+  }
   std::size_t lines = 0;
   for (const auto* l : Each(e->lines())) {
     const std::string ref = S(l->reference());
     auto known = Get("y" + ref);
     if (!known.ok()) return known.status();
     if (!known->is_null()) {
-      duplicates.push_back({{"reference", ref}, {"amount", l->amount()}});
+      (*x)["duplicates"].push_back({{"reference", ref}, {"amount", l->amount()}});
       continue;
     }
     ++lines;
@@ -561,16 +579,15 @@ Status Finance::BankStatement() {
                     {"counterparty", S(l->counterparty())},
                     {"matched", ""}});
   }
-  Put("x" + id, {{"import", id},
-                 {"kind", "bank_statement"},
-                 {"statement", S(e->statement_id())},
-                 {"iban", S(e->iban())},
-                 {"opening", e->opening()},
-                 {"closing", e->closing()},
-                 {"imported", FormatUtc(env_.recorded_at_us())},
-                 {"seq", seq_},
-                 {"lines", lines},
-                 {"duplicates", duplicates}});
+  (*x)["lines"] = (*x)["lines"].get<std::size_t>() + lines;
+  (*x)["statements"].push_back({{"statement", S(e->statement_id())},
+                                {"iban", S(e->iban())},
+                                {"other_id", S(e->account_other_id())},
+                                {"currency", S(e->currency())},
+                                {"opening", e->opening()},
+                                {"closing", e->closing()},
+                                {"lines", lines}});
+  Put("x" + id, *x);
   return Status::Ok();
 }
 

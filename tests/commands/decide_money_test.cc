@@ -109,8 +109,9 @@ class MoneyDecideTest : public DecideFixture {
   // A statement (file hash: 32 × `file`) with one credit line booked today.
   ImportBankStatement Statement(char file, const std::string& reference, std::int64_t amount,
                                 const std::string& remittance) {
-    ImportBankStatement st;
-    st.file_sha256 = std::string(32, file);
+    ImportBankStatement f;
+    f.file_sha256 = std::string(32, file);
+    BankStatementIn& st = f.statements.emplace_back();
     st.statement_id = "2026-06-01";
     st.iban = "DE02120300000000202051";
     st.currency = "EUR";
@@ -121,7 +122,7 @@ class MoneyDecideTest : public DecideFixture {
     line.value_day = line.booking_day;
     line.remittance = remittance;
     st.lines = {line};
-    return st;
+    return f;
   }
 
   const TimeUs now_ = T("2026-06-01T08:00:00Z");  // a Monday
@@ -938,11 +939,11 @@ TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
   Accept(Place("a", "saal", at_, at_ + 90 * kMinute), now_);
   ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
   ImportBankStatement st = Statement('\x33', "L1", 9000, "Saalmiete Rechnung R-2026-000001 Meier");
-  BankLineIn debit = st.lines[0];
+  BankLineIn debit = st.statements[0].lines[0];
   debit.reference = "L2";
   debit.amount = -500;
   debit.remittance = "Kontogebuehr";
-  st.lines.push_back(debit);
+  st.statements[0].lines.push_back(debit);
   Acceptance a = Accept(st, now_ + kHour);
   ASSERT_EQ(a.events.size(), 4u);
   EXPECT_EQ(a.events[0].payload.type, schema::Payload::BankStatementImported);
@@ -965,6 +966,100 @@ TEST_F(MoneyDecideTest, BankLineNamingInvoiceNumberCapturesBankTransfer) {
   EXPECT_EQ(InvoiceFor("a").captured, 9000);
 }
 
+// Issue 15, defect 4: payers often put the invoice number into the SEPA
+// end-to-end reference, not the remittance; the line was left unmatched. It
+// names the invoice as the remittance does, under the same rules: a line
+// dated before its invoice is still never booked, and the banks'
+// placeholder "NOTPROVIDED" names nothing.
+TEST_F(MoneyDecideTest, EndToEndIdNamingInvoiceNumberCapturesBankTransfer) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute, true), now_);
+  Accept(Place("b", "saal", at_ + 3 * kHour, at_ + 4 * kHour, true), now_ + 2 * kDay);
+  ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
+  ASSERT_EQ(InvoiceFor("b").number, "R-2026-000002");
+  ImportBankStatement st = Statement('\x77', "L-e2e", 9000, "Saalmiete Meier");
+  st.statements[0].lines[0].end_to_end_id = "R-2026-000001";
+  BankLineIn early = st.statements[0].lines[0];  // dated before invoice b was issued
+  early.reference = "L-early";
+  early.amount = 6000;
+  early.end_to_end_id = "R-2026-000002";
+  BankLineIn placeholder = st.statements[0].lines[0];
+  placeholder.reference = "L-none";
+  placeholder.amount = 4500;
+  placeholder.end_to_end_id = "NOTPROVIDED";
+  st.statements[0].lines.push_back(early);
+  st.statements[0].lines.push_back(placeholder);
+  Acceptance a = Accept(st, now_ + 3 * kDay);
+  const auto matches = All<schema::MatchedT>(a);
+  ASSERT_EQ(matches.size(), 1u);
+  EXPECT_EQ(matches[0]->kind, "bank_invoice");
+  EXPECT_EQ(matches[0]->subject, "L-e2e");
+  EXPECT_EQ(matches[0]->counterpart, "inv-a");
+  const auto captured = All<schema::PaymentCapturedT>(a);
+  ASSERT_EQ(captured.size(), 1u);
+  EXPECT_EQ(captured[0]->payment_ref, "bank:L-e2e");
+  EXPECT_EQ(captured[0]->amount, 9000);
+  EXPECT_EQ(InvoiceFor("a").captured, 9000);
+  EXPECT_EQ(InvoiceFor("b").captured, 0);
+  const auto& unmatched = a.reply.at("unmatched");
+  ASSERT_EQ(unmatched.size(), 2u);
+  EXPECT_EQ(unmatched[0].at("reference"), "L-early");
+  EXPECT_EQ(unmatched[0].at("end_to_end_id"), "R-2026-000002");
+  EXPECT_EQ(unmatched[0].at("reason").at("code"), "dated_before_invoice");
+  EXPECT_EQ(unmatched[0].at("candidates"), nlohmann::json({"R-2026-000002"}));
+  EXPECT_EQ(unmatched[1].at("reference"), "L-none");
+  EXPECT_FALSE(unmatched[1].contains("end_to_end_id"));
+  EXPECT_FALSE(unmatched[1].contains("candidates"));
+}
+
+// Issue 15, defect 4: a camt.053 file may hold several statements (days, or
+// accounts, one identified by another id than an IBAN). Each is recorded
+// with its own account and balances; all their lines are matched.
+TEST_F(MoneyDecideTest, FileOfSeveralStatementsRecordsEachWithItsAccount) {
+  HourlyRoom();
+  Accept(Place("a", "saal", at_, at_ + 90 * kMinute, true), now_);
+  ImportBankStatement file = Statement('\x78', "L-1", 9000, "Rechnung R-2026-000001");
+  file.statements[0].opening = 1000;
+  file.statements[0].closing = 10000;
+  BankStatementIn second = file.statements[0];
+  second.statement_id = "2026-06-01-B";
+  second.iban.clear();
+  second.other_id = "0815-4711";
+  second.opening = 0;
+  second.closing = -500;
+  second.lines[0].reference = "L-2";
+  second.lines[0].amount = -500;
+  second.lines[0].remittance = "Kontogebuehr";
+  file.statements.push_back(second);
+  Acceptance a = Accept(file, now_ + kHour);
+  const auto imported = All<schema::BankStatementImportedT>(a);
+  ASSERT_EQ(imported.size(), 2u);
+  EXPECT_EQ(a.events[0].stream_version, 1u);
+  EXPECT_EQ(a.events[1].stream_version, 2u);
+  EXPECT_EQ(imported[0]->statement_id, "2026-06-01");
+  EXPECT_EQ(imported[0]->iban, "DE02120300000000202051");
+  EXPECT_EQ(imported[0]->account_other_id, "");
+  EXPECT_EQ(imported[0]->closing, 10000);
+  ASSERT_EQ(imported[0]->lines.size(), 1u);
+  EXPECT_EQ(imported[1]->statement_id, "2026-06-01-B");
+  EXPECT_EQ(imported[1]->iban, "");
+  EXPECT_EQ(imported[1]->account_other_id, "0815-4711");
+  EXPECT_EQ(imported[1]->closing, -500);
+  ASSERT_EQ(imported[1]->lines.size(), 1u);
+  EXPECT_EQ(imported[1]->lines[0]->reference, "L-2");
+  EXPECT_EQ(a.reply.at("statements"), nlohmann::json({"2026-06-01", "2026-06-01-B"}));
+  EXPECT_EQ(All<schema::PaymentCapturedT>(a).size(), 1u);
+  EXPECT_EQ(a.reply.at("unmatched").size(), 1u);  // the fee
+  EXPECT_TRUE(model_.books().BankLineSeen("L-2"));
+  EXPECT_TRUE(Accept(file, now_ + 2 * kHour).events.empty());
+  // A statement in another currency refuses the whole file.
+  file.file_sha256 = std::string(32, '\x79');
+  file.statements[1].currency = "CHF";
+  EXPECT_EQ(Refuse(file, now_ + 3 * kHour).code, "currency_mismatch");
+  file.statements.clear();
+  EXPECT_EQ(Refuse(file, now_ + 3 * kHour).code, "validation_failed");
+}
+
 // Issue 15, defect 1: a statement line dated 2023 naming an invoice issued
 // in 2026 became a payment, receipt and postings in 2023, before the tenant
 // existed. A line dated before its invoice, or before the books begin, is
@@ -976,8 +1071,8 @@ TEST_F(MoneyDecideTest, PaymentDatedBeforeItsInvoiceOrTheBooksIsNeverBooked) {
   ASSERT_EQ(InvoiceFor("a").number, "R-2026-000001");
 
   ImportBankStatement old = Statement('o', "L-2023", 6000, "Rechnung R-2026-000001");
-  old.lines[0].booking_day = LocalDayOf(T("2023-12-06T12:00:00Z"), model_.zone());
-  old.lines[0].value_day = old.lines[0].booking_day;
+  old.statements[0].lines[0].booking_day = LocalDayOf(T("2023-12-06T12:00:00Z"), model_.zone());
+  old.statements[0].lines[0].value_day = old.statements[0].lines[0].booking_day;
   Acceptance a = Accept(old, issued + kDay);
   EXPECT_TRUE(All<schema::PaymentCapturedT>(a).empty());
   EXPECT_TRUE(All<schema::MatchedT>(a).empty());
@@ -986,8 +1081,9 @@ TEST_F(MoneyDecideTest, PaymentDatedBeforeItsInvoiceOrTheBooksIsNeverBooked) {
   EXPECT_EQ(a.reply["unmatched"][0].at("candidates"), nlohmann::json({"R-2026-000001"}));
 
   ImportBankStatement early = Statement('e', "L-early", 6000, "Rechnung R-2026-000001");
-  early.lines[0].booking_day = LocalDayOf(issued - kDay, model_.zone());  // after the books began
-  early.lines[0].value_day = early.lines[0].booking_day;
+  early.statements[0].lines[0].booking_day =
+      LocalDayOf(issued - kDay, model_.zone());  // after the books began
+  early.statements[0].lines[0].value_day = early.statements[0].lines[0].booking_day;
   a = Accept(early, issued + kDay);
   EXPECT_TRUE(All<schema::PaymentCapturedT>(a).empty());
   ASSERT_EQ(a.reply.at("unmatched").size(), 1u);
@@ -1008,8 +1104,8 @@ TEST_F(MoneyDecideTest, PaymentDatedBeforeItsInvoiceOrTheBooksIsNeverBooked) {
 
   // Dated the day the invoice was issued: booked.
   ImportBankStatement right = Statement('r', "L-ok", 6000, "Rechnung R-2026-000001");
-  right.lines[0].booking_day = LocalDayOf(issued, model_.zone());
-  right.lines[0].value_day = right.lines[0].booking_day;
+  right.statements[0].lines[0].booking_day = LocalDayOf(issued, model_.zone());
+  right.statements[0].lines[0].value_day = right.statements[0].lines[0].booking_day;
   a = Accept(right, issued + kDay);
   ASSERT_EQ(All<schema::PaymentCapturedT>(a).size(), 1u);
   EXPECT_EQ(InvoiceFor("a").captured, 6000);

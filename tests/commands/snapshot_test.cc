@@ -336,8 +336,9 @@ class SnapshotTest : public DecideFixture {
       s.payouts = {p};
       Step(s, now);
     } else if (pick < 83) {
-      ImportBankStatement st;
-      st.file_sha256 = std::string(AsBytes(Sha256Of("camt" + std::to_string(rng_()))));
+      ImportBankStatement file;
+      file.file_sha256 = std::string(AsBytes(Sha256Of("camt" + std::to_string(rng_()))));
+      BankStatementIn& st = file.statements.emplace_back();
       st.statement_id = "st-" + std::to_string(rng_() % 1000);
       st.iban = "DE02120300000000202051";
       st.currency = "EUR";
@@ -351,7 +352,7 @@ class SnapshotTest : public DecideFixture {
       line.counterparty = "Meier";
       st.lines = {line};
       st.closing = line.amount;
-      Step(st, now);
+      Step(file, now);
     } else if (pick < 85) {
       Step(ErasePerson{"person-" + std::to_string(rng_() % 50), "Art. 17 DSGVO"}, now);
     } else if (pick < 88) {

@@ -34,6 +34,15 @@ std::string TodayUtc() {
       .substr(0, 10);
 }
 
+// Today in the tenant's zone (Europe/Berlin, the default): the day an
+// invoice issued now is dated.
+std::string TodayBerlin() {
+  const TimeUs now = std::chrono::duration_cast<std::chrono::microseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+  return FormatLocalDay(LocalDayOf(now, FindZone("Europe/Berlin")));
+}
+
 // A day `days` from now at 10:00 UTC, RFC 3339.
 std::string DaysAhead(int days, int hour) {
   const auto now = std::chrono::system_clock::now() + std::chrono::hours(24 * days);
@@ -88,6 +97,44 @@ std::string Camt(const std::string& ref, std::int64_t cents, const std::string& 
          remittance +
          "</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>"
          "</Stmt></BkToCstmrStmt></Document>";
+}
+
+// A camt.053.001.08 file of two day statements: the town's giro account
+// (IBAN) with one credit of `cents` whose invoice number is only in the
+// end-to-end reference, and a second account known by its number alone
+// (Acct/Id/Othr/Id) with a fee.
+std::string CamtOfTwoAccounts(const std::string& end_to_end_id, std::int64_t cents, const std::string& day) {
+  const std::string amount =
+      std::to_string(cents / 100) + "." + (cents % 100 < 10 ? "0" : "") + std::to_string(cents % 100);
+  const std::string closing =
+      std::to_string(1000 + cents / 100) + "." + (cents % 100 < 10 ? "0" : "") + std::to_string(cents % 100);
+  auto bal = [&](const char* code, const std::string& value) {
+    return "<Bal><Tp><CdOrPrtry><Cd>" + std::string(code) + "</Cd></CdOrPrtry></Tp><Amt Ccy=\"EUR\">" +
+           value + "</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>" + day + "</Dt></Dt></Bal>";
+  };
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+         "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.08\"><BkToCstmrStmt>"
+         "<GrpHdr><MsgId>MSG-TWO</MsgId><CreDtTm>" +
+         day +
+         "T20:00:00+01:00</CreDtTm></GrpHdr>"
+         "<Stmt><Id>STMT-GIRO</Id><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>" +
+         bal("OPBD", "1000.00") + bal("CLBD", closing) + "<Ntry><Amt Ccy=\"EUR\">" + amount +
+         "</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>" + day +
+         "</Dt></BookgDt><AcctSvcrRef>GIRO-0001</AcctSvcrRef>"
+         "<BkTxCd><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd>"
+         "<NtryDtls><TxDtls><Refs><EndToEndId>" +
+         end_to_end_id +
+         "</EndToEndId></Refs><RltdPties><Dbtr><Pty><Nm>Meier, Anna</Nm></Pty></Dbtr></RltdPties>"
+         "<RmtInf><Ustrd>Saalmiete, vielen Dank</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt>"
+         "<Stmt><Id>STMT-KASSE</Id><Acct><Id><Othr><Id>0815-4711</Id></Othr></Id><Ccy>EUR</Ccy></Acct>" +
+         bal("OPBD", "50.00") + bal("CLBD", "45.00") +
+         "<Ntry><Amt Ccy=\"EUR\">5.00</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>" +
+         day +
+         "</Dt></BookgDt><AcctSvcrRef>KASSE-0001</AcctSvcrRef>"
+         "<BkTxCd><Prtry><Cd>NCHG+808</Cd><Issr>DK</Issr></Prtry></BkTxCd>"
+         "<NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs>"
+         "<RmtInf><Ustrd>Kontofuehrung</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt>"
+         "</BkToCstmrStmt></Document>";
 }
 
 class MoneyHttpTest : public ::testing::Test {
@@ -374,6 +421,57 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
   (void)refund;
 }
 
+// Issue 15, defect 4, over HTTP: a file of two statements was refused ("send
+// one statement per file"), an account without IBAN too, and an invoice
+// number in the end-to-end reference matched nothing. Now the file is
+// imported whole, each statement with its account and balances, and the
+// transfer pays its invoice.
+TEST_F(MoneyHttpTest, BankFileOfTwoAccountsPaysTheInvoiceNamedInItsEndToEndId) {
+  Must("POST", "/resources", {{"id", "saal"}, {"name", "Saal"}}, admin_);
+  Must("PUT", "/tariffs/saal-stunde",
+       {{"target", "resource/saal"},
+        {"unit", "hour"},
+        {"price", {{"amount", 6000}, {"currency", "EUR"}}},
+        {"gross", true},
+        {"tax_rate_percent", 19}},
+       admin_);
+  auto placed = Must("POST", "/bookings",
+                     {{"resource", "saal"}, {"start", DaysAhead(10, 10)}, {"end", DaysAhead(10, 12)}}, "");
+  ASSERT_EQ(placed["status"], "held") << placed.dump();
+  const std::string booking = placed["id"], token = placed["manage_token"];
+  const std::string number = placed["invoice"]["number"];
+
+  const std::string file = CamtOfTwoAccounts(number, 12000, TodayBerlin());
+  auto bank = Raw("/reconciliation/bank-statements", finance_, "POST", file, "application/xml");
+  ASSERT_EQ(bank.status, 201) << bank.body;
+  EXPECT_EQ(bank.json()["statements"], json({"STMT-GIRO", "STMT-KASSE"})) << bank.body;
+  ASSERT_EQ(bank.json()["matched"].size(), 1u) << bank.body;
+  EXPECT_EQ(bank.json()["matched"][0]["kind"], "bank_invoice");
+  EXPECT_EQ(bank.json()["matched"][0]["subject"], "GIRO-0001");
+  ASSERT_EQ(bank.json()["unmatched"].size(), 1u) << bank.body;  // the fee
+  EXPECT_EQ(bank.json()["unmatched"][0]["reference"], "KASSE-0001");
+  auto seen = Raw("/bookings/" + booking + "/invoice?token=" + token, "");
+  ASSERT_EQ(seen.status, 200) << seen.body;
+  EXPECT_EQ(seen.json()["open"], 0) << seen.body;
+
+  json rec = Get("/reconciliation", auditor_);
+  ASSERT_EQ(rec["imports"].size(), 1u) << rec.dump();
+  const json& statements = rec["imports"][0]["statements"];
+  ASSERT_EQ(statements.size(), 2u) << rec.dump();
+  EXPECT_EQ(statements[0]["iban"], "DE89370400440532013000");
+  EXPECT_EQ(statements[0]["closing"], 100000 + 12000);
+  EXPECT_EQ(statements[1]["statement"], "STMT-KASSE");
+  EXPECT_EQ(statements[1]["iban"], "");
+  EXPECT_EQ(statements[1]["other_id"], "0815-4711");
+  EXPECT_EQ(statements[1]["opening"], 5000);
+  EXPECT_EQ(statements[1]["closing"], 4500);
+  EXPECT_EQ(rec["imports"][0]["lines"], 2);
+
+  auto again = Raw("/reconciliation/bank-statements", finance_, "POST", file, "application/xml");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json()["already_imported"], true);
+}
+
 TEST_F(MoneyHttpTest, BadWebhooksAndFilesStoreNothing) {
   Must("POST", "/resources", {{"id", "saal"}, {"name", "Saal"}}, admin_);
   const std::string before = position_;
@@ -402,6 +500,19 @@ TEST_F(MoneyHttpTest, BadWebhooksAndFilesStoreNothing) {
   EXPECT_EQ(csv.json()["code"], "invalid_file");
   auto xml = Raw("/reconciliation/bank-statements", finance_, "POST", "<Document><oops", "application/xml");
   EXPECT_EQ(xml.status, 422) << xml.body;
+  // A camt.053 version not checked, and a statement without account.
+  std::string camt = Camt("BANK-0009", 1000, "Spende", TodayUtc());
+  const std::string v02 = "camt.053.001.02", iban = "<IBAN>DE89370400440532013000</IBAN>";
+  auto v14 = Raw("/reconciliation/bank-statements", finance_, "POST",
+                 std::string(camt).replace(camt.find(v02), v02.size(), "camt.053.001.14"), "application/xml");
+  EXPECT_EQ(v14.status, 422) << v14.body;
+  EXPECT_EQ(v14.json()["code"], "invalid_file");
+  EXPECT_NE(v14.body.find("supported: camt.053.001.02 to camt.053.001.13"), std::string::npos) << v14.body;
+  auto no_account = Raw("/reconciliation/bank-statements", finance_, "POST",
+                        camt.replace(camt.find(iban), iban.size(), ""), "application/xml");
+  EXPECT_EQ(no_account.status, 422) << no_account.body;
+  EXPECT_NE(no_account.body.find("Stmt without account identification"), std::string::npos)
+      << no_account.body;
   auto bad_tariff = Do("PUT", "/tariffs/t1",
                        {{"target", "resource/saal"},
                         {"unit", "hour"},

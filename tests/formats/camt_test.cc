@@ -33,6 +33,12 @@ class CamtTest : public ::testing::Test {
  protected:
   std::string sparkasse_ = Load("camt053_sparkasse.xml");
   std::string v08_ = Load("camt053_v08.xml");
+  // Real-world samples from open-source CAMT parsers (origin and licence in
+  // data/README.md), unchanged.
+  std::string vrbank_ = Load("camt053_viafintech_valid_example.xml");
+  std::string vrbank_other_id_ = Load("camt053_viafintech_with_other_id.xml");
+  std::string wise_ = Load("camt053_viafintech_with_datetime.xml");
+  std::string multi_ = Load("camt053_genkgo_multi_statement.xml");
 };
 
 TEST_F(CamtTest, SparkasseStatementHasAccountAndBalances) {
@@ -139,6 +145,159 @@ TEST_F(CamtTest, EntryWithoutReferenceIsNamedByStatementAndPosition) {
   EXPECT_EQ(l.reference, "DB-STMT-2026-328/1");
   EXPECT_EQ(l.amount, 1000);
   EXPECT_TRUE(l.remittance.empty());
+}
+
+// A German cooperative bank's day statement: PRCD as opening balance, a
+// batch of two transfers given by AmtDtls/TxAmt, end-to-end references.
+TEST_F(CamtTest, CooperativeBankSampleIsRead) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(vrbank_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 1u);
+  const BankStatement& st = r->front();
+  EXPECT_EQ(st.id, "0352C5320131227220503");
+  EXPECT_EQ(st.iban, "DE14740618130000033626");
+  EXPECT_EQ(st.other_id, "");
+  EXPECT_EQ(st.opening, 3306);
+  EXPECT_EQ(st.closing, 2306);
+  ASSERT_EQ(st.lines.size(), 5u);
+  EXPECT_EQ(st.lines[0].reference, "2013122710583450000");
+  EXPECT_FALSE(st.lines[0].credit);
+  EXPECT_EQ(st.lines[0].amount, 200);
+  EXPECT_EQ(st.lines[0].end_to_end_id, "EndToEndReference");
+  EXPECT_EQ(st.lines[0].counterparty, "Testkonto Nummer 2");
+  EXPECT_EQ(st.lines[0].counterparty_iban, "DE09300606010012345671");
+  EXPECT_EQ(st.lines[1].end_to_end_id, "NOTPROVIDED");
+  EXPECT_TRUE(st.lines[2].credit);
+  EXPECT_EQ(st.lines[2].end_to_end_id, "");
+  EXPECT_EQ(st.lines[2].counterparty_iban, "");  // the debtor's account is a BBAN (Othr/Id)
+  EXPECT_EQ(st.lines[2].remittance, "R CKBUCHUNG");
+  EXPECT_EQ(st.lines[3].reference, "2013122711513230000/1");
+  EXPECT_EQ(st.lines[3].amount, 350);
+  EXPECT_EQ(st.lines[3].end_to_end_id, "STZV-EtE27122013-11:02-1");
+  EXPECT_EQ(st.lines[4].amount, 250);
+  EXPECT_EQ(st.lines[4].end_to_end_id, "STZV-EtE27122013-11:02-2");
+}
+
+// Issue 15, defect 4: an account identified by Acct/Id/Othr/Id (valid ISO
+// 20022; banks use it for accounts without IBAN) was refused with "Stmt
+// without Acct/Id/IBAN". The statement is the one above with the account as
+// the same bank gives it in viafintech's other-id sample.
+TEST_F(CamtTest, AccountIdentifiedByOtherIdIsRead) {
+  const std::string account = R"(<Othr>
+          <Id>ABCDE1234</Id>
+        </Othr>)";
+  ASSERT_NE(vrbank_other_id_.find(account), std::string::npos);
+  Result<std::vector<BankStatement>> r =
+      ParseCamt053(Replace(vrbank_, "<IBAN>DE14740618130000033626</IBAN>", account));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankStatement& st = r->front();
+  EXPECT_EQ(st.iban, "");
+  EXPECT_EQ(st.other_id, "ABCDE1234");
+  EXPECT_EQ(st.closing, 2306);
+  EXPECT_EQ(st.lines.size(), 5u);
+}
+
+// The other-id sample itself ends after the account: the account passes,
+// the missing balances do not.
+TEST_F(CamtTest, OtherIdSampleIsRefusedOnlyForItsMissingBalances) {
+  ExpectRefused(vrbank_other_id_, "Stmt without opening balance");
+}
+
+// Wise exports camt.053.001.10 with an Othr/Id account ("Wise Account ID"),
+// DtTm booking dates and Sts/Cd. Its sample carries the closing balance
+// only; given the opening balance it implies, it is read.
+TEST_F(CamtTest, WiseVersion10StatementWithOtherIdIsRead) {
+  ExpectRefused(wise_, "Stmt without opening balance");
+  const std::string opening =
+      "<Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy=\"USD\">410.94</Amt>"
+      "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2023-06-21</Dt></Dt></Bal>\n            <Bal>";
+  Result<std::vector<BankStatement>> r = ParseCamt053(Replace(wise_, "<Bal>", opening));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const BankStatement& st = r->front();
+  EXPECT_EQ(st.other_id, "11111111");
+  EXPECT_EQ(st.currency, "USD");
+  EXPECT_EQ(st.closing, 60680);
+  ASSERT_EQ(st.lines.size(), 1u);
+  EXPECT_EQ(st.lines[0].reference, "Test Buchung");
+  EXPECT_EQ(st.lines[0].booking_date, "2023-06-21");
+  EXPECT_EQ(st.lines[0].amount, 19586);
+  EXPECT_TRUE(st.lines[0].credit);
+}
+
+TEST_F(CamtTest, StatementWithoutAccountIdentificationIsRefused) {
+  ExpectRefused(Replace(vrbank_, "<IBAN>DE14740618130000033626</IBAN>", ""),
+                "Stmt without account identification (Acct/Id/IBAN or Acct/Id/Othr/Id) (line 13)");
+  ExpectRefused(Replace(vrbank_, "<IBAN>DE14740618130000033626</IBAN>", "<Othr><Id></Id></Othr>"),
+                "Stmt without account identification");
+}
+
+// Issue 15, defect 4: a file of several statements, as the standard allows
+// (Stmt 1..n), each with its own balances and entries.
+TEST_F(CamtTest, SeveralStatementsEachKeepTheirBalancesAndLines) {
+  Result<std::vector<BankStatement>> r = ParseCamt053(multi_);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 2u);
+  const BankStatement& first = r->at(0);
+  const BankStatement& second = r->at(1);
+  EXPECT_EQ(first.message_id, "CAMT053RIB000000000001");
+  EXPECT_EQ(second.message_id, "CAMT053RIB000000000001");
+  EXPECT_EQ(first.id, "253EURNL26VAYB8060476890");
+  EXPECT_EQ(second.id, "254EURNL26VAYB8060476890");
+  EXPECT_EQ(first.iban, "NL26VAYB8060476890");
+  EXPECT_EQ(first.opening, 1815);
+  EXPECT_EQ(first.closing, 2700);
+  EXPECT_EQ(second.opening, 2700);
+  EXPECT_EQ(second.closing, 2000);
+  ASSERT_EQ(first.lines.size(), 1u);
+  ASSERT_EQ(second.lines.size(), 1u);
+  EXPECT_EQ(first.lines[0].reference, "253EURNL26VAYB8060476890/1");
+  EXPECT_TRUE(first.lines[0].credit);
+  EXPECT_EQ(first.lines[0].amount, 885);
+  EXPECT_EQ(first.lines[0].end_to_end_id, "000000001");
+  EXPECT_EQ(second.lines[0].reference, "254EURNL26VAYB8060476890/1");
+  EXPECT_FALSE(second.lines[0].credit);
+  EXPECT_EQ(second.lines[0].amount, 700);
+  EXPECT_EQ(second.lines[0].counterparty, "Company Name 2");
+  EXPECT_EQ(second.lines[0].remittance, "Transaction Description 2");
+  // Each statement's balance is checked on its own.
+  ExpectRefused(Replace(multi_, "<Amt Ccy=\"EUR\">20.00</Amt>", "<Amt Ccy=\"EUR\">27.00</Amt>"),
+                "balance mismatch in Stmt 254EURNL26VAYB8060476890");
+}
+
+TEST_F(CamtTest, DocumentWithoutStatementIsRefused) {
+  ExpectRefused(
+      "<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\"><BkToCstmrStmt><GrpHdr>"
+      "<MsgId>M1</MsgId></GrpHdr></BkToCstmrStmt></Document>",
+      "BkToCstmrStmt without Stmt");
+}
+
+// Issue 15, defect 4: the versions read are those whose schema has every
+// element read at the same path (camt.h); each of them is read.
+TEST_F(CamtTest, EveryCheckedVersionIsRead) {
+  for (int v = kFirstCamt053Version; v <= kLastCamt053Version; ++v) {
+    const std::string version = (v < 10 ? "0" : "") + std::to_string(v);
+    Result<std::vector<BankStatement>> r =
+        ParseCamt053(Replace(v08_, "camt.053.001.08\"", "camt.053.001." + version + "\""));
+    ASSERT_TRUE(r.ok()) << version << ": " << r.status().ToString();
+    EXPECT_EQ(r->size(), 2u) << version;
+  }
+  EXPECT_EQ(kFirstCamt053Version, 2);
+  EXPECT_EQ(kLastCamt053Version, 13);
+}
+
+// Issue 15, defect 4: .001.10 was accepted although the documentation said
+// .02–.08, and anything naming camt.053 was read. Now every other version,
+// and a document without namespace, is refused naming the supported ones.
+TEST_F(CamtTest, OtherVersionsAreRefusedNamingTheSupportedOnes) {
+  const std::string supported = "; supported: camt.053.001.02 to camt.053.001.13";
+  for (const char* v : {"01", "14", "99", "1", "008", "0x"}) {
+    ExpectRefused(
+        Replace(sparkasse_, "camt.053.001.02\" xmlns:xsi", "camt.053.001." + std::string(v) + "\" xmlns:xsi"),
+        "unsupported camt.053 version (namespace 'urn:iso:std:iso:20022:tech:xsd:camt.053.001." +
+            std::string(v) + "')" + supported);
+  }
+  ExpectRefused(Replace(sparkasse_, "xmlns=\"urn:iso:std:iso:20022:tech:xsd:camt.053.001.02\" ", ""),
+                "camt.053 Document without namespace, so of unknown version" + supported);
 }
 
 TEST_F(CamtTest, TruncatedXmlIsRefused) {

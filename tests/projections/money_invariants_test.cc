@@ -715,8 +715,10 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           if (!known.statements.empty() && chance(30)) {
             batch.emplace_back(known.statements[rng() % known.statements.size()], "key:finance");
           } else if (!known.invoices.empty()) {
-            ImportBankStatement st;
-            st.file_sha256 = std::string(AsBytes(Sha256Of("statement " + tag)));
+            ImportBankStatement file;
+            file.file_sha256 = std::string(AsBytes(Sha256Of("statement " + tag)));
+            file.statements.reserve(2);  // `st` stays valid when the second is added
+            BankStatementIn& st = file.statements.emplace_back();
             st.statement_id = "st-" + tag;
             st.iban = "DE02120300000000202051";
             st.currency = "EUR";
@@ -727,19 +729,32 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
               l.amount = chance(70) ? target.gross : 1 + pick64(target.gross);
               l.booking_day = LocalDayOf(now, zone);
               l.value_day = l.booking_day;
-              l.remittance = "Rechnung " + target.number;
+              // The invoice number in the remittance, or in the end-to-end
+              // reference only.
+              if (chance(50)) {
+                l.remittance = "Rechnung " + target.number;
+              } else {
+                l.remittance = "Saalmiete";
+                l.end_to_end_id = target.number;
+              }
               st.lines.push_back(l);
             }
             if (!known.payouts.empty()) {
+              // The payout arrives on a second account of the same file.
+              BankStatementIn& other = file.statements.emplace_back();
+              other.statement_id = "st-" + tag + "-2";
+              other.other_id = "0815-4711";
+              other.currency = "EUR";
               BankLineIn l;
               l.reference = "bl-" + tag + "-payout";
               l.amount = 1 + pick(10000);
               l.booking_day = LocalDayOf(now, zone);
               l.remittance = "Auszahlung " + known.payouts[rng() % known.payouts.size()];
-              st.lines.push_back(l);
+              other.lines.push_back(l);
+              other.closing = l.amount;
             }
-            known.statements.push_back(st);
-            batch.emplace_back(st, "key:finance");
+            known.statements.push_back(file);
+            batch.emplace_back(file, "key:finance");
           }
         }
         for (auto& [cmd, actor] : batch) {

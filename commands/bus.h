@@ -2,12 +2,18 @@
 //
 // Submit() queues a command for its tenant. A pool of writer threads takes
 // tenants that have work; the writer of a tenant takes *every* command queued
-// at that moment, decides them in order against the tenant's write model,
-// appends all resulting events (and idempotency records) in one durable
-// batch, and only then calls each command's callback. Decisions for one
+// at that moment, decides them in order against the tenant's write model and
+// appends all resulting events (and idempotency records) in one batch
+// without waiting for the disk (Log::AppendDeferred). Decisions for one
 // tenant are therefore serial — a double booking is impossible by
-// construction — while tenants proceed in parallel and RocksDB merges their
-// batches into shared WAL syncs.
+// construction — while tenants proceed in parallel.
+//
+// Group commit across tenants: one syncer thread makes everything appended
+// so far durable with one Log::Sync and only then calls the callbacks of the
+// batches it covers (and on_appended), while the writers already decide the
+// next batches. Every outcome waits for that sync, refusals and idempotent
+// replays too, since they may rest on a batch that is not durable yet: no
+// reply ever tells of something a crash could still take back.
 //
 // A timer thread submits ExpireHolds (actor "system") for tenants whose
 // earliest hold has run out, and SignCheckpoint when a checkpoint is due.
@@ -87,16 +93,15 @@ struct Submission {
 };
 
 struct BusOptions {
-  // Writer threads. Each blocks in fsync while its batch is written; several
-  // let different tenants' batches share WAL syncs.
-  // 16: a writer blocked in fsync costs a thread, nothing more, and with
-  // many quiet tenants more writers let more batches share one WAL sync
-  // (BENCHMARKS.md: 100 tenants, 4 writers ~7k/s, 16 writers ~19k/s).
-  int writer_threads = 16;
+  // Writer threads: they decide and append but never wait for the disk
+  // (the syncer does), so about one per core. More only contend in
+  // RocksDB's write queue (BENCHMARKS.md, "Group commit across tenants");
+  // two, so that one tenant's long decision or snapshot does not stop all.
+  int writer_threads = 2;
   // Commands queued per tenant before Submit answers "overloaded" (503).
   std::size_t max_queue_per_tenant = 10000;
-  // Called on a writer thread after each durable append with the tenant's
-  // new head position. Must not block.
+  // Called on the syncer thread once an append is durable, with the
+  // tenant's new head position. Must not block.
   std::function<void(const TenantId&, Seq)> on_appended;
   // The clock that stamps commands whose Context has no time (now == 0),
   // read once per batch. Default: the system clock. Per tenant, stamps never
@@ -192,6 +197,13 @@ class CommandBus {
   };
   struct Tenant;
   struct Metrics;
+  // A decided batch waiting for the sync that makes it durable.
+  struct Unsynced {
+    Tenant* tenant = nullptr;
+    Seq head = 0;  // the tenant's position after its append; 0: it appended nothing
+    std::deque<Pending> batch;
+    std::vector<Outcome> outcomes;
+  };
 
   Tenant* Find(const TenantId& id) const;
   Tenant* FindOrCreate(const TenantId& id);
@@ -199,6 +211,9 @@ class CommandBus {
   void HoldTimerLoop();
   void SubmitCheckpoints();
   void Drain(Tenant* t);
+  void SyncLoop();
+  // Hands a decided batch to the syncer.
+  void AwaitSync(Unsynced u);
   Status Rebuild(Tenant* t);       // the model and what is published from it
   Status RebuildModel(Tenant* t);  // the model alone, from a snapshot and the log
   // Loads the tenant's newest snapshot that matches its log into the model;
@@ -232,6 +247,12 @@ class CommandBus {
   std::vector<std::thread> writers_;
   std::condition_variable timer_cv_;  // with ready_mu_; wakes the hold timer to stop
   std::thread hold_timer_;
+
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  std::vector<Unsynced> unsynced_;  // guarded by sync_mu_
+  bool sync_stopping_ = false;      // guarded by sync_mu_
+  std::thread syncer_;
 };
 
 }  // namespace saalbuch::commands

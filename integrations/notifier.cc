@@ -14,6 +14,7 @@
 
 #include "common/crypto.h"
 #include "common/money.h"
+#include "common/thread_name.h"
 #include "common/time.h"
 #include "formats/dates.h"
 #include "formats/html.h"
@@ -446,7 +447,10 @@ Notifier::~Notifier() { Stop(); }
 
 void Notifier::Start() {
   if (options_.smtp_url.empty() || thread_.joinable()) return;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sb-notifier");
+    Loop();
+  });
 }
 
 void Notifier::Stop() {

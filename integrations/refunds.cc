@@ -5,6 +5,7 @@
 #include <future>
 
 #include "common/crypto.h"
+#include "common/thread_name.h"
 
 namespace saalbuch::integrations {
 
@@ -19,7 +20,10 @@ RefundDispatcher::~RefundDispatcher() { Stop(); }
 
 void RefundDispatcher::Start() {
   if (thread_.joinable()) return;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sb-refunds");
+    Loop();
+  });
 }
 
 void RefundDispatcher::Stop() {

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <system_error>
 
+#include "common/thread_name.h"
+
 namespace saalbuch::ledger {
 
 namespace fs = std::filesystem;
@@ -155,7 +157,10 @@ Result<std::vector<BackupInfo>> BackupWriter::List() const {
 
 BackupService::BackupService(std::unique_ptr<BackupWriter> writer) : writer_(std::move(writer)) {
   if (auto list = writer_->List(); list.ok()) backups_ = std::move(list).value();
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sb-backup");
+    Loop();
+  });
 }
 
 BackupService::~BackupService() { Shutdown(); }

@@ -56,6 +56,8 @@ class Database {
 
   rocksdb::DB* db() const { return db_.get(); }
   rocksdb::ColumnFamilyHandle* cf(Cf which) const { return cfs_[static_cast<int>(which)]; }
+  // Our column families, in Cf order.
+  const std::vector<rocksdb::ColumnFamilyHandle*>& handles() const { return cfs_; }
   // True for read-only and secondary instances.
   bool read_only() const { return read_only_; }
   // The ids of every tenant with a head key (ledger/README.md), in key order.

@@ -81,6 +81,19 @@ class Log {
   virtual Result<AppendResult> Append(const TenantId& tenant, std::vector<EventDraft> drafts,
                                       const std::vector<IdempotencyRecord>& idempotency) = 0;
 
+  // Append without waiting for the disk: when this returns ok, the write is
+  // in the store (readers may see it) but durable only once a later Sync()
+  // returned ok. Failures as for Append. This is group commit across
+  // tenants: the command bus appends every tenant's batch this way and
+  // acknowledges them all after one Sync (commands/bus.h).
+  virtual Result<AppendResult> AppendDeferred(const TenantId& tenant, std::vector<EventDraft> drafts,
+                                              const std::vector<IdempotencyRecord>& idempotency) = 0;
+
+  // Makes every append that returned before this call durable, whatever the
+  // tenant: one sync of the store's write-ahead log. When it fails, an
+  // append since the last successful Sync may or may not survive a crash.
+  virtual Status Sync() = 0;
+
   // Appends to `out` up to `max` records of `tenant` with seq >= `from`, in
   // order.
   virtual Status Read(const TenantId& tenant, Seq from, std::size_t max, std::vector<Record>* out) const = 0;

@@ -109,6 +109,40 @@ Result<RocksLog::TenantState*> RocksLog::State(const TenantId& tenant) const {
 
 Result<AppendResult> RocksLog::Append(const TenantId& tenant, std::vector<EventDraft> drafts,
                                       const std::vector<IdempotencyRecord>& idempotency) {
+  return Write(tenant, std::move(drafts), idempotency, true);
+}
+
+Result<AppendResult> RocksLog::AppendDeferred(const TenantId& tenant, std::vector<EventDraft> drafts,
+                                              const std::vector<IdempotencyRecord>& idempotency) {
+  return Write(tenant, std::move(drafts), idempotency, false);
+}
+
+Status RocksLog::Sync() {
+  if (db_->read_only()) return Status(StatusCode::kInvalidArgument, "log opened read-only");
+  std::lock_guard lock(sync_mu_);
+  if (sync_broken_) {
+    // An earlier sync failed: the kernel may have dropped what it covered
+    // from the WAL file, and a later fsync of that file could succeed all
+    // the same. Flushing the memtables (they hold every write) to table
+    // files, synced, and starting a new WAL makes everything written so far
+    // durable without trusting the old file.
+    auto s = db_->db()->Flush(rocksdb::FlushOptions(), db_->handles());
+    if (!s.ok()) return Status(StatusCode::kIOError, "sync failed: " + s.ToString());
+    sync_broken_ = false;
+    return Status::Ok();
+  }
+  // SyncWAL syncs the WAL up to every write that returned before it, outside
+  // RocksDB's write queue: appends go on while the disk works.
+  auto s = db_->db()->SyncWAL();
+  if (!s.ok()) {
+    sync_broken_ = true;
+    return Status(StatusCode::kIOError, "sync failed: " + s.ToString());
+  }
+  return Status::Ok();
+}
+
+Result<AppendResult> RocksLog::Write(const TenantId& tenant, std::vector<EventDraft> drafts,
+                                     const std::vector<IdempotencyRecord>& idempotency, bool sync) {
   if (db_->read_only()) return Status(StatusCode::kInvalidArgument, "log opened read-only");
   auto state = State(tenant);
   if (!state.ok()) return state.status();
@@ -158,7 +192,7 @@ Result<AppendResult> RocksLog::Append(const TenantId& tenant, std::vector<EventD
     if (!s.ok()) return FromRocks(s);
   }
   rocksdb::WriteOptions wo;
-  wo.sync = true;  // durable before acknowledged
+  wo.sync = sync;  // durable before acknowledged: now, or by the caller's Sync()
   auto s = db_->db()->Write(wo, &batch);
   if (!s.ok() && RefusedUnwritten(s)) {
     // An earlier write (perhaps another tenant's) failed and RocksDB stopped

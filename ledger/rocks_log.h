@@ -31,6 +31,9 @@ class RocksLog final : public Log {
 
   Result<AppendResult> Append(const TenantId& tenant, std::vector<EventDraft> drafts,
                               const std::vector<IdempotencyRecord>& idempotency) override;
+  Result<AppendResult> AppendDeferred(const TenantId& tenant, std::vector<EventDraft> drafts,
+                                      const std::vector<IdempotencyRecord>& idempotency) override;
+  Status Sync() override;
   Status Read(const TenantId& tenant, Seq from, std::size_t max, std::vector<Record>* out) const override;
   Result<Head> GetHead(const TenantId& tenant) const override;
   Result<std::optional<std::string>> GetIdempotency(const TenantId& tenant,
@@ -45,6 +48,8 @@ class RocksLog final : public Log {
   struct TenantState;
   Result<TenantState*> State(const TenantId& tenant) const;
   Result<Head> ReadHead(const TenantId& tenant) const;
+  Result<AppendResult> Write(const TenantId& tenant, std::vector<EventDraft> drafts,
+                             const std::vector<IdempotencyRecord>& idempotency, bool sync);
   // Brings the database out of RocksDB's stopped state after a failed
   // write; ok at once when it is not stopped.
   Status Resume();
@@ -53,6 +58,8 @@ class RocksLog final : public Log {
   mutable std::mutex map_mu_;
   mutable std::unordered_map<std::string, std::unique_ptr<TenantState>> tenants_;
   std::mutex resume_mu_;
+  std::mutex sync_mu_;                     // serialises Sync()
+  bool sync_broken_ = false;               // guarded by sync_mu_: a sync failed, the next one flushes instead
   std::atomic<bool> write_failed_{false};  // set by Resume(): a write has failed since open
 };
 

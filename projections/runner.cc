@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "common/thread_name.h"
 #include "projections/keys_internal.h"
 
 namespace saalbuch::projections {
@@ -42,6 +43,7 @@ Status Runner::Reset(const TenantId& tenant) {
   rocksdb::WriteOptions w;
   w.sync = true;
   if (auto s = db_->db()->Write(w, &batch); !s.ok()) return ledger::FromRocks(s);
+  availability_.Drop(tenant);
   return Status::Ok();
 }
 
@@ -77,7 +79,7 @@ Status Runner::CheckVersions() {
   return Status::Ok();
 }
 
-Status Runner::CatchUp(const TenantId& tenant) {
+Status Runner::CatchUp(const TenantId& tenant, Seq upto) {
   if (held_.count(tenant.get()) != 0) return Status::Ok();
   constexpr std::size_t kChunk = 1024;
   std::vector<ledger::Record> chunk;
@@ -85,7 +87,11 @@ Status Runner::CatchUp(const TenantId& tenant) {
     auto from = LowestCheckpoint(store_, tenant);
     if (!from.ok()) return from.status();
     chunk.clear();
-    if (Status s = log_->Read(tenant, *from + 1, kChunk, &chunk); !s.ok()) return s;
+    std::size_t want = kChunk;
+    if (upto != 0) want = *from >= upto ? 0 : std::min<std::size_t>(kChunk, upto - *from);
+    if (want > 0) {
+      if (Status s = log_->Read(tenant, *from + 1, want, &chunk); !s.ok()) return s;
+    }
     if (chunk.empty()) {
       std::lock_guard lock(mu_);
       position_[tenant.get()] = *from;
@@ -104,29 +110,36 @@ Status Runner::CatchUp(const TenantId& tenant) {
     folded_to.append(AsBytes(chunk.back().hash));
     txn.Put(FoldedToKey(tenant), std::move(folded_to));
     if (Status s = store_.Commit(txn); !s.ok()) return s;
+    availability_.Apply(txn);
     {
       std::lock_guard lock(mu_);
       position_[tenant.get()] = chunk.back().seq;
     }
     cv_.notify_all();
-    if (chunk.size() < kChunk) return Status::Ok();
+    if (chunk.size() < want) return Status::Ok();
   }
 }
 
 Status Runner::Start() {
   if (Status s = CheckVersions(); !s.ok()) return s;
   for (const TenantId& t : log_->Tenants()) {
-    if (Status s = CatchUp(t); !s.ok()) {
+    if (Status s = availability_.Load(store_, t); !s.ok()) return s;
+    if (Status s = CatchUp(t, 0); !s.ok()) {
       return {s.code(), "projections of tenant '" + t.get() + "': " + s.message()};
     }
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("sb-projections");
+    Loop();
+  });
   return Status::Ok();
 }
 
-void Runner::Notify(const TenantId& tenant, Seq) {
+void Runner::Notify(const TenantId& tenant, Seq head) {
   {
     std::lock_guard lock(mu_);
+    Seq& durable = durable_[tenant.get()];
+    durable = std::max(durable, head);
     dirty_.insert(tenant.get());
   }
   cv_.notify_all();
@@ -141,16 +154,18 @@ Seq Runner::Position(const TenantId& tenant) const {
 void Runner::Loop() {
   for (;;) {
     std::string tenant;
+    Seq upto = 0;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !dirty_.empty(); });
       if (dirty_.empty()) return;
       tenant = *dirty_.begin();
       dirty_.erase(dirty_.begin());
+      upto = durable_[tenant];
     }
     Status s;
     try {
-      s = CatchUp(TenantId(tenant));
+      s = CatchUp(TenantId(tenant), upto);
     } catch (const std::exception& e) {
       s = Status(StatusCode::kCorruption, std::string("fold threw: ") + e.what());
     }

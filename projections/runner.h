@@ -55,24 +55,39 @@ class Runner {
   Seq Position(const TenantId& tenant) const;
 
   const KvView& view() const { return store_; }
+  // Calls fn(view) with the in-memory copy of the availability projection
+  // (MirrorStore; no RocksDB read, nothing blocks but a short lock), for
+  // QueryAvailability and QueryBusy. Its state is at least at Position().
+  template <typename F>
+  auto ReadAvailability(F&& fn) const {
+    return availability_.Read(std::forward<F>(fn));
+  }
+  const MirrorStore& availability() const { return availability_; }
 
   void Shutdown();
 
  private:
   Status CheckVersions();
-  Status CatchUp(const TenantId& tenant);
+  // Folds the tenant's records after the checkpoints, up to `upto` (0: to
+  // the end of the log).
+  Status CatchUp(const TenantId& tenant, Seq upto);
   void Loop();
 
   ledger::Database* db_;
   const ledger::Log* log_;
   RocksStore store_;
+  // Availability without its booking links ("Ak…", read only by the fold).
+  MirrorStore availability_{'A', "k"};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::set<std::string> dirty_;                    // guarded by mu_
   std::unordered_map<std::string, Seq> position_;  // guarded by mu_
-  std::set<std::string> held_;                     // set before Start, then read only
-  bool stopping_ = false;                          // guarded by mu_
+  // The highest durable position Notify named, per tenant: records after it
+  // may be in the store already but are folded only once durable.
+  std::unordered_map<std::string, Seq> durable_;  // guarded by mu_
+  std::set<std::string> held_;                    // set before Start, then read only
+  bool stopping_ = false;                         // guarded by mu_
   std::thread thread_;
 };
 

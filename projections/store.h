@@ -7,10 +7,12 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
+#include "common/types.h"
 #include "ledger/database.h"
 
 namespace saalbuch::projections {
@@ -51,10 +53,54 @@ class MemoryStore final : public KvView {
   Result<std::optional<std::string>> Get(std::string_view key) const override;
   Status Scan(std::string_view from, std::string_view to, const ScanFn& fn) const override;
   void Commit(const Txn& txn);
+  void Put(std::string_view key, std::string_view value) { data_[std::string(key)] = value; }
+  void Erase(std::string_view key) {
+    if (auto it = data_.find(key); it != data_.end()) data_.erase(it);
+  }
+  // Removes the keys in [from, to).
+  void EraseRange(std::string_view from, std::string_view to) {
+    data_.erase(data_.lower_bound(from), data_.lower_bound(to));
+  }
   const std::map<std::string, std::string, std::less<>>& data() const { return data_; }
 
  private:
   std::map<std::string, std::string, std::less<>> data_;
+};
+
+// An in-memory copy of the keys a hot read model's queries read (today:
+// availability, ARCHITECTURE.md "Read models are shaped for their
+// queries"), so that they are answered without RocksDB and without leaving
+// the HTTP thread. The runner loads it from the column family at start and
+// applies each committed Txn to it before it publishes the new position;
+// the column family stays the persisted state and the copy equals its keys
+// that `Mine` selects (a test compares them).
+// Thread-safety: Load, Apply and Drop take the lock exclusively; Read
+// shares it for the whole of `fn`, so a query sees one position.
+class MirrorStore {
+ public:
+  // Keys of projection `tag` whose first byte after the tag is not in
+  // `skip` (keys only the fold reads).
+  MirrorStore(char tag, std::string skip) : tag_(tag), skip_(std::move(skip)) {}
+  bool Mine(std::string_view key) const;
+  // Adds every key of the tenant's projection from `from`.
+  Status Load(const KvView& from, const TenantId& tenant);
+  void Apply(const Txn& txn);
+  void Drop(const TenantId& tenant);
+  template <typename F>
+  auto Read(F&& fn) const {
+    std::shared_lock lock(mu_);
+    return fn(static_cast<const KvView&>(data_));
+  }
+  std::size_t size() const {
+    std::shared_lock lock(mu_);
+    return data_.data().size();
+  }
+
+ private:
+  const char tag_;
+  const std::string skip_;
+  mutable std::shared_mutex mu_;
+  MemoryStore data_;  // guarded by mu_
 };
 
 // The projections column family. Thread-safe (RocksDB's guarantees).

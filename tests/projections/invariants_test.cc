@@ -497,6 +497,20 @@ TEST_F(InvariantsTest, RandomCommandsFromConcurrentClientsKeepCapacityRulesAndRe
   }
   auto replay = Replay("stadt");
   EXPECT_TRUE(SameKeys(Keys(runner_->view(), "stadt"), Keys(*replay, "stadt")));
+
+  // The hot read model the availability route reads (the runner's copy in
+  // memory, updated as it folds) holds exactly the replay's availability
+  // keys; and so does the copy a restart loads from the column family.
+  std::map<std::string, std::string> want;
+  for (auto& [k, v] : Keys(*replay, "stadt")) {
+    if (runner_->availability().Mine(k)) want.emplace(k, v);
+  }
+  EXPECT_GT(want.size(), 150u);
+  EXPECT_TRUE(SameKeys(runner_->ReadAvailability([&](const KvView& kv) { return Keys(kv, "stadt"); }), want));
+  Runner restarted(db_.get(), log_.get());
+  ASSERT_TRUE(restarted.Start().ok());
+  EXPECT_TRUE(
+      SameKeys(restarted.ReadAvailability([&](const KvView& kv) { return Keys(kv, "stadt"); }), want));
 }
 
 }  // namespace

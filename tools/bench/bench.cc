@@ -85,7 +85,7 @@ struct Options {
   std::string mode = "all";
   int rooms = 4;
   int clash_percent = 5;
-  int writer_threads = 16;  // as saalbuchd
+  int writer_threads = 2;  // as saalbuchd
   int io_threads = 2;
   std::string tmp = "/tmp";
   std::string saalbuchd = SAALBUCHD_PATH;
@@ -229,11 +229,19 @@ struct BusStats {
   double batch_commands = 0;  // sum of their sizes
   double appends = 0;         // durable log appends
   double append_seconds = 0;  // their total time
+  double syncs = 0;           // syncs of the log (group commit across tenants)
+  double sync_seconds = 0;    // their total time
+  double synced_batches = 0;  // batches they made durable
 };
 
 BusStats operator-(const BusStats& a, const BusStats& b) {
-  return {a.batches - b.batches, a.batch_commands - b.batch_commands, a.appends - b.appends,
-          a.append_seconds - b.append_seconds};
+  return {a.batches - b.batches,
+          a.batch_commands - b.batch_commands,
+          a.appends - b.appends,
+          a.append_seconds - b.append_seconds,
+          a.syncs - b.syncs,
+          a.sync_seconds - b.sync_seconds,
+          a.synced_batches - b.synced_batches};
 }
 
 BusStats StatsFromRegistry(prometheus::Registry& registry) {
@@ -246,6 +254,11 @@ BusStats StatsFromRegistry(prometheus::Registry& registry) {
       } else if (family.name == "saalbuch_log_append_seconds") {
         s.appends += static_cast<double>(m.histogram.sample_count);
         s.append_seconds += m.histogram.sample_sum;
+      } else if (family.name == "saalbuch_log_sync_seconds") {
+        s.syncs += static_cast<double>(m.histogram.sample_count);
+        s.sync_seconds += m.histogram.sample_sum;
+      } else if (family.name == "saalbuch_log_sync_batches") {
+        s.synced_batches += m.histogram.sample_sum;
       }
     }
   }
@@ -271,7 +284,10 @@ BusStats StatsFromText(const std::string& text) {
   return {SumMetric(text, "saalbuch_log_append_batch_commands_count"),
           SumMetric(text, "saalbuch_log_append_batch_commands_sum"),
           SumMetric(text, "saalbuch_log_append_seconds_count"),
-          SumMetric(text, "saalbuch_log_append_seconds_sum")};
+          SumMetric(text, "saalbuch_log_append_seconds_sum"),
+          SumMetric(text, "saalbuch_log_sync_seconds_count"),
+          SumMetric(text, "saalbuch_log_sync_seconds_sum"),
+          SumMetric(text, "saalbuch_log_sync_batches_sum")};
 }
 
 // Counts the syncs of RocksDB's write-ahead log (files "*.log") and the time
@@ -375,6 +391,10 @@ void Print(Figures& r) {
     std::printf("       bus: %.0f batches, %.1f commands/batch; %.0f log appends, %.2f ms/append",
                 r.bus.batches, r.bus.batch_commands / r.bus.batches, r.bus.appends,
                 r.bus.appends > 0 ? 1000 * r.bus.append_seconds / r.bus.appends : 0.0);
+    if (r.bus.syncs > 0) {
+      std::printf("\n       group commit: %.0f syncs (%.2f ms each), %.1f batches/sync", r.bus.syncs,
+                  1000 * r.bus.sync_seconds / r.bus.syncs, r.bus.synced_batches / r.bus.syncs);
+    }
     if (r.wal_syncs > 0) {
       std::printf("\n       WAL: %.0f syncs (%.2f ms each), %.1f commands/sync, %.1f log appends/sync",
                   r.wal_syncs, r.wal_sync_ms, static_cast<double>(r.tally.total()) / r.wal_syncs,
@@ -918,17 +938,20 @@ Figures RunHttp(const Options& opt, int tenants, int clients) {
 void PrintSummary(std::vector<Figures>& results) {
   std::printf(
       "\n| mode | tenants | clients | commands/s | accepted | conflict | other | p50 ms | p99 ms |"
-      " commands/batch | ms/append |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      " commands/batch | ms/append | batches/sync | ms/sync |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (auto& r : results) {
     const auto& lat = r.tally.latency_us;  // sorted by Print
     const std::uint64_t other = r.tally.total() - r.tally.created - r.tally.conflict;
-    std::printf("| %s | %d | %d | %.0f | %llu | %llu | %llu | %.2f | %.2f | %.1f | %.2f |\n", r.mode.c_str(),
-                r.tenants, r.clients, r.rate(), static_cast<unsigned long long>(r.tally.created),
+    std::printf("| %s | %d | %d | %.0f | %llu | %llu | %llu | %.2f | %.2f | %.1f | %.2f | %.1f | %.2f |\n",
+                r.mode.c_str(), r.tenants, r.clients, r.rate(),
+                static_cast<unsigned long long>(r.tally.created),
                 static_cast<unsigned long long>(r.tally.conflict), static_cast<unsigned long long>(other),
                 Percentile(lat, 0.5), Percentile(lat, 0.99),
                 r.bus.batches > 0 ? r.bus.batch_commands / r.bus.batches : 0.0,
-                r.bus.appends > 0 ? 1000 * r.bus.append_seconds / r.bus.appends : 0.0);
+                r.bus.appends > 0 ? 1000 * r.bus.append_seconds / r.bus.appends : 0.0,
+                r.bus.syncs > 0 ? r.bus.synced_batches / r.bus.syncs : 0.0,
+                r.bus.syncs > 0 ? 1000 * r.bus.sync_seconds / r.bus.syncs : 0.0);
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <sstream>
 
 namespace saalbuch {
@@ -75,7 +76,55 @@ Result<TimeUs> ParseRfc3339(std::string_view s) {
   return std::chrono::duration_cast<microseconds>(t.time_since_epoch()).count() + frac_us;
 }
 
+namespace {
+
+void AppendDigits(std::string* out, std::int64_t v, int n) {
+  char buf[8];
+  for (int i = n - 1; i >= 0; --i) {
+    buf[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  out->append(buf, static_cast<std::size_t>(n));
+}
+
+// Appends YYYY-MM-DDTHH:MM:SS, and .ffffff when `t` has a fraction of a
+// second: what date::format("%FT%T") writes, without a stream and its
+// locale (every JSON reply carries timestamps, availability dozens). False
+// (nothing appended) for a year outside 0000–9999.
+bool AppendDateTime(std::string* out, TimeUs t) {
+  const SysUs tp{microseconds{t}};
+  const auto day = date::floor<date::days>(tp);
+  const date::year_month_day ymd{day};
+  const int year = static_cast<int>(ymd.year());
+  if (year < 0 || year > 9999) return false;
+  const std::int64_t us = (tp - day).count();
+  AppendDigits(out, year, 4);
+  out->push_back('-');
+  AppendDigits(out, static_cast<unsigned>(ymd.month()), 2);
+  out->push_back('-');
+  AppendDigits(out, static_cast<unsigned>(ymd.day()), 2);
+  out->push_back('T');
+  AppendDigits(out, us / (3600 * kUsPerSecond), 2);
+  out->push_back(':');
+  AppendDigits(out, us / (60 * kUsPerSecond) % 60, 2);
+  out->push_back(':');
+  AppendDigits(out, us / kUsPerSecond % 60, 2);
+  if (us % kUsPerSecond != 0) {
+    out->push_back('.');
+    AppendDigits(out, us % kUsPerSecond, 6);
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string FormatUtc(TimeUs t) {
+  std::string s;
+  s.reserve(28);
+  if (AppendDateTime(&s, t)) {
+    s.push_back('Z');
+    return s;
+  }
   SysUs tp{microseconds{t}};
   if (t % kUsPerSecond == 0) {
     return date::format("%FT%TZ", date::floor<std::chrono::seconds>(tp));
@@ -85,12 +134,22 @@ std::string FormatUtc(TimeUs t) {
 
 std::string FormatLocal(TimeUs t, const date::time_zone* zone) {
   SysUs tp{microseconds{t}};
+  const auto offset = zone->get_info(date::floor<std::chrono::seconds>(tp)).offset;
+  std::string s;
+  s.reserve(32);
+  // Offsets of whole minutes (all since the 1890s) take the fast path.
+  if (offset.count() % 60 == 0 && AppendDateTime(&s, t + offset.count() * kUsPerSecond)) {
+    const auto minutes = offset.count() / 60;
+    s.push_back(minutes < 0 ? '-' : '+');
+    AppendDigits(&s, std::abs(minutes) / 60, 2);
+    s.push_back(':');
+    AppendDigits(&s, std::abs(minutes) % 60, 2);
+    return s;
+  }
   auto zt = date::make_zoned(zone, tp);
-  std::string s =
-      t % kUsPerSecond == 0
-          ? date::format("%FT%T%Ez", date::make_zoned(zone, date::floor<std::chrono::seconds>(tp)))
-          : date::format("%FT%T%Ez", zt);
-  return s;
+  return t % kUsPerSecond == 0
+             ? date::format("%FT%T%Ez", date::make_zoned(zone, date::floor<std::chrono::seconds>(tp)))
+             : date::format("%FT%T%Ez", zt);
 }
 
 const date::time_zone* FindZone(std::string_view name) {

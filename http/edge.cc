@@ -271,6 +271,20 @@ bool Edge::Authorize(const CallPtr& c, unsigned access) {
   return false;
 }
 
+Edge::RequestMetrics Edge::MetricsFor(const std::string& route, const std::string& method, unsigned status) {
+  std::string key = route;
+  key.append(1, '\0').append(method).append(1, '\0').append(std::to_string(status));
+  std::lock_guard lock(metrics_mu);
+  auto it = metrics_by_key.find(key);
+  if (it != metrics_by_key.end()) return it->second;
+  RequestMetrics m{&requests.Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}}),
+                   &latency.Add({{"route", route}}, prometheus::Histogram::BucketBoundaries{
+                                                        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                        0.25, 0.5, 1, 2.5})};
+  metrics_by_key.emplace(std::move(key), m);
+  return m;
+}
+
 void Edge::Send(const CallPtr& c, Response res) {
   res.set(field::server, "saalbuch");
   res.set("X-Request-Id", c->request_id);
@@ -287,13 +301,9 @@ void Edge::Send(const CallPtr& c, Response res) {
   res.prepare_payload();
   // HEAD: the GET's headers, Content-Length included, without its body.
   if (c->req.method() == verb::head) res.body().clear();
-  const auto code = std::to_string(res.result_int());
-  requests.Add({{"route", c->route}, {"method", MethodLabel(c->req.method())}, {"status", code}}).Increment();
-  latency
-      .Add({{"route", c->route}},
-           prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                   0.5, 1, 2.5})
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - c->start).count());
+  const RequestMetrics m = MetricsFor(c->route, MethodLabel(c->req.method()), res.result_int());
+  m.count->Increment();
+  m.seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - c->start).count());
   api->in_flight_.fetch_sub(1);
   c->respond(std::move(res));
 }
@@ -531,43 +541,57 @@ std::string Edge::ManageToken(const CallPtr& c) const {
   return q == target.query.end() ? std::string() : q->second;
 }
 
+std::optional<Seq> Edge::MinPosition(const CallPtr& c) {
+  std::string text;
+  if (auto q = c->target.query.find("min_position"); q != c->target.query.end()) text = q->second;
+  if (auto h = c->req.find("Saalbuch-Min-Position"); text.empty() && h != c->req.end())
+    text = std::string(h->value());
+  if (text.empty()) return Seq{0};
+  auto n = ParseUnsigned(text);
+  if (!n) {
+    Problem(c, status::bad_request, "invalid_query", "min_position must be a log position");
+    return std::nullopt;
+  }
+  return *n;
+}
+
 // Runs `query` on a query thread once the tenant's projections reached the
 // position the client named (min_position or Saalbuch-Min-Position).
 void Edge::Query(const CallPtr& c, const TenantId& t, std::function<void()> query) {
-  const Target& target = c->target;
-  Seq min = 0;
-  std::string text;
-  if (auto q = target.query.find("min_position"); q != target.query.end()) text = q->second;
-  if (auto h = c->req.find("Saalbuch-Min-Position"); text.empty() && h != c->req.end())
-    text = std::string(h->value());
-  if (!text.empty()) {
-    auto n = ParseUnsigned(text);
-    if (!n) return Problem(c, status::bad_request, "invalid_query", "min_position must be a log position");
-    min = *n;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + options.max_position_wait;
-  WaitThenRun(c, t, min, deadline, std::move(query));
+  const auto min = MinPosition(c);
+  if (!min) return;
+  WaitThenRun(c, t, *min, std::chrono::steady_clock::now() + options.max_position_wait, std::move(query),
+              false);
 }
 
-// Runs `query` on a query thread. A query that throws (a programming error
-// or a damaged projection document) answers 500 instead of ending the
-// process.
-void Edge::RunQuery(const CallPtr& c, std::function<void()> query) {
-  net::post(pool, [this, c, q = std::move(query)] {
+void Edge::QueryInMemory(const CallPtr& c, const TenantId& t, std::function<void()> query) {
+  const auto min = MinPosition(c);
+  if (!min) return;
+  WaitThenRun(c, t, *min, std::chrono::steady_clock::now() + options.max_position_wait, std::move(query),
+              true);
+}
+
+// Runs `query` on a query thread, or `here`. A query that throws (a
+// programming error or a damaged projection document) answers 500 instead
+// of ending the process.
+void Edge::RunQuery(const CallPtr& c, std::function<void()> query, bool here) {
+  auto run = [this, c, q = std::move(query)] {
     try {
       q();
     } catch (const std::exception& e) {
       spdlog::error("msg=\"query failed\" request={} error=\"{}\"", c->request_id, e.what());
       Problem(c, status::internal_server_error, "internal_error", "an internal error occurred");
     }
-  });
+  };
+  if (here) return run();
+  net::post(pool, std::move(run));
 }
 
 void Edge::WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
-                       std::chrono::steady_clock::time_point deadline, std::function<void()> query,
+                       std::chrono::steady_clock::time_point deadline, std::function<void()> query, bool here,
                        std::chrono::milliseconds delay) {
   if (runner.Position(t) >= min) {
-    RunQuery(c, std::move(query));
+    RunQuery(c, std::move(query), here);
     return;
   }
   if (std::chrono::steady_clock::now() >= deadline) {
@@ -580,9 +604,9 @@ void Edge::WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
   // wake-up every millisecond.
   delay = std::clamp(delay * 2, std::chrono::milliseconds(1), std::chrono::milliseconds(64));
   auto timer = std::make_shared<net::steady_timer>(ioc, delay);
-  timer->async_wait([this, c, t, min, deadline, delay, q = std::move(query),
+  timer->async_wait([this, c, t, min, deadline, delay, here, q = std::move(query),
                      timer](const boost::system::error_code&) mutable {
-    WaitThenRun(c, t, min, deadline, std::move(q), delay);
+    WaitThenRun(c, t, min, deadline, std::move(q), here, delay);
   });
 }
 

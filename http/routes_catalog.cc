@@ -93,9 +93,12 @@ void Edge::Availability(const CallPtr& c) {
   const std::string& r = c->params[0];
   TimeRange w;
   if (!Window(c, &w)) return;
-  Query(c, t, [this, c, t, r, w] {
+  // The hot read model is in memory: answered on this I/O thread.
+  QueryInMemory(c, t, [this, c, t, r, w] {
     Seq p = runner.Position(t);
-    auto res = projections::QueryAvailability(runner.view(), t, ResourceId(r), w);
+    auto res = runner.ReadAvailability([&](const projections::KvView& kv) {
+      return projections::QueryAvailability(kv, t, ResourceId(r), w);
+    });
     if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
       return Problem(c, status::bad_request, "invalid_query", res.status().message());
     }

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <CLI/CLI.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
@@ -20,6 +21,7 @@
 #include "common/crypto.h"
 #include "common/note.h"
 #include "common/password.h"
+#include "common/thread_name.h"
 #include "http/api.h"
 #include "http/server.h"
 #include "integrations/notifier.h"
@@ -42,7 +44,7 @@ struct Config {
   bool demo = false;
   std::string operator_key_file;
   int io_threads = 2;
-  int writer_threads = 16;
+  int writer_threads = 2;
   int query_threads = 2;
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   int max_connections = 1024;
@@ -508,7 +510,16 @@ int main(int argc, char** argv) {
         "msg=\"started\" tenants={} startup_ms={}", log.Tenants().size(),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
 
-    net::io_context ioc(cfg.io_threads);
+    // The main context (listener, signals, timers) and one more per further
+    // I/O thread; connections are spread over all of them, each context run
+    // by exactly one thread (ServerOptions::connection_contexts).
+    net::io_context ioc(1);
+    std::vector<std::unique_ptr<net::io_context>> more_io;
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> more_io_work;
+    for (int i = 1; i < cfg.io_threads; ++i) {
+      more_io.push_back(std::make_unique<net::io_context>(1));
+      more_io_work.push_back(net::make_work_guard(*more_io.back()));
+    }
     http::ApiOptions api_options;
     api_options.operator_key = operator_key;
     api_options.rate_per_second = cfg.rate_per_second;
@@ -541,6 +552,8 @@ int main(int argc, char** argv) {
     server_options.early_headers = [&api](const http::Request& req, http::Response& res) {
       api.AddEarlyHeaders(req, res);
     };
+    server_options.connection_contexts.push_back(&ioc);
+    for (auto& c : more_io) server_options.connection_contexts.push_back(c.get());
     http::Server server(ioc, server_options,
                         [&api](http::Request&& req, const std::string& ip, http::Respond respond) {
                           api.Handle(std::move(req), ip, std::move(respond));
@@ -567,6 +580,7 @@ int main(int argc, char** argv) {
         }
         // Give the last responses a moment to reach their sockets.
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (auto& c : more_io) c->stop();
         ioc.stop();
       });
     });
@@ -604,7 +618,13 @@ int main(int argc, char** argv) {
     spdlog::info("msg=\"listening\" url={} data={}", base_url, data.string());
 
     std::vector<std::thread> io;
-    for (int i = 1; i < cfg.io_threads; ++i) io.emplace_back([&ioc] { ioc.run(); });
+    for (auto& c : more_io) {
+      io.emplace_back([&c] {
+        NameThisThread("sb-io");
+        c->run();
+      });
+    }
+    NameThisThread("sb-io");
     ioc.run();
     for (auto& t : io) t.join();
     if (stopper.joinable()) stopper.join();

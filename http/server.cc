@@ -183,7 +183,9 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     acceptor_.listen(net::socket_base::max_listen_connections);
   }
   void Accept() {
-    acceptor_.async_accept(net::make_strand(ioc_),
+    const auto& contexts = options_.connection_contexts;
+    net::io_context& where = contexts.empty() ? ioc_ : *contexts[next_++ % contexts.size()];
+    acceptor_.async_accept(net::make_strand(where),
                            beast::bind_front_handler(&Listener::OnAccept, shared_from_this()));
   }
   void Stop() {
@@ -237,6 +239,7 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
 
   net::io_context& ioc_;
   tcp::acceptor acceptor_;
+  std::size_t next_ = 0;  // the connection context of the next connection
   const ServerOptions& options_;
   const Handler& handler_;
   std::shared_ptr<State> state_;

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 namespace saalbuch::http {
 
@@ -55,6 +56,11 @@ struct ServerOptions {
   // would (Api::AddEarlyHeaders), so that a browser can read the refusal.
   // Runs on an I/O thread and must not block. Empty: nothing is added.
   std::function<void(const Request& partial, Response& res)> early_headers;
+  // Where connections live, taken in turn: each context run by one thread
+  // of its own, so that a connection's reads, handling and writes never
+  // change threads (in a VM every cross-thread wake-up costs a hypervisor
+  // round trip). Empty: every connection on the server's io_context.
+  std::vector<boost::asio::io_context*> connection_contexts;
 };
 
 class Server {

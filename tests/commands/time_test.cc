@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
 #include <vector>
 
 #include "tests/commands/decide_fixture.h"
@@ -121,6 +123,31 @@ TEST(TimeFormatTest, LocalAndUtcRenderingsNameTheSameInstant) {
   EXPECT_EQ(LocalYear(T("2026-12-31T23:30:00Z"), Berlin()), 2027);
   EXPECT_FALSE(ParseRfc3339("2026-03-29T04:00:00").ok()) << "an offset is required";
   EXPECT_EQ(FindZone("Nowhere/Special"), nullptr);
+}
+
+// FormatUtc and FormatLocal write timestamps by hand (no stream): they must
+// agree with date::format byte for byte, at any instant and in any zone,
+// whole seconds or not, before and after the epoch and across offsets.
+TEST(TimeFormatTest, FastFormattingEqualsDateFormatAtRandomInstants) {
+  std::mt19937_64 rng(20261206);
+  const char* zones[] = {"Europe/Berlin",      "UTC",
+                         "America/St_Johns",   "Asia/Kathmandu",
+                         "Pacific/Chatham",    "America/Los_Angeles",
+                         "Australia/Lord_Howe"};
+  std::uniform_int_distribution<TimeUs> instant(T("1900-01-01T00:00:00Z"), T("2200-01-01T00:00:00Z"));
+  for (int i = 0; i < 20000; ++i) {
+    TimeUs t = instant(rng);
+    if (i % 2 == 0) t -= t % kUsPerSecond;  // half of them whole seconds
+    const date::sys_time<std::chrono::microseconds> tp{std::chrono::microseconds{t}};
+    const auto secs = date::floor<std::chrono::seconds>(tp);
+    const bool whole = t % kUsPerSecond == 0;
+    ASSERT_EQ(FormatUtc(t), whole ? date::format("%FT%TZ", secs) : date::format("%FT%TZ", tp)) << t;
+    const date::time_zone* zone = FindZone(zones[i % std::size(zones)]);
+    ASSERT_NE(zone, nullptr);
+    ASSERT_EQ(FormatLocal(t, zone), whole ? date::format("%FT%T%Ez", date::make_zoned(zone, secs))
+                                          : date::format("%FT%T%Ez", date::make_zoned(zone, tp)))
+        << t << " " << zone->name();
+  }
 }
 
 }  // namespace

@@ -706,8 +706,11 @@ async function clubRequest() {
   check(right.status === 201, `right: ${JSON.stringify(right.body)}`);
   const customer = await apiPost("/v1/tenants/buergerhaus/customers", { group: "vereine" });
   check(customer.status === 201, `customer: ${JSON.stringify(customer.body)}`);
-  const from = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 19) + "Z";
-  const to = new Date(Date.now() + 16 * 86400000).toISOString().slice(0, 19) + "Z";
+  // From a full hour: a free range starting at the window's own start must
+  // still be on the room's 15-minute grid, whatever the time of day.
+  const hour0 = Math.ceil((Date.now() + 2 * 86400000) / 3600e3) * 3600e3;
+  const from = new Date(hour0).toISOString().slice(0, 19) + "Z";
+  const to = new Date(hour0 + 14 * 86400000).toISOString().slice(0, 19) + "Z";
   const free = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/resources/seminarraum/availability?from=${from}&to=${to}`)).text).free;
   const slot = free.find((f) => new Date(f.end) - new Date(f.start) >= 2 * 3600e3);
   const start = slot.start_local;

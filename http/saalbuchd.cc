@@ -618,6 +618,7 @@ int main(int argc, char** argv) {
     spdlog::info("msg=\"listening\" url={} data={}", base_url, data.string());
 
     std::vector<std::thread> io;
+    io.reserve(more_io.size());
     for (auto& c : more_io) {
       io.emplace_back([&c] {
         NameThisThread("sb-io");

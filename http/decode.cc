@@ -1,12 +1,179 @@
 #include "http/decode.h"
 
 #include <charconv>
+#include <cstdio>
+#include <unordered_set>
 
 #include "common/time.h"
 
 namespace saalbuch::http {
 
 using nlohmann::json;
+
+namespace {
+
+std::string CodePoint(std::uint32_t cp) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+  return buf;
+}
+
+}  // namespace
+
+std::string TextProblem(std::string_view text, Lines lines) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char b = *p;
+    std::uint32_t cp = 0;
+    std::size_t n = 0;
+    if (b < 0x80) {
+      cp = b;
+      n = 1;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      cp = b & 0x1FU;
+      n = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      cp = b & 0x0FU;
+      n = 3;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      cp = b & 0x07U;
+      n = 4;
+    } else {
+      return "is not valid UTF-8";
+    }
+    if (static_cast<std::size_t>(end - p) < n) return "is not valid UTF-8";
+    for (std::size_t i = 1; i < n; ++i) {
+      if ((p[i] & 0xC0U) != 0x80U) return "is not valid UTF-8";
+      cp = (cp << 6) | (p[i] & 0x3FU);
+    }
+    // Overlong forms, surrogates and code points beyond U+10FFFF.
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return "is not valid UTF-8";
+    }
+    const bool control = cp < 0x20 || (cp >= 0x7F && cp <= 0x9F);
+    const bool line_break = cp == '\t' || cp == '\n';
+    if (control && !(line_break && lines == Lines::kMany)) {
+      return "contains the control character " + CodePoint(cp) +
+             (line_break ? " (this field is one line)" : "");
+    }
+    p += n;
+  }
+  return "";
+}
+
+namespace {
+
+// Checks keys and strings as nlohmann::json's parser reports them, with the
+// path to each in Decoder's spelling.
+class StrictChecker {
+ public:
+  explicit StrictChecker(StrictJson* out) : out_(out) {}
+
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        frames_.push_back(Frame{true, {}, {}, 0});
+        break;
+      case json::parse_event_t::array_start:
+        frames_.push_back(Frame{false, {}, {}, 0});
+        break;
+      case json::parse_event_t::key: {
+        Frame& f = frames_.back();
+        f.key = parsed.get<std::string>();
+        if (!f.keys.insert(f.key).second && duplicate_.empty()) {
+          duplicate_ = f.key;
+          duplicate_at_ = Path();
+        }
+        if (auto problem = TextProblem(f.key, Lines::kOne); !problem.empty()) {
+          BadText(Path(), "a key " + problem);
+        }
+        break;
+      }
+      case json::parse_event_t::object_end:
+      case json::parse_event_t::array_end:
+        frames_.pop_back();
+        Next();
+        break;
+      case json::parse_event_t::value:
+        if (parsed.is_string()) {
+          if (auto problem = TextProblem(parsed.get_ref<const std::string&>(), Lines::kMany);
+              !problem.empty()) {
+            BadText(Path(), problem);
+          }
+        }
+        Next();
+        break;
+    }
+    return true;
+  }
+
+  const std::string& duplicate() const { return duplicate_; }
+  const std::string& duplicate_at() const { return duplicate_at_; }
+
+ private:
+  struct Frame {
+    bool object;
+    std::unordered_set<std::string> keys;
+    std::string key;        // object: the current member's
+    std::size_t index = 0;  // array: the current element's
+  };
+  // Done with the current element of the enclosing array.
+  void Next() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().index;
+  }
+  std::string Path() const {
+    std::string p;
+    for (const Frame& f : frames_) {
+      if (!f.object) {
+        p += '[';
+        p += std::to_string(f.index);
+        p += ']';
+      } else {
+        if (!p.empty()) p += '.';
+        p += f.key;
+      }
+    }
+    return p;
+  }
+  void BadText(const std::string& field, const std::string& problem) {
+    constexpr std::size_t kMaxReported = 20;
+    auto& fields = out_->details["fields"];
+    if (fields.size() < kMaxReported) fields.push_back({{"field", field}, {"problem", problem}});
+  }
+
+  StrictJson* out_;
+  std::vector<Frame> frames_;
+  std::string duplicate_, duplicate_at_;
+};
+
+}  // namespace
+
+StrictJson ParseStrictJson(std::string_view text) {
+  StrictJson out;
+  out.details = json::object();
+  StrictChecker checker(&out);
+  out.value = json::parse(
+      text.begin(), text.end(),
+      [&checker](int depth, json::parse_event_t event, json& parsed) {
+        return checker(depth, event, parsed);
+      },
+      /*allow_exceptions=*/false);
+  if (out.value.is_discarded()) {
+    out.outcome = StrictJson::Outcome::kMalformed;
+    out.detail = "the request body is not valid JSON (UTF-8)";
+    out.details = json::object();
+  } else if (!checker.duplicate().empty()) {
+    out.outcome = StrictJson::Outcome::kMalformed;
+    out.detail = "the key \"" + checker.duplicate() + "\" is given twice in one object";
+    out.details = {{"key", checker.duplicate()}, {"field", checker.duplicate_at()}};
+  } else if (out.details.contains("fields")) {
+    out.outcome = StrictJson::Outcome::kBadText;
+  }
+  if (out.outcome != StrictJson::Outcome::kOk) out.value = json();
+  return out;
+}
 
 Decoder::Decoder(const json& object, std::vector<std::string> allowed, std::string prefix)
     : Decoder(object, std::move(allowed), std::move(prefix), std::make_shared<json>(json::array())) {}
@@ -35,6 +202,15 @@ void Decoder::Error(const std::string& field, const std::string& problem) {
 }
 
 std::string Decoder::Str(const char* name, bool required, std::size_t max_bytes, std::string fallback) {
+  return String(name, required, max_bytes, std::move(fallback), Lines::kOne);
+}
+
+std::string Decoder::Text(const char* name, bool required, std::size_t max_bytes) {
+  return String(name, required, max_bytes, "", Lines::kMany);
+}
+
+std::string Decoder::String(const char* name, bool required, std::size_t max_bytes, std::string fallback,
+                            Lines lines) {
   if (!obj_.is_object()) return fallback;
   auto it = obj_.find(name);
   if (it == obj_.end() || it->is_null()) {
@@ -48,6 +224,10 @@ std::string Decoder::Str(const char* name, bool required, std::size_t max_bytes,
   const auto& s = it->get_ref<const std::string&>();
   if (s.size() > max_bytes) {
     Error(name, "longer than " + std::to_string(max_bytes) + " bytes");
+    return fallback;
+  }
+  if (auto problem = TextProblem(s, lines); !problem.empty()) {
+    Error(name, problem);
     return fallback;
   }
   if (required && s.empty()) Error(name, "must not be empty");

@@ -17,13 +17,50 @@
 
 namespace saalbuch::http {
 
+// Whether a free-text field may break lines.
+enum class Lines {
+  kOne,   // names, labels, ids: no control character at all
+  kMany,  // notes, descriptions, reasons: tab and line feed (U+0009, U+000A) allowed
+};
+
+// What is wrong with `text` as the value of a text field, for people
+// ("contains the control character U+0000"); "" when nothing. Refused:
+// invalid UTF-8, the C0 controls U+0000–U+001F (but tab and line feed with
+// Lines::kMany), DEL U+007F and the C1 controls U+0080–U+009F. Such
+// characters would reach e-mails, PDFs and exports. Pure, thread-safe.
+std::string TextProblem(std::string_view text, Lines lines);
+
+// A request body parsed strictly.
+struct StrictJson {
+  enum class Outcome {
+    kOk,
+    kMalformed,  // not JSON, or an object names a key twice (400 malformed_json)
+    kBadText,    // a string or a key has a character TextProblem(…, kMany) refuses (422)
+  };
+  Outcome outcome = Outcome::kOk;
+  nlohmann::json value;  // kOk: the document
+  std::string detail;    // kMalformed: for people
+  // kMalformed by a duplicate key: {"key": the key, "field": where}.
+  // kBadText: {"fields": [{"field", "problem"}, …]}, field names as
+  // Decoder reports them ("contact.notes", "addons[1].addon").
+  nlohmann::json details = nlohmann::json::object();
+};
+// Parses `text` as JSON and refuses what a lenient parser accepts: a key
+// given twice in one object (at any depth; otherwise the last would silently
+// win) and strings with control characters. Invalid UTF-8 is malformed.
+StrictJson ParseStrictJson(std::string_view text);
+
 class Decoder {
  public:
   // `allowed` lists the fields the object may have; others are reported.
   // An empty list skips that check.
   Decoder(const nlohmann::json& object, std::vector<std::string> allowed, std::string prefix = "");
 
+  // A string of one line (Lines::kOne; see TextProblem).
   std::string Str(const char* name, bool required, std::size_t max_bytes, std::string fallback = "");
+  // A string that may hold tabs and line feeds (Lines::kMany): notes,
+  // descriptions, reasons.
+  std::string Text(const char* name, bool required, std::size_t max_bytes);
   TimeUs Time(const char* name, bool required);
   std::int64_t Int(const char* name, std::int64_t min, std::int64_t max, std::int64_t fallback = 0);
   bool Bool(const char* name, bool fallback);
@@ -44,6 +81,8 @@ class Decoder {
  private:
   Decoder(const nlohmann::json& object, std::vector<std::string> allowed, std::string prefix,
           std::shared_ptr<nlohmann::json> errors);
+  std::string String(const char* name, bool required, std::size_t max_bytes, std::string fallback,
+                     Lines lines);
   const nlohmann::json& obj_;
   std::string prefix_;
   std::shared_ptr<nlohmann::json> errors_;

@@ -493,16 +493,21 @@ std::optional<json> Edge::Body(const CallPtr& c, bool allow_empty) {
     Problem(c, status::unsupported_media_type, "unsupported_media_type", "send application/json");
     return std::nullopt;
   }
-  auto j = json::parse(b, nullptr, false);
-  if (j.is_discarded()) {
-    Problem(c, status::bad_request, "malformed_json", "the request body is not valid JSON");
+  StrictJson parsed = ParseStrictJson(b);
+  if (parsed.outcome == StrictJson::Outcome::kMalformed) {
+    Problem(c, status::bad_request, "malformed_json", parsed.detail, std::move(parsed.details));
     return std::nullopt;
   }
-  if (!j.is_object()) {
+  if (parsed.outcome == StrictJson::Outcome::kBadText) {
+    Problem(c, status::unprocessable_entity, "validation_failed", "the request has invalid fields",
+            std::move(parsed.details));
+    return std::nullopt;
+  }
+  if (!parsed.value.is_object()) {
     Problem(c, status::bad_request, "malformed_json", "the request body must be a JSON object");
     return std::nullopt;
   }
-  return j;
+  return std::move(parsed.value);
 }
 
 bool Edge::Invalid(const CallPtr& c, const Decoder& d) {

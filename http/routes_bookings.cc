@@ -93,7 +93,7 @@ std::string DecodeContact(const Edge& e, Decoder& d, const json& body) {
   json contact = {{"name", c.Str("name", false, 200)},
                   {"email", c.Str("email", false, 254)},
                   {"phone", c.Str("phone", false, 50)},
-                  {"notes", c.Str("notes", false, 2000)},
+                  {"notes", c.Text("notes", false, 2000)},
                   {"language", c.Str("language", false, 2, "de")}};
   const std::string email = contact["email"];
   if (!email.empty() &&
@@ -298,7 +298,7 @@ void Edge::CancelBooking(const CallPtr& c) {
   auto body = Body(c, /*allow_empty=*/true);
   if (!body) return;
   Decoder d(*body, {"reason", "waive_fee"});
-  cmd.reason = d.Str("reason", false, 1000);
+  cmd.reason = d.Text("reason", false, 1000);
   cmd.waive_fee = d.Bool("waive_fee", false);  // staff only (Decide refuses it for bookers)
   if (Invalid(c, d)) return;
   Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
@@ -340,14 +340,14 @@ void Edge::RescheduleBooking(const CallPtr& c) {
 void Edge::ApproveBooking(const CallPtr& c) {
   const BookingId b(c->params[0]);
   KeyCommand(c, {"note"}, true, [&](Decoder& d, auto m) {
-    return commands::Command(commands::ApproveBooking{b, d.Str("note", false, 1000), m});
+    return commands::Command(commands::ApproveBooking{b, d.Text("note", false, 1000), m});
   });
 }
 
 void Edge::RejectBooking(const CallPtr& c) {
   const BookingId b(c->params[0]);
   KeyCommand(c, {"reason"}, true, [&](Decoder& d, auto m) {
-    return commands::Command(commands::RejectBooking{b, d.Str("reason", false, 1000), m});
+    return commands::Command(commands::RejectBooking{b, d.Text("reason", false, 1000), m});
   });
 }
 
@@ -384,7 +384,7 @@ void Edge::CancelSeries(const CallPtr& c) {
   Decoder d(*body, {"from", "all", "reason"});
   cmd.from = d.Time("from", false);
   const bool all = d.Bool("all", false);
-  cmd.reason = d.Str("reason", false, 1000);
+  cmd.reason = d.Text("reason", false, 1000);
   if (d.ok()) {
     const bool has_from = body->contains("from") && !(*body)["from"].is_null();
     if (has_from && all) {

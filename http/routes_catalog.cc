@@ -52,7 +52,7 @@ void Edge::CreateResource(const CallPtr& c) {
   cmd.id = ResourceId(d.Str("id", false, 64));
   cmd.kind = d.Str("kind", false, 16, "room");
   cmd.name = d.Str("name", true, 200);
-  cmd.description = d.Str("description", false, 4000);
+  cmd.description = d.Text("description", false, 4000);
   cmd.capacity = static_cast<std::uint32_t>(d.Int("capacity", 1, 100000, 1));
   cmd.parent = ResourceId(d.Str("parent", false, 64));
   cmd.requires_qualification = d.Str("requires_qualification", false, 64);

@@ -139,7 +139,7 @@ void Edge::GrantRight(const CallPtr& c) {
 void Edge::RevokeRight(const CallPtr& c) {
   const std::string& id = c->params[0];
   KeyCommand(c, {"reason"}, true, [&](Decoder& d, auto) {
-    return commands::Command(commands::RevokeRight{id, d.Str("reason", false, 1000)});
+    return commands::Command(commands::RevokeRight{id, d.Text("reason", false, 1000)});
   });
 }
 
@@ -151,7 +151,7 @@ void Edge::ErasePerson(const CallPtr& c) {
   auto body = Body(c, /*allow_empty=*/true);
   if (!body) return;
   Decoder d(*body, {"reason"});
-  commands::ErasePerson cmd{person, d.Str("reason", false, 1000)};
+  commands::ErasePerson cmd{person, d.Text("reason", false, 1000)};
   if (Invalid(c, d)) return;
   if (options.vault == nullptr) return Problem(c, status::not_found, "not_found", "no such person");
   RunQuery(c, [this, c, t, cmd, actor = c->caller.Actor()] {

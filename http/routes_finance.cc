@@ -127,6 +127,11 @@ void Edge::SetFinanceSettings(const CallPtr& c) {
                    d.Error("letterhead", "must be an array of strings");
                    break;
                  }
+                 if (auto problem = TextProblem(l.get_ref<const std::string&>(), Lines::kOne);
+                     !problem.empty()) {
+                   d.Error("letterhead", "a line " + problem);
+                   break;
+                 }
                  s.letterhead.push_back(l.get<std::string>());
                }
                // The accounts object has free keys (roles); KeyCommand has parsed the body.
@@ -324,7 +329,7 @@ void Edge::RefundInvoice(const CallPtr& c) {
     commands::RefundInvoice cmd;
     cmd.invoice = id;
     cmd.amount = d.MoneyField("amount", true, 1, kMaxAmount).amount;
-    cmd.reason = d.Str("reason", true, 1000);
+    cmd.reason = d.Text("reason", true, 1000);
     return commands::Command(cmd);
   });
 }
@@ -335,7 +340,7 @@ void Edge::CompleteRefund(const CallPtr& c) {
     commands::CompleteRefund cmd;
     cmd.refund = id;
     cmd.failed = d.Bool("failed", false);
-    cmd.reason = d.Str("reason", false, 500);
+    cmd.reason = d.Text("reason", false, 500);
     cmd.paid = d.Time("paid", false);
     return commands::Command(cmd);
   });

@@ -53,7 +53,9 @@ void Edge::SetPublicSettings(const CallPtr& c) {
             d.Error("allowed_origins[" + std::to_string(i) + "]", "must be a string");
           }
         }
-        s.display_name = d.Str("display_name", false, commands::kMaxDisplayNameBytes);
+        // One line, but Decide refuses line breaks (ValidText) beside the
+        // other fields' problems, so that one reply names every bad field.
+        s.display_name = d.Text("display_name", false, commands::kMaxDisplayNameBytes);
         s.logo_url = d.Str("logo_url", false, commands::kMaxPublicUrlBytes);
         s.accent_color = d.Str("accent_color", false, 64);
         s.privacy_url = d.Str("privacy_url", false, commands::kMaxPublicUrlBytes);
@@ -61,8 +63,8 @@ void Edge::SetPublicSettings(const CallPtr& c) {
         const json& body = d.object();
         if (auto it = body.find("consent"); it != body.end() && !it->is_null()) {
           Decoder consent = d.Nested(*it, {"de", "en"}, "consent.");
-          s.consent_de = consent.Str("de", false, commands::kMaxConsentBytes);
-          s.consent_en = consent.Str("en", false, commands::kMaxConsentBytes);
+          s.consent_de = consent.Text("de", false, commands::kMaxConsentBytes);
+          s.consent_en = consent.Text("en", false, commands::kMaxConsentBytes);
         }
         return commands::Command(std::move(cmd));
       });

@@ -83,6 +83,21 @@ void WriteSecret(const fs::path& p, const std::string& secret) {
   ::chmod(p.c_str(), 0600);
 }
 
+// Makes an existing directory owner-only when other accounts may enter it
+// (a data directory from before the umask, or one made by hand), with a
+// warning: it holds the vault's keys and the checkpoint signing seeds.
+void TightenDirectory(const fs::path& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return;  // not there yet: made under umask 077
+  if ((st.st_mode & 077) == 0) return;
+  const auto tightened = static_cast<mode_t>(st.st_mode & 07700);
+  if (::chmod(dir.c_str(), tightened) != 0) {
+    throw std::runtime_error("cannot make " + dir.string() + " owner-only (chmod 0700)");
+  }
+  spdlog::warn("msg=\"directory was open to other accounts, made owner-only\" path={} mode={:o} now={:o}",
+               dir.string(), st.st_mode & 07777, tightened & 07777);
+}
+
 // Runs one command to completion (start-up only: the demo seed).
 commands::Outcome RunCommand(commands::CommandBus& bus, commands::Context ctx, commands::Command cmd) {
   commands::Submission s;
@@ -270,6 +285,9 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Everything saalbuchd creates — the data directory, RocksDB's files,
+  // snapshots, backups, key files — is for its own account alone.
+  ::umask(077);
   Config cfg;
   CLI::App app{
       "saalbuchd — the Saalbuch booking ledger server.\n"
@@ -390,6 +408,8 @@ int main(int argc, char** argv) {
   try {
     const fs::path data(cfg.data);
     fs::create_directories(data);
+    TightenDirectory(data);
+    if (!cfg.backup_dir.empty()) TightenDirectory(cfg.backup_dir);
 
     std::string operator_key;
     std::string operator_key_source;

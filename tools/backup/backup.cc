@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -250,6 +251,9 @@ int Restore(const std::string& dir, std::optional<ledger::BackupId> id, const st
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What the tool writes (a restored data directory, exports) is owner-only,
+  // as saalbuchd's own files are.
+  ::umask(077);
   CLI::App app{
       "saalbuch-backup — list, verify and restore Saalbuch backups.\n"
       "The running server makes the backups, while it serves: start saalbuchd with\n"

@@ -3,6 +3,7 @@
 // backup in place, never writes, and verifies, replays, compares and exports
 // without trusting the server.
 
+#include <sys/stat.h>
 #include <CLI/CLI.hpp>
 
 #include <cctype>
@@ -630,6 +631,9 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // What the tool writes (a restored data directory, exports) is owner-only,
+  // as saalbuchd's own files are.
+  ::umask(077);
   CLI::App app{
       "saalbuch-replay — the auditor's tool: verify, replay, compare and export Saalbuch logs.\n"
       "Reads without writing and without trusting the server: a copy of a data directory,\n"

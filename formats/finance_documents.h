@@ -40,7 +40,7 @@ struct EInvoiceSeller {
 struct Issuer {
   std::vector<std::string> letterhead;  // name, address lines, tax number, bank account, contact
   std::string currency = "EUR";         // the currency of its credit notes
-  EInvoiceSeller seller;                // for the e-invoice only; the PDF prints the letterhead
+  EInvoiceSeller seller = {};           // for the e-invoice only; the PDF prints the letterhead
 };
 
 // One line of an invoice or credit note.

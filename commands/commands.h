@@ -255,8 +255,20 @@ struct SetTariff {
   TariffVersion version;  // valid_from 0: now
 };
 
+// The seller's data of the e-invoices (formats/einvoice.h names what each
+// is); kept in the event and the finance projection only, as no decision
+// needs them.
+struct EInvoiceSettings {
+  std::string name, street, postcode, city, country;  // country: ISO 3166-1 alpha-2
+  std::string vat_id, tax_number, seller_id;
+  std::string iban, bic, account_holder;
+  std::string tax_exempt_category;  // "", "E" or "O"
+  std::string tax_exempt_reason;
+};
+
 struct SetFinanceSettings {
   FinanceSettings settings;
+  EInvoiceSettings einvoice = {};  // all empty: no e-invoices until set
 };
 
 // Records that the booker was sent to the provider (the caller created the

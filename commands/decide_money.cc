@@ -409,8 +409,51 @@ Decision DecideSetFinanceSettings(const TenantModel& m, const Context& ctx, cons
     return Reject(Refusal::kUnprocessable, "validation_failed",
                   "kassenzeichen_prefix ≤ 20, datev_consultant ≤ 7, datev_client ≤ 5 characters");
   }
+  const EInvoiceSettings& ei = c.einvoice;
+  for (const std::string* f :
+       {&ei.name, &ei.street, &ei.postcode, &ei.city, &ei.country, &ei.vat_id, &ei.tax_number, &ei.seller_id,
+        &ei.iban, &ei.bic, &ei.account_holder, &ei.tax_exempt_category, &ei.tax_exempt_reason}) {
+    if (f->size() > 200)
+      return Reject(Refusal::kUnprocessable, "validation_failed", "einvoice fields ≤ 200 bytes");
+  }
+  const auto upper = [](const std::string& v) {
+    return std::all_of(v.begin(), v.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+  };
+  if (!ei.country.empty() && (ei.country.size() != 2 || !upper(ei.country))) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "einvoice.country must be an ISO 3166-1 alpha-2 code such as DE",
+                  {{"field", "einvoice.country"}});
+  }
+  if (!ei.tax_exempt_category.empty() && ei.tax_exempt_category != "E" && ei.tax_exempt_category != "O") {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "einvoice.tax_exempt_category must be E (exempt) or O (not subject to VAT)",
+                  {{"field", "einvoice.tax_exempt_category"}});
+  }
+  const bool iban_ok = ei.iban.size() >= 15 && ei.iban.size() <= 34 && upper(ei.iban.substr(0, 2)) &&
+                       std::all_of(ei.iban.begin() + 2, ei.iban.end(), [](char ch) {
+                         return (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+                       });
+  if (!ei.iban.empty() && !iban_ok) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "einvoice.iban must be an IBAN without spaces (country code, then 13–32 letters or digits)",
+                  {{"field", "einvoice.iban"}});
+  }
   auto d = Draft(ctx, "tenant/finance", m.books().settings().version + 1);
   schema::FinanceSettingsSetT e;
+  e.einvoice = std::make_unique<schema::EInvoiceSettingsT>();
+  e.einvoice->name = ei.name;
+  e.einvoice->street = ei.street;
+  e.einvoice->postcode = ei.postcode;
+  e.einvoice->city = ei.city;
+  e.einvoice->country = ei.country;
+  e.einvoice->vat_id = ei.vat_id;
+  e.einvoice->tax_number = ei.tax_number;
+  e.einvoice->seller_id = ei.seller_id;
+  e.einvoice->iban = ei.iban;
+  e.einvoice->bic = ei.bic;
+  e.einvoice->account_holder = ei.account_holder;
+  e.einvoice->tax_exempt_category = ei.tax_exempt_category;
+  e.einvoice->tax_exempt_reason = ei.tax_exempt_reason;
   e.currency = s.currency;
   e.payment_terms_days = s.payment_terms_days;
   for (const auto& t : s.tiers) e.tiers.emplace_back(t.min_notice, t.fee_bp);

@@ -17,10 +17,30 @@
 
 namespace saalbuch::formats {
 
+// The seller of an e-invoice (formats/einvoice.h), from the tenant's finance
+// settings' "einvoice" object: each field's name is the setting's name.
+// Empty fields are unknown; which ones EN 16931 needs is said there.
+struct EInvoiceSeller {
+  std::string name;                 // BT-27, the legal name
+  std::string street;               // BT-35
+  std::string postcode;             // BT-38
+  std::string city;                 // BT-37
+  std::string country;              // BT-40, ISO 3166-1 alpha-2 ("DE")
+  std::string vat_id;               // BT-31, USt-IdNr. ("DE123456789")
+  std::string tax_number;           // BT-32, Steuernummer
+  std::string seller_id;            // BT-29, e.g. the creditor id or municipality key
+  std::string iban;                 // BT-84: payment by SEPA credit transfer (code 58)
+  std::string bic;                  // BT-86; may be empty
+  std::string account_holder;       // BT-85; may be empty
+  std::string tax_exempt_category;  // "E" (exempt, § 4 UStG) or "O" (not subject, § 2b UStG) for 0 % lines
+  std::string tax_exempt_reason;    // BT-120, e.g. "Steuerfrei nach § 4 Nr. 12 UStG"
+};
+
 // The issuing tenant, from its finance settings.
 struct Issuer {
   std::vector<std::string> letterhead;  // name, address lines, tax number, bank account, contact
   std::string currency = "EUR";         // the currency of its credit notes
+  EInvoiceSeller seller = {};           // for the e-invoice only; the PDF prints the letterhead
 };
 
 // One line of an invoice or credit note.

@@ -4,6 +4,7 @@
 
 #include "common/time.h"
 #include "formats/csv.h"
+#include "formats/einvoice.h"
 #include "formats/journal.h"
 
 namespace saalbuch::http {
@@ -17,6 +18,23 @@ formats::Issuer IssuerOf(const json& settings) {
   for (const auto& l : settings.value("letterhead", json::array()))
     out.letterhead.push_back(l.get<std::string>());
   out.currency = settings.value("currency", "EUR");
+  const json ei = settings.value("einvoice", json::object());
+  formats::EInvoiceSeller& s = out.seller;
+  for (auto [name, field] : {std::pair{"name", &s.name},
+                             {"street", &s.street},
+                             {"postcode", &s.postcode},
+                             {"city", &s.city},
+                             {"country", &s.country},
+                             {"vat_id", &s.vat_id},
+                             {"tax_number", &s.tax_number},
+                             {"seller_id", &s.seller_id},
+                             {"iban", &s.iban},
+                             {"bic", &s.bic},
+                             {"account_holder", &s.account_holder},
+                             {"tax_exempt_category", &s.tax_exempt_category},
+                             {"tax_exempt_reason", &s.tax_exempt_reason}}) {
+    *field = ei.value(name, "");
+  }
   return out;
 }
 
@@ -63,10 +81,7 @@ std::vector<formats::JournalEntry> EntriesOf(const std::vector<json>& entries) {
   return out;
 }
 
-}  // namespace
-
-PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& booking,
-                       const date::time_zone* zone) {
+formats::Invoice InvoiceOf(const json& invoice) {
   formats::Invoice inv;
   inv.number = invoice.value("number", "");
   inv.issued_at_us = invoice.value("issued_at_us", TimeUs{0});
@@ -78,16 +93,17 @@ PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& bo
   inv.gross = invoice.value("gross", std::int64_t{0});
   inv.currency = invoice.value("currency", "EUR");
   inv.kassenzeichen = invoice.value("kassenzeichen", "");
-  std::optional<formats::InvoicedBooking> b;
-  if (!booking.is_null()) {
-    b = formats::InvoicedBooking{booking.value("number", ""),
-                                 booking.value("resource", ""),
-                                 {booking.value("start_us", TimeUs{0}), booking.value("end_us", TimeUs{0})}};
-  }
-  return formats::InvoicePdf(IssuerOf(settings), inv, b, zone);
+  return inv;
 }
 
-PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const date::time_zone* zone) {
+std::optional<formats::InvoicedBooking> BookingOf(const json& booking) {
+  if (booking.is_null()) return std::nullopt;
+  return formats::InvoicedBooking{booking.value("number", ""),
+                                  booking.value("resource", ""),
+                                  {booking.value("start_us", TimeUs{0}), booking.value("end_us", TimeUs{0})}};
+}
+
+formats::CreditNote CreditNoteOf(const json& credit_note) {
   formats::CreditNote c;
   c.number = credit_note.value("number", "");
   c.issued_at_us = credit_note.value("issued_at_us", TimeUs{0});
@@ -97,7 +113,34 @@ PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const d
   c.net = credit_note.value("net", std::int64_t{0});
   c.tax = credit_note.value("tax", std::int64_t{0});
   c.gross = credit_note.value("gross", std::int64_t{0});
-  return formats::CreditNotePdf(IssuerOf(settings), c, zone);
+  return c;
+}
+
+// The buyer as the invoice names it (its customer); the country is the seller's.
+formats::EInvoiceBuyer BuyerOf(const json& invoice) { return {invoice.value("customer", ""), "", ""}; }
+
+}  // namespace
+
+PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& booking,
+                       const date::time_zone* zone) {
+  return formats::InvoicePdf(IssuerOf(settings), InvoiceOf(invoice), BookingOf(booking), zone);
+}
+
+PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const date::time_zone* zone) {
+  return formats::CreditNotePdf(IssuerOf(settings), CreditNoteOf(credit_note), zone);
+}
+
+Result<std::string> InvoiceCii(const json& settings, const json& invoice, const json& booking,
+                               const date::time_zone* zone) {
+  return formats::InvoiceCii(IssuerOf(settings), InvoiceOf(invoice), BuyerOf(invoice), BookingOf(booking),
+                             zone);
+}
+
+Result<std::string> CreditNoteCii(const json& settings, const json& credit_note, const json& invoice,
+                                  const date::time_zone* zone) {
+  return formats::CreditNoteCii(IssuerOf(settings), CreditNoteOf(credit_note), BuyerOf(invoice),
+                                invoice.is_null() ? TimeUs{0} : invoice.value("issued_at_us", TimeUs{0}),
+                                zone);
 }
 
 PdfDocument ReceiptPdf(const json& settings, const json& payment, const json& invoice,

@@ -40,6 +40,16 @@ PdfDocument CreditNotePdf(const nlohmann::json& settings, const nlohmann::json& 
 PdfDocument ReceiptPdf(const nlohmann::json& settings, const nlohmann::json& payment,
                        const nlohmann::json& invoice, const date::time_zone* zone);
 
+// The same invoice and credit note as EN 16931 e-invoices in CII syntax
+// (formats/einvoice.h), seller from the settings' "einvoice" object, buyer
+// named by the invoice's customer; `invoice` of a credit note (the one it
+// reduces) may be null. kInvalidArgument names what EN 16931 needs and is
+// missing, e.g. "einvoice.street is required …".
+Result<std::string> InvoiceCii(const nlohmann::json& settings, const nlohmann::json& invoice,
+                               const nlohmann::json& booking, const date::time_zone* zone);
+Result<std::string> CreditNoteCii(const nlohmann::json& settings, const nlohmann::json& credit_note,
+                                  const nlohmann::json& invoice, const date::time_zone* zone);
+
 // Journal entries (QueryJournal items) as DATEV postings (formats::DatevPostings).
 Result<std::vector<DatevPosting>> DatevPostings(const std::vector<nlohmann::json>& entries);
 

@@ -372,6 +372,12 @@ class Edge {
   // a wrong token looks like no invoice.
   void WithInvoice(const CallPtr& c, const std::string& id, std::function<void(Seq, nlohmann::json)> then);
   void SendInvoice(const CallPtr& c, const std::string& id, bool pdf);
+  void GetInvoiceEInvoice(const CallPtr& c);
+  void GetCreditNoteEInvoice(const CallPtr& c);
+  // The EN 16931 XML `make` renders; 422 einvoice_incomplete when it cannot.
+  void SendEInvoice(const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+                    const std::function<Result<std::string>(const nlohmann::json& settings,
+                                                            const date::time_zone* zone)>& make);
 
   // ---- money: books, reconciliation, exports (routes_books.cc) ----
   void Journal(const CallPtr& c);

@@ -25,6 +25,8 @@ std::vector<Route> FinanceRoutes() {
        &Edge::SetFinanceSettings},
       {verb::get, "/v1/tenants/{tenant}/invoices", kFinanceRead, "invoices", &Edge::ListInvoices},
       {verb::get, "/v1/tenants/{tenant}/invoices/{invoice}", kInvoiceReaders, "invoice", &Edge::GetInvoice},
+      {verb::get, "/v1/tenants/{tenant}/invoices/{invoice}/einvoice.xml", kInvoiceReaders, "invoice_einvoice",
+       &Edge::GetInvoiceEInvoice},
       {verb::get, "/v1/tenants/{tenant}/bookings/{booking}/invoice", kInvoiceReaders, "booking_invoice",
        &Edge::BookingInvoice},
       {verb::post, "/v1/tenants/{tenant}/invoices/{invoice}/checkout", kManageToken | kFinanceWrite,
@@ -36,6 +38,8 @@ std::vector<Route> FinanceRoutes() {
       {verb::get, "/v1/tenants/{tenant}/credit-notes", kFinanceRead, "credit_notes", &Edge::ListCreditNotes},
       {verb::get, "/v1/tenants/{tenant}/credit-notes/{number}", kFinanceRead, "credit_note",
        &Edge::GetCreditNote},
+      {verb::get, "/v1/tenants/{tenant}/credit-notes/{number}/einvoice.xml", kFinanceRead,
+       "credit_note_einvoice", &Edge::GetCreditNoteEInvoice},
       {verb::get, "/v1/tenants/{tenant}/receipts/{number}", kManageToken | kFinanceRead, "receipt",
        &Edge::GetReceipt},
       {verb::get, "/v1/tenants/{tenant}/payments", kFinanceRead, "payments", &Edge::ListPayments},
@@ -53,6 +57,24 @@ namespace {
 std::pair<std::string, bool> SplitPdf(const std::string& name) {
   const bool pdf = name.size() > 4 && name.ends_with(".pdf");
   return {pdf ? name.substr(0, name.size() - 4) : name, pdf};
+}
+
+// The booking an invoice is for, with its resource's name (people read the
+// name, not the id); null when there is none.
+json InvoicedBooking(Edge& e, const TenantId& t, const json& inv) {
+  auto booking = projections::QueryFinanceBooking(e.runner.view(), t, inv.value("booking", ""));
+  json b = booking.ok() ? *booking : json();
+  if (!b.is_null()) {
+    auto r = projections::QueryResource(e.runner.view(), t, ResourceId(b.value("resource", "")));
+    if (r.ok()) b["resource"] = r->value("name", b.value("resource", ""));
+  }
+  return b;
+}
+
+// "einvoice.street is required …" → "einvoice.street"; otherwise empty.
+std::string SettingNamed(const std::string& message) {
+  if (!message.starts_with("einvoice.")) return {};
+  return message.substr(0, message.find(' '));
 }
 
 }  // namespace
@@ -109,7 +131,7 @@ void Edge::GetFinanceSettings(const CallPtr& c) {
 void Edge::SetFinanceSettings(const CallPtr& c) {
   KeyCommand(c,
              {"currency", "payment_terms_days", "cancellation_tiers", "letterhead", "accounts",
-              "kassenzeichen_prefix", "datev_consultant", "datev_client"},
+              "kassenzeichen_prefix", "datev_consultant", "datev_client", "einvoice"},
              false, [&](Decoder& d, auto) {
                commands::SetFinanceSettings cmd;
                auto& s = cmd.settings;
@@ -152,6 +174,31 @@ void Edge::SetFinanceSettings(const CallPtr& c) {
                s.kassenzeichen_prefix = d.Str("kassenzeichen_prefix", false, 20);
                s.datev_consultant = d.Str("datev_consultant", false, 7, "1001");
                s.datev_client = d.Str("datev_client", false, 5, "1");
+               if (const auto it = d.object().find("einvoice"); it != d.object().end()) {
+                 if (!it->is_object()) {
+                   d.Error("einvoice", "must be an object");
+                 } else {
+                   Decoder ed = d.Nested(
+                       *it,
+                       {"name", "street", "postcode", "city", "country", "vat_id", "tax_number", "seller_id",
+                        "iban", "bic", "account_holder", "tax_exempt_category", "tax_exempt_reason"},
+                       "einvoice.");
+                   auto& ei = cmd.einvoice;
+                   ei.name = ed.Str("name", false, 200);
+                   ei.street = ed.Str("street", false, 200);
+                   ei.postcode = ed.Str("postcode", false, 20);
+                   ei.city = ed.Str("city", false, 100);
+                   ei.country = ed.Str("country", false, 2);
+                   ei.vat_id = ed.Str("vat_id", false, 20);
+                   ei.tax_number = ed.Str("tax_number", false, 30);
+                   ei.seller_id = ed.Str("seller_id", false, 100);
+                   ei.iban = ed.Str("iban", false, 34);
+                   ei.bic = ed.Str("bic", false, 11);
+                   ei.account_holder = ed.Str("account_holder", false, 200);
+                   ei.tax_exempt_category = ed.Str("tax_exempt_category", false, 1);
+                   ei.tax_exempt_reason = ed.Str("tax_exempt_reason", false, 200);
+                 }
+               }
                return commands::Command(cmd);
              });
 }
@@ -204,15 +251,62 @@ void Edge::SendInvoice(const CallPtr& c, const std::string& id, bool pdf) {
   const TenantId& t = c->tenant;
   WithInvoice(c, id, [this, c, t, pdf](Seq p, json inv) {
     if (!pdf) return SendQuery(c, p, Result<json>(std::move(inv)), false);
-    auto booking = projections::QueryFinanceBooking(runner.view(), t, inv.value("booking", ""));
-    json b = booking.ok() ? *booking : json();
-    if (!b.is_null()) {  // people read the resource's name, not its id
-      auto r = projections::QueryResource(runner.view(), t, ResourceId(b.value("resource", "")));
-      if (r.ok()) b["resource"] = r->value("name", b.value("resource", ""));
-    }
+    const json b = InvoicedBooking(*this, t, inv);
     SendPdf(c, p, t, inv.value("number", ""),
             [&](const json& s, const date::time_zone* z) { return InvoicePdf(s, inv, b, z); });
   });
+}
+
+// The invoice as an EN 16931 e-invoice (CII), for the same callers as its PDF.
+void Edge::GetInvoiceEInvoice(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  WithInvoice(c, c->params[0], [this, c, t](Seq p, const json& inv) {
+    const json b = InvoicedBooking(*this, t, inv);
+    SendEInvoice(c, p, t, inv.value("number", ""),
+                 [&](const json& s, const date::time_zone* z) { return InvoiceCii(s, inv, b, z); });
+  });
+}
+
+// A credit note as an EN 16931 e-invoice (CII, type 381), its buyer the
+// reduced invoice's.
+void Edge::GetCreditNoteEInvoice(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  Query(c, t, [this, c, t, number = c->params[0]] {
+    Seq p = runner.Position(t);
+    auto doc = projections::QueryFinanceDoc(runner.view(), t, 'c', number);
+    if (!doc.ok()) return FromStatus(c, doc.status());
+    auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', doc->value("invoice", ""));
+    const json invoice = inv.ok() ? *inv : json();
+    SendEInvoice(c, p, t, number,
+                 [&](const json& s, const date::time_zone* z) { return CreditNoteCii(s, *doc, invoice, z); });
+  });
+}
+
+// What EN 16931 cannot express is the caller's to fix in the settings
+// (422 naming the setting); never an invalid document.
+void Edge::SendEInvoice(
+    const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+    const std::function<Result<std::string>(const json& settings, const date::time_zone* zone)>& make) {
+  auto settings = projections::QueryFinanceSettings(runner.view(), t);
+  if (!settings.ok()) return FromStatus(c, settings.status());
+  const date::time_zone* zone = FindZone(settings->value("time_zone", "UTC"));
+  if (zone == nullptr) zone = date::locate_zone("UTC");
+  auto xml = make(*settings, zone);
+  if (!xml.ok() && xml.status().code() == StatusCode::kInvalidArgument) {
+    json details = json::object();
+    if (const std::string setting = SettingNamed(xml.status().message()); !setting.empty()) {
+      details["setting"] = setting;
+    }
+    return Problem(c, status::unprocessable_entity, "einvoice_incomplete",
+                   "no EN 16931 e-invoice can be issued for " + number + ": " + xml.status().message(),
+                   details);
+  }
+  if (!xml.ok()) {
+    spdlog::error("msg=\"e-invoice failed\" tenant={} document={} error=\"{}\"", t.get(), number,
+                  xml.status().ToString());
+    return Problem(c, status::internal_server_error, "document_failed", "the document could not be rendered");
+  }
+  SendBytes(c, position, "application/xml; charset=utf-8", number + ".xml", std::move(*xml));
 }
 
 // The invoice of a booking, for its booker or staff.

@@ -298,6 +298,25 @@ Status Finance::Settings() {
   settings_["accounts"] = accounts;
   settings_["kassenzeichen_prefix"] = S(e->kassenzeichen_prefix());
   settings_["datev_consultant"] = S(e->datev_consultant());
+  // Records from before e-invoices have none: the key stays absent, so
+  // their replay gives the same documents as before.
+  if (const auto* ei = e->einvoice(); ei != nullptr) {
+    settings_["einvoice"] = {{"name", S(ei->name())},
+                             {"street", S(ei->street())},
+                             {"postcode", S(ei->postcode())},
+                             {"city", S(ei->city())},
+                             {"country", S(ei->country())},
+                             {"vat_id", S(ei->vat_id())},
+                             {"tax_number", S(ei->tax_number())},
+                             {"seller_id", S(ei->seller_id())},
+                             {"iban", S(ei->iban())},
+                             {"bic", S(ei->bic())},
+                             {"account_holder", S(ei->account_holder())},
+                             {"tax_exempt_category", S(ei->tax_exempt_category())},
+                             {"tax_exempt_reason", S(ei->tax_exempt_reason())}};
+  } else {
+    settings_.erase("einvoice");
+  }
   settings_["datev_client"] = S(e->datev_client());
   settings_["version"] = env_.stream_version();
   Put("s", settings_);

@@ -104,7 +104,7 @@ TEST(FinanceDocumentsTest, InvoiceNamesBookingDueDayAndBudgetCodesInLocalTime) {
   inv.kassenzeichen = "KZ-1";
   const InvoicedBooking b{
       "B-7", "Bürgerhaus", {*ParseRfc3339("2026-12-12T17:00:00Z"), *ParseRfc3339("2026-12-12T21:30:00Z")}};
-  const PdfDocument d = InvoicePdf({{"Gemeinde Musterstadt"}, "EUR"}, inv, b, berlin);
+  const PdfDocument d = InvoicePdf({{"Gemeinde Musterstadt"}, "EUR", {}}, inv, b, berlin);
   EXPECT_EQ(d.title, "Rechnung");
   EXPECT_EQ(d.issued_on, "23.11.2026");
   EXPECT_EQ(d.due_on, "06.12.2026");

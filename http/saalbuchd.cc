@@ -64,6 +64,7 @@ struct Config {
   std::uint32_t backup_keep = 0;
   std::uint32_t backup_rate_mib = 0;
   std::string provider_url;
+  int projection_lag_ms = 0;
   std::vector<std::string> accept_log;
 };
 
@@ -373,6 +374,11 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_SNAPSHOT_EVERY")
       ->check(CLI::Range(0, 1000000000))
       ->capture_default_str();
+  app.add_option("--projection-lag-ms", cfg.projection_lag_ms,
+                 "For tests only: projections follow the log this much later, so that a page or client "
+                 "which reads its own write without naming its position fails at once")
+      ->check(CLI::Range(0, 10000))
+      ->group("");
   app.add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error")
       ->envname("SAALBUCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
@@ -447,6 +453,7 @@ int main(int argc, char** argv) {
         .Add({{"version", std::string(BuildVersion())}, {"revision", std::string(BuildRevision())}})
         .Set(1);
     projections::Runner runner(db->get(), &log);
+    runner.SetLag(std::chrono::milliseconds(cfg.projection_lag_ms));
 
     ledger::Vault vault(db->get());
     std::unique_ptr<ledger::BackupService> backups;

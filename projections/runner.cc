@@ -159,6 +159,7 @@ void Runner::Loop() {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [&] { return stopping_ || !dirty_.empty(); });
       if (dirty_.empty()) return;
+      if (lag_.count() > 0 && cv_.wait_for(lock, lag_, [&] { return stopping_; })) return;
       tenant = *dirty_.begin();
       dirty_.erase(dirty_.begin());
       upto = durable_[tenant];

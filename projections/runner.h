@@ -8,6 +8,7 @@
 // folding happens on the runner's own thread only.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,11 @@ class Runner {
 
   void Notify(const TenantId& tenant, Seq head);
 
+  // For tests: every catch-up starts `lag` after the runner took it up, so
+  // that a reader which does not name the position of its own write sees
+  // it missing (saalbuchd --projection-lag-ms). REQUIRES: before Start.
+  void SetLag(std::chrono::milliseconds lag) { lag_ = lag; }
+
   // The position every projection of `tenant` has reached (0 if none).
   Seq Position(const TenantId& tenant) const;
 
@@ -88,6 +94,7 @@ class Runner {
   std::unordered_map<std::string, Seq> durable_;  // guarded by mu_
   std::set<std::string> held_;                    // set before Start, then read only
   bool stopping_ = false;                         // guarded by mu_
+  std::chrono::milliseconds lag_{0};
   std::thread thread_;
 };
 

@@ -102,11 +102,18 @@ class ApiError extends Error {
 
 // `type`: the body's media type; JSON bodies are given as values, any
 // other (an uploaded file's text) as the string to send.
+// The log position of the newest change this page made: every later read
+// asks for at least that position, so a clerk never sees the page forget
+// what was just saved (projections follow the log a moment later).
+let written = 0;
+
 async function api(method, path, body, type = "application/json") {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {
     headers["Saalbuch-CSRF"] = csrf;
     headers["Idempotency-Key"] = crypto.randomUUID();
+  } else if (written > 0) {
+    headers["Saalbuch-Min-Position"] = String(written);
   }
   if (body !== undefined) headers["Content-Type"] = type;
   let res;
@@ -120,6 +127,8 @@ async function api(method, path, body, type = "application/json") {
   } catch {
     throw new ApiError(0, { code: "network", detail: "Der Server ist nicht erreichbar. Bitte prüfen Sie die Verbindung." });
   }
+  const position = Number(res.headers.get("Saalbuch-Position"));
+  if (method !== "GET" && res.ok && position > written) written = position;
   const text = await res.text();
   let json = {};
   try {

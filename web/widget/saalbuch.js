@@ -517,6 +517,11 @@ function problemText(problem, lang) {
 // headers}; never rejects (a network failure is the problem "network").
 async function api(path, options = {}, attempt = 0) {
   const { method = "GET", body, token, accept, ifMatch } = options;
+  // Reads after a change wait for it (a query parameter, not a header: no
+  // CORS preflight), so a booking never reappears as free a moment later.
+  const tenant = (/^\/v1\/tenants\/([^/?]+)/.exec(path) || [])[1];
+  const written = tenant ? writtenPosition.get(tenant) : undefined;
+  const url = method === "GET" && written ? `${path}${path.includes("?") ? "&" : "?"}min_position=${written}` : path;
   const headers = { Accept: accept || "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (token) headers["Saalbuch-Manage-Token"] = token;
@@ -524,7 +529,7 @@ async function api(path, options = {}, attempt = 0) {
   if (method === "POST") headers["Idempotency-Key"] = randomKey();
   let res;
   try {
-    res = await fetch(ORIGIN + path, {
+    res = await fetch(ORIGIN + url, {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -533,6 +538,10 @@ async function api(path, options = {}, attempt = 0) {
     });
   } catch {
     return { ok: false, status: 0, problem: { code: "network" } };
+  }
+  const position = Number(res.headers.get("Saalbuch-Position"));
+  if (method !== "GET" && tenant && res.ok && position > (writtenPosition.get(tenant) || 0)) {
+    writtenPosition.set(tenant, position);
   }
   // Reads that were rate limited wait as the server asks (at most 5 s), twice.
   if (res.status === 429 && method === "GET" && attempt < 2) {
@@ -553,6 +562,9 @@ async function api(path, options = {}, attempt = 0) {
   const problem = data && data.code ? data : { code: res.status === 429 ? "rate_limited" : "other" };
   return { ok: false, status: res.status, problem };
 }
+
+// Per tenant, the log position of the newest change this page made.
+const writtenPosition = new Map();
 
 function randomKey() {
   const a = new Uint8Array(16);

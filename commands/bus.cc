@@ -357,7 +357,7 @@ void CommandBus::WriteSnapshot(Tenant* t, std::size_t keep) {
                bytes.size(), static_cast<long long>(secs * 1000));
 }
 
-void CommandBus::SubmitCheckpoints() {
+void CommandBus::SubmitCheckpoints(bool unsigned_too) {
   const auto now = std::chrono::steady_clock::now();
   std::vector<Tenant*> due;
   {
@@ -368,7 +368,8 @@ void CommandBus::SubmitCheckpoints() {
       if (head <= last || t->poisoned || t->held) continue;
       const auto since = now - std::chrono::steady_clock::time_point(
                                    std::chrono::steady_clock::duration(t->last_checkpoint_time.load()));
-      if ((head - last >= options_.checkpoint_every || since >= options_.checkpoint_interval) &&
+      if ((unsigned_too || head - last >= options_.checkpoint_every ||
+           since >= options_.checkpoint_interval) &&
           !t->checkpoint_queued.exchange(true)) {
         due.push_back(t.get());
       }
@@ -556,6 +557,9 @@ Status CommandBus::Start() {
         "tenant={} position={} checkpoint_record={}",
         t->id.get(), head->seq, options_.sign_checkpoint ? std::to_string(o.position) : "none");
   }
+  // Records left unsigned by the last run are signed before any new one
+  // (these checkpoints are first in their tenants' queues).
+  if (options_.sign_checkpoint) SubmitCheckpoints(/*unsigned_too=*/true);
   hold_timer_ = std::thread([this] {
     NameThisThread("sb-timer");
     HoldTimerLoop();
@@ -703,6 +707,27 @@ void CommandBus::Drain(Tenant* t) {
       p.done(Failed(hold ? hold->code : "tenant_unavailable", hold ? hold->message : "the tenant is held"));
     }
     return;
+  }
+
+  // The checkpoint cadence is a bound the writer keeps, not a hope: once
+  // checkpoint_every records follow the last checkpoint, this batch opens
+  // with one that signs the head as it stands (its chain hash is known), so
+  // at most checkpoint_every records and one batch follow any checkpoint.
+  // A tenant's first checkpoint opens its second batch. The timer adds the
+  // time bound.
+  if (options_.sign_checkpoint && t->model.position() > 0 &&
+      (t->model.last_checkpoint_record() == 0 ||
+       t->model.position() - t->model.last_checkpoint_record() >= options_.checkpoint_every)) {
+    try {
+      batch.push_front(
+          {CheckpointSubmission(t, ledger::Head{t->model.position(), t->head_hash}, "system", "checkpoint"),
+           [t](const Outcome& o) {
+             if (o.kind == Outcome::Kind::kOk)
+               t->last_checkpoint_time = std::chrono::steady_clock::now().time_since_epoch().count();
+           }});
+    } catch (const std::exception& e) {
+      spdlog::error("msg=\"checkpoint not signed\" tenant={} error=\"{}\"", t->id.get(), e.what());
+    }
   }
 
   std::vector<Outcome> outcomes(batch.size());

@@ -113,8 +113,10 @@ struct BusOptions {
   std::chrono::milliseconds hold_check_interval{1000};
   // Signs a checkpoint of a tenant's log at (position, chain hash of that
   // record): returns {signed note, verifier key}. Unset: no checkpoints.
-  // The same timer submits SignCheckpoint every `checkpoint_every` records
-  // or, while records arrive, every `checkpoint_interval`.
+  // The writer opens a batch with SignCheckpoint once `checkpoint_every`
+  // records follow the last checkpoint (and a tenant's second batch with its
+  // first); the timer submits one, while records arrive, every
+  // `checkpoint_interval`; Start signs what the last run left unsigned.
   std::function<std::pair<std::string, std::string>(const TenantId&, Seq, const Sha256&)> sign_checkpoint;
   std::uint64_t checkpoint_every = 1000;
   std::chrono::seconds checkpoint_interval{300};
@@ -209,7 +211,9 @@ class CommandBus {
   Tenant* FindOrCreate(const TenantId& id);
   void WriterLoop();
   void HoldTimerLoop();
-  void SubmitCheckpoints();
+  // Submits SignCheckpoint for each tenant that is due; with unsigned_too,
+  // for each with a record after its last checkpoint (at start).
+  void SubmitCheckpoints(bool unsigned_too = false);
   void Drain(Tenant* t);
   void SyncLoop();
   // Hands a decided batch to the syncer.

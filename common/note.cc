@@ -72,6 +72,12 @@ std::optional<NoteVerifier> ParseVerifierKey(std::string_view text) {
   return v;
 }
 
+std::optional<std::string> NoteBody(std::string_view note) {
+  const auto split = note.rfind("\n\n");
+  if (split == std::string_view::npos) return std::nullopt;
+  return std::string(note.substr(0, split + 1));
+}
+
 std::optional<std::string> OpenNote(std::string_view note, const NoteVerifier& v) {
   const auto split = note.rfind("\n\n");
   if (split == std::string_view::npos) return std::nullopt;

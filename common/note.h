@@ -36,6 +36,9 @@ struct NoteVerifier {
 std::string SignNote(std::string_view body, std::string_view name, std::string_view seed);
 std::string VerifierKey(std::string_view name, std::string_view public_key);
 std::optional<NoteVerifier> ParseVerifierKey(std::string_view text);
+// The body of `note` without checking any signature: for a note its reader
+// kept itself (an auditor's trusted checkpoint). nullopt when not a note.
+std::optional<std::string> NoteBody(std::string_view note);
 // The body of `note` when it carries a valid signature of `verifier`.
 std::optional<std::string> OpenNote(std::string_view note, const NoteVerifier& verifier);
 

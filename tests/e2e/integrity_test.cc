@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/crypto.h"
+#include "common/note.h"
 #include "ledger/keys.h"
 #include "schemas/event_generated.h"
 #include "tests/e2e/harness.h"
@@ -93,6 +94,57 @@ void ForgeRecord(const fs::path& data, const std::string& tenant, Seq seq,
   f.Put(f.meta(), ledger::keys::HeadKey(tenant), head_value + prev);
 }
 
+// What an attacker with the files and the signing seed stored beside them
+// does (issue 18): rewrites record `seq` like ForgeRecord and re-signs every
+// later checkpoint with the tenant's own key, so that the chain and every
+// note verify again, also against the verifier key an auditor kept.
+void ForgeAndResign(const fs::path& data, const std::string& tenant, Seq seq,
+                    const std::function<void(const schema::Envelope&)>& edit) {
+  ForgerDb f(data);
+  const std::string seed = f.Get(f.meta(), ledger::keys::TenantPrefix(tenant) + "k");
+  ASSERT_EQ(seed.size(), 32u);
+  std::string head_value = f.Get(f.meta(), ledger::keys::HeadKey(tenant));
+  const Seq head = ledger::keys::ReadBigEndian64(head_value);
+  std::vector<std::string> chain(head + 1);  // chain hash per position
+  for (Seq s = 1; s < seq; ++s) chain[s] = f.Get(f.log(), ledger::keys::LogKey(tenant, s)).substr(0, 32);
+  chain[0] = std::string(32, '\0');
+  int resigned = 0;
+  for (Seq s = seq; s <= head; ++s) {
+    const std::string key = ledger::keys::LogKey(tenant, s);
+    std::string bytes = f.Get(f.log(), key).substr(32);
+    const auto* env = schema::GetEnvelope(bytes.data());
+    if (s == seq) edit(*env);
+    if (const auto* cp = env->payload_as_CheckpointSigned(); cp != nullptr && s > seq) {
+      const std::string origin = "saalbuch/" + tenant;
+      const std::string note =
+          SignNote(CheckpointBody({origin, cp->position(), chain[cp->position()]}), origin, seed);
+      ASSERT_EQ(note.size(), cp->note()->size());
+      std::memcpy(const_cast<char*>(cp->note()->c_str()), note.data(), note.size());
+      std::memcpy(const_cast<std::uint8_t*>(cp->head_hash()->data()), chain[cp->position()].data(), 32);
+      ++resigned;
+    }
+    std::memcpy(const_cast<std::uint8_t*>(env->prev_hash()->data()), chain[s - 1].data(), 32);
+    chain[s].assign(AsBytes(Sha256Of(chain[s - 1], bytes)));
+    f.Put(f.log(), key, chain[s] + bytes);
+  }
+  ASSERT_GT(resigned, 0) << "no checkpoint after record " << seq;
+  head_value.resize(8);
+  f.Put(f.meta(), ledger::keys::HeadKey(tenant), head_value + chain[head]);
+}
+
+// Cuts the log of `tenant` back to position `keep`: what an attacker who
+// removes records at the end does.
+void Truncate(const fs::path& data, const std::string& tenant, Seq keep) {
+  ForgerDb f(data);
+  std::string head_value = f.Get(f.meta(), ledger::keys::HeadKey(tenant));
+  const Seq head = ledger::keys::ReadBigEndian64(head_value);
+  for (Seq s = keep + 1; s <= head; ++s) f.Delete(f.log(), ledger::keys::LogKey(tenant, s));
+  const std::string hash = f.Get(f.log(), ledger::keys::LogKey(tenant, keep)).substr(0, 32);
+  std::string value(8, '\0');
+  for (int i = 0; i < 8; ++i) value[i] = static_cast<char>((keep >> (56 - 8 * i)) & 0xff);
+  f.Put(f.meta(), ledger::keys::HeadKey(tenant), value + hash);
+}
+
 // The edit of the issue: the actor's first letter changed.
 void ChangeActor(const schema::Envelope& env) {
   ASSERT_GT(env.actor()->size(), 0u);
@@ -109,8 +161,11 @@ struct WrittenLog {
 // The arguments of a server that signs a checkpoint every 5 records and,
 // while records arrive, every second; and of one that signs none.
 const std::vector<std::string> kSigning = {"--checkpoint-every", "5", "--checkpoint-interval", "1"};
-const std::vector<std::string> kNotSigning = {"--checkpoint-every", "100000000", "--checkpoint-interval",
-                                              "86400"};
+const std::vector<std::string> kNotSigning = {"--checkpoint-every", "0"};
+// One that signs a tenant's first checkpoint and then only after 10^8
+// records or a day.
+const std::vector<std::string> kRarelySigning = {"--checkpoint-every", "100000000", "--checkpoint-interval",
+                                                 "86400"};
 
 std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -391,6 +446,124 @@ TEST_F(IntegrityTest, ExportOfADamagedLogExitsOneAndNamesTheRecord) {
   EXPECT_FALSE(fs::exists(file));
   EXPECT_EQ(Replay({"export", "--data", data.string(), "--tenant", "stadt", "--to", "2"}).exit_code, 0)
       << "the records before the damage";
+}
+
+// ---- issue 18: an auditor who keeps state ----
+
+// The first run of verify with --trusted-checkpoint stores the newest
+// checkpoint it verified; the auditor keeps that file on their own machine.
+Seq KeepTrustedCheckpoint(const fs::path& data, const fs::path& trusted) {
+  auto first = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--trusted-checkpoint",
+                       trusted.string(), "--json"});
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_TRUE(fs::exists(trusted));
+  EXPECT_EQ(fs::status(trusted).permissions() & fs::perms::others_read, fs::perms::none);
+  const json report = json::parse(first.out)[0];
+  EXPECT_EQ(report["trusted_position_now"], report["last_position"]) << first.out;
+  return report["last_position"].get<Seq>();
+}
+
+TEST_F(IntegrityTest, ARewriteResignedWithTheStoredKeyFoolsTheLogAloneButNotTheAuditorsCheckpoint) {
+  WriteLog(dir_ / "data", kSigning, 8, 11);
+  const fs::path trusted = dir_ / "auditor" / "stadt.checkpoint";
+  fs::create_directories(trusted.parent_path());
+  const Seq kept = KeepTrustedCheckpoint(dir_ / "data", trusted);
+  ASSERT_GE(kept, 11u);
+  const std::string kept_note = FileText(trusted);
+  const fs::path data = CopyOf(dir_ / "data", dir_ / "forged");
+  ForgeAndResign(data, "stadt", 3, ChangeActor);
+
+  // The forged log verifies on its own: chain, notes, cadence.
+  auto alone = Replay({"verify", "--data", data.string(), "--tenant", "stadt"});
+  EXPECT_EQ(alone.exit_code, 0) << alone.out << alone.err;
+  // The auditor's kept checkpoint names the rewrite.
+  auto held = Replay(
+      {"verify", "--data", data.string(), "--tenant", "stadt", "--trusted-checkpoint", trusted.string()});
+  EXPECT_EQ(held.exit_code, 1) << held.out << held.err;
+  EXPECT_NE(held.out.find("REWRITTEN: the chain hash at position " + std::to_string(kept)), std::string::npos)
+      << held.out;
+  // The tenant comes from the kept note itself; the JSON report names it too.
+  auto as_json =
+      Replay({"verify", "--data", data.string(), "--trusted-checkpoint", trusted.string(), "--json"});
+  EXPECT_EQ(as_json.exit_code, 1) << as_json.err;
+  EXPECT_EQ(json::parse(as_json.out)[0]["trust_problem"], "rewritten") << as_json.out;
+  // A finding never moves the auditor's state.
+  EXPECT_EQ(FileText(trusted), kept_note);
+}
+
+TEST_F(IntegrityTest, ALogCutBeforeTheAuditorsCheckpointIsTruncatedAndAGoodRunAdvancesTheCheckpoint) {
+  const WrittenLog w = WriteLog(dir_ / "data", kSigning, 8, 11);
+  const fs::path trusted = dir_ / "stadt.checkpoint";
+  const Seq kept = KeepTrustedCheckpoint(dir_ / "data", trusted);
+  const std::string kept_note = FileText(trusted);
+  // Cut back to before the kept checkpoint (and every checkpoint after it).
+  const fs::path data = CopyOf(dir_ / "data", dir_ / "cut");
+  Truncate(data, "stadt", kept - 2);
+  auto cut = Replay(
+      {"verify", "--data", data.string(), "--tenant", "stadt", "--trusted-checkpoint", trusted.string()});
+  EXPECT_EQ(cut.exit_code, 1) << cut.out << cut.err;
+  EXPECT_NE(cut.out.find("TRUNCATED: the log ends at position " + std::to_string(kept - 2) +
+                         ", but the trusted checkpoint"),
+            std::string::npos)
+      << cut.out;
+  EXPECT_EQ(FileText(trusted), kept_note);
+
+  // The genuine log grows; the next good run moves the auditor's checkpoint on.
+  {
+    Server server(dir_ / "data", kSigning);
+    server.Start();
+    for (int i = 1; i <= 6; ++i) {
+      const std::string d = "2027-07-0" + std::to_string(i);
+      EXPECT_EQ(CallJson(server.port(), "POST", "/v1/tenants/stadt/bookings",
+                         {{"resource", "saal"}, {"start", d + "T10:00:00Z"}, {"end", d + "T11:00:00Z"}})
+                    .status,
+                201);
+    }
+    EXPECT_EQ(server.Terminate(), 0);
+  }
+  auto grown = Replay(
+      {"verify", "--data", (dir_ / "data").string(), "--trusted-checkpoint", trusted.string(), "--json"});
+  ASSERT_EQ(grown.exit_code, 0) << grown.out << grown.err;
+  const json report = json::parse(grown.out)[0];
+  EXPECT_EQ(report["trusted_position"], kept);
+  EXPECT_GT(report["trusted_position_now"].get<Seq>(), kept) << grown.out;
+  EXPECT_GT(report["head"].get<Seq>(), w.head);
+  EXPECT_NE(FileText(trusted), kept_note);
+}
+
+TEST_F(IntegrityTest, TheWriterKeepsTheCheckpointCadenceAndVerifyCallsAGapAFinding) {
+  // Signing every 5 records, one booking after another: never more than 5
+  // records and one batch (here one command, at most 2 records) unsigned.
+  // (verify allows twice the cadence, for large batches.)
+  WriteLog(dir_ / "signing", kSigning, 8, 0);
+  auto kept = Replay({"verify", "--data", (dir_ / "signing").string(), "--checkpoint-every", "5", "--json"});
+  ASSERT_EQ(kept.exit_code, 0) << kept.out << kept.err;
+  EXPECT_LE(json::parse(kept.out)[0]["largest_gap"].get<Seq>(), 7u) << kept.out;
+
+  // A server that signs only its first checkpoint, verified as if it signed
+  // every 5 records: the unsigned run of records is a finding, not OK.
+  const WrittenLog w = WriteLog(dir_ / "sparse", kRarelySigning, 8, 0);
+  EXPECT_GT(w.signed_position, 0u) << "a tenant's first checkpoint comes at once";
+  auto sparse = Replay({"verify", "--data", (dir_ / "sparse").string(), "--checkpoint-every", "1"});
+  EXPECT_EQ(sparse.exit_code, 1) << sparse.out << sparse.err;
+  EXPECT_NE(sparse.out.find("CHECKPOINTS MISSING"), std::string::npos) << sparse.out;
+  // With the cadence that server really had, the same log is OK.
+  auto fine = Replay({"verify", "--data", (dir_ / "sparse").string(), "--checkpoint-every", "100000000"});
+  EXPECT_EQ(fine.exit_code, 0) << fine.out << fine.err;
+}
+
+TEST_F(IntegrityTest, AnUnusableTrustedCheckpointIsAFailureNotAVerdict) {
+  WriteLog(dir_ / "data", kSigning, 2, 0);
+  std::ofstream(dir_ / "junk.checkpoint") << "not a note\n";
+  auto junk = Replay({"verify", "--data", (dir_ / "data").string(), "--trusted-checkpoint",
+                      (dir_ / "junk.checkpoint").string()});
+  EXPECT_EQ(junk.exit_code, 2) << junk.out;
+  EXPECT_NE(junk.err.find("it is not a signed note"), std::string::npos) << junk.err;
+  // A first run needs to know whose checkpoint to keep.
+  auto whose = Replay({"verify", "--data", (dir_ / "data").string(), "--trusted-checkpoint",
+                       (dir_ / "new.checkpoint").string()});
+  EXPECT_EQ(whose.exit_code, 2) << whose.out;
+  EXPECT_FALSE(fs::exists(dir_ / "new.checkpoint"));
 }
 
 }  // namespace

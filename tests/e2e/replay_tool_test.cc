@@ -36,14 +36,15 @@ TEST(ReplayToolTest, ChangedByteInOneRecordIsNamedByVerify) {
     server.Start();
     EXPECT_EQ(server.Terminate(), 0);
   }
-  // The demo seed writes 33 records: tenant, admin key, 9 resources (created +
+  // The demo seed writes 34 records: tenant, admin key, 9 resources (created +
   // rules each), a session, an add-on, the finance settings, a tariff, the
-  // public settings and four back-office accounts (invited, password set).
+  // public settings and four back-office accounts (invited, password set);
+  // and the tenant's first signed checkpoint, which opens the second batch.
   auto clean = Replay({"verify", "--data", (dir / "live").string(), "--json"});
   ASSERT_EQ(clean.exit_code, 0) << clean.out;
   auto report = nlohmann::json::parse(clean.out);
   ASSERT_EQ(report.size(), 1u);
-  EXPECT_EQ(report[0]["records"], 33);
+  EXPECT_EQ(report[0]["records"], 34);
   for (std::size_t offset : {std::size_t{40}, std::size_t{3}}) {  // in the envelope bytes; in the stored hash
     const auto copy = dir / ("copy" + std::to_string(offset));
     std::filesystem::copy(dir / "live", copy, std::filesystem::copy_options::recursive);

@@ -159,22 +159,102 @@ bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::vector<Sig
   return true;
 }
 
-int Verify(const Source& s, const std::string& tenant, bool as_json, const std::string& verifier_key_file,
-           Progress& progress) {
+struct VerifyArgs {
+  std::string tenant;
+  bool as_json = false;
+  std::string verifier_key_file;
+  // The auditor's own state: a signed checkpoint kept from an earlier run.
+  std::string trusted_file;
+  // The server's cadence (saalbuchd --checkpoint-every/--checkpoint-interval):
+  // more records, or records older than this, after the last checkpoint are
+  // a finding.
+  std::uint64_t checkpoint_every = 1000;
+  std::int64_t checkpoint_interval_s = 300;
+};
+
+// One batch's records may follow a due checkpoint before the writer signs
+// the next (commands/bus.cc), and the timer looks once a second: the bounds
+// `verify` enforces allow for that much (a batch is what queued while the
+// previous one was written; taken as at most checkpoint_every records).
+constexpr std::int64_t kTimerAllowanceS = 60;
+
+// A checkpoint the auditor kept: the note as the server gave it (the
+// `note` of GET …/checkpoint, or that JSON itself).
+struct TrustedCheckpoint {
+  std::string note;
+  Checkpoint cp;
+};
+
+std::optional<TrustedCheckpoint> ReadTrusted(const std::string& file, const std::optional<NoteVerifier>& key,
+                                             std::string* error) {
+  std::ifstream in(file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!text.empty() && text.front() == '{') {
+    const json j = json::parse(text, nullptr, false);
+    text = j.is_object() && j.contains("note") && j["note"].is_string() ? j["note"].get<std::string>() : "";
+  }
+  const auto body = key ? OpenNote(text, *key) : NoteBody(text);
+  if (!body) {
+    *error =
+        key ? "it does not carry a signature that verifies with --verifier-key" : "it is not a signed note";
+    return std::nullopt;
+  }
+  auto cp = ParseCheckpointBody(*body);
+  if (!cp || cp->size == 0 || !cp->origin.starts_with("saalbuch/")) {
+    *error = "it is not a Saalbuch checkpoint";
+    return std::nullopt;
+  }
+  return TrustedCheckpoint{text, *cp};
+}
+
+// Replaces `file` with `text`, owner-only, atomically.
+bool WriteAtomically(const std::string& file, const std::string& text) {
+  const std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) return false;
+  }
+  ::chmod(tmp.c_str(), 0600);
+  std::error_code ec;
+  std::filesystem::rename(tmp, file, ec);
+  return !ec;
+}
+
+int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
   std::optional<NoteVerifier> auditor_key;
   std::string auditor_key_text;
-  if (!verifier_key_file.empty()) {
-    std::ifstream in(verifier_key_file);
+  std::string tenant = a.tenant;
+  if (!a.verifier_key_file.empty()) {
+    std::ifstream in(a.verifier_key_file);
     std::getline(in, auditor_key_text);
     auditor_key = ParseVerifierKey(auditor_key_text);
     if (!auditor_key) {
-      std::cerr << "--verifier-key: " << verifier_key_file << " holds no verifier key (name+id+key)\n";
+      std::cerr << "--verifier-key: " << a.verifier_key_file << " holds no verifier key (name+id+key)\n";
       return kFailure;
     }
-    if (tenant.empty()) {
-      std::cerr << "--verifier-key needs --tenant: each tenant has its own key\n";
+  }
+  std::optional<TrustedCheckpoint> trusted;
+  if (!a.trusted_file.empty() && std::filesystem::exists(a.trusted_file)) {
+    std::string error;
+    trusted = ReadTrusted(a.trusted_file, auditor_key, &error);
+    if (!trusted) {
+      std::cerr << "--trusted-checkpoint: " << a.trusted_file << " cannot be used: " << error << "\n";
       return kFailure;
     }
+    const std::string of = trusted->cp.origin.substr(std::string_view("saalbuch/").size());
+    if (tenant.empty()) tenant = of;
+    if (of != tenant) {
+      std::cerr << "--trusted-checkpoint: " << a.trusted_file << " is tenant '" << of << "''s, not '"
+                << tenant << "''s\n";
+      return kFailure;
+    }
+  }
+  if ((auditor_key || !a.trusted_file.empty()) && tenant.empty()) {
+    std::cerr << (auditor_key ? "--verifier-key" : "--trusted-checkpoint")
+              << " needs --tenant: each tenant has its own key and checkpoints\n";
+    return kFailure;
   }
   int rc = 0;
   json report = json::array();
@@ -182,11 +262,19 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
     const auto start = std::chrono::steady_clock::now();
     const Seq total = HeadOf(s, t);
     std::vector<SignedCheckpoint> checkpoints;
+    // Record positions and times the cadence is checked with.
+    Seq largest_gap = 0, first_uncovered = 1;
+    TimeUs first_uncovered_at = 0, last_at = 0;
     auto r = ledger::VerifyChain(
         *s.log, t, [&](Seq n) { progress.Update("verify " + t.get(), n, total); },
         [&](const ledger::Record& rec, const schema::Envelope& env) {
-          if (const auto* e = env.payload_as_CheckpointSigned())
+          last_at = env.recorded_at_us();
+          if (rec.seq == first_uncovered) first_uncovered_at = last_at;
+          if (const auto* e = env.payload_as_CheckpointSigned()) {
             checkpoints.push_back(ReadSignedCheckpoint(rec, *e));
+            largest_gap = std::max(largest_gap, rec.seq - first_uncovered);
+            first_uncovered = rec.seq + 1;
+          }
         });
     progress.Done();
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -197,24 +285,83 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
     json j = {{"tenant", t.get()},   {"records", r->records},
               {"head", r->head.seq}, {"head_hash", ToHex(r->head.hash)},
               {"ok", r->ok()},       {"seconds", secs}};
+    // The findings, in the order they are reported: the first one names
+    // the log's state.
+    std::string finding;
     if (!r->ok()) {
-      rc = kFinding;
       j["first_bad_record"] = *r->first_bad;
       j["problem"] = r->problem;
+      finding = "DAMAGED at record " + std::to_string(*r->first_bad) + ": " + r->problem + " (" +
+                std::to_string(r->records) + " records before it verify)";
     }
-    const bool checkpoints_ok =
-        r->ok() && VerifyCheckpoints(s, t, checkpoints, auditor_key, auditor_key_text, &j);
-    if (r->ok() && !checkpoints_ok) {
-      rc = kFinding;
-      j["ok"] = false;
+    if (finding.empty() && !VerifyCheckpoints(s, t, checkpoints, auditor_key, auditor_key_text, &j)) {
+      finding = "BAD CHECKPOINT at record " + std::to_string(j.value("first_bad_checkpoint", Seq{0})) + ": " +
+                j.value("checkpoint_problem", "");
+    }
+    // The auditor's trusted checkpoint: the log must still hold that
+    // position with that chain hash.
+    if (trusted) {
+      const Checkpoint& cp = trusted->cp;
+      j["trusted_position"] = cp.size;
+      std::vector<ledger::Record> at;
+      if (Status st = s.log->Read(t, cp.size, 1, &at); !st.ok()) throw std::runtime_error(st.ToString());
+      if (finding.empty() && r->head.seq < cp.size) {
+        j["trust_problem"] = "truncated";
+        finding = "TRUNCATED: the log ends at position " + std::to_string(r->head.seq) +
+                  ", but the trusted checkpoint (" + a.trusted_file + ") covers position " +
+                  std::to_string(cp.size) + ": records were removed";
+      } else if (finding.empty() &&
+                 (at.size() != 1 || at[0].seq != cp.size || std::string(AsBytes(at[0].hash)) != cp.hash)) {
+        j["trust_problem"] = "rewritten";
+        finding = "REWRITTEN: the chain hash at position " + std::to_string(cp.size) +
+                  " is not the one the trusted checkpoint (" + a.trusted_file +
+                  ") signed: the log up to there was changed (and re-signed, if its checkpoints verify)";
+      }
     }
     // What no signature vouches for yet: the records after the last signed
     // position (all of them without a checkpoint).
-    const Seq not_covered =
-        r->ok() ? r->head.seq - std::min(r->head.seq, j.value("last_position", Seq{0})) : 0;
-    if (r->ok()) j["not_covered"] = not_covered;
-    if (!as_json) {
-      if (r->ok() && checkpoints_ok) {
+    const Seq last_position = j.value("last_position", Seq{0});
+    const Seq not_covered = r->ok() ? r->head.seq - std::min(r->head.seq, last_position) : 0;
+    j["not_covered"] = not_covered;
+    // The cadence: the server signs after checkpoint_every records and
+    // while records arrive every checkpoint_interval. More unsigned records,
+    // or an unsigned record older than that before the newest, means
+    // checkpoints were removed (a cut after or before the last one).
+    const Seq tail = r->head.seq - std::min(r->head.seq, first_uncovered - 1);
+    largest_gap = std::max(largest_gap, tail);
+    j["largest_gap"] = largest_gap;
+    const Seq max_gap = 2 * a.checkpoint_every;
+    const TimeUs max_age = (a.checkpoint_interval_s + kTimerAllowanceS) * kUsPerSecond;
+    if (finding.empty() && largest_gap > max_gap) {
+      j["cadence_problem"] = "records";
+      finding = "CHECKPOINTS MISSING: " + std::to_string(largest_gap) +
+                " records in a row are not followed by a signed checkpoint (the server signs after " +
+                std::to_string(a.checkpoint_every) + "; allowed: " + std::to_string(max_gap) + ")";
+    } else if (finding.empty() && tail > 0 && last_at - first_uncovered_at > max_age) {
+      j["cadence_problem"] = "time";
+      finding = "CHECKPOINTS MISSING: record " + std::to_string(first_uncovered) + " was recorded " +
+                std::to_string((last_at - first_uncovered_at) / kUsPerSecond) +
+                " s before the newest record and no checkpoint follows it (the server signs at least every " +
+                std::to_string(a.checkpoint_interval_s) + " s while records arrive)";
+    }
+    j["ok"] = finding.empty();
+    if (!finding.empty()) {
+      rc = kFinding;
+      j["finding"] = finding;
+    }
+    // Next time, the auditor trusts the newest checkpoint this run verified.
+    if (finding.empty() && !a.trusted_file.empty() && !checkpoints.empty() &&
+        (!trusted || checkpoints.back().position > trusted->cp.size)) {
+      if (!WriteAtomically(a.trusted_file, checkpoints.back().note)) {
+        std::cerr << "--trusted-checkpoint: cannot write " << a.trusted_file << "\n";
+        return kFailure;
+      }
+      j["trusted_position_now"] = checkpoints.back().position;
+    }
+    if (!a.as_json) {
+      if (!finding.empty()) {
+        std::cout << t.get() << ": " << finding << "\n";
+      } else {
         std::cout << t.get() << ": OK — " << r->records << " records, head " << r->head.seq << " "
                   << ToHex(r->head.hash) << "; " << j.value("checkpoints", 0) << " signed checkpoints verify"
                   << (j.value("checkpoints", 0) > 0
@@ -225,18 +372,19 @@ int Verify(const Source& s, const std::string& tenant, bool as_json, const std::
                   << (not_covered > 0 && not_covered < r->head.seq
                           ? " (after position " + std::to_string(r->head.seq - not_covered) + ")"
                           : std::string())
+                  << (trusted ? "; the trusted checkpoint at position " + std::to_string(trusted->cp.size) +
+                                    " holds"
+                              : std::string())
+                  << (j.contains("trusted_position_now")
+                          ? "; " + a.trusted_file + " now holds the checkpoint at position " +
+                                std::to_string(j["trusted_position_now"].get<Seq>())
+                          : std::string())
                   << "\n";
-      } else if (r->ok()) {
-        std::cout << t.get() << ": BAD CHECKPOINT at record " << j.value("first_bad_checkpoint", Seq{0})
-                  << ": " << j.value("checkpoint_problem", "") << "\n";
-      } else {
-        std::cout << t.get() << ": DAMAGED at record " << *r->first_bad << ": " << r->problem << " ("
-                  << r->records << " records before it verify)\n";
       }
     }
     report.push_back(std::move(j));
   }
-  if (as_json) std::cout << Dump(report, 2) << "\n";
+  if (a.as_json) std::cout << Dump(report, 2) << "\n";
   return rc;
 }
 
@@ -660,14 +808,34 @@ int main(int argc, char** argv) {
       "SHA-256(previous hash ‖ record bytes); each record decodes and names its tenant, position\n"
       "and the previous hash; the stored head names the last record. On damage: names the first\n"
       "bad record and exits 1. Then every signed checkpoint: its Ed25519 signature (C2SP signed\n"
-      "note), and that the chain hash at its position is the one signed.");
+      "note), and that the chain hash at its position is the one signed. Then the cadence: more\n"
+      "than twice --checkpoint-every records in a row without a checkpoint, or an\n"
+      "unsigned record more than --checkpoint-interval (and a minute) older than the newest, is a\n"
+      "finding: checkpoints were cut off. With --trusted-checkpoint, the auditor's own kept\n"
+      "checkpoint must still be in the log (else TRUNCATED or REWRITTEN, exit 1).");
   tools::AddSourceOptions(verify, &source);
-  verify->add_option("--tenant", tenant, "Only this tenant");
-  verify->add_flag("--json", as_json, "Print a JSON report");
-  std::string verifier_key_file;
+  VerifyArgs va;
+  verify->add_option("--tenant", va.tenant, "Only this tenant");
+  verify->add_flag("--json", va.as_json, "Print a JSON report");
+  verify->add_option("--trusted-checkpoint", va.trusted_file,
+                     "A signed checkpoint the auditor kept (the note of GET …/checkpoint): the log must "
+                     "still hold its position with its chain hash. After a good run the newest verified "
+                     "checkpoint is written to it, for the next run; a missing file is created");
+  verify
+      ->add_option("--checkpoint-every", va.checkpoint_every,
+                   "The server's --checkpoint-every: more than twice as many records in a row without a "
+                   "checkpoint are a finding")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
+  verify
+      ->add_option("--checkpoint-interval", va.checkpoint_interval_s,
+                   "The server's --checkpoint-interval in seconds: an unsigned record more than this "
+                   "(and a minute) older than the newest record is a finding")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 86400 * 366));
   verify
       ->add_option(
-          "--verifier-key", verifier_key_file,
+          "--verifier-key", va.verifier_key_file,
           "File with the tenant's checkpoint verifier key (GET …/checkpoint/key), kept apart from the "
           "data; without it, checkpoints are checked against the key the log names")
       ->check(CLI::ExistingFile);
@@ -738,7 +906,7 @@ int main(int argc, char** argv) {
   Progress progress(!quiet);
   try {
     const Source s = tools::OpenSource(source);
-    if (*verify) return Verify(s, tenant, as_json, verifier_key_file, progress);
+    if (*verify) return Verify(s, va, progress);
     if (*state) {
       if (st.from.empty()) {
         auto today = date::floor<date::days>(std::chrono::system_clock::now());

@@ -37,7 +37,10 @@ struct CommandBus::Tenant {
   // The auth index, refreshed after each durable append that adds keys.
   mutable std::shared_mutex auth_mu;
   std::unordered_map<std::string, ApiKey> keys;  // guarded by auth_mu
-  std::vector<std::string> origins;              // guarded by auth_mu; the allowed browser origins
+  // Key id → when it last let a request in; in memory only (see KeysLastUsed).
+  mutable std::mutex used_mu;
+  mutable std::unordered_map<std::string, TimeUs> last_used;  // guarded by used_mu
+  std::vector<std::string> origins;  // guarded by auth_mu; the allowed browser origins
   std::shared_ptr<const AccountDirectory> accounts = std::make_shared<AccountDirectory>();  // auth_mu
   std::atomic<bool> exists{false};
   // Why the tenant is held (guarded by auth_mu); `held` mirrors it for the
@@ -162,6 +165,11 @@ struct CommandBus::Metrics {
 };
 
 namespace {
+
+bool IsKeyEvent(schema::Payload type) {
+  return type == schema::Payload::ApiKeyCreated || type == schema::Payload::ApiKeyRevoked ||
+         type == schema::Payload::ApiKeyRotated;
+}
 
 bool IsAccountEvent(schema::Payload type) {
   switch (type) {
@@ -792,7 +800,7 @@ void CommandBus::Drain(Tenant* t) {
     if (auto* a = std::get_if<Acceptance>(&d)) {
       for (auto& ev : a->events) {
         t->model.Apply(++position, ev.stream_version, ev.recorded_at, ev.payload);
-        keys_changed = keys_changed || ev.payload.type == schema::Payload::ApiKeyCreated;
+        keys_changed = keys_changed || IsKeyEvent(ev.payload.type);
         origins_changed = origins_changed || ev.payload.type == schema::Payload::PublicSettingsSet;
         accounts_changed = accounts_changed || IsAccountEvent(ev.payload.type);
         events.push_back(std::move(ev));
@@ -954,10 +962,27 @@ std::optional<ApiKey> CommandBus::Authenticate(const TenantId& tenant, std::stri
   const Tenant* t = Find(tenant);
   if (t == nullptr || key.empty()) return std::nullopt;
   Sha256 h = Sha256Of(key);
-  std::shared_lock lock(t->auth_mu);
-  auto it = t->keys.find(std::string(AsBytes(h)));
-  if (it == t->keys.end()) return std::nullopt;
-  return it->second;
+  std::optional<ApiKey> found;
+  {
+    std::shared_lock lock(t->auth_mu);
+    auto it = t->keys.find(std::string(AsBytes(h)));
+    if (it == t->keys.end()) return std::nullopt;
+    found = it->second;
+  }
+  // A rotated key stops at its expiry by the bus's clock (the one decisions
+  // see), with no record in the log.
+  const TimeUs now = options_.clock();
+  if (!found->ValidAt(now)) return std::nullopt;
+  std::lock_guard used(t->used_mu);
+  t->last_used[found->id] = now;
+  return found;
+}
+
+std::unordered_map<std::string, TimeUs> CommandBus::KeysLastUsed(const TenantId& tenant) const {
+  const Tenant* t = Find(tenant);
+  if (t == nullptr) return {};
+  std::lock_guard used(t->used_mu);
+  return t->last_used;
 }
 
 std::shared_ptr<const AccountDirectory> CommandBus::Accounts(const TenantId& tenant) const {

@@ -174,7 +174,16 @@ class CommandBus {
   Outcome SubmitAndWait(Submission s);
 
   // The key's id and role when `key` is a key of `tenant`.
+  // Not for a revoked key, nor for a rotated one from its expiry on (by
+  // options.clock). Notes the time of use for KeysLastUsed.
   std::optional<ApiKey> Authenticate(const TenantId& tenant, std::string_view key) const;
+  // Key id → when Authenticate last let it in (options.clock). Kept in
+  // memory only, so that a request never writes: it starts empty with the
+  // process.
+  std::unordered_map<std::string, TimeUs> KeysLastUsed(const TenantId& tenant) const;
+  // The time by options.clock: the one decisions and Authenticate see (so
+  // that a key's state is shown as Authenticate treats it).
+  TimeUs Now() const { return options_.clock(); }
   // The tenant's back-office accounts as of its last durable append (never
   // null; empty for an unknown tenant).
   std::shared_ptr<const AccountDirectory> Accounts(const TenantId& tenant) const;

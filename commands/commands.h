@@ -33,6 +33,21 @@ struct CreateApiKey {
   std::string label;
 };
 
+// Ends the key at once.
+struct RevokeApiKey {
+  std::string key_id;
+};
+
+// A new key (same role and label) replacing `key_id`, which keeps working
+// for `grace` (0 to kMaxKeyGrace) and then stops.
+struct RotateApiKey {
+  static constexpr TimeUs kMaxKeyGrace = 30LL * 24 * 3600 * kUsPerSecond;
+  std::string key_id;
+  std::string new_key_id;
+  std::string new_key;  // plaintext, shown once in the reply
+  TimeUs grace = 0;
+};
+
 struct CreateResource {
   ResourceId id;
   std::string kind;
@@ -430,7 +445,7 @@ using Command =
                  SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
                  RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
                  SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
-                 DisableAccount, SignIn, SignOut>;
+                 DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey>;
 
 const char* CommandName(const Command& c);
 

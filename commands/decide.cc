@@ -51,7 +51,9 @@ const char* CommandName(const Command& c) {
                                            "change_account_role",
                                            "disable_account",
                                            "sign_in",
-                                           "sign_out"};
+                                           "sign_out",
+                                           "revoke_api_key",
+                                           "rotate_api_key"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -118,6 +120,8 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, DisableAccount>) return detail::DecideDisableAccount(m, ctx, c);
         if constexpr (std::is_same_v<T, SignIn>) return detail::DecideSignIn(m, ctx, c);
         if constexpr (std::is_same_v<T, SignOut>) return detail::DecideSignOut(m, ctx, c);
+        if constexpr (std::is_same_v<T, RevokeApiKey>) return detail::DecideRevokeApiKey(m, ctx, c);
+        if constexpr (std::is_same_v<T, RotateApiKey>) return detail::DecideRotateApiKey(m, ctx, c);
       },
       cmd);
 }

@@ -157,6 +157,68 @@ Decision DecideCreateApiKey(const TenantModel&, const Context& ctx, const Create
   return a;
 }
 
+Decision DecideRevokeApiKey(const TenantModel& m, const Context& ctx, const RevokeApiKey& c) {
+  const ApiKey* key = m.FindKey(c.key_id);
+  if (key == nullptr) return Reject(Refusal::kNotFound, "not_found", "no such key", {{"key", c.key_id}});
+  // The tenant's keys are managed with an admin key: the last one that does
+  // not expire stays (rotate it instead).
+  if (key->role == Role::kAdmin && key->expires == 0) {
+    const auto admins = std::count_if(m.keys().begin(), m.keys().end(), [](const auto& entry) {
+      return entry.second.role == Role::kAdmin && entry.second.expires == 0;
+    });
+    if (admins <= 1) {
+      return Reject(Refusal::kConflict, "last_admin_key",
+                    "this is the tenant's last admin key: rotate it, or create another admin key first",
+                    {{"key", c.key_id}});
+    }
+  }
+  Acceptance a;
+  auto d = Draft(ctx, "key/" + c.key_id, key->version + 1);
+  schema::ApiKeyRevokedT e;
+  e.key_id = c.key_id;
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  a.reply = {{"id", c.key_id}, {"revoked", true}};
+  return a;
+}
+
+Decision DecideRotateApiKey(const TenantModel& m, const Context& ctx, const RotateApiKey& c) {
+  const ApiKey* key = m.FindKey(c.key_id);
+  if (key == nullptr || !key->ValidAt(ctx.now)) {
+    return Reject(Refusal::kNotFound, "not_found", "no such key", {{"key", c.key_id}});
+  }
+  if (key->expires != 0) {
+    return Reject(Refusal::kConflict, "key_rotated",
+                  "this key has been rotated already; rotate its successor", {{"key", c.key_id}});
+  }
+  if (c.grace < 0 || c.grace > RotateApiKey::kMaxKeyGrace) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "the grace period is 0 to 30 days");
+  }
+  Acceptance a;
+  a.created = true;
+  const TimeUs expires = ctx.now + c.grace;
+  auto created = Draft(ctx, "key/" + c.new_key_id, 1);
+  schema::ApiKeyCreatedT kc;
+  kc.key_id = c.new_key_id;
+  kc.role = RoleName(key->role);
+  kc.key_hash = HashBytes(c.new_key);
+  kc.label = key->label;
+  created.payload.Set(std::move(kc));
+  a.events.push_back(std::move(created));
+  auto rotated = Draft(ctx, "key/" + c.key_id, key->version + 1);
+  schema::ApiKeyRotatedT kr;
+  kr.key_id = c.key_id;
+  kr.new_key_id = c.new_key_id;
+  kr.expires_us = expires;
+  rotated.payload.Set(std::move(kr));
+  a.events.push_back(std::move(rotated));
+  a.reply = {{"id", c.new_key_id},   {"role", RoleName(key->role)},
+             {"label", key->label},  {"key", c.new_key},
+             {"replaces", c.key_id}, {"replaced_key_expires", FormatUtc(expires)}};
+  a.secrets = {"/key"};
+  return a;
+}
+
 Decision DecideCreateResource(const TenantModel& m, const Context& ctx, const CreateResource& c) {
   if (!IsValidSlug(c.id.get())) {
     return Reject(Refusal::kUnprocessable, "validation_failed",

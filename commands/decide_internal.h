@@ -112,6 +112,8 @@ void InvoicePlaced(const TenantModel& m, const Context& ctx, const Booking& b, c
 // Tenant and catalog decisions (decide_catalog.cc).
 Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const CreateTenant& c);
 Decision DecideCreateApiKey(const TenantModel& m, const Context& ctx, const CreateApiKey& c);
+Decision DecideRevokeApiKey(const TenantModel& m, const Context& ctx, const RevokeApiKey& c);
+Decision DecideRotateApiKey(const TenantModel& m, const Context& ctx, const RotateApiKey& c);
 Decision DecideCreateResource(const TenantModel& m, const Context& ctx, const CreateResource& c);
 Decision DecideSetRules(const TenantModel& m, const Context& ctx, const SetRules& c);
 Decision DecideSetHolidays(const TenantModel& m, const Context& ctx, const SetHolidays& c);

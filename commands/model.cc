@@ -213,7 +213,22 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_a
     case schema::Payload::ApiKeyCreated: {
       const auto* e = ev.AsApiKeyCreated();
       std::string hash(e->key_hash.begin(), e->key_hash.end());
-      keys_[hash] = ApiKey{e->key_id, ParseRole(e->role).value_or(Role::kAuditor)};
+      keys_[hash] =
+          ApiKey{e->key_id, ParseRole(e->role).value_or(Role::kAuditor), 0, stream_version, e->label};
+      break;
+    }
+    case schema::Payload::ApiKeyRevoked: {
+      const auto* e = ev.AsApiKeyRevoked();
+      std::erase_if(keys_, [&](const auto& entry) { return entry.second.id == e->key_id; });
+      break;
+    }
+    case schema::Payload::ApiKeyRotated: {
+      const auto* e = ev.AsApiKeyRotated();
+      for (auto& [hash, key] : keys_) {
+        if (key.id != e->key_id) continue;
+        key.expires = e->expires_us;
+        key.version = stream_version;
+      }
       break;
     }
     case schema::Payload::ResourceCreated: {
@@ -580,6 +595,13 @@ Status FoldLog(const ledger::Log& log, const TenantId& tenant, Seq to, TenantMod
     if (chunk.size() < max) break;
   }
   return Status::Ok();
+}
+
+const ApiKey* TenantModel::FindKey(std::string_view id) const {
+  for (const auto& [hash, key] : keys_) {
+    if (key.id == id) return &key;
+  }
+  return nullptr;
 }
 
 const Account* TenantModel::FindAccount(const std::string& id) const {

@@ -208,6 +208,11 @@ struct PublicSettings {
 struct ApiKey {
   std::string id;
   Role role = Role::kAuditor;
+  TimeUs expires = 0;         // rotated: it stops working at this time; 0: never
+  std::uint64_t version = 1;  // of its stream "key/" id
+  std::string label;
+  // Whether it lets a request in at `now`.
+  bool ValidAt(TimeUs now) const { return expires == 0 || now < expires; }
   bool operator==(const ApiKey&) const = default;
 };
 
@@ -341,8 +346,11 @@ class TenantModel {
   // The money side: tariffs, documents, payments, refunds, imports.
   const Books& books() const { return books_; }
 
-  // Key hash (raw SHA-256 bytes) → key. For the auth index only.
+  // Key hash (raw SHA-256 bytes) → key: every key not revoked (rotated
+  // ones also after they expired).
   const std::unordered_map<std::string, ApiKey>& keys() const { return keys_; }
+  // The key (not revoked) with this id, or nullptr.
+  const ApiKey* FindKey(std::string_view id) const;
   // Back-office accounts by id.
   const std::map<std::string, Account>& accounts() const { return accounts_; }
   const Account* FindAccount(const std::string& id) const;

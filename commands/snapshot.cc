@@ -90,7 +90,7 @@ void serialize(A& ar, Usage& u) {
 }
 template <class A>
 void serialize(A& ar, ApiKey& k) {
-  ar(k.id, k.role);
+  ar(k.id, k.role, k.expires, k.version, k.label);
 }
 template <class A>
 void serialize(A& ar, Account& a) {

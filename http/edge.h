@@ -296,6 +296,9 @@ class Edge {
   void SetSettings(const CallPtr& c);
   void SetPublicSettings(const CallPtr& c);
   void CreateKey(const CallPtr& c);
+  void ListKeys(const CallPtr& c);
+  void RevokeKey(const CallPtr& c);
+  void RotateKey(const CallPtr& c);
 
   // ---- catalog and rules (routes_catalog.cc) ----
   void CreateResource(const CallPtr& c);

@@ -141,7 +141,10 @@ int Edge::SessionCaller(const CallPtr& c, unsigned access, bool public_fallback)
     return -1;
   }
   c->caller.kind = Caller::Kind::kKey;
-  c->caller.key = commands::ApiKey{a->id, a->role};
+  commands::ApiKey key;
+  key.id = a->id;
+  key.role = a->role;
+  c->caller.key = std::move(key);
   c->caller.session = std::move(token);
   return 1;
 }

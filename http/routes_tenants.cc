@@ -16,6 +16,9 @@ std::vector<Route> TenantRoutes() {
        &Edge::SetPublicSettings},
       {verb::put, "/v1/tenants/{tenant}/holidays", kAdmin, "holidays", &Edge::SetHolidays},
       {verb::post, "/v1/tenants/{tenant}/keys", kAdmin, "keys", &Edge::CreateKey},
+      {verb::get, "/v1/tenants/{tenant}/keys", kAdmin, "keys", &Edge::ListKeys},
+      {verb::post, "/v1/tenants/{tenant}/keys/{key}/revoke", kAdmin, "key_revoke", &Edge::RevokeKey},
+      {verb::post, "/v1/tenants/{tenant}/keys/{key}/rotate", kAdmin, "key_rotate", &Edge::RotateKey},
   };
 }
 
@@ -94,4 +97,54 @@ void Edge::CreateKey(const CallPtr& c) {
   cmd.key = "sbk_" + RandomHex(24);
   Submit(c, Ctx(c, t, c->caller.Actor()), std::move(cmd));
 }
+
+// The keys from the catalog projection (never a secret: the log has none),
+// with when each last let a request in since the server started.
+void Edge::ListKeys(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  Query(c, t, [this, c, t] {
+    Seq p = runner.Position(t);
+    auto list = projections::QueryList(runner.view(), t, 'k');
+    if (!list.ok()) return FromStatus(c, list.status());
+    const auto used = bus.KeysLastUsed(t);
+    // By the bus's clock, so that the status is what Authenticate does.
+    const TimeUs now = bus.Now();
+    json items = json::array();
+    for (auto& key : *list) {
+      const auto u = used.find(key.value("id", ""));
+      key["last_used"] = u == used.end() ? json(nullptr) : json(FormatUtc(u->second));
+      bool expired = false;
+      if (key["expires"].is_string()) {
+        const auto expires = ParseRfc3339(key["expires"].get<std::string>());
+        expired = expires.ok() && *expires <= now;
+      }
+      key["status"] = !key["revoked"].is_null()  ? "revoked"
+                      : expired                  ? "expired"
+                      : key["expires"].is_null() ? "active"
+                                                 : "retiring";
+      items.push_back(std::move(key));
+    }
+    SendQuery(c, p, json{{"items", std::move(items)}}, false);
+  });
+}
+
+void Edge::RevokeKey(const CallPtr& c) {
+  const std::string id = c->params.at(0);
+  KeyCommand(c, {}, true, [&](Decoder&, auto) { return commands::Command(commands::RevokeApiKey{id}); });
+}
+
+void Edge::RotateKey(const CallPtr& c) {
+  const std::string id = c->params.at(0);
+  KeyCommand(c, {"grace_seconds"}, true, [&](Decoder& d, auto) {
+    commands::RotateApiKey cmd;
+    cmd.key_id = id;
+    constexpr std::int64_t kMax = commands::RotateApiKey::kMaxKeyGrace / kUsPerSecond;
+    constexpr std::int64_t kDefault = std::int64_t{24} * 3600;  // a day
+    cmd.grace = d.Int("grace_seconds", 0, kMax, kDefault) * kUsPerSecond;
+    cmd.new_key_id = "key_" + RandomHex(6);
+    cmd.new_key = "sbk_" + RandomHex(24);
+    return commands::Command(std::move(cmd));
+  });
+}
+
 }  // namespace saalbuch::http

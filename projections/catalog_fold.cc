@@ -197,6 +197,41 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
       txn->Put(Key(t, 'C', Cat("i", Str(e->right_id()))), doc.dump());
       break;
     }
+    case schema::Payload::ApiKeyCreated: {
+      const auto* e = env.payload_as_ApiKeyCreated();
+      json doc = {{"id", Str(e->key_id())},
+                  {"role", Str(e->role())},
+                  {"label", Str(e->label())},
+                  {"created", FormatUtc(env.recorded_at_us())},
+                  {"created_by", Str(env.actor())},
+                  {"expires", nullptr},
+                  {"revoked", nullptr},
+                  {"version", env.stream_version()}};
+      txn->Put(Key(t, 'C', Cat("k", Str(e->key_id()))), doc.dump());
+      break;
+    }
+    case schema::Payload::ApiKeyRevoked:
+    case schema::Payload::ApiKeyRotated: {
+      const bool revoked = env.payload_type() == schema::Payload::ApiKeyRevoked;
+      const std::string id = revoked ? Str(env.payload_as_ApiKeyRevoked()->key_id())
+                                     : Str(env.payload_as_ApiKeyRotated()->key_id());
+      const std::string key = Key(t, 'C', Cat("k", id));
+      auto doc = GetJson(txn, key);
+      if (!doc.ok()) return doc.status();
+      if (doc->is_null()) break;
+      if (revoked) {
+        (*doc)["revoked"] = FormatUtc(env.recorded_at_us());
+        (*doc)["revoked_by"] = Str(env.actor());
+      } else {
+        const auto* e = env.payload_as_ApiKeyRotated();
+        (*doc)["expires"] = FormatUtc(e->expires_us());
+        (*doc)["replaced_by"] = Str(e->new_key_id());
+        (*doc)["rotated_by"] = Str(env.actor());
+      }
+      (*doc)["version"] = env.stream_version();
+      txn->Put(key, doc->dump());
+      break;
+    }
     case schema::Payload::RightRevoked: {
       const auto* e = env.payload_as_RightRevoked();
       const std::string key = Key(t, 'C', Cat("i", Str(e->right_id())));

@@ -51,6 +51,11 @@ class SnapshotTest : public DecideFixture {
     Must(t, now_);
     Must(CreateApiKey{"fin", "fin-secret", "finance", "Kasse"}, now_);
     Must(CreateApiKey{"aud", "aud-secret", "auditor", "RPA"}, now_);
+    // A rotated key (expiry, version) and a revoked one.
+    Must(CreateApiKey{"old", "old-secret", "staff", "Empfang"}, now_);
+    Must(RotateApiKey{"old", "new", "new-secret", kHour}, now_);
+    Must(CreateApiKey{"gone", "gone-secret", "staff", "Aushilfe"}, now_);
+    Must(RevokeApiKey{"gone"}, now_);
     Must(SetSettings{45 * kMinute}, now_);
     SetPublicSettings pub;
     pub.settings.allowed_origins = {"https://www.musterhausen.de", "http://localhost:8081"};
@@ -537,9 +542,9 @@ TEST_F(SnapshotTest, GoldenEncodingOfAFixedModel) {
   MakeEverything();
   TimeUs now = now_;
   for (int i = 0; i < 200; ++i) RandomCommand(now += 7 * kMinute);
-  ASSERT_EQ(kSnapshotFormat, 5u);
+  ASSERT_EQ(kSnapshotFormat, 6u);
   EXPECT_EQ(ToHex(AsBytes(Sha256Of(EncodeSnapshot(model_, Sha256{})))),
-            "be84bd0fa26eba2107ee2545c1d270a79be1918e3713016b6fcadfc65bed9661");
+            "00c6010fa50ccd875a8b1d809ff25f119e889d8ee9cb82c6ab95643fc90aba22");
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ void Edge::ListKeys(const CallPtr& c) {
   const TenantId& t = c->tenant;
   Query(c, t, [this, c, t] {
     Seq p = runner.Position(t);
-    auto list = projections::QueryList(runner.view(), t, 'k');
+    auto list = projections::QueryList(runner.view(), t, 'y');
     if (!list.ok()) return FromStatus(c, list.status());
     const auto used = bus.KeysLastUsed(t);
     // By the bus's clock, so that the status is what Authenticate does.

@@ -207,7 +207,7 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
                   {"expires", nullptr},
                   {"revoked", nullptr},
                   {"version", env.stream_version()}};
-      txn->Put(Key(t, 'C', Cat("k", Str(e->key_id()))), doc.dump());
+      txn->Put(Key(t, 'C', Cat("y", Str(e->key_id()))), doc.dump());
       break;
     }
     case schema::Payload::ApiKeyRevoked:
@@ -215,7 +215,7 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
       const bool revoked = env.payload_type() == schema::Payload::ApiKeyRevoked;
       const std::string id = revoked ? Str(env.payload_as_ApiKeyRevoked()->key_id())
                                      : Str(env.payload_as_ApiKeyRotated()->key_id());
-      const std::string key = Key(t, 'C', Cat("k", id));
+      const std::string key = Key(t, 'C', Cat("y", id));
       auto doc = GetJson(txn, key);
       if (!doc.ok()) return doc.status();
       if (doc->is_null()) break;

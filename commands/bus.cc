@@ -719,10 +719,13 @@ void CommandBus::Drain(Tenant* t) {
 
   // The checkpoint cadence is a bound the writer keeps, not a hope: once
   // checkpoint_every records follow the last checkpoint, this batch opens
-  // with one that signs the head as it stands (its chain hash is known), so
-  // at most checkpoint_every records and one batch follow any checkpoint.
+  // with one that signs the head as it stands (its chain hash is known), and
+  // a batch ends early where it reaches checkpoint_every (below), so at most
+  // checkpoint_every records, plus those of one command beyond the first,
+  // come between two checkpoints.
   // A tenant's first checkpoint opens its second batch. The timer adds the
   // time bound.
+  bool opened_with_checkpoint = false;
   if (options_.sign_checkpoint && t->model.position() > 0 &&
       (t->model.last_checkpoint_record() == 0 ||
        t->model.position() - t->model.last_checkpoint_record() >= options_.checkpoint_every)) {
@@ -733,6 +736,7 @@ void CommandBus::Drain(Tenant* t) {
              if (o.kind == Outcome::Kind::kOk)
                t->last_checkpoint_time = std::chrono::steady_clock::now().time_since_epoch().count();
            }});
+      opened_with_checkpoint = true;
     } catch (const std::exception& e) {
       spdlog::error("msg=\"checkpoint not signed\" tenant={} error=\"{}\"", t->id.get(), e.what());
     }
@@ -750,6 +754,18 @@ void CommandBus::Drain(Tenant* t) {
   const TimeUs now = t->last_now = std::max(t->last_now, options_.clock());
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
+    // Once checkpoint_every records follow the last checkpoint, the rest of
+    // the batch goes back to the queue: the next batch opens with one. (At
+    // least one command of each batch is decided, so a refused checkpoint
+    // cannot stall the tenant.)
+    if (options_.sign_checkpoint && i > (opened_with_checkpoint ? 1U : 0U) &&
+        position - t->model.last_checkpoint_record() >= options_.checkpoint_every) {
+      std::lock_guard lock(t->mu);
+      for (std::size_t j = batch.size(); j-- > i;) t->queue.push_front(std::move(batch[j]));
+      batch.erase(batch.begin() + static_cast<std::ptrdiff_t>(i), batch.end());
+      outcomes.resize(i);
+      break;
+    }
     const Submission& s = batch[i].submission;
     Outcome& out = outcomes[i];
     if (!s.idempotency_key.empty()) {

@@ -19,6 +19,7 @@
 #include "common/note.h"
 #include "ledger/keys.h"
 #include "schemas/event_generated.h"
+#include "tests/e2e/booking_load.h"
 #include "tests/e2e/harness.h"
 
 namespace saalbuch::e2e {
@@ -532,13 +533,27 @@ TEST_F(IntegrityTest, ALogCutBeforeTheAuditorsCheckpointIsTruncatedAndAGoodRunAd
 }
 
 TEST_F(IntegrityTest, TheWriterKeepsTheCheckpointCadenceAndVerifyCallsAGapAFinding) {
-  // Signing every 5 records, one booking after another: never more than 5
-  // records and one batch (here one command, at most 2 records) unsigned.
-  // (verify allows twice the cadence, for large batches.)
-  WriteLog(dir_ / "signing", kSigning, 8, 0);
+  // Signing every 5 records, with twelve clients booking at once (batches of
+  // several commands): never more than 5 records, plus those of one command
+  // beyond its first (a room created with its hours is 2), between two
+  // checkpoints, nor after the last.
+  {
+    Server server(dir_ / "signing", {"--checkpoint-every", "5", "--checkpoint-interval", "3600"});
+    server.Start();
+    const std::vector<std::string> rooms = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"};
+    const std::string admin = TenantWithRooms(server.port(), "stadt", rooms);
+    BookingLoad load(server.port(), "stadt", rooms, admin);
+    load.Start();
+    load.WaitFor(300);
+    load.Stop();
+    EXPECT_EQ(load.failures(), 0) << load.last_failure();
+    EXPECT_EQ(server.Terminate(), 0);
+  }
   auto kept = Replay({"verify", "--data", (dir_ / "signing").string(), "--checkpoint-every", "5", "--json"});
   ASSERT_EQ(kept.exit_code, 0) << kept.out << kept.err;
-  EXPECT_LE(json::parse(kept.out)[0]["largest_gap"].get<Seq>(), 7u) << kept.out;
+  const json report = json::parse(kept.out)[0];
+  EXPECT_LE(report["largest_gap"].get<Seq>(), 6u) << kept.out;
+  EXPECT_GE(report["checkpoints"].get<Seq>(), (report["records"].get<Seq>() - 6) / 7) << kept.out;
 
   // A server that signs only its first checkpoint, verified as if it signed
   // every 5 records: the unsigned run of records is a finding, not OK.

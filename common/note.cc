@@ -1,6 +1,8 @@
 #include "common/note.h"
 
 #include <charconv>
+#include <cstdint>
+#include <vector>
 
 #include "common/crypto.h"
 
@@ -19,8 +21,21 @@ std::string KeyId(std::string_view name, std::string_view public_key) {
   return std::string(reinterpret_cast<const char*>(h.data()), 4);
 }
 
+// Key names: non-empty, no "+", no Unicode space (C2SP signed-note).
 bool ValidName(std::string_view name) {
-  return !name.empty() && name.find_first_of(" \t\n+") == std::string_view::npos;
+  if (name.empty() || name.find_first_of(" \t\n+") != std::string_view::npos) return false;
+  for (std::string_view space : {"\xc2\x85", "\xc2\xa0", "\xe1\x9a\x80", "\xe2\x80\xa8", "\xe2\x80\xa9",
+                                 "\xe2\x80\xaf", "\xe2\x81\x9f", "\xe3\x80\x80"}) {
+    if (name.find(space) != std::string_view::npos) return false;
+  }
+  // U+2000 to U+200A: E2 80 80 to E2 80 8A.
+  for (std::size_t i = 0; i + 2 < name.size(); ++i) {
+    if (name[i] == '\xe2' && name[i + 1] == '\x80' && static_cast<unsigned char>(name[i + 2]) >= 0x80 &&
+        static_cast<unsigned char>(name[i + 2]) <= 0x8a) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -72,30 +87,98 @@ std::optional<NoteVerifier> ParseVerifierKey(std::string_view text) {
   return v;
 }
 
-std::optional<std::string> NoteBody(std::string_view note) {
+namespace {
+
+// Valid UTF-8 with no control character but the newline (C2SP signed-note:
+// "MUST NOT contain any ASCII control characters ... other than newline").
+bool ValidText(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\n') || c == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if ((c & 0xe0) == 0xc0)
+      n = 1, cp = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0)
+      n = 2, cp = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0)
+      n = 3, cp = c & 0x07;
+    else
+      return false;
+    if (i + n >= text.size()) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto d = static_cast<unsigned char>(text[i + k]);
+      if ((d & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+struct NoteSignature {
+  std::string_view name;
+  std::string raw;  // key id (4 bytes) ‖ signature
+};
+
+struct SplitNote {
+  std::string_view body;  // ends in "\n"
+  std::vector<NoteSignature> signatures;
+};
+
+// A signed note per https://c2sp.org/signed-note: UTF-8 text without control
+// characters but newlines; a non-empty body ending in a newline; a blank
+// line; one to 100 signature lines "— <name> <base64(key id ‖ signature)>",
+// each name non-empty without spaces or "+". nullopt otherwise.
+std::optional<SplitNote> Split(std::string_view note) {
+  constexpr std::size_t kMaxSignatures = 100;
+  if (!ValidText(note) || note.empty() || note.back() != '\n') return std::nullopt;
   const auto split = note.rfind("\n\n");
-  if (split == std::string_view::npos) return std::nullopt;
-  return std::string(note.substr(0, split + 1));
+  if (split == std::string_view::npos || split == 0) return std::nullopt;
+  SplitNote out{note.substr(0, split + 1), {}};
+  std::string_view sigs = note.substr(split + 2);
+  if (sigs.empty()) return std::nullopt;
+  while (!sigs.empty()) {
+    const auto nl = sigs.find('\n');
+    std::string_view line = sigs.substr(0, nl);
+    sigs.remove_prefix(nl + 1);
+    if (!line.starts_with(kDash)) return std::nullopt;
+    line.remove_prefix(kDash.size());
+    const auto sp = line.find(' ');
+    if (sp == std::string_view::npos) return std::nullopt;
+    const std::string_view name = line.substr(0, sp);
+    auto raw = Base64Decode(line.substr(sp + 1));
+    if (!ValidName(name) || !raw || raw->size() < 5) return std::nullopt;
+    if (out.signatures.size() == kMaxSignatures) return std::nullopt;
+    out.signatures.push_back({name, std::move(*raw)});
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> NoteBody(std::string_view note) {
+  auto split = Split(note);
+  if (!split) return std::nullopt;
+  return std::string(split->body);
 }
 
 std::optional<std::string> OpenNote(std::string_view note, const NoteVerifier& v) {
-  const auto split = note.rfind("\n\n");
-  if (split == std::string_view::npos) return std::nullopt;
-  const std::string_view body = note.substr(0, split + 1);
-  std::string_view sigs = note.substr(split + 2);
+  auto split = Split(note);
+  if (!split) return std::nullopt;
   const std::string id = KeyId(v.name, v.public_key);
-  while (!sigs.empty()) {
-    auto nl = sigs.find('\n');
-    if (nl == std::string_view::npos) return std::nullopt;  // lines end in "\n"
-    std::string_view line = sigs.substr(0, nl);
-    sigs.remove_prefix(nl + 1);
-    if (line.substr(0, kDash.size()) != kDash) return std::nullopt;
-    line.remove_prefix(kDash.size());
-    auto sp = line.find(' ');
-    if (sp == std::string_view::npos || line.substr(0, sp) != v.name) continue;
-    auto raw = Base64Decode(line.substr(sp + 1));
-    if (!raw || raw->size() != 68 || raw->substr(0, 4) != id) continue;
-    if (Ed25519Verify(v.public_key, body, raw->substr(4))) return std::string(body);
+  for (const auto& sig : split->signatures) {
+    if (sig.name != v.name || sig.raw.size() != 68 || sig.raw.substr(0, 4) != id) continue;
+    if (Ed25519Verify(v.public_key, split->body, sig.raw.substr(4))) return std::string(split->body);
   }
   return std::nullopt;
 }

@@ -66,5 +66,58 @@ TEST(NoteTest, SignedCheckpointRoundTripsAndRejectsTampering) {
   EXPECT_FALSE(FromHex("zz"));
 }
 
+// What the C2SP signed-note grammar rejects, the parser rejects too: a note
+// that differs from a good one only in its framing opens nowhere, and its
+// body is not taken either.
+TEST(NoteTest, WhatTheSignedNoteGrammarRejectsIsRejected) {
+  const Ed25519Keys keys = Ed25519Generate();
+  const std::string body = CheckpointBody({"saalbuch/stadt", 7, std::string(32, '\x11')});
+  const std::string note = SignNote(body, "saalbuch/stadt", keys.seed);
+  const NoteVerifier v{"saalbuch/stadt", keys.public_key};
+  ASSERT_TRUE(OpenNote(note, v));
+  ASSERT_EQ(NoteBody(note), body);
+  const std::string sig_line = note.substr(body.size() + 1);  // "— saalbuch/stadt …\n"
+  const std::string other = SignNote(body, "witness.example", Ed25519Generate().seed).substr(body.size() + 1);
+  // A second signature by another key is fine; the note opens with each key.
+  EXPECT_TRUE(OpenNote(note + other, v));
+  EXPECT_TRUE(OpenNote(body + "\n" + other + sig_line, v));
+
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"no signature line", body + "\n"},
+      {"no blank line", body + sig_line},
+      {"no newline at the end", note.substr(0, note.size() - 1)},
+      {"an empty body", "\n" + sig_line},
+      {"a hyphen for the em dash", body + "\n- saalbuch/stadt " + sig_line.substr(sig_line.find(' ', 4) + 1)},
+      {"a signature line without a space", body + "\n\xe2\x80\x94 saalbuch/stadt\n"},
+      {"a carriage return", body + "\n" + sig_line.substr(0, sig_line.size() - 1) + "\r\n"},
+      {"a tab in the body", "saalbuch/stadt\t\n7\n" + body.substr(body.find('\n') + 3) + "\n" + sig_line},
+      {"a NUL", std::string("saalbuch/stadt\n7\0\n", 18) + "\n" + sig_line},
+      {"invalid UTF-8", "saalbuch/st\xc3(adt\n" + body.substr(body.find('\n') + 1) + "\n" + sig_line},
+      {"an overlong encoding",
+       "saalbuch/st\xc0\xaf"
+       "adt\n" +
+           body.substr(body.find('\n') + 1) + "\n" + sig_line},
+      {"a name with a plus", body + "\n\xe2\x80\x94 saal+buch " + sig_line.substr(sig_line.rfind(' ') + 1)},
+      {"a name with a no-break space", body +
+                                           "\n\xe2\x80\x94 saal\xc2\xa0"
+                                           "buch " +
+                                           sig_line.substr(sig_line.rfind(' ') + 1)},
+      {"a signature that is not base64", body + "\n\xe2\x80\x94 saalbuch/stadt !!!!\n"},
+      {"a signature shorter than a key id",
+       body + "\n\xe2\x80\x94 saalbuch/stadt " + Base64Encode("abcd") + "\n"},
+  };
+  for (const auto& [why, text] : bad) {
+    EXPECT_FALSE(OpenNote(text, v)) << why;
+    EXPECT_FALSE(NoteBody(text)) << why;
+  }
+  // A blank line among the signatures makes what is above it body (as Go's
+  // note package reads it): the key's signature is then not a signature.
+  EXPECT_FALSE(OpenNote(note + "\n" + other, v));
+  std::string many = body + "\n";
+  for (int i = 0; i < 101; ++i) many += other;
+  EXPECT_FALSE(NoteBody(many)) << "more than 100 signatures";
+  EXPECT_TRUE(NoteBody(body + "\n" + other)) << "one signature by any key";
+}
+
 }  // namespace
 }  // namespace saalbuch

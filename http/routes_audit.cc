@@ -35,7 +35,15 @@ void Edge::Events(const CallPtr& c) {
   }
   std::size_t limit = 0;
   if (!Limit(c, &limit)) return;
-  RunQuery(c, [this, c, t, after, limit] {
+  // With the stored bytes of each record, an auditor recomputes the chain
+  // from the API alone: hash(n) = SHA-256(hash(n-1) ‖ bytes(n)).
+  bool with_bytes = false;
+  if (const std::string b = c->Param("with_bytes"); !b.empty()) {
+    if (b != "true" && b != "false")
+      return Problem(c, status::bad_request, "invalid_query", "with_bytes must be true or false");
+    with_bytes = b == "true";
+  }
+  RunQuery(c, [this, c, t, after, limit, with_bytes] {
     std::vector<ledger::Record> records;
     if (Status s = log.Read(t, after + 1, limit + 1, &records); !s.ok()) return FromStatus(c, s);
     auto head = log.GetHead(t);
@@ -48,6 +56,7 @@ void Edge::Events(const CallPtr& c) {
       if (!ev.ok()) return FromStatus(c, ev.status());
       ledger::HexHashes(&*ev);
       items.push_back({{"seq", r.seq}, {"hash", ToHex(r.hash)}, {"record", *ev}});
+      if (with_bytes) items.back()["bytes"] = ToHex(r.bytes);
     }
     json body = {{"items", items},
                  {"head", head->seq},

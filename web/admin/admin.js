@@ -100,13 +100,13 @@ class ApiError extends Error {
   }
 }
 
-// `type`: the body's media type; JSON bodies are given as values, any
-// other (an uploaded file's text) as the string to send.
 // The log position of the newest change this page made: every later read
 // asks for at least that position, so a clerk never sees the page forget
 // what was just saved (projections follow the log a moment later).
 let written = 0;
 
+// `type`: the body's media type; JSON bodies are given as values, any
+// other (an uploaded file's text) as the string to send.
 async function api(method, path, body, type = "application/json") {
   const headers = { Accept: "application/json" };
   if (method !== "GET") {

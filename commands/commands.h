@@ -157,6 +157,10 @@ struct PlaceBooking {
   std::string manage_token;    // plaintext, shown once in the reply; empty: no manage link
   std::string person;          // whose contact `personal` is (empty: none given)
   std::string personal;        // the contact, sealed by the vault for `person`
+  // The invoice recipient (name and postal address) sealed under the vault
+  // key "r_" ‖ person; empty: none given. Required when the booking's
+  // invoice would exceed kShortInvoiceLimit (§ 33 UStDV).
+  std::string recipient;
 };
 
 // A recurring booking. The caller expands the RRULE (libical) into

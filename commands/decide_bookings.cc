@@ -86,6 +86,7 @@ ledger::EventDraft PlacedEvent(const Context& ctx, const Booking& b, const Place
   e.person_id = c.person;
   e.personal.assign(c.personal.begin(), c.personal.end());
   e.placed_at_us = ctx.now;
+  e.recipient.assign(c.recipient.begin(), c.recipient.end());
   d.payload.Set(std::move(e));
   return d;
 }
@@ -97,6 +98,7 @@ std::variant<std::vector<Line>, Rejection> PriceAndHold(const TenantModel& m, co
   auto priced = PriceBooking(m, *b, ctx.now);
   if (std::holds_alternative<Rejection>(priced)) return priced;
   const std::vector<Line>& lines = std::get<std::vector<Line>>(priced);
+  if (auto r = RecipientMissing(m, *b, lines)) return *r;
   if (NeedsPayment(lines, c.by_staff) && b->status == BookingStatus::kConfirmed) {
     b->status = BookingStatus::kHeld;
     b->hold_until = ctx.now + m.hold();
@@ -113,7 +115,8 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
   if (res == nullptr) {
     return Reject(Refusal::kNotFound, "not_found", "no such resource", {{"resource", c.resource.get()}});
   }
-  if (c.personal.size() > std::size_t{16} * 1024 || (c.person.empty() != c.personal.empty())) {
+  if (c.personal.size() > std::size_t{16} * 1024 || (c.person.empty() != c.personal.empty()) ||
+      c.recipient.size() > std::size_t{4} * 1024 || (c.person.empty() && !c.recipient.empty())) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "contact data is limited to 16 KiB");
   }
   if (auto p = m.persons().find(c.person); p != m.persons().end() && p->second) {
@@ -127,6 +130,7 @@ std::variant<Booking, Rejection> PlanBooking(const TenantModel& m, const Context
   b.customer = who.customer;
   b.group = who.group;
   b.person = c.person;
+  b.recipient = c.recipient;
   const Rules& r = res->rules;
   std::uint32_t capacity = 1;
   if (res->kind == Kind::kEvent) {

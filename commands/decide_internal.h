@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -65,6 +66,18 @@ class DocNumbers {
 // total would lie beyond kMaxAmount (common/money.h): a booking is never
 // priced by a wrapped sum.
 std::variant<std::vector<Line>, Rejection> PriceBooking(const TenantModel& m, const Booking& b, TimeUs at);
+
+// The largest gross amount of an invoice that may omit its recipient's full
+// name and address: § 33 UStDV (Kleinbetragsrechnung, 250 € since 2017).
+// Above it § 14 (4) UStG requires them. In minor units of the tenant's
+// currency.
+inline constexpr std::int64_t kShortInvoiceLimit = 25'000;
+
+// Refused (422 recipient_required) when booking `b` priced at `lines`
+// would get an invoice above kShortInvoiceLimit that could not name its
+// recipient: none was given at booking time, or the person was erased.
+std::optional<Rejection> RecipientMissing(const TenantModel& m, const Booking& b,
+                                          const std::vector<Line>& lines);
 
 // Whether a booking placed or approved now must first be paid: a priced
 // booking of a booker (not through a staff key) that would be confirmed.

@@ -175,6 +175,7 @@ Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBo
   auto priced = PriceBooking(m, *b, b->placed_at);
   if (auto* r = std::get_if<Rejection>(&priced)) return *r;
   const std::vector<Line>& price = std::get<std::vector<Line>>(priced);
+  if (auto r = RecipientMissing(m, *b, price)) return *r;
   const bool hold = (right != nullptr && right->hold) || Sum(price).gross > 0;
   Acceptance a;
   auto d = Draft(ctx, "booking/" + c.id.get(), b->version + 1);

@@ -234,6 +234,31 @@ std::variant<std::vector<Line>, Rejection> PriceBooking(const TenantModel& m, co
   return lines;
 }
 
+std::optional<Rejection> RecipientMissing(const TenantModel& m, const Booking& b,
+                                          const std::vector<Line>& lines) {
+  const std::int64_t gross = Sum(lines).gross;
+  if (gross <= kShortInvoiceLimit) return std::nullopt;
+  const std::string& currency = m.books().settings().currency;
+  json details = {{"limit", MoneyJson(kShortInvoiceLimit, currency)},
+                  {"total", MoneyJson(gross, currency)},
+                  {"fields",
+                   {{{"field", "contact.address"},
+                     {"problem", "required: the recipient's name and address for an invoice over " +
+                                     FormatDecimal(kShortInvoiceLimit) + " " + currency}}}}};
+  if (auto p = m.persons().find(b.person); p != m.persons().end() && p->second) {
+    return Reject(Refusal::kConflict, "person_erased",
+                  "the booker's data was erased, so the invoice over " + FormatDecimal(kShortInvoiceLimit) +
+                      " " + currency + " could not name its recipient (§ 14 UStG)",
+                  std::move(details));
+  }
+  if (!b.recipient.empty()) return std::nullopt;
+  return Reject(Refusal::kUnprocessable, "recipient_required",
+                "an invoice over " + FormatDecimal(kShortInvoiceLimit) + " " + currency +
+                    " must name its recipient's full name and address (§ 14 UStG, § 33 UStDV): give "
+                    "contact.name and contact.address",
+                std::move(details));
+}
+
 ledger::EventDraft InvoiceEvent(const TenantModel& m, const Context& ctx, const Booking& b,
                                 const std::vector<Line>& lines, TimeUs due, DocNumbers& numbers,
                                 json* reply) {
@@ -253,6 +278,12 @@ ledger::EventDraft InvoiceEvent(const TenantModel& m, const Context& ctx, const 
   e.tax = t.tax;
   e.gross = t.gross;
   e.due_us = due;
+  // After an erasure the recipient key may be gone (RecipientMissing refused
+  // what would have needed it).
+  if (auto p = m.persons().find(b.person); !b.recipient.empty() && (p == m.persons().end() || !p->second)) {
+    e.recipient_key = "r_" + b.person;
+    e.recipient.assign(b.recipient.begin(), b.recipient.end());
+  }
   // The Kassenzeichen identifies the payment at the municipal cash office;
   // derived from the invoice number so that a bank line can name either.
   // Without a prefix it is the number itself: "2026-000001" alone would also

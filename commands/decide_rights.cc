@@ -184,6 +184,13 @@ Decision DecideErasePerson(const TenantModel& m, const Context& ctx, const Erase
   d.payload.Set(std::move(e));
   a.events.push_back(std::move(d));
   a.reply = {{"person", c.person}, {"erased", true}};
+  // An invoice naming the person's recipient data is a record that must be
+  // kept for 8 years from the end of its year (§ 147 (3) AO, § 14b (1) UStG,
+  // as of 2025); GDPR Art. 17 (3) (b) lets that data stay. The HTTP layer
+  // deletes the recipient key at once when no invoice names it.
+  if (auto named = m.books().RecipientNamedAt("r_" + c.person)) {
+    a.reply["invoice_recipient_kept_until"] = std::to_string(LocalYear(*named, m.zone()) + 8) + "-12-31";
+  }
   return a;
 }
 

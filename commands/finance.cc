@@ -166,6 +166,7 @@ void Books::Apply(const schema::PayloadUnion& ev, TimeUs recorded_at) {
       inv.due = e->due_us;
       inv.issued = recorded_at;
       inv.kassenzeichen = e->kassenzeichen;
+      if (!e->recipient_key.empty()) recipients_[e->recipient_key] = recorded_at;
       count(inv.number);
       if (!inv.booking.get().empty()) invoice_by_booking_[inv.booking] = inv.id;
       invoices_[inv.id] = std::move(inv);

@@ -181,6 +181,13 @@ class Books {
   }
   // Whether an invoice was ever issued (archived ones included).
   bool AnyInvoiceIssued() const;
+  // When the newest invoice naming the sealed recipient under vault key
+  // `key` ("r_" ‖ person) was issued, archived invoices included; nullopt:
+  // none names it, so nothing obliges Saalbuch to keep it.
+  std::optional<TimeUs> RecipientNamedAt(const std::string& key) const {
+    auto it = recipients_.find(key);
+    return it == recipients_.end() ? std::nullopt : std::optional<TimeUs>(it->second);
+  }
   // The booking left the write model (TenantModel::kArchiveAfter): its
   // invoice leaves the books with its payments and refunds once nothing is
   // open on it and no refund is under way; until then it waits (an
@@ -239,6 +246,7 @@ class Books {
   std::map<std::string, BankCredit> unmatched_bank_;
   // Invoices of archived bookings, not yet settled → the booking was open.
   std::map<std::string, bool> orphans_;
+  std::map<std::string, TimeUs> recipients_;  // recipient key → its newest invoice's issue time
 };
 
 // ---- Pure arithmetic ----

@@ -290,6 +290,7 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_a
       }
       b.series = e->series_id;
       b.person = e->person_id;
+      b.recipient.assign(e->recipient.begin(), e->recipient.end());
       if (!b.person.empty()) persons_.try_emplace(b.person, false);
       b.hold_until = e->hold_until_us;
       b.placed_at = e->placed_at_us;

@@ -171,7 +171,8 @@ struct Booking {
   std::string group;
   std::string right;
   std::string series;
-  std::string person;  // whose sealed contact the placement carries
+  std::string person;     // whose sealed contact the placement carries
+  std::string recipient;  // sealed invoice recipient (PlaceBooking::recipient); empty: none
   TimeUs hold_until = 0;
   TimeUs placed_at = 0;           // prices in force then apply
   std::string manage_token_hash;  // raw SHA-256 bytes; empty for staff bookings

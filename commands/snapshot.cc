@@ -82,7 +82,8 @@ void serialize(A& ar, AddonLine& l) {
 template <class A>
 void serialize(A& ar, Booking& b) {
   ar(b.id, b.number, b.resource, b.session, b.range, b.blocked, b.units, b.addons, b.status, b.customer,
-     b.group, b.right, b.series, b.person, b.hold_until, b.placed_at, b.manage_token_hash, b.version);
+     b.group, b.right, b.series, b.person, b.recipient, b.hold_until, b.placed_at, b.manage_token_hash,
+     b.version);
 }
 template <class A>
 void serialize(A& ar, Usage& u) {
@@ -156,7 +157,8 @@ struct SnapshotCodec {
   static void Books(A& ar, commands::Books& b) {
     ar(b.settings_, b.tariffs_, b.tariff_by_target_, b.invoices_, b.invoice_by_booking_, b.payments_,
        b.refunds_, b.numbers_, b.files_, b.failed_payments_, b.bank_lines_, b.settled_in_, b.payouts_,
-       b.closed_through_, b.refund_by_provider_, b.refunds_by_payment_, b.unmatched_bank_, b.orphans_);
+       b.closed_through_, b.refund_by_provider_, b.refunds_by_payment_, b.unmatched_bank_, b.orphans_,
+       b.recipients_);
   }
   // Everything but the zone and the counters, whose types need care.
   template <class A>

@@ -31,9 +31,10 @@
 
 namespace saalbuch::commands {
 
-inline constexpr std::uint32_t kSnapshotFormat = 6;  // 2: the archive (clock, orphans); 3: public settings;
+inline constexpr std::uint32_t kSnapshotFormat = 7;  // 2: the archive (clock, orphans); 3: public settings;
                                                      // 4: invoice issue time, tenant creation time;
-                                                     // 5: accounts; 6: key expiry, version, label
+                                                     // 5: accounts; 6: key expiry, version, label;
+                                                     // 7: a booking's sealed invoice recipient
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

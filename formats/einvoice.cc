@@ -233,7 +233,8 @@ Result<std::string> Render(const Issuer& issuer, const EInvoiceBuyer& buyer, con
   }
   pugi::xml_node buyer_party = Add(agreement, "ram:BuyerTradeParty");
   Text(buyer_party, "ram:Name", buyer.name);
-  Address(buyer_party, "", "", "", buyer.country.empty() ? s.country : buyer.country);
+  Address(buyer_party, buyer.postcode, buyer.street, buyer.city,
+          buyer.country.empty() ? s.country : buyer.country);
 
   pugi::xml_node delivery = Add(tx, "ram:ApplicableHeaderTradeDelivery");
   (void)delivery;  // required, empty: the period (BG-14) says when the service is rendered

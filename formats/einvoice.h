@@ -47,7 +47,10 @@ namespace saalbuch::formats {
 struct EInvoiceBuyer {
   std::string name;       // BT-44; required
   std::string reference;  // BT-10, the Leitweg-ID of a public body; may be empty
-  std::string country;    // BT-55; empty: the seller's (Saalbuch keeps no customer addresses)
+  std::string country;    // BT-55; empty: the seller's
+  // BG-8 beyond the country: the recipient's address when the invoice names
+  // one (above 250 € it must); empty otherwise.
+  std::string street = {}, postcode = {}, city = {};
 };
 
 // The invoice as CII XML. `booking` (may be empty) gives the note and the

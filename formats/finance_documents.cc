@@ -56,7 +56,11 @@ PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
   d.issued_on = LocalDayText(invoice.issued_at_us, zone);
   if (invoice.due_us) d.due_on = LocalDayText(*invoice.due_us, zone);
   d.letterhead = issuer.letterhead;
-  if (!invoice.customer.empty()) d.recipient = {"Kunde " + invoice.customer};
+  if (const auto& r = invoice.recipient) {
+    d.recipient = {r->name, r->street, r->postcode + " " + r->city};
+    if (r->country != "DE") d.recipient.push_back(r->country);
+  }
+  if (!invoice.customer.empty()) d.recipient.push_back("Kunde " + invoice.customer);
   if (booking) {
     d.intro.push_back("Buchung " + booking->number + ", " + booking->resource);
     const TimeUs start = booking->range.start, end = booking->range.end;

@@ -54,11 +54,18 @@ struct DocumentLine {
   std::string cost_center;                   // may be empty
 };
 
+// The invoice recipient's full name and address (§ 14 (4) Nr. 1 UStG).
+struct Recipient {
+  std::string name, street, postcode, city;
+  std::string country = "DE";  // ISO 3166-1 alpha-2
+};
+
 struct Invoice {
   std::string number;
-  TimeUs issued_at_us = 0;       // issue day, and the PDF's creation time
-  std::optional<TimeUs> due_us;  // none: no due day, no payment request in the footer
-  std::string customer;          // may be empty: no recipient block
+  TimeUs issued_at_us = 0;             // issue day, and the PDF's creation time
+  std::optional<TimeUs> due_us;        // none: no due day, no payment request in the footer
+  std::string customer;                // may be empty
+  std::optional<Recipient> recipient;  // none (and no customer): no recipient block
   std::vector<DocumentLine> lines;
   std::int64_t net = 0, tax = 0, gross = 0;
   std::string currency = "EUR";

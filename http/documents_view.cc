@@ -87,6 +87,10 @@ formats::Invoice InvoiceOf(const json& invoice) {
   inv.issued_at_us = invoice.value("issued_at_us", TimeUs{0});
   if (auto due = ParseRfc3339(invoice.value("due", "")); due.ok()) inv.due_us = *due;
   inv.customer = invoice.value("customer", "");
+  if (const json r = invoice.value("recipient", json::object()); r.contains("name")) {
+    inv.recipient = formats::Recipient{r.value("name", ""), r.value("street", ""), r.value("postcode", ""),
+                                       r.value("city", ""), r.value("country", "DE")};
+  }
   inv.lines = LinesOf(invoice);
   inv.net = invoice.value("net", std::int64_t{0});
   inv.tax = invoice.value("tax", std::int64_t{0});
@@ -116,8 +120,14 @@ formats::CreditNote CreditNoteOf(const json& credit_note) {
   return c;
 }
 
-// The buyer as the invoice names it (its customer); the country is the seller's.
-formats::EInvoiceBuyer BuyerOf(const json& invoice) { return {invoice.value("customer", ""), "", ""}; }
+// The buyer as the invoice names it: its recipient (name and address), or
+// else its customer in the seller's country.
+formats::EInvoiceBuyer BuyerOf(const json& invoice) {
+  const json r = invoice.value("recipient", json::object());
+  if (!r.contains("name")) return {invoice.value("customer", ""), "", ""};
+  return {r.value("name", ""), "", r.value("country", "DE"), r.value("street", ""), r.value("postcode", ""),
+          r.value("city", "")};
+}
 
 }  // namespace
 

@@ -414,7 +414,7 @@ commands::Context Edge::Ctx(const CallPtr& c, const TenantId& t, std::string act
 }
 
 void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
-                  const std::string& location_prefix) {
+                  const std::string& location_prefix, std::function<void(const json& reply)> accepted) {
   commands::Submission s;
   // A GET that is decided (a quote) changes nothing: it takes no
   // idempotency record.
@@ -438,7 +438,7 @@ void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd
   std::optional<BookingSubject> subject = SubjectOf(cmd);
   s.ctx = std::move(ctx);
   s.command = std::move(cmd);
-  bus.Submit(std::move(s), [this, c, location_prefix, tenant, subject](commands::Outcome o) {
+  bus.Submit(std::move(s), [this, c, location_prefix, tenant, subject, accepted](commands::Outcome o) {
     using K = commands::Outcome::Kind;
     switch (o.kind) {
       case K::kCreated:
@@ -453,6 +453,13 @@ void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd
         json body = o.body;
         body["position"] = o.position;
         res.body() = Dump(body);
+        if (accepted) {
+          auto shared = std::make_shared<Response>(std::move(res));
+          return RunQuery(c, [this, c, accepted, shared, reply = std::move(o.body)] {
+            accepted(reply);
+            Send(c, std::move(*shared));
+          });
+        }
         return Send(c, std::move(res));
       }
       case K::kRejected: {
@@ -752,6 +759,24 @@ void Edge::Reveal(json& doc, const TenantId& t) {
   json contact = json::parse(*plain, nullptr, false);
   if (contact.is_object()) contact.erase("manage_token");
   doc["contact"] = contact;
+}
+
+void Edge::RevealRecipient(json& invoice, const TenantId& t) {
+  auto sealed = invoice.find("recipient_sealed");
+  if (sealed == invoice.end()) return;
+  const std::string bytes = FromHex(sealed->get<std::string>()).value_or("");
+  const std::string key = invoice.value("recipient_key", "");
+  invoice.erase("recipient_sealed");
+  invoice.erase("recipient_key");
+  if (options.vault == nullptr) return;
+  auto opened = options.vault->Open(t, key, bytes);
+  if (!opened.ok()) {
+    invoice["recipient"] = {{"unavailable", true}};
+  } else if (!*opened) {
+    invoice["recipient"] = {{"erased", true}};
+  } else {
+    invoice["recipient"] = json::parse(**opened, nullptr, false);
+  }
 }
 
 void Edge::RevealItems(Result<json>& page, const TenantId& t) {

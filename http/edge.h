@@ -221,8 +221,12 @@ class Edge {
 
   // ---- commands (edge.cc) ----
   commands::Context Ctx(const CallPtr& c, const TenantId& t, std::string actor);
+  // `accepted`, when given, runs on a query thread with an accepted
+  // command's reply before the reply is sent (work that must follow the
+  // record, such as deleting a vault key).
   void Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
-              const std::string& location_prefix = {});
+              const std::string& location_prefix = {},
+              std::function<void(const nlohmann::json& reply)> accepted = {});
   // Answers a refused (kRejected) or failed (kFailed) command's outcome.
   void Refused(const CallPtr& c, const commands::Outcome& o);
   // The request's JSON object; answers 400/415 and returns nullopt otherwise.
@@ -279,6 +283,10 @@ class Edge {
   // by {"erased": true} once the key is gone. Runs on a query thread.
   void Reveal(nlohmann::json& doc, const TenantId& t);
   void RevealItems(Result<nlohmann::json>& page, const TenantId& t);
+  // Replaces an invoice document's sealed recipient by "recipient" {name,
+  // street, postcode, city, country}, or {"erased": true} once its key is
+  // gone. Runs on a query thread.
+  void RevealRecipient(nlohmann::json& invoice, const TenantId& t);
   static TimeUs Now();
 
   // ---- health and operator (routes_operator.cc) ----

@@ -1,6 +1,7 @@
 // Bookings and series: placing, reading, moving, cancelling, and staff decisions.
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <set>
 
 #include "http/edge.h"
@@ -84,12 +85,39 @@ void DecodeBookingFields(Decoder& d, commands::PlaceBooking* cmd) {
   cmd->hold = d.Bool("hold", false);
 }
 
-// The booker's contact ("contact": {name, email, phone, notes, language}),
-// as the plaintext to seal; empty when none was given.
-std::string DecodeContact(const Edge& e, Decoder& d, const json& body) {
+// The booker's contact and the invoice recipient, as plaintexts to seal;
+// empty when not given.
+struct ContactText {
+  std::string contact;    // {name, email, phone, notes, language}
+  std::string recipient;  // {name, street, postcode, city, country}
+};
+
+// The invoice recipient from "contact.address": {name (default: the
+// contact's), street, postcode, city, country (ISO 3166-1 alpha-2, default
+// DE)}, as § 14 (4) Nr. 1 UStG asks for it.
+std::string DecodeAddress(Decoder& c, const json& contact, const std::string& contact_name) {
+  auto it = contact.find("address");
+  if (it == contact.end() || it->is_null()) return {};
+  Decoder a = c.Nested(*it, {"name", "street", "postcode", "city", "country"}, "address.");
+  json address = {{"name", a.Str("name", false, 200, contact_name)},
+                  {"street", a.Str("street", true, 200)},
+                  {"postcode", a.Str("postcode", true, 16)},
+                  {"city", a.Str("city", true, 100)},
+                  {"country", a.Str("country", false, 2, "DE")}};
+  if (address["name"] == "")
+    c.Error("name", "the invoice recipient needs a name (contact.name or contact.address.name)");
+  const std::string country = address["country"];
+  if (country.size() != 2 || !std::isupper(static_cast<unsigned char>(country[0])) ||
+      !std::isupper(static_cast<unsigned char>(country[1]))) {
+    a.Error("country", "must be a two-letter country code (ISO 3166-1), such as DE");
+  }
+  return address.dump();
+}
+
+ContactText DecodeContact(const Edge& e, Decoder& d, const json& body) {
   auto it = body.find("contact");
   if (it == body.end() || it->is_null()) return {};
-  Decoder c = d.Nested(*it, {"name", "email", "phone", "notes", "language"}, "contact.");
+  Decoder c = d.Nested(*it, {"name", "email", "phone", "notes", "language", "address"}, "contact.");
   json contact = {{"name", c.Str("name", false, 200)},
                   {"email", c.Str("email", false, 254)},
                   {"phone", c.Str("phone", false, 50)},
@@ -102,27 +130,37 @@ std::string DecodeContact(const Edge& e, Decoder& d, const json& body) {
   }
   if (contact["language"] != "de" && contact["language"] != "en") c.Error("language", "must be de or en");
   if (e.options.vault == nullptr) d.Error("contact", "this server keeps no contact data");
-  return contact.dump();
+  std::string recipient =
+      it->is_object() ? DecodeAddress(c, *it, contact["name"].get<std::string>()) : std::string();
+  return {contact.dump(), std::move(recipient)};
 }
 
 // Submits `cmd`; with a contact, first seals it (plus the manage token,
 // for the links in e-mails) for a new person on a query thread, because
-// the vault writes the person's key durably.
+// the vault writes the person's key durably. The invoice recipient is
+// sealed under a key of its own ("r_" ‖ person), which an erasure keeps
+// while an invoice names it.
 template <typename Cmd>
 void SealThenSubmit(Edge& e, const CallPtr& c, std::shared_ptr<Cmd> cmd, commands::PlaceBooking* booking,
-                    const std::string& contact, const std::string& location = {}) {
+                    const ContactText& contact, const std::string& location = {}) {
   const TenantId t = c->tenant;
   const std::string actor = c->caller.Actor();
-  if (contact.empty()) return e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+  if (contact.contact.empty()) return e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
   booking->person = "p_" + RandomHex(8);
-  json plain = json::parse(contact);
+  json plain = json::parse(contact.contact);
   plain["manage_token"] = booking->manage_token;
-  e.RunQuery(c, [&e, c, t, actor, cmd, booking, text = plain.dump(), location] {
-    auto sealed = e.options.vault->Seal(t, booking->person, text);
-    if (!sealed.ok()) return e.FromStatus(c, sealed.status());
-    booking->personal = std::move(sealed).value();
-    e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
-  });
+  e.RunQuery(c,
+             [&e, c, t, actor, cmd, booking, text = plain.dump(), recipient = contact.recipient, location] {
+               auto sealed = e.options.vault->Seal(t, booking->person, text);
+               if (!sealed.ok()) return e.FromStatus(c, sealed.status());
+               booking->personal = std::move(sealed).value();
+               if (!recipient.empty()) {
+                 auto address = e.options.vault->Seal(t, "r_" + booking->person, recipient);
+                 if (!address.ok()) return e.FromStatus(c, address.status());
+                 booking->recipient = std::move(address).value();
+               }
+               e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+             });
 }
 
 // The booker (manage token) or staff, as the command carries them.
@@ -141,7 +179,7 @@ void Edge::PlaceBooking(const CallPtr& c) {
   if (!body) return;
   Decoder d(*body, {"resource", "start", "end", "session", "units", "addons", "customer", "hold", "contact"});
   DecodeBookingFields(d, &cmd);
-  const std::string contact = DecodeContact(*this, d, *body);
+  const ContactText contact = DecodeContact(*this, d, *body);
   if (Invalid(c, d)) return;
   cmd.id = BookingId("bk_" + RandomHex(10));
   cmd.manage_token = "sbm_" + RandomHex(24);
@@ -158,7 +196,7 @@ void Edge::PlaceSeries(const CallPtr& c) {
   Decoder d(*body, {"resource", "start", "end", "units", "addons", "customer", "hold", "rrule", "exdates",
                     "mode", "contact"});
   DecodeBookingFields(d, &cmd.first);
-  const std::string contact = DecodeContact(*this, d, *body);
+  const ContactText contact = DecodeContact(*this, d, *body);
   cmd.rrule = d.Str("rrule", true, 500);
   const std::string mode = d.Str("mode", false, 32, "all_or_nothing");
   if (mode != "all_or_nothing" && mode != "skip_conflicts") {

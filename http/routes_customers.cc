@@ -144,7 +144,9 @@ void Edge::RevokeRight(const CallPtr& c) {
 }
 
 // Erases a person's contact data: deletes the vault key (on a query
-// thread: durable write and compaction), then records it in the log.
+// thread: durable write and compaction), then records it in the log. The
+// invoice recipient key ("r_" ‖ person) follows once the record is made,
+// unless an invoice names it (the reply says until when it is kept).
 void Edge::ErasePerson(const CallPtr& c) {
   const TenantId& t = c->tenant;
   const std::string& person = c->params[0];
@@ -156,7 +158,14 @@ void Edge::ErasePerson(const CallPtr& c) {
   if (options.vault == nullptr) return Problem(c, status::not_found, "not_found", "no such person");
   RunQuery(c, [this, c, t, cmd, actor = c->caller.Actor()] {
     if (Status s = options.vault->Erase(t, cmd.person); !s.ok()) return FromStatus(c, s);
-    Submit(c, Ctx(c, t, actor), cmd);
+    Submit(c, Ctx(c, t, actor), cmd, {}, [this, t, person = cmd.person](const json& reply) {
+      if (reply.contains("invoice_recipient_kept_until")) return;
+      // A failure here leaves an address no invoice needs; it is logged and
+      // the erasure itself stands (recorded, contact key gone).
+      if (Status s = options.vault->Erase(t, "r_" + person); !s.ok()) {
+        spdlog::error("erasing the recipient key of {} in {}: {}", person, t.get(), s.message());
+      }
+    });
   });
 }
 }  // namespace saalbuch::http

@@ -220,7 +220,11 @@ void Edge::FinanceList(const CallPtr& c, char kind) {
   if (!Limit(c, &limit)) return;
   const std::string cursor = c->Param("cursor");
   FinanceQuery(c, [this, t, kind, limit, cursor] {
-    return projections::QueryFinanceList(runner.view(), t, kind, limit, cursor);
+    auto page = projections::QueryFinanceList(runner.view(), t, kind, limit, cursor);
+    if (page.ok() && kind == 'i') {
+      for (auto& item : (*page)["items"]) RevealRecipient(item, t);
+    }
+    return page;
   });
 }
 
@@ -231,6 +235,7 @@ void Edge::WithInvoice(const CallPtr& c, const std::string& id, std::function<vo
     Seq p = runner.Position(t);
     auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', id);
     if (!inv.ok()) return FromStatus(c, inv.status());
+    RevealRecipient(*inv, t);
     if (!token.empty()) {
       auto b = projections::QueryBooking(runner.view(), t, BookingId(inv->value("booking", "")));
       if (!b.ok() || !SecretMatches(token, b->manage_token_hash)) {
@@ -276,6 +281,7 @@ void Edge::GetCreditNoteEInvoice(const CallPtr& c) {
     auto doc = projections::QueryFinanceDoc(runner.view(), t, 'c', number);
     if (!doc.ok()) return FromStatus(c, doc.status());
     auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', doc->value("invoice", ""));
+    if (inv.ok()) RevealRecipient(*inv, t);
     const json invoice = inv.ok() ? *inv : json();
     SendEInvoice(c, p, t, number,
                  [&](const json& s, const date::time_zone* z) { return CreditNoteCii(s, *doc, invoice, z); });

@@ -353,6 +353,12 @@ Status Finance::Invoice() {
               {"refunds", json::array()},
               {"checkouts", json::array()}};
   doc["status"] = InvoiceStatus(doc);
+  if (!S(e->recipient_key()).empty() && e->recipient() != nullptr) {
+    // Sealed; the HTTP layer opens it with the vault (or says erased).
+    doc["recipient_key"] = S(e->recipient_key());
+    doc["recipient_sealed"] = ToHex(
+        std::string_view(reinterpret_cast<const char*>(e->recipient()->data()), e->recipient()->size()));
+  }
   Put("i" + id, doc);
   Put("n" + number, {{"kind", "invoice"}, {"id", id}});
   if (e->gross() != 0) Put("o" + id, {{"due", doc["due"]}});

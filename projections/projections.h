@@ -31,7 +31,7 @@ inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 4},
                                                   {"availability", 'A', 3},
                                                   {"bookings", 'B', 2},
                                                   {"outbox", 'O', 2},
-                                                  {"finance", 'F', 2}};
+                                                  {"finance", 'F', 3}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);

@@ -278,8 +278,68 @@ TEST_F(MoneyDecideTest, PriceBeyondTheLargestAmountIsRefusedNeverWrapped) {
   hall.name = "Zelt";
   Accept(hall, now_);
   Accept(Tariff("zelt", "resource/zelt", TariffUnit::kHour, kLargestPrice, true, 1900), now_);
-  Accept(Place("genau", "zelt", at_, at_ + kHour, true), now_);
+  PlaceBooking genau = Place("genau", "zelt", at_, at_ + kHour, true);
+  genau.person = "p_genau";
+  genau.personal = "sealed contact";
+  genau.recipient = "sealed address";
+  Accept(genau, now_);
   EXPECT_EQ(InvoiceFor("genau").totals.gross, kLargestPrice);
+}
+
+// § 14 (4) UStG with § 33 UStDV: an invoice above 250 € gross names its
+// recipient's full name and address, so a booking whose invoice would
+// exceed that is refused without one, and its invoice carries it.
+TEST_F(MoneyDecideTest, InvoicesOver250EuroNameTheirRecipient) {
+  Accept(Tariff("saal-flat", "resource/saal", TariffUnit::kBooking, 27000), now_);
+  auto with_recipient = [](PlaceBooking p) {
+    p.person = "p_" + p.id.get();
+    p.personal = "sealed contact";
+    p.recipient = "sealed address";
+    return p;
+  };
+  for (bool staff : {false, true}) {
+    Rejection r = Refuse(Place("ohne", "saal", at_, at_ + kHour, staff), now_);
+    EXPECT_EQ(r.code, "recipient_required") << r.message;
+    EXPECT_EQ(r.refusal, Refusal::kUnprocessable);
+    EXPECT_EQ(r.details["total"]["amount"], 27000);
+    EXPECT_EQ(r.details["limit"]["amount"], 25000);
+    // A contact alone is not an address.
+    PlaceBooking contact_only = Place("ohne", "saal", at_, at_ + kHour, staff);
+    contact_only.person = "p_ohne";
+    contact_only.personal = "sealed contact";
+    EXPECT_EQ(Refuse(contact_only, now_).code, "recipient_required");
+  }
+  EXPECT_EQ(model_.FindBooking(BookingId("ohne")), nullptr);
+
+  Acceptance a = Accept(with_recipient(Place("mit", "saal", at_, at_ + kHour)), now_);
+  auto invoices = All<schema::InvoiceIssuedT>(a);
+  ASSERT_EQ(invoices.size(), 1u);
+  EXPECT_EQ(invoices[0]->gross, 27000);
+  EXPECT_EQ(invoices[0]->recipient_key, "r_p_mit");
+  EXPECT_EQ(std::string(invoices[0]->recipient.begin(), invoices[0]->recipient.end()), "sealed address");
+  auto placed = All<schema::BookingPlacedT>(a);
+  ASSERT_EQ(placed.size(), 1u);
+  EXPECT_EQ(std::string(placed[0]->recipient.begin(), placed[0]->recipient.end()), "sealed address");
+
+  // A recipient without a contact (whose person it would belong to) is refused.
+  PlaceBooking orphan = Place("waise", "saal", at_ + kDay, at_ + kDay + kHour);
+  orphan.recipient = "sealed address";
+  EXPECT_EQ(Refuse(orphan, now_).code, "validation_failed");
+
+  // 250.00 € exactly is a short invoice (Kleinbetragsrechnung): no address needed.
+  Accept(Tariff("saal-flat", "resource/saal", TariffUnit::kBooking, 25000), now_ + kMinute);
+  Acceptance small = Accept(Place("klein", "saal", at_ + kDay, at_ + kDay + kHour), now_ + kMinute);
+  ASSERT_EQ(All<schema::InvoiceIssuedT>(small).size(), 1u);
+  EXPECT_TRUE(All<schema::InvoiceIssuedT>(small)[0]->recipient_key.empty());
+
+  // Erasing the person keeps the recipient while the invoice must be kept:
+  // 8 years from the end of the invoice's year (§ 147 (3) AO).
+  Acceptance erased = Accept(ErasePerson{"p_mit", "Art. 17"}, now_ + 2 * kMinute);
+  EXPECT_EQ(erased.reply["invoice_recipient_kept_until"], "2034-12-31") << erased.reply.dump();
+  // Without an invoice (the tablets are free) nothing keeps it.
+  Accept(with_recipient(Place("frei", "tablets", at_, at_ + kHour)), now_ + 3 * kMinute);
+  Acceptance none = Accept(ErasePerson{"p_frei", ""}, now_ + 4 * kMinute);
+  EXPECT_FALSE(none.reply.contains("invoice_recipient_kept_until")) << none.reply.dump();
 }
 
 TEST_F(MoneyDecideTest, NetPricedLineRoundsTaxHalfUp) {

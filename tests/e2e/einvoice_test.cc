@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <set>
 
 #include "common/money.h"
+#include "ledger/database.h"
+#include "ledger/vault.h"
 #include "tests/e2e/harness.h"
 #include "tests/support/en16931.h"
 
@@ -182,6 +185,123 @@ TEST_F(EInvoiceHttpTest, TaxedExemptAndCreditNotePassTheOfficialRulesAndGapsAreN
   bad = Settings(true);
   bad["einvoice"]["tax_exempt_category"] = "Z";
   EXPECT_EQ(CallJson(Port(), "PUT", "/v1/tenants/gemeinde/finance/settings", bad, admin_).status, 422);
+}
+
+// The text poppler's pdftotext finds in `pdf`.
+std::string RecipientPdfText(const std::filesystem::path& dir, const std::string& pdf) {
+  const auto in = dir / "recipient.pdf", out = dir / "recipient.txt";
+  std::ofstream(in, std::ios::binary) << pdf;
+  EXPECT_EQ(std::system(("pdftotext -layout -enc UTF-8 " + in.string() + " " + out.string()).c_str()), 0);
+  std::ifstream f(out);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+// § 14 (4) UStG with § 33 UStDV: above 250 € gross an invoice names its
+// recipient's full name and address. A booking whose invoice would exceed
+// that is refused without them (nothing stored); with them, the invoice,
+// its PDF and its e-invoice (BG-7/BG-8, valid by the official rules) name
+// the recipient, and erasing the booker keeps the recipient for the
+// retention period while the contact is gone.
+TEST_F(EInvoiceHttpTest, InvoiceOver250EuroNamesItsRecipientOrIsNotIssued) {
+  Must("POST", "/resources", {{"id", "halle"}, {"name", "Festhalle"}}, admin_);
+  Tariff("halle-stunde", "halle", 12000, 19);  // 2.5 h: 300.00 €
+  Must("PUT", "/finance/settings", Settings(true), admin_);
+  const json booking = {
+      {"resource", "halle"}, {"start", "2027-03-05T17:00:00Z"}, {"end", "2027-03-05T19:30:00Z"}};
+  const json contact = {{"name", "Erika Mustermann"}, {"email", "erika@example.org"}};
+
+  for (const std::string& key : {std::string(), staff_}) {
+    json body = booking;
+    if (key.empty()) body["contact"] = contact;  // a contact alone is not an address
+    auto refused = CallJson(Port(), "POST", "/v1/tenants/gemeinde/bookings", body, key);
+    EXPECT_EQ(refused.status, 422) << refused.body;
+    EXPECT_EQ(refused.header("content-type"), "application/problem+json");
+    EXPECT_EQ(refused.json()["code"], "recipient_required") << refused.body;
+    EXPECT_EQ(refused.json()["details"]["total"]["amount"], 30000) << refused.body;
+    EXPECT_EQ(refused.json()["details"]["fields"][0]["field"], "contact.address") << refused.body;
+  }
+  // Bad addresses are refused field by field.
+  json bad = booking;
+  bad["contact"] = contact;
+  bad["contact"]["address"] = {
+      {"street", "Hauptstraße 5"}, {"city", "Musterdorf"}, {"country", "Deutschland"}};
+  auto refused = CallJson(Port(), "POST", "/v1/tenants/gemeinde/bookings", bad, "");
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  std::set<std::string> fields;
+  const json problems = refused.json()["details"]["fields"];
+  for (const auto& f : problems) fields.insert(f["field"].get<std::string>());
+  EXPECT_EQ(fields, (std::set<std::string>{"contact.address.postcode", "contact.address.country"}))
+      << refused.body;
+  EXPECT_EQ(Fetch("/invoices", finance_).json()["items"].size(), 0u);
+  EXPECT_EQ(Fetch("/bookings?resource=halle", staff_).json()["items"].size(), 0u);
+
+  json good = booking;
+  good["contact"] = contact;
+  good["contact"]["address"] = {{"name", "Musterverein e. V."},
+                                {"street", "Hauptstraße 5"},
+                                {"postcode", "12345"},
+                                {"city", "Musterdorf"}};
+  const json placed = Must("POST", "/bookings", good, "");
+  const std::string inv = placed["invoice"]["id"], token = placed["manage_token"];
+  const json recipient = {{"name", "Musterverein e. V."},
+                          {"street", "Hauptstraße 5"},
+                          {"postcode", "12345"},
+                          {"city", "Musterdorf"},
+                          {"country", "DE"}};
+  EXPECT_EQ(Fetch("/invoices/" + inv, finance_).json()["recipient"], recipient);
+  EXPECT_EQ(Fetch("/invoices/" + inv + "?token=" + token, "").json()["recipient"], recipient);
+  EXPECT_EQ(Fetch("/invoices", finance_).json()["items"][0]["recipient"], recipient);
+
+  auto pdf = Fetch("/invoices/" + inv + ".pdf", finance_);
+  ASSERT_EQ(pdf.status, 200);
+  const std::string text = RecipientPdfText(dir_, pdf.body);
+  for (const char* want : {"Musterverein e. V.", "Hauptstraße 5", "12345 Musterdorf", "300,00"}) {
+    EXPECT_NE(text.find(want), std::string::npos) << want << " in\n" << text;
+  }
+  auto xml = Fetch("/invoices/" + inv + "/einvoice.xml", finance_);
+  ASSERT_EQ(xml.status, 200) << xml.body;
+  for (const char* want :
+       {"<ram:Name>Musterverein e. V.</ram:Name>", "<ram:LineOne>Hauptstraße 5</ram:LineOne>",
+        "<ram:PostcodeCode>12345</ram:PostcodeCode>", "<ram:CityName>Musterdorf</ram:CityName>"}) {
+    EXPECT_NE(xml.body.find(want), std::string::npos) << want << " in\n" << xml.body;
+  }
+  if (const std::string validator = testing_support::En16931Validator(); !validator.empty()) {
+    const std::string file = (dir_ / "recipient.xml").string();
+    std::ofstream(file, std::ios::binary) << xml.body;
+    EXPECT_EQ(testing_support::ExpectValidEn16931(validator, {file}), 1);
+  }
+
+  // Erasing the booker: the contact is gone, the invoice keeps its
+  // recipient until the retention ends (8 years after the invoice's year).
+  const std::string person = Fetch("/bookings/" + placed["id"].get<std::string>(), staff_).json()["person"];
+  const std::string year =
+      Fetch("/invoices/" + inv, finance_).json()["issued"].get<std::string>().substr(0, 4);
+  const json erased = Must("POST", "/persons/" + person + "/erase", {{"reason", "Art. 17 DSGVO"}}, admin_);
+  EXPECT_EQ(erased["invoice_recipient_kept_until"], std::to_string(std::stoi(year) + 8) + "-12-31") << erased;
+  EXPECT_EQ(Fetch("/bookings/" + placed["id"].get<std::string>(), staff_).json()["contact"],
+            json({{"erased", true}}));
+  EXPECT_EQ(Fetch("/invoices/" + inv, finance_).json()["recipient"], recipient);
+
+  // A booker without an invoice: erasing removes the address with the contact.
+  json free_booking = {
+      {"resource", "saal"}, {"start", "2027-03-06T17:00:00Z"}, {"end", "2027-03-06T18:00:00Z"}};
+  Must("POST", "/resources", {{"id", "saal"}, {"name", "Saal"}}, admin_);
+  free_booking["contact"] = good["contact"];
+  const json unpriced = Must("POST", "/bookings", free_booking, "");
+  const std::string other = Fetch("/bookings/" + unpriced["id"].get<std::string>(), staff_).json()["person"];
+  const json gone = Must("POST", "/persons/" + other + "/erase", json::object(), admin_);
+  EXPECT_FALSE(gone.contains("invoice_recipient_kept_until")) << gone;
+
+  // In the vault: the kept recipient key is there, the other two are gone.
+  ASSERT_EQ(server_->Terminate(), 0);
+  auto db = ledger::Database::Open((dir_ / "data" / "db").string(), {});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ledger::Vault vault(db->get());
+  const TenantId t("gemeinde");
+  EXPECT_TRUE(vault.Find(t, "r_" + person).value().has_value());
+  EXPECT_FALSE(vault.Find(t, person).value().has_value());
+  EXPECT_FALSE(vault.Find(t, "r_" + other).value().has_value());
+  EXPECT_FALSE(vault.Find(t, other).value().has_value());
 }
 
 }  // namespace

@@ -151,6 +151,11 @@ class MoneyChecker {
         if (gross != e->gross() || gross <= 0) return "invoice " + id + " total is not the sum of its lines";
         if (gross > kLargestAmount)
           return "invoice " + id + " beyond the largest amount: " + std::to_string(gross);
+        // § 14 UStG / § 33 UStDV: above 250 € the invoice names its recipient.
+        if (gross > 25'000 &&
+            (e->recipient() == nullptr || e->recipient()->size() == 0 || S(e->recipient_key()).empty())) {
+          return "invoice " + id + " over 250 € names no recipient";
+        }
         invoice_gross_[id] = e->gross();
         return Number(S(e->number()), 'R', at);
       }
@@ -477,7 +482,8 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   const int kClients = 4;
   const int kCommands = kSanitized ? 300 : 1200;
   Known known;
-  std::atomic<int> accepted{0}, duplicates{0}, deliveries{0}, extremes_accepted{0}, extremes_refused{0};
+  std::atomic<int> accepted{0}, duplicates{0}, deliveries{0}, extremes_accepted{0}, extremes_refused{0},
+      recipients_required{0};
   std::vector<std::thread> clients;
   const std::vector<std::string> rooms = {"saal", "halle", "werkstatt", "tablets"};
   const date::time_zone* zone = date::locate_zone("Europe/Berlin");
@@ -529,6 +535,12 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           p.range = {start, end};
           p.manage_token = "sbm_b" + tag;
           if (p.resource.get() == "tablets") p.units = 1 + pick(4);
+          if (chance(60)) {
+            // The contact and the invoice recipient, sealed (opaque here).
+            p.person = "p_b" + tag;
+            p.personal = "sealed contact " + tag;
+            p.recipient = "sealed address " + tag;
+          }
           if (p.resource.get() != "tablets" && p.resource.get() != "werkstatt" && chance(40)) {
             p.addons = {{"beamer", 1u + pick(3)}};
           }
@@ -543,6 +555,9 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
             if (chance(25)) {
               p.units = 1;
               p.range.end = p.range.start + 15 * kUsPerMinute;
+              p.person = "p_b" + tag;  // far above 250 €: its invoice names its recipient
+              p.personal = "sealed contact " + tag;
+              p.recipient = "sealed address " + tag;
             } else {
               p.units = chance(40) ? 100000 : chance(50) ? 1 : 1 + pick(100000);
               if (chance(60)) p.addons = {{"stuhl", chance(50) ? 100000u : 1u + pick(100000)}};
@@ -776,9 +791,15 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           Outcome o = Run(std::move(cmd), actor);
           if (o.kind != Outcome::Kind::kCreated && o.kind != Outcome::Kind::kOk) {
             ASSERT_EQ(o.kind, Outcome::Kind::kRejected) << o.body.dump();
-            if (extreme && placed) {
-              const std::string code = o.body.value("code", "");
-              if (code == "validation_failed") ++extremes_refused;
+            const std::string code = o.body.value("code", "");
+            if (extreme && placed && code == "validation_failed") ++extremes_refused;
+            if (code == "recipient_required") {
+              // Only ever for a booking that named no recipient.
+              ++recipients_required;
+              EXPECT_TRUE(placed || series) << o.body.dump();
+              if (placed) {
+                EXPECT_TRUE(std::get<PlaceBooking>(cmd).recipient.empty()) << o.body.dump();
+              }
             }
             continue;
           }
@@ -836,6 +857,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
       {"duplicate_replies", duplicates.load()},
       {"extremes_accepted", extremes_accepted.load()},
       {"extremes_refused", extremes_refused.load()},
+      {"recipients_required", recipients_required.load()},
       {"accepted", accepted.load()},
       {"deliveries", deliveries.load()},
       {"check_ms", check_ms},
@@ -858,6 +880,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   EXPECT_GT(duplicates.load(), 20 / scale);
   EXPECT_GT(extremes_refused.load(), 10 / scale);
   EXPECT_GT(extremes_accepted.load(), 0);
+  EXPECT_GT(recipients_required.load(), 0);
 
   // The live projections agree: trial balance zero, and a replay from
   // position 1 gives them byte for byte, as does the checker's own fold.

@@ -506,6 +506,52 @@ await scenario("a priced room: book, pay at the provider, see the result, back t
   await page.context().close();
 });
 
+await scenario("a hall over 250 €: the widget asks for the billing address, names what is missing, and the invoice carries it", async () => {
+  check((await apiPost("/v1/tenants/buergerhaus/resources", { id: "festsaal", name: "Festsaal" })).status === 201, "the hall");
+  const put = await fetch(`${SB}/v1/tenants/buergerhaus/tariffs/festsaal-pauschale`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${adminKey}` },
+    body: JSON.stringify({ target: "resource/festsaal", unit: "booking", price: { amount: 30000, currency: "EUR" }, gross: true, tax_rate_percent: 19, description: "Festsaal, Pauschale" }),
+  });
+  check(put.ok, `the tariff: ${put.status}`);
+  await get(`${SB}/v1/tenants/buergerhaus/resources/festsaal?min_position=${(await put.json()).position}`);
+  const page = await newPage();
+  await page.goto(`${HOST}/?resource=festsaal`);
+  await inWidget(page, ".slots label").first().waitFor();
+  check(await inWidget(page, "fieldset[part=address]").isHidden(), "no address is asked for before a time is chosen");
+  // Next week, so that today's lists of the back office stay as they are.
+  const shown = await inWidget(page, "caption").textContent();
+  await inWidget(page, ".weeknav button").last().click();
+  await waitFor("the next week", async () => (await inWidget(page, "caption").textContent()) !== shown, 15000);
+  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, ".slots label").nth(2).click();
+  await waitText(page, "voraussichtlich 300,00");
+  await inWidget(page, "fieldset[part=address]").waitFor();
+  await inWidget(page, "[name=name]").fill("Erika Mustermann");
+  await inWidget(page, "[name=email]").fill("erika@example.org");
+  await inWidget(page, "[name=consent]").check();
+  await inWidget(page, "[name='address.street']").fill("Lindenallee 3");
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, "Bitte geben Sie die Postleitzahl an.");
+  await waitText(page, "Bitte geben Sie den Ort an.");
+  const focus = await focused(page);
+  check(focus.startsWith("input|text|address.postcode|"), `the first missing field has the focus, not ${focus}`);
+  await look(page, "address-missing");
+  await inWidget(page, "[name='address.name']").fill("Chor Harmonie e. V.");
+  await inWidget(page, "[name='address.postcode']").fill("12345");
+  await inWidget(page, "[name='address.city']").fill("Musterstadt");
+  await inWidget(page, "button[type=submit]").click();
+  await waitText(page, ": B-");
+  await look(page, "address-booked");
+  const invoices = await waitFor("the invoice", async () => {
+    const r = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/invoices?limit=500`, { Authorization: `Bearer ${adminKey}` })).text);
+    return (r.items || []).find((i) => i.recipient && i.recipient.street === "Lindenallee 3");
+  });
+  check(invoices.recipient.name === "Chor Harmonie e. V." && invoices.recipient.postcode === "12345" && invoices.gross === 30000,
+    `the invoice names the recipient: ${JSON.stringify(invoices.recipient)}`);
+  await page.context().close();
+});
+
 await scenario("the manage link from the e-mail: see, download .ics, cancel with the fee shown", async () => {
   check(bookedA, "needs the keyboard booking");
   const mail = await waitFor("the confirmation e-mail", async () => mails().map(mailText).find((m) => m.includes(bookedA.number)));
@@ -916,6 +962,19 @@ await scenario("back office: a clerk takes a telephone booking, is shown the cla
   await waitText(page, "Der Zeitraum ist schon belegt.");
   await waitText(page, `Frei am`);
   await look(page, "admin-phone-clash");
+
+  // The hall over 250 € (from the widget's scenario): without a billing
+  // address the page says why; with one it books.
+  await page.getByLabel("Raum / Gerät").selectOption("festsaal");
+  await page.getByLabel("Name").fill("Chor Harmonie, Frau Maier");
+  await page.getByRole("button", { name: "Buchen" }).click();
+  await waitText(page, "Die Rechnung läge über 250 €");
+  await page.getByLabel("Straße und Hausnummer").fill("Lindenallee 5");
+  await page.getByLabel("Postleitzahl").fill("12345");
+  await page.getByLabel("Ort", { exact: true }).fill("Musterstadt");
+  await page.getByRole("button", { name: "Buchen" }).click();
+  await waitText(page, "Gebucht: B-");
+  await look(page, "admin-phone-address");
 
   // Moved an hour later from the booking's page.
   await page.goto(`${BO}${href}`);

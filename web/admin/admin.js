@@ -63,6 +63,7 @@ const PROBLEM = {
   booking_not_started: "Die Buchung hat noch nicht begonnen.",
   version_mismatch: "Die Buchung wurde inzwischen geändert. Die Seite zeigt jetzt den neuen Stand.",
   booking_conflict: "Der Zeitraum ist schon belegt.",
+  recipient_required: "Die Rechnung läge über 250 €: Sie muss die vollständige Anschrift nennen (§ 14 UStG). Bitte geben Sie die Rechnungsanschrift an.",
   not_found: "Nicht gefunden.",
   validation_failed: "Bitte prüfen Sie die Angaben.",
   capacity_exceeded: "Dafür ist nicht mehr genug frei.",
@@ -157,6 +158,12 @@ const FIELD = {
   "contact.email": "E-Mail-Adresse",
   "contact.phone": "Telefon",
   "contact.notes": "Notiz",
+  "contact.address": "Rechnungsanschrift",
+  "contact.address.name": "Name auf der Rechnung",
+  "contact.address.street": "Straße und Hausnummer",
+  "contact.address.postcode": "Postleitzahl",
+  "contact.address.city": "Ort",
+  "contact.address.country": "Land",
   email: "E-Mail-Adresse",
   name: "Name",
   role: "Rolle",
@@ -705,6 +712,10 @@ async function viewPhone(params) {
   const phone = h("input", { id: "t-phone", type: "tel", autocomplete: "off", maxlength: "50" });
   const email = h("input", { id: "t-email", type: "email", autocomplete: "off", maxlength: "254", "aria-describedby": "t-email-hint" });
   const notes = h("textarea", { id: "t-notes", rows: "2", maxlength: "2000" });
+  const addressName = h("input", { id: "t-address-name", autocomplete: "off", maxlength: "200" });
+  const street = h("input", { id: "t-street", autocomplete: "off", maxlength: "200" });
+  const postcode = h("input", { id: "t-postcode", autocomplete: "off", maxlength: "16", inputmode: "numeric" });
+  const city = h("input", { id: "t-city", autocomplete: "off", maxlength: "100" });
   const customer = h("select", { id: "t-customer" }, h("option", { value: "" }, "keine (Privatperson)"));
   const free = freeHint(() => resource.value, day);
   const showFree = free.refresh;
@@ -726,6 +737,10 @@ async function viewPhone(params) {
           contact: { name: name.value.trim(), phone: phone.value.trim(), email: email.value.trim(), notes: notes.value.trim(), language: "de" },
         };
         if (customer.value) body.customer = customer.value;
+        if (street.value.trim() || postcode.value.trim() || city.value.trim()) {
+          body.contact.address = { street: street.value.trim(), postcode: postcode.value.trim(), city: city.value.trim() };
+          if (addressName.value.trim()) body.contact.address.name = addressName.value.trim();
+        }
         const button = form.querySelector("button[type=submit]");
         button.disabled = true;
         try {
@@ -734,6 +749,7 @@ async function viewPhone(params) {
             h("p", { class: "msg ok" }, `Gebucht: ${b.number}, ${resourceName(b.resource)}, ${when(b)} (${STATUS[b.status] || b.status}). `, h("a", { href: `#/buchung/${enc(b.id)}` }, "Zur Buchung")),
           );
           name.value = phone.value = email.value = notes.value = "";
+          addressName.value = street.value = postcode.value = city.value = "";
           showFree();
         } catch (err) {
           const clash = ["booking_conflict", "capacity_exceeded", "outside_opening_hours"].includes(err.problem && err.problem.code);
@@ -754,6 +770,16 @@ async function viewPhone(params) {
       h("p", { class: "hint", id: "t-email-hint" }, "Mit E-Mail-Adresse bekommt die Person die Bestätigung und den Link zum Verwalten."),
       field("Verein / Kundin (optional)", customer),
       field("Notiz", notes),
+    ),
+    h(
+      "fieldset",
+      {},
+      h("legend", {}, "Rechnungsanschrift"),
+      h("p", { class: "hint" }, "Nötig, wenn die Rechnung über 250 € liegt (§ 14 UStG); sonst freiwillig."),
+      field("Rechnung an (z. B. ein Verein; sonst leer lassen)", addressName),
+      field("Straße und Hausnummer", street),
+      field("Postleitzahl", postcode),
+      field("Ort", city),
     ),
     h("button", { type: "submit" }, "Buchen"),
   );

@@ -74,6 +74,15 @@ const TEXT = {
     chooseTime: "Bitte wählen Sie zuerst einen Tag und eine Uhrzeit.",
     errName: "Bitte geben Sie Ihren Namen an.",
     errEmail: "Bitte geben Sie eine gültige E-Mail-Adresse an.",
+    address: "Rechnungsanschrift",
+    addressWhy: "Eine Rechnung über 250 € muss Ihren vollständigen Namen und Ihre Anschrift nennen (§ 14 UStG).",
+    addressName: "Name auf der Rechnung (freiwillig, z. B. Ihr Verein)",
+    street: "Straße und Hausnummer",
+    postcode: "Postleitzahl",
+    city: "Ort",
+    errStreet: "Bitte geben Sie Straße und Hausnummer an.",
+    errPostcode: "Bitte geben Sie die Postleitzahl an.",
+    errCity: "Bitte geben Sie den Ort an.",
     errConsent: "Bitte bestätigen Sie die Einwilligung.",
     errForm: "Bitte prüfen Sie die markierten Felder.",
     suggestions: "Diese Zeiten sind noch frei:",
@@ -240,6 +249,15 @@ const TEXT = {
     chooseTime: "Please choose a day and a time first.",
     errName: "Please enter your name.",
     errEmail: "Please enter a valid e-mail address.",
+    address: "Billing address",
+    addressWhy: "An invoice over 250 € must state your full name and address (German VAT law, § 14 UStG).",
+    addressName: "Name on the invoice (optional, e.g. your club)",
+    street: "Street and number",
+    postcode: "Postcode",
+    city: "Town or city",
+    errStreet: "Please enter the street and number.",
+    errPostcode: "Please enter the postcode.",
+    errCity: "Please enter the town or city.",
     errConsent: "Please give your consent.",
     errForm: "Please check the marked fields.",
     suggestions: "These times are still free:",
@@ -373,6 +391,7 @@ const PROBLEMS = {
     beyond_horizon: "So weit im Voraus kann hier noch nicht gebucht werden.",
     starts_in_the_past: "Diese Zeit liegt in der Vergangenheit.",
     group_not_permitted: "Dieses Angebot kann nicht öffentlich gebucht werden. Bitte wenden Sie sich an die Verwaltung.",
+    recipient_required: "Eine Rechnung über 250 € muss Ihre Anschrift nennen. Bitte ergänzen Sie die Rechnungsanschrift.",
     customer_required: "Dieses Angebot können nur registrierte Kundinnen und Kunden buchen. Bitte wenden Sie sich an die Verwaltung.",
     qualification_required: "Dieses Gerät darf nur nach einer Einweisung gebucht werden.",
     qualification_expired: "Ihre Einweisung für dieses Gerät ist abgelaufen.",
@@ -440,6 +459,7 @@ const PROBLEMS = {
     beyond_horizon: "This cannot be booked that far ahead yet.",
     starts_in_the_past: "This time is in the past.",
     group_not_permitted: "This cannot be booked by the public. Please contact the staff.",
+    recipient_required: "An invoice over 250 € must state your address. Please add the billing address.",
     customer_required: "Only registered customers can book this. Please contact the staff.",
     qualification_required: "This device can only be booked after an introduction.",
     qualification_expired: "Your introduction for this device has expired.",
@@ -1310,6 +1330,15 @@ class BookingElement extends SaalbuchElement {
   }
 
   estimate() {
+    const p = this.priceTotal();
+    if (!p) return null;
+    return p.total === 0 ? this.t.priceFree : this.t.priceEstimate(fmtMoney(p.total, p.currency, this.lang_));
+  }
+
+  // The expected gross total in minor units ({total, currency}), or null
+  // when nothing is priced or no time is chosen. The server decides the
+  // real price; this only says what to ask for and to show.
+  priceTotal() {
     const c = this.choice;
     if (!c && this.res.kind !== "event") return null;
     let total = 0;
@@ -1327,8 +1356,19 @@ class BookingElement extends SaalbuchElement {
     };
     add(`resource/${this.res.id}`, this.unitsValue());
     for (const a of this.chosenAddons()) add(`addon/${a.addon}`, a.quantity);
-    if (!any) return null;
-    return total === 0 ? this.t.priceFree : this.t.priceEstimate(fmtMoney(total, currency, this.lang_));
+    return any ? { total, currency } : null;
+  }
+
+  // Above 250 € gross an invoice must name its recipient's address
+  // (§ 14 (4) UStG, § 33 UStDV): the billing address is asked for then.
+  showAddress(show) {
+    if (!this.address) return;
+    this.address.hidden = !show;
+    for (const n of ["street", "postcode", "city"]) this.addressInput(n).required = show;
+  }
+
+  addressInput(n) {
+    return this.shadowRoot.querySelector(`[name="address.${n}"]`);
   }
 
   unitsValue() {
@@ -1409,6 +1449,8 @@ class BookingElement extends SaalbuchElement {
       return;
     }
     const est = this.estimate();
+    const p = this.priceTotal();
+    if (p && p.total > 25000) this.showAddress(true);
     this.summary.textContent = `${t.summary}: ${fmtRange(c.start, c.end, this.lang_)}${est ? ` · ${est}` : ""}`;
     const units = this.shadowRoot.querySelector("input[name=units]");
     if (units && c.remaining) units.max = String(c.remaining);
@@ -1483,7 +1525,14 @@ class BookingElement extends SaalbuchElement {
       h("label", { class: "check", for: consent.id }, consent, h("span", {}, consentText, ` (${t.required})`)),
       consentErr);
     if (links.length) contact.append(h("p", {}, ...links.flatMap((l, i) => [i ? " · " : "", l])));
-    form.append(contact, this.summary, this.errors,
+    const input = (name, autocomplete, max) => h("input", { type: "text", name: `address.${name}`, autocomplete, maxlength: max });
+    this.address = h("fieldset", { hidden: true, part: "address" }, h("legend", {}, t.address),
+      h("p", { class: "muted" }, t.addressWhy),
+      this.field(t.addressName, input("name", "organization", "200")),
+      this.field(`${t.street} (${t.required})`, input("street", "street-address", "200")),
+      this.field(`${t.postcode} (${t.required})`, input("postcode", "postal-code", "16")),
+      this.field(`${t.city} (${t.required})`, input("city", "address-level2", "100")));
+    form.append(contact, this.address, this.summary, this.errors,
       h("div", { class: "row" }, h("button", { type: "submit", class: "primary", part: "button submit" }, t.book)));
     return form;
   }
@@ -1496,13 +1545,19 @@ class BookingElement extends SaalbuchElement {
       ["name", (v) => v.trim().length > 0, t.errName],
       ["email", (v) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v.trim()), t.errEmail],
     ];
-    let first = null;
-    for (const [name, ok, message] of checks) {
-      const input = root.querySelector(`[name=${name}]`);
-      first = this.mark(input, ok(input.value) ? null : message) || first;
+    const inputs = checks.map(([name, ok, message]) => [root.querySelector(`[name=${name}]`), ok, message]);
+    inputs.push([root.querySelector("[name=consent]"), (_, input) => input.checked, t.errConsent]);
+    if (this.address && !this.address.hidden) {
+      for (const [n, message] of [["street", t.errStreet], ["postcode", t.errPostcode], ["city", t.errCity]]) {
+        inputs.push([this.addressInput(n), (v) => v.trim().length > 0, message]);
+      }
     }
-    const consent = root.querySelector("[name=consent]");
-    first = this.mark(consent, consent.checked ? null : t.errConsent) || first;
+    // Every field is marked; the first wrong one (in the form's order) gets the focus.
+    let first = null;
+    for (const [input, ok, message] of inputs) {
+      const bad = this.mark(input, ok(input.value, input) ? null : message);
+      first = first || bad;
+    }
     return first;
   }
 
@@ -1543,6 +1598,11 @@ class BookingElement extends SaalbuchElement {
     const contact = { name: value("name"), email: value("email"), language: this.lang_ };
     if (value("phone")) contact.phone = value("phone");
     if (value("notes")) contact.notes = value("notes");
+    if (this.address && !this.address.hidden) {
+      const a = (n) => this.addressInput(n).value.trim();
+      contact.address = { street: a("street"), postcode: a("postcode"), city: a("city") };
+      if (a("name")) contact.address.name = a("name");
+    }
     const c = this.choice;
     const body = { resource: this.res.id, contact };
     if (c.session) body.session = c.session;
@@ -1573,6 +1633,7 @@ class BookingElement extends SaalbuchElement {
   async refused(problem, c) {
     const t = this.t;
     let extra = null;
+    if (problem.code === "recipient_required") this.showAddress(true);
     if (problem.code === "validation_failed" && problem.details && problem.details.fields) {
       for (const f of problem.details.fields) {
         const name = String(f.field || "").replace(/^contact\./, "");

@@ -41,6 +41,18 @@ std::vector<PdfLine> Lines(const std::vector<DocumentLine>& lines) {
   return out;
 }
 
+// The address block: the recipient's name and address (the country when
+// it is not Germany), then the customer id; empty when there is neither.
+std::vector<std::string> AddressBlock(const std::optional<Recipient>& r, const std::string& customer) {
+  std::vector<std::string> out;
+  if (r) {
+    out = {r->name, r->street, r->postcode + " " + r->city};
+    if (r->country != "DE") out.push_back(r->country);
+  }
+  if (!customer.empty()) out.push_back("Kunde " + customer);
+  return out;
+}
+
 }  // namespace
 
 std::string GermanDate(const std::string& iso_day) {
@@ -56,11 +68,7 @@ PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
   d.issued_on = LocalDayText(invoice.issued_at_us, zone);
   if (invoice.due_us) d.due_on = LocalDayText(*invoice.due_us, zone);
   d.letterhead = issuer.letterhead;
-  if (const auto& r = invoice.recipient) {
-    d.recipient = {r->name, r->street, r->postcode + " " + r->city};
-    if (r->country != "DE") d.recipient.push_back(r->country);
-  }
-  if (!invoice.customer.empty()) d.recipient.push_back("Kunde " + invoice.customer);
+  d.recipient = AddressBlock(invoice.recipient, invoice.customer);
   if (booking) {
     d.intro.push_back("Buchung " + booking->number + ", " + booking->resource);
     const TimeUs start = booking->range.start, end = booking->range.end;
@@ -87,6 +95,7 @@ PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, c
   d.issued_on = LocalDayText(credit_note.issued_at_us, zone);
   d.related = "zu Rechnung " + credit_note.invoice_number;
   d.letterhead = issuer.letterhead;
+  d.recipient = AddressBlock(credit_note.recipient, "");
   if (!credit_note.reason.empty()) d.intro.push_back("Grund: " + credit_note.reason);
   d.lines = Lines(credit_note.lines);
   d.total_net = credit_note.net;

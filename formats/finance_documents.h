@@ -86,6 +86,7 @@ struct CreditNote {
   std::string reason;          // may be empty
   std::vector<DocumentLine> lines;
   std::int64_t net = 0, tax = 0, gross = 0;  // in the issuer's currency
+  std::optional<Recipient> recipient;        // the reduced invoice's; none: no address block
 };
 
 struct Receipt {

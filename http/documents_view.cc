@@ -81,16 +81,21 @@ std::vector<formats::JournalEntry> EntriesOf(const std::vector<json>& entries) {
   return out;
 }
 
+// The recipient an invoice document names (opened by Edge::RevealRecipient).
+std::optional<formats::Recipient> RecipientOf(const json& invoice) {
+  const json r = invoice.is_object() ? invoice.value("recipient", json::object()) : json::object();
+  if (!r.contains("name")) return std::nullopt;
+  return formats::Recipient{r.value("name", ""), r.value("street", ""), r.value("postcode", ""),
+                            r.value("city", ""), r.value("country", "DE")};
+}
+
 formats::Invoice InvoiceOf(const json& invoice) {
   formats::Invoice inv;
   inv.number = invoice.value("number", "");
   inv.issued_at_us = invoice.value("issued_at_us", TimeUs{0});
   if (auto due = ParseRfc3339(invoice.value("due", "")); due.ok()) inv.due_us = *due;
   inv.customer = invoice.value("customer", "");
-  if (const json r = invoice.value("recipient", json::object()); r.contains("name")) {
-    inv.recipient = formats::Recipient{r.value("name", ""), r.value("street", ""), r.value("postcode", ""),
-                                       r.value("city", ""), r.value("country", "DE")};
-  }
+  inv.recipient = RecipientOf(invoice);
   inv.lines = LinesOf(invoice);
   inv.net = invoice.value("net", std::int64_t{0});
   inv.tax = invoice.value("tax", std::int64_t{0});
@@ -136,8 +141,11 @@ PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& bo
   return formats::InvoicePdf(IssuerOf(settings), InvoiceOf(invoice), BookingOf(booking), zone);
 }
 
-PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const date::time_zone* zone) {
-  return formats::CreditNotePdf(IssuerOf(settings), CreditNoteOf(credit_note), zone);
+PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const json& invoice,
+                          const date::time_zone* zone) {
+  formats::CreditNote c = CreditNoteOf(credit_note);
+  c.recipient = RecipientOf(invoice);
+  return formats::CreditNotePdf(IssuerOf(settings), c, zone);
 }
 
 Result<std::string> InvoiceCii(const json& settings, const json& invoice, const json& booking,

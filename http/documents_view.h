@@ -35,8 +35,9 @@ using formats::Utf8ToWindows1252;
 // `payment`: QueryFinanceDoc documents (`invoice` of a receipt may be null).
 PdfDocument InvoicePdf(const nlohmann::json& settings, const nlohmann::json& invoice,
                        const nlohmann::json& booking, const date::time_zone* zone);
+// `invoice`: the document the credit note reduces (its recipient is named), or null.
 PdfDocument CreditNotePdf(const nlohmann::json& settings, const nlohmann::json& credit_note,
-                          const date::time_zone* zone);
+                          const nlohmann::json& invoice, const date::time_zone* zone);
 PdfDocument ReceiptPdf(const nlohmann::json& settings, const nlohmann::json& payment,
                        const nlohmann::json& invoice, const date::time_zone* zone);
 

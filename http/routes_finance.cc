@@ -328,8 +328,11 @@ void Edge::GetCreditNote(const CallPtr& c) {
     Seq p = runner.Position(t);
     auto doc = projections::QueryFinanceDoc(runner.view(), t, 'c', number);
     if (!pdf || !doc.ok()) return SendQuery(c, p, doc, false);
+    auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', doc->value("invoice", ""));
+    if (inv.ok()) RevealRecipient(*inv, t);
+    const json invoice = inv.ok() ? *inv : json();
     SendPdf(c, p, t, number,
-            [&](const json& s, const date::time_zone* z) { return CreditNotePdf(s, *doc, z); });
+            [&](const json& s, const date::time_zone* z) { return CreditNotePdf(s, *doc, invoice, z); });
   });
 }
 

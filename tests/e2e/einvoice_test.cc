@@ -271,6 +271,17 @@ TEST_F(EInvoiceHttpTest, InvoiceOver250EuroNamesItsRecipientOrIsNotIssued) {
     EXPECT_EQ(testing_support::ExpectValidEn16931(validator, {file}), 1);
   }
 
+  // The credit note of a cancellation names the same recipient.
+  const json cancelled =
+      Must("POST", "/bookings/" + placed["id"].get<std::string>() + "/cancel", {{"reason", "Umbau"}}, staff_);
+  const std::string credit_note = cancelled["invoice"]["credit_note"]["number"];
+  auto cn_pdf = Fetch("/credit-notes/" + credit_note + ".pdf", finance_);
+  ASSERT_EQ(cn_pdf.status, 200) << cn_pdf.body;
+  const std::string cn_text = RecipientPdfText(dir_, cn_pdf.body);
+  for (const char* want : {"Musterverein e. V.", "Hauptstraße 5", "12345 Musterdorf"}) {
+    EXPECT_NE(cn_text.find(want), std::string::npos) << want << " in\n" << cn_text;
+  }
+
   // Erasing the booker: the contact is gone, the invoice keeps its
   // recipient until the retention ends (8 years after the invoice's year).
   const std::string person = Fetch("/bookings/" + placed["id"].get<std::string>(), staff_).json()["person"];

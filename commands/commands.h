@@ -93,6 +93,13 @@ struct ChangeCustomerGroup {
   std::string group;
 };
 
+// Sets a customer's billing profile: the invoice recipient of its bookings
+// that name none themselves, sealed by the vault under "rc_" ‖ id.
+struct SetCustomerBilling {
+  std::string id;
+  std::string recipient;
+};
+
 struct GrantRight {
   Right right;  // id, resource, group, flags, quota, basis, validity
 };
@@ -449,7 +456,7 @@ using Command =
                  SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
                  RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
                  SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
-                 DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey>;
+                 DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling>;
 
 const char* CommandName(const Command& c);
 

@@ -53,7 +53,8 @@ const char* CommandName(const Command& c) {
                                            "sign_in",
                                            "sign_out",
                                            "revoke_api_key",
-                                           "rotate_api_key"};
+                                           "rotate_api_key",
+                                           "set_customer_billing"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -122,6 +123,8 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, SignOut>) return detail::DecideSignOut(m, ctx, c);
         if constexpr (std::is_same_v<T, RevokeApiKey>) return detail::DecideRevokeApiKey(m, ctx, c);
         if constexpr (std::is_same_v<T, RotateApiKey>) return detail::DecideRotateApiKey(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetCustomerBilling>)
+          return detail::DecideSetCustomerBilling(m, ctx, c);
       },
       cmd);
 }

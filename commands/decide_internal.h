@@ -75,7 +75,8 @@ inline constexpr std::int64_t kShortInvoiceLimit = 25'000;
 
 // Refused (422 recipient_required) when booking `b` priced at `lines`
 // would get an invoice above kShortInvoiceLimit that could not name its
-// recipient: none was given at booking time, or the person was erased.
+// recipient: neither the booking (contact.address) nor its customer (billing
+// profile) names one; 409 person_erased when the booking's was erased.
 std::optional<Rejection> RecipientMissing(const TenantModel& m, const Booking& b,
                                           const std::vector<Line>& lines);
 
@@ -127,6 +128,7 @@ Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const Crea
 Decision DecideCreateApiKey(const TenantModel& m, const Context& ctx, const CreateApiKey& c);
 Decision DecideRevokeApiKey(const TenantModel& m, const Context& ctx, const RevokeApiKey& c);
 Decision DecideRotateApiKey(const TenantModel& m, const Context& ctx, const RotateApiKey& c);
+Decision DecideSetCustomerBilling(const TenantModel& m, const Context& ctx, const SetCustomerBilling& c);
 Decision DecideCreateResource(const TenantModel& m, const Context& ctx, const CreateResource& c);
 Decision DecideSetRules(const TenantModel& m, const Context& ctx, const SetRules& c);
 Decision DecideSetHolidays(const TenantModel& m, const Context& ctx, const SetHolidays& c);

@@ -234,10 +234,29 @@ std::variant<std::vector<Line>, Rejection> PriceBooking(const TenantModel& m, co
   return lines;
 }
 
+namespace {
+
+bool Erased(const TenantModel& m, const std::string& person) {
+  auto p = m.persons().find(person);
+  return p != m.persons().end() && p->second;
+}
+
+// The recipient an invoice of `b` names, as {vault key, sealed bytes}: the
+// booking's own (unless its person was erased: the key may be gone), else
+// its customer's billing profile; nullopt: none.
+std::optional<std::pair<std::string, std::string>> InvoiceRecipient(const TenantModel& m, const Booking& b) {
+  if (!b.recipient.empty() && !Erased(m, b.person)) return std::pair{"r_" + b.person, b.recipient};
+  const Customer* c = b.customer.empty() ? nullptr : m.FindCustomer(b.customer);
+  if (c != nullptr && !c->recipient.empty()) return std::pair{"rc_" + c->id, c->recipient};
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Rejection> RecipientMissing(const TenantModel& m, const Booking& b,
                                           const std::vector<Line>& lines) {
   const std::int64_t gross = Sum(lines).gross;
-  if (gross <= kShortInvoiceLimit) return std::nullopt;
+  if (gross <= kShortInvoiceLimit || InvoiceRecipient(m, b)) return std::nullopt;
   const std::string& currency = m.books().settings().currency;
   json details = {{"limit", MoneyJson(kShortInvoiceLimit, currency)},
                   {"total", MoneyJson(gross, currency)},
@@ -245,17 +264,16 @@ std::optional<Rejection> RecipientMissing(const TenantModel& m, const Booking& b
                    {{{"field", "contact.address"},
                      {"problem", "required: the recipient's name and address for an invoice over " +
                                      FormatDecimal(kShortInvoiceLimit) + " " + currency}}}}};
-  if (auto p = m.persons().find(b.person); p != m.persons().end() && p->second) {
+  if (!b.recipient.empty()) {
     return Reject(Refusal::kConflict, "person_erased",
                   "the booker's data was erased, so the invoice over " + FormatDecimal(kShortInvoiceLimit) +
                       " " + currency + " could not name its recipient (§ 14 UStG)",
                   std::move(details));
   }
-  if (!b.recipient.empty()) return std::nullopt;
   return Reject(Refusal::kUnprocessable, "recipient_required",
                 "an invoice over " + FormatDecimal(kShortInvoiceLimit) + " " + currency +
                     " must name its recipient's full name and address (§ 14 UStG, § 33 UStDV): give "
-                    "contact.name and contact.address",
+                    "contact.name and contact.address, or set the customer's billing profile",
                 std::move(details));
 }
 
@@ -278,11 +296,9 @@ ledger::EventDraft InvoiceEvent(const TenantModel& m, const Context& ctx, const 
   e.tax = t.tax;
   e.gross = t.gross;
   e.due_us = due;
-  // After an erasure the recipient key may be gone (RecipientMissing refused
-  // what would have needed it).
-  if (auto p = m.persons().find(b.person); !b.recipient.empty() && (p == m.persons().end() || !p->second)) {
-    e.recipient_key = "r_" + b.person;
-    e.recipient.assign(b.recipient.begin(), b.recipient.end());
+  if (auto r = InvoiceRecipient(m, b)) {
+    e.recipient_key = r->first;
+    e.recipient.assign(r->second.begin(), r->second.end());
   }
   // The Kassenzeichen identifies the payment at the municipal cash office;
   // derived from the invoice number so that a bank line can name either.

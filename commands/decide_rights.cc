@@ -66,6 +66,23 @@ Decision DecideChangeCustomerGroup(const TenantModel& m, const Context& ctx, con
   return a;
 }
 
+Decision DecideSetCustomerBilling(const TenantModel& m, const Context& ctx, const SetCustomerBilling& c) {
+  const Customer* cu = m.FindCustomer(c.id);
+  if (cu == nullptr) return Reject(Refusal::kNotFound, "not_found", "no such customer");
+  if (c.recipient.size() > std::size_t{4} * 1024) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "the billing profile is limited to 4 KiB");
+  }
+  Acceptance a;
+  auto d = Draft(ctx, "customer/" + c.id, cu->version + 1);
+  schema::CustomerBillingSetT e;
+  e.customer_id = c.id;
+  e.recipient.assign(c.recipient.begin(), c.recipient.end());
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  a.reply = {{"id", c.id}, {"billing", !c.recipient.empty()}, {"version", cu->version + 1}};
+  return a;
+}
+
 Decision DecideGrantRight(const TenantModel& m, const Context& ctx, const GrantRight& c) {
   const Right& r = c.right;
   if (m.FindResource(r.resource) == nullptr) {

@@ -383,9 +383,17 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_a
       break;
     case schema::Payload::CustomerRegistered: {
       const auto* e = ev.AsCustomerRegistered();
-      Customer c{e->customer_id, e->group_id, {}, stream_version};
+      Customer c{e->customer_id, e->group_id, {}, stream_version, {}};
       customer_by_token_[std::string(e->token_hash.begin(), e->token_hash.end())] = c.id;
       customers_[c.id] = std::move(c);
+      break;
+    }
+    case schema::Payload::CustomerBillingSet: {
+      const auto* e = ev.AsCustomerBillingSet();
+      if (auto it = customers_.find(e->customer_id); it != customers_.end()) {
+        it->second.recipient.assign(e->recipient.begin(), e->recipient.end());
+        it->second.version = stream_version;
+      }
       break;
     }
     case schema::Payload::CustomerGroupChanged: {

@@ -106,6 +106,7 @@ struct Customer {
   std::string group;
   std::map<std::string, TimeUs> qualifications;  // name → valid until (0: always)
   std::uint64_t version = 0;
+  std::string recipient;  // billing profile sealed under "rc_" ‖ id; empty: none
   bool operator==(const Customer&) const = default;
 };
 

@@ -68,7 +68,7 @@ void serialize(A& ar, Addon& a) {
 }
 template <class A>
 void serialize(A& ar, Customer& c) {
-  ar(c.id, c.group, c.qualifications, c.version);
+  ar(c.id, c.group, c.qualifications, c.version, c.recipient);
 }
 template <class A>
 void serialize(A& ar, Right& r) {

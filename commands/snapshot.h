@@ -34,7 +34,7 @@ namespace saalbuch::commands {
 inline constexpr std::uint32_t kSnapshotFormat = 7;  // 2: the archive (clock, orphans); 3: public settings;
                                                      // 4: invoice issue time, tenant creation time;
                                                      // 5: accounts; 6: key expiry, version, label;
-                                                     // 7: a booking's sealed invoice recipient
+                                                     // 7: invoice recipients (bookings, customers)
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

@@ -48,6 +48,7 @@ std::vector<std::string> AddressBlock(const std::optional<Recipient>& r, const s
   if (r) {
     out = {r->name, r->street, r->postcode + " " + r->city};
     if (r->country != "DE") out.push_back(r->country);
+    if (!r->leitweg_id.empty()) out.push_back("Leitweg-ID " + r->leitweg_id);
   }
   if (!customer.empty()) out.push_back("Kunde " + customer);
   return out;

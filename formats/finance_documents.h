@@ -57,7 +57,8 @@ struct DocumentLine {
 // The invoice recipient's full name and address (§ 14 (4) Nr. 1 UStG).
 struct Recipient {
   std::string name, street, postcode, city;
-  std::string country = "DE";  // ISO 3166-1 alpha-2
+  std::string country = "DE";   // ISO 3166-1 alpha-2
+  std::string leitweg_id = {};  // a public body's Leitweg-ID (BT-10); may be empty
 };
 
 struct Invoice {

@@ -1,5 +1,6 @@
 #include "http/decode.h"
 
+#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <unordered_set>
@@ -470,6 +471,51 @@ std::optional<std::uint64_t> ParseUnsigned(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
   return v;
+}
+
+bool IsLeitwegId(std::string_view id) {
+  const std::size_t first = id.find('-'), last = id.rfind('-');
+  if (first == std::string_view::npos || first < 2 || first > 12 || id.size() - last != 3) return false;
+  if (last != first && (last - first - 1 < 1 || last - first - 1 > 30)) return false;
+  int rest = 0;  // the number's value mod 97, digit by digit
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const char ch = id[i];
+    if (ch == '-') {
+      if (i != first && i != last) return false;
+      continue;
+    }
+    const bool digit = ch >= '0' && ch <= '9';
+    const bool letter = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
+    if (!digit && !(letter && i > first && i < last)) return false;
+    if (digit) {
+      rest = (rest * 10 + (ch - '0')) % 97;
+    } else {
+      rest = (rest * 100 + (std::toupper(static_cast<unsigned char>(ch)) - 'A' + 10)) % 97;
+    }
+  }
+  return rest == 1;
+}
+
+std::string DecodeRecipient(Decoder& d, const std::string& default_name) {
+  json r = {{"name", d.Str("name", false, 200, default_name)},
+            {"street", d.Str("street", true, 200)},
+            {"postcode", d.Str("postcode", true, 16)},
+            {"city", d.Str("city", true, 100)},
+            {"country", d.Str("country", false, 2, "DE")}};
+  if (r["name"] == "") d.Error("name", "required: the invoice recipient's name");
+  const std::string country = r["country"];
+  if (country.size() != 2 || !std::isupper(static_cast<unsigned char>(country[0])) ||
+      !std::isupper(static_cast<unsigned char>(country[1]))) {
+    d.Error("country", "must be a two-letter country code (ISO 3166-1), such as DE");
+  }
+  if (std::string leitweg = d.Str("leitweg_id", false, 46); !leitweg.empty()) {
+    if (!IsLeitwegId(leitweg)) {
+      d.Error("leitweg_id",
+              "is not a Leitweg-ID (such as 04011000-1234512345-06; its check digits must match)");
+    }
+    r["leitweg_id"] = leitweg;
+  }
+  return r.dump();
 }
 
 }  // namespace saalbuch::http

@@ -100,4 +100,19 @@ std::vector<commands::AddonLine> DecodeAddons(Decoder& d);
 
 std::optional<std::uint64_t> ParseUnsigned(std::string_view s);
 
+// Whether `id` is a Leitweg-ID (the routing id of a German public body's
+// e-invoice inbox, BT-10): coarse address (2–12 digits), an optional fine
+// address (1–30 letters or digits) and two check digits, joined by "-"; the
+// check digits make the whole number ≡ 1 mod 97 (ISO 7064 MOD 97-10,
+// letters counted as 10–35), as the Leitweg-ID format specification says.
+bool IsLeitwegId(std::string_view id);
+
+// An invoice recipient (§ 14 (4) Nr. 1 UStG) from the object `d` decodes:
+// {name (default `default_name`), street, postcode, city, country (ISO
+// 3166-1 alpha-2, default DE), leitweg_id (optional)}, as the JSON text to
+// seal. Problems go to `d`.
+std::string DecodeRecipient(Decoder& d, const std::string& default_name);
+inline const std::vector<std::string> kRecipientFields = {"name", "street",  "postcode",
+                                                          "city", "country", "leitweg_id"};
+
 }  // namespace saalbuch::http

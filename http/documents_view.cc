@@ -85,8 +85,8 @@ std::vector<formats::JournalEntry> EntriesOf(const std::vector<json>& entries) {
 std::optional<formats::Recipient> RecipientOf(const json& invoice) {
   const json r = invoice.is_object() ? invoice.value("recipient", json::object()) : json::object();
   if (!r.contains("name")) return std::nullopt;
-  return formats::Recipient{r.value("name", ""), r.value("street", ""), r.value("postcode", ""),
-                            r.value("city", ""), r.value("country", "DE")};
+  return formats::Recipient{r.value("name", ""), r.value("street", ""),    r.value("postcode", ""),
+                            r.value("city", ""), r.value("country", "DE"), r.value("leitweg_id", "")};
 }
 
 formats::Invoice InvoiceOf(const json& invoice) {
@@ -130,8 +130,8 @@ formats::CreditNote CreditNoteOf(const json& credit_note) {
 formats::EInvoiceBuyer BuyerOf(const json& invoice) {
   const json r = invoice.value("recipient", json::object());
   if (!r.contains("name")) return {invoice.value("customer", ""), "", ""};
-  return {r.value("name", ""), "", r.value("country", "DE"), r.value("street", ""), r.value("postcode", ""),
-          r.value("city", "")};
+  return {r.value("name", ""),   r.value("leitweg_id", ""), r.value("country", "DE"),
+          r.value("street", ""), r.value("postcode", ""),   r.value("city", "")};
 }
 
 }  // namespace

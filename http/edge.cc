@@ -761,22 +761,30 @@ void Edge::Reveal(json& doc, const TenantId& t) {
   doc["contact"] = contact;
 }
 
+json Edge::OpenSealed(const TenantId& t, const std::string& key, const std::string& sealed_hex) {
+  if (options.vault == nullptr) return {{"unavailable", true}};
+  auto opened = options.vault->Open(t, key, FromHex(sealed_hex).value_or(""));
+  if (!opened.ok()) return {{"unavailable", true}};
+  if (!*opened) return {{"erased", true}};
+  return json::parse(**opened, nullptr, false);
+}
+
 void Edge::RevealRecipient(json& invoice, const TenantId& t) {
   auto sealed = invoice.find("recipient_sealed");
   if (sealed == invoice.end()) return;
-  const std::string bytes = FromHex(sealed->get<std::string>()).value_or("");
+  const std::string hex = *sealed;
   const std::string key = invoice.value("recipient_key", "");
   invoice.erase("recipient_sealed");
   invoice.erase("recipient_key");
-  if (options.vault == nullptr) return;
-  auto opened = options.vault->Open(t, key, bytes);
-  if (!opened.ok()) {
-    invoice["recipient"] = {{"unavailable", true}};
-  } else if (!*opened) {
-    invoice["recipient"] = {{"erased", true}};
-  } else {
-    invoice["recipient"] = json::parse(**opened, nullptr, false);
-  }
+  invoice["recipient"] = OpenSealed(t, key, hex);
+}
+
+void Edge::RevealBilling(json& customer, const TenantId& t) {
+  auto sealed = customer.find("billing_sealed");
+  if (sealed == customer.end()) return;
+  const std::string hex = *sealed;
+  customer.erase("billing_sealed");
+  customer["billing"] = OpenSealed(t, "rc_" + customer.value("id", ""), hex);
 }
 
 void Edge::RevealItems(Result<json>& page, const TenantId& t) {

@@ -287,6 +287,11 @@ class Edge {
   // street, postcode, city, country}, or {"erased": true} once its key is
   // gone. Runs on a query thread.
   void RevealRecipient(nlohmann::json& invoice, const TenantId& t);
+  // The same for a customer document's billing profile ("billing").
+  void RevealBilling(nlohmann::json& customer, const TenantId& t);
+  // The JSON sealed under vault key `key` (hex `sealed_hex`), or {"erased":
+  // true} once the key is gone ({"unavailable": true} if the vault fails).
+  nlohmann::json OpenSealed(const TenantId& t, const std::string& key, const std::string& sealed_hex);
   static TimeUs Now();
 
   // ---- health and operator (routes_operator.cc) ----
@@ -348,6 +353,7 @@ class Edge {
   void RegisterCustomer(const CallPtr& c);
   void GetCustomer(const CallPtr& c);
   void ChangeCustomerGroup(const CallPtr& c);
+  void SetCustomerBilling(const CallPtr& c);
   void GrantQualification(const CallPtr& c);
   void RevokeQualification(const CallPtr& c);
   void ListRights(const CallPtr& c);

@@ -1,7 +1,6 @@
 // Bookings and series: placing, reading, moving, cancelling, and staff decisions.
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <set>
 
 #include "http/edge.h"
@@ -92,26 +91,13 @@ struct ContactText {
   std::string recipient;  // {name, street, postcode, city, country}
 };
 
-// The invoice recipient from "contact.address": {name (default: the
-// contact's), street, postcode, city, country (ISO 3166-1 alpha-2, default
-// DE)}, as § 14 (4) Nr. 1 UStG asks for it.
+// The invoice recipient from "contact.address" (see DecodeRecipient), by
+// default in the contact's name.
 std::string DecodeAddress(Decoder& c, const json& contact, const std::string& contact_name) {
   auto it = contact.find("address");
   if (it == contact.end() || it->is_null()) return {};
-  Decoder a = c.Nested(*it, {"name", "street", "postcode", "city", "country"}, "address.");
-  json address = {{"name", a.Str("name", false, 200, contact_name)},
-                  {"street", a.Str("street", true, 200)},
-                  {"postcode", a.Str("postcode", true, 16)},
-                  {"city", a.Str("city", true, 100)},
-                  {"country", a.Str("country", false, 2, "DE")}};
-  if (address["name"] == "")
-    c.Error("name", "the invoice recipient needs a name (contact.name or contact.address.name)");
-  const std::string country = address["country"];
-  if (country.size() != 2 || !std::isupper(static_cast<unsigned char>(country[0])) ||
-      !std::isupper(static_cast<unsigned char>(country[1]))) {
-    a.Error("country", "must be a two-letter country code (ISO 3166-1), such as DE");
-  }
-  return address.dump();
+  Decoder a = c.Nested(*it, kRecipientFields, "address.");
+  return DecodeRecipient(a, contact_name);
 }
 
 ContactText DecodeContact(const Edge& e, Decoder& d, const json& body) {

@@ -20,6 +20,8 @@ std::vector<Route> CustomerRoutes() {
       {verb::get, "/v1/tenants/{tenant}/customers/{customer}", kReaders, "customer", &Edge::GetCustomer},
       {verb::put, "/v1/tenants/{tenant}/customers/{customer}/group", kKeys, "customer_group",
        &Edge::ChangeCustomerGroup},
+      {verb::put, "/v1/tenants/{tenant}/customers/{customer}/billing", kKeys | kFinance, "customer_billing",
+       &Edge::SetCustomerBilling},
       {verb::post, "/v1/tenants/{tenant}/customers/{customer}/qualifications", kKeys, "qualifications",
        &Edge::GrantQualification},
       {verb::post, "/v1/tenants/{tenant}/customers/{customer}/qualifications/{qualification}/revoke", kKeys,
@@ -42,6 +44,9 @@ void Edge::CatalogList(const CallPtr& c, char kind) {
   Query(c, t, [this, c, t, kind, resource] {
     Seq p = runner.Position(t);
     auto list = projections::QueryList(runner.view(), t, kind);
+    if (list.ok() && kind == 'u') {
+      for (auto& item : *list) RevealBilling(item, t);
+    }
     if (list.ok() && !resource.empty()) {
       json kept = json::array();
       for (auto& item : *list) {
@@ -83,7 +88,31 @@ void Edge::GetCustomer(const CallPtr& c) {
   const std::string& id = c->params[0];
   Query(c, t, [this, c, t, id] {
     Seq p = runner.Position(t);
-    SendQuery(c, p, projections::QueryCustomer(runner.view(), t, id), false);
+    auto customer = projections::QueryCustomer(runner.view(), t, id);
+    if (customer.ok()) RevealBilling(*customer, t);
+    SendQuery(c, p, customer, false);
+  });
+}
+
+// A customer's billing profile (the invoice recipient of its bookings that
+// name none): sealed on a query thread under "rc_" ‖ customer, then
+// recorded. The customer must exist (Decide says 404 otherwise).
+void Edge::SetCustomerBilling(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string& id = c->params[0];
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, kRecipientFields);
+  std::string text = DecodeRecipient(d, "");
+  if (options.vault == nullptr) d.Error("", "this server keeps no contact data");
+  if (Invalid(c, d)) return;
+  if (id.empty() || id.size() > 64 || id.find('/') != std::string::npos) {
+    return Problem(c, status::not_found, "not_found", "no such customer");
+  }
+  RunQuery(c, [this, c, t, id, text = std::move(text), actor = c->caller.Actor()] {
+    auto sealed = options.vault->Seal(t, "rc_" + id, text);
+    if (!sealed.ok()) return FromStatus(c, sealed.status());
+    Submit(c, Ctx(c, t, actor), commands::SetCustomerBilling{id, std::move(sealed).value()});
   });
 }
 

@@ -150,6 +150,23 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
                    .dump());
       break;
     }
+    case schema::Payload::CustomerBillingSet: {
+      // Sealed; the HTTP layer opens it with the vault ("billing").
+      const auto* e = env.payload_as_CustomerBillingSet();
+      const std::string key = Key(t, 'C', "u" + Str(e->customer_id()));
+      auto doc = GetJson(txn, key);
+      if (!doc.ok()) return doc.status();
+      if (doc->is_null()) break;
+      if (e->recipient() == nullptr || e->recipient()->size() == 0) {
+        doc->erase("billing_sealed");
+      } else {
+        (*doc)["billing_sealed"] = ToHex(
+            std::string_view(reinterpret_cast<const char*>(e->recipient()->data()), e->recipient()->size()));
+      }
+      (*doc)["version"] = env.stream_version();
+      txn->Put(key, doc->dump());
+      break;
+    }
     case schema::Payload::CustomerGroupChanged:
     case schema::Payload::QualificationGranted:
     case schema::Payload::QualificationRevoked: {

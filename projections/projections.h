@@ -27,7 +27,7 @@ struct ProjectionInfo {
   char tag;     // key-space letter after the tenant prefix
   int version;  // bump to rebuild from seq 1
 };
-inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 4},
+inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 5},
                                                   {"availability", 'A', 3},
                                                   {"bookings", 'B', 2},
                                                   {"outbox", 'O', 2},

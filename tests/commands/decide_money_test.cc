@@ -342,6 +342,35 @@ TEST_F(MoneyDecideTest, InvoicesOver250EuroNameTheirRecipient) {
   EXPECT_FALSE(none.reply.contains("invoice_recipient_kept_until")) << none.reply.dump();
 }
 
+// A customer's billing profile names the recipient of its bookings that
+// name none; a booking's own address comes first.
+TEST_F(MoneyDecideTest, ACustomersBillingProfileNamesTheRecipientOfItsBookings) {
+  Accept(Tariff("saal-flat", "resource/saal", TariffUnit::kBooking, 30000), now_);
+  Accept(DefineGroup{"schule", "Schulen"}, now_);
+  Accept(RegisterCustomer{"gs-nord", "schule", "sbc_gs"}, now_);
+  EXPECT_EQ(Refuse(SetCustomerBilling{"gs-unbekannt", "sealed"}, now_).code, "not_found");
+  auto p = Place("schule-1", "saal", at_, at_ + kHour);
+  p.customer_token = "sbc_gs";
+  EXPECT_EQ(Refuse(p, now_).code, "recipient_required");
+
+  Acceptance set = Accept(SetCustomerBilling{"gs-nord", "sealed billing"}, now_);
+  EXPECT_EQ(set.reply["version"], 2);
+  Acceptance a = Accept(p, now_);
+  auto invoices = All<schema::InvoiceIssuedT>(a);
+  ASSERT_EQ(invoices.size(), 1u);
+  EXPECT_EQ(invoices[0]->recipient_key, "rc_gs-nord");
+  EXPECT_EQ(std::string(invoices[0]->recipient.begin(), invoices[0]->recipient.end()), "sealed billing");
+
+  auto own = Place("schule-2", "saal", at_ + kDay, at_ + kDay + kHour);
+  own.customer_token = "sbc_gs";
+  own.person = "p_lehrerin";
+  own.personal = "sealed contact";
+  own.recipient = "sealed address";
+  invoices = All<schema::InvoiceIssuedT>(Accept(own, now_));
+  ASSERT_EQ(invoices.size(), 1u);
+  EXPECT_EQ(invoices[0]->recipient_key, "r_p_lehrerin");
+}
+
 TEST_F(MoneyDecideTest, NetPricedLineRoundsTaxHalfUp) {
   // 10.50 € net per booking at 19 %: tax 1.995 → 2.00 (half away from zero).
   Accept(Tariff("flat", "resource/saal", TariffUnit::kBooking, 1050, false), now_);

@@ -315,5 +315,65 @@ TEST_F(EInvoiceHttpTest, InvoiceOver250EuroNamesItsRecipientOrIsNotIssued) {
   EXPECT_FALSE(vault.Find(t, other).value().has_value());
 }
 
+// A public body as customer: its billing profile with a Leitweg-ID is the
+// recipient of its bookings' invoices, and the e-invoice carries the
+// Leitweg-ID as buyer reference (BT-10), valid by the official rules.
+TEST_F(EInvoiceHttpTest, ACustomersBillingProfileWithLeitwegIdIsTheBuyer) {
+  const std::string validator = testing_support::En16931Validator();
+  Must("POST", "/resources", {{"id", "halle"}, {"name", "Festhalle"}}, admin_);
+  Tariff("halle-stunde", "halle", 12000, 19);
+  Must("PUT", "/finance/settings", Settings(true), admin_);
+  Must("POST", "/groups", {{"id", "schulen"}, {"name", "Schulen"}}, admin_);
+  Must("POST", "/customers", {{"group", "schulen"}, {"id", "gs-nord"}}, staff_);
+
+  const json billing = {{"name", "Grundschule Nord"},
+                        {"street", "Schulweg 1"},
+                        {"postcode", "12345"},
+                        {"city", "Musterdorf"},
+                        {"leitweg_id", "04011000-1234512345-06"}};
+  json bad = billing;
+  bad["leitweg_id"] = "04011000-1234512345-07";
+  bad.erase("street");
+  auto refused = CallJson(Port(), "PUT", "/v1/tenants/gemeinde/customers/gs-nord/billing", bad, staff_);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  const json problems = refused.json()["details"]["fields"];
+  std::set<std::string> fields;
+  for (const auto& f : problems) fields.insert(f["field"].get<std::string>());
+  EXPECT_EQ(fields, (std::set<std::string>{"street", "leitweg_id"})) << refused.body;
+  EXPECT_EQ(CallJson(Port(), "PUT", "/v1/tenants/gemeinde/customers/gs-sued/billing", billing, staff_).status,
+            404);
+  const json for_school = {{"resource", "halle"},
+                           {"start", "2027-03-09T07:00:00Z"},
+                           {"end", "2027-03-09T09:30:00Z"},
+                           {"customer", "gs-nord"}};
+  auto before = CallJson(Port(), "POST", "/v1/tenants/gemeinde/bookings", for_school, staff_);
+  EXPECT_EQ(before.json()["code"], "recipient_required") << before.body;  // no profile yet
+  EXPECT_FALSE(Fetch("/customers/gs-nord", staff_).json().contains("billing"));
+
+  Must("PUT", "/customers/gs-nord/billing", billing, finance_);
+  json stored = billing;
+  stored["country"] = "DE";
+  EXPECT_EQ(Fetch("/customers/gs-nord", staff_).json()["billing"], stored);
+  EXPECT_EQ(Fetch("/customers", staff_).json()["items"][0]["billing"], stored);
+  const json school = Must("POST", "/bookings", for_school, staff_);
+
+  const std::string inv = school["invoice"]["id"];
+  EXPECT_EQ(Fetch("/invoices/" + inv, finance_).json()["recipient"], stored);
+  auto xml = Fetch("/invoices/" + inv + "/einvoice.xml", finance_);
+  ASSERT_EQ(xml.status, 200) << xml.body;
+  for (const char* want :
+       {"<ram:BuyerReference>04011000-1234512345-06</ram:BuyerReference>",
+        "<ram:Name>Grundschule Nord</ram:Name>", "<ram:LineOne>Schulweg 1</ram:LineOne>"}) {
+    EXPECT_NE(xml.body.find(want), std::string::npos) << want << " in\n" << xml.body;
+  }
+  const std::string text = RecipientPdfText(dir_, Fetch("/invoices/" + inv + ".pdf", finance_).body);
+  EXPECT_NE(text.find("Leitweg-ID 04011000-1234512345-06"), std::string::npos) << text;
+  if (!validator.empty()) {
+    const std::string file = (dir_ / "leitweg.xml").string();
+    std::ofstream(file, std::ios::binary) << xml.body;
+    EXPECT_EQ(testing_support::ExpectValidEn16931(validator, {file}), 1);
+  }
+}
+
 }  // namespace
 }  // namespace saalbuch::e2e

@@ -119,5 +119,18 @@ TEST(ParseTargetTest, SegmentsAndQueryArePercentDecoded) {
   EXPECT_EQ(t.query.count("flag"), 1U);
 }
 
+// The Leitweg-ID's check digits (ISO 7064 MOD 97-10) and parts.
+TEST(LeitwegIdTest, ChecksDigitsAndParts) {
+  for (const char* good :
+       {"04011000-1234512345-06", "991-33333TEST-33", "04011000-12345-03", "05315000-55"}) {
+    EXPECT_TRUE(IsLeitwegId(good)) << good;
+  }
+  for (const char* bad : {"04011000-1234512345-07", "991-01234-44", "04011000", "0401100012345-03-",
+                          "4-12345-03", "04011000-12345-3", "0A011000-12345-03", "04011000--03",
+                          "04011000-123 45-03", "04011000-1234512345123451234512345123456-06", ""}) {
+    EXPECT_FALSE(IsLeitwegId(bad)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace saalbuch::http

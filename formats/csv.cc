@@ -30,11 +30,11 @@ std::string JournalCsv(const std::vector<JournalEntry>& entries) {
 }
 
 std::string OpenItemsCsv(const std::vector<OpenItem>& items) {
-  std::string out = "number;customer;due;gross;open;currency;kassenzeichen\r\n";
+  std::string out = "number;customer;due;gross;open;currency;kassenzeichen;recipient\r\n";
   for (const auto& i : items) {
     out += CsvField(i.number) + ";" + CsvField(i.customer) + ";" + FormatUtc(i.due) + ";" +
            FormatDecimal(i.gross) + ";" + FormatDecimal(i.open) + ";" + i.currency + ";" +
-           CsvField(i.kassenzeichen) + "\r\n";
+           CsvField(i.kassenzeichen) + ";" + CsvField(i.recipient) + "\r\n";
   }
   return out;
 }

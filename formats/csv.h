@@ -29,9 +29,10 @@ struct OpenItem {
   std::int64_t open = 0;      // minor units still owed
   std::string currency;       // ISO 4217
   std::string kassenzeichen;  // the reference a payer quotes
+  std::string recipient;      // the invoice recipient's name; may be empty
 };
 
-// "number;customer;due;gross;open;currency;kassenzeichen", one row per item
+// "number;customer;due;gross;open;currency;kassenzeichen;recipient", one row per item
 // in the given order.
 std::string OpenItemsCsv(const std::vector<OpenItem>& items);
 

@@ -502,7 +502,7 @@ std::string DecodeRecipient(Decoder& d, const std::string& default_name) {
             {"postcode", d.Str("postcode", true, 16)},
             {"city", d.Str("city", true, 100)},
             {"country", d.Str("country", false, 2, "DE")}};
-  if (r["name"] == "") d.Error("name", "required: the invoice recipient's name");
+  if (r["name"].get<std::string>().empty()) d.Error("name", "required: the invoice recipient's name");
   const std::string country = r["country"];
   if (country.size() != 2 || !std::isupper(static_cast<unsigned char>(country[0])) ||
       !std::isupper(static_cast<unsigned char>(country[1]))) {

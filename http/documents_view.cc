@@ -196,6 +196,7 @@ std::string OpenItemsCsv(const json& items) {
     o.open = i.value("open", std::int64_t{0});
     o.currency = i.value("currency", "");
     o.kassenzeichen = i.value("kassenzeichen", "");
+    if (auto r = RecipientOf(i)) o.recipient = r->name;
     out.push_back(std::move(o));
   }
   return formats::OpenItemsCsv(out);

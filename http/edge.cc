@@ -414,7 +414,8 @@ commands::Context Edge::Ctx(const CallPtr& c, const TenantId& t, std::string act
 }
 
 void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
-                  const std::string& location_prefix, std::function<void(const json& reply)> accepted) {
+                  const std::string& location_prefix,
+                  const std::function<void(const json& reply)>& accepted) {
   commands::Submission s;
   // A GET that is decided (a quote) changes nothing: it takes no
   // idempotency record.

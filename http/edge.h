@@ -226,7 +226,7 @@ class Edge {
   // record, such as deleting a vault key).
   void Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
               const std::string& location_prefix = {},
-              std::function<void(const nlohmann::json& reply)> accepted = {});
+              const std::function<void(const nlohmann::json& reply)>& accepted = {});
   // Answers a refused (kRejected) or failed (kFailed) command's outcome.
   void Refused(const CallPtr& c, const commands::Outcome& o);
   // The request's JSON object; answers 400/415 and returns nullopt otherwise.

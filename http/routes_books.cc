@@ -44,7 +44,11 @@ void Edge::Balances(const CallPtr& c) {
 
 void Edge::OpenItems(const CallPtr& c) {
   FinanceQuery(c, [this, t = c->tenant, customer = c->Param("customer")] {
-    return projections::QueryOpenItems(runner.view(), t, customer);
+    auto items = projections::QueryOpenItems(runner.view(), t, customer);
+    if (items.ok()) {
+      for (auto& i : (*items)["items"]) RevealRecipient(i, t);
+    }
+    return items;
   });
 }
 
@@ -146,6 +150,7 @@ void Edge::Export(const CallPtr& c) {
     if (what == "open-items.csv") {
       auto items = projections::QueryOpenItems(runner.view(), t, "");
       if (!items.ok()) return FromStatus(c, items.status());
+      for (auto& i : (*items)["items"]) RevealRecipient(i, t);
       return SendBytes(c, p, "text/csv; charset=utf-8", "open-items.csv", OpenItemsCsv((*items)["items"]));
     }
     auto entries = JournalEntries(t, from, to);

@@ -135,16 +135,21 @@ Result<json> QueryOpenItems(const KvView& kv, const TenantId& tenant, const std:
       return false;
     }
     if (!customer.empty() && inv->value("customer", "") != customer) return true;
-    items.push_back({{"invoice", (*inv)["id"]},
-                     {"number", (*inv)["number"]},
-                     {"customer", (*inv)["customer"]},
-                     {"booking", (*inv)["booking"]},
-                     {"kassenzeichen", (*inv)["kassenzeichen"]},
-                     {"due", (*inv)["due"]},
-                     {"gross", (*inv)["gross"]},
-                     {"open", (*inv)["open"]},
-                     {"status", (*inv)["status"]},
-                     {"currency", (*inv)["currency"]}});
+    json item = {{"invoice", (*inv)["id"]},
+                 {"number", (*inv)["number"]},
+                 {"customer", (*inv)["customer"]},
+                 {"booking", (*inv)["booking"]},
+                 {"kassenzeichen", (*inv)["kassenzeichen"]},
+                 {"due", (*inv)["due"]},
+                 {"gross", (*inv)["gross"]},
+                 {"open", (*inv)["open"]},
+                 {"status", (*inv)["status"]},
+                 {"currency", (*inv)["currency"]}};
+    // Sealed; the HTTP layer opens it (Edge::RevealRecipient).
+    for (const char* k : {"recipient_key", "recipient_sealed"}) {
+      if (inv->contains(k)) item[k] = (*inv)[k];
+    }
+    items.push_back(std::move(item));
     return true;
   });
   if (!s.ok()) return s;

@@ -366,7 +366,8 @@ TEST_F(MoneyDecideTest, ACustomersBillingProfileNamesTheRecipientOfItsBookings) 
   own.person = "p_lehrerin";
   own.personal = "sealed contact";
   own.recipient = "sealed address";
-  invoices = All<schema::InvoiceIssuedT>(Accept(own, now_));
+  Acceptance with_own = Accept(own, now_);  // kept: All() points into it
+  invoices = All<schema::InvoiceIssuedT>(with_own);
   ASSERT_EQ(invoices.size(), 1u);
   EXPECT_EQ(invoices[0]->recipient_key, "r_p_lehrerin");
 }

@@ -251,6 +251,10 @@ TEST_F(EInvoiceHttpTest, InvoiceOver250EuroNamesItsRecipientOrIsNotIssued) {
   EXPECT_EQ(Fetch("/invoices/" + inv, finance_).json()["recipient"], recipient);
   EXPECT_EQ(Fetch("/invoices/" + inv + "?token=" + token, "").json()["recipient"], recipient);
   EXPECT_EQ(Fetch("/invoices", finance_).json()["items"][0]["recipient"], recipient);
+  EXPECT_EQ(Fetch("/open-items", finance_).json()["items"][0]["recipient"], recipient);
+  const std::string csv = Fetch("/exports/open-items.csv", finance_).body;
+  EXPECT_NE(csv.find(";kassenzeichen;recipient\r\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(";Musterverein e. V.\r\n"), std::string::npos) << csv;
 
   auto pdf = Fetch("/invoices/" + inv + ".pdf", finance_);
   ASSERT_EQ(pdf.status, 200);

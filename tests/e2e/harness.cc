@@ -8,12 +8,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <random>
 #include <set>
@@ -147,6 +149,45 @@ bool IsJson(const std::string& content_type) {
   return type == "application/json" || type == "application/problem+json";
 }
 
+// Starts args[0] with `args`: stdout on `out`, stderr on `err_fd` (or,
+// when it is -1, appended to `err_path`), `close_in_child` closed, and
+// `env` ("NAME=value") over this process's environment. Returns the pid,
+// or -1 with *error set. posix_spawn and not fork: after a fork only one
+// thread lives on in the child, and if another one held a lock (malloc's,
+// the sanitizers' allocator's) the child's first allocation hung forever;
+// an ASan run of a test with an in-process server and a tool did.
+pid_t Spawn(std::vector<std::string> args, int out, int close_in_child, int err_fd,
+            const std::string& err_path, const std::vector<std::string>& env, int* error) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, out, 1);
+  if (err_fd >= 0) {
+    posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  }
+  posix_spawn_file_actions_addclose(&actions, close_in_child);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> vars;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var = *e;
+    const bool replaced = std::any_of(env.begin(), env.end(), [&](const std::string& v) {
+      return var.compare(0, v.find('=') + 1, v, 0, v.find('=') + 1) == 0;
+    });
+    if (!replaced) vars.push_back(var);
+  }
+  vars.insert(vars.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& v : vars) envp.push_back(v.data());
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  *error = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  return *error == 0 ? pid : -1;
+}
+
 }  // namespace
 
 void ExpectDocumented(const std::string& method, const std::string& target, const HttpResult& reply) {
@@ -234,23 +275,16 @@ void Server::Start() {
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
   std::filesystem::create_directories(data_);
   const std::string err_path = (data_ / "saalbuchd.stderr").string();
-  pid_ = fork();
-  if (pid_ == 0) {
-    dup2(out[1], 1);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (err >= 0) dup2(err, 2);
-    close(out[0]);
-    setenv("SAALBUCH_OPERATOR_KEY", kOperatorKey, 1);
-    std::vector<std::string> args = {SAALBUCHD_PATH, "--data", data_.string(), "--listen", "127.0.0.1:0"};
-    args.insert(args.end(), extra_.begin(), extra_.end());
-    std::vector<char*> argv;
-    argv.reserve(args.size() + 1);
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  std::vector<std::string> args = {SAALBUCHD_PATH, "--data", data_.string(), "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  int error = 0;
+  pid_ = Spawn(std::move(args), out[1], out[0], -1, err_path,
+               {std::string("SAALBUCH_OPERATOR_KEY=") + kOperatorKey}, &error);
   close(out[1]);
+  if (pid_ < 0) {
+    close(out[0]);
+    throw std::runtime_error("cannot start saalbuchd: " + std::string(std::strerror(error)));
+  }
   stdout_.clear();
   port_ = 0;
   char buf[4096];
@@ -378,20 +412,10 @@ ToolResult RunTool(const std::string& path, const std::vector<std::string>& args
   char err_name[] = "/tmp/saalbuch-tool-stderr-XXXXXX";
   const int err_fd = mkstemp(err_name);
   if (err_fd < 0) throw std::runtime_error("mkstemp failed");
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err_fd, 2);
-    close(out[0]);
-    std::vector<std::string> a = {path};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    argv.reserve(a.size() + 1);
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  std::vector<std::string> a = {path};
+  a.insert(a.end(), args.begin(), args.end());
+  int error = 0;
+  const pid_t pid = Spawn(std::move(a), out[1], out[0], err_fd, "", {}, &error);
   close(out[1]);
   ToolResult r;
   char buf[4096];
@@ -399,8 +423,8 @@ ToolResult RunTool(const std::string& path, const std::vector<std::string>& args
   while ((n = read(out[0], buf, sizeof buf)) > 0) r.out.append(buf, static_cast<std::size_t>(n));
   close(out[0]);
   int status = 0;
-  waitpid(pid, &status, 0);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (pid > 0) waitpid(pid, &status, 0);
+  r.exit_code = pid < 0 ? 127 : WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   lseek(err_fd, 0, SEEK_SET);
   while ((n = read(err_fd, buf, sizeof buf)) > 0) r.err.append(buf, static_cast<std::size_t>(n));
   close(err_fd);

@@ -84,9 +84,11 @@ TEST(OpenItemsCsvTest, DueIsWrittenInUtc) {
   i.open = 5000;
   i.currency = "EUR";
   i.kassenzeichen = "5.0001.000001.7";
+  i.recipient = "Turnverein 1880 e. V.; Abt. Turnen";  // quoted: it holds the separator
   EXPECT_EQ(OpenItemsCsv({i}),
-            "number;customer;due;gross;open;currency;kassenzeichen\r\n"
-            "R-2026-000001;Turnverein;2026-12-06T23:00:00Z;119.00;50.00;EUR;5.0001.000001.7\r\n");
+            "number;customer;due;gross;open;currency;kassenzeichen;recipient\r\n"
+            "R-2026-000001;Turnverein;2026-12-06T23:00:00Z;119.00;50.00;EUR;5.0001.000001.7;"
+            "\"Turnverein 1880 e. V.; Abt. Turnen\"\r\n");
 }
 
 TEST(FinanceDocumentsTest, InvoiceNamesBookingDueDayAndBudgetCodesInLocalTime) {

@@ -1031,6 +1031,8 @@ await scenario("back office: finance sees the open items, reads in a bank statem
   await signIn(page, "kasse@buergerhaus.example");
   await page.getByRole("heading", { name: "Finanzen" }).waitFor();
   await waitText(page, item.number);
+  // Who owes: the recipient the 300 € hall's invoice names (the widget's scenario).
+  await page.getByRole("cell", { name: "Chor Harmonie e. V." }).first().waitFor();
   check((await page.getByRole("link", { name: "Telefonbuchung" }).count()) === 0 && (await page.getByRole("link", { name: "Buchungen" }).count()) === 0, "finance sees no booking pages");
   await look(page, "admin-finance");
   const bank = page.locator("section").filter({ hasText: "Kontoauszug einlesen" });

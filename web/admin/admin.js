@@ -938,7 +938,7 @@ async function viewFinance() {
               "table",
               { class: "list" },
               h("caption", {}, `${count(items.length, "offener Posten", "offene Posten")}, zusammen ${cents(r.total_open || 0)}`),
-              h("thead", {}, h("tr", {}, ["Rechnung", "Kassenzeichen", "Fällig", "Betrag", "Offen", "Buchung"].map((t) => h("th", { scope: "col" }, t)))),
+              h("thead", {}, h("tr", {}, ["Rechnung", "Rechnung an", "Kassenzeichen", "Fällig", "Betrag", "Offen", "Buchung"].map((t) => h("th", { scope: "col" }, t)))),
               h(
                 "tbody",
                 {},
@@ -947,6 +947,7 @@ async function viewFinance() {
                     "tr",
                     { class: i.due && i.due < today() ? "overdue" : "" },
                     h("td", {}, i.number),
+                    h("td", {}, (i.recipient && (i.recipient.name || (i.recipient.erased && "(gelöscht)"))) || i.customer || "–"),
                     h("td", {}, i.kassenzeichen || "–"),
                     h("td", {}, i.due ? `${localDay(i.due)}${i.due < today() ? " (überfällig)" : ""}` : "–"),
                     h("td", { class: "num" }, cents(i.gross, i.currency)),

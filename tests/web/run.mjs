@@ -274,6 +274,15 @@ function inWidget(page, css, nth = 0) {
   return page.locator("saalbuch-booking").nth(nth).locator(css);
 }
 
+// Shows the widget's next week and waits until its times are there (the
+// caption must have changed before a time is chosen).
+async function nextWeek(page) {
+  const shown = await inWidget(page, "caption").textContent();
+  await inWidget(page, ".weeknav button").last().click();
+  await waitFor("the next week", async () => (await inWidget(page, "caption").textContent()) !== shown, 15000);
+  await inWidget(page, ".slots label").first().waitFor();
+}
+
 // ------------------------------------------------------------- scenarios --
 
 let bookedA = null;
@@ -468,12 +477,8 @@ await scenario("a priced room: book, pay at the provider, see the result, back t
   await page.goto(`${HOST}/?resource=grosser-saal`);
   await inWidget(page, "table").waitFor();
   await waitText(page, "pro Stunde");
-  // Next week, so the cancellation fee tiers make sense for later; the
-  // week shown must have changed before a time is chosen.
-  const shown = await inWidget(page, "caption").textContent();
-  await inWidget(page, ".weeknav button").last().click();
-  await waitFor("the next week", async () => (await inWidget(page, "caption").textContent()) !== shown, 15000);
-  await inWidget(page, ".slots label").first().waitFor();
+  // Next week, so the cancellation fee tiers make sense for later.
+  await nextWeek(page);
   await inWidget(page, ".slots label").nth(2).click();
   await waitText(page, "voraussichtlich");
   await inWidget(page, "[name=name]").fill("Verein Musterfreunde e. V.");
@@ -520,10 +525,7 @@ await scenario("a hall over 250 €: the widget asks for the billing address, na
   await inWidget(page, ".slots label").first().waitFor();
   check(await inWidget(page, "fieldset[part=address]").isHidden(), "no address is asked for before a time is chosen");
   // Next week, so that today's lists of the back office stay as they are.
-  const shown = await inWidget(page, "caption").textContent();
-  await inWidget(page, ".weeknav button").last().click();
-  await waitFor("the next week", async () => (await inWidget(page, "caption").textContent()) !== shown, 15000);
-  await inWidget(page, ".slots label").first().waitFor();
+  await nextWeek(page);
   await inWidget(page, ".slots label").nth(2).click();
   await waitText(page, "voraussichtlich 300,00");
   await inWidget(page, "fieldset[part=address]").waitFor();

@@ -148,14 +148,19 @@ await new Promise((r) => hostServer.listen(hostPort, "127.0.0.1", r));
 
 // ------------------------------------------------------------ the browser --
 
+// A German browser, as the clerks' and most citizens' are: date and time
+// fields read 06.12.2026 and 18:30 (Chromium takes their format from the
+// process's locale, with chromium-l10n installed; a context's `locale` sets
+// only navigator.language and Accept-Language).
 const browser = await chromium.launch({
   executablePath: chromiumPath,
   headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run"],
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--no-first-run", "--lang=de-DE"],
+  env: { ...process.env, LANG: "de_DE.UTF-8", LC_ALL: "de_DE.UTF-8" },
 });
 
 async function newPage(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true, ...options });
+  const context = await browser.newContext({ viewport: { width: 1100, height: 900 }, acceptDownloads: true, locale: "de-DE", ...options });
   const page = await context.newPage();
   page.problems = [];
   page.on("console", (m) => {
@@ -212,11 +217,13 @@ async function tabTo(page, re, max = 150) {
   throw new Error(`keyboard: never reached ${re} by Tab`);
 }
 
+// Waits until the page (shadow roots included) shows `text`; the no-break
+// spaces that German number formatting puts before "€" match plain ones.
 async function waitText(page, text, ms = 15000) {
   await page.waitForFunction(
     (t) => {
       const all = (root) => [(root.body || root).textContent || "", ...[...root.querySelectorAll("*")].filter((e) => e.shadowRoot).map((e) => all(e.shadowRoot))].join(" ");
-      return all(document).includes(t);
+      return all(document).replace(/[\u00a0\u202f]/g, " ").includes(t);
     },
     text,
     { timeout: ms },
@@ -1067,6 +1074,119 @@ await scenario("back office: finance sees the open items, reads in a bank statem
   const datev = fs.readFileSync(await (await download).path(), "latin1");
   check(datev.startsWith('"EXTF"') && datev.includes(item.number), `the DATEV file: ${datev.slice(0, 200)}`);
   await page.context().close();
+});
+
+await scenario("back office: finance records a cash payment, refunds part with a credit note, marks it paid and reads journal and balances; the auditor sees no control", async () => {
+  const placed = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "grosser-saal", start: "2027-03-16T10:00:00+01:00", end: "2027-03-16T12:00:00+01:00", contact: { name: "Ida Kasse", email: "ida@example.org" } });
+  check(placed.status === 201, `a priced booking: ${JSON.stringify(placed.body)}`);
+  const inv = placed.body.invoice;
+  const asAdmin = async (p) => JSON.parse((await get(`${SB}/v1/tenants/buergerhaus${p}`, { Authorization: `Bearer ${adminKey}` })).text);
+  // The page had the reply; the projections follow a moment later.
+  const eventually = async (p, ok) => {
+    let r;
+    for (let i = 0; i < 40; i++) {
+      r = await asAdmin(p);
+      if (ok(r)) break;
+      await new Promise((done) => setTimeout(done, 250));
+    }
+    return r;
+  };
+
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "kasse@buergerhaus.example");
+  await page.getByRole("heading", { name: "Finanzen" }).waitFor();
+  await page.getByRole("navigation", { name: "Finanzen" }).getByRole("link", { name: "Rechnungen" }).click();
+  await page.getByRole("heading", { name: "Rechnungen" }).waitFor();
+  await page.getByLabel("Suche").fill(inv.number);
+  await page.getByRole("link", { name: inv.number }).click();
+  await page.getByRole("heading", { name: `Rechnung ${inv.number}` }).waitFor();
+  await waitText(page, "Kleinbetragsrechnung");
+
+  // A payment at the counter: a wrong amount is a sentence, nothing stored.
+  await page.getByRole("button", { name: "Zahlung erfassen …" }).click();
+  await page.getByLabel("Betrag in €").fill("neunzig");
+  await page.getByLabel("Zahlungsart").selectOption("cash");
+  await page.getByLabel("Referenz (Kontoauszug oder Kassenbuch)").fill("Kassenbuch 17");
+  await page.getByRole("button", { name: "Zahlung buchen" }).click();
+  await waitText(page, "Bitte geben Sie den Betrag in Euro an");
+  check((await asAdmin(`/invoices/${inv.id}`)).captured === 0, "a wrong amount stored nothing");
+  await page.getByLabel("Betrag in €").fill("90,00");
+  await page.getByRole("button", { name: "Zahlung buchen" }).click();
+  await waitText(page, "Zahlung über 90,00 € erfasst; Zahlungsbeleg Z-");
+  const paid = await eventually(`/invoices/${inv.id}`, (i) => i.status === "paid");
+  check(paid.status === "paid" && paid.receipts.length === 1, `the invoice is paid with a receipt: ${JSON.stringify(paid)}`);
+  // The page shows the new state: the receipt and no payment button.
+  await page.getByRole("link", { name: `Zahlungsbeleg ${paid.receipts[0]} (PDF)` }).waitFor();
+  check((await page.getByRole("button", { name: "Zahlung erfassen …" }).count()) === 0, "nothing is open: no payment button");
+  // The link fetches the PDF with the page's own session.
+  const href = await page.getByRole("link", { name: `Zahlungsbeleg ${paid.receipts[0]} (PDF)` }).getAttribute("href");
+  const pdf = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return `${r.status} ${r.headers.get("content-type")} ${(await r.text()).slice(0, 5)}`;
+  }, href);
+  check(pdf === "200 application/pdf %PDF-", `the receipt's PDF with the session: ${pdf}`);
+
+  // A partial refund: asked, confirmed, a credit note issued.
+  await page.getByRole("button", { name: "Erstatten …" }).click();
+  await page.getByLabel("Betrag in €").fill("120,00");
+  await page.getByLabel("Grund").fill("Beamer ausgefallen");
+  await page.getByRole("button", { name: "Weiter …" }).click();
+  await waitText(page, "Bitte geben Sie einen Betrag bis 90,00 € an.");
+  await page.getByLabel("Betrag in €").fill("20");
+  await page.getByRole("button", { name: "Weiter …" }).click();
+  await waitText(page, "20,00 € zu " + inv.number + " zurückzahlen?");
+  await look(page, "admin-invoice-refund-confirm");
+  await page.getByRole("button", { name: "Ja, erstatten" }).click();
+  await waitText(page, "Erstattung über 20,00 € angelegt; Gutschrift G-");
+  const credited = await eventually(`/invoices/${inv.id}`, (i) => i.credited > 0);
+  check(credited.credited === 2000 && credited.credit_notes.length === 1, `a credit note of 20 €: ${JSON.stringify(credited)}`);
+  await page.getByRole("link", { name: `Gutschrift ${credited.credit_notes[0]} (PDF)` }).waitFor();
+  await look(page, "admin-invoice");
+
+  // The cash is handed back: finance records it.
+  await page.getByRole("navigation", { name: "Finanzen" }).getByRole("link", { name: "Zahlungen und Erstattungen" }).click();
+  const row = page.getByRole("row").filter({ hasText: credited.credit_notes[0] });
+  await row.getByRole("button", { name: "Ausgezahlt" }).click();
+  await waitText(page, "als ausgezahlt eingetragen");
+  const refundOf = (list) => list.items.find((r) => r.invoice === inv.id) || {};
+  const state = refundOf(await eventually("/refunds", (list) => refundOf(list).state === "succeeded")).state;
+  check(state === "succeeded", `the refund is recorded as paid: ${state}`);
+  await page.getByRole("row").filter({ hasText: credited.credit_notes[0] }).getByRole("cell", { name: "ausgezahlt" }).waitFor();
+  await look(page, "admin-payments");
+
+  await page.getByRole("navigation", { name: "Finanzen" }).getByRole("link", { name: "Gutschriften" }).click();
+  await page.getByRole("cell", { name: "Beamer ausgefallen" }).waitFor();
+
+  await page.getByRole("navigation", { name: "Finanzen" }).getByRole("link", { name: "Journal, Salden, Umsatz" }).click();
+  await page.getByRole("heading", { name: "Summen- und Saldenliste" }).waitFor();
+  await waitText(page, "Soll und Haben sind gleich");
+  await page.getByRole("cell", { name: "1000 Kasse" }).first().waitFor();
+  await page.getByRole("cell", { name: paid.receipts[0] }).first().waitFor();
+  await page.getByRole("cell", { name: "Großer Saal" }).first().waitFor();
+  await look(page, "admin-books");
+  await page.context().close();
+
+  // The auditor reads the same invoice and finds nothing that changes it.
+  const audit = await newPage();
+  await signIn(audit, "pruefung@buergerhaus.example");
+  await waitText(audit, "Prüfung");
+  await audit.goto(`${BO}#/rechnung/${inv.id}`);
+  await audit.getByRole("heading", { name: `Rechnung ${inv.number}` }).waitFor();
+  await audit.getByRole("link", { name: `Gutschrift ${credited.credit_notes[0]} (PDF)` }).waitFor();
+  check((await audit.getByRole("button").filter({ hasText: /Zahlung|Erstatten|Ausgezahlt/ }).count()) === 0, "the auditor sees no payment or refund control");
+  await audit.goto(`${BO}#/finanzen/zahlungen`);
+  await audit.getByRole("heading", { name: "Zahlungen und Erstattungen" }).waitFor();
+  await audit.getByRole("cell", { name: "Kassenbuch 17" }).waitFor();
+  check((await audit.getByRole("button", { name: "Ausgezahlt" }).count()) === 0, "no refund control for the auditor");
+  await audit.context().close();
+
+  // A clerk sees the booking's invoice as a PDF to hand over.
+  const clerk = await newPage();
+  await signIn(clerk, "sachbearbeitung@buergerhaus.example");
+  await clerk.getByRole("heading", { name: "Heute" }).waitFor();
+  await clerk.goto(`${BO}#/buchung/${placed.body.id}`);
+  await clerk.getByRole("link", { name: `${inv.number} (PDF)` }).waitFor();
+  await clerk.context().close();
 });
 
 await scenario("back office: an auditor reads the log, filters it and sees the signed checkpoint and its key", async () => {

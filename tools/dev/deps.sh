@@ -12,7 +12,9 @@
 # jq reads the JSON replies in the README's examples; cereal encodes
 # write-model snapshots; python3-jsonschema checks every JSON reply of the
 # end-to-end tests against http/openapi.json, tests/support/check_reply.py;
-# chromium is the headless browser of the web tests, tests/web/run.mjs;
+# chromium is the headless browser of the web tests, tests/web/run.mjs, and
+# chromium-l10n its German, so that date and time fields show as a German
+# clerk sees them (06.12.2026, 18:30);
 # libsodium hashes the back office's passwords with Argon2id;
 # libxml2-utils' xmllint, default-jre-headless and libsaxonhe-java run the
 # official EN 16931 validator the e-invoice tests call,
@@ -23,7 +25,7 @@ PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler l
   libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libical-dev libcurl4-openssl-dev clang-format clang-tidy curl prometheus python3-icalendar
   python3-aiosmtpd jq libpugixml-dev libcairo2-dev fonts-dejavu-core poppler-utils libcereal-dev
-  python3-jsonschema chromium libsodium-dev libxml2-utils default-jre-headless libsaxonhe-java"
+  python3-jsonschema chromium chromium-l10n libsodium-dev libxml2-utils default-jre-headless libsaxonhe-java"
 # Node.js and npm run the pinned OpenAPI linter (tools/dev/lint_openapi.sh;
 # Redocly CLI 1.x needs Node 18.17, Debian 12 ships 18.19) and the browser
 # tests (playwright-core 1.61, the last for Node 18). A Node.js that is

@@ -7,7 +7,9 @@
 // Views (the URL fragment): #/heute (today), #/kalender (a week across
 // resources), #/buchungen (search), #/freigaben (the approval queue),
 // #/telefon (a booking taken on the telephone), #/buchung/<id> (details,
-// history, actions, reschedule), #/finanzen, #/protokoll (the log),
+// history, actions, reschedule), #/finanzen (open items, files, exports,
+// closing) with /rechnungen, /zahlungen, /gutschriften and /buecher (journal,
+// balances, revenue), #/rechnung/<id>, #/protokoll (the log),
 // #/einrichtung[/<resource>] (resources, rules, holidays; admins) and
 // #/konten (accounts, admins);
 // /admin/{tenant}/join#token=… accepts an invitation.
@@ -322,6 +324,9 @@ function page(title, ...content) {
   document.title = `${title} – Saalbuch Verwaltung`;
   const heading = h("h1", { tabindex: "-1" }, title);
   main().replaceChildren(heading, ...content);
+  const region = main().querySelector('[role="status"]');
+  if (flash && region) say(region, flash, "ok");
+  flash = "";
   heading.focus();
 }
 
@@ -410,11 +415,18 @@ async function viewSearch(params) {
   }
 }
 
-// Shows the new state after a change, unless the person went elsewhere
-// meanwhile (the message stays readable for a moment).
-function refreshSoon() {
+// After a change: says what was done and shows the new state a moment
+// later (unless the person went elsewhere meanwhile), saying it again on
+// the redrawn page.
+let flash = "";
+function saved(region, text) {
+  say(region, text, "ok");
   const here = location.hash;
-  setTimeout(() => location.hash === here && me && route(), 800);
+  setTimeout(() => {
+    if (location.hash !== here || !me) return;
+    flash = text;
+    route();
+  }, 800);
 }
 
 // A form field: its label (by id, so that a select's options are not part
@@ -488,8 +500,7 @@ function actions(b, region, which, ...more) {
             e.target.disabled = true;
             try {
               await api("POST", `/bookings/${enc(b.id)}/${ACTIONS[a].path}`, {});
-              say(region, `${b.number}: ${ACTIONS[a].done}`, "ok");
-              refreshSoon();
+              saved(region, `${b.number}: ${ACTIONS[a].done}`);
             } catch (err) {
               say(region, `${b.number}: ${sentence(err)}`, "error");
               e.target.disabled = false;
@@ -512,6 +523,9 @@ async function viewBooking(id) {
     page("Buchung", region);
     return say(region, sentence(e), "error");
   }
+  // Its invoice, if it has one (404 otherwise): finance opens it here,
+  // a clerk gets the PDF to hand over.
+  const inv = await api("GET", `/bookings/${enc(id)}/invoice`).catch(() => null);
   const c = b.contact || {};
   const rows = [
     ["Status", statusChip(b.status)],
@@ -523,6 +537,7 @@ async function viewBooking(id) {
     c.erased ? ["Kontakt", "gelöscht"] : c.name || c.email ? ["Kontakt", [c.name, c.email, c.phone].filter(Boolean).join(" · ")] : null,
     c.notes ? ["Notiz", c.notes] : null,
     ["Gebucht am", utcText(b.placed_at)],
+    inv ? ["Rechnung", h("span", {}, may.seeFinance() ? invoiceLink(inv.id, inv.number) : pdfLink(`/invoices/${enc(inv.id)}.pdf`, `${inv.number} (PDF)`), ` · ${cents(inv.gross, inv.currency)}, ${INVOICE_STATUS[inv.status] || inv.status}`)] : null,
   ].filter(Boolean);
   // Completed or not shown up: only once the booking has begun.
   const begun = new Date(b.start) <= new Date();
@@ -581,8 +596,7 @@ async function askCancel(b, box, region) {
           e.preventDefault();
           try {
             await api("POST", `/bookings/${enc(b.id)}/cancel`, reason.value ? { reason: reason.value } : {});
-            say(region, `${b.number}: Die Buchung ist storniert.`, "ok");
-            refreshSoon();
+            saved(region, `${b.number}: Die Buchung ist storniert.`);
           } catch (err) {
             say(region, sentence(err), "error");
           }
@@ -811,8 +825,7 @@ function askReschedule(b, box, region) {
           if (!day.value || !start.value || !end.value || end.value <= start.value) return say(region, "Bitte geben Sie einen Tag und ein Ende nach dem Beginn an.", "error");
           try {
             await api("POST", `/bookings/${enc(b.id)}/reschedule`, { start: zoned(day.value, start.value), end: zoned(day.value, end.value) });
-            say(region, `${b.number}: Die Buchung ist verlegt auf ${localDay(day.value)}, ${start.value}–${end.value} Uhr.`, "ok");
-            refreshSoon();
+            saved(region, `${b.number}: Die Buchung ist verlegt auf ${localDay(day.value)}, ${start.value}–${end.value} Uhr.`);
           } catch (err) {
             say(region, `${sentence(err)} ${err.problem && err.problem.code === "booking_conflict" ? free.textContent : ""}`.trim(), "error");
           }
@@ -905,7 +918,7 @@ async function viewWeek(params) {
 async function viewFinance() {
   const region = h("div", { role: "status" });
   const year = Number(today().slice(0, 4));
-  page("Finanzen", region);
+  page("Finanzen", financeTabs("#/finanzen"), region);
   const open = h("section", {}, h("h2", {}, "Offene Posten"), h("p", { class: "empty" }, "Wird geladen …"));
   main().append(open);
   if (may.finance()) main().append(uploadSection("Kontoauszug einlesen (CAMT.053)", "camt", ".xml,application/xml,text/xml", "/reconciliation/bank-statements", "application/xml"), uploadSection("Abrechnung des Zahlungsdienstes einlesen (CSV)", "settlement", ".csv,text/csv", "/reconciliation/settlements", "text/csv"));
@@ -946,7 +959,7 @@ async function viewFinance() {
                   h(
                     "tr",
                     { class: i.due && i.due < today() ? "overdue" : "" },
-                    h("td", {}, i.number),
+                    h("td", {}, invoiceLink(i.invoice || i.id, i.number)),
                     h("td", {}, (i.recipient && (i.recipient.name || (i.recipient.erased && "(gelöscht)"))) || i.customer || "–"),
                     h("td", {}, i.kassenzeichen || "–"),
                     h("td", {}, i.due ? `${localDay(i.due)}${i.due < today() ? " (überfällig)" : ""}` : "–"),
@@ -1057,6 +1070,459 @@ function closeSection(region) {
     h("button", { type: "submit", class: "secondary" }, "Abschließen …"),
   );
   return h("section", {}, h("h2", {}, "Zeitraum abschließen"), form, box);
+}
+
+// ---- finance: invoices, payments, refunds, credit notes, the books ----
+
+const INVOICE_STATUS = { open: "offen", partly_paid: "teilweise bezahlt", paid: "bezahlt", overpaid: "überzahlt", cancelled: "ganz gutgeschrieben" };
+const METHOD = { provider: "online (Zahlungsdienst)", bank_transfer: "Überweisung", cash: "bar" };
+const REFUND_STATE = { requested: "offen", submitted: "beim Zahlungsdienst", succeeded: "ausgezahlt", failed: "fehlgeschlagen" };
+// The roles of the tenant's accounts (finance settings) in words.
+const ACCOUNT_ROLE = {
+  bank: "Bank",
+  cash: "Kasse",
+  clearing: "Geldtransit (Zahlungsdienst)",
+  fees: "Nebenkosten des Geldverkehrs",
+  receivables: "Forderungen",
+  revenue: "Erlöse",
+  "revenue@0": "Erlöse steuerfrei",
+  "revenue@700": "Erlöse 7 % USt",
+  "tax:1900": "Umsatzsteuer 19 %",
+  "tax:700": "Umsatzsteuer 7 %",
+};
+
+// Every item of a paged list (at most 20 pages of 200).
+async function listAll(path) {
+  const items = [];
+  let cursor = null;
+  for (let n = 0; n < 20; n++) {
+    const r = await api("GET", `${path}${path.includes("?") ? "&" : "?"}limit=200${cursor ? `&cursor=${enc(cursor)}` : ""}`);
+    items.push(...r.items);
+    cursor = r.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
+
+// "1.234,50", "90", "12,5 €" → cents; null for anything else.
+function parseEuro(text) {
+  let t = text.replace(/[\s€]/g, "");
+  if (t.includes(",")) t = t.replace(/\.(?=\d{3}(\D|$))/g, "").replace(",", ".");
+  if (!/^\d{1,9}(\.\d{1,2})?$/.test(t)) return null;
+  const [whole, frac = ""] = t.split(".");
+  return Number(whole) * 100 + Number(frac.padEnd(2, "0"));
+}
+const euroInput = (c) => (c / 100).toFixed(2).replace(".", ",");
+
+// The recipient an invoice names, on one line ("" for a short invoice).
+function recipientText(r) {
+  if (!r) return "";
+  if (r.erased) return "(gelöscht)";
+  if (r.unavailable) return "(nicht lesbar)";
+  return [r.name, r.street, [r.postcode, r.city].filter(Boolean).join(" "), r.country && r.country !== "DE" ? r.country : ""].filter(Boolean).join(", ");
+}
+const dateOnly = (utc) => (utc ? new Date(utc).toLocaleDateString("de-DE", { dateStyle: "medium", timeZone: tenant.time_zone }) : "–");
+const invoiceLink = (id, text) => h("a", { href: `#/rechnung/${enc(id)}` }, text || id);
+const pdfLink = (path, text) => h("a", { href: `${API}${path}`, target: "_blank", rel: "noopener" }, text);
+
+// The pages of Finanzen, one link each.
+function financeTabs(current) {
+  const tabs = [
+    ["#/finanzen", "Übersicht"],
+    ["#/finanzen/rechnungen", "Rechnungen"],
+    ["#/finanzen/zahlungen", "Zahlungen und Erstattungen"],
+    ["#/finanzen/gutschriften", "Gutschriften"],
+    ["#/finanzen/buecher", "Journal, Salden, Umsatz"],
+  ];
+  return h("nav", { class: "tabs", "aria-label": "Finanzen" }, h("ul", {}, tabs.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === current ? "page" : null }, text)))));
+}
+
+function listTable(caption, heads, rows, numeric = []) {
+  return h(
+    "table",
+    { class: "list" },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, heads.map((t, i) => h("th", { scope: "col", class: numeric.includes(i) ? "num" : null }, t)))),
+    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c, i) => h("td", { class: numeric.includes(i) ? "num" : null }, c))))),
+  );
+}
+
+async function viewInvoices(params) {
+  const region = h("div", { role: "status" });
+  page("Rechnungen", financeTabs("#/finanzen/rechnungen"), region);
+  let list;
+  try {
+    list = (await listAll("/invoices")).sort((a, b) => b.issued_at_us - a.issued_at_us);
+  } catch (e) {
+    return say(region, sentence(e), "error");
+  }
+  const text = h("input", { id: "i-text", type: "search", value: params.get("text") || "", placeholder: "R-…, B-…, Name" });
+  const status = h("select", { id: "i-status" }, h("option", { value: "" }, "alle"), Object.entries(INVOICE_STATUS).map(([k, v]) => h("option", { value: k, selected: params.get("stand") === k }, v)));
+  const box = h("div", {});
+  const draw = () => {
+    const needle = text.value.trim().toLowerCase();
+    const shown = list.filter((i) => (!status.value || i.status === status.value) && (!needle || [i.number, i.kassenzeichen, i.booking_number, i.customer, recipientText(i.recipient)].join(" ").toLowerCase().includes(needle)));
+    box.replaceChildren(
+      shown.length === 0
+        ? h("p", { class: "empty" }, "Keine Rechnungen.")
+        : pager(shown, (part) =>
+            listTable(
+              `${count(shown.length, "Rechnung", "Rechnungen")}, neueste zuerst`,
+              ["Nummer", "Datum", "Rechnung an", "Buchung", "Betrag", "Offen", "Stand"],
+              part.map((i) => [invoiceLink(i.id, i.number), dateOnly(i.issued), recipientText(i.recipient) || "–", i.booking_number || "–", cents(i.gross, i.currency), cents(i.open, i.currency), INVOICE_STATUS[i.status] || i.status]),
+              [4, 5],
+            ),
+          ),
+    );
+  };
+  text.addEventListener("input", draw);
+  status.addEventListener("change", draw);
+  main().append(h("div", { class: "filters" }, field("Suche", text), field("Stand", status)), box);
+  draw();
+}
+
+async function viewInvoice(id) {
+  const region = h("div", { role: "status" });
+  let inv;
+  try {
+    inv = await api("GET", `/invoices/${enc(id)}`);
+  } catch (e) {
+    page("Rechnung", financeTabs(""), region);
+    return say(region, sentence(e), e.status === 404 ? "info" : "error");
+  }
+  const cur = inv.currency;
+  const [receipts, credits, refunds] = await Promise.all([
+    Promise.all((inv.receipts || []).map((n) => api("GET", `/receipts/${enc(n)}`).catch(() => ({ receipt: n })))),
+    Promise.all((inv.credit_notes || []).map((n) => api("GET", `/credit-notes/${enc(n)}`).catch(() => ({ number: n })))),
+    (inv.refunds || []).length ? listAll("/refunds").then((all) => all.filter((r) => r.invoice === inv.id).map((r) => ({ ...r, invoice_number: inv.number }))).catch(() => []) : [],
+  ]);
+  const r = inv.recipient;
+  const facts = [
+    ["Stand", INVOICE_STATUS[inv.status] || inv.status],
+    ["Ausgestellt am", dateOnly(inv.issued)],
+    ["Fällig am", dateOnly(inv.due)],
+    ["Kassenzeichen", inv.kassenzeichen || "–"],
+    ["Buchung", inv.booking && may.seeBookings() ? h("a", { href: `#/buchung/${enc(inv.booking)}` }, inv.booking_number || inv.booking) : inv.booking_number || "–"],
+    ["Rechnung an", r ? recipientText(r) : "Kleinbetragsrechnung (bis 250 €, ohne Anschrift)"],
+    r && r.leitweg_id ? ["Leitweg-ID", r.leitweg_id] : null,
+    ["Betrag", `${cents(inv.gross, cur)} (netto ${cents(inv.net, cur)}, USt ${cents(inv.tax, cur)})`],
+    ["Bezahlt", cents(inv.captured, cur)],
+    inv.credited ? ["Gutgeschrieben", cents(inv.credited, cur)] : null,
+    inv.refunded ? ["Erstattet", cents(inv.refunded, cur)] : null,
+    ["Offen", cents(inv.open, cur)],
+  ].filter(Boolean);
+  const base = `/invoices/${enc(inv.id)}`;
+  const actionBox = h("div", {});
+  page(
+    `Rechnung ${inv.number}`,
+    financeTabs(""),
+    region,
+    h("dl", { class: "facts" }, facts.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)])),
+    listTable(
+      "Positionen",
+      ["Leistung", "Menge", "Einzelpreis", "USt", "Netto", "Brutto"],
+      (inv.lines || []).map((l) => [l.description || l.item, (l.quantity_milli / 1000).toLocaleString("de-DE"), cents(l.unit_amount, cur), `${(l.tax_rate_bp / 100).toLocaleString("de-DE")} %`, cents(l.net, cur), cents(l.gross, cur)]),
+      [1, 2, 3, 4, 5],
+    ),
+    h("h2", {}, "Dokumente"),
+    h(
+      "ul",
+      { class: "downloads" },
+      h("li", {}, pdfLink(`${base}.pdf`, `Rechnung ${inv.number} (PDF)`)),
+      h("li", {}, pdfLink(`${base}/einvoice.xml`, `E-Rechnung ${inv.number} (XML, EN 16931)`)),
+      receipts.map((p) => h("li", {}, pdfLink(`/receipts/${enc(p.receipt)}.pdf`, `Zahlungsbeleg ${p.receipt} (PDF)`))),
+      credits.map((c) => [h("li", {}, pdfLink(`/credit-notes/${enc(c.number)}.pdf`, `Gutschrift ${c.number} (PDF)`)), h("li", {}, pdfLink(`/credit-notes/${enc(c.number)}/einvoice.xml`, `Gutschrift ${c.number} (XML)`))]),
+    ),
+    h("h2", {}, "Zahlungen"),
+    receipts.length === 0
+      ? h("p", { class: "empty" }, "Noch keine Zahlung.")
+      : listTable(
+          count(receipts.length, "Zahlung", "Zahlungen"),
+          ["Eingang", "Art", "Referenz", "Betrag", "Erstattet", "Beleg"],
+          receipts.map((p) => [dateOnly(p.received), METHOD[p.method] || p.method || "–", (p.ref || "").replace(/^[a-z_]+:/, ""), p.amount === undefined ? "–" : cents(p.amount, cur), p.refunded ? cents(p.refunded, cur) : "–", pdfLink(`/receipts/${enc(p.receipt)}.pdf`, p.receipt)]),
+          [3, 4],
+        ),
+    refunds.length ? h("section", {}, h("h2", {}, "Erstattungen"), refundTable(refunds, region)) : "",
+    credits.length
+      ? h("section", {}, h("h2", {}, "Gutschriften"), listTable(count(credits.length, "Gutschrift", "Gutschriften"), ["Nummer", "Datum", "Grund", "Betrag"], credits.map((c) => [c.number, dateOnly(c.issued), c.reason || "–", c.gross === undefined ? "–" : cents(c.gross, cur)]), [3]))
+      : "",
+    may.finance()
+      ? h(
+          "section",
+          { "aria-label": "Aktionen" },
+          h(
+            "div",
+            { class: "actions" },
+            inv.open > 0 ? h("button", { type: "button", onclick: () => askPayment(inv, actionBox, region) }, "Zahlung erfassen …") : "",
+            inv.captured - inv.refunded > 0 ? h("button", { type: "button", class: "secondary", onclick: () => askRefund(inv, actionBox, region) }, "Erstatten …") : "",
+          ),
+          actionBox,
+        )
+      : "",
+  );
+}
+
+// A bank transfer or cash paid at the counter, with the receipt it issues.
+function askPayment(inv, box, region) {
+  const amount = h("input", { id: "pay-amount", inputmode: "decimal", required: true, value: euroInput(inv.open), autocomplete: "off" });
+  const method = h("select", { id: "pay-method" }, h("option", { value: "bank_transfer" }, "Überweisung"), h("option", { value: "cash" }, "bar"));
+  const reference = h("input", { id: "pay-reference", required: true, maxlength: "100", autocomplete: "off" });
+  const received = h("input", { id: "pay-received", type: "date", required: true, value: today(), max: today() });
+  const note = h("div", { role: "status" });
+  box.replaceChildren(
+    h(
+      "form",
+      {
+        class: "confirm",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          const c = parseEuro(amount.value);
+          if (c === null || c === 0) return (say(note, "Bitte geben Sie den Betrag in Euro an, zum Beispiel 90,00.", "error"), amount.focus());
+          if (!reference.value.trim()) return (say(note, "Bitte geben Sie eine Referenz an: die Zeile des Kontoauszugs oder die Nummer im Kassenbuch.", "error"), reference.focus());
+          const body = { amount: { amount: c, currency: inv.currency }, method: method.value, reference: reference.value.trim() };
+          if (received.value && received.value !== today()) body.received = new Date(zoned(received.value, "12:00")).toISOString();
+          try {
+            const r = await api("POST", `/invoices/${enc(inv.id)}/payments`, body);
+            box.replaceChildren();
+            saved(region, `Zahlung über ${cents(c, inv.currency)} erfasst; Zahlungsbeleg ${r.receipt}. Noch offen: ${euro(r.open)}.`);
+          } catch (err) {
+            say(note, err.problem && err.problem.code === "payment_exists" ? "Diese Referenz ist für diese Zahlungsart schon gebucht. Es wurde nichts doppelt erfasst." : sentence(err), "error");
+          }
+        },
+      },
+      h("p", {}, `Zahlung zu ${inv.number} erfassen (offen: ${cents(inv.open, inv.currency)}).`),
+      h("div", { class: "row" }, field("Betrag in €", amount), field("Zahlungsart", method), field("Eingegangen am", received)),
+      field("Referenz (Kontoauszug oder Kassenbuch)", reference),
+      note,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Zahlung buchen"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Abbrechen")),
+    ),
+  );
+  amount.focus();
+}
+
+// Paying money back: what was received beyond what is owed first, the rest
+// with a credit note (the server decides; the page says so before).
+function askRefund(inv, box, region) {
+  const most = inv.captured - inv.refunded;
+  const amount = h("input", { id: "refund-amount", inputmode: "decimal", required: true, value: euroInput(most), autocomplete: "off" });
+  const reason = h("input", { id: "refund-reason", required: true, maxlength: "1000" });
+  const confirmBox = h("div", {});
+  const note = h("div", { role: "status" });
+  box.replaceChildren(
+    h(
+      "form",
+      {
+        class: "confirm",
+        onsubmit: (e) => {
+          e.preventDefault();
+          const c = parseEuro(amount.value);
+          if (c === null || c === 0 || c > most) return (say(note, `Bitte geben Sie einen Betrag bis ${cents(most, inv.currency)} an.`, "error"), amount.focus());
+          if (!reason.value.trim()) return (say(note, "Bitte geben Sie einen Grund an; er steht auf der Gutschrift.", "error"), reason.focus());
+          say(note, "");
+          confirmBox.replaceChildren(
+            h("p", {}, `${cents(c, inv.currency)} zu ${inv.number} zurückzahlen? Was über den Rechnungsbetrag hinaus bezahlt wurde, geht ohne Gutschrift zurück; für den Rest stellt Saalbuch eine Gutschrift aus. Online-Zahlungen erstattet der Zahlungsdienst, Überweisungen und Bargeld zahlen Sie aus und tragen es dann unter „Zahlungen und Erstattungen“ ein.`),
+            h(
+              "div",
+              { class: "actions" },
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "danger",
+                  onclick: async () => {
+                    try {
+                      const r = await api("POST", `/invoices/${enc(inv.id)}/refunds`, { amount: { amount: c, currency: inv.currency }, reason: reason.value.trim() });
+                      box.replaceChildren();
+                      saved(region, `Erstattung über ${cents(c, inv.currency)} angelegt${r.credit_note ? `; Gutschrift ${r.credit_note.number} über ${euro(r.credit_note.total)}` : ""}.`);
+                    } catch (err) {
+                      say(note, sentence(err), "error");
+                    }
+                  },
+                },
+                "Ja, erstatten",
+              ),
+              h("button", { type: "button", class: "secondary", onclick: () => confirmBox.replaceChildren() }, "Nein"),
+            ),
+          );
+        },
+      },
+      h("p", {}, `Erstattung zu ${inv.number} (höchstens ${cents(most, inv.currency)}).`),
+      h("div", { class: "row" }, field("Betrag in €", amount), field("Grund", reason)),
+      note,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, "Weiter …"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Abbrechen")),
+      confirmBox,
+    ),
+  );
+  amount.focus();
+}
+
+// Refunds with their state; finance records the outcome of those paid by
+// hand (bank transfer, cash); the provider reports its own.
+function refundTable(list, region) {
+  const done = async (r, failed) => {
+    try {
+      await api("POST", `/refunds/${enc(r.id)}/complete`, { failed });
+      saved(region, failed ? `Erstattung über ${cents(r.amount)} als fehlgeschlagen eingetragen; das Geld gilt wieder als erhalten.` : `Erstattung über ${cents(r.amount)} als ausgezahlt eingetragen.`);
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+  };
+  return listTable(
+    count(list.length, "Erstattung", "Erstattungen"),
+    ["Beantragt", "Rechnung", "Betrag", "Art", "Stand", "Grund", "Gutschrift", h("span", { class: "sr" }, "Eintragen")],
+    list.map((r) => [
+      dateOnly(r.requested),
+      invoiceLink(r.invoice, r.invoice_number || "ansehen"),
+      cents(r.amount),
+      METHOD[r.method] || r.method,
+      REFUND_STATE[r.state] || r.state,
+      r.reason || "–",
+      r.credit_note || "–",
+      r.state === "requested" && r.method !== "provider" && may.finance()
+        ? h("span", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => done(r, false) }, "Ausgezahlt"), h("button", { type: "button", class: "secondary", onclick: () => done(r, true) }, "Fehlgeschlagen"))
+        : "",
+    ]),
+    [2],
+  );
+}
+
+async function viewPayments() {
+  const region = h("div", { role: "status" });
+  page("Zahlungen und Erstattungen", financeTabs("#/finanzen/zahlungen"), region);
+  try {
+    const [payments, refunds] = await Promise.all([listAll("/payments"), listAll("/refunds")]);
+    payments.sort((a, b) => b.received_at_us - a.received_at_us);
+    refunds.sort((a, b) => (b.requested || "").localeCompare(a.requested || ""));
+    const numbers = new Map(payments.map((p) => [p.invoice, p.invoice_number]));
+    for (const r of refunds) r.invoice_number = numbers.get(r.invoice);
+    const open = refunds.filter((r) => r.state === "requested" || r.state === "submitted");
+    main().append(
+      h("h2", {}, "Erstattungen"),
+      refunds.length === 0 ? h("p", { class: "empty" }, "Keine Erstattungen.") : h("div", {}, open.length ? h("p", { class: "msg info" }, `${count(open.length, "Erstattung ist", "Erstattungen sind")} noch nicht ausgezahlt.`) : "", pager(refunds, (part) => refundTable(part, region), 10)),
+      h("h2", {}, "Zahlungen"),
+      payments.length === 0
+        ? h("p", { class: "empty" }, "Keine Zahlungen.")
+        : pager(payments, (part) =>
+            listTable(
+              `${count(payments.length, "Zahlung", "Zahlungen")}, neueste zuerst`,
+              ["Eingang", "Rechnung", "Art", "Referenz", "Betrag", "Gebühr", "Erstattet", "Beleg", "Auszahlung"],
+              part.map((p) => [dateOnly(p.received), invoiceLink(p.invoice, p.invoice_number), METHOD[p.method] || p.method, (p.ref || "").replace(/^[a-z_]+:/, ""), cents(p.amount, p.currency), p.fee ? cents(p.fee, p.currency) : "–", p.refunded ? cents(p.refunded, p.currency) : "–", p.receipt ? pdfLink(`/receipts/${enc(p.receipt)}.pdf`, p.receipt) : "–", p.settled_in || "–"]),
+              [4, 5, 6],
+            ),
+          ),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+async function viewCreditNotes() {
+  const region = h("div", { role: "status" });
+  page("Gutschriften", financeTabs("#/finanzen/gutschriften"), region);
+  try {
+    const list = (await listAll("/credit-notes")).sort((a, b) => b.issued_at_us - a.issued_at_us);
+    main().append(
+      list.length === 0
+        ? h("p", { class: "empty" }, "Keine Gutschriften.")
+        : pager(list, (part) =>
+            listTable(
+              `${count(list.length, "Gutschrift", "Gutschriften")}, neueste zuerst`,
+              ["Nummer", "Datum", "Zu Rechnung", "Grund", "Betrag", "Dokumente"],
+              part.map((c) => [c.number, dateOnly(c.issued), invoiceLink(c.invoice, c.invoice_number), c.reason || "–", cents(c.gross), h("span", {}, pdfLink(`/credit-notes/${enc(c.number)}.pdf`, "PDF"), " · ", pdfLink(`/credit-notes/${enc(c.number)}/einvoice.xml`, "XML"))]),
+              [4],
+            ),
+          ),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+// The books: the journal of a period, the balances with the trial balance,
+// and net revenue per month and resource.
+async function viewBooks(params) {
+  const region = h("div", { role: "status" });
+  page("Journal, Salden, Umsatz", financeTabs("#/finanzen/buecher"), region);
+  const year = today().slice(0, 4);
+  const from = h("input", { id: "b-from", type: "date", value: params.get("von") || `${year}-01-01` });
+  const to = h("input", { id: "b-to", type: "date", value: params.get("bis") || today() });
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!from.value || !to.value || from.value > to.value) return say(region, "Bitte wählen Sie einen Zeitraum: „von“ vor „bis“.", "error");
+        location.hash = `#/finanzen/buecher?von=${from.value}&bis=${to.value}`;
+      },
+    },
+    field("von", from),
+    field("bis", to),
+    h("button", { type: "submit" }, "Anzeigen"),
+  );
+  main().append(form);
+  try {
+    const [journal, balances, revenue, settings] = await Promise.all([
+      listAll(`/journal?from=${enc(from.value)}&to=${enc(to.value)}`),
+      api("GET", "/balances"),
+      api("GET", `/revenue?from=${from.value.slice(0, 7)}&to=${to.value.slice(0, 7)}`),
+      api("GET", "/finance/settings").catch(() => ({})),
+    ]);
+    const names = new Map(Object.entries(settings.accounts || {}).map(([role, account]) => [account, ACCOUNT_ROLE[role] || role]));
+    const accountText = (a) => (names.has(a) ? `${a} ${names.get(a)}` : a);
+    main().append(
+      h("h2", {}, "Summen- und Saldenliste"),
+      balancesTable(balances, accountText),
+      h("h2", {}, "Umsatz nach Monat und Leistung (netto)"),
+      revenueTable(revenue.items || []),
+      h("h2", {}, "Journal"),
+      journal.length === 0
+        ? h("p", { class: "empty" }, "Keine Buchungssätze in diesem Zeitraum.")
+        : pager(journal, (part) =>
+            listTable(
+              `${count(journal.length, "Buchungssatz", "Buchungssätze")} vom ${germanDate(from.value)} bis ${germanDate(to.value)}`,
+              ["Datum", "Beleg", "Text", "Konto", "Soll", "Haben", "Kostenstelle"],
+              part.flatMap((j) => j.lines.map((l, n) => [n === 0 ? germanDate(j.date) : "", n === 0 ? h("span", { class: "nowrap" }, j.document) : "", n === 0 ? j.text : "", accountText(l.account), l.debit ? cents(l.debit) : "", l.credit ? cents(l.credit) : "", l.cost_center || ""])),
+              [4, 5],
+            ),
+          ),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+function balancesTable(b, accountText) {
+  const accounts = b.accounts || [];
+  if (accounts.length === 0) return h("p", { class: "empty" }, "Noch nichts gebucht.");
+  const side = (v) => (v > 0 ? `${cents(v)} S` : v < 0 ? `${cents(-v)} H` : cents(0));
+  return h(
+    "div",
+    {},
+    listTable("Alle Konten bis heute", ["Konto", "Soll", "Haben", "Saldo"], [...accounts.map((a) => [accountText(a.account), cents(a.debit), cents(a.credit), side(a.balance)]), [h("strong", {}, "Summe"), cents(b.debit), cents(b.credit), side(b.trial_balance)]], [1, 2, 3]),
+    b.trial_balance === 0 ? h("p", { class: "msg ok" }, "Soll und Haben sind gleich: die Summe aller Salden ist 0,00 €.") : h("p", { class: "msg error" }, `Die Summe aller Salden ist ${cents(b.trial_balance)} statt 0. Bitte melden Sie das dem Betrieb.`),
+  );
+}
+
+function revenueTable(items) {
+  if (items.length === 0) return h("p", { class: "empty" }, "Kein Umsatz in diesem Zeitraum.");
+  const months = [...new Set(items.map((i) => i.month))].sort();
+  const things = [...new Set(items.map((i) => i.item))].sort();
+  const net = new Map(items.map((i) => [`${i.item}|${i.month}`, i.net]));
+  const itemText = (i) => (i.startsWith("resource/") ? resourceName(i.slice(9)) : i.startsWith("addon/") ? `Zusatz ${i.slice(6)}` : i);
+  const monthText = (m) => new Date(`${m}-15T12:00:00Z`).toLocaleDateString("de-DE", { month: "short", year: "numeric", timeZone: "UTC" });
+  const sum = (f) => items.filter(f).reduce((s, i) => s + i.net, 0);
+  const cols = months.map((_, n) => n + 1);
+  return h(
+    "div",
+    { class: "week-scroll", tabindex: "0", role: "region", "aria-label": "Umsatz nach Monat" },
+    listTable(
+      "Netto, ohne Umsatzsteuer",
+      ["Leistung", ...months.map(monthText), "Summe"],
+      [...things.map((t) => [itemText(t), ...months.map((m) => (net.has(`${t}|${m}`) ? cents(net.get(`${t}|${m}`)) : "–")), cents(sum((i) => i.item === t))]), [h("strong", {}, "Summe"), ...months.map((m) => cents(sum((i) => i.month === m))), cents(sum(() => true))]],
+      [...cols, months.length + 1],
+    ),
+  );
 }
 
 // The log as an auditor reads it: newest page first, filtered by kind of
@@ -1527,6 +1993,11 @@ async function route() {
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
   if (path === "/finanzen" && may.seeFinance()) return viewFinance();
+  if (path === "/finanzen/rechnungen" && may.seeFinance()) return viewInvoices(params);
+  if (path === "/finanzen/zahlungen" && may.seeFinance()) return viewPayments();
+  if (path === "/finanzen/gutschriften" && may.seeFinance()) return viewCreditNotes();
+  if (path === "/finanzen/buecher" && may.seeFinance()) return viewBooks(params);
+  if (path.startsWith("/rechnung/") && may.seeFinance()) return viewInvoice(decodeURIComponent(path.slice(10)));
   if (path === "/einrichtung" && may.setup()) return viewSetup();
   if (path.startsWith("/einrichtung/") && may.setup()) return viewRules(decodeURIComponent(path.slice(13)));
   if (path === "/protokoll" && may.audit()) return viewAudit(params);

@@ -1253,6 +1253,101 @@ await scenario("back office: an admin sets up a rehearsal room with weekly hours
   await clerk.context().close();
 });
 
+await scenario("back office: an admin creates a group and a school with its billing profile and a qualification, grants and revokes a right with a quota; bad input is explained", async () => {
+  const asAdmin = async (p) => JSON.parse((await get(`${SB}/v1/tenants/buergerhaus${p}`, { Authorization: `Bearer ${adminKey}` })).text);
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "verwaltung@buergerhaus.example");
+  await page.getByRole("link", { name: "Kundschaft" }).click();
+  await page.getByRole("heading", { name: "Kundschaft und Rechte" }).waitFor();
+  await page.getByLabel("Kennung der Gruppe").fill("schulen");
+  await page.getByLabel("Name der Gruppe").fill("Schulen");
+  await page.getByRole("button", { name: "Gruppe anlegen" }).click();
+  await waitText(page, "Gruppe „Schulen“ angelegt.");
+  await page.getByRole("cell", { name: "schulen", exact: true }).waitFor();
+
+  const create = page.locator("form").filter({ hasText: "Neu anlegen" });
+  await create.getByLabel("Gruppe").selectOption("schulen");
+  await create.getByLabel("Kennung (optional)").fill("gs-am-park");
+  await create.getByRole("button", { name: "Anlegen" }).click();
+  await waitText(page, "Angelegt: gs-am-park in der Gruppe Schulen.");
+  check((await page.locator("code.invite-link").textContent()).startsWith("sbc_"), "the customer's access is shown once");
+  await create.getByRole("button", { name: "Anlegen" }).click();
+  await waitText(page, "Diese Kennung ist schon vergeben.");
+  await page.getByRole("link", { name: "Rechnungsanschrift und Qualifikationen eintragen" }).click();
+  await page.getByRole("heading", { name: "gs-am-park" }).waitFor();
+
+  // A Leitweg-ID whose check digits are wrong: named, nothing stored.
+  await page.getByLabel("Name auf der Rechnung").fill("Grundschule am Park");
+  await page.getByLabel("Straße und Hausnummer").fill("Parkallee 4");
+  await page.getByLabel("Postleitzahl").fill("12345");
+  await page.getByLabel("Ort", { exact: true }).fill("Musterstadt");
+  await page.getByLabel("Leitweg-ID (optional)").fill("04011000-1234512345-07");
+  await page.getByRole("button", { name: "Rechnungsanschrift speichern" }).click();
+  await waitText(page, "Bitte prüfen Sie: Leitweg-ID (Prüfziffer stimmt nicht).");
+  check(!(await asAdmin("/customers/gs-am-park")).billing, "a bad billing profile stored nothing");
+  await page.getByLabel("Leitweg-ID (optional)").fill("04011000-1234512345-06");
+  await page.getByRole("button", { name: "Rechnungsanschrift speichern" }).click();
+  await page.getByRole("heading", { name: "Grundschule am Park (gs-am-park)" }).waitFor();
+  await waitText(page, "Rechnungsanschrift gespeichert.");
+  await waitText(page, "Grundschule am Park, Parkallee 4, 12345 Musterstadt");
+
+  await page.getByLabel("Qualifikation", { exact: true }).fill("tablet-fuehrerschein");
+  await page.getByLabel("Gültig bis einschließlich").fill("2027-07-31");
+  await page.getByLabel("Grundlage").fill("Medienkurs Klasse 4");
+  await page.getByRole("button", { name: "Eintragen" }).click();
+  await waitText(page, "Qualifikation „tablet-fuehrerschein“ eingetragen.");
+  await page.getByRole("cell", { name: "Medienkurs Klasse 4" }).waitFor();
+  const school = await asAdmin("/customers/gs-am-park");
+  check(school.billing.leitweg_id === "04011000-1234512345-06" && school.qualifications["tablet-fuehrerschein"].valid_until.startsWith("2027-07-31T22:00:00"), `the school as stored: ${JSON.stringify(school)}`);
+  await look(page, "admin-customer");
+
+  // A right with a quota; a quota for the anonymous public is refused in words.
+  await page.getByRole("link", { name: "Kundschaft" }).click();
+  await page.getByRole("heading", { name: "Nutzungsrechte" }).waitFor();
+  const right = page.locator("form").filter({ hasText: "Recht erteilen" });
+  await right.getByLabel("Raum / Gerät").selectOption("tablets");
+  await right.getByLabel("Gruppe").selectOption("public");
+  await right.getByLabel("Kontingent in Stunden").fill("zehn");
+  await right.getByRole("button", { name: "Recht erteilen" }).click();
+  await waitText(page, "Bitte geben Sie das Kontingent in Stunden an");
+  await right.getByLabel("Kontingent in Stunden").fill("5");
+  await right.getByRole("button", { name: "Recht erteilen" }).click();
+  await waitText(page, "die Öffentlichkeit bucht ohne Anmeldung und kann keins haben");
+  check((await asAdmin("/rights")).items.every((r) => r.resource !== "tablets"), "a refused right stored nothing");
+  await right.getByLabel("Gruppe").selectOption("schulen");
+  await right.getByLabel("Kontingent in Stunden").fill("7,5");
+  await right.getByLabel("Grundlage").fill("Schulvertrag 2027");
+  await right.getByRole("button", { name: "Recht erteilen" }).click();
+  await waitText(page, "Schulen darf Tablet-Koffer jetzt buchen.");
+  const row = page.getByRole("row").filter({ hasText: "Schulvertrag 2027" });
+  await row.getByRole("cell", { name: "7,5 Std. je Monat" }).waitFor();
+  await look(page, "admin-customers");
+  const granted = (await asAdmin("/rights")).items.find((r) => r.resource === "tablets");
+  check(granted && granted.group === "schulen" && granted.quota_minutes === 450 && granted.quota_period === "month", `the right as stored: ${JSON.stringify(granted)}`);
+  // Revoked again: the tablets stay open to everyone for the other scenarios.
+  await row.getByRole("button", { name: "Widerrufen" }).click();
+  await waitText(page, "Das Recht von Schulen für Tablet-Koffer ist widerrufen.");
+  await page.getByRole("row").filter({ hasText: "Schulvertrag 2027" }).getByRole("cell", { name: "widerrufen" }).waitFor();
+  await page.context().close();
+
+  // A clerk registers customers but defines no groups or rights; an auditor changes nothing.
+  const clerk = await newPage();
+  await signIn(clerk, "sachbearbeitung@buergerhaus.example");
+  await clerk.getByRole("link", { name: "Kundschaft" }).click();
+  await clerk.getByRole("heading", { name: "Nutzungsrechte" }).waitFor();
+  check((await clerk.getByRole("button", { name: "Anlegen", exact: true }).count()) === 1, "a clerk registers customers");
+  check((await clerk.getByRole("button", { name: /Gruppe anlegen|Recht erteilen|Widerrufen/ }).count()) === 0, "a clerk sees no group or right controls");
+  await clerk.context().close();
+  const audit = await newPage();
+  await signIn(audit, "pruefung@buergerhaus.example");
+  await audit.getByRole("link", { name: "Kundschaft" }).click();
+  await audit.getByRole("heading", { name: "Nutzungsrechte" }).waitFor();
+  await audit.goto(`${BO}#/kunde/gs-am-park`);
+  await audit.getByRole("heading", { name: "Grundschule am Park (gs-am-park)" }).waitFor();
+  check((await audit.getByRole("button").filter({ hasText: /Anlegen|Eintragen|speichern|ändern|Widerrufen|erteilen/ }).count()) === 0, "the auditor sees no control");
+  await audit.context().close();
+});
+
 await browser.close();
 hostServer.close();
 for (const c of children) c.kill("SIGTERM");

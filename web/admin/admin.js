@@ -11,7 +11,8 @@
 // closing) with /rechnungen, /zahlungen, /gutschriften and /buecher (journal,
 // balances, revenue), #/rechnung/<id>, #/protokoll (the log),
 // #/einrichtung[/<resource>] (resources, rules, holidays; admins) and
-// #/konten (accounts, admins);
+// #/konten (accounts, admins); #/kunden (customers, groups, rights) and
+// #/kunde/<id> (group, billing profile, qualifications);
 // /admin/{tenant}/join#token=… accepts an invitation.
 
 const root = document.querySelector("[data-saalbuch-admin]");
@@ -72,6 +73,11 @@ const PROBLEM = {
   outside_opening_hours: "Das liegt außerhalb der Öffnungszeiten.",
   booking_started: "Die Buchung hat schon begonnen und kann nicht mehr verlegt werden.",
   too_late: "Dafür ist es zu spät.",
+  group_exists: "Diese Gruppe gibt es schon.",
+  customer_exists: "Diese Kennung ist schon vergeben.",
+  unknown_group: "Diese Gruppe gibt es nicht.",
+  quota_needs_customers: "Ein Kontingent zählt je Kundin/Kunde; die Öffentlichkeit bucht ohne Anmeldung und kann keins haben.",
+  already_revoked: "Das ist schon widerrufen.",
   storage_failure: "Der Server konnte nicht speichern. Es wurde nichts geändert; bitte versuchen Sie es erneut.",
 };
 
@@ -168,6 +174,12 @@ const FIELD = {
   "contact.address.country": "Land",
   email: "E-Mail-Adresse",
   name: "Name",
+  id: "Kennung",
+  group: "Gruppe",
+  qualification: "Qualifikation",
+  valid_until: "Gültig bis",
+  basis: "Grundlage",
+  quota_minutes: "Kontingent",
   role: "Rolle",
 };
 
@@ -381,6 +393,11 @@ async function viewSearch(params) {
   const resource = h("select", { id: "f-resource", name: "resource" }, h("option", { value: "" }, "alle"), resources.map((r) => h("option", { value: r.id, selected: params.get("resource") === r.id }, r.name)));
   const from = h("input", { id: "f-from", type: "date", name: "from", value: params.get("from") || today() });
   const to = h("input", { id: "f-to", type: "date", name: "to", value: params.get("to") || "" });
+  const customer = h("input", { id: "f-customer", name: "customer", value: params.get("customer") || "", list: "f-customers", autocomplete: "off" });
+  const customers = h("datalist", { id: "f-customers" });
+  api("GET", "/customers")
+    .then((r) => customers.append(...(r.items || []).map((c) => h("option", { value: c.id }, customerText(c)))))
+    .catch(() => {});
   const form = h(
     "form",
     {
@@ -388,13 +405,15 @@ async function viewSearch(params) {
       onsubmit: (e) => {
         e.preventDefault();
         const q = new URLSearchParams();
-        for (const c of [number, status, resource, from, to]) if (c.value) q.set(c.name, c.value);
+        for (const c of [number, status, resource, customer, from, to]) if (c.value.trim()) q.set(c.name, c.value.trim());
         location.hash = `#/buchungen?${q}`;
       },
     },
     field("Buchungsnummer", number),
     field("Status", status),
     field("Raum / Gerät", resource),
+    field("Kundin/Kunde", customer),
+    customers,
     field("von", from),
     field("bis", to),
     h("button", { type: "submit" }, "Suchen"),
@@ -406,6 +425,7 @@ async function viewSearch(params) {
     let q = windowFor(first, last);
     if (status.value) q += `&status=${enc(status.value)}`;
     if (resource.value) q += `&resource=${enc(resource.value)}`;
+    if (customer.value.trim()) q += `&customer=${enc(customer.value.trim())}`;
     let list = (await bookings(q)).filter((b) => b.start_local.slice(0, 10) >= first && b.start_local.slice(0, 10) <= last);
     const n = number.value.trim().toUpperCase();
     if (n) list = list.filter((b) => b.number.includes(n));
@@ -801,7 +821,8 @@ async function viewPhone(params) {
   showFree();
   try {
     const { items } = await api("GET", "/customers");
-    customer.append(...items.map((c) => h("option", { value: c.id }, c.group ? `${c.id} (${c.group})` : c.id)));
+    groupsCache = await api("GET", "/groups").then((r) => r.items || []).catch(() => groupsCache);
+    customer.append(...items.map((c) => h("option", { value: c.id }, `${customerText(c)}, ${groupName(c.group)}`)));
   } catch {
     // without the list a private caller can still be booked
   }
@@ -1600,6 +1621,316 @@ async function checkpointSection() {
   return box;
 }
 
+// ---- customers, groups and usage rights ----
+
+const PERIOD = { week: "Woche", month: "Monat", year: "Jahr" };
+let groupsCache = [];
+const groupName = (id) => (id === "public" ? "Öffentlichkeit" : (groupsCache.find((g) => g.id === id) || {}).name || id);
+// A customer as a clerk recognises them: the name their invoices go to.
+const customerText = (c) => (c.billing && c.billing.name ? `${c.billing.name} (${c.id})` : c.id);
+const quotaHours = (minutes) => `${(minutes / 60).toLocaleString("de-DE", { maximumFractionDigits: 2 })} Std.`;
+
+// Customers (their group, whom their invoices name, their qualifications),
+// the groups, and what each group may do with each resource.
+async function viewCustomers() {
+  const region = h("div", { role: "status" });
+  page("Kundschaft und Rechte", region);
+  let customers, rights;
+  try {
+    [groupsCache, customers, rights] = await Promise.all([api("GET", "/groups").then((r) => r.items || []), listAll("/customers"), listAll("/rights")]);
+  } catch (e) {
+    return say(region, sentence(e), "error");
+  }
+  const text = h("input", { id: "k-text", type: "search", placeholder: "Name, Ort, Kennung, Gruppe", autocomplete: "off" });
+  const list = h("div", {});
+  const draw = () => {
+    const needle = text.value.trim().toLowerCase();
+    const shown = customers.filter((c) => !needle || [c.id, groupName(c.group), recipientText(c.billing)].join(" ").toLowerCase().includes(needle));
+    list.replaceChildren(
+      shown.length === 0
+        ? h("p", { class: "empty" }, customers.length ? "Niemand passt zur Suche." : "Noch keine Kundinnen und Kunden.")
+        : pager(shown, (part) =>
+            listTable(
+              count(shown.length, "Kundin/Kunde", "Kundinnen und Kunden"),
+              ["Kundin/Kunde", "Gruppe", "Rechnung an", "Qualifikationen"],
+              part.map((c) => [h("a", { href: `#/kunde/${enc(c.id)}` }, c.billing && c.billing.name ? c.billing.name : c.id), groupName(c.group), recipientText(c.billing) || "–", Object.keys(c.qualifications || {}).join(", ") || "–"]),
+            ),
+          ),
+    );
+  };
+  text.addEventListener("input", draw);
+  draw();
+  main().append(
+    h("section", {}, h("h2", {}, "Kundinnen und Kunden"), h("div", { class: "filters" }, field("Suche", text)), list, may.book() ? newCustomerForm() : ""),
+    h("section", {}, h("h2", {}, "Gruppen"), groupsCache.length ? listTable("Gruppen der Kundschaft; „Öffentlichkeit“ bucht ohne Anmeldung", ["Kennung", "Name"], groupsCache.map((g) => [g.id, g.name])) : h("p", { class: "empty" }, "Noch keine Gruppen."), may.setup() ? newGroupForm(region) : ""),
+    h("section", {}, h("h2", {}, "Nutzungsrechte"), rightsTable(rights, region), may.setup() ? newRightForm(region) : ""),
+  );
+}
+
+function newCustomerForm() {
+  const group = h("select", { id: "c-group", required: true }, groupsCache.map((g) => h("option", { value: g.id }, g.name)));
+  const id = h("input", { id: "c-id", maxlength: "64", autocomplete: "off", placeholder: "frei lassen: wird vergeben" });
+  const out = h("div", {});
+  const note = h("div", { role: "status" });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        if (!group.value) return say(note, "Bitte legen Sie zuerst eine Gruppe an.", "error");
+        try {
+          const r = await api("POST", "/customers", id.value.trim() ? { id: id.value.trim(), group: group.value } : { group: group.value });
+          say(note, "");
+          out.replaceChildren(
+            h("p", { class: "msg ok" }, `Angelegt: ${r.id} in der Gruppe ${groupName(r.group)}. `, h("a", { href: `#/kunde/${enc(r.id)}` }, "Rechnungsanschrift und Qualifikationen eintragen")),
+            h("p", {}, "Der persönliche Zugang zum Buchen (nur jetzt sichtbar; bitte sicher weitergeben):"),
+            h("code", { class: "invite-link" }, r.customer_token),
+          );
+        } catch (err) {
+          say(note, sentence(err), "error");
+        }
+      },
+    },
+    h("h3", {}, "Neu anlegen"),
+    h("div", { class: "row" }, field("Gruppe", group), field("Kennung (optional)", id)),
+    note,
+    h("button", { type: "submit" }, "Anlegen"),
+    out,
+  );
+}
+
+function newGroupForm(region) {
+  const id = h("input", { id: "g-id", required: true, maxlength: "64", autocomplete: "off", placeholder: "vereine" });
+  const name = h("input", { id: "g-name", required: true, maxlength: "200", autocomplete: "off", placeholder: "Vereine" });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api("POST", "/groups", { id: id.value.trim(), name: name.value.trim() });
+          saved(region, `Gruppe „${name.value.trim()}“ angelegt.`);
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    h("h3", {}, "Neue Gruppe"),
+    h("div", { class: "row" }, field("Kennung der Gruppe", id), field("Name der Gruppe", name)),
+    h("button", { type: "submit", class: "secondary" }, "Gruppe anlegen"),
+  );
+}
+
+function rightsTable(rights, region) {
+  if (rights.length === 0) return h("p", { class: "empty" }, "Keine Nutzungsrechte: jede Gruppe darf alles buchen. Sobald ein Raum ein Recht hat, dürfen ihn nur noch Gruppen mit Recht buchen.");
+  const revoke = async (r) => {
+    try {
+      await api("POST", `/rights/${enc(r.id)}/revoke`, {});
+      saved(region, `Das Recht von ${groupName(r.group)} für ${resourceName(r.resource)} ist widerrufen.`);
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+  };
+  const until = (r) => (r.valid_until ? `bis ${dateOnly(r.valid_until)}` : "unbefristet");
+  return listTable(
+    count(rights.length, "Recht", "Rechte"),
+    ["Raum / Gerät", "Gruppe", "Darf", "Kontingent", "Gültig", "Grundlage", h("span", { class: "sr" }, "Widerrufen")],
+    rights.map((r) => [
+      resourceName(r.resource),
+      groupName(r.group),
+      r.revoked ? "widerrufen" : !r.may_book ? "nicht buchen" : r.needs_approval ? "anfragen (mit Freigabe)" : r.hold ? "vormerken (bis zur Zahlung)" : "buchen",
+      r.quota_minutes ? `${quotaHours(r.quota_minutes)} je ${PERIOD[r.quota_period] || r.quota_period}` : "–",
+      until(r),
+      r.basis || "–",
+      !r.revoked && may.setup() ? h("button", { type: "button", class: "secondary", onclick: () => revoke(r) }, "Widerrufen") : "",
+    ]),
+  );
+}
+
+function newRightForm(region) {
+  const resource = h("select", { id: "r-resource", required: true }, resources.map((r) => h("option", { value: r.id }, r.name)));
+  const group = h("select", { id: "r-group", required: true }, h("option", { value: "public" }, "Öffentlichkeit"), groupsCache.map((g) => h("option", { value: g.id }, g.name)));
+  const how = h("select", { id: "r-how" }, h("option", { value: "book" }, "buchen"), h("option", { value: "approval" }, "anfragen (mit Freigabe)"), h("option", { value: "hold" }, "vormerken (bis zur Zahlung)"), h("option", { value: "none" }, "nicht buchen"));
+  const quota = h("input", { id: "r-quota", inputmode: "decimal", autocomplete: "off", placeholder: "keins" });
+  const period = h("select", { id: "r-period" }, Object.entries(PERIOD).map(([k, v]) => h("option", { value: k, selected: k === "month" }, v)));
+  const until = h("input", { id: "r-until", type: "date" });
+  const basis = h("input", { id: "r-basis", maxlength: "1000", autocomplete: "off", placeholder: "z. B. Ratsbeschluss vom 12.03." });
+  const note = h("div", { role: "status" });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const body = { resource: resource.value, group: group.value, may_book: how.value !== "none", needs_approval: how.value === "approval", hold: how.value === "hold" };
+        if (quota.value.trim()) {
+          const hours = Number(quota.value.trim().replace(",", "."));
+          if (!(hours > 0) || hours > 10000) return (say(note, "Bitte geben Sie das Kontingent in Stunden an, zum Beispiel 10, oder lassen Sie es leer.", "error"), quota.focus());
+          body.quota_minutes = Math.round(hours * 60);
+          body.quota_period = period.value;
+        }
+        if (until.value) body.valid_until = new Date(zoned(addDays(until.value, 1), "00:00")).toISOString().slice(0, 19) + "Z";
+        if (basis.value.trim()) body.basis = basis.value.trim();
+        try {
+          await api("POST", "/rights", body);
+          saved(region, `${groupName(group.value)} darf ${resourceName(resource.value)} jetzt ${how.selectedOptions[0].textContent}.`);
+        } catch (err) {
+          say(note, sentence(err), "error");
+        }
+      },
+    },
+    h("h3", {}, "Recht erteilen"),
+    h("div", { class: "row" }, field("Raum / Gerät", resource), field("Gruppe", group), field("Darf", how)),
+    h("div", { class: "row" }, field("Kontingent in Stunden", quota), field("je", period), field("Gültig bis einschließlich", until), field("Grundlage", basis)),
+    note,
+    h("button", { type: "submit" }, "Recht erteilen"),
+  );
+}
+
+// One customer: group, billing profile, qualifications, bookings.
+async function viewCustomer(id) {
+  const region = h("div", { role: "status" });
+  let c;
+  try {
+    [c, groupsCache] = await Promise.all([api("GET", `/customers/${enc(id)}`), api("GET", "/groups").then((r) => r.items || [])]);
+  } catch (e) {
+    page("Kundin/Kunde", region);
+    return say(region, sentence(e), e.status === 404 ? "info" : "error");
+  }
+  const quals = Object.entries(c.qualifications || {});
+  const revoke = async (q) => {
+    try {
+      await api("POST", `/customers/${enc(c.id)}/qualifications/${enc(q)}/revoke`, {});
+      saved(region, `Qualifikation „${q}“ widerrufen.`);
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+  };
+  const since = addDays(today(), -365);
+  page(
+    customerText(c),
+    region,
+    h(
+      "dl",
+      { class: "facts" },
+      [
+        ["Kennung", c.id],
+        ["Gruppe", groupName(c.group)],
+        ["Angelegt am", dateOnly(c.registered_at)],
+        ["Rechnung an", recipientText(c.billing) || "keine Rechnungsanschrift hinterlegt"],
+        c.billing && c.billing.leitweg_id ? ["Leitweg-ID", c.billing.leitweg_id] : null,
+        ["Buchungen", h("a", { href: `#/buchungen?customer=${enc(c.id)}&from=${since}` }, "Buchungen seit einem Jahr suchen")],
+      ]
+        .filter(Boolean)
+        .map(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]),
+    ),
+    h("h2", {}, "Qualifikationen"),
+    quals.length === 0
+      ? h("p", { class: "empty" }, "Keine.")
+      : listTable(
+          count(quals.length, "Qualifikation", "Qualifikationen"),
+          ["Qualifikation", "Gültig bis", "Grundlage", "Erteilt", h("span", { class: "sr" }, "Widerrufen")],
+          quals.map(([q, v]) => [q, v.valid_until ? dateOnly(v.valid_until) : "unbefristet", v.basis || "–", `${dateOnly(v.granted_at)}, ${actorText(v.granted_by)}`, may.book() ? h("button", { type: "button", class: "secondary", onclick: () => revoke(q) }, "Widerrufen") : ""]),
+        ),
+    ...(may.book() ? [qualificationForm(c, region), groupForm(c, region), billingForm(c, region)] : []),
+  );
+}
+
+function qualificationForm(c, region) {
+  const q = h("input", { id: "q-name", required: true, maxlength: "64", autocomplete: "off", placeholder: "z. B. lasercutter" });
+  const until = h("input", { id: "q-until", type: "date", min: today() });
+  const basis = h("input", { id: "q-basis", maxlength: "1000", autocomplete: "off", placeholder: "z. B. Einweisung am 05.12." });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const body = { qualification: q.value.trim() };
+        if (until.value) body.valid_until = new Date(zoned(addDays(until.value, 1), "00:00")).toISOString().slice(0, 19) + "Z";
+        if (basis.value.trim()) body.basis = basis.value.trim();
+        try {
+          await api("POST", `/customers/${enc(c.id)}/qualifications`, body);
+          saved(region, `Qualifikation „${body.qualification}“ eingetragen.`);
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    h("h3", {}, "Qualifikation eintragen"),
+    h("div", { class: "row" }, field("Qualifikation", q), field("Gültig bis einschließlich", until), field("Grundlage", basis)),
+    h("button", { type: "submit", class: "secondary" }, "Eintragen"),
+  );
+}
+
+function groupForm(c, region) {
+  const group = h("select", { id: "cg-group" }, groupsCache.map((g) => h("option", { value: g.id, selected: g.id === c.group }, g.name)));
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api("PUT", `/customers/${enc(c.id)}/group`, { group: group.value });
+          saved(region, `Jetzt in der Gruppe ${groupName(group.value)}.`);
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    h("h3", {}, "Gruppe ändern"),
+    h("div", { class: "row" }, field("Neue Gruppe", group)),
+    h("button", { type: "submit", class: "secondary" }, "Gruppe ändern"),
+  );
+}
+
+// The billing profile: whom the invoices of this customer's bookings name
+// when a booking gives no address of its own (over 250 € one is needed).
+function billingForm(c, region) {
+  const b = c.billing || {};
+  const input = (id, value, attrs = {}) => h("input", { id, value: value || "", autocomplete: "off", ...attrs });
+  const f = {
+    name: input("bp-name", b.name, { required: true, maxlength: "200" }),
+    street: input("bp-street", b.street, { required: true, maxlength: "200" }),
+    postcode: input("bp-postcode", b.postcode, { required: true, maxlength: "16" }),
+    city: input("bp-city", b.city, { required: true, maxlength: "100" }),
+    country: input("bp-country", b.country || "DE", { required: true, maxlength: "2", pattern: "[A-Za-z]{2}" }),
+    leitweg_id: input("bp-leitweg", b.leitweg_id, { maxlength: "46", placeholder: "nur für Behörden, z. B. 04011000-1234512345-06" }),
+  };
+  const note = h("div", { role: "status" });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const body = {};
+        for (const [k, el] of Object.entries(f)) if (el.value.trim()) body[k] = k === "country" ? el.value.trim().toUpperCase() : el.value.trim();
+        try {
+          await api("PUT", `/customers/${enc(c.id)}/billing`, body);
+          saved(region, "Rechnungsanschrift gespeichert. Schon ausgestellte Rechnungen bleiben, wie sie sind.");
+        } catch (err) {
+          const fields = (err.problem && err.problem.details && err.problem.details.fields) || [];
+          say(note, fields.length ? `Bitte prüfen Sie: ${fields.map((x) => (x.field === "leitweg_id" ? "Leitweg-ID (Prüfziffer stimmt nicht)" : FIELD[`contact.address.${x.field}`] || x.field)).join(", ")}.` : sentence(err), "error");
+          const first = fields.length && f[fields[0].field];
+          if (first) first.focus();
+        }
+      },
+    },
+    h("h3", {}, "Rechnungsanschrift"),
+    h("p", { class: "hint" }, "Gilt für Buchungen ohne eigene Anschrift; ab 250 € muss eine Rechnung sie nennen (§ 14 UStG)."),
+    field("Name auf der Rechnung", f.name),
+    field("Straße und Hausnummer", f.street),
+    h("div", { class: "row" }, field("Postleitzahl", f.postcode), field("Ort", f.city), field("Land (ISO, z. B. DE)", f.country)),
+    field("Leitweg-ID (optional)", f.leitweg_id),
+    note,
+    h("button", { type: "submit" }, "Rechnungsanschrift speichern"),
+  );
+}
+
 // ---- set-up (admins) ----
 
 const KIND = { room: "Raum", device: "Gerät", pool: "Pool (gleiche Stücke)", event: "Kurs / Veranstaltung" };
@@ -1949,6 +2280,7 @@ function nav(signedIn) {
       link("#/buchungen", "Buchungen", may.seeBookings()),
       link("#/freigaben", "Freigaben", may.seeBookings()),
       link("#/telefon", "Telefonbuchung", may.book()),
+      link("#/kunden", "Kundschaft", may.seeBookings()),
       link("#/finanzen", "Finanzen", may.seeFinance()),
       link("#/protokoll", "Protokoll", may.audit()),
       link("#/einrichtung", "Einrichtung", may.setup()),
@@ -2008,6 +2340,8 @@ async function route() {
   if (path === "/kalender") return viewWeek(params);
   if (path === "/telefon" && may.book()) return viewPhone(params);
   if (path === "/konten" && may.accounts()) return viewAccounts();
+  if (path === "/kunden") return viewCustomers();
+  if (path.startsWith("/kunde/")) return viewCustomer(decodeURIComponent(path.slice(7)));
   return viewToday();
 }
 const render = route;

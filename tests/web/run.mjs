@@ -1348,6 +1348,97 @@ await scenario("back office: an admin creates a group and a school with its bill
   await audit.context().close();
 });
 
+await scenario("back office: an admin adds a tariff version from a date, an add-on, a course date and the widget's name; bad input is explained and stores nothing", async () => {
+  const asAdmin = async (p) => JSON.parse((await get(`${SB}/v1/tenants/buergerhaus${p}`, { Authorization: `Bearer ${adminKey}` })).text);
+  const inDays = (n) => new Date(Date.now() + n * 86400e3).toISOString().slice(0, 10);
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "verwaltung@buergerhaus.example");
+  await page.getByRole("link", { name: "Einrichtung" }).click();
+  const tabs = page.getByRole("navigation", { name: "Einrichtung" });
+  await tabs.getByRole("link", { name: "Tarife" }).click();
+  await page.getByRole("heading", { name: "Tarife" }).waitFor();
+  await page.getByRole("button", { name: "Neue Version von saal-stunde …" }).click();
+  await page.getByLabel("Preis in €").fill("fünfzig");
+  await page.getByRole("button", { name: "Tarif speichern" }).click();
+  await waitText(page, "Bitte geben Sie den Preis in Euro an");
+  const from = inDays(40);
+  await page.getByLabel("Preis in €").fill("50,00");
+  await page.getByLabel("Gilt ab").fill(from);
+  await page.getByRole("button", { name: "Tarif speichern" }).click();
+  await waitText(page, "Tarif saal-stunde: 50,00 € je Stunde inkl. 19 % USt ab");
+  await page.getByRole("cell", { name: /50,00 € je Stunde/ }).waitFor();
+  await waitText(page, "(künftig)");
+  const tariff = await asAdmin("/tariffs/saal-stunde");
+  const newest = tariff.versions[tariff.versions.length - 1];
+  check(tariff.versions.length === 2 && newest.amount === 5000 && newest.valid_from.startsWith(from.slice(0, 8)), `the new version: ${JSON.stringify(tariff)}`);
+  await look(page, "admin-tariffs");
+
+  await tabs.getByRole("link", { name: "Zusatzleistungen" }).click();
+  await page.getByRole("heading", { name: "Zusatzleistungen" }).waitFor();
+  await page.getByLabel("Kennung").fill("stuehle");
+  await page.getByLabel("Name", { exact: true }).fill("Stühle (50 Stück)");
+  await page.getByLabel("Bestand (0 = unbegrenzt)").fill("50");
+  await page.getByLabel("Seminarraum 1").selectOption("optional");
+  await page.getByRole("button", { name: "Zusatzleistung speichern" }).click();
+  await waitText(page, "Zusatzleistung „Stühle (50 Stück)“ gespeichert.");
+  await page.getByRole("button", { name: "Beamer ändern …" }).click();
+  await page.getByLabel("Bestand (0 = unbegrenzt)").fill("3");
+  await page.getByRole("button", { name: "Zusatzleistung speichern" }).click();
+  await waitText(page, "Zusatzleistung „Beamer“ gespeichert.");
+  await page.getByRole("cell", { name: "3 Stück" }).waitFor();
+  const addons = (await asAdmin("/addons")).items;
+  const chairs = addons.find((a) => a.id === "stuehle");
+  check(chairs && chairs.stock === 50 && chairs.offers.length === 1 && chairs.offers[0].resource === "seminarraum" && addons.find((a) => a.id === "beamer").stock === 3, `the add-ons: ${JSON.stringify(addons)}`);
+  await look(page, "admin-addons");
+
+  // A course date; an end before the start is a sentence.
+  await tabs.getByRole("link", { name: "Räume und Geräte" }).click();
+  await page.getByRole("row").filter({ hasText: "Kurs 3D-Druck" }).getByRole("link").click();
+  await page.getByRole("heading", { name: "Termine" }).waitFor();
+  const day = inDays(20);
+  await page.getByLabel("Tag", { exact: true }).fill(day);
+  await page.getByLabel("Beginn", { exact: true }).fill("18:00");
+  await page.getByLabel("Ende", { exact: true }).fill("17:00");
+  await page.getByRole("button", { name: "Termin anlegen" }).click();
+  await waitText(page, "Bitte wählen Sie Tag, Beginn und ein Ende nach dem Beginn.");
+  await page.getByLabel("Ende", { exact: true }).fill("20:00");
+  await page.getByLabel("Plätze").fill("8");
+  await page.getByLabel("Titel").fill("Aufbaukurs");
+  await page.getByRole("button", { name: "Termin anlegen" }).click();
+  await waitText(page, "18:00–20:00 Uhr angelegt.");
+  await page.getByRole("cell", { name: "Aufbaukurs" }).waitFor();
+  await look(page, "admin-course-dates");
+
+  // The widget's name; a site with a path is refused in words, nothing stored.
+  await tabs.getByRole("link", { name: "Auftritt im Web" }).click();
+  await page.getByRole("heading", { name: "Auftritt im Web" }).waitFor();
+  await page.getByLabel("Name im Buchungsfenster").fill("Bürgerhaus Musterstadt – Saalvergabe");
+  await page.getByLabel("Websites, die das Buchungsfenster einbetten dürfen (eine je Zeile)").fill("https://www.musterstadt.de/buchen");
+  await page.getByRole("button", { name: "Speichern" }).click();
+  await waitText(page, "Bitte prüfen Sie: Websites.");
+  check(JSON.parse((await get(`${SB}/v1/tenants/buergerhaus`)).text).public.display_name === "Bürgerhaus Musterstadt", "a refused setting stored nothing");
+  await page.getByLabel("Websites, die das Buchungsfenster einbetten dürfen (eine je Zeile)").fill("");
+  await page.getByRole("button", { name: "Speichern" }).click();
+  await waitText(page, "Gespeichert. Das Buchungsfenster zeigt die Änderungen beim nächsten Laden.");
+  await look(page, "admin-public");
+  let name = "";
+  for (let i = 0; i < 40 && name !== "Bürgerhaus Musterstadt – Saalvergabe"; i++) {
+    name = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus`)).text).public.display_name;
+    if (name !== "Bürgerhaus Musterstadt – Saalvergabe") await new Promise((r) => setTimeout(r, 250));
+  }
+  check(name === "Bürgerhaus Musterstadt – Saalvergabe", `the widget's name: ${name}`);
+  await page.context().close();
+
+  // Finance reads the tariffs, without controls.
+  const finance = await newPage();
+  await signIn(finance, "kasse@buergerhaus.example");
+  await finance.getByRole("heading", { name: "Finanzen" }).waitFor();
+  await finance.getByRole("navigation", { name: "Finanzen" }).getByRole("link", { name: "Tarife" }).click();
+  await finance.getByRole("cell", { name: "saal-stunde" }).waitFor();
+  check((await finance.getByRole("button").filter({ hasText: /Version|speichern/ }).count()) === 0, "finance changes no tariff");
+  await finance.context().close();
+});
+
 await browser.close();
 hostServer.close();
 for (const c of children) c.kill("SIGTERM");

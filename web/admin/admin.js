@@ -10,7 +10,9 @@
 // history, actions, reschedule), #/finanzen (open items, files, exports,
 // closing) with /rechnungen, /zahlungen, /gutschriften and /buecher (journal,
 // balances, revenue), #/rechnung/<id>, #/protokoll (the log),
-// #/einrichtung[/<resource>] (resources, rules, holidays; admins) and
+// #/einrichtung[/<resource>] (resources, rules, course dates, holidays;
+// admins), #/tarife, #/zusatzleistungen, #/auftritt (the widget's look and
+// the sites that embed it) and
 // #/konten (accounts, admins); #/kunden (customers, groups, rights) and
 // #/kunde/<id> (group, billing profile, qualifications);
 // /admin/{tenant}/join#token=… accepts an invitation.
@@ -115,9 +117,10 @@ class ApiError extends Error {
 let written = 0;
 
 // `type`: the body's media type; JSON bodies are given as values, any
-// other (an uploaded file's text) as the string to send.
-async function api(method, path, body, type = "application/json") {
-  const headers = { Accept: "application/json" };
+// other (an uploaded file's text) as the string to send; `extra`: more
+// request headers (If-Match).
+async function api(method, path, body, type = "application/json", extra = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (method !== "GET") {
     headers["Saalbuch-CSRF"] = csrf;
     headers["Idempotency-Key"] = crypto.randomUUID();
@@ -336,7 +339,7 @@ function page(title, ...content) {
   document.title = `${title} – Saalbuch Verwaltung`;
   const heading = h("h1", { tabindex: "-1" }, title);
   main().replaceChildren(heading, ...content);
-  const region = main().querySelector('[role="status"]');
+  const region = main().querySelector('[role="status"], [role="alert"]');
   if (flash && region) say(region, flash, "ok");
   flash = "";
   heading.focus();
@@ -1154,6 +1157,7 @@ function financeTabs(current) {
     ["#/finanzen/zahlungen", "Zahlungen und Erstattungen"],
     ["#/finanzen/gutschriften", "Gutschriften"],
     ["#/finanzen/buecher", "Journal, Salden, Umsatz"],
+    ["#/tarife", "Tarife"],
   ];
   return h("nav", { class: "tabs", "aria-label": "Finanzen" }, h("ul", {}, tabs.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === current ? "page" : null }, text)))));
 }
@@ -1931,6 +1935,321 @@ function billingForm(c, region) {
   );
 }
 
+// ---- set-up: tariffs, add-ons, the public side (admins) ----
+
+const UNIT = { hour: "je Stunde", booking: "je Buchung", unit: "je Stück / Platz" };
+
+// The pages of the set-up, one link each.
+function setupTabs(current) {
+  const tabs = [
+    ["#/einrichtung", "Räume und Geräte"],
+    ["#/tarife", "Tarife"],
+    ["#/zusatzleistungen", "Zusatzleistungen"],
+    ["#/auftritt", "Auftritt im Web"],
+  ];
+  return h("nav", { class: "tabs", "aria-label": "Einrichtung" }, h("ul", {}, tabs.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === current ? "page" : null }, text)))));
+}
+
+let addonsCache = [];
+// "resource/grosser-saal" → "Großer Saal"; "addon/beamer" → "Zusatz: Beamer".
+function targetText(t) {
+  if (t.startsWith("resource/")) return resourceName(t.slice(9));
+  if (t.startsWith("addon/")) return `Zusatz: ${(addonsCache.find((a) => a.id === t.slice(6)) || {}).name || t.slice(6)}`;
+  return t;
+}
+const priceText = (v, currency) => `${cents(v.amount, currency)} ${UNIT[v.unit] || v.unit}${v.gross ? " inkl." : " zzgl."} ${Number(v.tax_rate_percent).toLocaleString("de-DE")} % USt`;
+
+// Tariffs with their versions (a fee schedule changing on a date); admins
+// add a tariff or a new version of one.
+async function viewTariffs() {
+  const region = h("div", { role: "status" });
+  page("Tarife", may.setup() ? setupTabs("#/tarife") : financeTabs("#/tarife"), region);
+  let tariffs;
+  try {
+    [tariffs, addonsCache, groupsCache] = await Promise.all([listAll("/tariffs"), api("GET", "/addons").then((r) => r.items || []), api("GET", "/groups").then((r) => r.items || []).catch(() => groupsCache)]);
+  } catch (e) {
+    return say(region, sentence(e), "error");
+  }
+  const now = Date.now() * 1000;
+  const form = may.setup() ? tariffForm(region) : null;
+  main().append(
+    tariffs.length === 0
+      ? h("p", { class: "empty" }, "Noch keine Tarife: alles ist kostenlos.")
+      : listTable(
+          `${count(tariffs.length, "Tarif", "Tarife")}; ein Preis gilt ab seinem Datum, bis eine neuere Version gilt`,
+          ["Tarif", "Leistung", "Gruppe", "Preis", "Gilt ab", "Haushalt", h("span", { class: "sr" }, "Ändern")],
+          tariffs.flatMap((t) => {
+            const versions = [...t.versions].sort((a, b) => a.valid_from_us - b.valid_from_us);
+            const current = versions.filter((v) => v.valid_from_us <= now).pop();
+            return versions.map((v) => [
+              v === versions[0] ? h("strong", {}, t.id) : "",
+              v === versions[0] ? targetText(t.target) : "",
+              v === versions[0] ? (t.group ? groupName(t.group) : "alle Gruppen") : "",
+              priceText(v, t.currency),
+              `${dateOnly(v.valid_from)}${v === current ? " (gilt jetzt)" : v.valid_from_us > now ? " (künftig)" : " (abgelöst)"}`,
+              [v.description, v.product && `Produkt ${v.product}`, v.cost_center && `KSt ${v.cost_center}`].filter(Boolean).join(" · ") || "–",
+              form && v === versions[versions.length - 1] ? h("button", { type: "button", class: "secondary", onclick: () => form.fill(t, v) }, `Neue Version von ${t.id} …`) : "",
+            ]);
+          }),
+        ),
+    form || "",
+  );
+}
+
+function tariffForm(region) {
+  const targets = [...resources.map((r) => [`resource/${r.id}`, r.name]), ...addonsCache.map((a) => [`addon/${a.id}`, `Zusatz: ${a.name}`])];
+  const id = h("input", { id: "t-id", required: true, maxlength: "64", autocomplete: "off", placeholder: "saal-stunde" });
+  const target = h("select", { id: "t-target" }, targets.map(([v, text]) => h("option", { value: v }, text)));
+  const group = h("select", { id: "t-group" }, h("option", { value: "" }, "alle Gruppen ohne eigenen Tarif"), groupsCache.map((g) => h("option", { value: g.id }, g.name)));
+  const unit = h("select", { id: "t-unit" }, Object.entries(UNIT).map(([k, v]) => h("option", { value: k }, v)));
+  const price = h("input", { id: "t-price", required: true, inputmode: "decimal", autocomplete: "off", placeholder: "45,00" });
+  const gross = h("select", { id: "t-gross" }, h("option", { value: "true" }, "inklusive USt (brutto)"), h("option", { value: "false" }, "zuzüglich USt (netto)"));
+  const tax = h("select", { id: "t-tax" }, ["19", "7", "0"].map((r) => h("option", { value: r }, `${r} %`)));
+  const from = h("input", { id: "t-from", type: "date", min: today(), value: today() });
+  const description = h("input", { id: "t-description", maxlength: "200", autocomplete: "off", placeholder: "Saalmiete" });
+  const product = h("input", { id: "t-product", maxlength: "64", autocomplete: "off", placeholder: "1.1.1.01" });
+  const costCenter = h("input", { id: "t-cost-center", maxlength: "36", autocomplete: "off", placeholder: "4711" });
+  const note = h("div", { role: "status" });
+  const heading = h("h2", {}, "Neuer Tarif");
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const c = parseEuro(price.value);
+        if (c === null) return (say(note, "Bitte geben Sie den Preis in Euro an, zum Beispiel 45,00.", "error"), price.focus());
+        const body = { target: target.value, unit: unit.value, price: { amount: c, currency: "EUR" }, gross: gross.value === "true", tax_rate_percent: Number(tax.value) };
+        if (group.value) body.group = group.value;
+        if (from.value && from.value > today()) body.valid_from = new Date(zoned(from.value, "00:00")).toISOString().slice(0, 19) + "Z";
+        for (const [k, el] of [["description", description], ["product", product], ["cost_center", costCenter]]) if (el.value.trim()) body[k] = el.value.trim();
+        try {
+          await api("PUT", `/tariffs/${enc(id.value.trim())}`, body);
+          saved(region, `Tarif ${id.value.trim()}: ${priceText({ amount: c, unit: body.unit, gross: body.gross, tax_rate_percent: body.tax_rate_percent }, body.price.currency)} ab ${body.valid_from ? germanDate(from.value) : "sofort"}.`);
+        } catch (err) {
+          say(note, sentence(err), "error");
+        }
+      },
+    },
+    heading,
+    h("p", { class: "hint" }, "Eine neue Version eines Tarifs gilt ab ihrem Datum; Buchungen, die vorher gebucht wurden, behalten ihren Preis."),
+    h("div", { class: "row" }, field("Kennung des Tarifs", id), field("Leistung", target), field("Gruppe", group)),
+    h("div", { class: "row" }, field("Preis in €", price), field("Einheit", unit), field("Steuer", gross), field("USt-Satz", tax), field("Gilt ab", from)),
+    h("div", { class: "row" }, field("Text auf der Rechnung", description), field("Produkt (Haushalt)", product), field("Kostenstelle", costCenter)),
+    note,
+    h("button", { type: "submit" }, "Tarif speichern"),
+  );
+  // A new version of tariff `t`, starting from its newest one `v`.
+  form.fill = (t, v) => {
+    heading.textContent = `Neue Version von ${t.id}`;
+    id.value = t.id;
+    target.value = t.target;
+    group.value = t.group || "";
+    unit.value = v.unit;
+    price.value = euroInput(v.amount);
+    gross.value = String(v.gross);
+    tax.value = String(Math.round(v.tax_rate_percent));
+    description.value = v.description || "";
+    product.value = v.product || "";
+    costCenter.value = v.cost_center || "";
+    from.value = addDays(today(), 1);
+    form.scrollIntoView();
+    price.focus();
+  };
+  return form;
+}
+
+// Add-ons: what can be booked with a room (projector, chairs), their stock
+// and where they are offered (optionally mandatory).
+async function viewAddons() {
+  const region = h("div", { role: "status" });
+  page("Zusatzleistungen", setupTabs("#/zusatzleistungen"), region);
+  try {
+    addonsCache = (await api("GET", "/addons")).items || [];
+  } catch (e) {
+    return say(region, sentence(e), "error");
+  }
+  const form = addonForm(region);
+  main().append(
+    addonsCache.length === 0
+      ? h("p", { class: "empty" }, "Noch keine Zusatzleistungen.")
+      : listTable(
+          count(addonsCache.length, "Zusatzleistung", "Zusatzleistungen"),
+          ["Zusatzleistung", "Bestand", "Angeboten bei", h("span", { class: "sr" }, "Ändern")],
+          addonsCache.map((a) => [
+            a.name,
+            a.stock ? `${a.stock} Stück` : "unbegrenzt",
+            (a.offers || []).map((o) => `${resourceName(o.resource)}${o.mandatory ? " (Pflicht)" : ""}`).join(", ") || "nirgends",
+            h("button", { type: "button", class: "secondary", onclick: () => form.fill(a) }, `${a.name} ändern …`),
+          ]),
+        ),
+    form,
+  );
+}
+
+function addonForm(region) {
+  const id = h("input", { id: "ad-id", required: true, maxlength: "64", autocomplete: "off", placeholder: "beamer" });
+  const name = h("input", { id: "ad-name", required: true, maxlength: "200", autocomplete: "off", placeholder: "Beamer" });
+  const stock = h("input", { id: "ad-stock", type: "number", min: "0", value: "0" });
+  const offer = resources.map((r) => h("select", { id: `ad-offer-${r.id}` }, h("option", { value: "" }, "nicht angeboten"), h("option", { value: "optional" }, "wählbar"), h("option", { value: "mandatory" }, "immer dabei (Pflicht)")));
+  const note = h("div", { role: "status" });
+  const heading = h("h2", {}, "Neue Zusatzleistung");
+  let version = null;
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const offers = resources.flatMap((r, i) => (offer[i].value ? [{ resource: r.id, mandatory: offer[i].value === "mandatory" }] : []));
+        try {
+          await api("PUT", `/addons/${enc(id.value.trim())}`, { name: name.value.trim(), stock: Number(stock.value) || 0, offers }, "application/json", version ? { "If-Match": `"${version}"` } : {});
+          saved(region, `Zusatzleistung „${name.value.trim()}“ gespeichert.`);
+        } catch (err) {
+          say(note, sentence(err), "error");
+        }
+      },
+    },
+    heading,
+    h("div", { class: "row" }, field("Kennung", id), field("Name", name), field("Bestand (0 = unbegrenzt)", stock)),
+    h("fieldset", { class: "offers" }, h("legend", {}, "Angeboten bei"), h("div", { class: "row" }, resources.map((r, i) => field(r.name, offer[i])))),
+    note,
+    h("button", { type: "submit" }, "Zusatzleistung speichern"),
+  );
+  form.fill = (a) => {
+    heading.textContent = `${a.name} ändern`;
+    version = a.version;
+    id.value = a.id;
+    id.readOnly = true;
+    name.value = a.name;
+    stock.value = String(a.stock || 0);
+    resources.forEach((r, i) => {
+      const o = (a.offers || []).find((x) => x.resource === r.id);
+      offer[i].value = o ? (o.mandatory ? "mandatory" : "optional") : "";
+    });
+    form.scrollIntoView();
+    name.focus();
+  };
+  return form;
+}
+
+// How the widget and the manage page present the tenant, and which web
+// sites may embed it.
+async function viewPublic() {
+  const region = h("div", { role: "status" });
+  page("Auftritt im Web", setupTabs("#/auftritt"), region);
+  let p;
+  try {
+    p = (await api("GET", "")).public || {};
+  } catch (e) {
+    return say(region, sentence(e), "error");
+  }
+  const text = (id, value, attrs = {}) => h("input", { id, value: value || "", autocomplete: "off", ...attrs });
+  const f = {
+    display_name: text("pu-name", p.display_name, { maxlength: "200" }),
+    accent_color: h("input", { id: "pu-color", type: "color", value: p.accent_color || "#1f5f8b" }),
+    logo_url: text("pu-logo", p.logo_url, { type: "url", placeholder: "https://www.musterstadt.de/logo.svg" }),
+    privacy_url: text("pu-privacy", p.privacy_url, { type: "url", placeholder: "https://www.musterstadt.de/datenschutz" }),
+    terms_url: text("pu-terms", p.terms_url, { type: "url", placeholder: "https://www.musterstadt.de/nutzungsordnung" }),
+    allowed_origins: h("textarea", { id: "pu-origins", rows: "3", "aria-describedby": "pu-origins-hint" }, (p.allowed_origins || []).join("\n")),
+    consent_de: h("textarea", { id: "pu-consent-de", rows: "3", maxlength: "4000" }, (p.consent && p.consent.de) || ""),
+    consent_en: h("textarea", { id: "pu-consent-en", rows: "3", maxlength: "4000" }, (p.consent && p.consent.en) || ""),
+  };
+  const LABEL = { display_name: "Name", accent_color: "Akzentfarbe", logo_url: "Logo", privacy_url: "Datenschutzerklärung", terms_url: "Nutzungsbedingungen", allowed_origins: "Websites", consent: "Einwilligung" };
+  const note = h("div", { role: "status" });
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const v = (el) => el.value.trim() || null;
+        const body = {
+          display_name: v(f.display_name),
+          accent_color: f.accent_color.value,
+          logo_url: v(f.logo_url),
+          privacy_url: v(f.privacy_url),
+          terms_url: v(f.terms_url),
+          allowed_origins: f.allowed_origins.value.split("\n").map((x) => x.trim()).filter(Boolean),
+          consent: { de: v(f.consent_de), en: v(f.consent_en) },
+        };
+        try {
+          await api("PUT", "/public-settings", body);
+          saved(region, "Gespeichert. Das Buchungsfenster zeigt die Änderungen beim nächsten Laden.");
+        } catch (err) {
+          const fields = (err.problem && err.problem.details && err.problem.details.fields) || [];
+          say(note, fields.length ? `Bitte prüfen Sie: ${[...new Set(fields.map((x) => LABEL[String(x.field).split(/[.[]/)[0]] || x.field))].join(", ")}. ${fields.map((x) => x.problem).filter(Boolean).join("; ")}` : sentence(err), "error");
+        }
+      },
+    },
+    h("div", { class: "row" }, field("Name im Buchungsfenster", f.display_name), field("Akzentfarbe", f.accent_color)),
+    field("Logo (Adresse eines Bildes)", f.logo_url),
+    h("div", { class: "row" }, field("Datenschutzerklärung (Adresse)", f.privacy_url), field("Nutzungsbedingungen (Adresse)", f.terms_url)),
+    field("Websites, die das Buchungsfenster einbetten dürfen (eine je Zeile)", f.allowed_origins),
+    h("p", { class: "hint", id: "pu-origins-hint" }, "Zum Beispiel https://www.musterstadt.de – ohne Pfad. Leer: jede Website darf."),
+    field("Einwilligungstext (Deutsch)", f.consent_de),
+    field("Einwilligungstext (Englisch)", f.consent_en),
+    note,
+    h("button", { type: "submit" }, "Speichern"),
+  );
+  main().append(form, h("p", {}, h("a", { href: `/book/${enc(TENANT)}`, target: "_blank", rel: "noopener" }, "Buchungsseite ansehen (neues Fenster)")));
+}
+
+// The dated sessions of a course (an event resource): those of the next 62
+// days with their free seats, and a new one.
+async function sessionsSection(res, region) {
+  const box = h("section", {}, h("h2", {}, "Termine"));
+  const utc = (ms) => new Date(ms).toISOString().slice(0, 19) + "Z";
+  let sessions = [];
+  try {
+    sessions = (await api("GET", `/resources/${enc(res.id)}/availability?from=${utc(Date.now())}&to=${utc(Date.now() + 62 * 86400e3)}`)).sessions || [];
+  } catch (e) {
+    box.append(h("p", { class: "msg error" }, sentence(e)));
+  }
+  box.append(
+    sessions.length === 0
+      ? h("p", { class: "empty" }, "Keine Termine in den nächsten zwei Monaten.")
+      : listTable(
+          "Die nächsten zwei Monate",
+          ["Termin", "Titel", "Plätze", "Frei"],
+          sessions.map((s) => [`${localDay(s.start_local)}, ${localTime(s.start_local)}–${localTime(s.end_local)} Uhr`, s.title || "–", s.seats, s.remaining]),
+          [2, 3],
+        ),
+  );
+  const day = h("input", { id: "s-day", type: "date", required: true, min: today() });
+  const start = h("input", { id: "s-start", type: "time", required: true, step: "900" });
+  const end = h("input", { id: "s-end", type: "time", required: true, step: "900" });
+  const seats = h("input", { id: "s-seats", type: "number", min: "1", value: String(res.capacity || 1) });
+  const title = h("input", { id: "s-title", maxlength: "200", autocomplete: "off" });
+  const note = h("div", { role: "status" });
+  box.append(
+    h(
+      "form",
+      {
+        class: "card-form",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          if (!day.value || !start.value || !end.value || end.value <= start.value) return say(note, "Bitte wählen Sie Tag, Beginn und ein Ende nach dem Beginn.", "error");
+          const body = { start: zoned(day.value, start.value), end: zoned(day.value, end.value), seats: Number(seats.value) || res.capacity || 1 };
+          if (title.value.trim()) body.title = title.value.trim();
+          try {
+            await api("POST", `/resources/${enc(res.id)}/sessions`, body);
+            saved(region, `Termin am ${localDay(day.value)}, ${start.value}–${end.value} Uhr angelegt.`);
+          } catch (err) {
+            say(note, sentence(err), "error");
+          }
+        },
+      },
+      h("h3", {}, "Neuer Termin"),
+      h("div", { class: "row" }, field("Tag", day), field("Beginn", start), field("Ende", end), field("Plätze", seats)),
+      field("Titel", title),
+      note,
+      h("button", { type: "submit" }, "Termin anlegen"),
+    ),
+  );
+  return box;
+}
+
 // ---- set-up (admins) ----
 
 const KIND = { room: "Raum", device: "Gerät", pool: "Pool (gleiche Stücke)", event: "Kurs / Veranstaltung" };
@@ -1970,7 +2289,7 @@ const hoursText = (list) => (list.length ? list.map((i) => `${i.start}–${i.end
 
 async function viewSetup() {
   const region = h("div", { role: "status" });
-  page("Einrichtung", region);
+  page("Einrichtung", setupTabs("#/einrichtung"), region);
   let list = [];
   try {
     list = (await api("GET", "/resources?limit=500")).items || [];
@@ -2190,7 +2509,8 @@ async function viewRules(id) {
     h("section", { class: "preview-box", "aria-labelledby": "preview-title" }, h("h2", { id: "preview-title" }, "So sind die nächsten 14 Tage"), preview),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Regeln speichern"), h("a", { href: "#/einrichtung" }, "Zurück zur Einrichtung")),
   );
-  page(`${res.name}: Öffnungszeiten und Regeln`, region, form);
+  page(`${res.name}: Öffnungszeiten und Regeln`, setupTabs(""), region, form);
+  if (res.kind === "event") main().append(await sessionsSection(res, region));
   draw();
 }
 
@@ -2270,7 +2590,8 @@ function viewJoin(token) {
 function nav(signedIn) {
   const bar = document.getElementById("nav");
   if (!signedIn) return bar.replaceChildren();
-  const link = (href, text, show = true) => (show ? h("li", {}, h("a", { href, "aria-current": location.hash.startsWith(href) ? "page" : null }, text)) : "");
+  // `also`: the pages that belong to the same area.
+  const link = (href, text, show = true, also = []) => (show ? h("li", {}, h("a", { href, "aria-current": [href, ...also].some((x) => location.hash.startsWith(x)) ? "page" : null }, text)) : "");
   bar.replaceChildren(
     h(
       "ul",
@@ -2280,10 +2601,10 @@ function nav(signedIn) {
       link("#/buchungen", "Buchungen", may.seeBookings()),
       link("#/freigaben", "Freigaben", may.seeBookings()),
       link("#/telefon", "Telefonbuchung", may.book()),
-      link("#/kunden", "Kundschaft", may.seeBookings()),
-      link("#/finanzen", "Finanzen", may.seeFinance()),
+      link("#/kunden", "Kundschaft", may.seeBookings(), ["#/kunde/"]),
+      link("#/finanzen", "Finanzen", may.seeFinance(), ["#/rechnung/", ...(may.setup() ? [] : ["#/tarife"])]),
       link("#/protokoll", "Protokoll", may.audit()),
-      link("#/einrichtung", "Einrichtung", may.setup()),
+      link("#/einrichtung", "Einrichtung", may.setup(), ["#/tarife", "#/zusatzleistungen", "#/auftritt"]),
       link("#/konten", "Konten", may.accounts()),
     ),
     h(
@@ -2331,6 +2652,9 @@ async function route() {
   if (path === "/finanzen/buecher" && may.seeFinance()) return viewBooks(params);
   if (path.startsWith("/rechnung/") && may.seeFinance()) return viewInvoice(decodeURIComponent(path.slice(10)));
   if (path === "/einrichtung" && may.setup()) return viewSetup();
+  if (path === "/tarife" && (may.setup() || may.seeFinance())) return viewTariffs();
+  if (path === "/zusatzleistungen" && may.setup()) return viewAddons();
+  if (path === "/auftritt" && may.setup()) return viewPublic();
   if (path.startsWith("/einrichtung/") && may.setup()) return viewRules(decodeURIComponent(path.slice(13)));
   if (path === "/protokoll" && may.audit()) return viewAudit(params);
   if (!may.seeBookings()) return viewFinance();

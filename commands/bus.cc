@@ -180,6 +180,8 @@ bool IsAccountEvent(schema::Payload type) {
     case schema::Payload::AccountSignedIn:
     case schema::Payload::AccountSignInFailed:
     case schema::Payload::AccountSignedOut:
+    case schema::Payload::AccountTotpSet:
+    case schema::Payload::TotpPolicySet:
       return true;
     default:
       return false;
@@ -189,6 +191,7 @@ bool IsAccountEvent(schema::Payload type) {
 std::shared_ptr<const AccountDirectory> MakeDirectory(const TenantModel& m) {
   auto d = std::make_shared<AccountDirectory>();
   d->accounts = m.accounts();
+  d->totp_roles = m.totp_roles();
   for (const auto& [id, a] : d->accounts) {
     if (const Account* owner = m.FindAccountByLogin(a.login_hash); owner != nullptr) {
       d->by_login[a.login_hash] = owner->id;

@@ -148,6 +148,7 @@ struct AccountDirectory {
   std::unordered_map<std::string, std::string> by_login;       // login hash → id (active first)
   std::unordered_map<std::string, std::string> by_session;     // session hash → id
   std::unordered_map<std::string, std::string> by_invitation;  // invitation hash → id
+  std::set<Role> totp_roles;                                   // roles that must sign in with a second factor
   const Account* Find(const std::unordered_map<std::string, std::string>& index,
                       const std::string& hash) const {
     auto it = index.find(hash);

@@ -440,11 +440,25 @@ struct SignIn {
   std::string account_id;
   bool password_ok = false;
   std::string session_token;
+  // For an account with a second factor: the time step of the TOTP code
+  // http/ found valid (0: none valid). It must be later than the last one
+  // used, else the sign-in fails like a wrong password.
+  std::int64_t totp_step = 0;
 };
 struct SignOut {
   std::string account_id;
   std::string session_token;  // the session that ends
   bool everywhere = false;    // every session of the account
+};
+// The account's second factor: set by its signed-in holder (http/ checked a
+// code of the new secret), removed by the holder or reset by an admin.
+struct SetAccountTotp {
+  std::string account_id;
+  std::string secret;  // sealed TOTP secret; empty: remove
+};
+// The roles that must sign in with a second factor (admin).
+struct SetTotpPolicy {
+  std::vector<std::string> roles;
 };
 
 using Command =
@@ -456,7 +470,8 @@ using Command =
                  SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
                  RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
                  SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
-                 DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling>;
+                 DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling,
+                 SetAccountTotp, SetTotpPolicy>;
 
 const char* CommandName(const Command& c);
 

@@ -54,7 +54,9 @@ const char* CommandName(const Command& c) {
                                            "sign_out",
                                            "revoke_api_key",
                                            "rotate_api_key",
-                                           "set_customer_billing"};
+                                           "set_customer_billing",
+                                           "set_account_totp",
+                                           "set_totp_policy"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -125,6 +127,8 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, RotateApiKey>) return detail::DecideRotateApiKey(m, ctx, c);
         if constexpr (std::is_same_v<T, SetCustomerBilling>)
           return detail::DecideSetCustomerBilling(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetAccountTotp>) return detail::DecideSetAccountTotp(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetTotpPolicy>) return detail::DecideSetTotpPolicy(m, ctx, c);
       },
       cmd);
 }

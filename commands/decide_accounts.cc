@@ -2,6 +2,7 @@
 // sign-out (commands.h). Decide sees hashes and sealed bytes only; the
 // password itself is checked in http/ (Argon2id) before SignIn arrives.
 #include <algorithm>
+#include <set>
 
 #include "commands/decide_internal.h"
 
@@ -147,12 +148,17 @@ Decision DecideSignIn(const TenantModel& m, const Context& ctx, const SignIn& c)
   }
   Acceptance a;
   auto d = Draft(ctx, "account/" + acc->id, acc->version + 1);
-  if (c.password_ok) {
+  // With a second factor, the password alone is not enough: the code's time
+  // step must be one not used before (a code seen over a shoulder or in a
+  // proxy's log does not sign in again).
+  const bool factor_ok = acc->totp.empty() || c.totp_step > acc->totp_step;
+  if (c.password_ok && factor_ok) {
     if (c.session_token.empty()) return Reject(Refusal::kUnprocessable, "validation_failed", "no session");
     schema::AccountSignedInT e;
     e.account_id = acc->id;
     e.session_hash = HashBytes(c.session_token);
     e.expires_us = ctx.now + Account::kSessionLife;
+    e.totp_step = acc->totp.empty() ? 0 : c.totp_step;
     d.payload.Set(std::move(e));
     a.reply = AccountReply(*acc);
     a.reply["expires_at"] = FormatUtc(ctx.now + Account::kSessionLife);
@@ -186,6 +192,59 @@ Decision DecideSignOut(const TenantModel& m, const Context& ctx, const SignOut& 
   schema::AccountSignedOutT e;
   e.account_id = acc->id;
   if (!c.everywhere) e.session_hash = HashBytes(c.session_token);
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  return a;
+}
+
+Decision DecideSetAccountTotp(const TenantModel& m, const Context& ctx, const SetAccountTotp& c) {
+  const Account* acc = m.FindAccount(c.account_id);
+  if (acc == nullptr || acc->disabled || !acc->joined()) return NoAccount(c.account_id);
+  const bool holder = ActingAccount(ctx) == acc->id;
+  if (!holder && !c.secret.empty()) {
+    return Reject(Refusal::kForbidden, "not_permitted",
+                  "only the account's holder sets up its second factor");
+  }
+  if (holder && c.secret.empty() && m.totp_roles().count(acc->role) != 0) {
+    return Reject(Refusal::kConflict, "totp_required",
+                  std::string("the role '") + RoleName(acc->role) + "' must sign in with a second factor");
+  }
+  Acceptance a;
+  a.reply = AccountReply(*acc);
+  a.reply["totp"] = !c.secret.empty();
+  if (c.secret.empty() && acc->totp.empty()) return a;  // none to remove
+  auto d = Draft(ctx, "account/" + acc->id, acc->version + 1);
+  schema::AccountTotpSetT e;
+  e.account_id = acc->id;
+  e.secret = Bytes(c.secret);
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  return a;
+}
+
+Decision DecideSetTotpPolicy(const TenantModel& m, const Context& ctx, const SetTotpPolicy& c) {
+  std::set<Role> roles;
+  nlohmann::json problems = nlohmann::json::array();
+  for (std::size_t i = 0; i < c.roles.size(); ++i) {
+    if (auto r = ParseRole(c.roles[i])) {
+      roles.insert(*r);
+    } else {
+      problems.push_back({{"field", "totp_required_roles[" + std::to_string(i) + "]"},
+                          {"problem", "must be one of admin, staff, finance, auditor"}});
+    }
+  }
+  if (!problems.empty()) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "unknown roles", {{"fields", problems}});
+  }
+  schema::TotpPolicySetT e;
+  nlohmann::json names = nlohmann::json::array();
+  for (Role r : roles) {
+    e.roles.emplace_back(RoleName(r));
+    names.push_back(RoleName(r));
+  }
+  Acceptance a;
+  a.reply = {{"totp_required_roles", names}, {"version", m.totp_policy_version() + 1}};
+  auto d = Draft(ctx, "tenant/totp", m.totp_policy_version() + 1);
   d.payload.Set(std::move(e));
   a.events.push_back(std::move(d));
   return a;

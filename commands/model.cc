@@ -674,6 +674,7 @@ bool TenantModel::ApplyAccount(std::uint64_t stream_version, const schema::Paylo
       a.failures.clear();
       a.locked_until = 0;
       a.sessions[bytes(e->session_hash)] = e->expires_us;
+      if (e->totp_step > 0) a.totp_step = e->totp_step;
       while (a.sessions.size() > Account::kMaxSessions) {
         auto oldest = std::min_element(a.sessions.begin(), a.sessions.end(),
                                        [](const auto& x, const auto& y) { return x.second < y.second; });
@@ -690,6 +691,19 @@ bool TenantModel::ApplyAccount(std::uint64_t stream_version, const schema::Paylo
         a.locked_until = e->locked_until_us;
         a.failures.clear();
       }
+      return true;
+    }
+    case schema::Payload::AccountTotpSet: {
+      const auto* e = ev.AsAccountTotpSet();
+      account(e->account_id).totp = bytes(e->secret);
+      return true;
+    }
+    case schema::Payload::TotpPolicySet: {
+      totp_roles_.clear();
+      for (const auto& r : ev.AsTotpPolicySet()->roles) {
+        if (auto role = ParseRole(r)) totp_roles_.insert(*role);
+      }
+      totp_policy_version_ = stream_version;
       return true;
     }
     case schema::Payload::AccountSignedOut: {

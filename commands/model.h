@@ -244,6 +244,8 @@ struct Account {
   TimeUs locked_until = 0;
   std::map<std::string, TimeUs> sessions;  // session hash → end
   std::uint64_t version = 0;               // of the stream "account/" id
+  std::string totp;                        // sealed TOTP secret; empty: no second factor
+  std::int64_t totp_step = 0;              // the time step of the last TOTP code used
   bool joined() const { return !credential.empty(); }
   bool operator==(const Account&) const = default;
 };
@@ -359,6 +361,9 @@ class TenantModel {
   // The account signing in as the e-mail whose hash this is (disabled ones
   // only when no other has it).
   const Account* FindAccountByLogin(std::string_view login_hash) const;
+  // The roles that must sign in with a second factor (TotpPolicySet).
+  const std::set<Role>& totp_roles() const { return totp_roles_; }
+  std::uint64_t totp_policy_version() const { return totp_policy_version_; }
 
   // Every member equal: a model restored from a snapshot equals the one
   // folded from the log (tests/commands/snapshot_test.cc).
@@ -386,6 +391,8 @@ class TenantModel {
   std::uint64_t settings_version_ = 0;
   std::unordered_map<std::string, ApiKey> keys_;
   std::map<std::string, Account> accounts_;
+  std::set<Role> totp_roles_;
+  std::uint64_t totp_policy_version_ = 0;
   std::map<ResourceId, Resource> resources_;
   std::unordered_map<BookingId, Booking> bookings_;
   std::unordered_map<std::string, Counter> counters_;

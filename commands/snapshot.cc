@@ -96,7 +96,7 @@ void serialize(A& ar, ApiKey& k) {
 template <class A>
 void serialize(A& ar, Account& a) {
   ar(a.id, a.role, a.login_hash, a.person, a.personal, a.invite_hash, a.invite_expires, a.credential,
-     a.disabled, a.failures, a.locked_until, a.sessions, a.version);
+     a.disabled, a.failures, a.locked_until, a.sessions, a.version, a.totp, a.totp_step);
 }
 template <class A>
 void serialize(A& ar, TariffVersion& v) {
@@ -167,7 +167,7 @@ struct SnapshotCodec {
        m.addons_, m.groups_, m.customers_, m.customer_by_token_, m.bookings_by_customer_, m.rights_,
        m.rights_by_resource_, m.series_, m.persons_, m.notifications_, m.checkpoints_,
        m.last_checkpoint_record_, m.numbers_per_year_, m.holidays_, m.holidays_version_, m.clock_, m.public_,
-       m.created_, m.accounts_);
+       m.created_, m.accounts_, m.totp_roles_, m.totp_policy_version_);
     Books(ar, m.books_);
   }
 

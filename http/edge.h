@@ -442,6 +442,12 @@ class Edge {
   void GetSession(const CallPtr& c);
   void SignOut(const CallPtr& c);
   void ChangePassword(const CallPtr& c);
+  void NewTotpSecret(const CallPtr& c);
+  void SetTotp(const CallPtr& c);
+  void RemoveTotp(const CallPtr& c);
+  void ResetTotp(const CallPtr& c);
+  void GetTotpPolicy(const CallPtr& c);
+  void SetTotpPolicy(const CallPtr& c);
 
   // ---- audit (routes_audit.cc) ----
   void Events(const CallPtr& c);

@@ -10,9 +10,15 @@
 // given to the page by the sign-in reply and GET …/session). An identity
 // provider (OIDC) would start the same kind of session after its own
 // sign-in: only SignIn below would change, not the pages or Authorize.
+//
+// The second factor: an account may add a TOTP secret (RFC 6238; any
+// authenticator app), and an admin may require one for roles. Its holder
+// then signs in with password and code; a holder whose role requires one
+// and who has none gets a session that can only set it up (or end).
 #include <algorithm>
 
 #include "common/password.h"
+#include "common/totp.h"
 #include "http/edge.h"
 
 namespace saalbuch::http {
@@ -86,6 +92,23 @@ void CheckNewPassword(Decoder& d, const std::string& password) {
   }
 }
 
+// RFC 3986 percent-encoding of everything but the unreserved characters
+// (for the otpauth URI an authenticator app reads).
+std::string PercentEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char ch : s) {
+    if (std::isalnum(ch) != 0 || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      out.push_back(static_cast<char>(ch));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[ch >> 4]);
+      out.push_back(kHex[ch & 15]);
+    }
+  }
+  return out;
+}
+
 bool ValidEmail(const std::string& email) {
   const auto at = email.find('@');
   return at != std::string::npos && at > 0 && at + 1 < email.size() &&
@@ -108,6 +131,15 @@ std::vector<Route> AccountRoutes() {
       {verb::delete_, "/v1/tenants/{tenant}/session", kAnyRole, "session", &Edge::SignOut},
       {verb::post, "/v1/tenants/{tenant}/session/password", kAnyRole, "session_password",
        &Edge::ChangePassword},
+      {verb::post, "/v1/tenants/{tenant}/session/totp/secret", kAnyRole, "session_totp_secret",
+       &Edge::NewTotpSecret},
+      {verb::put, "/v1/tenants/{tenant}/session/totp", kAnyRole, "session_totp", &Edge::SetTotp},
+      {verb::post, "/v1/tenants/{tenant}/session/totp/remove", kAnyRole, "session_totp_remove",
+       &Edge::RemoveTotp},
+      {verb::post, "/v1/tenants/{tenant}/accounts/{account}/totp/reset", kAdmin, "account_totp_reset",
+       &Edge::ResetTotp},
+      {verb::get, "/v1/tenants/{tenant}/totp-policy", kAdmin, "totp_policy", &Edge::GetTotpPolicy},
+      {verb::put, "/v1/tenants/{tenant}/totp-policy", kAdmin, "totp_policy", &Edge::SetTotpPolicy},
   };
 }
 
@@ -140,6 +172,15 @@ int Edge::SessionCaller(const CallPtr& c, unsigned access, bool public_fallback)
             std::string("the role '") + commands::RoleName(a->role) + "' may not do this");
     return -1;
   }
+  // A role that must sign in with a second factor, and none set up yet: the
+  // session may only set it up, read itself, or end.
+  if (a->totp.empty() && dir->totp_roles.count(a->role) != 0 && c->route != "session" &&
+      c->route != "session_totp_secret" && c->route != "session_totp") {
+    Problem(c, status::forbidden, "totp_setup_required",
+            std::string("the role '") + commands::RoleName(a->role) +
+                "' must sign in with a second factor: set one up first (PUT …/session/totp)");
+    return -1;
+  }
   c->caller.kind = Caller::Kind::kKey;
   commands::ApiKey key;
   key.id = a->id;
@@ -162,6 +203,7 @@ void Edge::ListAccounts(const CallPtr& c) {
                    {"sessions", std::count_if(a.sessions.begin(), a.sessions.end(),
                                               [&](const auto& s) { return s.second > Now(); })}};
       if (!a.joined() && !a.disabled) item["invite_expires_at"] = FormatUtc(a.invite_expires);
+      item["totp"] = !a.totp.empty();
       if (a.locked_until > Now()) item["locked_until"] = FormatUtc(a.locked_until);
       auto plain = options.vault == nullptr ? Result<std::optional<std::string>>(std::optional<std::string>())
                                             : options.vault->Open(t, a.person, a.personal);
@@ -252,9 +294,10 @@ void Edge::SignIn(const CallPtr& c) {
   if (double wait = sign_in_limiter.Take(t.get() + "|" + c->ip); wait > 0) return TooMany(c, wait);
   auto body = Body(c);
   if (!body) return;
-  Decoder d(*body, {"email", "password"});
+  Decoder d(*body, {"email", "password", "totp"});
   const std::string email = d.Str("email", true, 254);
   const std::string password = d.Str("password", true, kMaxPassword);
+  const std::string code = d.Str("totp", false, 16);
   if (Invalid(c, d)) return;
   auto dir = bus.Accounts(t);
   const commands::Account* a = dir->Find(dir->by_login, LoginHash(email));
@@ -272,10 +315,22 @@ void Edge::SignIn(const CallPtr& c) {
     TooMany(c, static_cast<double>(a->locked_until - Now()) / kUsPerSecond);
     return;
   }
-  RunQuery(c, [this, c, t, wrong, password, id = a->id, person = a->person, credential = a->credential] {
+  RunQuery(c, [this, c, t, wrong, password, code, id = a->id, person = a->person, credential = a->credential,
+               totp = a->totp] {
     auto plain = options.vault->Open(t, person, credential);
     const bool ok = plain.ok() && plain->has_value() && PasswordMatches(password, **plain);
-    commands::SignIn cmd{id, ok, ok ? "sbs_" + RandomHex(32) : std::string()};
+    std::int64_t step = 0;
+    if (ok && !totp.empty()) {
+      // The password is right; the second factor decides. Without a code
+      // nothing is recorded: the page asks for it.
+      if (code.empty()) {
+        return Problem(c, status::unauthorized, "totp_required",
+                       "this account signs in with a code from its authenticator app as well (totp)");
+      }
+      auto secret = options.vault->Open(t, person, totp);
+      if (secret.ok() && secret->has_value()) step = TotpMatch(**secret, code, Now()).value_or(0);
+    }
+    commands::SignIn cmd{id, ok, ok ? "sbs_" + RandomHex(32) : std::string(), step};
     const std::string token = cmd.session_token;
     commands::Submission s;
     s.ctx = Ctx(c, t, "account:" + id);
@@ -284,10 +339,12 @@ void Edge::SignIn(const CallPtr& c) {
       if (o.kind != commands::Outcome::Kind::kOk && o.kind != commands::Outcome::Kind::kCreated) {
         return Refused(c, o);
       }
-      if (!ok) {
+      if (!o.body.value("signed_in", true)) {
         json details = json::object();
         if (o.body.value("locked", false)) details["locked_until"] = o.body.value("locked_until", "");
-        return wrong(details);
+        if (!ok) return wrong(details);
+        return Problem(c, status::unauthorized, "totp_failed",
+                       "the code is wrong, too old or was used already: wait for the next one", details);
       }
       json reply = o.body;
       reply["csrf_token"] = CsrfToken(token);
@@ -308,11 +365,13 @@ void Edge::GetSession(const CallPtr& c) {
   const commands::Account* a = dir->Find(dir->by_session, SessionHash(c->caller.session));
   if (a == nullptr)
     return Problem(c, status::unauthorized, "session_ended", "the session has ended: sign in again");
-  RunQuery(c, [this, c, t, account = *a] {
+  RunQuery(c, [this, c, t, dir, account = *a] {
     json reply = {{"account", account.id},
                   {"role", commands::RoleName(account.role)},
                   {"csrf_token", CsrfToken(c->caller.session)},
-                  {"expires_at", FormatUtc(account.sessions.at(SessionHash(c->caller.session)))}};
+                  {"expires_at", FormatUtc(account.sessions.at(SessionHash(c->caller.session)))},
+                  {"totp", !account.totp.empty()},
+                  {"totp_setup_required", account.totp.empty() && dir->totp_roles.count(account.role) != 0}};
     auto plain = options.vault == nullptr ? Result<std::optional<std::string>>(std::optional<std::string>())
                                           : options.vault->Open(t, account.person, account.personal);
     if (plain.ok() && plain->has_value()) {
@@ -370,6 +429,123 @@ void Edge::ChangePassword(const CallPtr& c) {
     if (!sealed.ok()) return FromStatus(c, sealed.status());
     Submit(c, Ctx(c, t, c->caller.Actor()),
            commands::SetAccountPassword{account.id, "", std::move(sealed).value()});
+  });
+}
+
+namespace {
+
+// The signed-in holder's account, or a problem sent.
+const commands::Account* Holder(Edge& edge, const CallPtr& c) {
+  if (c->caller.session.empty()) {
+    edge.Problem(c, status::unauthorized, "no_session", "this route answers a signed-in person only");
+    return nullptr;
+  }
+  auto dir = edge.bus.Accounts(c->tenant);
+  const commands::Account* a = dir->Find(dir->by_session, SessionHash(c->caller.session));
+  if (a == nullptr || edge.options.vault == nullptr) {
+    edge.Problem(c, status::unauthorized, "session_ended", "the session has ended: sign in again");
+    return nullptr;
+  }
+  return a;
+}
+
+}  // namespace
+
+// A fresh random secret for the holder's authenticator app; nothing is
+// stored until a code of it is confirmed (SetTotp).
+void Edge::NewTotpSecret(const CallPtr& c) {
+  const commands::Account* a = Holder(*this, c);
+  if (a == nullptr) return;
+  const TenantId t = c->tenant;
+  RunQuery(c, [this, c, t, account = *a] {
+    std::string label = account.id;
+    auto plain = options.vault->Open(t, account.person, account.personal);
+    if (plain.ok() && plain->has_value()) {
+      json p = json::parse(**plain, nullptr, false);
+      if (p.is_object()) label = p.value("email", label);
+    }
+    const std::string secret = Base32(RandomBytes(kTotpSecretBytes));
+    const std::string issuer = "Saalbuch " + t.get();
+    std::string uri = "otpauth://totp/" + PercentEncode(issuer + ":" + label) + "?secret=" + secret +
+                      "&issuer=" + PercentEncode(issuer) + "&algorithm=SHA1&digits=6&period=30";
+    SendJson(c, status::ok, {{"secret", secret}, {"otpauth_uri", uri}});
+  });
+}
+
+// The holder confirms a secret with a code of it; it is stored sealed.
+void Edge::SetTotp(const CallPtr& c) {
+  const commands::Account* a = Holder(*this, c);
+  if (a == nullptr) return;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"secret", "code"});
+  const std::string text = d.Str("secret", true, 128);
+  const std::string code = d.Str("code", true, 16);
+  const auto secret = FromBase32(text);
+  if (!text.empty() && (!secret || secret->size() < 16)) {
+    d.Error("secret", "is not a base32 secret of 128 bits or more");
+  }
+  if (secret && secret->size() >= 16 && !code.empty() && !TotpMatch(*secret, code, Now())) {
+    d.Error("code", "is not the current code of this secret (check the phone's clock)");
+  }
+  if (Invalid(c, d)) return;
+  const TenantId t = c->tenant;
+  RunQuery(c, [this, c, t, id = a->id, person = a->person, secret = *secret] {
+    auto sealed = options.vault->Seal(t, person, secret);
+    if (!sealed.ok()) return FromStatus(c, sealed.status());
+    Submit(c, Ctx(c, t, c->caller.Actor()), commands::SetAccountTotp{id, std::move(sealed).value()});
+  });
+}
+
+// The holder removes the second factor, proving it with a current code.
+void Edge::RemoveTotp(const CallPtr& c) {
+  const commands::Account* a = Holder(*this, c);
+  if (a == nullptr) return;
+  auto body = Body(c);
+  if (!body) return;
+  Decoder d(*body, {"code"});
+  const std::string code = d.Str("code", true, 16);
+  if (Invalid(c, d)) return;
+  if (a->totp.empty()) return Problem(c, status::conflict, "no_totp", "this account has no second factor");
+  const TenantId t = c->tenant;
+  RunQuery(c, [this, c, t, code, id = a->id, person = a->person, totp = a->totp] {
+    auto secret = options.vault->Open(t, person, totp);
+    if (!secret.ok() || !secret->has_value() || !TotpMatch(**secret, code, Now())) {
+      Decoder bad(json::object(), {});
+      bad.Error("code", "is not the current code of the account's authenticator app");
+      return (void)Invalid(c, bad);
+    }
+    Submit(c, Ctx(c, t, c->caller.Actor()), commands::SetAccountTotp{id, ""});
+  });
+}
+
+// An admin removes another account's second factor (a lost phone); its
+// holder sets up a new one at the next sign-in if the role requires one.
+void Edge::ResetTotp(const CallPtr& c) {
+  KeyCommand(c, {}, true, [&](Decoder&, auto) {
+    return commands::Command(commands::SetAccountTotp{c->params.at(0), ""});
+  });
+}
+
+void Edge::GetTotpPolicy(const CallPtr& c) {
+  auto dir = bus.Accounts(c->tenant);
+  json roles = json::array();
+  for (commands::Role r : dir->totp_roles) roles.push_back(commands::RoleName(r));
+  SendJson(c, status::ok, {{"totp_required_roles", roles}});
+}
+
+void Edge::SetTotpPolicy(const CallPtr& c) {
+  KeyCommand(c, {"totp_required_roles"}, false, [&](Decoder& d, auto) {
+    commands::SetTotpPolicy cmd;
+    if (!d.object().contains("totp_required_roles")) d.Error("totp_required_roles", "required");
+    for (const auto& r : d.Array("totp_required_roles", 4)) {
+      if (!r.is_string()) {
+        d.Error("totp_required_roles", "must list role names");
+        break;
+      }
+      cmd.roles.push_back(r.get<std::string>());
+    }
+    return commands::Command(cmd);
   });
 }
 

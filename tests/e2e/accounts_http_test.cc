@@ -6,8 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
 
+#include "common/totp.h"
 #include "tests/e2e/harness.h"
 
 namespace saalbuch::e2e {
@@ -51,8 +53,10 @@ class AccountsHttpTest : public ::testing::Test {
     return invited.json()["id"];
   }
 
-  HttpResult TrySignIn(const std::string& email, const std::string& password) {
-    return CallJson(Port(), "POST", "/v1/tenants/stadt/session", {{"email", email}, {"password", password}});
+  HttpResult TrySignIn(const std::string& email, const std::string& password, const std::string& totp = "") {
+    json body = {{"email", email}, {"password", password}};
+    if (!totp.empty()) body["totp"] = totp;
+    return CallJson(Port(), "POST", "/v1/tenants/stadt/session", body);
   }
 
   Session SignIn(const std::string& email) {
@@ -277,6 +281,134 @@ TEST_F(AccountsHttpTest, FiveWrongPasswordsLockTheAccountAndBadInputStoresNothin
   EXPECT_EQ(invited_twice.status, 409) << invited_twice.body;
   EXPECT_EQ(invited_twice.json()["code"], "account_exists");
   EXPECT_EQ(Head(), before) << "nothing was stored";
+}
+
+// The code of `secret` (raw bytes) `ahead` steps after now.
+std::string CodeOf(const std::string& secret, int ahead = 0) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+  return TotpCode(secret, now.count() / kTotpStepSeconds + ahead);
+}
+
+TEST_F(AccountsHttpTest, ASecondFactorIsNeededWithThePasswordAndEachCodeSignsInOnce) {
+  const std::string account = Join("kasse@stadt.example", "finance");
+  Session s = SignIn("kasse@stadt.example");
+  auto fresh = As(s, "POST", "/session/totp/secret", nullptr, s.csrf);
+  ASSERT_EQ(fresh.status, 200) << fresh.body;
+  const std::string text = fresh.json()["secret"];
+  EXPECT_NE(fresh.json()["otpauth_uri"].get<std::string>().find("secret=" + text), std::string::npos);
+  const std::string secret = FromBase32(text).value();
+  EXPECT_EQ(secret.size(), kTotpSecretBytes);
+
+  // A code that is not the secret's is refused, and nothing is stored.
+  const std::int64_t before = Head();
+  const std::string right = CodeOf(secret);
+  const std::string wrong = right == "000000" ? "111111" : "000000";
+  auto refused = As(s, "PUT", "/session/totp", {{"secret", text}, {"code", wrong}}, s.csrf);
+  EXPECT_EQ(refused.status, 422) << refused.body;
+  EXPECT_EQ(refused.json()["details"]["fields"][0]["field"], "code");
+  EXPECT_EQ(As(s, "PUT", "/session/totp", {{"secret", "kein base32!"}, {"code", right}}, s.csrf).status, 422);
+  EXPECT_EQ(Head(), before);
+  auto set = As(s, "PUT", "/session/totp", {{"secret", text}, {"code", right}}, s.csrf);
+  ASSERT_EQ(set.status, 200) << set.body;
+  EXPECT_TRUE(set.json()["totp"].get<bool>());
+
+  // The password alone no longer signs in; nothing is recorded for that.
+  const std::int64_t set_at = Head();
+  auto password_only = TrySignIn("kasse@stadt.example", kPassword);
+  EXPECT_EQ(password_only.status, 401) << password_only.body;
+  EXPECT_EQ(password_only.json()["code"], "totp_required");
+  EXPECT_TRUE(password_only.header("set-cookie").empty());
+  EXPECT_EQ(Head(), set_at);
+  // A wrong code counts like a wrong password.
+  auto bad_code = TrySignIn("kasse@stadt.example", kPassword, wrong);
+  EXPECT_EQ(bad_code.status, 401) << bad_code.body;
+  EXPECT_EQ(bad_code.json()["code"], "totp_failed");
+  // The right one signs in once: the same code again is refused.
+  const std::string code = CodeOf(secret);
+  auto with_code = TrySignIn("kasse@stadt.example", kPassword, code);
+  ASSERT_EQ(with_code.status, 200) << with_code.body;
+  auto replayed = TrySignIn("kasse@stadt.example", kPassword, code);
+  EXPECT_EQ(replayed.status, 401) << replayed.body;
+  EXPECT_EQ(replayed.json()["code"], "totp_failed");
+  EXPECT_EQ(TrySignIn("kasse@stadt.example", kPassword, CodeOf(secret, 1)).status, 200)
+      << "the next code does";
+  // A wrong password with the right code is a wrong password.
+  auto wrong_password = TrySignIn("kasse@stadt.example", "falsch-falsch-falsch", CodeOf(secret, 1));
+  EXPECT_EQ(wrong_password.json()["code"], "sign_in_failed");
+
+  auto accounts =
+      Call(Port(), "GET", "/v1/tenants/stadt/accounts", "", {{"Authorization", "Bearer " + admin_key_}});
+  bool listed = false;
+  const json list = accounts.json();
+  for (const auto& a : list["items"]) listed = listed || (a["id"] == account && a["totp"] == true);
+  EXPECT_TRUE(listed) << accounts.body;
+  // The log holds the sealed secret, never the secret itself.
+  int totp_records = 0;
+  for (const json& r : Records()) {
+    if (r["payload_type"] == "AccountTotpSet") {
+      ++totp_records;
+      EXPECT_EQ(r["actor"], "account:" + account);
+      EXPECT_EQ(r.dump().find(text), std::string::npos);
+    }
+  }
+  EXPECT_EQ(totp_records, 1);
+}
+
+TEST_F(AccountsHttpTest, APolicyConfinesASessionWithoutSecondFactorToSettingOneUp) {
+  const std::string clerk = Join("sachbearbeitung@stadt.example", "staff");
+  const std::int64_t before = Head();
+  for (const json& bad : {json{{"totp_required_roles", {"chef"}}}, json{{"totp_required_roles", "staff"}},
+                          json::object(), json{{"totp_required_roles", {"staff"}}, {"more", 1}}}) {
+    auto r = Call(Port(), "PUT", "/v1/tenants/stadt/totp-policy", bad.dump(),
+                  {{"Authorization", "Bearer " + admin_key_}, {"Content-Type", "application/json"}});
+    EXPECT_EQ(r.status, 422) << bad.dump() << ": " << r.body;
+  }
+  EXPECT_EQ(Head(), before) << "a refused policy stores nothing";
+  Session s = SignIn("sachbearbeitung@stadt.example");
+  auto policy = Call(Port(), "PUT", "/v1/tenants/stadt/totp-policy",
+                     json{{"totp_required_roles", {"staff", "admin", "staff"}}}.dump(),
+                     {{"Authorization", "Bearer " + admin_key_}, {"Content-Type", "application/json"}});
+  ASSERT_EQ(policy.status, 200) << policy.body;
+  EXPECT_EQ(policy.json()["totp_required_roles"], json({"admin", "staff"}));
+  auto read =
+      Call(Port(), "GET", "/v1/tenants/stadt/totp-policy", "", {{"Authorization", "Bearer " + admin_key_}});
+  EXPECT_EQ(read.json()["totp_required_roles"], json({"admin", "staff"})) << read.body;
+
+  // The open session now reaches only its own set-up.
+  auto me = As(s, "GET", "/session");
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_TRUE(me.json()["totp_setup_required"].get<bool>());
+  auto bookings = As(s, "GET", "/bookings");
+  EXPECT_EQ(bookings.status, 403) << bookings.body;
+  EXPECT_EQ(bookings.json()["code"], "totp_setup_required");
+  EXPECT_EQ(As(s, "POST", "/session/password",
+               {{"current_password", kPassword}, {"password", "Ein-neues-Passwort-2027"}}, s.csrf)
+                .status,
+            403);
+  // Signing in with the password still works, to the same confinement.
+  Session again = SignIn("sachbearbeitung@stadt.example");
+  EXPECT_EQ(As(again, "GET", "/bookings").status, 403);
+  auto fresh = As(s, "POST", "/session/totp/secret", nullptr, s.csrf);
+  ASSERT_EQ(fresh.status, 200) << fresh.body;
+  const std::string secret = FromBase32(fresh.json()["secret"].get<std::string>()).value();
+  ASSERT_EQ(
+      As(s, "PUT", "/session/totp", {{"secret", fresh.json()["secret"]}, {"code", CodeOf(secret)}}, s.csrf)
+          .status,
+      200);
+  EXPECT_EQ(As(s, "GET", "/bookings").status, 200) << "set up: the role's routes again";
+  EXPECT_FALSE(As(s, "GET", "/session").json()["totp_setup_required"].get<bool>());
+
+  // Required for the role: its holder cannot remove it, an admin can reset it.
+  auto remove = As(s, "POST", "/session/totp/remove", {{"code", CodeOf(secret)}}, s.csrf);
+  EXPECT_EQ(remove.status, 409) << remove.body;
+  EXPECT_EQ(remove.json()["code"], "totp_required");
+  auto reset = Call(Port(), "POST", "/v1/tenants/stadt/accounts/" + clerk + "/totp/reset", "",
+                    {{"Authorization", "Bearer " + admin_key_}});
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  EXPECT_FALSE(reset.json()["totp"].get<bool>());
+  EXPECT_EQ(As(s, "GET", "/bookings").json()["code"], "totp_setup_required") << "reset: set up a new one";
+  EXPECT_EQ(TrySignIn("sachbearbeitung@stadt.example", kPassword).status, 200) << "the password alone again";
 }
 
 }  // namespace

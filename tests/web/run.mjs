@@ -11,6 +11,7 @@
 // checked by axe-core (WCAG 2.1 A/AA and best practices: zero violations).
 // Exit code 0 only when every scenario passed.
 import { spawn, spawnSync } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -1348,7 +1349,7 @@ await scenario("back office: an admin creates a group and a school with its bill
   await audit.context().close();
 });
 
-await scenario("back office: an admin adds a tariff version from a date, an add-on, a course date and the widget's name; bad input is explained and stores nothing", async () => {
+await scenario("back office: an admin adds a tariff version from a date, an add-on, a course date, the widget's name and a machine's key; bad input is explained and stores nothing", async () => {
   const asAdmin = async (p) => JSON.parse((await get(`${SB}/v1/tenants/buergerhaus${p}`, { Authorization: `Bearer ${adminKey}` })).text);
   const inDays = (n) => new Date(Date.now() + n * 86400e3).toISOString().slice(0, 10);
   const page = await newPage({ viewport: { width: 1280, height: 800 } });
@@ -1410,13 +1411,14 @@ await scenario("back office: an admin adds a tariff version from a date, an add-
   await look(page, "admin-course-dates");
 
   // The widget's name; a site with a path is refused in words, nothing stored.
+  const before = JSON.stringify(JSON.parse((await get(`${SB}/v1/tenants/buergerhaus`)).text).public);
   await tabs.getByRole("link", { name: "Auftritt im Web" }).click();
   await page.getByRole("heading", { name: "Auftritt im Web" }).waitFor();
   await page.getByLabel("Name im Buchungsfenster").fill("Bürgerhaus Musterstadt – Saalvergabe");
   await page.getByLabel("Websites, die das Buchungsfenster einbetten dürfen (eine je Zeile)").fill("https://www.musterstadt.de/buchen");
   await page.getByRole("button", { name: "Speichern" }).click();
   await waitText(page, "Bitte prüfen Sie: Websites.");
-  check(JSON.parse((await get(`${SB}/v1/tenants/buergerhaus`)).text).public.display_name === "Bürgerhaus Musterstadt", "a refused setting stored nothing");
+  check(JSON.stringify(JSON.parse((await get(`${SB}/v1/tenants/buergerhaus`)).text).public) === before, "a refused setting stored nothing");
   await page.getByLabel("Websites, die das Buchungsfenster einbetten dürfen (eine je Zeile)").fill("");
   await page.getByRole("button", { name: "Speichern" }).click();
   await waitText(page, "Gespeichert. Das Buchungsfenster zeigt die Änderungen beim nächsten Laden.");
@@ -1427,6 +1429,30 @@ await scenario("back office: an admin adds a tariff version from a date, an add-
     if (name !== "Bürgerhaus Musterstadt – Saalvergabe") await new Promise((r) => setTimeout(r, 250));
   }
   check(name === "Bürgerhaus Musterstadt – Saalvergabe", `the widget's name: ${name}`);
+
+  // A key for a machine: shown once, works, is renewed, and revoked stops at once.
+  await page.getByRole("link", { name: "Konten" }).click();
+  await page.getByRole("heading", { name: "API-Schlüssel für Programme" }).waitFor();
+  await page.getByLabel("Bezeichnung des Schlüssels").fill("Kiosk im Foyer");
+  await page.getByLabel("Rolle des Schlüssels").selectOption("staff");
+  await page.getByRole("button", { name: "Schlüssel anlegen" }).click();
+  await waitText(page, "Schlüssel „Kiosk im Foyer“ mit der Rolle Sachbearbeitung angelegt.");
+  const kiosk = (await page.locator("code.invite-link").textContent()).trim();
+  check(/^sbk_[0-9a-f]+$/.test(kiosk), `the key's secret: ${kiosk}`);
+  const withKey = async (key) => (await get(`${SB}/v1/tenants/buergerhaus/bookings?limit=1`, { Authorization: `Bearer ${key}` })).status;
+  check((await withKey(kiosk)) === 200, "the new key lets a request in");
+  await page.getByRole("button", { name: "Kiosk im Foyer erneuern" }).click();
+  await waitText(page, "der alte gilt noch 24 Stunden");
+  const renewed = (await page.locator("code.invite-link").textContent()).trim();
+  check(renewed !== kiosk && (await withKey(renewed)) === 200 && (await withKey(kiosk)) === 200, "the renewed key works and the old one for its grace period");
+  // The old key is listed as replaced; only the new one can be revoked.
+  await page.getByRole("row").filter({ hasText: "Kiosk im Foyer" }).filter({ hasText: "abgelöst, gilt bis" }).waitFor();
+  check((await page.getByRole("button", { name: "Kiosk im Foyer widerrufen" }).count()) === 1, "one active kiosk key");
+  await page.getByRole("button", { name: "Kiosk im Foyer widerrufen" }).click();
+  await waitText(page, "Schlüssel „Kiosk im Foyer“ widerrufen");
+  check((await withKey(renewed)) === 401, "a revoked key is refused at once");
+  await page.getByRole("cell", { name: "widerrufen" }).first().waitFor();
+  await look(page, "admin-keys");
   await page.context().close();
 
   // Finance reads the tariffs, without controls.
@@ -1437,6 +1463,83 @@ await scenario("back office: an admin adds a tariff version from a date, an add-
   await finance.getByRole("cell", { name: "saal-stunde" }).waitFor();
   check((await finance.getByRole("button").filter({ hasText: /Version|speichern/ }).count()) === 0, "finance changes no tariff");
   await finance.context().close();
+});
+
+// RFC 6238 as an authenticator app computes it: the code of a base32
+// secret `ahead` 30-second steps after now.
+function totp(base32, ahead = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const bytes = [];
+  let bits = 0;
+  let value = 0;
+  for (const c of base32.replace(/\s/g, "")) {
+    value = ((value << 5) | alphabet.indexOf(c)) & 0xfff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 255);
+      bits -= 8;
+    }
+  }
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + ahead));
+  const mac = crypto.createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+  const o = mac[mac.length - 1] & 15;
+  const n = ((mac[o] & 0x7f) << 24) | (mac[o + 1] << 16) | (mac[o + 2] << 8) | mac[o + 3];
+  return String(n % 1e6).padStart(6, "0");
+}
+
+await scenario("back office: an admin requires a second factor for finance; the treasurer sets it up at sign-in and then signs in with a code, each code once", async () => {
+  const admin = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(admin, "verwaltung@buergerhaus.example");
+  await admin.getByRole("link", { name: "Konten" }).click();
+  await admin.getByRole("heading", { name: "Anmeldung mit zweitem Faktor" }).waitFor();
+  await admin.getByLabel("Kasse und Finanzen").check();
+  await admin.locator("form").filter({ hasText: "Pflicht für" }).getByRole("button", { name: "Speichern" }).click();
+  await waitText(admin, "Zweiter Faktor ist jetzt Pflicht für: Kasse und Finanzen.");
+  await look(admin, "admin-totp-policy");
+
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "kasse@buergerhaus.example");
+  await page.getByRole("heading", { name: "Zweiten Faktor einrichten" }).waitFor();
+  check((await page.getByRole("link", { name: "Finanzen", exact: true }).count()) === 0, "nothing else until the second factor is set up");
+  const secret = await page.locator("[data-totp-secret]").getAttribute("data-totp-secret");
+  await look(page, "admin-totp-setup");
+  await page.getByLabel("Code aus der App").fill(totp(secret, 5));
+  await page.getByRole("button", { name: "Einrichten" }).click();
+  await waitText(page, "Der Code passt nicht.");
+  await page.getByLabel("Code aus der App").fill(totp(secret));
+  await page.getByRole("button", { name: "Einrichten" }).click();
+  await waitText(page, "Der zweite Faktor ist eingerichtet.");
+  await page.getByRole("link", { name: "Finanzen", exact: true }).waitFor();
+  await page.getByRole("button", { name: "Abmelden", exact: true }).click();
+  await waitText(page, "Sie sind abgemeldet.");
+
+  // Signing in again: the password, then the code.
+  await page.getByLabel("E-Mail-Adresse").fill("kasse@buergerhaus.example");
+  await page.getByLabel("Passwort", { exact: true }).fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: "Anmelden" }).click();
+  await waitText(page, "Bitte geben Sie auch den sechsstelligen Code aus Ihrer Authenticator-App ein.");
+  await look(page, "admin-totp-sign-in");
+  await page.getByLabel("Code aus der Authenticator-App").fill(totp(secret, 1));
+  await page.getByRole("button", { name: "Anmelden" }).click();
+  await page.getByRole("heading", { name: "Finanzen" }).waitFor();
+  await page.context().close();
+  // The same code a second time does not sign in.
+  const replay = await fetch(`${SB}/v1/tenants/buergerhaus/session`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email: "kasse@buergerhaus.example", password: DEMO_PASSWORD, totp: totp(secret, 1) }),
+  });
+  check(replay.status === 401 && (await replay.json()).code === "totp_failed", `a used code: ${replay.status}`);
+
+  // The admin sees it and, for a lost phone, resets it; the policy is lifted again.
+  await admin.reload();
+  await admin.getByRole("button", { name: "Zweiten Faktor von Demo finance zurücksetzen" }).click();
+  await waitText(admin, "Demo finance: zweiter Faktor zurückgesetzt.");
+  await admin.getByLabel("Kasse und Finanzen").uncheck();
+  await admin.locator("form").filter({ hasText: "Pflicht für" }).getByRole("button", { name: "Speichern" }).click();
+  await waitText(admin, "Der zweite Faktor ist für keine Rolle mehr Pflicht.");
+  await admin.context().close();
 });
 
 await browser.close();

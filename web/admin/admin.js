@@ -76,6 +76,12 @@ const PROBLEM = {
   booking_started: "Die Buchung hat schon begonnen und kann nicht mehr verlegt werden.",
   too_late: "Dafür ist es zu spät.",
   group_exists: "Diese Gruppe gibt es schon.",
+  totp_failed: "Der Code stimmt nicht, ist abgelaufen oder wurde schon benutzt. Bitte warten Sie auf den nächsten Code.",
+  totp_required: "Ihre Rolle muss sich mit einem zweiten Faktor anmelden; er lässt sich deshalb nicht entfernen.",
+  totp_setup_required: "Bitte richten Sie zuerst die Anmeldung mit zweitem Faktor ein.",
+  no_totp: "Für dieses Konto ist kein zweiter Faktor eingerichtet.",
+  last_admin_key: "Das ist der letzte Verwaltungs-Schlüssel ohne Ablauf; legen Sie erst einen neuen an oder erneuern Sie ihn.",
+  key_rotated: "Dieser Schlüssel wurde schon erneuert; erneuern Sie seinen Nachfolger.",
   customer_exists: "Diese Kennung ist schon vergeben.",
   unknown_group: "Diese Gruppe gibt es nicht.",
   quota_needs_customers: "Ein Kontingent zählt je Kundin/Kunde; die Öffentlichkeit bucht ohne Anmeldung und kann keins haben.",
@@ -665,9 +671,227 @@ async function viewAccounts() {
     field("Rolle", role),
     h("button", { type: "submit" }, "Einladen"),
   );
-  page("Konten", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list);
+  page("Konten und Schlüssel", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region), keysSection(region));
   drawAccounts(list, region);
 }
+
+// Which roles must sign in with a second factor (an admin decides).
+async function totpPolicySection(region) {
+  let roles = [];
+  try {
+    roles = (await api("GET", "/totp-policy")).totp_required_roles || [];
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+  const boxes = Object.entries(ROLE).map(([k, v]) => [k, h("input", { id: `totp-${k}`, type: "checkbox", checked: roles.includes(k) }), v]);
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const chosen = boxes.filter(([, box]) => box.checked).map(([k]) => k);
+        try {
+          await api("PUT", "/totp-policy", { totp_required_roles: chosen });
+          say(region, chosen.length ? `Zweiter Faktor ist jetzt Pflicht für: ${chosen.map((k) => ROLE[k]).join(", ")}. Wer noch keinen hat, richtet ihn bei der nächsten Seite ein.` : "Der zweite Faktor ist für keine Rolle mehr Pflicht.", "ok");
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    h("h2", {}, "Anmeldung mit zweitem Faktor"),
+    h("p", { class: "hint" }, "Für die gewählten Rollen reicht das Passwort allein nicht: Sie melden sich zusätzlich mit einem Code aus einer Authenticator-App an (TOTP)."),
+    h("fieldset", {}, h("legend", {}, "Pflicht für"), h("div", { class: "row" }, boxes.map(([k, box, v]) => h("div", { class: "field check" }, box, h("label", { for: `totp-${k}` }, v))))),
+    h("button", { type: "submit", class: "secondary" }, "Speichern"),
+  );
+  return form;
+}
+
+// The signed-in person's own account: password and second factor. With
+// `required`, the role must sign in with a second factor and it has none:
+// nothing else is reachable until it is set up.
+async function viewMe(required) {
+  const region = h("div", { role: "status" });
+  const parts = [];
+  if (required) parts.push(h("p", { class: "msg info" }, "Ihre Rolle meldet sich mit einem zweiten Faktor an. Bitte richten Sie ihn jetzt ein; danach geht es weiter."));
+  parts.push(h("dl", { class: "facts" }, [[h("dt", {}, "Name"), h("dd", {}, me.name || "–")], [h("dt", {}, "E-Mail-Adresse"), h("dd", {}, me.email || "–")], [h("dt", {}, "Rolle"), h("dd", {}, ROLE[me.role] || me.role)]]));
+  parts.push(me.totp ? totpRemoveForm(region) : await totpSetupForm(region, required));
+  if (!required) parts.push(passwordForm(region));
+  page("Mein Konto", region, ...parts);
+}
+
+// "JBSWY3DPEHPK3PXP…" in groups of four, as one types it into an app.
+const grouped = (s) => s.replace(/(.{4})/g, "$1 ").trim();
+
+async function totpSetupForm(region, required) {
+  let secret;
+  try {
+    secret = await api("POST", "/session/totp/secret");
+  } catch (e) {
+    return h("p", { class: "msg error" }, sentence(e));
+  }
+  const code = h("input", { id: "totp-code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", required: true });
+  const note = h("div", { role: "status" });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api("PUT", "/session/totp", { secret: secret.secret, code: code.value.trim() });
+          await loadSession();
+          if (required) {
+            flash = "Der zweite Faktor ist eingerichtet. Ab jetzt melden Sie sich mit Passwort und Code an.";
+            location.hash = "#/heute";
+            return route();
+          }
+          saved(region, "Der zweite Faktor ist eingerichtet. Ab jetzt melden Sie sich mit Passwort und Code an.");
+        } catch (err) {
+          const fields = (err.problem && err.problem.details && err.problem.details.fields) || [];
+          say(note, fields.some((f) => f.field === "code") ? "Der Code passt nicht. Bitte prüfen Sie, ob die Uhr des Telefons stimmt, und geben Sie den aktuellen Code ein." : sentence(err), "error");
+          code.focus();
+        }
+      },
+    },
+    h("h2", {}, "Zweiten Faktor einrichten"),
+    h("ol", {}, h("li", {}, "Öffnen Sie eine Authenticator-App (z. B. FreeOTP, Aegis, Google oder Microsoft Authenticator) und fügen Sie ein Konto hinzu."), h("li", {}, "Geben Sie diesen Schlüssel ein (Art: zeitbasiert):"), h("li", {}, "Tragen Sie den sechsstelligen Code ein, den die App dann zeigt.")),
+    h("p", {}, h("code", { class: "invite-link", "data-totp-secret": secret.secret }, grouped(secret.secret))),
+    h("p", { class: "hint" }, "Auf dem Telefon selbst: ", h("a", { href: secret.otpauth_uri }, "in der Authenticator-App öffnen"), "."),
+    field("Code aus der App", code),
+    note,
+    h("button", { type: "submit" }, "Einrichten"),
+  );
+}
+
+function totpRemoveForm(region) {
+  const code = h("input", { id: "totp-remove-code", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", required: true });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          await api("POST", "/session/totp/remove", { code: code.value.trim() });
+          await loadSession();
+          saved(region, "Der zweite Faktor ist entfernt. Sie melden sich wieder nur mit dem Passwort an.");
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    h("h2", {}, "Zweiter Faktor"),
+    h("p", {}, "Eingerichtet: Sie melden sich mit Passwort und dem Code Ihrer Authenticator-App an."),
+    field("Aktueller Code zum Entfernen", code),
+    h("button", { type: "submit", class: "secondary" }, "Zweiten Faktor entfernen"),
+  );
+}
+
+function passwordForm(region) {
+  const current = h("input", { id: "pw-current", type: "password", autocomplete: "current-password", required: true });
+  const next = h("input", { id: "pw-new", type: "password", autocomplete: "new-password", required: true, minlength: "12" });
+  const again = h("input", { id: "pw-again", type: "password", autocomplete: "new-password", required: true });
+  const note = h("div", { role: "status" });
+  return h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        if (next.value.length < 12) return say(note, "Das neue Passwort braucht mindestens 12 Zeichen.", "error");
+        if (next.value !== again.value) return say(note, "Die beiden neuen Passwörter sind nicht gleich.", "error");
+        try {
+          await api("POST", "/session/password", { current_password: current.value, password: next.value });
+          current.value = next.value = again.value = "";
+          say(note, "");
+          say(region, "Das Passwort ist geändert. Andere Sitzungen bleiben angemeldet; „Überall abmelden“ beendet sie.", "ok");
+        } catch (err) {
+          const fields = (err.problem && err.problem.details && err.problem.details.fields) || [];
+          say(note, fields.some((f) => f.field === "current_password") ? "Das bisherige Passwort stimmt nicht." : sentence(err), "error");
+        }
+      },
+    },
+    h("h2", {}, "Passwort ändern"),
+    h("div", { class: "row" }, field("Bisheriges Passwort", current), field("Neues Passwort", next), field("Neues Passwort wiederholen", again)),
+    note,
+    h("button", { type: "submit", class: "secondary" }, "Passwort ändern"),
+  );
+}
+
+// API keys, for machines (a kiosk, the town's web site, an accounting
+// import): created with one role, the secret shown once; rotated with a
+// grace period, or revoked at once.
+const KEY_STATUS = { active: "aktiv", retiring: "abgelöst", revoked: "widerrufen", expired: "abgelaufen" };
+function keysSection(region) {
+  const list = h("div", {});
+  const shown = h("div", {});
+  const secret = (text, r) => shown.replaceChildren(h("p", { class: "msg ok" }, text), h("p", {}, "Der geheime Schlüssel, nur jetzt sichtbar (bitte sicher ablegen):"), h("p", {}, h("code", { class: "invite-link" }, r.key)));
+  const draw = async () => {
+    try {
+      const { items } = await api("GET", "/keys");
+      const act = async (k, what) => {
+        try {
+          // The list is drawn anew before the page says what happened.
+          if (what === "revoke") {
+            await api("POST", `/keys/${enc(k.id)}/revoke`, {});
+            await draw();
+            say(region, `Schlüssel „${k.label || k.id}“ widerrufen: er gilt ab sofort nicht mehr.`, "ok");
+          } else {
+            const r = await api("POST", `/keys/${enc(k.id)}/rotate`, { grace_seconds: 86400 });
+            await draw();
+            secret(`Neuer Schlüssel für „${k.label || k.id}“; der alte gilt noch 24 Stunden.`, r);
+          }
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      };
+      list.replaceChildren(
+        listTable(
+          count(items.length, "Schlüssel", "Schlüssel"),
+          ["Bezeichnung", "Rolle", "Stand", "Angelegt", "Zuletzt benutzt", h("span", { class: "sr" }, "Aktionen")],
+          items.map((k) => [
+            k.label || k.id,
+            ROLE[k.role] || k.role,
+            k.status === "retiring" && k.expires ? `abgelöst, gilt bis ${utcText(k.expires)}` : KEY_STATUS[k.status] || k.status,
+            `${dateOnly(k.created)}, ${actorText(k.created_by)}`,
+            k.last_used ? utcText(k.last_used) : "–",
+            k.status === "active"
+              ? h("span", { class: "actions" }, h("button", { type: "button", class: "secondary", onclick: () => act(k, "rotate") }, `${k.label || k.id} erneuern`), h("button", { type: "button", class: "danger", onclick: () => act(k, "revoke") }, `${k.label || k.id} widerrufen`))
+              : "",
+          ]),
+        ),
+      );
+    } catch (e) {
+      say(region, sentence(e), "error");
+    }
+  };
+  const label = h("input", { id: "key-label", required: true, maxlength: "200", autocomplete: "off", placeholder: "z. B. Kiosk im Foyer" });
+  const role = h("select", { id: "key-role" }, Object.entries(ROLE).map(([k, v]) => h("option", { value: k, selected: k === "staff" }, v)));
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await api("POST", "/keys", { role: role.value, label: label.value.trim() });
+          label.value = "";
+          await draw();
+          secret(`Schlüssel „${r.label}“ mit der Rolle ${ROLE[r.role] || r.role} angelegt.`, r);
+        } catch (err) {
+          say(region, sentence(err), "error");
+        }
+      },
+    },
+    field("Bezeichnung des Schlüssels", label),
+    field("Rolle des Schlüssels", role),
+    h("button", { type: "submit" }, "Schlüssel anlegen"),
+  );
+  draw();
+  return h("section", {}, h("h2", {}, "API-Schlüssel für Programme"), form, shown, list);
+}
+
 
 async function drawAccounts(box, region) {
   try {
@@ -677,7 +901,7 @@ async function drawAccounts(box, region) {
         "table",
         { class: "list" },
         h("caption", {}, `${items.length} Konten`),
-        h("thead", {}, h("tr", {}, ["Name", "E-Mail", "Rolle", "Zustand", "Aktion"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Name", "E-Mail", "Rolle", "Zustand", "Zweiter Faktor", "Aktion"].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
           {},
@@ -700,6 +924,33 @@ async function drawAccounts(box, region) {
               h("td", {}, a.email || "–"),
               h("td", {}, sel),
               h("td", {}, state),
+              h(
+                "td",
+                {},
+                a.totp ? "eingerichtet" : "–",
+                a.totp && !own && !a.disabled
+                  ? [
+                      " ",
+                      h(
+                        "button",
+                        {
+                          type: "button",
+                          class: "secondary",
+                          onclick: async () => {
+                            try {
+                              await api("POST", `/accounts/${enc(a.id)}/totp/reset`);
+                              say(region, `${a.name}: zweiter Faktor zurückgesetzt. Ist er für die Rolle Pflicht, richtet ${a.name} bei der nächsten Anmeldung einen neuen ein.`, "ok");
+                              drawAccounts(box, region);
+                            } catch (err) {
+                              say(region, sentence(err), "error");
+                            }
+                          },
+                        },
+                        `Zweiten Faktor von ${a.name || a.id} zurücksetzen`,
+                      ),
+                    ]
+                  : "",
+              ),
               h(
                 "td",
                 {},
@@ -2520,6 +2771,9 @@ function viewSignIn(message) {
   const region = h("div", { role: "alert" });
   const email = h("input", { id: "email", type: "email", autocomplete: "username", required: true });
   const password = h("input", { id: "password", type: "password", autocomplete: "current-password", required: true });
+  // The second step for an account with a second factor: the app's code.
+  const code = h("input", { id: "totp", inputmode: "numeric", autocomplete: "one-time-code", maxlength: "6", pattern: "[0-9]{6}" });
+  const codeField = h("div", { class: "field", hidden: true }, h("label", { for: "totp" }, "Code aus der Authenticator-App"), code);
   const form = h(
     "form",
     {
@@ -2527,7 +2781,9 @@ function viewSignIn(message) {
       onsubmit: async (e) => {
         e.preventDefault();
         try {
-          const r = await api("POST", "/session", { email: email.value, password: password.value });
+          const body = { email: email.value, password: password.value };
+          if (!codeField.hidden) body.totp = code.value.trim();
+          const r = await api("POST", "/session", body);
           csrf = r.csrf_token;
           await loadSession();
           // A new fragment renders through the hashchange listener; render
@@ -2535,6 +2791,13 @@ function viewSignIn(message) {
           if (location.hash === "" || location.hash === "#/") location.hash = "#/heute";
           else render();
         } catch (err) {
+          const c = err.problem && err.problem.code;
+          if (c === "totp_required" || c === "totp_failed") {
+            codeField.hidden = false;
+            say(region, c === "totp_required" ? "Bitte geben Sie auch den sechsstelligen Code aus Ihrer Authenticator-App ein." : sentence(err), c === "totp_required" ? "info" : "error");
+            code.value = "";
+            return code.focus();
+          }
           say(region, sentence(err), "error");
           password.value = "";
           password.focus();
@@ -2545,6 +2808,7 @@ function viewSignIn(message) {
     email,
     h("label", { for: "password" }, "Passwort"),
     password,
+    codeField,
     h("button", { type: "submit" }, "Anmelden"),
   );
   nav(false);
@@ -2592,25 +2856,27 @@ function nav(signedIn) {
   if (!signedIn) return bar.replaceChildren();
   // `also`: the pages that belong to the same area.
   const link = (href, text, show = true, also = []) => (show ? h("li", {}, h("a", { href, "aria-current": [href, ...also].some((x) => location.hash.startsWith(x)) ? "page" : null }, text)) : "");
+  const setup = me.totp_setup_required; // only the own account until the second factor is set up
   bar.replaceChildren(
     h(
       "ul",
       {},
-      link("#/heute", "Heute", may.seeBookings()),
-      link("#/kalender", "Kalender", may.seeBookings()),
-      link("#/buchungen", "Buchungen", may.seeBookings()),
-      link("#/freigaben", "Freigaben", may.seeBookings()),
-      link("#/telefon", "Telefonbuchung", may.book()),
-      link("#/kunden", "Kundschaft", may.seeBookings(), ["#/kunde/"]),
-      link("#/finanzen", "Finanzen", may.seeFinance(), ["#/rechnung/", ...(may.setup() ? [] : ["#/tarife"])]),
-      link("#/protokoll", "Protokoll", may.audit()),
-      link("#/einrichtung", "Einrichtung", may.setup(), ["#/tarife", "#/zusatzleistungen", "#/auftritt"]),
-      link("#/konten", "Konten", may.accounts()),
+      setup ? link("#/ich", "Mein Konto") : "",
+      !setup && link("#/heute", "Heute", may.seeBookings()),
+      !setup && link("#/kalender", "Kalender", may.seeBookings()),
+      !setup && link("#/buchungen", "Buchungen", may.seeBookings()),
+      !setup && link("#/freigaben", "Freigaben", may.seeBookings()),
+      !setup && link("#/telefon", "Telefonbuchung", may.book()),
+      !setup && link("#/kunden", "Kundschaft", may.seeBookings(), ["#/kunde/"]),
+      !setup && link("#/finanzen", "Finanzen", may.seeFinance(), ["#/rechnung/", ...(may.setup() ? [] : ["#/tarife"])]),
+      !setup && link("#/protokoll", "Protokoll", may.audit()),
+      !setup && link("#/einrichtung", "Einrichtung", may.setup(), ["#/tarife", "#/zusatzleistungen", "#/auftritt"]),
+      !setup && link("#/konten", "Konten", may.accounts()),
     ),
     h(
       "div",
       { class: "who" },
-      h("span", {}, `${me.name || me.email} · ${ROLE[me.role] || me.role}`),
+      h("a", { href: "#/ich", "aria-current": location.hash.startsWith("#/ich") ? "page" : null }, `${me.name || me.email} · ${ROLE[me.role] || me.role}`),
       h("button", { type: "button", class: "link", onclick: () => signOut(false) }, "Abmelden"),
       h("button", { type: "button", class: "link", onclick: () => signOut(true) }, "Überall abmelden"),
     ),
@@ -2642,6 +2908,7 @@ async function loadSession() {
 async function route() {
   if (!me) return viewSignIn();
   nav(true);
+  if (me.totp_setup_required) return viewMe(true);
   const hash = location.hash.slice(1) || "/heute";
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
@@ -2664,6 +2931,7 @@ async function route() {
   if (path === "/kalender") return viewWeek(params);
   if (path === "/telefon" && may.book()) return viewPhone(params);
   if (path === "/konten" && may.accounts()) return viewAccounts();
+  if (path === "/ich") return viewMe(false);
   if (path === "/kunden") return viewCustomers();
   if (path.startsWith("/kunde/")) return viewCustomer(decodeURIComponent(path.slice(7)));
   return viewToday();

@@ -245,8 +245,9 @@ struct SignCheckpoint {
 // Records a delivered notification so that it is never sent again.
 struct RecordNotification {
   std::string id;
-  BookingId booking;
+  BookingId booking;  // empty for a mail about an account
   std::string kind;
+  std::string account = {};  // the invited account of an "invitation" mail
 };
 
 struct CancelBooking {
@@ -418,6 +419,7 @@ struct InviteAccount {
   std::string person;
   std::string personal;      // sealed {"email", "name", "invite_token"}
   std::string invite_token;  // plaintext, shown once in the reply
+  bool mailed = false;       // the server mails invitations (the reply says so)
 };
 // The holder sets the password: with the invitation token (joining), or
 // signed in to the account itself (a change).

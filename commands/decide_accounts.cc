@@ -63,7 +63,8 @@ Decision DecideInviteAccount(const TenantModel& m, const Context& ctx, const Inv
              {"disabled", false},
              {"invite_token", c.invite_token},
              {"invite_path", "/admin/" + ctx.tenant.get() + "/join#token=" + c.invite_token},
-             {"invite_expires_at", FormatUtc(ctx.now + Account::kInviteLife)}};
+             {"invite_expires_at", FormatUtc(ctx.now + Account::kInviteLife)},
+             {"invite_mailed", c.mailed}};
   a.secrets = {"/invite_token", "/invite_path"};
   return a;
 }

@@ -312,7 +312,12 @@ Decision DecideRecordNotification(const TenantModel& m, const Context& ctx, cons
   Acceptance a;
   a.reply = {{"notification", c.id}, {"recorded", !m.NotificationSent(c.id)}};
   if (m.NotificationSent(c.id)) return a;  // already recorded: nothing to add
-  if (m.FindBooking(c.booking) == nullptr) return Reject(Refusal::kNotFound, "not_found", "no such booking");
+  if (!c.account.empty()) {
+    if (m.FindAccount(c.account) == nullptr)
+      return Reject(Refusal::kNotFound, "not_found", "no such account");
+  } else if (m.FindBooking(c.booking) == nullptr) {
+    return Reject(Refusal::kNotFound, "not_found", "no such booking");
+  }
   auto d = Draft(ctx, "notification/" + c.id, 1);
   schema::NotificationSentT e;
   e.notification_id = c.id;

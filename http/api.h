@@ -59,6 +59,9 @@ struct ApiOptions {
   // Base URL the provider and browsers reach this server at (return and
   // webhook URLs of checkouts).
   std::string public_url = "http://127.0.0.1:8080";
+  // The notifier sends e-mails (--smtp-url): an invitation's reply says
+  // whether it goes out by mail too.
+  bool mails = false;
 };
 
 class Api {

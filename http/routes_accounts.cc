@@ -237,6 +237,7 @@ void Edge::InviteAccount(const CallPtr& c) {
   cmd->invite_token = "sbi_" + RandomHex(24);
   cmd->login_hash = LoginHash(email);
   cmd->person = "a_" + cmd->account_id;
+  cmd->mailed = options.mails;
   const TenantId t = c->tenant;
   const std::string actor = c->caller.Actor();
   const std::string text = json{{"email", email}, {"name", name}, {"invite_token", cmd->invite_token}}.dump();

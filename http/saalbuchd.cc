@@ -557,6 +557,7 @@ int main(int argc, char** argv) {
     api_options.public_booking_burst = cfg.public_booking_rate * 10;
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
+    api_options.mails = !cfg.smtp_url.empty();
     api_options.backups = backups.get();
     std::unique_ptr<integrations::PaymentProvider> provider;
     if (!cfg.provider_url.empty()) {

@@ -400,6 +400,42 @@ Mail RenderMail(const json& entry, const TenantId& tenant, const json& contact,
   return mail;
 }
 
+Mail RenderInvitation(const json& entry, const TenantId& tenant, const json& person,
+                      const std::string& public_url) {
+  const json facts = entry.value("mail", json::object());
+  const std::string tenant_name = OneLine(facts.value("tenant_name", tenant.get()));
+  const std::string name = OneLine(person.value("name", ""));
+  const std::map<std::string, std::string> roles = {{"admin", "Verwaltung"},
+                                                    {"staff", "Sachbearbeitung"},
+                                                    {"finance", "Kasse und Finanzen"},
+                                                    {"auditor", "Prüfung"}};
+  const auto role = roles.find(facts.value("role", ""));
+  const date::time_zone* zone = FindZone(facts.value("zone", "UTC"));
+  if (zone == nullptr) zone = date::locate_zone("UTC");
+  const std::string until =
+      formats::FormatDateTime(facts.value("expires", TimeUs{0}), zone, formats::Language::kGerman);
+  const std::string link =
+      public_url + "/admin/" + tenant.get() + "/join#token=" + person.value("invite_token", "");
+  const std::string greeting = name.empty() ? "Guten Tag," : "Guten Tag " + name + ",";
+  const std::string intro =
+      "Sie sind eingeladen, in der Verwaltung von " + tenant_name +
+      " mit Saalbuch zu arbeiten (Rolle: " + (role == roles.end() ? facts.value("role", "") : role->second) +
+      "). Bitte legen Sie mit diesem Link Ihr Passwort fest:";
+  const std::string note = "Der Link gilt bis " + until +
+                           " und nur einmal. Wenn Sie mit dieser Einladung nichts anfangen können, "
+                           "ignorieren Sie diese E-Mail einfach.";
+  Mail mail;
+  mail.to = person.value("email", "");
+  mail.to_name = name;
+  mail.subject = "Einladung in die Verwaltung von " + tenant_name;
+  mail.text = greeting + "\n\n" + intro + "\n\n" + link + "\n\n" + note + "\n";
+  mail.html = "<!doctype html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
+              HtmlEscape(mail.subject) + "</title>\n</head>\n<body>\n<p>" + HtmlEscape(greeting) +
+              "</p>\n<p>" + HtmlEscape(intro) + "</p>\n<p><a href=\"" + HtmlEscape(link) +
+              "\">Passwort festlegen</a></p>\n<p>" + HtmlEscape(note) + "</p>\n</body>\n</html>\n";
+  return mail;
+}
+
 std::string ComposeMessage(const Mail& mail, const std::string& from, const std::string& message_id,
                            std::time_t date) {
   // "=_" never occurs in quoted-printable text, so the boundary cannot
@@ -507,8 +543,8 @@ bool Notifier::Record(const TenantId& tenant, const json& entry, const std::stri
   s.ctx.actor = "system";
   s.ctx.command_id = "cmd_" + RandomHex(8);
   s.ctx.correlation_id = "notifier";
-  s.command =
-      commands::RecordNotification{entry.value("id", ""), BookingId(entry.value("booking", "")), kind};
+  s.command = commands::RecordNotification{entry.value("id", ""), BookingId(entry.value("booking", "")), kind,
+                                           entry.value("account", "")};
   const commands::Outcome o = bus_.SubmitAndWait(std::move(s));
   if (o.kind != commands::Outcome::Kind::kOk && o.kind != commands::Outcome::Kind::kCreated) {
     spdlog::warn("msg=\"notification not recorded\" tenant={} id={} body={}", tenant.get(),
@@ -529,22 +565,38 @@ void Notifier::Deliver(const TenantId& tenant, const json& entry) {
     spdlog::info("msg=\"notification skipped\" tenant={} id={} reason=\"{}\"", tenant.get(), id, why);
     if (Record(tenant, entry, "skipped-" + kind)) retries_.erase(key);
   };
-  // The booking document holds the booker's sealed contact (written once,
-  // at placement); what the mail says comes from the entry.
-  auto booking = projections::QueryBooking(runner_.view(), tenant, BookingId(entry.value("booking", "")));
-  if (!booking.ok()) return skip("booking not readable");
-  const json& doc = booking->doc;
-  if (kind == "expiring" && doc.value("status", "") != "held") return skip("no longer held");
   if (!entry.contains("mail")) return skip("entry without mail facts");
-  const std::string sealed = FromHex(doc.value("personal_sealed", "")).value_or("");
-  auto plain = vault_.Open(tenant, doc.value("person", ""), sealed);
-  if (!plain.ok()) return;  // storage trouble: try again next round
-  if (!plain->has_value()) return skip("contact erased");
-  json contact = json::parse(**plain, nullptr, false);
-  if (!contact.is_object() || contact.value("email", "").empty()) return skip("no e-mail address");
-  const Mail mail = RenderMail(entry, tenant, contact, options_.public_url);
-  const std::string error =
-      Send(mail, "<" + id + "." + doc.value("id", "") + "." + tenant.get() + "@saalbuch>");
+  Mail mail;
+  std::string message_id;
+  if (kind == "invitation") {
+    // The entry names the invitee's sealed data (e-mail, name, token).
+    const json& facts = entry["mail"];
+    auto plain =
+        vault_.Open(tenant, facts.value("person", ""), FromHex(facts.value("personal", "")).value_or(""));
+    if (!plain.ok()) return;  // storage trouble: try again next round
+    if (!plain->has_value()) return skip("invitee's data erased");
+    json person = json::parse(**plain, nullptr, false);
+    if (!person.is_object() || person.value("email", "").empty()) return skip("no e-mail address");
+    if (person.value("invite_token", "").empty()) return skip("no invitation link");
+    mail = RenderInvitation(entry, tenant, person, options_.public_url);
+    message_id = "<" + id + "." + entry.value("account", "") + "." + tenant.get() + "@saalbuch>";
+  } else {
+    // The booking document holds the booker's sealed contact (written once,
+    // at placement); what the mail says comes from the entry.
+    auto booking = projections::QueryBooking(runner_.view(), tenant, BookingId(entry.value("booking", "")));
+    if (!booking.ok()) return skip("booking not readable");
+    const json& doc = booking->doc;
+    if (kind == "expiring" && doc.value("status", "") != "held") return skip("no longer held");
+    const std::string sealed = FromHex(doc.value("personal_sealed", "")).value_or("");
+    auto plain = vault_.Open(tenant, doc.value("person", ""), sealed);
+    if (!plain.ok()) return;  // storage trouble: try again next round
+    if (!plain->has_value()) return skip("contact erased");
+    json contact = json::parse(**plain, nullptr, false);
+    if (!contact.is_object() || contact.value("email", "").empty()) return skip("no e-mail address");
+    mail = RenderMail(entry, tenant, contact, options_.public_url);
+    message_id = "<" + id + "." + doc.value("id", "") + "." + tenant.get() + "@saalbuch>";
+  }
+  const std::string error = Send(mail, message_id);
   if (!error.empty()) {
     Retry& r = retries_[key];
     ++r.attempts;

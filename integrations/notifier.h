@@ -1,6 +1,8 @@
 // Notifications: e-mails to bookers about their bookings, delivered over
 // SMTP (libcurl) from the outbox projection.
 //
+// Invitations to the back office go out the same way (RenderInvitation).
+//
 // The outbox (projections/) lists one notification per booking event of a
 // booking that carries contact data: received, held, confirmed, approved,
 // rejected, cancelled, rescheduled, expired, and an "expiring" reminder due
@@ -70,6 +72,14 @@ struct Mail {
 // Pure: the same entry and contact give the same mail.
 Mail RenderMail(const nlohmann::json& entry, const TenantId& tenant, const nlohmann::json& contact,
                 const std::string& public_url);
+
+// The invitation to the back office for outbox entry `entry` (kind
+// "invitation": tenant name, role, expiry) to the invitee `person` ({email,
+// name, invite_token}), in German like the back office: the link
+// `{public_url}/admin/{tenant}/join#token=…` (in the fragment, as above)
+// and until when it holds. Pure.
+Mail RenderInvitation(const nlohmann::json& entry, const TenantId& tenant, const nlohmann::json& person,
+                      const std::string& public_url);
 
 // The message as sent (RFC 5322 with MIME, CRLF line ends): Date,
 // From (`from`: "Name <address>" or an address), To, Subject,

@@ -2,13 +2,17 @@
 // of a booking whose placement carried contact data. Each entry carries what
 // its mail says, as of the event that caused it (the booking's number,
 // resource and its name, times, status, hold, and the money of its invoice),
-// so that a mail sent late still tells what happened then. Everything comes
-// from the log; nothing is read from another projection, which may stand at
-// another position. Grammar: projections/README.md.
+// so that a mail sent late still tells what happened then. An invitation to
+// the back office is an entry too (kind "invitation": the invitee's sealed
+// data, role and expiry), dropped when the invitation is used or the
+// account disabled before it went out. Everything comes from the log;
+// nothing is read from another projection, which may stand at another
+// position. Grammar: projections/README.md.
 #include <algorithm>
 #include <cstdio>
 #include <functional>
 
+#include "common/crypto.h"
 #include "projections/fold_internal.h"
 
 namespace saalbuch::projections {
@@ -321,6 +325,48 @@ Status OutboxFold::Apply() {
       if (!refund->is_object()) break;
       return Invoice(refund->value("invoice", ""), 0,
                      add("refunded", -refund->value("amount", std::int64_t{0})));
+    }
+    case schema::Payload::AccountInvited: {
+      const auto* e = env_.payload_as_AccountInvited();
+      auto tenant = GetJson(txn_, K("t"));
+      if (!tenant.ok()) return tenant.status();
+      const std::string account = Str(e->account_id());
+      char num[48];
+      std::snprintf(num, sizeof num, "n-%020llu-invitation", static_cast<unsigned long long>(seq_));
+      const std::string id(num);
+      const auto* sealed = e->personal();
+      const std::string personal =
+          sealed == nullptr ? std::string() : std::string(sealed->begin(), sealed->end());
+      PutJson("q", id,
+              {{"id", id},
+               {"kind", "invitation"},
+               {"account", account},
+               {"due", at_},
+               {"seq", seq_},
+               {"cmd", Str(env_.command_id())},
+               {"mail",
+                {{"tenant_name", tenant->is_object() ? tenant->value("name", t_.get()) : t_.get()},
+                 {"zone", tenant->is_object() ? tenant->value("zone", "UTC") : "UTC"},
+                 {"role", Str(e->role())},
+                 {"expires", e->invite_expires_us()},
+                 {"person", Str(e->person())},
+                 {"personal", ToHex(personal)}}}});
+      txn_->Put(K("a", account), id);
+      break;
+    }
+    case schema::Payload::AccountPasswordSet:
+    case schema::Payload::AccountDisabled: {
+      // An invitation used or withdrawn before its mail went out: no mail.
+      const std::string account = env_.payload_type() == schema::Payload::AccountPasswordSet
+                                      ? Str(env_.payload_as_AccountPasswordSet()->account_id())
+                                      : Str(env_.payload_as_AccountDisabled()->account_id());
+      auto pending = txn_->Get(K("a", account));
+      if (!pending.ok()) return pending.status();
+      if (pending->has_value()) {
+        txn_->Delete(K("q", **pending));
+        txn_->Delete(K("a", account));
+      }
+      break;
     }
     case schema::Payload::NotificationSent: {
       const auto* e = env_.payload_as_NotificationSent();

@@ -30,7 +30,7 @@ struct ProjectionInfo {
 inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 5},
                                                   {"availability", 'A', 3},
                                                   {"bookings", 'B', 2},
-                                                  {"outbox", 'O', 2},
+                                                  {"outbox", 'O', 3},
                                                   {"finance", 'F', 3}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).

@@ -403,5 +403,60 @@ TEST_F(NotifyTest, HeldBookingsGetAReminderBeforeTheyExpireAndANoticeWhenTheyDo)
   EXPECT_EQ(mails.size(), 5u);
 }
 
+// An invitation to the back office is mailed (German, like the back office)
+// with its one-time link in the fragment, once; one used or withdrawn before
+// the mail could go out is not mailed.
+TEST_F(NotifyTest, AnInvitationIsMailedOnceWithItsLinkAndNotWhenUsedOrWithdrawnFirst) {
+  server_->Start();  // the SMTP server is down at first
+  MakeTenant();
+  const int port = server_->port();
+  auto invite = [&](const std::string& email, const std::string& name) {
+    auto r = CallJson(port, "POST", "/v1/tenants/stadt/accounts",
+                      {{"email", email}, {"name", name}, {"role", "staff"}}, admin_);
+    EXPECT_EQ(r.status, 201) << r.body;
+    EXPECT_TRUE(r.json().value("invite_mailed", false)) << r.body;
+    return r.json();
+  };
+  const json katrin = invite("k.schmidt@stadt.example", "Katrin Schmidt");
+  const json used = invite("schon.da@stadt.example", "Schon Da");
+  const json withdrawn = invite("nicht.mehr@stadt.example", "Nicht Mehr");
+  ASSERT_EQ(CallJson(port, "POST", "/v1/tenants/stadt/invitations/accept",
+                     {{"token", used["invite_token"]}, {"password", "Ein-langes-Passwort-2026"}})
+                .status,
+            200);
+  ASSERT_EQ(
+      Call(port, "POST", "/v1/tenants/stadt/accounts/" + withdrawn["id"].get<std::string>() + "/disable", "",
+           {{"Authorization", "Bearer " + admin_}})
+          .status,
+      200);
+  smtp_->Start();
+  ASSERT_EQ(smtp_->WaitFor(1).size(), 1u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  json parsed = ParseMaildir(dir_ / "maildir");
+  ASSERT_EQ(parsed.size(), 1u) << "one mail: none for the used or withdrawn invitation, none twice";
+  const json& m = parsed[0];
+  EXPECT_EQ(m["to"]["address"], "k.schmidt@stadt.example") << m;
+  EXPECT_EQ(m["to"]["name"], "Katrin Schmidt") << m;
+  EXPECT_EQ(m["subject_decoded"], "Einladung in die Verwaltung von Stadt Musterhausen") << m;
+  const std::string text = m["text"], html = m["html"];
+  const std::string link =
+      "https://buchen.example/admin/stadt/join#token=" + katrin["invite_token"].get<std::string>();
+  EXPECT_NE(text.find("Guten Tag Katrin Schmidt,"), std::string::npos) << text;
+  EXPECT_NE(text.find("(Rolle: Sachbearbeitung)"), std::string::npos) << text;
+  EXPECT_NE(text.find(link), std::string::npos) << text;
+  EXPECT_NE(text.find("Der Link gilt bis "), std::string::npos) << text;
+  EXPECT_NE(html.find("href=\"" + link + "\""), std::string::npos) << html;
+  // The log records it once, as a notification about the account.
+  auto events =
+      Call(port, "GET", "/v1/tenants/stadt/events?limit=500", "", {{"Authorization", "Bearer " + admin_}});
+  const json page = events.json();
+  int recorded = 0;
+  for (const auto& item : page["items"]) {
+    const json& r = item["record"];
+    if (r["payload_type"] == "NotificationSent" && r["payload"]["kind"] == "invitation") ++recorded;
+  }
+  EXPECT_EQ(recorded, 1) << events.body;
+}
+
 }  // namespace
 }  // namespace saalbuch::e2e

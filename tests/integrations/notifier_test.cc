@@ -398,5 +398,33 @@ TEST(MailHeaders, PythonsStrictParserReadsTheMultipartMessageAndDecodesTheHeader
   for (unsigned char c : msg) ASSERT_LT(c, 0x80);
 }
 
+// The invitation: the invitee by name, the role in words, the expiry in the
+// tenant's zone, the link with the token in the fragment; names escaped in
+// the HTML part.
+TEST(RenderInvitation, GermanWithRoleExpiryAndLinkAndEscapedNames) {
+  const json entry = {{"id", "n-00000000000000000007-invitation"},
+                      {"kind", "invitation"},
+                      {"account", "ac_1"},
+                      {"mail",
+                       {{"tenant_name", "Bürgerhaus <Nord> & Süd"},
+                        {"zone", "Europe/Berlin"},
+                        {"role", "finance"},
+                        {"expires", TimeUs{1'800'000'000} * 1'000'000}}}};
+  const json person = {
+      {"email", "k.schmidt@stadt.example"}, {"name", "Katrin <K> Schmidt"}, {"invite_token", "sbi_abc"}};
+  const Mail m = RenderInvitation(entry, TenantId("stadt"), person, "https://buchen.example");
+  EXPECT_EQ(m.to, "k.schmidt@stadt.example");
+  EXPECT_EQ(m.subject, "Einladung in die Verwaltung von Bürgerhaus <Nord> & Süd");
+  EXPECT_NE(m.text.find("Guten Tag Katrin <K> Schmidt,"), std::string::npos) << m.text;
+  EXPECT_NE(m.text.find("(Rolle: Kasse und Finanzen)"), std::string::npos) << m.text;
+  EXPECT_NE(m.text.find("https://buchen.example/admin/stadt/join#token=sbi_abc"), std::string::npos)
+      << m.text;
+  // 1,800,000,000 s is 15 January 2027, 09:00 in Berlin (CET).
+  EXPECT_NE(m.text.find("Der Link gilt bis Fr., 15. Januar 2027, 09:00 Uhr"), std::string::npos) << m.text;
+  EXPECT_NE(m.html.find("Bürgerhaus &lt;Nord&gt; &amp; Süd"), std::string::npos) << m.html;
+  EXPECT_NE(m.html.find("Katrin &lt;K&gt; Schmidt"), std::string::npos) << m.html;
+  EXPECT_EQ(m.html.find("<K>"), std::string::npos) << m.html;
+}
+
 }  // namespace
 }  // namespace saalbuch::integrations

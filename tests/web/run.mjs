@@ -805,6 +805,14 @@ await scenario("back office: an admin invites a clerk, who joins, approves a clu
   const link = await admin.locator("code.invite-link").textContent();
   check(/\/admin\/buergerhaus\/join#token=sbi_[0-9a-f]+$/.test(link), `invitation link: ${link}`);
   await waitText(admin, "Katrin Schmidt");
+  await waitText(admin, "die Einladung geht per E-Mail an k.schmidt@buergerhaus.example");
+  // The invitation also arrives by mail, with the same link.
+  let invitation = "";
+  for (let i = 0; i < 60 && !invitation; i++) {
+    invitation = mails().map(mailText).find((t) => t.includes("Einladung in die Verwaltung")) || "";
+    if (!invitation) await new Promise((r) => setTimeout(r, 250));
+  }
+  check(invitation.includes("Guten Tag Katrin Schmidt,") && invitation.includes(link.split("#")[1]), `the invitation mail: ${invitation}`);
   await look(admin, "admin-accounts-invited");
 
   const clerk = await newPage({ viewport: { width: 1024, height: 768 } }); // a tablet

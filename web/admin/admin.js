@@ -656,7 +656,13 @@ async function viewAccounts() {
           const r = await api("POST", "/accounts", { email: email.value, name: name.value, role: role.value });
           const link = location.origin + r.invite_path;
           invited.replaceChildren(
-            h("p", { class: "msg ok" }, `${name.value} ist eingeladen. Geben Sie ihr/ihm diesen Link (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):`),
+            h(
+              "p",
+              { class: "msg ok" },
+              r.invite_mailed
+                ? `${name.value} ist eingeladen; die Einladung geht per E-Mail an ${email.value}. Kommt sie nicht an, geben Sie diesen Link weiter (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):`
+                : `${name.value} ist eingeladen. Geben Sie ihr/ihm diesen Link (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):`,
+            ),
             h("p", {}, h("code", { class: "invite-link" }, link)),
           );
           email.value = name.value = "";

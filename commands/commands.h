@@ -457,6 +457,7 @@ struct SignOut {
 struct SetAccountTotp {
   std::string account_id;
   std::string secret;  // sealed TOTP secret; empty: remove
+  bool reset = false;  // an admin removes another account's (a lost phone)
 };
 // The roles that must sign in with a second factor (admin).
 struct SetTotpPolicy {

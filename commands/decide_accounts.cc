@@ -202,6 +202,10 @@ Decision DecideSetAccountTotp(const TenantModel& m, const Context& ctx, const Se
   const Account* acc = m.FindAccount(c.account_id);
   if (acc == nullptr || acc->disabled || !acc->joined()) return NoAccount(c.account_id);
   const bool holder = ActingAccount(ctx) == acc->id;
+  if (c.reset && holder) {
+    // The holder removes it with a current code (http/), not by a reset.
+    return Reject(Refusal::kConflict, "own_account", "nobody resets the second factor of their own account");
+  }
   if (!holder && !c.secret.empty()) {
     return Reject(Refusal::kForbidden, "not_permitted",
                   "only the account's holder sets up its second factor");

@@ -22,8 +22,11 @@ std::string TotpCode(std::string_view secret, std::int64_t step) {
   }
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int len = 0;
-  HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()), counter.data(), counter.size(), mac.data(),
-       &len);
+  if (HMAC(EVP_sha1(), secret.data(), static_cast<int>(secret.size()), counter.data(), counter.size(),
+           mac.data(), &len) == nullptr ||
+      len < 20) {
+    return {};  // matches no code
+  }
   // Dynamic truncation (RFC 4226, 5.3).
   const unsigned offset = mac[len - 1] & 0x0f;
   const std::uint32_t binary = (static_cast<std::uint32_t>(mac[offset] & 0x7f) << 24) |

@@ -524,7 +524,7 @@ void Edge::RemoveTotp(const CallPtr& c) {
 // holder sets up a new one at the next sign-in if the role requires one.
 void Edge::ResetTotp(const CallPtr& c) {
   KeyCommand(c, {}, true, [&](Decoder&, auto) {
-    return commands::Command(commands::SetAccountTotp{c->params.at(0), ""});
+    return commands::Command(commands::SetAccountTotp{c->params.at(0), "", true});
   });
 }
 

@@ -409,6 +409,20 @@ TEST_F(AccountsHttpTest, APolicyConfinesASessionWithoutSecondFactorToSettingOneU
   EXPECT_FALSE(reset.json()["totp"].get<bool>());
   EXPECT_EQ(As(s, "GET", "/bookings").json()["code"], "totp_setup_required") << "reset: set up a new one";
   EXPECT_EQ(TrySignIn("sachbearbeitung@stadt.example", kPassword).status, 200) << "the password alone again";
+
+  // An admin resets others' second factors, not their own (that takes a code).
+  const std::string chef = Join("chef@stadt.example", "admin");
+  Session admin = SignIn("chef@stadt.example");
+  auto own = As(admin, "POST", "/session/totp/secret", nullptr, admin.csrf);
+  ASSERT_EQ(own.status, 200) << own.body;
+  const std::string own_secret = FromBase32(own.json()["secret"].get<std::string>()).value();
+  ASSERT_EQ(As(admin, "PUT", "/session/totp",
+               {{"secret", own.json()["secret"]}, {"code", CodeOf(own_secret)}}, admin.csrf)
+                .status,
+            200);
+  auto self_reset = As(admin, "POST", "/accounts/" + chef + "/totp/reset", nullptr, admin.csrf);
+  EXPECT_EQ(self_reset.status, 409) << self_reset.body;
+  EXPECT_EQ(self_reset.json()["code"], "own_account");
 }
 
 }  // namespace

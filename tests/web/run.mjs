@@ -1518,7 +1518,10 @@ await scenario("back office: an admin requires a second factor for finance; the 
   await page.getByLabel("Code aus der App").fill(totp(secret));
   await page.getByRole("button", { name: "Einrichten" }).click();
   await waitText(page, "Der zweite Faktor ist eingerichtet.");
+  await waitText(page, "Eingerichtet: Sie melden sich mit Passwort und dem Code Ihrer Authenticator-App an.");
   await page.getByRole("link", { name: "Finanzen", exact: true }).waitFor();
+  check((await page.locator("main h1").count()) === 1, "the page is drawn once");
+  await look(page, "admin-totp-done");
   await page.getByRole("button", { name: "Abmelden", exact: true }).click();
   await waitText(page, "Sie sind abgemeldet.");
 

@@ -748,9 +748,12 @@ async function totpSetupForm(region, required) {
           await api("PUT", "/session/totp", { secret: secret.secret, code: code.value.trim() });
           await loadSession();
           if (required) {
+            // On to the pages the role may use; the new fragment renders
+            // through the hashchange listener (never both: twice the view).
             flash = "Der zweite Faktor ist eingerichtet. Ab jetzt melden Sie sich mit Passwort und Code an.";
-            location.hash = "#/heute";
-            return route();
+            if (location.hash === "#/ich") return route();
+            location.hash = "#/ich";
+            return undefined;
           }
           saved(region, "Der zweite Faktor ist eingerichtet. Ab jetzt melden Sie sich mit Passwort und Code an.");
         } catch (err) {
@@ -2918,6 +2921,7 @@ async function route() {
   const hash = location.hash.slice(1) || "/heute";
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
+  if (path === "/ich") return viewMe(false); // every role
   if (path === "/finanzen" && may.seeFinance()) return viewFinance();
   if (path === "/finanzen/rechnungen" && may.seeFinance()) return viewInvoices(params);
   if (path === "/finanzen/zahlungen" && may.seeFinance()) return viewPayments();
@@ -2937,7 +2941,6 @@ async function route() {
   if (path === "/kalender") return viewWeek(params);
   if (path === "/telefon" && may.book()) return viewPhone(params);
   if (path === "/konten" && may.accounts()) return viewAccounts();
-  if (path === "/ich") return viewMe(false);
   if (path === "/kunden") return viewCustomers();
   if (path.startsWith("/kunde/")) return viewCustomer(decodeURIComponent(path.slice(7)));
   return viewToday();

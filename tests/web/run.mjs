@@ -782,6 +782,10 @@ async function clubRequest() {
   const end = new Date(new Date(slot.start).getTime() + 3600e3).toISOString().slice(0, 19) + "Z";
   const b = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "seminarraum", start, end }, customer.body.customer_token);
   check(b.status === 201 && b.body.status === "requested", `the club's request: ${JSON.stringify(b.body)}`);
+  // The pages read the projections, which follow the log a moment later
+  // (150 ms in these tests, more on a busy machine): wait until they hold it.
+  const seen = await get(`${SB}/v1/tenants/buergerhaus/bookings/${b.body.id}?min_position=${b.body.position}`, { Authorization: `Bearer ${adminKey}` });
+  check(seen.status === 200, `the request in the projections: ${seen.status}`);
   return b.body;
 }
 
@@ -1090,6 +1094,7 @@ await scenario("back office: finance records a cash payment, refunds part with a
   check(placed.status === 201, `a priced booking: ${JSON.stringify(placed.body)}`);
   const inv = placed.body.invoice;
   const asAdmin = async (p) => JSON.parse((await get(`${SB}/v1/tenants/buergerhaus${p}`, { Authorization: `Bearer ${adminKey}` })).text);
+  check((await asAdmin(`/invoices/${inv.id}?min_position=${placed.body.position}`)).number === inv.number, "the invoice in the projections");
   // The page had the reply; the projections follow a moment later.
   const eventually = async (p, ok) => {
     let r;

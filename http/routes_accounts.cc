@@ -435,19 +435,20 @@ void Edge::ChangePassword(const CallPtr& c) {
 
 namespace {
 
-// The signed-in holder's account, or a problem sent.
-const commands::Account* Holder(Edge& edge, const CallPtr& c) {
+// The signed-in holder's account (a copy: the directory it is found in may
+// be replaced by a newer one at any moment), or nullopt with a problem sent.
+std::optional<commands::Account> Holder(Edge& edge, const CallPtr& c) {
   if (c->caller.session.empty()) {
     edge.Problem(c, status::unauthorized, "no_session", "this route answers a signed-in person only");
-    return nullptr;
+    return std::nullopt;
   }
   auto dir = edge.bus.Accounts(c->tenant);
   const commands::Account* a = dir->Find(dir->by_session, SessionHash(c->caller.session));
   if (a == nullptr || edge.options.vault == nullptr) {
     edge.Problem(c, status::unauthorized, "session_ended", "the session has ended: sign in again");
-    return nullptr;
+    return std::nullopt;
   }
-  return a;
+  return *a;
 }
 
 }  // namespace
@@ -455,8 +456,8 @@ const commands::Account* Holder(Edge& edge, const CallPtr& c) {
 // A fresh random secret for the holder's authenticator app; nothing is
 // stored until a code of it is confirmed (SetTotp).
 void Edge::NewTotpSecret(const CallPtr& c) {
-  const commands::Account* a = Holder(*this, c);
-  if (a == nullptr) return;
+  const auto a = Holder(*this, c);
+  if (!a) return;
   const TenantId t = c->tenant;
   RunQuery(c, [this, c, t, account = *a] {
     std::string label = account.id;
@@ -475,8 +476,8 @@ void Edge::NewTotpSecret(const CallPtr& c) {
 
 // The holder confirms a secret with a code of it; it is stored sealed.
 void Edge::SetTotp(const CallPtr& c) {
-  const commands::Account* a = Holder(*this, c);
-  if (a == nullptr) return;
+  const auto a = Holder(*this, c);
+  if (!a) return;
   auto body = Body(c);
   if (!body) return;
   Decoder d(*body, {"secret", "code"});
@@ -500,8 +501,8 @@ void Edge::SetTotp(const CallPtr& c) {
 
 // The holder removes the second factor, proving it with a current code.
 void Edge::RemoveTotp(const CallPtr& c) {
-  const commands::Account* a = Holder(*this, c);
-  if (a == nullptr) return;
+  const auto a = Holder(*this, c);
+  if (!a) return;
   auto body = Body(c);
   if (!body) return;
   Decoder d(*body, {"code"});

@@ -1409,18 +1409,25 @@ const dateOnly = (utc) => (utc ? new Date(utc).toLocaleDateString("de-DE", { dat
 const invoiceLink = (id, text) => h("a", { href: `#/rechnung/${enc(id)}` }, text || id);
 const pdfLink = (path, text) => h("a", { href: `${API}${path}`, target: "_blank", rel: "noopener" }, text);
 
-// The pages of Finanzen, one link each.
-function financeTabs(current) {
-  const tabs = [
-    ["#/finanzen", "Übersicht"],
-    ["#/finanzen/rechnungen", "Rechnungen"],
-    ["#/finanzen/zahlungen", "Zahlungen und Erstattungen"],
-    ["#/finanzen/gutschriften", "Gutschriften"],
-    ["#/finanzen/buecher", "Journal, Salden, Umsatz"],
-    ["#/tarife", "Tarife"],
-  ];
-  return h("nav", { class: "tabs", "aria-label": "Finanzen" }, h("ul", {}, tabs.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === current ? "page" : null }, text)))));
+// A row of links to the pages of one area (`label`), `current` marked.
+function tabs(label, list, current) {
+  return h("nav", { class: "tabs", "aria-label": label }, h("ul", {}, list.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === current ? "page" : null }, text)))));
 }
+
+// The pages of Finanzen.
+const financeTabs = (current) =>
+  tabs(
+    "Finanzen",
+    [
+      ["#/finanzen", "Übersicht"],
+      ["#/finanzen/rechnungen", "Rechnungen"],
+      ["#/finanzen/zahlungen", "Zahlungen und Erstattungen"],
+      ["#/finanzen/gutschriften", "Gutschriften"],
+      ["#/finanzen/buecher", "Journal, Salden, Umsatz"],
+      ["#/tarife", "Tarife"],
+    ],
+    current,
+  );
 
 function listTable(caption, heads, rows, numeric = []) {
   return h(
@@ -2199,16 +2206,18 @@ function billingForm(c, region) {
 
 const UNIT = { hour: "je Stunde", booking: "je Buchung", unit: "je Stück / Platz" };
 
-// The pages of the set-up, one link each.
-function setupTabs(current) {
-  const tabs = [
-    ["#/einrichtung", "Räume und Geräte"],
-    ["#/tarife", "Tarife"],
-    ["#/zusatzleistungen", "Zusatzleistungen"],
-    ["#/auftritt", "Auftritt im Web"],
-  ];
-  return h("nav", { class: "tabs", "aria-label": "Einrichtung" }, h("ul", {}, tabs.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === current ? "page" : null }, text)))));
-}
+// The pages of the set-up.
+const setupTabs = (current) =>
+  tabs(
+    "Einrichtung",
+    [
+      ["#/einrichtung", "Räume und Geräte"],
+      ["#/tarife", "Tarife"],
+      ["#/zusatzleistungen", "Zusatzleistungen"],
+      ["#/auftritt", "Auftritt im Web"],
+    ],
+    current,
+  );
 
 let addonsCache = [];
 // "resource/grosser-saal" → "Großer Saal"; "addon/beamer" → "Zusatz: Beamer".

@@ -11,10 +11,19 @@ namespace {
 
 std::vector<std::uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
 
-// The account id of an actor "account:<id>"; "" for any other actor.
+// The account id of an actor "account:<id>", or "operator:<id>" (an
+// operator's session, whose account is in the operator's own log); "" for
+// any other actor.
 std::string ActingAccount(const Context& ctx) {
-  constexpr std::string_view kPrefix = "account:";
-  return ctx.actor.starts_with(kPrefix) ? ctx.actor.substr(kPrefix.size()) : std::string();
+  for (std::string_view prefix : {"account:", "operator:"}) {
+    if (ctx.actor.starts_with(prefix)) return ctx.actor.substr(prefix.size());
+  }
+  return {};
+}
+
+Rejection OperatorsAreAdmins() {
+  return Reject(Refusal::kUnprocessable, "validation_failed", "operator accounts have the one role admin",
+                {{"fields", nlohmann::json::array({{{"field", "role"}, {"problem", "must be admin"}}})}});
 }
 
 Rejection NoAccount(const std::string& id) {
@@ -33,6 +42,7 @@ Decision DecideInviteAccount(const TenantModel& m, const Context& ctx, const Inv
                   "role must be one of admin, staff, finance, auditor",
                   {{"fields", nlohmann::json::array({{{"field", "role"}, {"problem", "unknown role"}}})}});
   }
+  if (ctx.tenant == OperatorTenant() && c.role != "admin") return OperatorsAreAdmins();
   if (c.login_hash.size() != 32 || c.invite_token.empty() || c.personal.empty()) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "an invitation needs an e-mail address");
   }
@@ -62,7 +72,7 @@ Decision DecideInviteAccount(const TenantModel& m, const Context& ctx, const Inv
              {"joined", false},
              {"disabled", false},
              {"invite_token", c.invite_token},
-             {"invite_path", "/admin/" + ctx.tenant.get() + "/join#token=" + c.invite_token},
+             {"invite_path", BackOfficePath(ctx.tenant) + "/join#token=" + c.invite_token},
              {"invite_expires_at", FormatUtc(ctx.now + Account::kInviteLife)},
              {"invite_mailed", c.mailed}};
   a.secrets = {"/invite_token", "/invite_path"};
@@ -105,6 +115,7 @@ Decision DecideChangeAccountRole(const TenantModel& m, const Context& ctx, const
                   "role must be one of admin, staff, finance, auditor",
                   {{"fields", nlohmann::json::array({{{"field", "role"}, {"problem", "unknown role"}}})}});
   }
+  if (ctx.tenant == OperatorTenant()) return OperatorsAreAdmins();
   if (ActingAccount(ctx) == acc->id) {
     return Reject(Refusal::kConflict, "own_account", "nobody changes the role of their own account");
   }

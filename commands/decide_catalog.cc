@@ -95,13 +95,16 @@ schema::RulesSetT RulesEvent(const ResourceId& id, const Rules& r) {
 }  // namespace
 
 Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const CreateTenant& c) {
+  // The operator's own log (OperatorTenant) is created by the server, with
+  // no key: its accounts are let in by the operator key.
+  const bool own_log = c.id == OperatorTenant() && c.admin_key_id.empty();
+  if (!IsValidSlug(c.id.get()) && !own_log) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "tenant id must be 1–64 characters of a–z, 0–9 and '-'");
+  }
   if (m.exists()) {
     return Reject(Refusal::kConflict, "tenant_exists", "a tenant with this id exists",
                   {{"tenant", c.id.get()}});
-  }
-  if (!IsValidSlug(c.id.get())) {
-    return Reject(Refusal::kUnprocessable, "validation_failed",
-                  "tenant id must be 1–64 characters of a–z, 0–9 and '-'");
   }
   if (c.name.empty() || c.name.size() > 200) {
     return Reject(Refusal::kUnprocessable, "validation_failed", "name must have 1–200 bytes");
@@ -118,6 +121,8 @@ Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const Crea
   tc.time_zone = c.time_zone;
   t.payload.Set(std::move(tc));
   a.events.push_back(std::move(t));
+  a.reply = {{"id", c.id.get()}, {"name", c.name}, {"time_zone", c.time_zone}};
+  if (own_log) return a;
   auto k = Draft(ctx, "key/" + c.admin_key_id, 1);
   schema::ApiKeyCreatedT kc;
   kc.key_id = c.admin_key_id;
@@ -126,10 +131,7 @@ Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const Crea
   kc.label = "first admin key";
   k.payload.Set(std::move(kc));
   a.events.push_back(std::move(k));
-  a.reply = {{"id", c.id.get()},
-             {"name", c.name},
-             {"time_zone", c.time_zone},
-             {"admin_key", {{"id", c.admin_key_id}, {"role", "admin"}, {"key", c.admin_key}}}};
+  a.reply["admin_key"] = {{"id", c.admin_key_id}, {"role", "admin"}, {"key", c.admin_key}};
   a.secrets = {"/admin_key/key"};
   return a;
 }

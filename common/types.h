@@ -26,6 +26,15 @@ using TenantId = NamedType<std::string, struct TenantIdTag>;
 using ResourceId = NamedType<std::string, struct ResourceIdTag>;
 using BookingId = NamedType<std::string, struct BookingIdTag>;
 
+// The operator's own log: the accounts of the operator pages (/betrieb/)
+// live in a tenant of their own. Its id is no slug, so that no route under
+// /v1/tenants/ reaches it and no tenant can be created with it.
+inline TenantId OperatorTenant() { return TenantId("_operator"); }
+// Where a tenant's back office is served (the links of its invitations).
+inline std::string BackOfficePath(const TenantId& t) {
+  return t == OperatorTenant() ? "/betrieb" : "/admin/" + t.get();
+}
+
 // A position in one tenant's log; records are numbered gaplessly from 1, and
 // 0 means "before the first record".
 using Seq = std::uint64_t;

@@ -62,6 +62,9 @@ struct ApiOptions {
   // The notifier sends e-mails (--smtp-url): an invitation's reply says
   // whether it goes out by mail too.
   bool mails = false;
+  // What the operator pages show of the server ("saalbuchd 0.1.0 (revision
+  // …)"); the programs' VersionLine.
+  std::string version = "saalbuchd";
 };
 
 class Api {

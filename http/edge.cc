@@ -173,7 +173,7 @@ bool IfNoneMatchHits(std::string_view header, std::string_view etag) {
 std::string Caller::Actor() const {
   switch (kind) {
     case Kind::kOperator:
-      return "operator";
+      return key ? "operator:" + key->id : "operator";
     case Kind::kKey:
       return (session.empty() ? "key:" : "account:") + key->id;
     case Kind::kManageToken:
@@ -220,7 +220,15 @@ bool Edge::Authorize(const CallPtr& c, unsigned access) {
       c->caller.kind = Caller::Kind::kOperator;
       return true;
     }
-    Problem(c, status::unauthorized, "unauthenticated", "this route needs the operator key");
+    // An operator signed in to the operator pages acts as the key would.
+    if (Bearer(c).empty()) {
+      if (int s = SessionCaller(c, OperatorTenant(), kAdmin, false); s != 0) {
+        c->caller.kind = Caller::Kind::kOperator;
+        return s > 0;
+      }
+    }
+    Problem(c, status::unauthorized, "unauthenticated",
+            "this route needs the operator key or an operator's session");
     return false;
   }
   constexpr unsigned kRoles = kAdmin | kStaff | kFinance | kAuditor;
@@ -230,7 +238,9 @@ bool Edge::Authorize(const CallPtr& c, unsigned access) {
   const std::string bearer = Bearer(c);
   if (bearer.empty() && (access & kRoles) != 0) {
     // A person signed in to the back office (a cookie) acts in their role.
-    if (int s = SessionCaller(c, access, (access & (kPublic | kManageToken)) != 0); s != 0) return s > 0;
+    if (int s = SessionCaller(c, c->tenant, access, (access & (kPublic | kManageToken)) != 0); s != 0) {
+      return s > 0;
+    }
   }
   if ((access & kCustomerToken) != 0 && bearer.starts_with("sbc_")) {
     c->caller.kind = Caller::Kind::kCustomerToken;

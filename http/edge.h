@@ -71,6 +71,8 @@ enum Access : unsigned {
 struct Caller {
   // kKey: a tenant credential with a role — an API key, or a person signed
   // in to the back office (then `session` is set and key->id is the account).
+  // kOperator: the operator key, or an operator signed in to the operator
+  // pages (then `session` and `key` are set as for kKey).
   enum class Kind { kPublic, kOperator, kKey, kManageToken, kCustomerToken };
   Kind kind = Kind::kPublic;
   std::optional<commands::ApiKey> key;  // kKey
@@ -92,7 +94,7 @@ struct Call {
   // Headers a successful (2xx) reply carries besides its own (Set-Cookie).
   std::vector<std::pair<std::string, std::string>> success_headers;
   Target target;
-  TenantId tenant;  // empty outside /v1/tenants/{tenant}/…
+  TenantId tenant;  // empty outside /v1/tenants/{tenant}/… (OperatorTenant under /v1/operator/)
   // Path parameters in the order of the route's pattern (tenant excluded).
   std::vector<std::string> params;
   Caller caller;
@@ -159,6 +161,7 @@ class Edge {
   prometheus::Registry& registry;
   ApiOptions options;
   Sha256 operator_key_hash;
+  const TimeUs started = Now();
   boost::asio::thread_pool pool;
   RateLimiter limiter;
   RateLimiter public_booking_limiter;
@@ -210,14 +213,15 @@ class Edge {
   // Saalbuch-Manage-Token header or ?token=.
   std::string ManageToken(const CallPtr& c) const;
   // Sets c->caller to a caller `access` admits, or answers 401/403 and
-  // returns false.
+  // returns false. kOperator admits the operator key and an operator's
+  // session (the cookie of OperatorTenant's accounts).
   bool Authorize(const CallPtr& c, unsigned access);
-  // The back-office session of the request's cookie (routes_accounts.cc):
-  // 0 when there is none (or it is not for this tenant), 1 when it is valid
+  // The back-office session of the request's cookie for tenant `t`
+  // (routes_accounts.cc): 0 when there is none, 1 when it is valid
   // (c->caller set to it), -1 after answering 401/403 (expired, or a
   // state-changing request without the session's CSRF token).
   // `public_fallback`: a cookie without a CSRF token is ignored instead.
-  int SessionCaller(const CallPtr& c, unsigned access, bool public_fallback);
+  int SessionCaller(const CallPtr& c, const TenantId& t, unsigned access, bool public_fallback);
 
   // ---- commands (edge.cc) ----
   commands::Context Ctx(const CallPtr& c, const TenantId& t, std::string actor);
@@ -302,6 +306,7 @@ class Edge {
   void CreateTenant(const CallPtr& c);
   void ListBackups(const CallPtr& c);
   void CreateBackup(const CallPtr& c);
+  void ListTenants(const CallPtr& c);
 
   // ---- tenants and keys (routes_tenants.cc) ----
   void GetTenant(const CallPtr& c);
@@ -417,8 +422,10 @@ class Edge {
   void BookingPage(const CallPtr& c);
   void ManagePage(const CallPtr& c);
   void PayPage(const CallPtr& c);
-  // The back office (/admin/{tenant}/, …/join for an invitation).
+  // The back office (/admin/{tenant}/, …/join for an invitation); the
+  // operator's pages (/betrieb/, …/join).
   void AdminPage(const CallPtr& c);
+  void OperatorPage(const CallPtr& c);
   void WidgetScript(const CallPtr& c);
   void WidgetFile(const CallPtr& c);
   // The HTML page for a path that is no page (browsers asking for HTML).
@@ -461,15 +468,16 @@ class Edge {
 };
 
 // The route table, by topic (each defined beside its handlers).
-std::vector<Route> OperatorRoutes();  // health, metrics, the contract, tenants, backups
-std::vector<Route> TenantRoutes();    // one tenant, its settings, holidays and keys
-std::vector<Route> CatalogRoutes();   // resources, rules, availability, sessions, add-ons
-std::vector<Route> BookingRoutes();   // bookings and series
-std::vector<Route> CustomerRoutes();  // customers, groups, qualifications, rights, persons
-std::vector<Route> FinanceRoutes();   // tariffs, settings, invoices, payments, refunds
-std::vector<Route> BooksRoutes();     // journal, balances, reconciliation, exports, periods
-std::vector<Route> AuditRoutes();     // the log, its live tail, checkpoints
-std::vector<Route> AccountRoutes();   // people's accounts, invitations, sign-in and sessions
+std::vector<Route> OperatorRoutes();         // health, metrics, the contract, tenants, backups
+std::vector<Route> TenantRoutes();           // one tenant, its settings, holidays and keys
+std::vector<Route> CatalogRoutes();          // resources, rules, availability, sessions, add-ons
+std::vector<Route> BookingRoutes();          // bookings and series
+std::vector<Route> CustomerRoutes();         // customers, groups, qualifications, rights, persons
+std::vector<Route> FinanceRoutes();          // tariffs, settings, invoices, payments, refunds
+std::vector<Route> BooksRoutes();            // journal, balances, reconciliation, exports, periods
+std::vector<Route> AuditRoutes();            // the log, its live tail, checkpoints
+std::vector<Route> AccountRoutes();          // people's accounts, invitations, sign-in and sessions
+std::vector<Route> OperatorAccountRoutes();  // the same for the operator's own accounts
 // Not part of the API (and not in openapi.json): the widget and the pages.
 std::vector<Route> PageRoutes();
 

@@ -38,7 +38,7 @@ bool IsParam(std::string_view segment) { return segment.size() > 2 && segment.fr
 std::vector<Route> AllRoutes() {
   std::vector<Route> all;
   for (auto topic : {OperatorRoutes, TenantRoutes, CatalogRoutes, BookingRoutes, CustomerRoutes,
-                     FinanceRoutes, BooksRoutes, AuditRoutes, AccountRoutes}) {
+                     FinanceRoutes, BooksRoutes, AuditRoutes, AccountRoutes, OperatorAccountRoutes}) {
     auto routes = topic();
     all.insert(all.end(), routes.begin(), routes.end());
   }
@@ -103,6 +103,8 @@ void Router::Dispatch(Edge& edge, const CallPtr& c) const {
           {{"position", hold->position}});
     }
   }
+  // The operator's own accounts are a tenant's accounts (OperatorTenant).
+  if (s.size() >= 2 && s[0] == "v1" && s[1] == "operator") c->tenant = OperatorTenant();
   std::vector<std::string> params;
   const Node* node = Find(root_, s, 0, &params);
   if (node == nullptr) {

@@ -143,9 +143,35 @@ std::vector<Route> AccountRoutes() {
   };
 }
 
-int Edge::SessionCaller(const CallPtr& c, unsigned access, bool public_fallback) {
-  if (c->tenant.get().empty()) return 0;
-  std::string token = CookieValue(c->req, CookieName(c->tenant));
+// The operator's own accounts (the operator pages, /betrieb/): the same
+// handlers on OperatorTenant, which the router sets for /v1/operator/…. The
+// operator key or an operator's session admits; the first account is
+// invited with the key.
+std::vector<Route> OperatorAccountRoutes() {
+  return {
+      {verb::get, "/v1/operator/accounts", kOperator, "accounts", &Edge::ListAccounts},
+      {verb::post, "/v1/operator/accounts", kOperator, "accounts", &Edge::InviteAccount},
+      {verb::post, "/v1/operator/accounts/{account}/disable", kOperator, "account_disable",
+       &Edge::DisableAccount},
+      {verb::post, "/v1/operator/invitations/accept", kPublic, "invitation", &Edge::AcceptInvitation},
+      {verb::post, "/v1/operator/session", kPublic, "session", &Edge::SignIn},
+      {verb::get, "/v1/operator/session", kOperator, "session", &Edge::GetSession},
+      {verb::delete_, "/v1/operator/session", kOperator, "session", &Edge::SignOut},
+      {verb::post, "/v1/operator/session/password", kOperator, "session_password", &Edge::ChangePassword},
+      {verb::post, "/v1/operator/session/totp/secret", kOperator, "session_totp_secret",
+       &Edge::NewTotpSecret},
+      {verb::put, "/v1/operator/session/totp", kOperator, "session_totp", &Edge::SetTotp},
+      {verb::post, "/v1/operator/session/totp/remove", kOperator, "session_totp_remove", &Edge::RemoveTotp},
+      {verb::post, "/v1/operator/accounts/{account}/totp/reset", kOperator, "account_totp_reset",
+       &Edge::ResetTotp},
+      {verb::get, "/v1/operator/totp-policy", kOperator, "totp_policy", &Edge::GetTotpPolicy},
+      {verb::put, "/v1/operator/totp-policy", kOperator, "totp_policy", &Edge::SetTotpPolicy},
+  };
+}
+
+int Edge::SessionCaller(const CallPtr& c, const TenantId& t, unsigned access, bool public_fallback) {
+  if (t.get().empty()) return 0;
+  std::string token = CookieValue(c->req, CookieName(t));
   if (token.empty()) return 0;
   const verb m = c->req.method();
   if (m != verb::get && m != verb::head) {
@@ -157,7 +183,7 @@ int Edge::SessionCaller(const CallPtr& c, unsigned access, bool public_fallback)
       return -1;
     }
   }
-  auto dir = bus.Accounts(c->tenant);
+  auto dir = bus.Accounts(t);
   const std::string hash = SessionHash(token);
   const commands::Account* a = dir->Find(dir->by_session, hash);
   const bool valid =
@@ -243,6 +269,14 @@ void Edge::InviteAccount(const CallPtr& c) {
   const std::string text = json{{"email", email}, {"name", name}, {"invite_token", cmd->invite_token}}.dump();
   // The vault writes the person's key durably: not on an I/O thread.
   RunQuery(c, [this, c, t, actor, cmd, text] {
+    // The operator's own log begins with its first account.
+    if (t == OperatorTenant() && !bus.TenantExists(t)) {
+      commands::Submission s;
+      s.ctx = Ctx(c, t, actor);
+      s.command = commands::CreateTenant{t, "Betrieb", "Europe/Berlin", "", ""};
+      const commands::Outcome o = bus.SubmitAndWait(std::move(s));
+      if (o.kind != commands::Outcome::Kind::kCreated && !bus.TenantExists(t)) return Refused(c, o);
+    }
     auto sealed = options.vault->Seal(t, cmd->person, text);
     if (!sealed.ok()) return FromStatus(c, sealed.status());
     cmd->personal = std::move(sealed).value();

@@ -1,5 +1,5 @@
-// Health, metrics, the API contract, creating tenants, the operator's
-// backups.
+// Health, metrics, the API contract, the tenants and their state, creating
+// tenants, the operator's backups.
 #include <prometheus/text_serializer.h>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +20,7 @@ std::vector<Route> OperatorRoutes() {
       {verb::get, "/metrics", kOperator, "metrics", &Edge::Metrics},
       {verb::get, "/v1/openapi.json", kPublic, "openapi", &Edge::OpenApi},
       {verb::post, "/v1/tenants", kOperator, "tenants", &Edge::CreateTenant},
+      {verb::get, "/v1/operator/tenants", kOperator, "operator_tenants", &Edge::ListTenants},
       {verb::get, "/v1/operator/backups", kOperator, "backups", &Edge::ListBackups},
       {verb::post, "/v1/operator/backups", kOperator, "backups", &Edge::CreateBackup},
   };
@@ -70,8 +71,40 @@ void Edge::CreateTenant(const CallPtr& c) {
   if (Invalid(c, d)) return;
   cmd.admin_key_id = "key_" + RandomHex(6);
   cmd.admin_key = "sbk_" + RandomHex(24);
-  auto ctx = Ctx(c, cmd.id, "operator");  // before cmd is moved from
+  auto ctx = Ctx(c, cmd.id, c->caller.Actor());  // before cmd is moved from
   Submit(c, std::move(ctx), std::move(cmd), "/v1/tenants/");
+}
+
+// Every tenant with its log's head, how far the projections follow it and
+// its hold: what the operator looks at first (the operator pages).
+void Edge::ListTenants(const CallPtr& c) {
+  RunQuery(c, [this, c] {
+    const auto holds = bus.Holds();
+    json items = json::array();
+    for (const TenantId& t : log.Tenants()) {
+      if (t == OperatorTenant()) continue;
+      const auto head = log.GetHead(t);
+      json item = {{"id", t.get()},
+                   {"head", head.ok() ? head->seq : Seq{0}},
+                   {"projected", runner.Position(t)},
+                   {"hold", nullptr}};
+      if (auto doc = projections::QueryTenant(runner.view(), t); doc.ok()) {
+        item["name"] = doc->value("name", "");
+        item["time_zone"] = doc->value("time_zone", "");
+      }
+      if (auto h = holds.find(t.get()); h != holds.end()) {
+        item["hold"] = {
+            {"code", h->second.code}, {"position", h->second.position}, {"message", h->second.message}};
+      }
+      items.push_back(std::move(item));
+    }
+    SendJson(c, status::ok,
+             {{"items", items},
+              {"server",
+               {{"version", options.version},
+                {"started_at", FormatUtc(started)},
+                {"backups", options.backups != nullptr}}}});
+  });
 }
 
 namespace {

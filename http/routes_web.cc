@@ -35,6 +35,8 @@ std::vector<Route> PageRoutes() {
       {verb::get, "/pay/{tenant}/{invoice}", kPublic, "page_pay", &Edge::PayPage},
       {verb::get, "/admin/{tenant}", kPublic, "page_admin", &Edge::AdminPage},
       {verb::get, "/admin/{tenant}/join", kPublic, "page_admin", &Edge::AdminPage},
+      {verb::get, "/betrieb", kPublic, "page_operator", &Edge::OperatorPage},
+      {verb::get, "/betrieb/join", kPublic, "page_operator", &Edge::OperatorPage},
       {verb::get, "/widget/v1/saalbuch.js", kPublic, "widget", &Edge::WidgetScript},
       {verb::get, "/widget/v1/{file}", kPublic, "widget", &Edge::WidgetFile},
   };
@@ -224,7 +226,15 @@ void Edge::AdminPage(const CallPtr& c) {
   std::string tenant;
   if (!PageTenant(c, &tenant)) return;
   const bool join = c->target.segments.size() == 3 && c->target.segments[2] == "join";
-  SendPage(c, status::ok, "pages/admin.html", {{"tenant", tenant}, {"view", join ? "join" : "app"}});
+  SendPage(c, status::ok, "pages/admin.html",
+           {{"tenant", tenant}, {"view", join ? "join" : "app"}, {"mode", "tenant"}});
+}
+
+// The operator's pages: the back office's module in its operator mode.
+void Edge::OperatorPage(const CallPtr& c) {
+  const bool join = c->target.segments.size() == 2 && c->target.segments[1] == "join";
+  SendPage(c, status::ok, "pages/admin.html",
+           {{"tenant", ""}, {"view", join ? "join" : "app"}, {"mode", "operator"}});
 }
 
 void Edge::WidgetScript(const CallPtr& c) {

@@ -118,6 +118,47 @@ constexpr std::pair<const char*, const char*> kDemoAccounts[] = {
     {"sachbearbeitung@buergerhaus.example", "staff"},
     {"kasse@buergerhaus.example", "finance"},
     {"pruefung@buergerhaus.example", "auditor"}};
+constexpr const char* kDemoOperator = "betrieb@saalbuch.example";
+
+// A joined account with the demo password, as an invitation and its
+// acceptance would make it (http/routes_accounts.cc): the two commands.
+std::vector<commands::Command> DemoAccount(ledger::Vault& vault, const TenantId& tenant,
+                                           const std::string& email, const std::string& role,
+                                           const std::string& name) {
+  commands::InviteAccount inv;
+  inv.account_id = "ac_" + RandomHex(8);
+  inv.role = role;
+  inv.login_hash = std::string(AsBytes(Sha256Of(email)));
+  inv.person = "a_" + inv.account_id;
+  inv.invite_token = "sbi_" + RandomHex(24);
+  inv.personal =
+      vault.Seal(tenant, inv.person, nlohmann::json{{"email", email}, {"name", name}}.dump()).value();
+  const auto hash = HashPassword(kDemoPassword);
+  if (!hash) throw std::runtime_error("demo seed failed: no memory for Argon2id");
+  commands::SetAccountPassword set{inv.account_id, inv.invite_token,
+                                   vault.Seal(tenant, inv.person, *hash).value()};
+  return {inv, set};
+}
+
+// The operator's own log with a demo operator account (the operator pages).
+void SeedDemoOperator(commands::CommandBus& bus, ledger::Vault& vault) {
+  const TenantId tenant = OperatorTenant();
+  if (bus.TenantExists(tenant)) return;
+  std::vector<commands::Command> seed = {commands::CreateTenant{tenant, "Betrieb", "Europe/Berlin", "", ""}};
+  for (auto& c : DemoAccount(vault, tenant, kDemoOperator, "admin", "Demo Betrieb"))
+    seed.push_back(std::move(c));
+  for (auto& cmd : seed) {
+    commands::Context ctx;
+    ctx.tenant = tenant;
+    ctx.actor = "operator";
+    ctx.command_id = "demo-" + RandomHex(4);
+    ctx.correlation_id = "demo-seed";
+    auto res = RunCommand(bus, ctx, std::move(cmd));
+    if (res.kind != commands::Outcome::Kind::kCreated && res.kind != commands::Outcome::Kind::kOk) {
+      throw std::runtime_error("demo seed failed: " + res.body.dump());
+    }
+  }
+}
 
 void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledger::Vault& vault,
               const fs::path& data, const std::string& base_url) {
@@ -125,6 +166,7 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
   const fs::path key_file = data / "demo-admin.key";
   if (bus.TenantExists(tenant)) {
     std::cout << "Demo tenant 'buergerhaus' exists; its admin key is in " << key_file.string() << "\n";
+    SeedDemoOperator(bus, vault);
     return;
   }
   auto ctx = [&](const char* actor) {
@@ -242,22 +284,10 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
     seed.emplace_back(std::move(ps));
   }
   for (const auto& [email, role] : kDemoAccounts) {
-    // As an admin's invitation and its acceptance would do it (http/routes_accounts.cc).
-    commands::InviteAccount inv;
-    inv.account_id = "ac_" + RandomHex(8);
-    inv.role = role;
-    inv.login_hash = std::string(AsBytes(Sha256Of(email)));
-    inv.person = "a_" + inv.account_id;
-    inv.invite_token = "sbi_" + RandomHex(24);
     const std::string name = std::string("Demo ") + commands::RoleName(*commands::ParseRole(role));
-    inv.personal =
-        vault.Seal(tenant, inv.person, nlohmann::json{{"email", email}, {"name", name}}.dump()).value();
-    seed.emplace_back(inv);
-    const auto hash = HashPassword(kDemoPassword);
-    if (!hash) throw std::runtime_error("demo seed failed: no memory for Argon2id");
-    seed.emplace_back(commands::SetAccountPassword{inv.account_id, inv.invite_token,
-                                                   vault.Seal(tenant, inv.person, *hash).value()});
+    for (auto& c : DemoAccount(vault, tenant, email, role, name)) seed.push_back(std::move(c));
   }
+  SeedDemoOperator(bus, vault);
   Seq last = o.position;
   for (const auto& cmd : seed) {
     auto res = RunCommand(bus, ctx("operator"), cmd);
@@ -280,6 +310,7 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
             << "Back office: " << base_url
             << "/admin/buergerhaus/  (sign in as verwaltung@, sachbearbeitung@,\n"
             << "  kasse@ or pruefung@buergerhaus.example with the password " << kDemoPassword << ")\n"
+            << "Operator pages: " << base_url << "/betrieb/  (" << kDemoOperator << ", the same password)\n"
             << "The API: curl " << base_url << "/v1/tenants/buergerhaus/resources\n";
 }
 
@@ -558,6 +589,7 @@ int main(int argc, char** argv) {
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
     api_options.mails = !cfg.smtp_url.empty();
+    api_options.version = VersionLine("saalbuchd");
     api_options.backups = backups.get();
     std::unique_ptr<integrations::PaymentProvider> provider;
     if (!cfg.provider_url.empty()) {
@@ -636,7 +668,8 @@ int main(int argc, char** argv) {
       refunds->Start();
     }
     api.SetReady(true);
-    std::cout << "Operator key: from " << operator_key_source << "\n"
+    std::cout << "Operator key: from " << operator_key_source << "  (operator pages: " << base_url
+              << "/betrieb/)\n"
               << "Saalbuch listening on " << base_url << "  (API description: " << base_url
               << "/v1/openapi.json)\n";
     if (cfg.demo) {

@@ -415,19 +415,24 @@ Mail RenderInvitation(const json& entry, const TenantId& tenant, const json& per
   const std::string until =
       formats::FormatDateTime(facts.value("expires", TimeUs{0}), zone, formats::Language::kGerman);
   const std::string link =
-      public_url + "/admin/" + tenant.get() + "/join#token=" + person.value("invite_token", "");
+      public_url + BackOfficePath(tenant) + "/join#token=" + person.value("invite_token", "");
   const std::string greeting = name.empty() ? "Guten Tag," : "Guten Tag " + name + ",";
   const std::string intro =
-      "Sie sind eingeladen, in der Verwaltung von " + tenant_name +
-      " mit Saalbuch zu arbeiten (Rolle: " + (role == roles.end() ? facts.value("role", "") : role->second) +
-      "). Bitte legen Sie mit diesem Link Ihr Passwort fest:";
+      tenant == OperatorTenant()
+          ? "Sie sind eingeladen, den Saalbuch-Server " + public_url +
+                " zu betreiben (Betriebskonto). Bitte legen Sie mit diesem Link Ihr Passwort fest:"
+          : "Sie sind eingeladen, in der Verwaltung von " + tenant_name +
+                " mit Saalbuch zu arbeiten (Rolle: " +
+                (role == roles.end() ? facts.value("role", "") : role->second) +
+                "). Bitte legen Sie mit diesem Link Ihr Passwort fest:";
   const std::string note = "Der Link gilt bis " + until +
                            " und nur einmal. Wenn Sie mit dieser Einladung nichts anfangen können, "
                            "ignorieren Sie diese E-Mail einfach.";
   Mail mail;
   mail.to = person.value("email", "");
   mail.to_name = name;
-  mail.subject = "Einladung in die Verwaltung von " + tenant_name;
+  mail.subject = tenant == OperatorTenant() ? std::string("Einladung in den Betrieb von Saalbuch")
+                                            : "Einladung in die Verwaltung von " + tenant_name;
   mail.text = greeting + "\n\n" + intro + "\n\n" + link + "\n\n" + note + "\n";
   mail.html = "<!doctype html>\n<html lang=\"de\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
               HtmlEscape(mail.subject) + "</title>\n</head>\n<body>\n<p>" + HtmlEscape(greeting) +

@@ -76,7 +76,8 @@ Mail RenderMail(const nlohmann::json& entry, const TenantId& tenant, const nlohm
 // The invitation to the back office for outbox entry `entry` (kind
 // "invitation": tenant name, role, expiry) to the invitee `person` ({email,
 // name, invite_token}), in German like the back office: the link
-// `{public_url}/admin/{tenant}/join#token=…` (in the fragment, as above)
+// `{public_url}/admin/{tenant}/join#token=…` (`/betrieb/join…` for the
+// operator's own accounts; in the fragment, as above)
 // and until when it holds. Pure.
 Mail RenderInvitation(const nlohmann::json& entry, const TenantId& tenant, const nlohmann::json& person,
                       const std::string& public_url);

@@ -425,5 +425,102 @@ TEST_F(AccountsHttpTest, APolicyConfinesASessionWithoutSecondFactorToSettingOneU
   EXPECT_EQ(self_reset.json()["code"], "own_account");
 }
 
+// The operator's own accounts: the first is invited with the operator key,
+// joins and signs in like any account, and then does what the key does
+// (tenants, backups, the accounts of operators) with its CSRF header. An
+// operator's session is no tenant's, a tenant's session no operator's, and
+// operators have the one role.
+TEST_F(AccountsHttpTest, AnOperatorSignsInAndActsAsTheOperatorKeyWouldAndNoFurther) {
+  const json op = {{"email", "betrieb@rechenzentrum.example"}, {"name", "Olga Betrieb"}, {"role", "admin"}};
+  EXPECT_EQ(CallJson(Port(), "POST", "/v1/operator/accounts", op).status, 401) << "not without the key";
+  EXPECT_EQ(CallJson(Port(), "POST", "/v1/operator/accounts", op, admin_key_).status, 401)
+      << "nor with a tenant's key";
+  json staff = op;
+  staff["role"] = "staff";
+  auto wrong_role = CallJson(Port(), "POST", "/v1/operator/accounts", staff, kOperatorKey);
+  EXPECT_EQ(wrong_role.status, 422) << wrong_role.body;
+  auto invited = CallJson(Port(), "POST", "/v1/operator/accounts", op, kOperatorKey);
+  ASSERT_EQ(invited.status, 201) << invited.body;
+  EXPECT_TRUE(invited.json()["invite_path"].get<std::string>().starts_with("/betrieb/join#token="))
+      << invited.body;
+  auto joined = CallJson(Port(), "POST", "/v1/operator/invitations/accept",
+                         {{"token", invited.json()["invite_token"]}, {"password", kPassword}});
+  ASSERT_EQ(joined.status, 200) << joined.body;
+
+  // The tenant's sign-in does not know the operator; the operator's does.
+  EXPECT_EQ(TrySignIn(op["email"], kPassword).status, 401);
+  auto signed_in =
+      CallJson(Port(), "POST", "/v1/operator/session", {{"email", op["email"]}, {"password", kPassword}});
+  ASSERT_EQ(signed_in.status, 200) << signed_in.body;
+  const std::string set_cookie = signed_in.header("set-cookie");
+  ASSERT_TRUE(set_cookie.starts_with("sb__operator=sbs_")) << set_cookie;
+  EXPECT_NE(set_cookie.find("HttpOnly"), std::string::npos);
+  const std::string cookie = set_cookie.substr(0, set_cookie.find(';'));
+  const std::string csrf = signed_in.json()["csrf_token"];
+  auto as_operator = [&](const std::string& method, const std::string& path, const json& body,
+                         bool with_csrf) {
+    std::map<std::string, std::string> h{{"Cookie", cookie}, {"Content-Type", "application/json"}};
+    if (with_csrf) h["Saalbuch-CSRF"] = csrf;
+    return Call(Port(), method, path, body.is_null() ? "" : body.dump(), h);
+  };
+  auto me = as_operator("GET", "/v1/operator/session", nullptr, false);
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(me.json()["email"], op["email"]);
+
+  // The tenants and their state, the operator's own log not among them.
+  auto tenants = as_operator("GET", "/v1/operator/tenants", nullptr, false);
+  ASSERT_EQ(tenants.status, 200) << tenants.body;
+  ASSERT_EQ(tenants.json()["items"].size(), 1U) << tenants.body;
+  const json stadt = tenants.json()["items"][0];
+  EXPECT_EQ(stadt["id"], "stadt");
+  EXPECT_EQ(stadt["name"], "Stadt");
+  EXPECT_GT(stadt["head"].get<int>(), 0);
+  EXPECT_TRUE(stadt["hold"].is_null());
+  EXPECT_FALSE(tenants.json()["server"]["backups"].get<bool>());
+
+  // A change needs the CSRF header; without, nothing is created.
+  const json dorf = {{"id", "dorf"}, {"name", "Dorf"}};
+  auto no_csrf = as_operator("POST", "/v1/tenants", dorf, false);
+  EXPECT_EQ(no_csrf.status, 403) << no_csrf.body;
+  EXPECT_EQ(no_csrf.json()["code"], "csrf_failed");
+  EXPECT_EQ(Call(Port(), "GET", "/v1/tenants/dorf").status, 404) << "nothing was created";
+  auto created = as_operator("POST", "/v1/tenants", dorf, true);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto events = Call(Port(), "GET", "/v1/tenants/dorf/events?limit=10", "",
+                     {{"Authorization", "Bearer " + created.json()["admin_key"]["key"].get<std::string>()}});
+  ASSERT_EQ(events.status, 200) << events.body;
+  EXPECT_EQ(events.json()["items"][0]["record"]["actor"],
+            "operator:" + signed_in.json()["id"].get<std::string>())
+      << "the tenant's log names the operator who created it";
+
+  // An operator's session is no tenant's credential, a tenant admin's
+  // session no operator's, and the operator's log is no tenant's.
+  EXPECT_EQ(Call(Port(), "GET", "/v1/tenants/stadt/accounts", "", {{"Cookie", cookie}}).status, 401);
+  Join("admin@stadt.example", "admin");
+  const Session admin = SignIn("admin@stadt.example");
+  EXPECT_EQ(Call(Port(), "GET", "/v1/operator/tenants", "", {{"Cookie", admin.cookie}}).status, 401);
+  EXPECT_EQ(Call(Port(), "GET", "/v1/tenants/_operator", "").status, 404);
+  auto reserved = CallJson(Port(), "POST", "/v1/tenants", {{"id", "_operator"}, {"name", "X"}}, kOperatorKey);
+  EXPECT_EQ(reserved.status, 422) << reserved.body;
+
+  // The operator invites the next operator and sees both; nobody disables
+  // their own account.
+  auto second =
+      as_operator("POST", "/v1/operator/accounts",
+                  {{"email", "zwei@rechenzentrum.example"}, {"name", "Zweite"}, {"role", "admin"}}, true);
+  ASSERT_EQ(second.status, 201) << second.body;
+  auto accounts = as_operator("GET", "/v1/operator/accounts", nullptr, false);
+  ASSERT_EQ(accounts.status, 200) << accounts.body;
+  EXPECT_EQ(accounts.json()["items"].size(), 2U);
+  auto self =
+      as_operator("POST", "/v1/operator/accounts/" + signed_in.json()["id"].get<std::string>() + "/disable",
+                  json::object(), true);
+  EXPECT_EQ(self.status, 409) << self.body;
+
+  // Signing out ends the operator's session.
+  EXPECT_EQ(as_operator("DELETE", "/v1/operator/session", nullptr, true).status, 200);
+  EXPECT_EQ(as_operator("GET", "/v1/operator/tenants", nullptr, false).status, 401);
+}
+
 }  // namespace
 }  // namespace saalbuch::e2e

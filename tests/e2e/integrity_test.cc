@@ -289,6 +289,15 @@ TEST_F(IntegrityTest, ALogRewrittenAfterTheLastCheckpointIsHeldUntilTheOperatorA
                                 std::to_string(w.head) + "\",tenant=\"stadt\"} 1"),
               std::string::npos)
         << metrics.body;
+    // The operator pages list it held, with the position and why.
+    auto tenants = Call(port, "GET", "/v1/operator/tenants", "",
+                        {{"Authorization", std::string("Bearer ") + kOperatorKey}});
+    ASSERT_EQ(tenants.status, 200) << tenants.body;
+    const nlohmann::json held = tenants.json()["items"][0];
+    EXPECT_EQ(held["id"], "stadt");
+    EXPECT_EQ(held["hold"]["code"], "integrity_alarm") << tenants.body;
+    EXPECT_EQ(held["hold"]["position"], w.head) << tenants.body;
+    EXPECT_FALSE(held["hold"]["message"].get<std::string>().empty());
     // Long enough for the checkpoint timer (every second) to have signed
     // the forged log, had it not been held.
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));

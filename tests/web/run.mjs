@@ -100,11 +100,12 @@ start("/usr/bin/python3", [path.join(repo, "tools/payprovider/payprovider.py"), 
 // Projections lag 150 ms behind the log: a page that reads its own write
 // without naming the position (Saalbuch-Position → min_position) fails here
 // at once instead of once in a while on a busy machine.
-const server = start(saalbuchd, ["--data", path.join(scratch, "data"), "--listen", `127.0.0.1:${sbPort}`, "--demo", "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--projection-lag-ms", "150"], {
+const OPERATOR_KEY = "sbo_web_test_operator_key_0123456789";
+const server = start(saalbuchd, ["--data", path.join(scratch, "data"), "--backup-dir", path.join(scratch, "backups"), "--listen", `127.0.0.1:${sbPort}`, "--demo", "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--projection-lag-ms", "150"], {
   SAALBUCH_PROVIDER_URL: `http://127.0.0.1:${payPort}`,
   SAALBUCH_PROVIDER_KEY: "web-test",
   SAALBUCH_PROVIDER_WEBHOOK_SECRET: secret,
-  SAALBUCH_OPERATOR_KEY: "sbo_web_test_operator_key_0123456789",
+  SAALBUCH_OPERATOR_KEY: OPERATOR_KEY,
 }, "saalbuchd");
 await waitFor("saalbuchd", async () => (await get(`${SB}/readyz`)).status === 200);
 await waitFor("payprovider", async () => (await fetch(`http://127.0.0.1:${payPort}/`).catch(() => null)) !== null);
@@ -1556,6 +1557,89 @@ await scenario("back office: an admin requires a second factor for finance; the 
   await admin.locator("form").filter({ hasText: "Pflicht für" }).getByRole("button", { name: "Speichern" }).click();
   await waitText(admin, "Der zweite Faktor ist für keine Rolle mehr Pflicht.");
   await admin.context().close();
+});
+
+await scenario("operator: the first operator account is made with the operator key; the operator sees every tenant, creates one with its first admin, who joins, and makes a backup", async () => {
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await page.goto(`${SB}/betrieb/`);
+  await page.getByRole("heading", { name: "Anmelden – Betrieb" }).waitFor();
+  await page.getByText("Noch kein Konto? Mit dem Betriebsschlüssel anlegen").click();
+  await page.getByLabel("Betriebsschlüssel").fill("sbo_not_the_key_of_this_server");
+  await page.getByLabel("E-Mail-Adresse", { exact: true }).last().fill("nachtdienst@rechenzentrum.example");
+  await page.getByLabel("Name", { exact: true }).fill("Nina Nachtdienst");
+  await page.getByRole("button", { name: "Konto anlegen" }).click();
+  await waitText(page, "Das ist nicht der Betriebsschlüssel dieses Servers.");
+  await look(page, "operator-first-account-wrong-key");
+  await page.getByLabel("Betriebsschlüssel").fill(OPERATOR_KEY);
+  await page.getByRole("button", { name: "Konto anlegen" }).click();
+  await waitText(page, "Die Einladung geht per E-Mail an nachtdienst@rechenzentrum.example.");
+  check((await page.getByLabel("Betriebsschlüssel").inputValue()) === "", "the key leaves the form");
+  const invite = await page.locator("a[href^='/betrieb/join#token=']").getAttribute("href");
+  const mail = await waitFor("the operator's invitation mail", async () => mails().map(mailText).find((m) => m.includes("nachtdienst") || m.includes("Betrieb von Saalbuch")));
+  check(mail.includes("Einladung in den Betrieb von Saalbuch") && mail.includes(`${SB}${invite}`), `the mail names the link: ${mail}`);
+
+  // The invitee sets a password and signs in.
+  await page.goto(`${SB}${invite}`);
+  await page.getByLabel("Neues Passwort").fill("Nachtdienst-im-Rechenzentrum");
+  await page.getByLabel("Passwort wiederholen").fill("Nachtdienst-im-Rechenzentrum");
+  await page.getByRole("button", { name: "Passwort speichern" }).click();
+  await waitText(page, "Ihr Passwort ist gespeichert.");
+  check(new URL(page.url()).pathname === "/betrieb/", `back on the operator pages: ${page.url()}`);
+  await page.getByLabel("E-Mail-Adresse", { exact: true }).first().fill("nachtdienst@rechenzentrum.example");
+  await page.getByLabel("Passwort", { exact: true }).fill("Nachtdienst-im-Rechenzentrum");
+  await page.getByRole("button", { name: "Anmelden" }).click();
+  await page.getByRole("heading", { name: "Mandanten", exact: true }).waitFor();
+  await waitText(page, "Alle Mandanten sind in Betrieb; kein Integritätsalarm.");
+  await page.getByRole("cell", { name: "buergerhaus", exact: true }).waitFor();
+  check((await page.getByRole("link", { name: "öffnen (Verwaltung von Bürgerhaus Musterstadt)" }).getAttribute("href")) === "/admin/buergerhaus/", "each tenant links its back office");
+  await look(page, "operator-tenants");
+
+  // A tenant id that is no slug is explained; a good one is created with its first admin.
+  await page.getByLabel("Kennung").fill("Stadt Bibliothek");
+  await page.getByLabel("Name", { exact: true }).fill("Stadtbibliothek Musterstadt");
+  await page.getByRole("button", { name: "Mandanten anlegen" }).click();
+  await waitText(page, "Die Kennung darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten");
+  check((await page.getByRole("cell", { name: "stadt-bibliothek", exact: true }).count()) === 0, "nothing created");
+  await look(page, "operator-tenant-bad-id");
+  await page.getByLabel("Kennung").fill("stadt-bibliothek");
+  await page.getByLabel("E-Mail-Adresse").fill("leitung@bibliothek.example");
+  await page.getByLabel("Name der Person").fill("Lena Leitung");
+  await page.getByRole("button", { name: "Mandanten anlegen" }).click();
+  await waitText(page, "Mandant „Stadtbibliothek Musterstadt“ (stadt-bibliothek) ist angelegt.");
+  await waitText(page, "Lena Leitung ist eingeladen; die Einladung geht per E-Mail an leitung@bibliothek.example.");
+  await page.getByRole("cell", { name: "stadt-bibliothek", exact: true }).waitFor();
+  const adminLink = await page.locator("code.invite-link").last().textContent();
+  check(adminLink.startsWith(`${SB}/admin/stadt-bibliothek/join#token=`), `the first admin's link: ${adminLink}`);
+  await look(page, "operator-tenant-created");
+
+  // A backup, and the operators' accounts.
+  await page.getByRole("link", { name: "Sicherungen" }).click();
+  await page.getByRole("heading", { name: "Sicherungen", exact: true }).waitFor();
+  await page.getByRole("button", { name: "Jetzt sichern" }).click();
+  await waitText(page, "ist fertig:");
+  await page.getByRole("table").waitFor();
+  await look(page, "operator-backups");
+  await page.getByRole("link", { name: "Betriebskonten" }).click();
+  await page.getByRole("cell", { name: "nachtdienst@rechenzentrum.example" }).waitFor();
+  await page.getByRole("cell", { name: "betrieb@saalbuch.example" }).waitFor();
+  await look(page, "operator-accounts");
+  await page.getByRole("button", { name: "Abmelden", exact: true }).click();
+  await waitText(page, "Sie sind abgemeldet.");
+  const after = await fetch(`${SB}/v1/operator/tenants`);
+  check(after.status === 401, `no operator without the session: ${after.status}`);
+
+  // The new tenant's first admin joins and finds an empty back office.
+  await page.goto(adminLink);
+  await page.getByLabel("Neues Passwort").fill("Bibliothek-Leitung-2026");
+  await page.getByLabel("Passwort wiederholen").fill("Bibliothek-Leitung-2026");
+  await page.getByRole("button", { name: "Passwort speichern" }).click();
+  await waitText(page, "Ihr Passwort ist gespeichert.");
+  await page.getByLabel("E-Mail-Adresse").fill("leitung@bibliothek.example");
+  await page.getByLabel("Passwort", { exact: true }).fill("Bibliothek-Leitung-2026");
+  await page.getByRole("button", { name: "Anmelden" }).click();
+  await page.getByRole("heading", { name: /^Heute/ }).waitFor();
+  await page.getByRole("link", { name: "Einrichtung" }).waitFor();
+  await page.context().close();
 });
 
 await browser.close();

@@ -16,11 +16,19 @@
 // #/konten (accounts, admins); #/kunden (customers, groups, rights) and
 // #/kunde/<id> (group, billing profile, qualifications);
 // /admin/{tenant}/join#token=… accepts an invitation.
+//
+// The same module is the operator's pages at /betrieb/ (data-mode
+// "operator"): the operator's own accounts sign in the same way, against
+// /v1/operator/…, and see #/mandanten (every tenant, its state and
+// integrity alarms; a new tenant with its first admin), #/sicherungen
+// (backups), #/konten (operator accounts) and #/ich.
 
 const root = document.querySelector("[data-saalbuch-admin]");
+const OPERATOR = root.dataset.mode === "operator";
 const TENANT = root.dataset.tenant;
-const API = `/v1/tenants/${encodeURIComponent(TENANT)}`;
 const enc = encodeURIComponent;
+const API = OPERATOR ? "/v1/operator" : `/v1/tenants/${enc(TENANT)}`;
+const HOME = OPERATOR ? "/betrieb/" : `/admin/${enc(TENANT)}/`;
 
 const STATUS = {
   requested: "Angefragt",
@@ -33,6 +41,8 @@ const STATUS = {
   expired: "Verfallen",
 };
 const ROLE = { admin: "Verwaltung", staff: "Sachbearbeitung", finance: "Kasse und Finanzen", auditor: "Prüfung" };
+// Operator accounts have the one role "admin" of the operator's own log.
+const roleText = (r) => (OPERATOR ? "Betrieb" : ROLE[r] || r);
 const EVENT = {
   placed: "gebucht",
   approved: "genehmigt",
@@ -76,6 +86,9 @@ const PROBLEM = {
   booking_started: "Die Buchung hat schon begonnen und kann nicht mehr verlegt werden.",
   too_late: "Dafür ist es zu spät.",
   group_exists: "Diese Gruppe gibt es schon.",
+  tenant_exists: "Einen Mandanten mit dieser Kennung gibt es schon.",
+  unknown_time_zone: "Diese Zeitzone kennt der Server nicht. Bitte geben Sie sie so an wie „Europe/Berlin“.",
+  backup_running: "Es läuft schon eine Sicherung. Bitte warten Sie, bis sie fertig ist.",
   totp_failed: "Der Code stimmt nicht, ist abgelaufen oder wurde schon benutzt. Bitte warten Sie auf den nächsten Code.",
   totp_required: "Ihre Rolle muss sich mit einem zweiten Faktor anmelden; er lässt sich deshalb nicht entfernen.",
   totp_setup_required: "Bitte richten Sie zuerst die Anmeldung mit zweitem Faktor ein.",
@@ -136,7 +149,7 @@ async function api(method, path, body, type = "application/json", extra = {}) {
   if (body !== undefined) headers["Content-Type"] = type;
   let res;
   try {
-    res = await fetch(API + path, {
+    res = await fetch(path.startsWith("/v1/") ? path : API + path, {
       method,
       headers,
       credentials: "same-origin",
@@ -224,6 +237,7 @@ function actorText(a) {
   if (!a) return "";
   if (a.startsWith("account:")) return accountNames.get(a.slice(8)) || `Konto ${a.slice(8)}`;
   if (a.startsWith("key:")) return `API-Schlüssel ${a.slice(4)}`;
+  if (a.startsWith("operator:")) return `Betrieb (Konto ${a.slice(9)})`;
   return { public: "Bürgerin/Bürger (online)", "manage-token": "Buchende Person", "customer-token": "Kundin/Kunde", system: "Saalbuch (automatisch)", provider: "Zahlungsdienst", operator: "Betrieb" }[a] || a;
 }
 const accountNames = new Map();
@@ -342,7 +356,7 @@ const resourceName = (id) => (resources.find((r) => r.id === id) || {}).name || 
 const main = () => document.getElementById("main");
 
 function page(title, ...content) {
-  document.title = `${title} – Saalbuch Verwaltung`;
+  document.title = `${title} – Saalbuch ${OPERATOR ? "Betrieb" : "Verwaltung"}`;
   const heading = h("h1", { tabindex: "-1" }, title);
   main().replaceChildren(heading, ...content);
   const region = main().querySelector('[role="status"], [role="alert"]');
@@ -644,7 +658,7 @@ async function viewAccounts() {
   const list = h("div", {});
   const email = h("input", { id: "inv-email", type: "email", required: true, autocomplete: "off" });
   const name = h("input", { id: "inv-name", required: true, autocomplete: "off" });
-  const role = h("select", { id: "inv-role" }, Object.entries(ROLE).map(([k, v]) => h("option", { value: k, selected: k === "staff" }, v)));
+  const role = h("select", { id: "inv-role" }, Object.entries(ROLE).map(([k, v]) => h("option", { value: k, selected: k === (OPERATOR ? "admin" : "staff") }, v)));
   const invited = h("div", {});
   const form = h(
     "form",
@@ -674,10 +688,11 @@ async function viewAccounts() {
     },
     field("E-Mail-Adresse", email),
     field("Name", name),
-    field("Rolle", role),
+    OPERATOR ? "" : field("Rolle", role),
     h("button", { type: "submit" }, "Einladen"),
   );
-  page("Konten und Schlüssel", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region), keysSection(region));
+  if (OPERATOR) page("Betriebskonten", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region));
+  else page("Konten und Schlüssel", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region), keysSection(region));
   drawAccounts(list, region);
 }
 
@@ -689,7 +704,8 @@ async function totpPolicySection(region) {
   } catch (e) {
     say(region, sentence(e), "error");
   }
-  const boxes = Object.entries(ROLE).map(([k, v]) => [k, h("input", { id: `totp-${k}`, type: "checkbox", checked: roles.includes(k) }), v]);
+  const choices = OPERATOR ? [["admin", "alle Betriebskonten"]] : Object.entries(ROLE);
+  const boxes = choices.map(([k, v]) => [k, h("input", { id: `totp-${k}`, type: "checkbox", checked: roles.includes(k) }), v]);
   const form = h(
     "form",
     {
@@ -699,14 +715,14 @@ async function totpPolicySection(region) {
         const chosen = boxes.filter(([, box]) => box.checked).map(([k]) => k);
         try {
           await api("PUT", "/totp-policy", { totp_required_roles: chosen });
-          say(region, chosen.length ? `Zweiter Faktor ist jetzt Pflicht für: ${chosen.map((k) => ROLE[k]).join(", ")}. Wer noch keinen hat, richtet ihn bei der nächsten Seite ein.` : "Der zweite Faktor ist für keine Rolle mehr Pflicht.", "ok");
+          say(region, chosen.length ? `Zweiter Faktor ist jetzt Pflicht für: ${chosen.map((k) => (OPERATOR ? "alle Betriebskonten" : ROLE[k])).join(", ")}. Wer noch keinen hat, richtet ihn bei der nächsten Seite ein.` : "Der zweite Faktor ist für keine Rolle mehr Pflicht.", "ok");
         } catch (err) {
           say(region, sentence(err), "error");
         }
       },
     },
     h("h2", {}, "Anmeldung mit zweitem Faktor"),
-    h("p", { class: "hint" }, "Für die gewählten Rollen reicht das Passwort allein nicht: Sie melden sich zusätzlich mit einem Code aus einer Authenticator-App an (TOTP)."),
+    h("p", { class: "hint" }, OPERATOR ? "Ist das Kästchen gesetzt, reicht das Passwort allein nicht: Betriebskonten melden sich zusätzlich mit einem Code aus einer Authenticator-App an (TOTP)." : "Für die gewählten Rollen reicht das Passwort allein nicht: Sie melden sich zusätzlich mit einem Code aus einer Authenticator-App an (TOTP)."),
     h("fieldset", {}, h("legend", {}, "Pflicht für"), h("div", { class: "row" }, boxes.map(([k, box, v]) => h("div", { class: "field check" }, box, h("label", { for: `totp-${k}` }, v))))),
     h("button", { type: "submit", class: "secondary" }, "Speichern"),
   );
@@ -720,7 +736,7 @@ async function viewMe(required) {
   const region = h("div", { role: "status" });
   const parts = [];
   if (required) parts.push(h("p", { class: "msg info" }, "Ihre Rolle meldet sich mit einem zweiten Faktor an. Bitte richten Sie ihn jetzt ein; danach geht es weiter."));
-  parts.push(h("dl", { class: "facts" }, [[h("dt", {}, "Name"), h("dd", {}, me.name || "–")], [h("dt", {}, "E-Mail-Adresse"), h("dd", {}, me.email || "–")], [h("dt", {}, "Rolle"), h("dd", {}, ROLE[me.role] || me.role)]]));
+  parts.push(h("dl", { class: "facts" }, [[h("dt", {}, "Name"), h("dd", {}, me.name || "–")], [h("dt", {}, "E-Mail-Adresse"), h("dd", {}, me.email || "–")], [h("dt", {}, "Rolle"), h("dd", {}, roleText(me.role))]]));
   parts.push(me.totp ? totpRemoveForm(region) : await totpSetupForm(region, required));
   if (!required) parts.push(passwordForm(region));
   page("Mein Konto", region, ...parts);
@@ -931,7 +947,7 @@ async function drawAccounts(box, region) {
               {},
               h("td", {}, a.name || "–"),
               h("td", {}, a.email || "–"),
-              h("td", {}, sel),
+              h("td", {}, OPERATOR ? roleText(a.role) : sel),
               h("td", {}, state),
               h(
                 "td",
@@ -2783,6 +2799,199 @@ async function viewRules(id) {
   draw();
 }
 
+// ---- the operator's pages (/betrieb/) ----
+
+const HOLD = {
+  integrity_alarm: "Integritätsalarm: Das Protokoll passt nicht zu dem, was der Server daneben geschrieben hat. Es wurde geändert, gekürzt oder der Signaturschlüssel fehlt.",
+  time_zone_unknown: "Die Zeitzone des Mandanten fehlt in der Zeitzonen-Datenbank dieses Rechners.",
+};
+const HOLD_ACTION = {
+  integrity_alarm: (id) => `Prüfen Sie das Protokoll mit saalbuch-replay verify --tenant ${id} und diff (README, „Integrity alarms“). Ist es nicht vertrauenswürdig: Server anhalten und die letzte gute Sicherung zurückspielen (saalbuch-backup restore). Ist die Änderung verstanden und gewollt: einmal mit saalbuchd --accept-log ${id} starten.`,
+  time_zone_unknown: () => "Installieren Sie die Zeitzone (Debian: Paket tzdata) und starten Sie den Server neu.",
+};
+const bytesText = (n) => (n >= 1 << 30 ? `${(n / (1 << 30)).toLocaleString("de-DE", { maximumFractionDigits: 1 })} GiB` : n >= 1 << 20 ? `${(n / (1 << 20)).toLocaleString("de-DE", { maximumFractionDigits: 1 })} MiB` : `${Math.ceil(n / 1024).toLocaleString("de-DE")} KiB`);
+
+// Every tenant with its log, how far the projections follow it and whether
+// it is held; integrity alarms first, each with what to do.
+async function viewTenants() {
+  const region = h("div", { role: "status" });
+  const list = h("div", {});
+  page("Mandanten", region, list, newTenantForm(region, list));
+  await drawTenants(list, region);
+}
+
+// Tenants this page created: the list reads the projections, which may not
+// hold a brand-new tenant's name yet.
+const createdTenants = new Map();
+
+async function drawTenants(box, region) {
+  try {
+    const { items, server } = await api("GET", "/tenants");
+    for (const t of items) if (!t.name && createdTenants.has(t.id)) Object.assign(t, createdTenants.get(t.id));
+    const held = items.filter((t) => t.hold);
+    box.replaceChildren(
+      held.length
+        ? h(
+            "section",
+            { class: "alarm", "aria-labelledby": "alarm-h" },
+            h("h2", { id: "alarm-h" }, held.length === 1 ? "Ein Mandant ist angehalten" : `${held.length} Mandanten sind angehalten`),
+            held.map((t) => h("div", {}, h("p", {}, h("strong", {}, `${t.name || t.id} (${t.id}), ab Eintrag ${t.hold.position}: `), HOLD[t.hold.code] || t.hold.message), h("p", {}, HOLD_ACTION[t.hold.code] ? HOLD_ACTION[t.hold.code](t.id) : "Bitte prüfen Sie das Protokoll des Servers."), h("p", { class: "hint" }, `Meldung des Servers: ${t.hold.message}`))),
+          )
+        : h("p", { class: "msg ok" }, "Alle Mandanten sind in Betrieb; kein Integritätsalarm."),
+      h("p", { class: "hint" }, `Server ${server.version}, gestartet ${utcText(server.started_at)}. ${server.backups ? "Sicherungen sind eingerichtet." : "Sicherungen sind nicht eingerichtet (saalbuchd --backup-dir)."}`),
+      listTable(
+        `${count(items.length, "Mandant", "Mandanten")}`,
+        ["Mandant", "Kennung", "Zeitzone", "Einträge im Protokoll", "Auswertungen", "Zustand", "Verwaltung"],
+        items.map((t) => [
+          t.name || "–",
+          h("code", {}, t.id),
+          t.time_zone || "–",
+          t.head.toLocaleString("de-DE"),
+          t.projected >= t.head ? "aktuell" : `${(t.head - t.projected).toLocaleString("de-DE")} Einträge zurück`,
+          t.hold ? h("span", { class: "chip st-no_show" }, "angehalten") : h("span", { class: "chip st-confirmed" }, "in Betrieb"),
+          h("a", { href: `/admin/${enc(t.id)}/` }, "öffnen", h("span", { class: "sr" }, ` (Verwaltung von ${t.name || t.id})`)),
+        ]),
+        [3],
+      ),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
+// A new tenant, and with the admin key it returns (shown once) the
+// invitation of its first admin, so that the town's own people take over.
+function newTenantForm(region, list) {
+  const id = h("input", { id: "t-id", required: true, pattern: "[a-z0-9][a-z0-9\\-]{0,63}", autocomplete: "off", "aria-describedby": "t-id-hint" });
+  const name = h("input", { id: "t-name", required: true, maxlength: "200", autocomplete: "off" });
+  const zone = h("input", { id: "t-zone", value: "Europe/Berlin", autocomplete: "off" });
+  const email = h("input", { id: "t-email", type: "email", autocomplete: "off" });
+  const person = h("input", { id: "t-person", autocomplete: "off" });
+  const result = h("div", {});
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        result.replaceChildren();
+        if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id.value.trim())) return say(region, "Die Kennung darf nur Kleinbuchstaben, Ziffern und Bindestriche enthalten und nicht mit einem Bindestrich beginnen, zum Beispiel „stadt-bibliothek“.", "error");
+        if (!name.value.trim()) return say(region, "Bitte geben Sie den Namen des Mandanten an.", "error");
+        if (email.value && !person.value) return say(region, "Bitte geben Sie auch den Namen der ersten Verwaltungsperson an.", "error");
+        let t;
+        try {
+          t = await api("POST", "/v1/tenants", { id: id.value.trim(), name: name.value.trim(), time_zone: zone.value.trim() });
+        } catch (err) {
+          return say(region, sentence(err), "error");
+        }
+        createdTenants.set(t.id, { name: t.name, time_zone: t.time_zone });
+        const parts = [h("p", { class: "msg ok" }, `Mandant „${t.name}“ (${t.id}) ist angelegt.`), h("p", {}, "Der erste Verwaltungsschlüssel (für Programme; wird nur jetzt angezeigt):"), h("p", {}, h("code", { class: "invite-link" }, t.admin_key.key))];
+        if (email.value) {
+          try {
+            const r = await api("POST", `/v1/tenants/${enc(t.id)}/accounts`, { email: email.value.trim(), name: person.value.trim(), role: "admin" }, "application/json", { Authorization: `Bearer ${t.admin_key.key}` });
+            parts.push(h("p", {}, r.invite_mailed ? `${person.value} ist eingeladen; die Einladung geht per E-Mail an ${email.value}. Kommt sie nicht an, geben Sie diesen Link weiter (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):` : `${person.value} ist als Verwaltung eingeladen. Geben Sie ihr/ihm diesen Link (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):`), h("p", {}, h("code", { class: "invite-link" }, location.origin + r.invite_path)));
+          } catch (err) {
+            parts.push(h("p", { class: "msg error" }, `Die Einladung ging nicht: ${sentence(err)} Laden Sie die Person mit dem Schlüssel oben über die Verwaltung des Mandanten ein.`));
+          }
+        }
+        result.replaceChildren(...parts);
+        id.value = name.value = email.value = person.value = "";
+        say(region, "");
+        await drawTenants(list, region);
+      },
+    },
+    h("h2", {}, "Neuen Mandanten anlegen"),
+    h("div", { class: "row" }, field("Kennung", id), field("Name", name), field("Zeitzone", zone)),
+    h("p", { id: "t-id-hint", class: "hint" }, "Die Kennung steht in den Adressen (/book/kennung); nur Kleinbuchstaben, Ziffern und Bindestriche, zum Beispiel „stadt-musterstadt“. Sie lässt sich später nicht ändern."),
+    h("fieldset", {}, h("legend", {}, "Erste Verwaltungsperson (freiwillig)"), h("div", { class: "row" }, field("E-Mail-Adresse", email), field("Name der Person", person))),
+    h("button", { type: "submit" }, "Mandanten anlegen"),
+    result,
+  );
+  return form;
+}
+
+async function viewBackups() {
+  const region = h("div", { role: "status" });
+  const list = h("div", {});
+  const button = h("button", { type: "button" }, "Jetzt sichern");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    say(region, "Die Sicherung läuft. Der Server bedient weiter; das dauert je nach Datenmenge einige Sekunden bis Minuten.");
+    try {
+      const b = await api("POST", "/backups", {});
+      const took = b.seconds < 1 ? "in weniger als einer Sekunde" : `in ${b.seconds.toLocaleString("de-DE", { maximumFractionDigits: 1 })} s`;
+      say(region, `Sicherung ${b.id} ist fertig: ${bytesText(b.size_bytes)} in ${b.files} Dateien, ${took}.`, "ok");
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+    button.disabled = false;
+    drawBackups(list, region);
+  });
+  page(
+    "Sicherungen",
+    region,
+    h("p", { class: "hint" }, "Eine Sicherung enthält alle Mandanten und alles, was bis zu ihrem Beginn bestätigt wurde; der Server bedient währenddessen weiter. Zurückgespielt wird bei angehaltenem Server mit saalbuch-backup restore; prüfen lässt sich eine Sicherung mit saalbuch-replay --backup."),
+    h("p", {}, button),
+    list,
+  );
+  drawBackups(list, region);
+}
+
+async function drawBackups(box, region) {
+  try {
+    const { items, running } = await api("GET", "/backups");
+    box.replaceChildren(
+      running ? h("p", { class: "msg info" }, "Gerade läuft eine Sicherung.") : "",
+      items.length
+        ? listTable(
+            `${count(items.length, "Sicherung", "Sicherungen")}, die neueste zuerst`,
+            ["Nummer", "Erstellt", "Größe", "Dateien", "Mandanten"],
+            [...items].reverse().map((b) => [String(b.id), utcText(b.created_at), bytesText(b.size_bytes), String(b.files), String(Object.keys(b.heads || {}).filter((t) => t !== "_operator").length)]),
+            [2, 3, 4],
+          )
+        : h("p", {}, "Noch keine Sicherung."),
+    );
+  } catch (e) {
+    box.replaceChildren();
+    if (e.problem && e.problem.code === "backups_not_configured") say(region, "Dieser Server hat kein Sicherungsverzeichnis. Starten Sie saalbuchd mit --backup-dir (oder SAALBUCH_BACKUP_DIR), am besten auf einem anderen Datenträger.", "error");
+    else say(region, sentence(e), "error");
+  }
+}
+
+// The first operator account, made with the operator key (the file
+// <data>/operator.key, or SAALBUCH_OPERATOR_KEY): whoever may read it may
+// run the server anyway.
+function firstOperatorForm() {
+  const region = h("div", { role: "status" });
+  const key = h("input", { id: "op-key", type: "password", autocomplete: "off", required: true });
+  const email = h("input", { id: "op-email", type: "email", autocomplete: "off", required: true });
+  const name = h("input", { id: "op-name", autocomplete: "off", required: true });
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const r = await api("POST", "/accounts", { email: email.value.trim(), name: name.value.trim(), role: "admin" }, "application/json", { Authorization: `Bearer ${key.value.trim()}` });
+          key.value = "";
+          region.replaceChildren(h("p", { class: "msg ok" }, r.invite_mailed ? `Die Einladung geht per E-Mail an ${email.value}. Oder öffnen Sie diesen Link (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):` : `Das Konto ist angelegt. Öffnen Sie diesen Link und legen Sie das Passwort fest (gültig bis ${utcText(r.invite_expires_at)}, nur einmal nutzbar):`), h("p", {}, h("a", { href: r.invite_path }, location.origin + r.invite_path)));
+        } catch (err) {
+          say(region, err.problem && err.problem.code === "unauthenticated" ? "Das ist nicht der Betriebsschlüssel dieses Servers." : sentence(err), "error");
+        }
+      },
+    },
+    h("p", { class: "hint" }, "Wer den Betriebsschlüssel kennt (die Datei operator.key im Datenverzeichnis), legt hier ein Betriebskonto an; mit diesem lädt man weitere ein."),
+    field("Betriebsschlüssel", key),
+    field("E-Mail-Adresse", email),
+    field("Name", name),
+    h("button", { type: "submit", class: "secondary" }, "Konto anlegen"),
+    region,
+  );
+  return h("details", { class: "card" }, h("summary", {}, "Noch kein Konto? Mit dem Betriebsschlüssel anlegen"), form);
+}
+
 // ---- sign-in, invitation, shell ----
 
 function viewSignIn(message) {
@@ -2806,7 +3015,7 @@ function viewSignIn(message) {
           await loadSession();
           // A new fragment renders through the hashchange listener; render
           // directly only when it stays the same (never both: twice the view).
-          if (location.hash === "" || location.hash === "#/") location.hash = "#/heute";
+          if (location.hash === "" || location.hash === "#/") location.hash = OPERATOR ? "#/mandanten" : "#/heute";
           else render();
         } catch (err) {
           const c = err.problem && err.problem.code;
@@ -2830,7 +3039,7 @@ function viewSignIn(message) {
     h("button", { type: "submit" }, "Anmelden"),
   );
   nav(false);
-  page(`Anmelden – ${tenant.name}`, message ? h("p", { class: "msg info" }, message) : "", region, form);
+  page(`Anmelden – ${tenant.name}`, message ? h("p", { class: "msg info" }, message) : "", region, form, OPERATOR ? firstOperatorForm() : "");
 }
 
 function viewJoin(token) {
@@ -2852,7 +3061,7 @@ function viewJoin(token) {
           if (p1.value.length < 12) return say(region, "Das Passwort braucht mindestens 12 Zeichen.", "error");
           try {
             await api("POST", "/invitations/accept", { token, password: p1.value });
-            history.replaceState(null, "", `/admin/${enc(TENANT)}/`);
+            history.replaceState(null, "", HOME);
             viewSignIn("Ihr Passwort ist gespeichert. Melden Sie sich jetzt an.");
           } catch (err) {
             say(region, sentence(err), "error");
@@ -2875,26 +3084,31 @@ function nav(signedIn) {
   // `also`: the pages that belong to the same area.
   const link = (href, text, show = true, also = []) => (show ? h("li", {}, h("a", { href, "aria-current": [href, ...also].some((x) => location.hash.startsWith(x)) ? "page" : null }, text)) : "");
   const setup = me.totp_setup_required; // only the own account until the second factor is set up
+  const op = !setup && OPERATOR;
+  const tenantLinks = !setup && !OPERATOR;
   bar.replaceChildren(
     h(
       "ul",
       {},
       setup ? link("#/ich", "Mein Konto") : "",
-      !setup && link("#/heute", "Heute", may.seeBookings()),
-      !setup && link("#/kalender", "Kalender", may.seeBookings()),
-      !setup && link("#/buchungen", "Buchungen", may.seeBookings()),
-      !setup && link("#/freigaben", "Freigaben", may.seeBookings()),
-      !setup && link("#/telefon", "Telefonbuchung", may.book()),
-      !setup && link("#/kunden", "Kundschaft", may.seeBookings(), ["#/kunde/"]),
-      !setup && link("#/finanzen", "Finanzen", may.seeFinance(), ["#/rechnung/", ...(may.setup() ? [] : ["#/tarife"])]),
-      !setup && link("#/protokoll", "Protokoll", may.audit()),
-      !setup && link("#/einrichtung", "Einrichtung", may.setup(), ["#/tarife", "#/zusatzleistungen", "#/auftritt"]),
-      !setup && link("#/konten", "Konten", may.accounts()),
+      op && link("#/mandanten", "Mandanten"),
+      op && link("#/sicherungen", "Sicherungen"),
+      op && link("#/konten", "Betriebskonten"),
+      tenantLinks && link("#/heute", "Heute", may.seeBookings()),
+      tenantLinks && link("#/kalender", "Kalender", may.seeBookings()),
+      tenantLinks && link("#/buchungen", "Buchungen", may.seeBookings()),
+      tenantLinks && link("#/freigaben", "Freigaben", may.seeBookings()),
+      tenantLinks && link("#/telefon", "Telefonbuchung", may.book()),
+      tenantLinks && link("#/kunden", "Kundschaft", may.seeBookings(), ["#/kunde/"]),
+      tenantLinks && link("#/finanzen", "Finanzen", may.seeFinance(), ["#/rechnung/", ...(may.setup() ? [] : ["#/tarife"])]),
+      tenantLinks && link("#/protokoll", "Protokoll", may.audit()),
+      tenantLinks && link("#/einrichtung", "Einrichtung", may.setup(), ["#/tarife", "#/zusatzleistungen", "#/auftritt"]),
+      tenantLinks && link("#/konten", "Konten", may.accounts()),
     ),
     h(
       "div",
       { class: "who" },
-      h("a", { href: "#/ich", "aria-current": location.hash.startsWith("#/ich") ? "page" : null }, `${me.name || me.email} · ${ROLE[me.role] || me.role}`),
+      h("a", { href: "#/ich", "aria-current": location.hash.startsWith("#/ich") ? "page" : null }, `${me.name || me.email} · ${roleText(me.role)}`),
       h("button", { type: "button", class: "link", onclick: () => signOut(false) }, "Abmelden"),
       h("button", { type: "button", class: "link", onclick: () => signOut(true) }, "Überall abmelden"),
     ),
@@ -2927,6 +3141,7 @@ async function route() {
   if (!me) return viewSignIn();
   nav(true);
   if (me.totp_setup_required) return viewMe(true);
+  if (OPERATOR) return operatorRoute();
   const hash = location.hash.slice(1) || "/heute";
   const [path, query] = hash.split("?");
   const params = new URLSearchParams(query || "");
@@ -2956,7 +3171,16 @@ async function route() {
 }
 const render = route;
 
-async function start() {
+function operatorRoute() {
+  const path = location.hash.slice(1).split("?")[0];
+  if (path === "/ich") return viewMe(false);
+  if (path === "/sicherungen") return viewBackups();
+  if (path === "/konten") return viewAccounts();
+  return viewTenants();
+}
+
+// The tenant's name, time zone and resources, which every view uses.
+async function loadTenant() {
   try {
     const t = await fetch(API).then((r) => (r.ok ? r.json() : null));
     if (t) {
@@ -2967,6 +3191,15 @@ async function start() {
     resources = r.items || [];
   } catch {
     // shown by the views' own errors
+  }
+}
+
+async function start() {
+  if (OPERATOR) {
+    tenant = { name: "Betrieb", time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+    document.querySelector("[data-tenant-name]").textContent = "Saalbuch · Betrieb";
+  } else {
+    await loadTenant();
   }
   if (root.dataset.view === "join") {
     const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";

@@ -337,12 +337,13 @@ await scenario("every refusal code of the public routes has a sentence in German
     if (typeof o === "string") for (const m of o.matchAll(/`([a-z]+(?:_[a-z]+)+)`/g)) codes.add(m[1]);
     else if (o && typeof o === "object") Object.values(o).forEach(walk);
   };
-  for (const ops of Object.values(doc.paths)) {
+  for (const [p, ops] of Object.entries(doc.paths)) {
     for (const op of Object.values(ops)) {
       const access = (op && op["x-saalbuch-access"]) || [];
-      // The back office's own public routes (sign-in, invitations) have
-      // their sentences in web/admin/admin.js, checked by its scenarios.
-      const backOffice = (op && op.tags || []).includes("accounts");
+      // The back office's and the operator pages' own public routes
+      // (sign-in, invitations) have their sentences in web/admin/admin.js,
+      // checked by their scenarios.
+      const backOffice = (op && op.tags || []).includes("accounts") || p.startsWith("/v1/operator/");
       if (!backOffice && (access.includes("public") || access.includes("manage_token"))) walk(op);
     }
   }

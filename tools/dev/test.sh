@@ -21,8 +21,11 @@ cmake --build build/release -j "$JOBS"
 # compile database and the generated headers of the build above, so it runs
 # from here on in the background at the lowest priority: it takes the CPU
 # the tests leave idle (their sleeps, waits and the tail of ctest -j) and
-# yields it to the sanitizer build. Its result is checked at the end. The
-# biggest files go first so that no long one is left alone at the end.
+# yields it to the sanitizer build. Its result is checked at the end. It
+# reads the batches of the unity build (CMakeLists.txt: SAALBUCH_UNITY), as
+# the compiler does, so that the shared headers are analysed once per batch
+# rather than once per file; .clang-tidy's HeaderFilterRegex reports what is
+# in our .cc files as well as our headers.
 TIDY_LOG=build/clang-tidy.log
 echo "== clang-tidy started in the background, nice 19, log $TIDY_LOG ($(date -u +%T))"
 # setsid: its own process group, so that the whole of it can be stopped.
@@ -32,8 +35,7 @@ echo "== clang-tidy started in the background, nice 19, log $TIDY_LOG ($(date -u
 JOBS="$JOBS" TIDY_LOG="$TIDY_LOG" setsid sh -c '
   echo 19 >/proc/self/autogroup 2>/dev/null || true
   status=0
-  git ls-files "common/*.cc" "ledger/*.cc" "commands/*.cc" "projections/*.cc" "formats/*.cc" \
-    "integrations/*.cc" "http/*.cc" "tools/*.cc" | xargs wc -c | grep -v " total$" | sort -rn | awk "{print \$2}" |
+  tools/dev/tidy_sources.sh build/release |
     nice -n 19 xargs -P "$JOBS" -n 1 clang-tidy -p build/release --quiet >"$TIDY_LOG" 2>&1 || status=$?
   echo "clang-tidy finished with status $status ($(date -u +%T))" >>"$TIDY_LOG"
   exit $status

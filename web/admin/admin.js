@@ -363,7 +363,13 @@ function page(title, ...content) {
   if (flash && region) say(region, flash, "ok");
   flash = "";
   heading.focus();
+  return heading;
 }
+
+// The page a view drew (page()'s heading) while it is still the one shown;
+// otherwise a detached element, so that a view whose data arrives after the
+// person moved on adds nothing to the next page.
+const later = (here) => (main().firstChild === here ? main() : document.createElement("div"));
 
 function bookingTable(list, caption) {
   if (list.length === 0) return h("p", { class: "empty" }, "Keine Buchungen.");
@@ -393,16 +399,16 @@ function bookingTable(list, caption) {
 async function viewToday() {
   const day = today();
   const region = h("div", { role: "status" });
-  page(`Heute, ${localDay(day)}`, region);
+  const here = page(`Heute, ${localDay(day)}`, region);
   try {
     const list = (await bookings(windowFor(day, day))).filter((b) => b.start_local.startsWith(day));
     const open = list.filter((b) => !["cancelled", "rejected", "expired"].includes(b.status));
     const byResource = new Map();
     for (const b of open) byResource.set(b.resource, [...(byResource.get(b.resource) || []), b]);
     const sections = [...byResource.entries()].map(([r, l]) => h("section", {}, h("h2", {}, resourceName(r)), bookingTable(l, `Buchungen heute: ${resourceName(r)}`)));
-    main().append(...(sections.length ? sections : [h("p", { class: "empty" }, "Heute ist nichts gebucht.")]));
+    later(here).append(...(sections.length ? sections : [h("p", { class: "empty" }, "Heute ist nichts gebucht.")]));
     const waiting = (await bookings(`status=requested&${windowFor(day, "2100-01-01")}`)).length;
-    if (waiting > 0) main().append(h("p", {}, h("a", { href: "#/freigaben" }, `${waiting} Anfrage${waiting === 1 ? "" : "n"} warten auf Freigabe.`)));
+    if (waiting > 0) later(here).append(h("p", {}, h("a", { href: "#/freigaben" }, `${waiting} Anfrage${waiting === 1 ? "" : "n"} warten auf Freigabe.`)));
   } catch (e) {
     say(region, sentence(e), "error");
   }
@@ -498,11 +504,11 @@ function pager(list, render, size = 25) {
 
 async function viewApprovals() {
   const region = h("div", { role: "status" });
-  page("Freigaben", h("p", {}, "Anfragen, die auf eine Entscheidung warten, die früheste zuerst."), region);
+  const here = page("Freigaben", h("p", {}, "Anfragen, die auf eine Entscheidung warten, die früheste zuerst."), region);
   try {
     const list = await bookings(`status=requested&${windowFor(today(), "2100-01-01")}`);
-    if (list.length === 0) return main().append(h("p", { class: "empty" }, "Keine offenen Anfragen."));
-    main().append(
+    if (list.length === 0) return later(here).append(h("p", { class: "empty" }, "Keine offenen Anfragen."));
+    later(here).append(
       h(
         "ul",
         { class: "cards" },
@@ -1030,6 +1036,12 @@ async function viewPhone(params) {
   const postcode = h("input", { id: "t-postcode", autocomplete: "off", maxlength: "16", inputmode: "numeric" });
   const city = h("input", { id: "t-city", autocomplete: "off", maxlength: "100" });
   const customer = h("select", { id: "t-customer" }, h("option", { value: "" }, "keine (Privatperson)"));
+  // A club's weekly evening: the same time every week or every other week.
+  const repeat = h("select", { id: "t-repeat" }, h("option", { value: "" }, "nein, einmal"), h("option", { value: "1" }, "jede Woche"), h("option", { value: "2" }, "alle zwei Wochen"));
+  const until = h("input", { id: "t-until", type: "date", min: today() });
+  const skip = h("input", { id: "t-skip", type: "checkbox" });
+  const repeatParts = h("div", { class: "repeat", hidden: true }, field("bis einschließlich", until), h("div", { class: "field check" }, skip, h("label", { for: "t-skip" }, "Belegte Termine auslassen und die übrigen buchen")));
+  repeat.addEventListener("change", () => (repeatParts.hidden = !repeat.value));
   const free = freeHint(() => resource.value, day);
   const showFree = free.refresh;
   resource.addEventListener("change", showFree);
@@ -1043,6 +1055,7 @@ async function viewPhone(params) {
         if (!name.value.trim()) return say(region, "Bitte geben Sie den Namen der anrufenden Person an.", "error");
         if (!day.value || !start.value || !end.value) return say(region, "Bitte geben Sie Tag, Beginn und Ende an.", "error");
         if (end.value <= start.value) return say(region, "Das Ende muss nach dem Beginn liegen.", "error");
+        if (repeat.value && (!until.value || until.value <= day.value)) return say(region, "Bitte geben Sie an, bis zu welchem Tag (nach dem ersten) sich die Buchung wiederholt.", "error");
         const body = {
           resource: resource.value,
           start: zoned(day.value, start.value),
@@ -1057,22 +1070,40 @@ async function viewPhone(params) {
         const button = form.querySelector("button[type=submit]");
         button.disabled = true;
         try {
-          const b = await api("POST", "/bookings", body);
-          region.replaceChildren(
-            h("p", { class: "msg ok" }, `Gebucht: ${b.number}, ${resourceName(b.resource)}, ${when(b)} (${STATUS[b.status] || b.status}). `, h("a", { href: `#/buchung/${enc(b.id)}` }, "Zur Buchung")),
-          );
+          if (repeat.value) {
+            body.rrule = `FREQ=WEEKLY;INTERVAL=${repeat.value};UNTIL=${until.value.replaceAll("-", "")}T235959Z`;
+            body.mode = skip.checked ? "skip_conflicts" : "all_or_nothing";
+            const r = await api("POST", "/series", body);
+            const booked = r.occurrences.filter((o) => o.outcome === "booked");
+            const left = r.occurrences.filter((o) => o.outcome !== "booked");
+            region.replaceChildren(
+              h("p", { class: "msg ok" }, `Serie gebucht: ${count(booked.length, "Termin", "Termine")}, ${resourceName(r.resource)}, ${localTime(booked[0].start_local)}–${localTime(booked[0].end_local)} Uhr.${left.length ? ` Ausgelassen, weil belegt oder nicht buchbar: ${left.map((o) => localDay(o.start_local)).join(", ")}.` : ""}`),
+              h("ul", {}, booked.map((o) => h("li", {}, h("a", { href: `#/buchung/${enc(o.booking)}` }, o.number), ` ${localDay(o.start_local)}`))),
+            );
+          } else {
+            const b = await api("POST", "/bookings", body);
+            region.replaceChildren(
+              h("p", { class: "msg ok" }, `Gebucht: ${b.number}, ${resourceName(b.resource)}, ${when(b)} (${STATUS[b.status] || b.status}). `, h("a", { href: `#/buchung/${enc(b.id)}` }, "Zur Buchung")),
+            );
+          }
           name.value = phone.value = email.value = notes.value = "";
           addressName.value = street.value = postcode.value = city.value = "";
           showFree();
         } catch (err) {
-          const clash = ["booking_conflict", "capacity_exceeded", "outside_opening_hours"].includes(err.problem && err.problem.code);
+          const code = err.problem && err.problem.code;
+          if (code === "series_conflict" || code === "no_occurrence_bookable") {
+            const refused = ((err.problem.details || {}).occurrences || []).filter((o) => o.outcome === "refused");
+            const why = refused.map((o) => `${localDay(o.start_local)}: ${PROBLEM[o.code] || o.detail}`).join(" ");
+            return say(region, code === "series_conflict" ? `Nichts gebucht, denn nicht jeder Termin ist frei. ${why} Mit „Belegte Termine auslassen“ werden die übrigen gebucht.` : `Nichts gebucht: Kein Termin der Serie ist frei. ${why}`, "error");
+          }
+          const clash = ["booking_conflict", "capacity_exceeded", "outside_opening_hours"].includes(code);
           say(region, clash ? `${sentence(err)} ${await freeSentence(resource.value, day.value).catch(() => "")}` : sentence(err), "error");
         } finally {
           button.disabled = false;
         }
       },
     },
-    h("fieldset", {}, h("legend", {}, "Was und wann"), field("Raum / Gerät", resource), field("Tag", day), field("Beginn", start), field("Ende", end), free),
+    h("fieldset", {}, h("legend", {}, "Was und wann"), field("Raum / Gerät", resource), field("Tag", day), field("Beginn", start), field("Ende", end), field("Wiederholen", repeat), repeatParts, free),
     h(
       "fieldset",
       {},

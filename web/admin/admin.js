@@ -1197,7 +1197,7 @@ async function viewWeek(params) {
     field("Raum / Gerät", pick),
     h("div", { class: "field check" }, cancelled, h("label", { for: "w-all" }, "auch stornierte und abgelehnte")),
   );
-  page(`Woche vom ${localDay(first)}`, bar, region);
+  const here = page(`Woche vom ${localDay(first)}`, bar, region);
   try {
     let list = await bookings(`${windowFor(first, days[6])}${only ? `&resource=${enc(only)}` : ""}`);
     list = list.filter((b) => b.start_local.slice(0, 10) >= first && b.start_local.slice(0, 10) <= days[6]);
@@ -1205,7 +1205,7 @@ async function viewWeek(params) {
     list.sort((a, b) => a.start.localeCompare(b.start));
     const rows = (only ? resources.filter((r) => r.id === only) : resources).filter((r) => !r.parent || list.some((b) => b.resource === r.id));
     const short = (d) => new Date(`${d}T12:00:00Z`).toLocaleDateString("de-DE", { weekday: "short", day: "2-digit", month: "2-digit", timeZone: "UTC" });
-    main().append(
+    later(here).append(
       h(
         "div",
         { class: "week-scroll" },
@@ -1249,10 +1249,10 @@ async function viewWeek(params) {
 async function viewFinance() {
   const region = h("div", { role: "status" });
   const year = Number(today().slice(0, 4));
-  page("Finanzen", financeTabs("#/finanzen"), region);
+  const here = page("Finanzen", financeTabs("#/finanzen"), region);
   const open = h("section", {}, h("h2", {}, "Offene Posten"), h("p", { class: "empty" }, "Wird geladen …"));
-  main().append(open);
-  if (may.finance()) main().append(uploadSection("Kontoauszug einlesen (CAMT.053)", "camt", ".xml,application/xml,text/xml", "/reconciliation/bank-statements", "application/xml"), uploadSection("Abrechnung des Zahlungsdienstes einlesen (CSV)", "settlement", ".csv,text/csv", "/reconciliation/settlements", "text/csv"));
+  later(here).append(open);
+  if (may.finance()) later(here).append(uploadSection("Kontoauszug einlesen (CAMT.053)", "camt", ".xml,application/xml,text/xml", "/reconciliation/bank-statements", "application/xml"), uploadSection("Abrechnung des Zahlungsdienstes einlesen (CSV)", "settlement", ".csv,text/csv", "/reconciliation/settlements", "text/csv"));
   const from = h("input", { id: "x-from", type: "date", value: `${year}-01-01` });
   const to = h("input", { id: "x-to", type: "date", value: `${year}-12-31` });
   const links = h("ul", { class: "downloads" });
@@ -1268,8 +1268,8 @@ async function viewFinance() {
   from.addEventListener("change", drawLinks);
   to.addEventListener("change", drawLinks);
   drawLinks();
-  main().append(h("section", {}, h("h2", {}, "Exporte"), h("div", { class: "filters" }, field("von", from), field("bis", to)), links));
-  if (may.finance()) main().append(closeSection(region));
+  later(here).append(h("section", {}, h("h2", {}, "Exporte"), h("div", { class: "filters" }, field("von", from), field("bis", to)), links));
+  if (may.finance()) later(here).append(closeSection(region));
   try {
     const r = await api("GET", "/open-items");
     const items = r.items || [];
@@ -1488,7 +1488,7 @@ function listTable(caption, heads, rows, numeric = []) {
 
 async function viewInvoices(params) {
   const region = h("div", { role: "status" });
-  page("Rechnungen", financeTabs("#/finanzen/rechnungen"), region);
+  const here = page("Rechnungen", financeTabs("#/finanzen/rechnungen"), region);
   let list;
   try {
     list = (await listAll("/invoices")).sort((a, b) => b.issued_at_us - a.issued_at_us);
@@ -1516,7 +1516,7 @@ async function viewInvoices(params) {
   };
   text.addEventListener("input", draw);
   status.addEventListener("change", draw);
-  main().append(h("div", { class: "filters" }, field("Suche", text), field("Stand", status)), box);
+  later(here).append(h("div", { class: "filters" }, field("Suche", text), field("Stand", status)), box);
   draw();
 }
 
@@ -1727,7 +1727,7 @@ function refundTable(list, region) {
 
 async function viewPayments() {
   const region = h("div", { role: "status" });
-  page("Zahlungen und Erstattungen", financeTabs("#/finanzen/zahlungen"), region);
+  const here = page("Zahlungen und Erstattungen", financeTabs("#/finanzen/zahlungen"), region);
   try {
     const [payments, refunds] = await Promise.all([listAll("/payments"), listAll("/refunds")]);
     payments.sort((a, b) => b.received_at_us - a.received_at_us);
@@ -1735,7 +1735,7 @@ async function viewPayments() {
     const numbers = new Map(payments.map((p) => [p.invoice, p.invoice_number]));
     for (const r of refunds) r.invoice_number = numbers.get(r.invoice);
     const open = refunds.filter((r) => r.state === "requested" || r.state === "submitted");
-    main().append(
+    later(here).append(
       h("h2", {}, "Erstattungen"),
       refunds.length === 0 ? h("p", { class: "empty" }, "Keine Erstattungen.") : h("div", {}, open.length ? h("p", { class: "msg info" }, `${count(open.length, "Erstattung ist", "Erstattungen sind")} noch nicht ausgezahlt.`) : "", pager(refunds, (part) => refundTable(part, region), 10)),
       h("h2", {}, "Zahlungen"),
@@ -1757,10 +1757,10 @@ async function viewPayments() {
 
 async function viewCreditNotes() {
   const region = h("div", { role: "status" });
-  page("Gutschriften", financeTabs("#/finanzen/gutschriften"), region);
+  const here = page("Gutschriften", financeTabs("#/finanzen/gutschriften"), region);
   try {
     const list = (await listAll("/credit-notes")).sort((a, b) => b.issued_at_us - a.issued_at_us);
-    main().append(
+    later(here).append(
       list.length === 0
         ? h("p", { class: "empty" }, "Keine Gutschriften.")
         : pager(list, (part) =>
@@ -1781,7 +1781,7 @@ async function viewCreditNotes() {
 // and net revenue per month and resource.
 async function viewBooks(params) {
   const region = h("div", { role: "status" });
-  page("Journal, Salden, Umsatz", financeTabs("#/finanzen/buecher"), region);
+  const here = page("Journal, Salden, Umsatz", financeTabs("#/finanzen/buecher"), region);
   const year = today().slice(0, 4);
   const from = h("input", { id: "b-from", type: "date", value: params.get("von") || `${year}-01-01` });
   const to = h("input", { id: "b-to", type: "date", value: params.get("bis") || today() });
@@ -1799,7 +1799,7 @@ async function viewBooks(params) {
     field("bis", to),
     h("button", { type: "submit" }, "Anzeigen"),
   );
-  main().append(form);
+  later(here).append(form);
   try {
     const [journal, balances, revenue, settings] = await Promise.all([
       listAll(`/journal?from=${enc(from.value)}&to=${enc(to.value)}`),
@@ -1809,7 +1809,7 @@ async function viewBooks(params) {
     ]);
     const names = new Map(Object.entries(settings.accounts || {}).map(([role, account]) => [account, ACCOUNT_ROLE[role] || role]));
     const accountText = (a) => (names.has(a) ? `${a} ${names.get(a)}` : a);
-    main().append(
+    later(here).append(
       h("h2", {}, "Summen- und Saldenliste"),
       balancesTable(balances, accountText),
       h("h2", {}, "Umsatz nach Monat und Leistung (netto)"),
@@ -1870,7 +1870,7 @@ function revenueTable(items) {
 const PAGE = 100;
 async function viewAudit(params) {
   const region = h("div", { role: "status" });
-  page("Protokoll", region);
+  const here = page("Protokoll", region);
   try {
     const head = (await api("GET", "/events?limit=1")).head;
     const after = params.has("ab") ? Math.max(0, Math.min(Number(params.get("ab")) || 0, head)) : Math.max(0, head - PAGE);
@@ -1898,7 +1898,7 @@ async function viewAudit(params) {
     type.addEventListener("change", draw);
     text.addEventListener("input", draw);
     const go = (ab) => (location.hash = `#/protokoll?ab=${ab}`);
-    main().append(
+    later(here).append(
       h("div", { class: "filters" }, field("Art", type), field("Suche", text)),
       table,
       h(
@@ -1909,7 +1909,7 @@ async function viewAudit(params) {
       ),
     );
     draw();
-    main().append(await checkpointSection());
+    later(here).append(await checkpointSection());
   } catch (e) {
     say(region, sentence(e), "error");
   }
@@ -1952,7 +1952,7 @@ const quotaHours = (minutes) => `${(minutes / 60).toLocaleString("de-DE", { maxi
 // the groups, and what each group may do with each resource.
 async function viewCustomers() {
   const region = h("div", { role: "status" });
-  page("Kundschaft und Rechte", region);
+  const here = page("Kundschaft und Rechte", region);
   let customers, rights;
   try {
     [groupsCache, customers, rights] = await Promise.all([api("GET", "/groups").then((r) => r.items || []), listAll("/customers"), listAll("/rights")]);
@@ -1978,7 +1978,7 @@ async function viewCustomers() {
   };
   text.addEventListener("input", draw);
   draw();
-  main().append(
+  later(here).append(
     h("section", {}, h("h2", {}, "Kundinnen und Kunden"), h("div", { class: "filters" }, field("Suche", text)), list, may.book() ? newCustomerForm() : ""),
     h("section", {}, h("h2", {}, "Gruppen"), groupsCache.length ? listTable("Gruppen der Kundschaft; „Öffentlichkeit“ bucht ohne Anmeldung", ["Kennung", "Name"], groupsCache.map((g) => [g.id, g.name])) : h("p", { class: "empty" }, "Noch keine Gruppen."), may.setup() ? newGroupForm(region) : ""),
     h("section", {}, h("h2", {}, "Nutzungsrechte"), rightsTable(rights, region), may.setup() ? newRightForm(region) : ""),
@@ -2279,7 +2279,7 @@ const priceText = (v, currency) => `${cents(v.amount, currency)} ${UNIT[v.unit] 
 // add a tariff or a new version of one.
 async function viewTariffs() {
   const region = h("div", { role: "status" });
-  page("Tarife", may.setup() ? setupTabs("#/tarife") : financeTabs("#/tarife"), region);
+  const here = page("Tarife", may.setup() ? setupTabs("#/tarife") : financeTabs("#/tarife"), region);
   let tariffs;
   try {
     [tariffs, addonsCache, groupsCache] = await Promise.all([listAll("/tariffs"), api("GET", "/addons").then((r) => r.items || []), api("GET", "/groups").then((r) => r.items || []).catch(() => groupsCache)]);
@@ -2288,7 +2288,7 @@ async function viewTariffs() {
   }
   const now = Date.now() * 1000;
   const form = may.setup() ? tariffForm(region) : null;
-  main().append(
+  later(here).append(
     tariffs.length === 0
       ? h("p", { class: "empty" }, "Noch keine Tarife: alles ist kostenlos.")
       : listTable(
@@ -2379,14 +2379,14 @@ function tariffForm(region) {
 // and where they are offered (optionally mandatory).
 async function viewAddons() {
   const region = h("div", { role: "status" });
-  page("Zusatzleistungen", setupTabs("#/zusatzleistungen"), region);
+  const here = page("Zusatzleistungen", setupTabs("#/zusatzleistungen"), region);
   try {
     addonsCache = (await api("GET", "/addons")).items || [];
   } catch (e) {
     return say(region, sentence(e), "error");
   }
   const form = addonForm(region);
-  main().append(
+  later(here).append(
     addonsCache.length === 0
       ? h("p", { class: "empty" }, "Noch keine Zusatzleistungen.")
       : listTable(
@@ -2453,7 +2453,7 @@ function addonForm(region) {
 // sites may embed it.
 async function viewPublic() {
   const region = h("div", { role: "status" });
-  page("Auftritt im Web", setupTabs("#/auftritt"), region);
+  const here = page("Auftritt im Web", setupTabs("#/auftritt"), region);
   let p;
   try {
     p = (await api("GET", "")).public || {};
@@ -2508,7 +2508,7 @@ async function viewPublic() {
     note,
     h("button", { type: "submit" }, "Speichern"),
   );
-  main().append(form, h("p", {}, h("a", { href: `/book/${enc(TENANT)}`, target: "_blank", rel: "noopener" }, "Buchungsseite ansehen (neues Fenster)")));
+  later(here).append(form, h("p", {}, h("a", { href: `/book/${enc(TENANT)}`, target: "_blank", rel: "noopener" }, "Buchungsseite ansehen (neues Fenster)")));
 }
 
 // The dated sessions of a course (an event resource): those of the next 62
@@ -2605,7 +2605,7 @@ const hoursText = (list) => (list.length ? list.map((i) => `${i.start}–${i.end
 
 async function viewSetup() {
   const region = h("div", { role: "status" });
-  page("Einrichtung", setupTabs("#/einrichtung"), region);
+  const here = page("Einrichtung", setupTabs("#/einrichtung"), region);
   let list = [];
   try {
     list = (await api("GET", "/resources?limit=500")).items || [];
@@ -2655,7 +2655,7 @@ async function viewSetup() {
       h("button", { type: "submit" }, "Anlegen und Öffnungszeiten festlegen"),
     ),
   );
-  main().append(
+  later(here).append(
     h("h2", {}, "Räume, Geräte und Kurse"),
     h(
       "table",
@@ -2825,8 +2825,8 @@ async function viewRules(id) {
     h("section", { class: "preview-box", "aria-labelledby": "preview-title" }, h("h2", { id: "preview-title" }, "So sind die nächsten 14 Tage"), preview),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Regeln speichern"), h("a", { href: "#/einrichtung" }, "Zurück zur Einrichtung")),
   );
-  page(`${res.name}: Öffnungszeiten und Regeln`, setupTabs(""), region, form);
-  if (res.kind === "event") main().append(await sessionsSection(res, region));
+  const here = page(`${res.name}: Öffnungszeiten und Regeln`, setupTabs(""), region, form);
+  if (res.kind === "event") later(here).append(await sessionsSection(res, region));
   draw();
 }
 

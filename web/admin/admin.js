@@ -597,6 +597,7 @@ async function viewBooking(id) {
   }[b.status] || [];
   const cancellable = ["requested", "held", "confirmed"].includes(b.status);
   const cancelBox = h("div", {});
+  const eraseBox = h("div", {});
   page(
     `Buchung ${b.number}`,
     region,
@@ -614,6 +615,10 @@ async function viewBooking(id) {
           ),
           cancelBox,
         )
+      : "",
+    // A person's request to erase their data (DSGVO Art. 17): admins.
+    may.setup() && b.person && !c.erased
+      ? h("section", { "aria-label": "Personenbezogene Daten" }, h("div", { class: "actions" }, h("button", { type: "button", class: "danger", onclick: () => askErase(b, c, eraseBox, region) }, "Daten der Person löschen …")), eraseBox)
       : "",
     h("h2", {}, "Verlauf"),
     h(
@@ -655,6 +660,31 @@ async function askCancel(b, box, region) {
       h("label", { for: "cancel-reason" }, "Grund (optional)"),
       reason,
       h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, "Ja, stornieren"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Nein")),
+    ),
+  );
+}
+
+// Erasure asks first and says what stays: the invoices keep the recipient
+// for the legal retention period.
+function askErase(b, c, box, region) {
+  box.replaceChildren(
+    h(
+      "form",
+      {
+        class: "confirm",
+        onsubmit: async (e) => {
+          e.preventDefault();
+          try {
+            const r = await api("POST", `/persons/${enc(b.person)}/erase`, {});
+            const kept = r.invoice_recipient_kept_until ? ` Die Rechnungsanschrift bleibt auf der Rechnung bis ${germanDate(r.invoice_recipient_kept_until)} (Aufbewahrungspflicht nach § 147 AO).` : "";
+            saved(region, `Die Daten von ${c.name || "der Person"} sind gelöscht, in allen ihren Buchungen.${kept}`);
+          } catch (err) {
+            say(region, sentence(err), "error");
+          }
+        },
+      },
+      h("p", {}, `Name, E-Mail-Adresse, Telefon und Notizen von ${c.name || "dieser Person"} werden in allen ihren Buchungen unlesbar (DSGVO Art. 17). Das lässt sich nicht rückgängig machen. Die Buchungen selbst und ihr Verlauf bleiben.`),
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, "Ja, endgültig löschen"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Nein")),
     ),
   );
 }

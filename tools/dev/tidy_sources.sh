@@ -1,7 +1,8 @@
 #!/bin/sh
 # The translation units clang-tidy checks: every one of the compile database
-# of build dir $1 that compiles our own code (not the tests, not generated
-# code) — with the unity build, the batch files that include our .cc files;
+# of build dir $1 that compiles our own code (not the tests) — with the unity
+# build, the batch files that include our .cc files (a batch may also include
+# a generated one, http/gen/http/web_assets.cc, which is then checked too);
 # without it, the .cc files themselves. Largest first, by the size of the
 # .cc files a unit compiles, so that no long one is left alone at the end.
 set -eu

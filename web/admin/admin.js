@@ -641,32 +641,26 @@ async function askCancel(b, box, region) {
     text = "";
   }
   const reason = h("input", { id: "cancel-reason", maxlength: "200" });
-  box.replaceChildren(
-    h(
-      "form",
-      {
-        class: "confirm",
-        onsubmit: async (e) => {
-          e.preventDefault();
-          try {
-            await api("POST", `/bookings/${enc(b.id)}/cancel`, reason.value ? { reason: reason.value } : {});
-            saved(region, `${b.number}: Die Buchung ist storniert.`);
-          } catch (err) {
-            say(region, sentence(err), "error");
-          }
-        },
-      },
-      h("p", {}, `${b.number} wirklich stornieren? ${text}`),
-      h("label", { for: "cancel-reason" }, "Grund (optional)"),
-      reason,
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, "Ja, stornieren"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Nein")),
-    ),
-  );
+  confirmIn(box, region, [h("p", {}, `${b.number} wirklich stornieren? ${text}`), h("label", { for: "cancel-reason" }, "Grund (optional)"), reason], "Ja, stornieren", async () => {
+    await api("POST", `/bookings/${enc(b.id)}/cancel`, reason.value ? { reason: reason.value } : {});
+    return `${b.number}: Die Buchung ist storniert.`;
+  });
 }
 
 // Erasure asks first and says what stays: the invoices keep the recipient
 // for the legal retention period.
 function askErase(b, c, box, region) {
+  const what = `Name, E-Mail-Adresse, Telefon und Notizen von ${c.name || "dieser Person"} werden in allen ihren Buchungen unlesbar (DSGVO Art. 17). Das lässt sich nicht rückgängig machen. Die Buchungen selbst und ihr Verlauf bleiben.`;
+  confirmIn(box, region, [h("p", {}, what)], "Ja, endgültig löschen", async () => {
+    const r = await api("POST", `/persons/${enc(b.person)}/erase`, {});
+    const kept = r.invoice_recipient_kept_until ? ` Die Rechnungsanschrift bleibt auf der Rechnung bis ${germanDate(r.invoice_recipient_kept_until)} (Aufbewahrungspflicht nach § 147 AO).` : "";
+    return `Die Daten von ${c.name || "der Person"} sind gelöscht, in allen ihren Buchungen.${kept}`;
+  });
+}
+
+// A question in `box` with a destructive "yes" and a "no": `act` does it and
+// returns what to say; the page is then drawn anew.
+function confirmIn(box, region, question, yes, act) {
   box.replaceChildren(
     h(
       "form",
@@ -675,16 +669,14 @@ function askErase(b, c, box, region) {
         onsubmit: async (e) => {
           e.preventDefault();
           try {
-            const r = await api("POST", `/persons/${enc(b.person)}/erase`, {});
-            const kept = r.invoice_recipient_kept_until ? ` Die Rechnungsanschrift bleibt auf der Rechnung bis ${germanDate(r.invoice_recipient_kept_until)} (Aufbewahrungspflicht nach § 147 AO).` : "";
-            saved(region, `Die Daten von ${c.name || "der Person"} sind gelöscht, in allen ihren Buchungen.${kept}`);
+            saved(region, await act());
           } catch (err) {
             say(region, sentence(err), "error");
           }
         },
       },
-      h("p", {}, `Name, E-Mail-Adresse, Telefon und Notizen von ${c.name || "dieser Person"} werden in allen ihren Buchungen unlesbar (DSGVO Art. 17). Das lässt sich nicht rückgängig machen. Die Buchungen selbst und ihr Verlauf bleiben.`),
-      h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, "Ja, endgültig löschen"), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Nein")),
+      question,
+      h("div", { class: "actions" }, h("button", { type: "submit", class: "danger" }, yes), h("button", { type: "button", class: "secondary", onclick: () => box.replaceChildren() }, "Nein")),
     ),
   );
 }

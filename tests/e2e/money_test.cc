@@ -27,13 +27,6 @@ using nlohmann::json;
 constexpr const char* kProviderKey = "sk_test_e2e";
 constexpr const char* kSecret = "whsec_e2e_0123456789";
 
-std::string TodayUtc() {
-  return FormatUtc(std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count())
-      .substr(0, 10);
-}
-
 // Today in the tenant's zone (Europe/Berlin, the default): the day an
 // invoice issued now is dated.
 std::string TodayBerlin() {
@@ -249,7 +242,7 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
   const json invoice = placed["invoice"];
   EXPECT_EQ(invoice["total"]["amount"], 12000);
   EXPECT_EQ(invoice["tax"]["amount"], 1916);  // 120.00 gross at 19 %: 100.84 net
-  const std::string year = TodayUtc().substr(0, 4);
+  const std::string year = TodayBerlin().substr(0, 4);
   EXPECT_EQ(invoice["number"], "R-" + year + "-000001");
   const std::string inv = invoice["id"];
 
@@ -334,7 +327,7 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
   EXPECT_EQ(Balance(bal, "1360"), 6000) << "the provider holds 120 - 60";
 
   // The provider pays out; its report and the bank statement reconcile.
-  auto payout = CallJson(provider_->port(), "POST", "/control/payouts", {{"date", TodayUtc()}});
+  auto payout = CallJson(provider_->port(), "POST", "/control/payouts", {{"date", TodayBerlin()}});
   ASSERT_EQ(payout.status, 200) << payout.body;
   const std::string payout_id = payout.json()["id"], csv = payout.json()["csv"];
   const std::int64_t net = payout.json()["net"];
@@ -346,7 +339,7 @@ TEST_F(MoneyHttpTest, PricedPaidCancelledWithFeeRefundedBalancedReconciledAndExp
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(again.json()["already_imported"], true);
   EXPECT_EQ(again.header("saalbuch-position"), imported.header("saalbuch-position")) << "nothing recorded";
-  const std::string camt = Camt("BANK-0001", net, "Auszahlung " + payout_id, TodayUtc());
+  const std::string camt = Camt("BANK-0001", net, "Auszahlung " + payout_id, TodayBerlin());
   auto bank = Raw("/reconciliation/bank-statements", finance_, "POST", camt, "application/xml");
   ASSERT_EQ(bank.status, 201) << bank.body;
   ASSERT_EQ(bank.json()["matched"].size(), 1u) << bank.body;
@@ -501,7 +494,7 @@ TEST_F(MoneyHttpTest, BadWebhooksAndFilesStoreNothing) {
   auto xml = Raw("/reconciliation/bank-statements", finance_, "POST", "<Document><oops", "application/xml");
   EXPECT_EQ(xml.status, 422) << xml.body;
   // A camt.053 version not checked, and a statement without account.
-  std::string camt = Camt("BANK-0009", 1000, "Spende", TodayUtc());
+  std::string camt = Camt("BANK-0009", 1000, "Spende", TodayBerlin());
   const std::string v02 = "camt.053.001.02", iban = "<IBAN>DE89370400440532013000</IBAN>";
   auto v14 = Raw("/reconciliation/bank-statements", finance_, "POST",
                  std::string(camt).replace(camt.find(v02), v02.size(), "camt.053.001.14"), "application/xml");

@@ -262,7 +262,7 @@ class Edge {
   void Query(const CallPtr& c, const TenantId& t, std::function<void()> query);
   // As Query, but runs `query` on the calling I/O thread: only for queries
   // of an in-memory read model, which neither block nor take long
-  // (Runner::ReadAvailability). Saves two thread hand-offs per request.
+  // (Runner::availability). Saves two thread hand-offs per request.
   void QueryInMemory(const CallPtr& c, const TenantId& t, std::function<void()> query);
   // Runs `query` on a query thread (or here); a throw answers 500.
   void RunQuery(const CallPtr& c, std::function<void()> query, bool here = false);

@@ -96,9 +96,7 @@ void Edge::Availability(const CallPtr& c) {
   // The hot read model is in memory: answered on this I/O thread.
   QueryInMemory(c, t, [this, c, t, r, w] {
     Seq p = runner.Position(t);
-    auto res = runner.ReadAvailability([&](const projections::KvView& kv) {
-      return projections::QueryAvailability(kv, t, ResourceId(r), w);
-    });
+    auto res = projections::QueryAvailability(runner.availability(), t, ResourceId(r), w);
     if (!res.ok() && res.status().code() == StatusCode::kInvalidArgument) {
       return Problem(c, status::bad_request, "invalid_query", res.status().message());
     }
@@ -123,7 +121,7 @@ void Edge::BusyFeed(const CallPtr& c) {
     Seq p = runner.Position(t);
     auto res = projections::QueryResource(runner.view(), t, ResourceId(r));
     if (!res.ok()) return FromStatus(c, res.status());
-    auto busy = projections::QueryBusy(runner.view(), t, ResourceId(r), w);
+    auto busy = projections::QueryBusy(runner.availability(), t, ResourceId(r), w);
     if (!busy.ok()) return FromStatus(c, busy.status());
     SendIcs(c, p, BusyFeedIcs(t, res->value("name", r), *busy, Now()), r + "-busy.ics");
   });

@@ -18,6 +18,7 @@
 #include "common/result.h"
 #include "common/types.h"
 #include "ledger/log.h"
+#include "projections/availability.h"
 #include "projections/store.h"
 
 namespace saalbuch::projections {
@@ -79,27 +80,6 @@ Result<nlohmann::json> QueryCheckpoint(const KvView& kv, const TenantId& tenant)
 // "owed","paid","open","refund"} (minor units; with an invoice)}.
 Result<std::vector<nlohmann::json>> QueryOutbox(const KvView& kv, const TenantId& tenant, TimeUs now,
                                                 std::size_t limit);
-
-// Free and busy ranges of `resource` within `window` (at most 62 days),
-// given in UTC and in the tenant's zone. Busy ranges include buffers.
-// Rooms and devices: busy also while their whole or a part is booked. Pools:
-// free ranges carry the units remaining; busy = every unit taken. Events:
-// their sessions with the seats remaining (free) or full (busy).
-Result<nlohmann::json> QueryAvailability(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
-                                         TimeRange window);
-
-// A busy range (buffers included), for busy feeds: a booking of a room or
-// device (or of its whole or parts), a range in which all units of a pool
-// are taken, a full session of an event. The id is for stable identifiers
-// only; it is not shown to the public.
-struct BusyRange {
-  TimeRange range;
-  BookingId booking;
-};
-// Busy ranges of `resource` that overlap `window`, by start (any window
-// length; the caller bounds it).
-Result<std::vector<BusyRange>> QueryBusy(const KvView& kv, const TenantId& tenant, const ResourceId& resource,
-                                         TimeRange window);
 
 struct BookingView {
   nlohmann::json doc;             // the booking with its history

@@ -61,14 +61,10 @@ class Runner {
   Seq Position(const TenantId& tenant) const;
 
   const KvView& view() const { return store_; }
-  // Calls fn(view) with the in-memory copy of the availability projection
-  // (MirrorStore; no RocksDB read, nothing blocks but a short lock), for
-  // QueryAvailability and QueryBusy. Its state is at least at Position().
-  template <typename F>
-  auto ReadAvailability(F&& fn) const {
-    return availability_.Read(std::forward<F>(fn));
-  }
-  const MirrorStore& availability() const { return availability_; }
+  // The availability projection decoded in memory (no RocksDB read, nothing
+  // blocks but a short lock), for QueryAvailability and QueryBusy. Its
+  // state is at least at Position().
+  const AvailabilityIndex& availability() const { return availability_; }
 
   void Shutdown();
 
@@ -82,8 +78,8 @@ class Runner {
   ledger::Database* db_;
   const ledger::Log* log_;
   RocksStore store_;
-  // Availability without its booking links ("Ak…", read only by the fold).
-  MirrorStore availability_{'A', "k"};
+  // The availability keys, decoded (without what only the fold reads).
+  AvailabilityIndex availability_;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

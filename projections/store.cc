@@ -37,42 +37,6 @@ void MemoryStore::Commit(const Txn& txn) {
   }
 }
 
-bool MirrorStore::Mine(std::string_view key) const {
-  if (key.empty()) return false;
-  const std::size_t len = static_cast<unsigned char>(key[0]);
-  if (len == 0 || key.size() < len + 2 || key[1 + len] != tag_) return false;
-  return key.size() == len + 2 || skip_.find(key[2 + len]) == std::string::npos;
-}
-
-Status MirrorStore::Load(const KvView& from, const TenantId& tenant) {
-  std::string prefix = ledger::keys::TenantPrefix(tenant.get());
-  prefix.push_back(tag_);
-  std::unique_lock lock(mu_);
-  return from.Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view v) {
-    if (Mine(k)) data_.Put(k, v);
-    return true;
-  });
-}
-
-void MirrorStore::Apply(const Txn& txn) {
-  std::unique_lock lock(mu_);
-  for (const auto& [k, v] : txn.changes()) {
-    if (!Mine(k)) continue;
-    if (v) {
-      data_.Put(k, *v);
-    } else {
-      data_.Erase(k);
-    }
-  }
-}
-
-void MirrorStore::Drop(const TenantId& tenant) {
-  std::string prefix = ledger::keys::TenantPrefix(tenant.get());
-  prefix.push_back(tag_);
-  std::unique_lock lock(mu_);
-  data_.EraseRange(prefix, PrefixEnd(prefix));
-}
-
 Result<std::optional<std::string>> RocksStore::Get(std::string_view key) const {
   std::string v;
   auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(ledger::Cf::kProjections), key, &v);

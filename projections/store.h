@@ -67,42 +67,6 @@ class MemoryStore final : public KvView {
   std::map<std::string, std::string, std::less<>> data_;
 };
 
-// An in-memory copy of the keys a hot read model's queries read (today:
-// availability, ARCHITECTURE.md "Read models are shaped for their
-// queries"), so that they are answered without RocksDB and without leaving
-// the HTTP thread. The runner loads it from the column family at start and
-// applies each committed Txn to it before it publishes the new position;
-// the column family stays the persisted state and the copy equals its keys
-// that `Mine` selects (a test compares them).
-// Thread-safety: Load, Apply and Drop take the lock exclusively; Read
-// shares it for the whole of `fn`, so a query sees one position.
-class MirrorStore {
- public:
-  // Keys of projection `tag` whose first byte after the tag is not in
-  // `skip` (keys only the fold reads).
-  MirrorStore(char tag, std::string skip) : tag_(tag), skip_(std::move(skip)) {}
-  bool Mine(std::string_view key) const;
-  // Adds every key of the tenant's projection from `from`.
-  Status Load(const KvView& from, const TenantId& tenant);
-  void Apply(const Txn& txn);
-  void Drop(const TenantId& tenant);
-  template <typename F>
-  auto Read(F&& fn) const {
-    std::shared_lock lock(mu_);
-    return fn(static_cast<const KvView&>(data_));
-  }
-  std::size_t size() const {
-    std::shared_lock lock(mu_);
-    return data_.data().size();
-  }
-
- private:
-  const char tag_;
-  const std::string skip_;
-  mutable std::shared_mutex mu_;
-  MemoryStore data_;  // guarded by mu_
-};
-
 // The projections column family. Thread-safe (RocksDB's guarantees).
 class RocksStore final : public KvView {
  public:

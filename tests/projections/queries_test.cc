@@ -42,6 +42,15 @@ class QueriesTest : public ProjectionFixture {
 
 using Pairs = std::vector<std::pair<std::string, std::string>>;
 
+// The availability query as the server answers it: from the index decoded
+// from the stored keys.
+Result<nlohmann::json> QueryAvailability(const KvView& kv, const TenantId& t, const ResourceId& r,
+                                         TimeRange w) {
+  AvailabilityIndex index;
+  if (Status s = index.Load(kv, t); !s.ok()) return s;
+  return projections::QueryAvailability(index, t, r, w);
+}
+
 TEST_F(QueriesTest, CatalogShowsTheTenantAndItsResourcesWithRules) {
   MakeRoom("stadt", "saal", std::nullopt, now_);
   MakeRoom("stadt", "foyer", WeekdaysEightToSix(), now_);

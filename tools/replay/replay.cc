@@ -469,11 +469,16 @@ int State(const Source& s, const StateArgs& a, Progress& progress) {
   json availability = json::object();
   json bookings = json::object();
   json listed = json::array();
+  projections::AvailabilityIndex index;
+  if (Status st = index.Load(store, t); !st.ok()) {
+    std::cerr << st.ToString() << "\n";
+    return kFailure;
+  }
   for (const auto& r : resources->at("items")) {
     const std::string id = r.at("id").get<std::string>();
     if (!a.resource.empty() && id != a.resource) continue;
     listed.push_back(r);
-    auto av = projections::QueryAvailability(store, t, ResourceId(id), window);
+    auto av = projections::QueryAvailability(index, t, ResourceId(id), window);
     auto bk = projections::QueryResourceBookings(store, t, ResourceId(id), window, 500, "");
     if (!av.ok() || !bk.ok()) {
       std::cerr << id << ": " << (av.ok() ? bk.status() : av.status()).ToString() << "\n";

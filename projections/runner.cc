@@ -140,7 +140,7 @@ void Runner::Notify(const TenantId& tenant, Seq head) {
     std::lock_guard lock(mu_);
     Seq& durable = durable_[tenant.get()];
     durable = std::max(durable, head);
-    dirty_.insert(tenant.get());
+    if (dirty_set_.insert(tenant.get()).second) dirty_.push_back(tenant.get());
   }
   cv_.notify_all();
 }
@@ -160,8 +160,9 @@ void Runner::Loop() {
       cv_.wait(lock, [&] { return stopping_ || !dirty_.empty(); });
       if (dirty_.empty()) return;
       if (lag_.count() > 0 && cv_.wait_for(lock, lag_, [&] { return stopping_; })) return;
-      tenant = *dirty_.begin();
-      dirty_.erase(dirty_.begin());
+      tenant = std::move(dirty_.front());
+      dirty_.pop_front();
+      dirty_set_.erase(tenant);
       upto = durable_[tenant];
     }
     Status s;
@@ -178,7 +179,7 @@ void Runner::Loop() {
                     s.ToString());
       std::unique_lock lock(mu_);
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_; });
-      if (!stopping_) dirty_.insert(tenant);
+      if (!stopping_ && dirty_set_.insert(tenant).second) dirty_.push_back(tenant);
     }
   }
 }

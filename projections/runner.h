@@ -10,12 +10,14 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "ledger/database.h"
 #include "ledger/log.h"
@@ -83,7 +85,11 @@ class Runner {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::set<std::string> dirty_;                    // guarded by mu_
+  // Tenants with records to fold, in the order they became so: first come,
+  // first folded, so that under load no tenant waits behind others that keep
+  // getting new records (a sorted set starved the last ones for seconds).
+  std::deque<std::string> dirty_;                  // guarded by mu_
+  std::unordered_set<std::string> dirty_set_;      // the same tenants; guarded by mu_
   std::unordered_map<std::string, Seq> position_;  // guarded by mu_
   // The highest durable position Notify named, per tenant: records after it
   // may be in the store already but are folded only once durable.

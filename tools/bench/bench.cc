@@ -90,6 +90,11 @@ struct Options {
   std::string tmp = "/tmp";
   std::string saalbuchd = SAALBUCHD_PATH;
   bool count_syncs = true;
+  // http: client 0 follows each accepted booking with an availability query
+  // naming the reply's position (Saalbuch-Min-Position), and the bench
+  // reports how long those took: the projection lag a client sees when it
+  // reads its own write under full booking load.
+  bool read_your_writes = false;
 };
 
 // ---------------------------------------------------------------------------
@@ -206,9 +211,15 @@ struct Tally {
   std::uint64_t created = 0;
   std::uint64_t conflict = 0;
   std::map<std::string, std::uint64_t> other;  // "<status> <code>" → count
+  // --read-your-writes: latencies of the follow-up queries, and those that
+  // did not answer 200 with the booking busy.
+  std::vector<std::uint32_t> read_own_us;
+  std::uint64_t read_own_missed = 0;
 
   void Merge(Tally&& t) {
     latency_us.insert(latency_us.end(), t.latency_us.begin(), t.latency_us.end());
+    read_own_us.insert(read_own_us.end(), t.read_own_us.begin(), t.read_own_us.end());
+    read_own_missed += t.read_own_missed;
     created += t.created;
     conflict += t.conflict;
     for (auto& [k, v] : t.other) other[k] += v;
@@ -387,6 +398,14 @@ void Print(Figures& r) {
   }
   std::printf("\n       latency ms: p50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", Percentile(lat, 0.5),
               Percentile(lat, 0.9), Percentile(lat, 0.99), Percentile(lat, 1.0));
+  if (auto& own = r.tally.read_own_us; !own.empty()) {
+    std::sort(own.begin(), own.end());
+    std::printf(
+        "       read-your-writes ms (%zu queries naming their booking's position): p50 %.2f  p99 %.2f  "
+        "max %.2f; %llu without the booking\n",
+        own.size(), Percentile(own, 0.5), Percentile(own, 0.99), Percentile(own, 1.0),
+        static_cast<unsigned long long>(r.tally.read_own_missed));
+  }
   if (r.bus.batches > 0) {
     std::printf("       bus: %.0f batches, %.1f commands/batch; %.0f log appends, %.2f ms/append",
                 r.bus.batches, r.bus.batch_commands / r.bus.batches, r.bus.appends,
@@ -602,6 +621,7 @@ class HttpClient {
     int status = 0;  // 0: transport error
     std::string body;
     std::string error;
+    std::string position;  // Saalbuch-Position
   };
 
   Reply Call(beast_http::verb method, const std::string& target, const std::string& key,
@@ -642,6 +662,7 @@ class HttpClient {
     }
     r.status = static_cast<int>(res.result_int());
     r.body = std::move(res.body());
+    if (auto p = res.find("Saalbuch-Position"); p != res.end()) r.position = std::string(p->value());
     if (!res.keep_alive()) Close();
     return r;
   }
@@ -878,6 +899,21 @@ Figures RunHttp(const Options& opt, int tenants, int clients) {
           static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::microseconds>(t1 - t0).count()));
       if (reply.status == 201) {
         ++tally.created;
+        if (opt.read_your_writes && index == 0) {
+          // The day of the booking, asked with the position of its reply.
+          const TimeUs day = pick.range.start - pick.range.start % (24LL * 3600 * kUsPerSecond);
+          const std::string target = "/v1/tenants/" + TenantName(pick.tenant) + "/resources/" +
+                                     RoomName(pick.room) + "/availability?from=" + FormatUtc(day) +
+                                     "&to=" + FormatUtc(day + 24LL * 3600 * kUsPerSecond) +
+                                     "&min_position=" + reply.position;
+          const auto q0 = Clock::now();
+          auto own = http.Call(beast_http::verb::get, target, "");
+          tally.read_own_us.push_back(static_cast<std::uint32_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - q0).count()));
+          if (own.status != 200 || own.body.find(FormatUtc(pick.range.start)) == std::string::npos) {
+            ++tally.read_own_missed;
+          }
+        }
         continue;
       }
       std::string code;
@@ -997,6 +1033,9 @@ int main(int argc, char** argv) {
   app.add_option("--tmp", opt.tmp, "Where the data directories go (removed afterwards)")
       ->capture_default_str();
   app.add_option("--saalbuchd", opt.saalbuchd, "The server binary (http mode)")->capture_default_str();
+  app.add_flag("--read-your-writes", opt.read_your_writes,
+               "http: client 0 follows each booking with an availability query naming the reply's position, "
+               "and the projection lag it saw is reported");
   CLI11_PARSE(app, argc, argv);
 
   ::signal(SIGPIPE, SIG_IGN);

@@ -622,6 +622,9 @@ void Edge::WaitThenRun(const CallPtr& c, const TenantId& t, Seq min,
                    "the projection has not reached position " + std::to_string(min) + " yet",
                    {{"position", runner.Position(t)}});
   }
+  // A reader waiting for a write (usually its own) gets that tenant folded
+  // next, not after a round over every tenant with new records.
+  if (delay.count() == 0) runner.Expedite(t);
   // Back off from 1 ms to 64 ms: read-your-writes usually waits about a
   // millisecond, and a client naming a far position must not cost a timer
   // wake-up every millisecond.

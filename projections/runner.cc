@@ -3,6 +3,7 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "common/thread_name.h"
@@ -143,6 +144,13 @@ void Runner::Notify(const TenantId& tenant, Seq head) {
     if (dirty_set_.insert(tenant.get()).second) dirty_.push_back(tenant.get());
   }
   cv_.notify_all();
+}
+
+void Runner::Expedite(const TenantId& tenant) {
+  std::lock_guard lock(mu_);
+  if (dirty_set_.count(tenant.get()) == 0 || dirty_.front() == tenant.get()) return;
+  dirty_.erase(std::find(dirty_.begin(), dirty_.end(), tenant.get()));
+  dirty_.push_front(tenant.get());
 }
 
 Seq Runner::Position(const TenantId& tenant) const {

@@ -210,6 +210,30 @@ TEST_F(ReplayTest, RunnerRestartedMidwayCatchesUpToTheSameBytes) {
   ExpectLiveEqualsReplay("stadt");
 }
 
+TEST_F(ReplayTest, AReaderWaitingForItsWriteGetsItsTenantFoldedNext) {
+  // Each catch-up starts 150 ms after the runner took the tenant up, so the
+  // order in which tenants are folded shows in their positions.
+  runner_ = std::make_unique<Runner>(db_.get(), log_.get());
+  runner_->SetLag(std::chrono::milliseconds(150));
+  ASSERT_TRUE(runner_->Start().ok());
+  TimeUs now = T("2026-03-01T08:00:00Z");
+  const std::vector<std::string> tenants = {"a", "b", "c", "d", "e"};
+  for (const auto& t : tenants) MakeTenant(t, "Europe/Berlin", now);  // dirty in this order
+  runner_->Expedite(TenantId("e"));  // the last to get records
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (runner_->Position(TenantId("e")) < Head("e")) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "runner stuck";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  // "a" may have been taken up before the reader came; "c" and "d" wait.
+  EXPECT_EQ(runner_->Position(TenantId("c")), 0u);
+  EXPECT_EQ(runner_->Position(TenantId("d")), 0u);
+  // Expediting a tenant with nothing waiting changes nothing.
+  runner_->Expedite(TenantId("e"));
+  runner_->Expedite(TenantId("nobody"));
+  for (const auto& t : tenants) CatchUp(t);
+}
+
 TEST_F(ReplayTest, FoldingInPiecesEqualsFoldingAtOnce) {
   std::mt19937 rng(4242);
   TimeUs now = T("2026-03-01T08:00:00Z");

@@ -218,8 +218,9 @@ TEST_F(ReplayTest, AReaderWaitingForItsWriteGetsItsTenantFoldedNext) {
   ASSERT_TRUE(runner_->Start().ok());
   TimeUs now = T("2026-03-01T08:00:00Z");
   const std::vector<std::string> tenants = {"a", "b", "c", "d", "e"};
-  for (const auto& t : tenants) MakeTenant(t, "Europe/Berlin", now);  // dirty in this order
-  runner_->Expedite(TenantId("e"));  // the last to get records
+  // They get records in this order; a reader then waits for the last one.
+  for (const auto& t : tenants) MakeTenant(t, "Europe/Berlin", now);
+  runner_->Expedite(TenantId("e"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (runner_->Position(TenantId("e")) < Head("e")) {
     ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "runner stuck";

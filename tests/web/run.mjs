@@ -780,6 +780,10 @@ async function admitted(page, submit) {
     if (await Promise.race([inside, limited])) return;
     if (await page.locator("#nav ul").count()) return;
     await new Promise((r) => setTimeout(r, 5500));
+    // The message of an earlier refusal stays on the page until the next
+    // answer replaces it, so the race above may have seen that one while
+    // this attempt went through.
+    if (await page.locator("#nav ul").count()) return;
   }
   throw new Error("signing in stayed throttled");
 }
@@ -1082,7 +1086,9 @@ await scenario("back office: finance sees the open items, reads in a bank statem
   const bal = (code, c) => `<Bal><Tp><CdOrPrtry><Cd>${code}</Cd></CdOrPrtry></Tp><Amt Ccy="EUR">${eur(c)}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>${today}</Dt></Dt></Bal>`;
   const camt = `<?xml version="1.0" encoding="UTF-8"?>
 <Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt><GrpHdr><MsgId>WEB-1</MsgId><CreDtTm>${today}T20:00:00+01:00</CreDtTm></GrpHdr>
-<Stmt><Id>WEB-STMT-1</Id><CreDtTm>${today}T20:00:00+01:00</CreDtTm><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>${bal("OPBD", 100000)}${bal("CLBD", 100000 + item.open)}
+<Stmt><Id>WEB-STMT-1</Id><CreDtTm>${today}T20:00:00+01:00</CreDtTm><Acct><Id><IBAN>DE89370400440532013000</IBAN></Id><Ccy>EUR</Ccy></Acct>${bal("OPBD", 100000)}${bal("CLBD", 100000 + item.open + 5000)}
+<Ntry><Amt Ccy="EUR">50.00</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2023-12-06</Dt></BookgDt><ValDt><Dt>2023-12-06</Dt></ValDt><AcctSvcrRef>WEB-REF-0</AcctSvcrRef>
+<NtryDtls><TxDtls><RmtInf><Ustrd>Anzahlung ${item.number}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>
 <Ntry><Amt Ccy="EUR">${eur(item.open)}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>${today}</Dt></BookgDt><ValDt><Dt>${today}</Dt></ValDt><AcctSvcrRef>WEB-REF-1</AcctSvcrRef>
 <BkTxCd><Prtry><Cd>NTRF+166</Cd><Issr>DK</Issr></Prtry></BkTxCd><NtryDtls><TxDtls><Refs><EndToEndId>NOTPROVIDED</EndToEndId></Refs><RltdPties><Dbtr><Nm>Turnverein 1880 e.V.</Nm></Dbtr></RltdPties>
 <RmtInf><Ustrd>Saalmiete ${item.number}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry></Stmt></BkToCstmrStmt></Document>`;
@@ -1100,7 +1106,9 @@ await scenario("back office: finance sees the open items, reads in a bank statem
   const bank = page.locator("section").filter({ hasText: "Kontoauszug einlesen" });
   await bank.getByLabel("Datei").setInputFiles(file);
   await bank.getByRole("button", { name: "Einlesen" }).click();
-  await waitText(page, "kontoauszug.xml: 1 zugeordnet, 0 nicht zugeordnet");
+  await waitText(page, "kontoauszug.xml: 1 zugeordnet, 1 nicht zugeordnet");
+  // The line dated before the books begin names the invoice; the page says why it stayed unmatched.
+  await waitText(page, `Gebucht vor Beginn der Buchführung in Saalbuch (nennt ${item.number}).`);
   await look(page, "admin-finance-camt");
   // The page had the reply; the projection may take a moment longer.
   let paid = false;

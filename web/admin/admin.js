@@ -1358,6 +1358,19 @@ function uploadSection(title, id, accept, path, type) {
   return h("section", {}, h("h2", {}, title), form, report);
 }
 
+// Why a bank line stayed unmatched, for the treasurer who checks it by hand:
+// the server's reason in words, and the invoices it names or that are open
+// with the same amount (never matched by amount alone).
+function unmatchedWhy(u) {
+  const named = (u.candidates || []).join(", ");
+  const code = u.reason && u.reason.code;
+  if (code === "dated_before_invoice") return `Gebucht vor dem Datum der Rechnung ${named}: Datum oder Rechnung prüfen.`;
+  if (code === "before_books_begin") return `Gebucht vor Beginn der Buchführung in Saalbuch${named ? ` (nennt ${named})` : ""}.`;
+  if ("payout" in u) return "Der Zahlungsdienst nennt eine Zahlung, die Saalbuch nicht kennt.";
+  if (!("reference" in u)) return "";
+  return named ? `Keine eindeutige Rechnung genannt; in Frage kommt: ${named}.` : "Keine Rechnung genannt und keine offene mit diesem Betrag.";
+}
+
 function matchReport(name, r) {
   if (r.already_imported) return h("p", { class: "msg info" }, `${name} wurde schon eingelesen; es hat sich nichts geändert.`);
   const matched = r.matched || [];
@@ -1372,8 +1385,8 @@ function matchReport(name, r) {
           "table",
           { class: "list" },
           h("caption", {}, "Nicht zugeordnet – bitte von Hand prüfen"),
-          h("thead", {}, h("tr", {}, ["Referenz", "Betrag", "Verwendungszweck / Grund"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, unmatched.map((u) => h("tr", {}, h("td", {}, u.reference || u.payout || "–"), h("td", { class: "num" }, typeof u.amount === "number" ? cents(u.amount) : "–"), h("td", {}, u.remittance || u.reason || u.type || "")))),
+          h("thead", {}, h("tr", {}, ["Referenz", "Betrag", "Verwendungszweck", "Warum nicht zugeordnet"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, unmatched.map((u) => h("tr", {}, h("td", {}, u.reference || u.payout || "–"), h("td", { class: "num" }, typeof u.amount === "number" ? cents(u.amount) : "–"), h("td", {}, u.remittance || u.type || ""), h("td", {}, unmatchedWhy(u))))),
         )
       : "",
   );

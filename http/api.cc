@@ -37,7 +37,10 @@ Api::~Api() { Shutdown(); }
 
 void Api::Shutdown() { impl_->edge.pool.join(); }
 
-void Api::SetPublicUrl(std::string url) { impl_->edge.options.public_url = std::move(url); }
+void Api::SetPublicUrl(std::string url, bool configured) {
+  impl_->edge.options.public_url = std::move(url);
+  impl_->edge.options.public_url_configured = configured;
+}
 
 void Api::AddEarlyHeaders(const Request& req, Response& res) const {
   try {
@@ -48,11 +51,11 @@ void Api::AddEarlyHeaders(const Request& req, Response& res) const {
   }
 }
 
-void Api::Handle(Request&& req, const std::string& remote_ip, Respond respond) {
+void Api::Handle(Request&& req, const std::string& peer, Respond respond) {
   in_flight_.fetch_add(1);
   auto c = std::make_shared<Call>();
   c->req = std::move(req);
-  c->ip = remote_ip;
+  c->client = ClientOf(impl_->edge.options.trusted_proxies, peer, c->req);
   c->respond = std::move(respond);
   auto rid = c->req.find("X-Request-Id");
   if (rid != c->req.end() && rid->value().size() <= 64 && !rid->value().empty() &&
@@ -68,11 +71,11 @@ void Api::Handle(Request&& req, const std::string& remote_ip, Respond respond) {
     // request (429 here, 404 and 405 in the router), so that a widget can
     // read why; the router clears this for routes of keys only.
     c->public_cors = UnderTenant(c->target.segments);
-    if (double wait = edge.limiter.Take(remote_ip); wait > 0) return edge.TooMany(c, wait);
+    if (double wait = edge.limiter.Take(c->client.address); wait > 0) return edge.TooMany(c, wait);
     impl_->router.Dispatch(edge, c);
   } catch (const std::exception& e) {
     // A programming error; never a reason to take the server down.
-    spdlog::error("request {} {} threw: {}", c->request_id, std::string(c->req.target()), e.what());
+    spdlog::error("msg=\"request threw\" id={} route={} error=\"{}\"", c->request_id, c->route, e.what());
     edge.Problem(c, status::internal_server_error, "internal_error", "an internal error occurred");
   }
 }

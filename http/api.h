@@ -19,6 +19,7 @@
 #include <string>
 
 #include "commands/bus.h"
+#include "http/forwarded.h"
 #include "http/provider_view.h"
 #include "http/server.h"
 #include "ledger/backup.h"
@@ -57,8 +58,15 @@ struct ApiOptions {
   // refused (401).
   std::string webhook_secret;
   // Base URL the provider and browsers reach this server at (return and
-  // webhook URLs of checkouts).
+  // webhook URLs of checkouts, the demo page's origin).
   std::string public_url = "http://127.0.0.1:8080";
+  // public_url was configured (--public-url). When not, a request that came
+  // through a trusted proxy gets URLs of the origin the client used (the
+  // proxy's X-Forwarded-Proto and -Host) instead.
+  bool public_url_configured = false;
+  // Peers whose forwarding headers name the client (--trusted-proxies,
+  // http/forwarded.h). Empty: the peer is the client.
+  TrustedProxies trusted_proxies;
   // The notifier sends e-mails (--smtp-url): an invitation's reply says
   // whether it goes out by mail too.
   bool mails = false;
@@ -76,7 +84,8 @@ class Api {
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
 
-  void Handle(Request&& req, const std::string& remote_ip, Respond respond);
+  // `peer`: the address of the connection's other end.
+  void Handle(Request&& req, const std::string& peer, Respond respond);
 
   // The headers Handle would add that a reply the server writes by itself
   // (413, 431, 400, 503 while shutting down; ServerOptions::early_headers)
@@ -84,9 +93,10 @@ class Api {
   // be incomplete. Thread-safe; never blocks.
   void AddEarlyHeaders(const Request& req, Response& res) const;
 
-  // The base URL of checkouts' return and webhook URLs. Call before
+  // The base URL of checkouts' return and webhook URLs; `configured`: the
+  // operator named it (ApiOptions::public_url_configured). Call before
   // SetReady(true); not thread-safe against requests.
-  void SetPublicUrl(std::string url);
+  void SetPublicUrl(std::string url, bool configured);
 
   // /readyz answers 200 only while ready.
   void SetReady(bool ready) { ready_ = ready; }

@@ -212,7 +212,8 @@ Edge::Edge(Api* api, net::io_context& ioc, commands::CommandBus& bus, projection
       latency(prometheus::BuildHistogram()
                   .Name("saalbuch_http_request_seconds")
                   .Help("Time from a complete request to its response, by route")
-                  .Register(registry)) {}
+                  .Register(registry)),
+      access_log(spdlog::get(kAccessLogger) ? spdlog::get(kAccessLogger) : spdlog::default_logger()) {}
 
 bool Edge::Authorize(const CallPtr& c, unsigned access) {
   if ((access & kOperator) != 0) {
@@ -313,9 +314,20 @@ void Edge::Send(const CallPtr& c, Response res) {
   if (c->req.method() == verb::head) res.body().clear();
   const RequestMetrics m = MetricsFor(c->route, MethodLabel(c->req.method()), res.result_int());
   m.count->Increment();
-  m.seconds->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - c->start).count());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - c->start).count();
+  m.seconds->Observe(seconds);
+  // The access log: no target, query or header (they may hold tokens or
+  // a person's name), only what identifies the request and its outcome.
+  access_log->info("msg=\"request\" id={} method={} route={} status={} ms={:.2f} client={} tenant={}",
+                   c->request_id, MethodLabel(c->req.method()), c->route, res.result_int(), seconds * 1000,
+                   c->client.address, c->tenant.get().empty() ? "-" : c->tenant.get());
   api->in_flight_.fetch_sub(1);
   c->respond(std::move(res));
+}
+
+std::string Edge::PublicUrl(const Call& c) const {
+  if (options.public_url_configured || !c.client.proxied || c.client.host.empty()) return options.public_url;
+  return c.client.scheme + "://" + c.client.host;
 }
 
 bool UnderTenant(const std::vector<std::string>& segments) {

@@ -16,6 +16,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+#include <spdlog/logger.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
@@ -35,6 +36,8 @@
 #include "http/api.h"
 #include "http/decode.h"
 #include "http/documents_view.h"
+#include "http/forwarded.h"
+#include "http/logging.h"
 #include "projections/projections.h"
 
 namespace saalbuch::http {
@@ -85,7 +88,10 @@ struct Caller {
 // One request in flight: everything a handler needs to answer it.
 struct Call {
   Request req;
-  std::string ip;
+  // Who sent it: the client's address after the trusted-proxy rule (the
+  // key of the per-client limits and the access log), and the origin it
+  // used (http/forwarded.h).
+  ClientView client;
   Respond respond;
   std::string route = "unmatched";  // metric label
   std::string request_id;
@@ -178,6 +184,8 @@ class Edge {
   RequestMetrics MetricsFor(const std::string& route, const std::string& method, unsigned status);
   std::mutex metrics_mu;
   std::unordered_map<std::string, RequestMetrics> metrics_by_key;  // guarded by metrics_mu
+  // One line per request (http/logging.h).
+  std::shared_ptr<spdlog::logger> access_log;
 
   // ---- responses (edge.cc) ----
   void Send(const CallPtr& c, Response res);
@@ -195,6 +203,10 @@ class Edge {
   // `Vary: Origin`) the request's Origin when the tenant lists it or it is
   // this server's own (options.public_url), and none otherwise.
   void Cors(const Request& req, const std::vector<std::string>& segments, Response& res) const;
+  // The base of URLs built for this request's client: the configured
+  // public URL; without one, the origin the client used when a trusted
+  // proxy reports it; else the server's own address.
+  std::string PublicUrl(const Call& c) const;
   // `result` with the projection position; with `etag`, an ETag and 304
   // when the client already has it.
   void SendQuery(const CallPtr& c, Seq position, const Result<nlohmann::json>& result, bool etag);

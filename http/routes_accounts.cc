@@ -326,7 +326,8 @@ void Edge::AcceptInvitation(const CallPtr& c) {
 
 void Edge::SignIn(const CallPtr& c) {
   const TenantId t = c->tenant;
-  if (double wait = sign_in_limiter.Take(t.get() + "|" + c->ip); wait > 0) return TooMany(c, wait);
+  if (double wait = sign_in_limiter.Take(t.get() + "|" + c->client.address); wait > 0)
+    return TooMany(c, wait);
   auto body = Body(c);
   if (!body) return;
   Decoder d(*body, {"email", "password", "totp"});

@@ -64,7 +64,7 @@ bool Booker(Edge& e, const CallPtr& c, commands::PlaceBooking* cmd) {
     cmd->by_staff = true;
     return true;
   }
-  if (double wait = e.public_booking_limiter.Take(c->tenant.get() + "|" + c->ip); wait > 0) {
+  if (double wait = e.public_booking_limiter.Take(c->tenant.get() + "|" + c->client.address); wait > 0) {
     e.TooMany(c, wait);
     return false;
   }

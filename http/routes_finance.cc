@@ -387,9 +387,10 @@ void Edge::Checkout(const CallPtr& c) {
     req.amount = open;
     req.currency = inv.value("currency", "EUR");
     req.description = "Rechnung " + req.number;
-    const std::string base = options.public_url + "/v1/tenants/" + t.get();
+    const std::string public_url = PublicUrl(*c);
+    const std::string base = public_url + "/v1/tenants/" + t.get();
     // Back to Saalbuch's payment page, which shows the outcome (web/).
-    req.return_url = options.public_url + "/pay/" + t.get() + "/" + req.invoice;
+    req.return_url = public_url + "/pay/" + t.get() + "/" + req.invoice;
     req.webhook_url = base + "/payments/webhook";
     // One checkout per invoice and open amount: a second click reuses it.
     req.idempotency_key = t.get() + "/" + req.invoice + "/" + std::to_string(open);

@@ -5,6 +5,7 @@
 
 #include "http/edge.h"
 #include "http/openapi_text.h"  // generated
+#include "http/process_metrics.h"
 
 namespace saalbuch::http {
 
@@ -45,11 +46,47 @@ void Edge::Readyz(const CallPtr& c) {
   SendJson(c, status::ok, {{"status", "ready"}});
 }
 
+// The registry's metrics, the process's, and the backlogs an operator
+// alerts on, read from the projections at the scrape (on a query thread).
 void Edge::Metrics(const CallPtr& c) {
-  Response res{status::ok, 11};
-  res.set(field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-  res.body() = prometheus::TextSerializer().Serialize(registry.Collect());
-  Send(c, std::move(res));
+  RunQuery(c, [this, c] {
+    auto families = registry.Collect();
+    for (auto& f : ProcessMetricFamilies()) families.push_back(std::move(f));
+    const TimeUs now = Now();
+    double due = 0;
+    double oldest_s = 0;
+    double refunds = 0;
+    double lag = 0;
+    for (const TenantId& t : log.Tenants()) {
+      if (auto head = log.GetHead(t); head.ok() && head->seq > runner.Position(t)) {
+        lag = std::max(lag, static_cast<double>(head->seq - runner.Position(t)));
+      }
+      if (t == OperatorTenant()) continue;
+      if (auto entries = projections::QueryOutbox(runner.view(), t, now, 1000000); entries.ok()) {
+        due += static_cast<double>(entries->size());
+        for (const auto& e : *entries) {
+          oldest_s = std::max(oldest_s, static_cast<double>(now - e.value("due", now)) / 1e6);
+        }
+      }
+      if (auto pending = projections::QueryPendingRefunds(runner.view(), t, 1000000); pending.ok()) {
+        refunds += static_cast<double>(pending->size());
+      }
+    }
+    families.push_back(OneGauge("saalbuch_outbox_due",
+                                "Notifications due and not yet sent, all tenants (the notifier's backlog)",
+                                due));
+    families.push_back(OneGauge("saalbuch_outbox_oldest_due_seconds",
+                                "How long the oldest due notification has waited (0: none waits)", oldest_s));
+    families.push_back(OneGauge("saalbuch_refunds_pending",
+                                "Refunds not yet handed to the payment provider, all tenants", refunds));
+    families.push_back(OneGauge("saalbuch_projection_lag_records",
+                                "Records the projections of the furthest-behind tenant have not folded yet",
+                                lag));
+    Response res{status::ok, 11};
+    res.set(field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+    res.body() = prometheus::TextSerializer().Serialize(families);
+    Send(c, std::move(res));
+  });
 }
 
 void Edge::OpenApi(const CallPtr& c) {

@@ -195,7 +195,7 @@ void Edge::HomePage(const CallPtr& c) {
 
 void Edge::DemoPage(const CallPtr& c) {
   if (!bus.TenantExists(TenantId("buergerhaus"))) return NotFoundPage(c);
-  SendPage(c, status::ok, "pages/demo.html", {{"origin", options.public_url}});
+  SendPage(c, status::ok, "pages/demo.html", {{"origin", PublicUrl(*c)}});
 }
 
 void Edge::CatalogPage(const CallPtr& c) {

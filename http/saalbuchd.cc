@@ -2,7 +2,6 @@
 // projections and the HTTP API together; owns start-up and shutdown.
 
 #include <prometheus/gauge.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <CLI/CLI.hpp>
@@ -23,6 +22,8 @@
 #include "common/password.h"
 #include "common/thread_name.h"
 #include "http/api.h"
+#include "http/forwarded.h"
+#include "http/logging.h"
 #include "http/server.h"
 #include "integrations/notifier.h"
 #include "integrations/refunds.h"
@@ -53,6 +54,8 @@ struct Config {
   double rate_per_second = 200;
   double public_booking_rate = 2;
   std::string log_level = "info";
+  std::string log_format = "text";
+  std::string trusted_proxies;
   std::string smtp_url;
   std::string smtp_from = "Saalbuch <noreply@saalbuch.invalid>";
   bool smtp_starttls = false;
@@ -389,6 +392,11 @@ int main(int argc, char** argv) {
   app.add_option("--public-url", cfg.public_url,
                  "Base URL of links in e-mails (default: the URL the server listens on)")
       ->envname("SAALBUCH_PUBLIC_URL");
+  app.add_option("--trusted-proxies", cfg.trusted_proxies,
+                 "Reverse proxies whose Forwarded / X-Forwarded-For / -Proto / -Host headers name the "
+                 "client (comma-separated addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8); from any "
+                 "other peer they are ignored. Empty: the peer is the client")
+      ->envname("SAALBUCH_TRUSTED_PROXIES");
   app.add_option("--checkpoint-every", cfg.checkpoint_every,
                  "Sign a checkpoint of a tenant's log every N records (and a tenant's first at once); 0: "
                  "sign none (an auditor's verify then vouches for no record)")
@@ -415,6 +423,11 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--log-format", cfg.log_format,
+                 "text: logfmt lines (ts=… level=… msg=\"…\" key=value); json: one JSON object per line")
+      ->envname("SAALBUCH_LOG_FORMAT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   app.add_option("--backup-dir", cfg.backup_dir,
                  "Directory for online backups (POST /v1/operator/backups); best on another disk. "
                  "Empty: backups are off")
@@ -438,10 +451,14 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_ACCEPT_LOG");
   CLI11_PARSE(app, argc, argv);
 
-  auto logger = spdlog::stderr_logger_mt("saalbuchd");
-  spdlog::set_default_logger(logger);
-  spdlog::set_pattern("ts=%Y-%m-%dT%H:%M:%S.%fZ level=%l %v", spdlog::pattern_time_type::utc);
-  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  http::SetUpLogging(cfg.log_format, cfg.log_level);
+  http::TrustedProxies trusted_proxies;
+  try {
+    trusted_proxies = http::TrustedProxies::Parse(cfg.trusted_proxies);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "--trusted-proxies: " << e.what() << "\n";
+    return 2;
+  }
 
   try {
     const fs::path data(cfg.data);
@@ -591,6 +608,7 @@ int main(int argc, char** argv) {
     api_options.mails = !cfg.smtp_url.empty();
     api_options.version = VersionLine("saalbuchd");
     api_options.backups = backups.get();
+    api_options.trusted_proxies = trusted_proxies;
     std::unique_ptr<integrations::PaymentProvider> provider;
     if (!cfg.provider_url.empty()) {
       integrations::ProviderConfig pc;
@@ -611,6 +629,11 @@ int main(int argc, char** argv) {
     server_options.max_connections = cfg.max_connections;
     server_options.max_connections_per_ip = cfg.max_connections_per_ip;
     server_options.request_timeout = std::chrono::seconds(cfg.request_timeout_s);
+    if (!trusted_proxies.empty()) {
+      server_options.shared_peer = [&trusted_proxies](const std::string& peer) {
+        return trusted_proxies.Contains(peer);
+      };
+    }
     server_options.early_headers = [&api](const http::Request& req, http::Response& res) {
       api.AddEarlyHeaders(req, res);
     };
@@ -662,7 +685,13 @@ int main(int argc, char** argv) {
     notifier = std::make_unique<integrations::Notifier>(bus, runner, log, vault, registry, notifier_options);
     notifier->Start();
     if (cfg.smtp_url.empty()) spdlog::info("msg=\"no --smtp-url: notification e-mails stay in the outbox\"");
-    api.SetPublicUrl(cfg.public_url.empty() ? base_url : cfg.public_url);
+    api.SetPublicUrl(cfg.public_url.empty() ? base_url : cfg.public_url, !cfg.public_url.empty());
+    if (!trusted_proxies.empty() && cfg.public_url.empty()) {
+      spdlog::warn(
+          "msg=\"--trusted-proxies without --public-url: links in e-mails name {}; set --public-url "
+          "to the address citizens use\"",
+          base_url);
+    }
     if (provider) {
       refunds = std::make_unique<integrations::RefundDispatcher>(bus, runner, log, *provider);
       refunds->Start();
@@ -698,7 +727,9 @@ int main(int argc, char** argv) {
     spdlog::info("msg=\"stopped\"");
   } catch (const std::exception& e) {
     spdlog::critical("msg=\"cannot start\" error=\"{}\"", e.what());
+    http::FlushLogs();
     return 1;
   }
+  http::FlushLogs();
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include "http/forwarded.h"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -34,17 +36,20 @@ Response PlainProblem(beast_http::status status, const std::string& code, const 
 // the handler and writes the response before reading the next.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  // REQUIRES: the connection was counted in state->connections and
-  // state->per_ip[remote]; the session gives both back when it ends.
-  Session(tcp::socket&& socket, std::string remote, const ServerOptions& options, const Handler& handler,
-          std::shared_ptr<Server::State> state)
+  // REQUIRES: the connection was counted in state->connections and, unless
+  // `shared` (ServerOptions::shared_peer), in state->per_ip[remote]; the
+  // session gives both back when it ends.
+  Session(tcp::socket&& socket, std::string remote, bool shared, const ServerOptions& options,
+          const Handler& handler, std::shared_ptr<Server::State> state)
       : stream_(std::move(socket)),
         options_(options),
         handler_(handler),
         state_(std::move(state)),
-        remote_(std::move(remote)) {}
+        remote_(std::move(remote)),
+        shared_(shared) {}
   ~Session() {
     state_->connections.fetch_sub(1);
+    if (shared_) return;
     std::lock_guard lock(state_->per_ip_mu);
     if (--state_->per_ip[remote_] <= 0) state_->per_ip.erase(remote_);
   }
@@ -128,6 +133,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // A reply of the server's own, with the headers the handler's side adds.
   void WriteEarly(Response res) {
     if (options_.early_headers) options_.early_headers(parser_->get(), res);
+    // The access log's line (Edge::Send writes the others); only the peer
+    // is known here.
+    spdlog::info("msg=\"request\" route=early status={} client={}", res.result_int(), remote_);
     Write(std::move(res));
   }
 
@@ -160,6 +168,7 @@ class Session : public std::enable_shared_from_this<Session> {
   const Handler& handler_;
   std::shared_ptr<Server::State> state_;
   std::string remote_;
+  bool shared_;
   std::uint64_t body_limit_ = 0;  // of the request being read, in bytes
   bool first_ = true;
 };
@@ -205,9 +214,10 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
     if (!ec) {
       beast::error_code ep_ec;
       auto ep = socket.remote_endpoint(ep_ec);
-      std::string remote = ep_ec ? "unknown" : ep.address().to_string();
+      std::string remote = ep_ec ? "unknown" : Unmapped(ep.address()).to_string();
       bool per_ip_full = false;
-      {
+      const bool shared = options_.shared_peer && options_.shared_peer(remote);
+      if (!shared) {
         std::lock_guard lock(state_->per_ip_mu);
         int& n = state_->per_ip[remote];
         per_ip_full = n >= options_.max_connections_per_ip;
@@ -216,8 +226,10 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
       if (per_ip_full || state_->connections.fetch_add(1) >= options_.max_connections) {
         if (!per_ip_full) {
           state_->connections.fetch_sub(1);
-          std::lock_guard lock(state_->per_ip_mu);
-          if (--state_->per_ip[remote] <= 0) state_->per_ip.erase(remote);
+          if (!shared) {
+            std::lock_guard lock(state_->per_ip_mu);
+            if (--state_->per_ip[remote] <= 0) state_->per_ip.erase(remote);
+          }
         }
         // Over the limit: tell the client why, then close, without a session.
         auto res = std::make_shared<Response>(PlainProblem(
@@ -229,7 +241,8 @@ class Server::Listener : public std::enable_shared_from_this<Server::Listener> {
           sock->shutdown(tcp::socket::shutdown_both, ignored);
         });
       } else {
-        std::make_shared<Session>(std::move(socket), std::move(remote), options_, handler_, state_)->Run();
+        std::make_shared<Session>(std::move(socket), std::move(remote), shared, options_, handler_, state_)
+            ->Run();
       }
     } else {
       spdlog::warn("accept failed: {}", ec.message());

@@ -49,6 +49,9 @@ struct ServerOptions {
   // Open connections from one client address; further ones get 503, so that
   // one host cannot take every connection.
   int max_connections_per_ip = 64;
+  // A peer many clients share (a trusted reverse proxy): its connections
+  // count toward max_connections only. Empty: none.
+  std::function<bool(const std::string& peer)> shared_peer;
   // Adds headers to the replies the server writes by itself, before a
   // request reaches the handler: 413, 431, 400 (malformed) and 503 while
   // shutting down. Gets the request as far as it was read (after 431 its

@@ -1,7 +1,7 @@
 #!/bin/sh
 # tools/dev/deps.sh with stand-ins for dpkg-query, apt-get, sudo, id,
 # systemctl, service and update-rc.d on PATH (nothing is installed, nothing
-# is stopped): a prometheus it installs is stopped and disabled at once, one
+# is stopped): a prometheus or nginx it installs is stopped and disabled at once, one
 # that was there before is left alone, and neither a missing service manager
 # nor a failing one makes it fail.
 # Usage: tests/dev/deps_test.sh
@@ -68,12 +68,13 @@ not_called() {  # NAME, a pattern no call may match
   cat "$work/calls.log"
   failures=$((failures + 1))
 }
-stopped() {  # NAME [sudo]: the service was stopped and disabled as deps.sh does here
+stopped() {  # NAME [sudo [SERVICE]]: the service was stopped and disabled as deps.sh does here
+  service=${3:-prometheus}
   if [ -d /run/systemd/system ]; then
-    called "$1" "${2:+$2 }systemctl disable --now prometheus.service"
+    called "$1" "${2:+$2 }systemctl disable --now $service.service"
   else
-    called "$1" "${2:+$2 }service prometheus stop"
-    called "$1" "${2:+$2 }update-rc.d prometheus disable"
+    called "$1" "${2:+$2 }service $service stop"
+    called "$1" "${2:+$2 }update-rc.d $service disable"
   fi
 }
 install="apt-get install -y -q --no-install-recommends"
@@ -90,6 +91,11 @@ run prometheus-was-there FAKE_MISSING="jq"
 called prometheus-was-there "$install jq"
 not_called prometheus-was-there "^systemctl\|^service\|^update-rc.d"
 
+run installs-nginx-too FAKE_MISSING="nginx prometheus"
+called installs-nginx-too "$install prometheus nginx"
+stopped installs-nginx-too "" prometheus
+stopped installs-nginx-too "" nginx
+
 run nothing-missing
 not_called nothing-missing "."
 
@@ -105,4 +111,4 @@ if [ "$failures" -ne 0 ]; then
   echo "deps_test: $failures failures"
   exit 1
 fi
-echo "deps_test: a prometheus deps.sh installs is stopped and disabled; nothing else is touched"
+echo "deps_test: a prometheus or nginx deps.sh installs is stopped and disabled; nothing else is touched"

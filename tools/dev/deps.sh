@@ -18,14 +18,18 @@
 # libsodium hashes the back office's passwords with Argon2id;
 # libxml2-utils' xmllint, default-jre-headless and libsaxonhe-java run the
 # official EN 16931 validator the e-invoice tests call,
-# ../shared/validators/en16931/validate.sh.)
+# ../shared/validators/en16931/validate.sh; nginx is the reverse proxy with
+# TLS the proxy test puts in front of saalbuchd, tests/e2e/proxy_test.py,
+# started by the test on ports of its own: like prometheus, the service its
+# installation starts is stopped and disabled at once.)
 set -eu
 PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
   libhowardhinnant-date-dev tzdata libssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libical-dev libcurl4-openssl-dev clang-format clang-tidy curl prometheus python3-icalendar
   python3-aiosmtpd jq libpugixml-dev libcairo2-dev fonts-dejavu-core poppler-utils libcereal-dev
-  python3-jsonschema chromium chromium-l10n libsodium-dev libxml2-utils default-jre-headless libsaxonhe-java"
+  python3-jsonschema chromium chromium-l10n libsodium-dev libxml2-utils default-jre-headless libsaxonhe-java
+  nginx"
 # Node.js and npm run the pinned OpenAPI linter (tools/dev/lint_openapi.sh;
 # Redocly CLI 1.x needs Node 18.17, Debian 12 ships 18.19) and the browser
 # tests (playwright-core 1.61, the last for Node 18). A Node.js that is
@@ -41,17 +45,20 @@ SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
-# The Prometheus server that the install just started: stopped and disabled
-# (systemctl when systemd runs, else service and update-rc.d; neither is an
-# error). A prometheus that was installed before is left as it is.
-case " $missing " in
-  *" prometheus "*)
-    if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-      $SUDO systemctl disable --now prometheus.service || true
-    else
-      if command -v service >/dev/null 2>&1; then $SUDO service prometheus stop || true; fi
-      if command -v update-rc.d >/dev/null 2>&1; then $SUDO update-rc.d prometheus disable || true; fi
-    fi
-    echo "Stopped and disabled the prometheus service (installed only for promtool)"
-    ;;
-esac
+# The services that the install just started (the Prometheus server, nginx
+# on port 80): stopped and disabled (systemctl when systemd runs, else
+# service and update-rc.d; neither is an error). One that was installed
+# before is left as it is.
+for service in prometheus nginx; do
+  case " $missing " in
+    *" $service "*)
+      if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+        $SUDO systemctl disable --now "$service.service" || true
+      else
+        if command -v service >/dev/null 2>&1; then $SUDO service "$service" stop || true; fi
+        if command -v update-rc.d >/dev/null 2>&1; then $SUDO update-rc.d "$service" disable || true; fi
+      fi
+      echo "Stopped and disabled the $service service (installed only for the tests)"
+      ;;
+  esac
+done

@@ -20,6 +20,7 @@
 
 #include "commands/bus.h"
 #include "http/forwarded.h"
+#include "http/free_space.h"
 #include "http/provider_view.h"
 #include "http/server.h"
 #include "ledger/backup.h"
@@ -64,6 +65,9 @@ struct ApiOptions {
   // through a trusted proxy gets URLs of the origin the client used (the
   // proxy's X-Forwarded-Proto and -Host) instead.
   bool public_url_configured = false;
+  // The free space of the data directory (not owned). Set: commands are
+  // refused with 503 storage_unavailable while it is below the reserve.
+  const FreeSpaceWatch* free_space = nullptr;
   // Peers whose forwarding headers name the client (--trusted-proxies,
   // http/forwarded.h). Empty: the peer is the client.
   TrustedProxies trusted_proxies;

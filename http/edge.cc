@@ -384,9 +384,11 @@ void Edge::Problem(const CallPtr& c, status st, const std::string& code, const s
   if (position) res.set("Saalbuch-Position", std::to_string(*position));
   if (st == status::unauthorized) res.set(field::www_authenticate, "Bearer");
   if (st == status::service_unavailable || st == status::too_many_requests) {
-    // A held tenant (commands/bus.h) waits for a person, not for a second.
+    // A held tenant (commands/bus.h) waits for a person, not for a second;
+    // a disk that is full or failing for some seconds at least.
     const bool held = code == "integrity_alarm" || code == "time_zone_unknown";
-    if (res.find(field::retry_after) == res.end()) res.set(field::retry_after, held ? "3600" : "1");
+    const char* wait = held ? "3600" : code == "storage_unavailable" ? "10" : "1";
+    if (res.find(field::retry_after) == res.end()) res.set(field::retry_after, wait);
   }
   json p = {{"type", "urn:saalbuch:problem:" + code},
             {"title", std::string(beast_http::obsolete_reason(st))},
@@ -435,9 +437,19 @@ commands::Context Edge::Ctx(const CallPtr& c, const TenantId& t, std::string act
   return ctx;
 }
 
+bool Edge::StorageLow(const CallPtr& c) {
+  const bool reads = c->req.method() == verb::get || c->req.method() == verb::head;
+  if (reads || options.free_space == nullptr || !options.free_space->low()) return false;
+  Problem(c, status::service_unavailable, "storage_unavailable",
+          "the server's disk is nearly full; nothing was written. Queries still work; try again later",
+          {{"reason", "disk_space_low"}});
+  return true;
+}
+
 void Edge::Submit(const CallPtr& c, commands::Context ctx, commands::Command cmd,
                   const std::string& location_prefix,
                   const std::function<void(const json& reply)>& accepted) {
+  if (StorageLow(c)) return;
   commands::Submission s;
   // A GET that is decided (a quote) changes nothing: it takes no
   // idempotency record.

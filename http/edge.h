@@ -237,6 +237,10 @@ class Edge {
 
   // ---- commands (edge.cc) ----
   commands::Context Ctx(const CallPtr& c, const TenantId& t, std::string actor);
+  // Answers 503 storage_unavailable and returns true when less than the
+  // reserve is free on the data directory's filesystem (ApiOptions::
+  // free_space) and `c` would write; GET and HEAD never do.
+  bool StorageLow(const CallPtr& c);
   // `accepted`, when given, runs on a query thread with an accepted
   // command's reply before the reply is sent (work that must follow the
   // record, such as deleting a vault key).

@@ -132,6 +132,8 @@ void SealThenSubmit(Edge& e, const CallPtr& c, std::shared_ptr<Cmd> cmd, command
   const TenantId t = c->tenant;
   const std::string actor = c->caller.Actor();
   if (contact.contact.empty()) return e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+  // Before the vault writes the new person's key.
+  if (e.StorageLow(c)) return;
   booking->person = "p_" + RandomHex(8);
   json plain = json::parse(contact.contact);
   plain["manage_token"] = booking->manage_token;

@@ -23,6 +23,7 @@
 #include "common/thread_name.h"
 #include "http/api.h"
 #include "http/forwarded.h"
+#include "http/free_space.h"
 #include "http/logging.h"
 #include "http/server.h"
 #include "integrations/notifier.h"
@@ -48,6 +49,7 @@ struct Config {
   int writer_threads = 2;
   int query_threads = 2;
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
+  std::uint64_t min_free_bytes = std::uint64_t{256} * 1024 * 1024;
   int max_connections = 1024;
   int max_connections_per_ip = 64;
   int request_timeout_s = 15;
@@ -358,6 +360,11 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_MAX_BODY_BYTES")
       ->check(CLI::Range(1024, 16 * 1024 * 1024))
       ->capture_default_str();
+  app.add_option("--min-free-bytes", cfg.min_free_bytes,
+                 "Free space kept on the data directory's filesystem: while less is free, commands get 503 "
+                 "storage_unavailable (queries are served) and an error is logged; 0: no reserve")
+      ->envname("SAALBUCH_MIN_FREE_BYTES")
+      ->capture_default_str();
   app.add_option("--max-connections", cfg.max_connections, "Open connections; more get 503")
       ->envname("SAALBUCH_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 100000))
@@ -609,6 +616,9 @@ int main(int argc, char** argv) {
     api_options.version = VersionLine("saalbuchd");
     api_options.backups = backups.get();
     api_options.trusted_proxies = trusted_proxies;
+    http::FreeSpaceWatch free_space(data, cfg.min_free_bytes, registry);
+    free_space.Start();
+    api_options.free_space = &free_space;
     std::unique_ptr<integrations::PaymentProvider> provider;
     if (!cfg.provider_url.empty()) {
       integrations::ProviderConfig pc;

@@ -1,9 +1,15 @@
 #include "ledger/database.h"
 
+#include <rocksdb/env.h>
 #include <rocksdb/listener.h>
+#include <spdlog/spdlog.h>
 #include <stdlib.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -50,6 +56,35 @@ class ResumableWriteErrors final : public rocksdb::EventListener {
                             bool* auto_recovery) override {
     bg_error.PermitUncheckedError();
     *auto_recovery = false;
+  }
+};
+
+// RocksDB's own log lines (errors and warnings of flushes, compactions,
+// recovery) go to saalbuchd's log, not to a LOG file in the data directory.
+// On a full disk that file was what killed the process: a failed write left
+// its writer in an error state, and the next line RocksDB logged hit an
+// assertion (`sync_without_flush_called_` in WritableFileWriter), which
+// Debian's librocksdb keeps — at every start while the disk stayed full,
+// and under load as the disk filled (README, "Disk full"). Info lines (the
+// options at open, every flush and compaction) are dropped: they would
+// drown ours.
+class RocksLogToSpdlog final : public rocksdb::Logger {
+ public:
+  RocksLogToSpdlog() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) return;
+    std::array<char, 1024> line{};
+    std::vsnprintf(line.data(), line.size(), format, ap);
+    std::string text(line.data());
+    std::replace(text.begin(), text.end(), '"', '\'');
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    if (level >= rocksdb::InfoLogLevel::ERROR_LEVEL) {
+      spdlog::error("msg=\"rocksdb\" text=\"{}\"", text);
+    } else {
+      spdlog::warn("msg=\"rocksdb\" text=\"{}\"", text);
+    }
   }
 };
 
@@ -104,6 +139,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // the log and their checkpoint travels in the same batch.
   opts.paranoid_checks = true;
   if (!read_only) {
+    // (A read-only or secondary open writes no file in the data directory;
+    // the tools that make them keep RocksDB's own log out of their output.)
+    opts.info_log = std::make_shared<RocksLogToSpdlog>();
     opts.listeners.push_back(std::make_shared<ResumableWriteErrors>());
     opts.max_bgerror_resume_count = 0;  // no automatic recovery: see ResumableWriteErrors
     // The flush that recovers from a failed WAL write must be atomic across

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <iterator>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -46,6 +47,26 @@ Timed SplitTimed(std::string_view rest) {
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || rest.size() < slash + 9) return {};
   return {true, rest.substr(0, slash), ReadTime(rest.substr(slash + 1, 8)), rest.substr(slash + 9)};
+}
+
+// A timed record ('x' usage, 's' session; "<name>/<start><id>"): erased
+// when `value` is null, else decoded by `decode` (nullopt: not what the
+// fold writes) into the map `of(name)` returns. False: a damaged record.
+template <typename Of, typename Decode>
+bool PutTimed(std::string_view name, const std::string* value, Of of, Decode decode) {
+  const Timed tk = SplitTimed(name);
+  if (!tk.ok) return false;
+  auto& entries = of(std::string(tk.name));
+  std::pair<TimeUs, std::string> at{tk.start, std::string(tk.id)};
+  if (value == nullptr) {
+    entries.erase(at);
+    return true;
+  }
+  const json j = json::parse(*value, nullptr, false);
+  auto decoded = j.is_object() ? decode(j) : std::nullopt;
+  if (!decoded) return false;
+  entries[std::move(at)] = std::move(*decoded);
+  return true;
 }
 
 }  // namespace
@@ -371,44 +392,26 @@ void AvailabilityIndex::Put(std::string_view key, const std::string* value) {
       if (!ok) c.longest = -1;
       break;
     }
-    case 'x': {
-      const Timed tk = SplitTimed(k.name);
-      if (!tk.ok) {
-        ok = false;
-        break;
-      }
-      auto& usages = t.counters[std::string(tk.name)].usages;
-      std::pair<TimeUs, std::string> at{tk.start, std::string(tk.id)};
-      if (value == nullptr) {
-        usages.erase(at);
-        break;
-      }
-      const json j = json::parse(*value, nullptr, false);
-      ok = j.is_object() && j.value("end", json()).is_number_integer() &&
-           j.value("amount", json()).is_number();
-      if (ok) usages[std::move(at)] = {j["end"].get<TimeUs>(), j["amount"].get<std::uint32_t>()};
+    case 'x':
+      ok = PutTimed(
+          k.name, value, [&t](std::string name) -> auto& { return t.counters[std::move(name)].usages; },
+          [](const json& j) -> std::optional<Usage> {
+            if (!j.value("end", json()).is_number_integer() || !j.value("amount", json()).is_number()) {
+              return std::nullopt;
+            }
+            return Usage{j["end"].get<TimeUs>(), j["amount"].get<std::uint32_t>()};
+          });
       break;
-    }
-    case 's': {
-      const Timed tk = SplitTimed(k.name);
-      if (!tk.ok) {
-        ok = false;
-        break;
-      }
-      auto& sessions = t.sessions[std::string(tk.name)];
-      std::pair<TimeUs, std::string> at{tk.start, std::string(tk.id)};
-      if (value == nullptr) {
-        sessions.erase(at);
-        break;
-      }
-      const json j = json::parse(*value, nullptr, false);
-      ok =
-          j.is_object() && j.value("end", json()).is_number_integer() && j.value("seats", json()).is_number();
-      if (ok)
-        sessions[std::move(at)] = {j["end"].get<TimeUs>(), j["seats"].get<std::uint32_t>(),
-                                   j.value("title", "")};
+    case 's':
+      ok = PutTimed(
+          k.name, value, [&t](std::string name) -> auto& { return t.sessions[std::move(name)]; },
+          [](const json& j) -> std::optional<Session> {
+            if (!j.value("end", json()).is_number_integer() || !j.value("seats", json()).is_number()) {
+              return std::nullopt;
+            }
+            return Session{j["end"].get<TimeUs>(), j["seats"].get<std::uint32_t>(), j.value("title", "")};
+          });
       break;
-    }
     default:
       break;
   }

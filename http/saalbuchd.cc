@@ -9,10 +9,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "commands/bus.h"
@@ -45,6 +47,8 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   bool demo = false;
   std::string operator_key_file;
+  std::string master_key_file;
+  std::string previous_master_key_file;
   int io_threads = 2;
   int writer_threads = 2;
   int query_threads = 2;
@@ -72,6 +76,34 @@ struct Config {
   int projection_lag_ms = 0;
   std::vector<std::string> accept_log;
 };
+
+// The 32 bytes of a master key file (--master-key-file), or nullopt for
+// none. Throws with a sentence for the operator when the file is missing,
+// open to other accounts, inside the data directory or not 64 hex digits.
+std::string ReadFirstLine(const fs::path& p);
+std::optional<std::string> ReadMasterKey(const std::string& file, const fs::path& data) {
+  if (file.empty()) return std::nullopt;
+  std::error_code ec;
+  const auto status = fs::status(file, ec);
+  if (ec || !fs::is_regular_file(status))
+    throw std::runtime_error("master key file " + file + " cannot be read");
+  const auto others = fs::perms::group_all | fs::perms::others_all;
+  if ((status.permissions() & others) != fs::perms::none) {
+    throw std::runtime_error("master key file " + file + " is open to other accounts: chmod 600 it");
+  }
+  const fs::path key = fs::weakly_canonical(file, ec);
+  const fs::path dir = fs::weakly_canonical(data, ec);
+  if (std::mismatch(dir.begin(), dir.end(), key.begin(), key.end()).first == dir.end()) {
+    throw std::runtime_error("master key file " + file +
+                             " is inside the data directory, where it protects nothing: keep it elsewhere");
+  }
+  auto bytes = FromHex(ReadFirstLine(file));
+  if (!bytes || bytes->size() != 32) {
+    throw std::runtime_error("master key file " + file +
+                             " does not hold 64 hex digits (openssl rand -hex 32)");
+  }
+  return bytes;
+}
 
 std::string ReadFirstLine(const fs::path& p) {
   std::ifstream in(p);
@@ -342,6 +374,16 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("--demo", cfg.demo, "Create the demo tenant 'buergerhaus' when it does not exist")
       ->envname("SAALBUCH_DEMO");
+  app.add_option(
+         "--master-key-file", cfg.master_key_file,
+         "File (mode 0600 or 0400, outside the data directory) whose first line is the master key: 64 hex "
+         "digits (openssl rand -hex 32). It wraps the vault's per-person keys and the signing keys, so "
+         "that a copy of the data directory or a backup alone reveals no personal data. Empty: they are "
+         "stored unwrapped")
+      ->envname("SAALBUCH_MASTER_KEY_FILE");
+  app.add_option("--previous-master-key-file", cfg.previous_master_key_file,
+                 "For one start after changing the master key: the old one; every key is rewrapped")
+      ->envname("SAALBUCH_PREVIOUS_MASTER_KEY_FILE");
   app.add_option("--operator-key-file", cfg.operator_key_file, "File whose first line is the operator key")
       ->envname("SAALBUCH_OPERATOR_KEY_FILE");
   app.add_option("--io-threads", cfg.io_threads, "Threads serving HTTP")
@@ -511,7 +553,16 @@ int main(int argc, char** argv) {
     projections::Runner runner(db->get(), &log);
     runner.SetLag(std::chrono::milliseconds(cfg.projection_lag_ms));
 
-    ledger::Vault vault(db->get());
+    ledger::Vault vault(db->get(), ReadMasterKey(cfg.master_key_file, data));
+    if (auto wrapped = vault.Prepare(ReadMasterKey(cfg.previous_master_key_file, data)); !wrapped.ok()) {
+      throw std::runtime_error("the key vault: " + wrapped.status().message());
+    } else if (*wrapped > 0) {
+      spdlog::info("msg=\"vault keys wrapped with the master key\" keys={}", *wrapped);
+    }
+    if (cfg.master_key_file.empty()) {
+      spdlog::warn(
+          "msg=\"no --master-key-file: the vault's keys are stored unwrapped in the data directory\"");
+    }
     std::unique_ptr<ledger::BackupService> backups;
     if (!cfg.backup_dir.empty()) {
       ledger::BackupOptions backup_options;

@@ -180,6 +180,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   if (options.read_only) {
     s = rocksdb::DB::OpenForReadOnly(opts, path, descs, &handles, &raw);
   } else {
+    // A new database's directory exists before RocksDB looks into it, which
+    // it would otherwise log as an error.
+    if (opts.create_if_missing) {
+      std::error_code ec;
+      std::filesystem::create_directories(path, ec);
+    }
     s = rocksdb::DB::Open(opts, path, descs, &handles, &raw);
   }
   if (!s.ok()) {

@@ -1,6 +1,9 @@
 #include "ledger/vault.h"
 
+#include <memory>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 #include "common/crypto.h"
 #include "ledger/keys.h"
@@ -16,6 +19,21 @@ std::string Aad(const TenantId& tenant, std::string_view person) {
   return tenant.get() + "/" + std::string(person);
 }
 
+constexpr std::string_view kWrapTag = "sbw1";
+// Tag ‖ nonce ‖ 32 bytes ‖ GCM tag.
+constexpr std::size_t kWrappedSize = 4 + 12 + 32 + 16;
+
+std::string WrapAad(std::string_view key) { return "saalbuch-vault/" + std::string(key); }
+
+// A key of the vault in the meta family: tenant-prefix ‖ "v" ‖ person, or
+// tenant-prefix ‖ "k" (the family's other keys are "h", "s" and "w").
+bool IsVaultSlot(std::string_view key) {
+  if (key.empty()) return false;
+  const std::size_t at = 1 + static_cast<unsigned char>(key[0]);
+  if (key.size() <= at) return false;
+  return (key[at] == 'v' && key.size() > at + 1) || (key[at] == 'k' && key.size() == at + 1);
+}
+
 // KeyFor is get-or-create; two callers for the same new person must not
 // create two keys.
 std::mutex& CreateMutex() {
@@ -25,27 +43,50 @@ std::mutex& CreateMutex() {
 
 }  // namespace
 
-Result<std::optional<std::string>> Vault::Find(const TenantId& tenant, std::string_view person) const {
+Result<std::string> Vault::Unwrap(const std::string& key, const std::string& value) const {
+  if (value.size() == kWrappedSize && value.compare(0, kWrapTag.size(), kWrapTag) == 0) {
+    if (!master_) {
+      return Status(StatusCode::kInvalidArgument,
+                    "the vault's keys are wrapped with a master key, and none was given (--master-key-file)");
+    }
+    auto raw = saalbuch::Open(*master_, std::string_view(value).substr(kWrapTag.size()), WrapAad(key));
+    if (!raw || raw->size() != 32) {
+      return Status(StatusCode::kInvalidArgument, "the master key given does not open the vault's keys");
+    }
+    return std::move(*raw);
+  }
+  if (value.size() == 32) return value;
+  return Status(StatusCode::kCorruption, "vault key has the wrong length");
+}
+
+std::string Vault::Wrap(const std::string& key, const std::string& raw) const {
+  if (!master_) return raw;
+  return std::string(kWrapTag) + saalbuch::Seal(*master_, raw, WrapAad(key));
+}
+
+Result<std::optional<std::string>> Vault::Get(const std::string& key) const {
   std::string value;
-  rocksdb::Status s =
-      db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), VaultKey(tenant, person), &value);
+  rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), key, &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s);
-  if (value.size() != 32) return Status(StatusCode::kCorruption, "vault key has the wrong length");
-  return std::optional<std::string>(std::move(value));
+  auto raw = Unwrap(key, value);
+  if (!raw.ok()) return raw.status();
+  return std::optional<std::string>(std::move(raw).value());
+}
+
+Result<std::optional<std::string>> Vault::Find(const TenantId& tenant, std::string_view person) const {
+  return Get(VaultKey(tenant, person));
 }
 
 Result<std::string> Vault::GetOrCreate(const std::string& k) {
   std::lock_guard lock(CreateMutex());
-  std::string value;
-  rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), k, &value);
-  if (s.ok() && value.size() == 32) return value;
-  if (s.ok()) return Status(StatusCode::kCorruption, "vault key has the wrong length");
-  if (!s.IsNotFound()) return FromRocks(s);
+  auto existing = Get(k);
+  if (!existing.ok()) return existing.status();
+  if (existing->has_value()) return std::move(**existing);
   std::string key = RandomBytes(32);
   rocksdb::WriteOptions w;
   w.sync = true;
-  s = db_->db()->Put(w, db_->cf(Cf::kMeta), k, key);
+  rocksdb::Status s = db_->db()->Put(w, db_->cf(Cf::kMeta), k, Wrap(k, key));
   if (!s.ok()) return FromRocks(s);
   return key;
 }
@@ -59,13 +100,48 @@ Result<std::string> Vault::SigningSeed(const TenantId& tenant) {
 }
 
 Result<std::optional<std::string>> Vault::FindSigningSeed(const TenantId& tenant) const {
-  std::string value;
-  rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta),
-                                     keys::TenantPrefix(tenant.get()) + "k", &value);
-  if (s.IsNotFound()) return std::optional<std::string>();
-  if (!s.ok()) return FromRocks(s);
-  if (value.size() != 32) return Status(StatusCode::kCorruption, "signing key has the wrong length");
-  return std::optional<std::string>(std::move(value));
+  return Get(keys::TenantPrefix(tenant.get()) + "k");
+}
+
+Result<std::size_t> Vault::Prepare(const std::optional<std::string>& previous) {
+  // First read and check everything, then write: a refusal changes nothing.
+  std::vector<std::pair<std::string, std::string>> rewrite;
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kMeta)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string key = it->key().ToString();
+    if (!IsVaultSlot(key)) continue;
+    const std::string value = it->value().ToString();
+    const bool wrapped = value.size() == kWrappedSize && value.compare(0, kWrapTag.size(), kWrapTag) == 0;
+    auto raw = Unwrap(key, value);
+    if (!raw.ok() && wrapped && master_ && previous) {
+      Vault old(db_, previous);
+      raw = old.Unwrap(key, value);
+      if (!raw.ok()) {
+        return Status(StatusCode::kInvalidArgument,
+                      "neither the master key nor the previous one opens the vault's keys");
+      }
+    }
+    if (!raw.ok()) return raw.status();
+    if (master_ && !(wrapped && Unwrap(key, value).ok())) rewrite.emplace_back(key, Wrap(key, *raw));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  if (rewrite.empty()) return std::size_t{0};
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, value] : rewrite) {
+    if (auto s = batch.Put(db_->cf(Cf::kMeta), key, value); !s.ok()) return FromRocks(s);
+  }
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  if (auto s = db_->db()->Write(w, &batch); !s.ok()) return FromRocks(s);
+  // The bare or old values must leave RocksDB's files, as an erased key's
+  // do (Erase).
+  for (Cf cf : {Cf::kLog, Cf::kMeta, Cf::kIdempotency, Cf::kProjections}) {
+    if (auto s = db_->db()->Flush(rocksdb::FlushOptions(), db_->cf(cf)); !s.ok()) return FromRocks(s);
+  }
+  rocksdb::CompactRangeOptions c;
+  c.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  if (auto s = db_->db()->CompactRange(c, db_->cf(Cf::kMeta), nullptr, nullptr); !s.ok()) return FromRocks(s);
+  return rewrite.size();
 }
 
 Status Vault::Erase(const TenantId& tenant, std::string_view person) {

@@ -10,12 +10,20 @@
 //
 // Keys: tenant-prefix ‖ "v" ‖ person → 32 key bytes; tenant-prefix ‖ "k" →
 // the tenant's Ed25519 checkpoint signing seed.
+//
+// With a master key (saalbuchd --master-key-file, kept outside the data
+// directory) every one of these is stored wrapped: "sbw1" ‖ AES-256-GCM of
+// the 32 bytes under the master key, bound to its slot (aad: the RocksDB
+// key). A copy of the data directory or of a backup then reveals no
+// personal data and cannot re-sign history. Without one they are stored as
+// they are (a data directory of before the master key, or a test).
 // Thread-safety: safe for concurrent use (RocksDB's own guarantees).
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/result.h"
 #include "common/types.h"
@@ -25,7 +33,17 @@ namespace saalbuch::ledger {
 
 class Vault {
  public:
-  explicit Vault(Database* db) : db_(db) {}
+  // `master`: 32 bytes wrapping every key stored here; nullopt: none.
+  explicit Vault(Database* db, std::optional<std::string> master = std::nullopt)
+      : db_(db), master_(std::move(master)) {}
+
+  // Run once at start, before any other call. With a master key: wraps
+  // every key still stored bare, rewraps those wrapped with `previous` (a
+  // rotation of the master key), then flushes and compacts the vault so
+  // that RocksDB's files keep no old value. Refuses (kInvalidArgument, and
+  // changes nothing) when a key is wrapped with neither, or, without a
+  // master key, when any key is wrapped. Returns how many it rewrote.
+  Result<std::size_t> Prepare(const std::optional<std::string>& previous = std::nullopt);
 
   // The key of `person`, created and written durably (sync) when missing.
   Result<std::string> KeyFor(const TenantId& tenant, std::string_view person);
@@ -51,7 +69,14 @@ class Vault {
 
  private:
   Result<std::string> GetOrCreate(const std::string& key);
+  // The 32 key bytes of a stored value (wrapped or bare) in slot `key`.
+  Result<std::string> Unwrap(const std::string& key, const std::string& value) const;
+  // What is stored for key bytes `raw` in slot `key`.
+  std::string Wrap(const std::string& key, const std::string& raw) const;
+  Result<std::optional<std::string>> Get(const std::string& key) const;
+
   Database* db_;
+  std::optional<std::string> master_;
 };
 
 }  // namespace saalbuch::ledger

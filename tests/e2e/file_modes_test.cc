@@ -6,10 +6,18 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <rocksdb/db.h>
+
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "common/crypto.h"
+#include "ledger/database.h"
 #include "tests/e2e/harness.h"
+#include "tests/support/files.h"
 
 namespace saalbuch::e2e {
 namespace {
@@ -96,6 +104,124 @@ TEST_F(FileModesTest, ExistingOpenDataDirectoryIsMadeOwnerOnlyAtStart) {
   ASSERT_EQ(::stat(data.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700U);
   EXPECT_EQ(OpenToOthers(data), std::vector<std::string>{});
+}
+
+// A master key file as an operator makes one (openssl rand -hex 32), 0600.
+fs::path MasterKeyFile(const fs::path& dir, const std::string& name) {
+  fs::create_directories(dir);
+  const fs::path p = dir / name;
+  std::ofstream(p) << ToHex(RandomBytes(32)) << "\n";
+  fs::permissions(p, fs::perms::owner_read | fs::perms::owner_write);
+  return p;
+}
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// The vault's stored values (the meta family's "v" and "k" slots), as
+// someone with a copy of the data directory reads them.
+std::vector<std::string> VaultValues(const fs::path& data) {
+  ledger::DatabaseOptions options;
+  options.read_only = true;
+  auto db = ledger::Database::Open((data / "db").string(), options);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  std::vector<std::string> values;
+  if (!db.ok()) return values;
+  std::unique_ptr<rocksdb::Iterator> it(
+      (*db)->db()->NewIterator(rocksdb::ReadOptions(), (*db)->cf(ledger::Cf::kMeta)));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string k = it->key().ToString();
+    const std::size_t at = 1 + static_cast<unsigned char>(k[0]);
+    if (at < k.size() && (k[at] == 'v' || (k[at] == 'k' && k.size() == at + 1)))
+      values.push_back(it->value().ToString());
+  }
+  return values;
+}
+
+TEST_F(FileModesTest, AMasterKeyWrapsTheVaultSoThatTheDataDirectoryAloneRevealsNothing) {
+  const fs::path data = dir_ / "data";
+  const fs::path keys = dir_ / "keys";
+  std::string booking;
+  std::string token;
+  std::vector<std::string> bare;
+  {
+    // Before the master key: a tenant (its signing seed) and a booker's contact.
+    Server server(data);
+    server.Start();
+    auto t =
+        CallJson(server.port(), "POST", "/v1/tenants", {{"id", "stadt"}, {"name", "Stadt"}}, kOperatorKey);
+    ASSERT_EQ(t.status, 201) << t.body;
+    const std::string admin = t.json()["admin_key"]["key"];
+    ASSERT_EQ(CallJson(server.port(), "POST", "/v1/tenants/stadt/resources",
+                       {{"id", "saal"}, {"name", "Saal"}}, admin)
+                  .status,
+              201);
+    auto b = CallJson(server.port(), "POST", "/v1/tenants/stadt/bookings",
+                      {{"resource", "saal"},
+                       {"start", "2027-03-01T10:00:00+01:00"},
+                       {"end", "2027-03-01T11:00:00+01:00"},
+                       {"contact", {{"name", "Erika Muster"}, {"email", "erika@example.org"}}}});
+    ASSERT_EQ(b.status, 201) << b.body;
+    booking = b.json()["id"];
+    token = b.json()["manage_token"];
+    EXPECT_EQ(server.Terminate(), 0);
+  }
+  bare = VaultValues(data);
+  ASSERT_EQ(bare.size(), 2U);  // the person's key and the signing seed, 32 bytes each
+  for (const auto& v : bare) EXPECT_EQ(v.size(), 32U);
+
+  // A master key given later wraps them at the start, and the bare bytes
+  // leave every file.
+  const fs::path first = MasterKeyFile(keys, "first.key");
+  {
+    Server server(data, {"--master-key-file", first.string()});
+    server.Start();
+    auto view = Call(server.port(), "GET", "/v1/tenants/stadt/bookings/" + booking + "?token=" + token);
+    ASSERT_EQ(view.status, 200) << view.body;
+    EXPECT_NE(view.body.find("Erika Muster"), std::string::npos) << view.body;
+    EXPECT_EQ(server.Terminate(), 0);
+  }
+  EXPECT_NE(ReadAll(data / "saalbuchd.stderr").find("vault keys wrapped with the master key\" keys=2"),
+            std::string::npos);
+  for (const auto& v : VaultValues(data)) {
+    EXPECT_EQ(v.size(), 64U);
+    EXPECT_EQ(v.substr(0, 4), "sbw1");
+  }
+  for (const auto& v : bare)
+    EXPECT_FALSE(testing_support::AnyFileContains(data, v)) << "a bare key is still on disk";
+
+  // Without it, with another one, or with a careless file: no start.
+  auto refused = [&](std::vector<std::string> args, const std::string& why) {
+    fs::remove(data / "saalbuchd.stderr");
+    Server server(data, std::move(args));
+    EXPECT_THROW(server.Start(), std::runtime_error) << why;
+    EXPECT_NE(ReadAll(data / "saalbuchd.stderr").find(why), std::string::npos)
+        << ReadAll(data / "saalbuchd.stderr");
+  };
+  refused({}, "wrapped with a master key, and none was given");
+  refused({"--master-key-file", MasterKeyFile(keys, "other.key").string()}, "does not open the vault");
+  const fs::path open_key = MasterKeyFile(keys, "open.key");
+  fs::permissions(open_key, fs::perms::group_read | fs::perms::others_read, fs::perm_options::add);
+  refused({"--master-key-file", open_key.string()}, "open to other accounts");
+  fs::copy_file(first, data / "master.key");
+  refused({"--master-key-file", (data / "master.key").string()}, "inside the data directory");
+  fs::remove(data / "master.key");
+
+  // Rotation: the new key, and the old one for this start; then the new alone.
+  const fs::path second = MasterKeyFile(keys, "second.key");
+  {
+    Server server(data, {"--master-key-file", second.string(), "--previous-master-key-file", first.string()});
+    server.Start();
+    EXPECT_EQ(server.Terminate(), 0);
+  }
+  refused({"--master-key-file", first.string()}, "does not open the vault");
+  Server server(data, {"--master-key-file", second.string()});
+  server.Start();
+  auto view = Call(server.port(), "GET", "/v1/tenants/stadt/bookings/" + booking + "?token=" + token);
+  ASSERT_EQ(view.status, 200) << view.body;
+  EXPECT_NE(view.body.find("Erika Muster"), std::string::npos) << view.body;
 }
 
 }  // namespace

@@ -71,5 +71,78 @@ TEST(VaultTest, KeysPersistPerTenantAndPersonUntilErasedEverywhere) {
   EXPECT_FALSE(AnyFileContains(path, key));
 }
 
+TEST(VaultTest, WithAMasterKeyNoFileHoldsAKeyAndOnlyThatMasterOpensThem) {
+  ScratchDir dir;
+  const std::string path = dir.path() + "/db";
+  const std::string master = RandomBytes(32);
+  std::string person_key;
+  std::string seed;
+  {
+    auto db = Database::Open(path, {});
+    ASSERT_TRUE(db.ok());
+    Vault vault(db->get(), master);
+    ASSERT_EQ(*vault.Prepare(), 0u);  // nothing stored yet
+    person_key = *vault.KeyFor(TenantId("stadt"), "p_1");
+    seed = *vault.SigningSeed(TenantId("stadt"));
+    EXPECT_EQ(**vault.Find(TenantId("stadt"), "p_1"), person_key);
+    EXPECT_EQ(**vault.FindSigningSeed(TenantId("stadt")), seed);
+  }
+  // Someone with the disk: neither key is in any file, WAL or table.
+  EXPECT_FALSE(AnyFileContains(path, person_key));
+  EXPECT_FALSE(AnyFileContains(path, seed));
+  auto db = Database::Open(path, {});
+  ASSERT_TRUE(db.ok());
+  {
+    Vault without(db->get());
+    EXPECT_EQ(without.Prepare().status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(without.Find(TenantId("stadt"), "p_1").status().code(), StatusCode::kInvalidArgument);
+    EXPECT_FALSE(without.SigningSeed(TenantId("stadt")).ok());  // no new seed beside the wrapped one
+    Vault wrong(db->get(), RandomBytes(32));
+    EXPECT_EQ(wrong.Prepare().status().code(), StatusCode::kInvalidArgument);
+    EXPECT_FALSE(wrong.FindSigningSeed(TenantId("stadt")).ok());
+  }
+  Vault vault(db->get(), master);
+  EXPECT_EQ(**vault.Find(TenantId("stadt"), "p_1"), person_key);
+  EXPECT_EQ(**vault.FindSigningSeed(TenantId("stadt")), seed);
+}
+
+TEST(VaultTest, AMasterKeyGivenLaterWrapsTheBareKeysAndARotationRewrapsThem) {
+  ScratchDir dir;
+  const std::string path = dir.path() + "/db";
+  auto db = Database::Open(path, {});
+  ASSERT_TRUE(db.ok());
+  std::string sealed;
+  std::string key;
+  {
+    Vault bare(db->get());  // a data directory of before the master key
+    key = *bare.KeyFor(TenantId("stadt"), "p_1");
+    ASSERT_TRUE(bare.SigningSeed(TenantId("stadt")).ok());
+    sealed = *bare.Seal(TenantId("stadt"), "p_1", "Erika");
+    ASSERT_TRUE(bare.Erase(TenantId("stadt"), "p_gone").ok());
+    EXPECT_EQ(*bare.Prepare(), 0u);  // without a master key nothing changes
+  }
+  EXPECT_TRUE(AnyFileContains(path, key));
+  const std::string first = RandomBytes(32);
+  {
+    Vault vault(db->get(), first);
+    EXPECT_EQ(*vault.Prepare(), 2u);  // the person's key and the seed
+    EXPECT_EQ(*vault.Prepare(), 0u);  // done once
+    EXPECT_EQ(**vault.Open(TenantId("stadt"), "p_1", sealed), "Erika");
+  }
+  // The bare key is gone from every file, WAL and tables alike.
+  EXPECT_FALSE(AnyFileContains(path, key));
+  // Rotation: a new master key, the previous one named for this start.
+  const std::string second = RandomBytes(32);
+  {
+    Vault wrong(db->get(), second);
+    EXPECT_FALSE(wrong.Prepare().ok());  // without the previous key: refused
+    Vault vault(db->get(), second);
+    EXPECT_EQ(*vault.Prepare(first), 2u);
+    EXPECT_EQ(**vault.Open(TenantId("stadt"), "p_1", sealed), "Erika");
+  }
+  Vault old(db->get(), first);
+  EXPECT_FALSE(old.Prepare().ok());  // the first master key opens nothing any more
+}
+
 }  // namespace
 }  // namespace saalbuch::ledger

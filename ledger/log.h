@@ -59,7 +59,8 @@ struct Record {
 };
 
 // Decodes and verifies the FlatBuffers structure of an envelope; nullptr when
-// the bytes are not a well-formed Envelope. The pointer aliases `bytes`.
+// the bytes are not a well-formed Envelope, or its payload is missing or of
+// a type this schema does not know. The pointer aliases `bytes`.
 const schema::Envelope* DecodeEnvelope(std::string_view bytes);
 
 Sha256 ChainHash(const Sha256& prev, std::string_view record_bytes);

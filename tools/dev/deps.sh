@@ -22,7 +22,9 @@
 # TLS the proxy test puts in front of saalbuchd, tests/e2e/proxy_test.py,
 # started by the test on ports of its own: like prometheus, the service its
 # installation starts is stopped and disabled at once; dpkg-dev's
-# dpkg-shlibdeps finds the Debian package's dependencies, `cpack -G DEB`.)
+# dpkg-shlibdeps finds the Debian package's dependencies, `cpack -G DEB`;
+# clang and libclang-rt-14-dev (libFuzzer) build the fuzz targets,
+# tools/dev/fuzz.sh.)
 set -eu
 PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler libflatbuffers-dev
   libboost-dev libboost-system-dev nlohmann-json3-dev prometheus-cpp-dev libgtest-dev
@@ -30,7 +32,7 @@ PACKAGES="cmake ninja-build g++ pkg-config librocksdb-dev flatbuffers-compiler l
   libical-dev libcurl4-openssl-dev clang-format clang-tidy curl prometheus python3-icalendar
   python3-aiosmtpd jq libpugixml-dev libcairo2-dev fonts-dejavu-core poppler-utils libcereal-dev
   python3-jsonschema chromium chromium-l10n libsodium-dev libxml2-utils default-jre-headless libsaxonhe-java
-  nginx dpkg-dev"
+  nginx dpkg-dev clang libclang-rt-14-dev"
 # Node.js and npm run the pinned OpenAPI linter (tools/dev/lint_openapi.sh;
 # Redocly CLI 1.x needs Node 18.17, Debian 12 ships 18.19) and the browser
 # tests (playwright-core 1.61, the last for Node 18). A Node.js that is

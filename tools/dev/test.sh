@@ -77,6 +77,13 @@ if [ "${SAALBUCH_SKIP_SANITIZERS:-0}" != "1" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build/asan --output-on-failure -j "$JOBS"
 fi
+if [ "${SAALBUCH_SKIP_FUZZ:-0}" != "1" ]; then
+  # The libFuzzer targets built with clang; every input kept in
+  # tests/fuzz/corpus/ (seeds and past finds) runs once. Campaigns are run
+  # by hand (tests/fuzz/README.md).
+  echo "== fuzz targets: build with clang, replay the corpus ($(date -u +%T))"
+  tools/dev/fuzz.sh replay
+fi
 echo "== waiting for clang-tidy ($(date -u +%T))"
 finish_tidy
 trap - EXIT

@@ -34,11 +34,49 @@ Component Calendar(const std::string& name) {
   return cal;
 }
 
+// RFC 5545 § 3.1 folding of `text`'s content lines, done here: libical's
+// own folding put the fold between the CR and the LF of a line that ends
+// exactly at 75 octets ("…\r\r\n \n", a bare CR and LF; found by
+// tests/fuzz/fuzz_ical: a resource name of the wrong length was enough).
+// Its folds are undone first — removing every "\r\n " also mends that
+// case — then each line is folded at 75 octets, never inside a UTF-8
+// character.
+std::string Refold(std::string text) {
+  std::string unfolded;
+  unfolded.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text.compare(i, 3, "\r\n ") == 0) {
+      i += 2;
+      continue;
+    }
+    unfolded.push_back(text[i]);
+  }
+  std::string out;
+  out.reserve(unfolded.size() + unfolded.size() / 64);
+  std::size_t start = 0;
+  while (start < unfolded.size()) {
+    std::size_t end = unfolded.find("\r\n", start);
+    if (end == std::string::npos) end = unfolded.size();
+    std::size_t width = 75;  // octets of the first line; 74 after the space
+    std::size_t at = start;
+    while (end - at > width) {
+      std::size_t cut = at + width;
+      while (cut > at + 1 && (static_cast<unsigned char>(unfolded[cut]) & 0xC0) == 0x80) --cut;
+      out.append(unfolded, at, cut - at).append("\r\n ");
+      at = cut;
+      width = 74;
+    }
+    out.append(unfolded, at, end - at).append("\r\n");
+    start = end + 2;
+  }
+  return out;
+}
+
 std::string Text(const Component& cal) {
   char* raw = icalcomponent_as_ical_string_r(cal.get());
   std::string out(raw == nullptr ? "" : raw);
   std::free(raw);  // NOLINT: libical hands out malloc'ed strings
-  return out;
+  return Refold(std::move(out));
 }
 
 }  // namespace

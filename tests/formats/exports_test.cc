@@ -150,5 +150,44 @@ TEST(BookingIcsTest, CancelledBookingIsACancelledEventWithItsSequence) {
   EXPECT_NE(ics.find("STATUS:CANCELLED"), std::string::npos) << ics;
 }
 
+// libical put the fold of a line that ends exactly at 75 octets between its
+// CR and LF (found by tests/fuzz/fuzz_ical). Every length of a name, in
+// ASCII and in umlauts: CRLF only, lines of at most 75 octets, no fold inside
+// a character, and the name whole once unfolded.
+TEST(BookingIcsTest, LinesAreFoldedAt75OctetsWhateverTheLengthOfANameIs) {
+  const IcsBooking b{"bk_0123456789abcdef0123",
+                     "B-2026-000042",
+                     {*ParseRfc3339("2026-12-12T17:00:00Z"), *ParseRfc3339("2026-12-12T21:30:00Z")},
+                     1,
+                     false};
+  for (const std::string unit : {"x", "Ä", "€"}) {
+    for (int n = 1; n <= 160; ++n) {
+      std::string name;
+      for (int i = 0; i < n; ++i) name += unit;
+      for (const std::string& ics : {BookingIcs(TenantId("stadt"), name, "Saal", b, 0),
+                                     BookingIcs(TenantId("stadt"), "Stadt", name, b, 0),
+                                     BusyFeedIcs(TenantId("stadt"), name, {{b.range, BookingId(b.id)}}, 0)}) {
+        std::string unfolded;
+        for (std::size_t at = 0; at < ics.size();) {
+          const std::size_t crlf = ics.find("\r\n", at);
+          ASSERT_NE(crlf, std::string::npos) << "the text ends without CRLF: " << unit << " × " << n;
+          const std::string line = ics.substr(at, crlf - at);
+          EXPECT_LE(line.size(), 75U) << line;
+          EXPECT_EQ(line.find_first_of("\r\n"), std::string::npos) << unit << " × " << n << ": " << line;
+          if (line.starts_with(" ")) {
+            EXPECT_NE(static_cast<unsigned char>(line[1]) & 0xC0, 0x80)
+                << "a fold inside a character: " << line;
+            unfolded += line.substr(1);
+          } else {
+            unfolded += "\n" + line;
+          }
+          at = crlf + 2;
+        }
+        EXPECT_NE(unfolded.find(name), std::string::npos) << unit << " × " << n;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace saalbuch::formats

@@ -96,10 +96,10 @@ struct Hop {
   std::string host;
 };
 
-std::vector<Hop> HopsOf(const Request& req) {
+std::vector<Hop> HopsOf(const Request& req, ForwardedHeader header) {
   std::vector<Hop> hops;
-  const std::string forwarded = Joined(req, "Forwarded");
-  if (!forwarded.empty()) {
+  if (header == ForwardedHeader::kForwarded) {
+    const std::string forwarded = Joined(req, "Forwarded");
     for (std::string_view element : Split(forwarded, ',')) {
       Hop hop;
       for (std::string_view pair : Split(element, ';')) {
@@ -113,6 +113,7 @@ std::vector<Hop> HopsOf(const Request& req) {
       }
       hops.push_back(std::move(hop));
     }
+    if (hops.empty()) hops.push_back({});
     return hops;
   }
   const std::string chain = Joined(req, "X-Forwarded-For");
@@ -140,8 +141,9 @@ ip::address Unmapped(const ip::address& address) {
   return address;
 }
 
-TrustedProxies TrustedProxies::Parse(std::string_view list) {
+TrustedProxies TrustedProxies::Parse(std::string_view list, ForwardedHeader header) {
   TrustedProxies out;
+  out.header_ = header;
   for (std::string_view entry : Split(list, ',')) {
     if (entry.empty()) continue;
     const std::size_t slash = entry.find('/');
@@ -202,7 +204,7 @@ ClientView ClientOf(const TrustedProxies& trusted, const std::string& peer, cons
   auto peer_address = ParseAddress(peer);
   if (!peer_address || !trusted.Contains(*peer_address)) return view;
   view.proxied = true;
-  const std::vector<Hop> hops = HopsOf(req);
+  const std::vector<Hop> hops = HopsOf(req, trusted.header());
   // The nearest proxy's account of the request.
   if (hops.back().proto == "https" || hops.back().proto == "http") view.scheme = hops.back().proto;
   std::string host = hops.back().host;

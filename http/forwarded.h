@@ -3,8 +3,11 @@
 // Municipal deployments terminate TLS in a proxy (nginx, HAProxy, Apache)
 // in front of saalbuchd, so every connection comes from the proxy. Only
 // when the connection's peer is a trusted proxy are the proxy's headers
-// believed: `Forwarded` (RFC 7239) or, without it, `X-Forwarded-For`,
-// `X-Forwarded-Proto` and `X-Forwarded-Host`. From any other peer they are
+// believed, and only the family the proxy writes (--forwarded-header):
+// `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` (the
+// default, what nginx, HAProxy and Apache set), or `Forwarded` (RFC 7239).
+// The other family is ignored: a proxy passes through what a client sent
+// in a header it does not write itself. From any other peer both are
 // ignored, so that a client cannot choose the address it is counted under.
 //
 // The client is the rightmost address of the forwarding chain that is not
@@ -27,13 +30,17 @@
 
 namespace saalbuch::http {
 
+// The headers the trusted proxies write.
+enum class ForwardedHeader { kXForwarded, kForwarded };
+
 class TrustedProxies {
  public:
   TrustedProxies() = default;
   // A comma-separated list of addresses, each with an optional prefix
   // length: "127.0.0.1, 10.0.0.0/8, fd00::/8". Throws std::invalid_argument
   // naming the entry that is not one. An empty list trusts no peer.
-  static TrustedProxies Parse(std::string_view list);
+  static TrustedProxies Parse(std::string_view list, ForwardedHeader header = ForwardedHeader::kXForwarded);
+  ForwardedHeader header() const { return header_; }
 
   bool Contains(const boost::asio::ip::address& address) const;
   bool Contains(std::string_view address) const;
@@ -46,6 +53,7 @@ class TrustedProxies {
     bool v4;
   };
   std::vector<Net> nets_;
+  ForwardedHeader header_ = ForwardedHeader::kXForwarded;
 };
 
 struct ClientView {

@@ -62,6 +62,7 @@ struct Config {
   std::string log_level = "info";
   std::string log_format = "text";
   std::string trusted_proxies;
+  std::string forwarded_header = "x-forwarded-for";
   std::string smtp_url;
   std::string smtp_from = "Saalbuch <noreply@saalbuch.invalid>";
   bool smtp_starttls = false;
@@ -446,6 +447,14 @@ int main(int argc, char** argv) {
                  "client (comma-separated addresses or CIDR ranges, e.g. 127.0.0.1,10.0.0.0/8); from any "
                  "other peer they are ignored. Empty: the peer is the client")
       ->envname("SAALBUCH_TRUSTED_PROXIES");
+  app.add_option(
+         "--forwarded-header", cfg.forwarded_header,
+         "Which headers the trusted proxies write: x-forwarded-for (with X-Forwarded-Proto and -Host; "
+         "nginx, HAProxy, Apache) or forwarded (RFC 7239). The other kind is ignored, since a proxy "
+         "passes on what a client sent in it")
+      ->envname("SAALBUCH_FORWARDED_HEADER")
+      ->check(CLI::IsMember({"x-forwarded-for", "forwarded"}))
+      ->capture_default_str();
   app.add_option("--checkpoint-every", cfg.checkpoint_every,
                  "Sign a checkpoint of a tenant's log every N records (and a tenant's first at once); 0: "
                  "sign none (an auditor's verify then vouches for no record)")
@@ -503,7 +512,9 @@ int main(int argc, char** argv) {
   http::SetUpLogging(cfg.log_format, cfg.log_level);
   http::TrustedProxies trusted_proxies;
   try {
-    trusted_proxies = http::TrustedProxies::Parse(cfg.trusted_proxies);
+    trusted_proxies = http::TrustedProxies::Parse(
+        cfg.trusted_proxies, cfg.forwarded_header == "forwarded" ? http::ForwardedHeader::kForwarded
+                                                                 : http::ForwardedHeader::kXForwarded);
   } catch (const std::invalid_argument& e) {
     std::cerr << "--trusted-proxies: " << e.what() << "\n";
     return 2;

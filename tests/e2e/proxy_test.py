@@ -214,6 +214,9 @@ def main():
         check(429 in codes, f"one citizen is throttled ({codes})")
         request(tls_port, "GET", "/v1/tenants/buergerhaus/resources", tls=tls, source="127.0.0.3",
                 headers={"X-Forwarded-For": "198.51.100.77", "X-Request-Id": "forged-xff-1"})
+        # nginx passes a client's own Forwarded header on untouched.
+        request(tls_port, "GET", "/v1/tenants/buergerhaus/resources", tls=tls, source="127.0.0.3",
+                headers={"Forwarded": "for=198.51.100.78;proto=https", "X-Request-Id": "forged-fwd-1"})
         status = request(tls_port, "GET", "/v1/tenants/buergerhaus/resources", tls=tls, source="127.0.0.4")[0]
         check(status == 200, f"another citizen is served meanwhile ({status})")
 
@@ -234,6 +237,8 @@ def main():
               "the access log names the throttled citizen's address")
         check(any("id=forged-xff-1 " in l and "client=127.0.0.3 " in l for l in lines),
               "a forged X-Forwarded-For through the proxy is counted under the real address")
+        check(any("id=forged-fwd-1 " in l and "client=127.0.0.3 " in l for l in lines),
+              "a client's own Forwarded header through the proxy is ignored")
         check(not any("client=198.51.100." in l for l in lines), "no forged address in the access log")
         check(booking.get("manage_token", "x") not in log and "erika" not in log.lower(),
               "neither the manage token nor the contact is in the log")

@@ -92,8 +92,33 @@ TEST(ClientOfTest, ATrustedProxyNamesTheRightmostAddressItDoesNotTrust) {
   EXPECT_EQ(view.host, "");
 }
 
-TEST(ClientOfTest, ForwardedOfRfc7239WinsOverTheXHeaders) {
-  const auto trusted = TrustedProxies::Parse("127.0.0.1");
+// A proxy passes on what a client sent in a header it does not write
+// itself: only the kind it writes is read.
+TEST(ClientOfTest, OnlyTheKindOfHeaderTheProxyWritesIsRead) {
+  const auto x = TrustedProxies::Parse("127.0.0.1");
+  auto view = ClientOf(x, "127.0.0.1",
+                       With({{"Forwarded", "for=6.6.6.6;proto=https;host=evil.example"},
+                             {"X-Forwarded-For", "198.51.100.20"},
+                             {"Host", "buchen.example"}}));
+  EXPECT_EQ(view.address, "198.51.100.20");
+  EXPECT_EQ(view.scheme, "http");
+  EXPECT_EQ(view.host, "buchen.example");
+  const auto rfc = TrustedProxies::Parse("127.0.0.1", ForwardedHeader::kForwarded);
+  view = ClientOf(rfc, "127.0.0.1",
+                  With({{"Forwarded", "for=198.51.100.21"},
+                        {"X-Forwarded-For", "6.6.6.6"},
+                        {"X-Forwarded-Proto", "https"},
+                        {"X-Forwarded-Host", "evil.example"},
+                        {"Host", "buchen.example"}}));
+  EXPECT_EQ(view.address, "198.51.100.21");
+  EXPECT_EQ(view.scheme, "http");
+  EXPECT_EQ(view.host, "buchen.example");
+  // Nothing of the kind it writes: the proxy itself.
+  EXPECT_EQ(ClientOf(rfc, "127.0.0.1", With({{"X-Forwarded-For", "6.6.6.6"}})).address, "127.0.0.1");
+}
+
+TEST(ClientOfTest, ForwardedOfRfc7239) {
+  const auto trusted = TrustedProxies::Parse("127.0.0.1", ForwardedHeader::kForwarded);
   auto view = ClientOf(trusted, "127.0.0.1",
                        With({{"Forwarded", R"(for="[2001:db8:cafe::17]:4711";proto=https;host=saal.example)"},
                              {"X-Forwarded-For", "198.51.100.99"}}));

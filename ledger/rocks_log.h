@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -51,7 +52,8 @@ class RocksLog final : public Log {
   Result<AppendResult> Write(const TenantId& tenant, std::vector<EventDraft> drafts,
                              const std::vector<IdempotencyRecord>& idempotency, bool sync);
   // Brings the database out of RocksDB's stopped state after a failed
-  // write; ok at once when it is not stopped.
+  // write; ok at once when it is not stopped. Every failure path calls it,
+  // so it also counts the failures Sync() must know of.
   Status Resume();
 
   Database* db_;
@@ -61,6 +63,8 @@ class RocksLog final : public Log {
   std::mutex sync_mu_;                     // serialises Sync()
   bool sync_broken_ = false;               // guarded by sync_mu_: a sync failed, the next one flushes instead
   std::atomic<bool> write_failed_{false};  // set by Resume(): a write has failed since open
+  std::atomic<std::uint64_t> failures_{0};  // counted by Resume()
+  std::uint64_t failures_synced_ = 0;       // guarded by sync_mu_: those Sync() has dealt with
 };
 
 }  // namespace saalbuch::ledger

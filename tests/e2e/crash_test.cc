@@ -1,10 +1,19 @@
-// Invariants 6 and 9 under kill -9, many times over: the real saalbuchd runs
-// on one data directory while client threads send commands of several kinds
+// Invariants 6 and 9 under crashes, many times over: the server runs on one
+// data directory while client threads send commands of several kinds
 // (resources — two events in one command —, bookings, cancellations, each
-// with an Idempotency-Key), and is killed with SIGKILL at a random moment,
-// round after round. After each kill:
+// with an Idempotency-Key), and crashes at a random moment, round after
+// round. Two kinds of crash:
 //
-//   * saalbuch-replay verify passes on exactly what the kill left;
+//   * kill -9 of the real saalbuchd: what the process wrote survives in the
+//     page cache, synced or not;
+//   * power loss: the server's parts run in this process over a file system
+//     that keeps only what was synced (tests/support/power_loss_fs.h); the
+//     next round runs on exactly that, unsynced file ends and unsynced
+//     directory entries gone.
+//
+// After each crash:
+//
+//   * saalbuch-replay verify passes on exactly what the crash left;
 //   * after the restart, every command a client got a 2xx for is in the log
 //     and visible through the API (a cancelled booking reads "cancelled");
 //   * every command without a reply, retried with its Idempotency-Key, has
@@ -14,16 +23,19 @@
 //     are contiguous, every command's events are consecutive and complete
 //     (no resource without its rules).
 //
-// The server stores a write-model snapshot every 10 records, so kills land
-// during and between snapshot writes and every restart starts from a
-// snapshot plus the log after it.
+// The server stores a write-model snapshot every 10 records, so crashes land
+// during and between snapshot writes and restarts start from a snapshot
+// plus the log after it.
 //
-// The run is bounded by rounds and by time. Its random choices come from a
-// seed printed at the start; SAALBUCH_CRASH_SEED repeats them (the kill
+// The runs are bounded by rounds and by time. Their random choices come from
+// a seed printed at the start; SAALBUCH_CRASH_SEED repeats them (the crash
 // moments are wall-clock, so a rerun is similar, not identical).
-// SAALBUCH_CRASH_ROUNDS and SAALBUCH_CRASH_SECONDS change the bounds.
+// SAALBUCH_CRASH_ROUNDS and SAALBUCH_CRASH_SECONDS change the bounds of each
+// test.
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -35,12 +47,16 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/time.h"
+#include "ledger/database.h"
+#include "ledger/rocks_log.h"
 #include "tests/e2e/harness.h"
+#include "tests/support/power_loss_fs.h"
 
 namespace saalbuch::e2e {
 namespace {
@@ -86,8 +102,157 @@ struct Model {
   std::vector<std::vector<std::string>> owned = std::vector<std::vector<std::string>>(kClients);
   std::vector<Command> unanswered;
   std::vector<std::string> fresh_bookings, fresh_resources;  // acknowledged since the last check
-  int slot = 0;                                              // every booking gets its own slot
+  bool crashed = false;  // set with the crash: no later answer counts as acknowledged
+  int slot = 0;          // every booking gets its own slot
   int acknowledged = 0, retried = 0, replayed = 0;
+};
+
+// What crashes, round after round, on the data directory `data`.
+class Victim {
+ public:
+  virtual ~Victim() = default;
+  virtual void Start() = 0;
+  virtual int port() const = 0;
+  // The crash, called with the model locked: no answer after it counts.
+  virtual void Crash() = 0;
+  // After the clients stopped: what the crash left becomes `data`.
+  virtual void Settle() {}
+  // What saalbuch-replay verify needs besides --data.
+  std::vector<std::string> verify_options;
+};
+
+// The real saalbuchd, killed with SIGKILL: the page cache survives.
+class KillNine final : public Victim {
+ public:
+  explicit KillNine(const std::filesystem::path& data)
+      : server(data,
+               {"--public-booking-rate", "100000", "--rate-limit", "100000", "--snapshot-every", "10"}) {}
+  void Start() override { server.Start(); }
+  int port() const override { return server.port(); }
+  void Crash() override { server.Kill(); }
+  Server server;
+};
+
+// The server's parts in a child process over a PowerLossFs
+// (tests/support/power_loss_fs.h). The crash cuts the power: the child
+// writes what the disk held into an image, unsynced writes gone, and ends
+// at once with _exit, the file system still locked, so that nothing
+// happens after the cut. The next round runs on the image.
+class PowerLoss final : public Victim {
+ public:
+  explicit PowerLoss(std::filesystem::path dir) : dir_(std::move(dir)) {
+    // The in-process server signs no checkpoints.
+    verify_options = {"--checkpoint-every", "1000000000", "--checkpoint-interval", "31622400"};
+  }
+  ~PowerLoss() override { Stop(); }
+  PowerLoss(const PowerLoss&) = delete;
+  PowerLoss& operator=(const PowerLoss&) = delete;
+
+  void Start() override {
+    int to_child[2];
+    int from_child[2];
+    ASSERT_EQ(pipe(to_child), 0);
+    ASSERT_EQ(pipe(from_child), 0);
+    pid_ = fork();
+    ASSERT_GE(pid_, 0);
+    if (pid_ == 0) {
+      close(to_child[1]);
+      close(from_child[0]);
+      Child(to_child[0], from_child[1]);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    to_ = to_child[1];
+    from_ = from_child[0];
+    port_ = std::atoi(ReadLine(from_).c_str());
+    ASSERT_GT(port_, 0) << "the server did not start (its error is above)";
+  }
+  int port() const override { return port_; }
+  void Crash() override {
+    ASSERT_EQ(write(to_, "c", 1), 1);
+    std::istringstream cut(ReadLine(from_));
+    std::size_t files = 0, truncated = 0, dropped = 0;
+    cut >> files >> truncated >> dropped;
+    ASSERT_GT(files, 0u) << "no image was written";
+    files_cut += truncated + dropped;
+    End();
+  }
+  void Settle() override {
+    std::filesystem::remove_all(dir_ / "data");
+    std::filesystem::rename(dir_ / "image", dir_ / "data");
+    // Whether the restart will find a write-model snapshot to start from.
+    ledger::DatabaseOptions options;
+    options.read_only = true;
+    auto db = ledger::Database::Open((dir_ / "data" / "db").string(), options);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ledger::RocksLog log(db->get());
+    for (const auto& tenant : kTenants) {
+      auto seqs = log.SnapshotSeqs(TenantId(tenant));
+      ASSERT_TRUE(seqs.ok());
+      snapshots += seqs->empty() ? 0 : 1;
+    }
+  }
+  // A clean stop (as on SIGTERM), power on.
+  void Stop() {
+    if (pid_ <= 0) return;
+    EXPECT_EQ(write(to_, "q", 1), 1);
+    EXPECT_EQ(End(), 0);
+  }
+  std::size_t files_cut = 0;  // files whose unsynced end or entry the crashes threw away
+  int snapshots = 0;          // restarts of a tenant that found a snapshot
+
+ private:
+  [[noreturn]] void Child(int in, int out) {
+    int code = 0;
+    try {
+      testing_support::PowerLossEnv env(dir_ / "data" / "db");
+      auto server =
+          std::make_unique<InProcessServer>(dir_ / "data", env.env.get(), std::function<TimeUs()>{}, 10);
+      Send(out, std::to_string(server->port()) + "\n");
+      char c = 0;
+      if (read(in, &c, 1) == 1 && c == 'c') {
+        const auto cut = env.fs->CutPower(dir_ / "image" / "db");
+        Send(out, std::to_string(cut.files) + " " + std::to_string(cut.truncated) + " " +
+                      std::to_string(cut.dropped) + "\n");
+        _exit(0);
+      }
+      server.reset();
+    } catch (const std::exception& e) {
+      std::cerr << "power-loss child: " << e.what() << std::endl;
+      Send(out, "0\n");
+      code = 2;
+    }
+    _exit(code);
+  }
+  static void Send(int fd, const std::string& line) {
+    std::size_t done = 0;
+    while (done < line.size()) {
+      const ssize_t n = write(fd, line.data() + done, line.size() - done);
+      if (n <= 0) return;
+      done += static_cast<std::size_t>(n);
+    }
+  }
+  static std::string ReadLine(int fd) {
+    std::string line;
+    char c = 0;
+    while (read(fd, &c, 1) == 1 && c != '\n') line += c;
+    return line;
+  }
+  // Waits for the child; returns its exit status.
+  int End() {
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    close(to_);
+    close(from_);
+    pid_ = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+  std::filesystem::path dir_;
+  pid_t pid_ = 0;
+  int to_ = -1;
+  int from_ = -1;
+  int port_ = 0;
 };
 
 class CrashTest : public ::testing::Test {
@@ -203,16 +368,19 @@ class CrashTest : public ::testing::Test {
         Next(rng, client, round, n, &cmd);
       }
       HttpResult r;
+      bool answered = true;
       try {
         r = Send(port, cmd);
       } catch (const std::exception&) {
-        // No answer: the command may or may not have happened. The server
-        // is gone; the retry after the restart settles it.
-        std::lock_guard lock(model_.mu);
+        answered = false;
+      }
+      std::lock_guard lock(model_.mu);
+      if (!answered || model_.crashed) {
+        // No answer, or one that came after the crash: the command may or
+        // may not have happened. The retry after the restart settles it.
         model_.unanswered.push_back(std::move(cmd));
         return;
       }
-      std::lock_guard lock(model_.mu);
       if (r.status / 100 == 2) {
         Acknowledged(cmd, r);
       } else {
@@ -351,6 +519,79 @@ class CrashTest : public ::testing::Test {
     model_.fresh_resources.clear();
   }
 
+  // Rounds of load, each ended by a crash at a random moment; after each,
+  // what the crash left verifies, every unanswered command is retried and
+  // the logs hold exactly what the clients were told.
+  void Rounds(Victim& victim, const std::string& what) {
+    const auto t0 = Clock::now();
+    std::mt19937_64 rng(seed_);
+    ASSERT_NO_FATAL_FAILURE(victim.Start());
+    ASSERT_NO_FATAL_FAILURE(CreateTenants(victim.port()));
+
+    int round = 0;
+    for (; round < rounds_ && (round < 3 || Clock::now() - t0 < budget_); ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      // Mostly well into the load, sometimes right at its start.
+      const int delay_ms = rng() % 8 == 0 ? static_cast<int>(rng() % 20) : 20 + static_cast<int>(rng() % 400);
+      std::atomic<bool> stop{false};
+      std::vector<std::thread> clients;
+      clients.reserve(kClients);
+      const int port = victim.port();
+      for (int c = 0; c < kClients; ++c) {
+        clients.emplace_back([this, port, c, round, &stop] { Client(port, c, round, stop); });
+      }
+      // The random moment of the crash; nothing waits on this sleep.
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      {
+        std::lock_guard lock(model_.mu);
+        victim.Crash();
+        model_.crashed = true;
+      }
+      stop = true;
+      for (auto& t : clients) t.join();
+      ASSERT_FALSE(HasFailure());
+      ASSERT_NO_FATAL_FAILURE(victim.Settle());
+      model_.crashed = false;
+
+      // Exactly what the crash left verifies.
+      auto verify = Verify(victim);
+      ASSERT_EQ(verify.exit_code, 0) << verify.out;
+
+      ASSERT_NO_FATAL_FAILURE(victim.Start());
+      const std::size_t unanswered = model_.unanswered.size();
+      ASSERT_NO_FATAL_FAILURE(RetryUnanswered(victim.port()));
+      for (const auto& t : kTenants) ASSERT_NO_FATAL_FAILURE(CheckLog(victim.port(), t));
+      ASSERT_NO_FATAL_FAILURE(CheckVisible(victim.port()));
+      std::cout << "round " << round << ": " << what << " after " << delay_ms << " ms; "
+                << model_.acknowledged << " acknowledged so far, " << unanswered << " unanswered retried"
+                << std::endl;
+    }
+
+    const auto seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::cout << "crash test (" << what << "): " << round << " rounds in " << seconds << " s; "
+              << model_.acknowledged << " commands acknowledged (" << model_.bookings.size() << " bookings), "
+              << model_.retried << " retried after a " << what << ", " << model_.replayed
+              << " of them replayed; seed " << seed_ << std::endl;
+    RecordProperty("rounds", round);
+    EXPECT_GE(round, 3);
+    EXPECT_GT(model_.retried, 0) << "no " << what << " hit a command in flight";
+  }
+
+  // The data directory the last round left verifies, and its projections
+  // equal a replay of the log.
+  ToolResult Verify(const Victim& victim) {
+    std::vector<std::string> args = {"verify", "--data", data().string()};
+    args.insert(args.end(), victim.verify_options.begin(), victim.verify_options.end());
+    return Replay(args);
+  }
+
+  void CheckFinalDirectory(const Victim& victim) {
+    auto verify = Verify(victim);
+    EXPECT_EQ(verify.exit_code, 0) << verify.out;
+    auto diff = Replay({"diff", "--data", data().string()});
+    EXPECT_EQ(diff.exit_code, 0) << diff.out;
+  }
+
   std::filesystem::path dir_;
   std::uint64_t seed_ = 0;
   int rounds_ = 0;
@@ -361,68 +602,35 @@ class CrashTest : public ::testing::Test {
 
 TEST_F(CrashTest, KillNineAtRandomMomentsLosesNothingAcknowledgedAndLeavesNothingHalfDone) {
   SCOPED_TRACE("seed " + std::to_string(seed_) + " (SAALBUCH_CRASH_SEED); data kept in " + data().string());
-  const auto t0 = Clock::now();
-  std::mt19937_64 rng(seed_);
   // Write-model snapshots every 10 records, few enough that a slow machine
   // (which gets through fewer commands: 54 in 5 rounds under ASan on a
   // loaded CI machine) still restarts from one. Kills also land during and
   // between snapshot writes.
-  Server server(data(),
-                {"--public-booking-rate", "100000", "--rate-limit", "100000", "--snapshot-every", "10"});
-  server.Start();
-  ASSERT_NO_FATAL_FAILURE(CreateTenants(server.port()));
-
-  int round = 0;
-  for (; round < rounds_ && (round < 3 || Clock::now() - t0 < budget_); ++round) {
-    SCOPED_TRACE("round " + std::to_string(round));
-    // Mostly well into the load, sometimes right at its start.
-    const int delay_ms = rng() % 8 == 0 ? static_cast<int>(rng() % 20) : 20 + static_cast<int>(rng() % 400);
-    std::atomic<bool> stop{false};
-    std::vector<std::thread> clients;
-    clients.reserve(kClients);
-    const int port = server.port();
-    for (int c = 0; c < kClients; ++c) {
-      clients.emplace_back([this, port, c, round, &stop] { Client(port, c, round, stop); });
-    }
-    // The random moment of the kill; nothing waits on this sleep.
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    server.Kill();
-    stop = true;
-    for (auto& t : clients) t.join();
-    ASSERT_FALSE(HasFailure());
-
-    // Exactly what the kill left verifies.
-    auto verify = Replay({"verify", "--data", data().string()});
-    ASSERT_EQ(verify.exit_code, 0) << verify.out;
-
-    server.Start();
-    const std::size_t unanswered = model_.unanswered.size();
-    ASSERT_NO_FATAL_FAILURE(RetryUnanswered(server.port()));
-    for (const auto& t : kTenants) ASSERT_NO_FATAL_FAILURE(CheckLog(server.port(), t));
-    ASSERT_NO_FATAL_FAILURE(CheckVisible(server.port()));
-    std::cout << "round " << round << ": kill after " << delay_ms << " ms; " << model_.acknowledged
-              << " acknowledged so far, " << unanswered << " unanswered retried" << std::endl;
-  }
-
-  const auto seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  std::cout << "crash test: " << round << " rounds in " << seconds << " s; " << model_.acknowledged
-            << " commands acknowledged (" << model_.bookings.size() << " bookings), " << model_.retried
-            << " retried after a kill, " << model_.replayed << " of them replayed; seed " << seed_
-            << std::endl;
-  RecordProperty("rounds", round);
-  EXPECT_GE(round, 3);
-  EXPECT_GT(model_.retried, 0) << "no kill hit a command in flight";
-  EXPECT_EQ(server.Terminate(), 0);
-  auto verify = Replay({"verify", "--data", data().string()});
-  EXPECT_EQ(verify.exit_code, 0) << verify.out;
-  auto diff = Replay({"diff", "--data", data().string()});
-  EXPECT_EQ(diff.exit_code, 0) << diff.out;
+  KillNine victim(data());
+  ASSERT_NO_FATAL_FAILURE(Rounds(victim, "kill"));
+  EXPECT_EQ(victim.server.Terminate(), 0);
+  ASSERT_NO_FATAL_FAILURE(CheckFinalDirectory(victim));
   // The restarts did start from snapshots (the server's log says from which).
   std::ifstream err(data() / "saalbuchd.stderr");
   const std::string log((std::istreambuf_iterator<char>(err)), std::istreambuf_iterator<char>());
   EXPECT_NE(log.find("msg=\"write-model snapshot stored\""), std::string::npos);
   EXPECT_TRUE(std::regex_search(log, std::regex("msg=\"write model rebuilt\" tenant=\\S+ snapshot=[1-9]")))
       << "no restart loaded a snapshot";
+}
+
+TEST_F(CrashTest, PowerLossAtRandomMomentsLosesNothingAcknowledgedAndLeavesNothingHalfDone) {
+  SCOPED_TRACE("seed " + std::to_string(seed_) + " (SAALBUCH_CRASH_SEED); data kept in " + data().string());
+  PowerLoss victim(dir_);
+  ASSERT_NO_FATAL_FAILURE(Rounds(victim, "power loss"));
+  victim.Stop();
+  ASSERT_NO_FATAL_FAILURE(CheckFinalDirectory(victim));
+  // Something was lost each time: the power loss did cut unsynced data
+  // (writes the clients were never told of), so the test is not a kill -9
+  // in disguise.
+  std::cout << "power loss: " << victim.files_cut << " files lost their unsynced end or entry, "
+            << victim.snapshots << " tenant restarts found a snapshot" << std::endl;
+  EXPECT_GT(victim.files_cut, 0) << "no power loss found a file with unsynced content";
+  EXPECT_GT(victim.snapshots, 0) << "no restart had a write-model snapshot to start from";
 }
 
 }  // namespace

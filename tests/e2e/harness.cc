@@ -350,7 +350,7 @@ struct InProcessServer::Parts {
 };
 
 InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env* env,
-                                 std::function<TimeUs()> clock)
+                                 std::function<TimeUs()> clock, std::uint64_t snapshot_every)
     : parts_(std::make_unique<Parts>()) {
   Parts& p = *parts_;
   std::filesystem::create_directories(data);
@@ -363,6 +363,7 @@ InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env
   p.runner = std::make_unique<projections::Runner>(p.db.get(), p.log.get());
   commands::BusOptions bus_options;
   bus_options.clock = std::move(clock);
+  if (snapshot_every != 0) bus_options.snapshot_every = snapshot_every;
   bus_options.on_appended = [runner = p.runner.get()](const TenantId& t, Seq head) {
     runner->Notify(t, head);
   };

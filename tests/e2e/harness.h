@@ -86,8 +86,10 @@ class InProcessServer {
   // std::runtime_error when the database, the bus or the projections do not
   // start.
   // `clock` (empty: the system clock) is the command bus's: decisions see
-  // its time, as saalbuchd's see the wall clock.
-  InProcessServer(const std::filesystem::path& data, rocksdb::Env* env, std::function<TimeUs()> clock = {});
+  // its time, as saalbuchd's see the wall clock. `snapshot_every` is the
+  // bus's (--snapshot-every; 0: its default).
+  InProcessServer(const std::filesystem::path& data, rocksdb::Env* env, std::function<TimeUs()> clock = {},
+                  std::uint64_t snapshot_every = 0);
   ~InProcessServer();  // stops as saalbuchd does on SIGTERM, closes the database
   InProcessServer(const InProcessServer&) = delete;
   InProcessServer& operator=(const InProcessServer&) = delete;

@@ -205,6 +205,39 @@ TEST_F(WalFailureTest, WhileTheDiskStaysBrokenOthersAreRefusedUnpoisonedAndConti
   EXPECT_TRUE(Append(kA, "a-after-restart").ok());
 }
 
+// Group commit: appends go to the WAL unsynced, and Sync() makes them
+// durable. When a WAL write fails, RocksDB's writer of that file keeps the
+// error, and Debian's librocksdb aborted the process in an assertion on the
+// next sync of it (found by tests/e2e/crash_test.cc). A sync while the disk
+// stays broken fails instead; once it heals, syncs work again and what they
+// acknowledged survives a restart.
+TEST_F(WalFailureTest, ASyncAfterAFailedWalWriteFailsWhileTheDiskIsBrokenAndWorksOnceItHeals) {
+  Open(&env_);
+  MustAppend(kA, 2);
+  MustAppend(kB, 2);
+
+  env_.fail = true;
+  auto failed = log_->AppendDeferred(kA, OneResource("a-during-failure"), {});
+  ASSERT_FALSE(failed.ok());
+  Status sync = log_->Sync();
+  EXPECT_EQ(sync.code(), StatusCode::kIOError) << sync.ToString();
+  EXPECT_EQ(log_->Sync().code(), StatusCode::kIOError) << "a second try, disk still broken";
+
+  env_.fail = false;
+  EXPECT_TRUE(log_->Sync().ok());
+  auto b = log_->AppendDeferred(kB, OneResource("b-after-healing"), {{"b-idem-after", "reply"}});
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  Status synced = log_->Sync();
+  ASSERT_TRUE(synced.ok()) << synced.ToString();
+
+  Open(nullptr);
+  EXPECT_EQ(HeadOf(kA), 2u);
+  ExpectVerifies(kA);
+  EXPECT_EQ(HeadOf(kB), 3u);
+  EXPECT_TRUE(HasIdempotency(kB, "b-idem-after"));
+  ExpectVerifies(kB);
+}
+
 // A failed fsync may still have put the batch on disk. When the store cannot
 // recover before the process ends, a restart replays it from the WAL: the
 // unacknowledged append is then present, and whole.

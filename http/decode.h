@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "commands/model.h"
@@ -16,6 +17,15 @@
 #include "common/types.h"
 
 namespace saalbuch::http {
+
+// A parsed request target: path segments (percent-decoded; empty ones, as
+// in "a//b", dropped) and the query (percent-decoded; '+' stays '+', so
+// that "+02:00" offsets work unencoded; the last of a repeated key wins).
+struct Target {
+  std::vector<std::string> segments;
+  std::unordered_map<std::string, std::string> query;
+};
+Target ParseTarget(std::string_view target);
 
 // Whether a free-text field may break lines.
 enum class Lines {

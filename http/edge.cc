@@ -58,27 +58,6 @@ std::optional<BookingSubject> SubjectOf(const commands::Command& cmd) {
       cmd);
 }
 
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto hex = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    // '+' stays '+': RFC 3986 query strings, so that "+02:00" offsets work
-    // unencoded from curl.
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
-      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
-
 // The HTTP method as a metric label: a fixed set, so that clients cannot
 // create series at will.
 std::string MethodLabel(verb m) {
@@ -103,35 +82,6 @@ std::string MethodLabel(verb m) {
 }  // namespace
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-Target ParseTarget(std::string_view target) {
-  Target t;
-  auto q = target.find('?');
-  std::string_view path = target.substr(0, q);
-  std::size_t pos = 0;
-  while (pos < path.size()) {
-    auto next = path.find('/', pos);
-    if (next == std::string_view::npos) next = path.size();
-    if (next > pos) t.segments.push_back(PercentDecode(path.substr(pos, next - pos)));
-    pos = next + 1;
-  }
-  if (q != std::string_view::npos) {
-    std::string_view qs = target.substr(q + 1);
-    pos = 0;
-    while (pos < qs.size()) {
-      auto next = qs.find('&', pos);
-      if (next == std::string_view::npos) next = qs.size();
-      auto kv = qs.substr(pos, next - pos);
-      auto eq = kv.find('=');
-      if (!kv.empty()) {
-        t.query[PercentDecode(kv.substr(0, eq))] =
-            eq == std::string_view::npos ? "" : PercentDecode(kv.substr(eq + 1));
-      }
-      pos = next + 1;
-    }
-  }
-  return t;
-}
 
 double RateLimiter::Take(const std::string& key) {
   constexpr std::size_t kMaxClients = 100000;

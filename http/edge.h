@@ -46,13 +46,6 @@ namespace beast_http = boost::beast::http;
 
 struct WebAsset;
 
-// A parsed request target: path segments (percent-decoded) and the query.
-struct Target {
-  std::vector<std::string> segments;
-  std::unordered_map<std::string, std::string> query;
-};
-Target ParseTarget(std::string_view target);
-
 std::string_view SV(boost::beast::string_view v);
 // JSON for a reply body: compact, invalid UTF-8 replaced rather than thrown.
 std::string Dump(const nlohmann::json& j);

@@ -60,7 +60,9 @@ struct Record {
 
 // Decodes and verifies the FlatBuffers structure of an envelope; nullptr when
 // the bytes are not a well-formed Envelope, or its payload is missing or of
-// a type this schema does not know. The pointer aliases `bytes`.
+// a type this schema does not know. The pointer aliases `bytes`, which must
+// start 8-byte aligned, as a std::string's buffer does (FlatBuffers reads
+// its offsets in place).
 const schema::Envelope* DecodeEnvelope(std::string_view bytes);
 
 Sha256 ChainHash(const Sha256& prev, std::string_view record_bytes);

@@ -33,7 +33,9 @@
 // SAALBUCH_CRASH_ROUNDS and SAALBUCH_CRASH_SECONDS change the bounds of each
 // test.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,7 +136,9 @@ class KillNine final : public Victim {
 };
 
 // The server's parts in a child process over a PowerLossFs
-// (tests/support/power_loss_fs.h). The crash cuts the power: the child
+// (tests/support/power_loss_fs.h): this test program again, running only
+// PowerLossChild.DISABLED_Serve (exec'd, not forked: RocksDB's background
+// threads do not survive a fork). The crash cuts the power: the child
 // writes what the disk held into an image, unsynced writes gone, and ends
 // at once with _exit, the file system still locked, so that nothing
 // happens after the cut. The next round runs on the image.
@@ -153,19 +157,32 @@ class PowerLoss final : public Victim {
     int from_child[2];
     ASSERT_EQ(pipe(to_child), 0);
     ASSERT_EQ(pipe(from_child), 0);
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      close(to_child[1]);
-      close(from_child[0]);
-      Child(to_child[0], from_child[1]);
-    }
+    // Only the child's ends are inherited.
+    fcntl(to_child[1], F_SETFD, FD_CLOEXEC);
+    fcntl(from_child[0], F_SETFD, FD_CLOEXEC);
+    std::vector<std::string> args = {std::filesystem::read_symlink("/proc/self/exe").string(),
+                                     "--gtest_filter=PowerLossChild.DISABLED_Serve",
+                                     "--gtest_also_run_disabled_tests"};
+    std::vector<std::string> vars = {"SAALBUCH_POWER_LOSS_DIR=" + dir_.string(),
+                                     "SAALBUCH_POWER_LOSS_IN=" + std::to_string(to_child[0]),
+                                     "SAALBUCH_POWER_LOSS_OUT=" + std::to_string(from_child[1])};
+    for (char** e = environ; *e != nullptr; ++e) vars.emplace_back(*e);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+    ASSERT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), envp.data()), 0);
     close(to_child[0]);
     close(from_child[1]);
     to_ = to_child[1];
     from_ = from_child[0];
-    port_ = std::atoi(ReadLine(from_).c_str());
+    std::istringstream started(ReadLine(from_));
+    int tenants_with_snapshot = 0;
+    started >> port_ >> tenants_with_snapshot;
     ASSERT_GT(port_, 0) << "the server did not start (its error is above)";
+    snapshots += tenants_with_snapshot;
   }
   int port() const override { return port_; }
   void Crash() override {
@@ -180,17 +197,6 @@ class PowerLoss final : public Victim {
   void Settle() override {
     std::filesystem::remove_all(dir_ / "data");
     std::filesystem::rename(dir_ / "image", dir_ / "data");
-    // Whether the restart will find a write-model snapshot to start from.
-    ledger::DatabaseOptions options;
-    options.read_only = true;
-    auto db = ledger::Database::Open((dir_ / "data" / "db").string(), options);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    ledger::RocksLog log(db->get());
-    for (const auto& tenant : kTenants) {
-      auto seqs = log.SnapshotSeqs(TenantId(tenant));
-      ASSERT_TRUE(seqs.ok());
-      snapshots += seqs->empty() ? 0 : 1;
-    }
   }
   // A clean stop (as on SIGTERM), power on.
   void Stop() {
@@ -199,19 +205,21 @@ class PowerLoss final : public Victim {
     EXPECT_EQ(End(), 0);
   }
   std::size_t files_cut = 0;  // files whose unsynced end or entry the crashes threw away
-  int snapshots = 0;          // restarts of a tenant that found a snapshot
+  int snapshots = 0;          // starts of a tenant that found a write-model snapshot
 
- private:
-  [[noreturn]] void Child(int in, int out) {
+  // The child's side. Reports "port tenants-with-a-snapshot", then waits
+  // for "c" (cut the power) or "q" (stop cleanly).
+  [[noreturn]] static void Serve(const std::filesystem::path& dir, int in, int out) {
     int code = 0;
     try {
-      testing_support::PowerLossEnv env(dir_ / "data" / "db");
+      const int with_snapshot = TenantsWithSnapshot(dir / "data" / "db");
+      testing_support::PowerLossEnv env(dir / "data" / "db");
       auto server =
-          std::make_unique<InProcessServer>(dir_ / "data", env.env.get(), std::function<TimeUs()>{}, 10);
-      Send(out, std::to_string(server->port()) + "\n");
+          std::make_unique<InProcessServer>(dir / "data", env.env.get(), std::function<TimeUs()>{}, 10);
+      Send(out, std::to_string(server->port()) + " " + std::to_string(with_snapshot) + "\n");
       char c = 0;
       if (read(in, &c, 1) == 1 && c == 'c') {
-        const auto cut = env.fs->CutPower(dir_ / "image" / "db");
+        const auto cut = env.fs->CutPower(dir / "image" / "db");
         Send(out, std::to_string(cut.files) + " " + std::to_string(cut.truncated) + " " +
                       std::to_string(cut.dropped) + "\n");
         _exit(0);
@@ -223,6 +231,22 @@ class PowerLoss final : public Victim {
       code = 2;
     }
     _exit(code);
+  }
+
+ private:
+  static int TenantsWithSnapshot(const std::filesystem::path& db_dir) {
+    if (!std::filesystem::exists(db_dir)) return 0;
+    ledger::DatabaseOptions options;
+    options.read_only = true;
+    auto db = ledger::Database::Open(db_dir.string(), options);
+    if (!db.ok()) throw std::runtime_error(db.status().ToString());
+    ledger::RocksLog log(db->get());
+    int n = 0;
+    for (const auto& tenant : kTenants) {
+      auto seqs = log.SnapshotSeqs(TenantId(tenant));
+      n += seqs.ok() && !seqs->empty() ? 1 : 0;
+    }
+    return n;
   }
   static void Send(int fd, const std::string& line) {
     std::size_t done = 0;
@@ -254,6 +278,16 @@ class PowerLoss final : public Victim {
   int from_ = -1;
   int port_ = 0;
 };
+
+// The child of PowerLoss, started by it with the directory and its pipes in
+// the environment; skipped otherwise.
+TEST(PowerLossChild, DISABLED_Serve) {
+  const char* dir = std::getenv("SAALBUCH_POWER_LOSS_DIR");
+  const char* in = std::getenv("SAALBUCH_POWER_LOSS_IN");
+  const char* out = std::getenv("SAALBUCH_POWER_LOSS_OUT");
+  if (dir == nullptr || in == nullptr || out == nullptr) GTEST_SKIP() << "started by PowerLoss only";
+  PowerLoss::Serve(dir, std::atoi(in), std::atoi(out));
+}
 
 class CrashTest : public ::testing::Test {
  protected:

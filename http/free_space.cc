@@ -1,7 +1,9 @@
 #include "http/free_space.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -9,10 +11,12 @@
 
 namespace saalbuch::http {
 
-FreeSpaceWatch::FreeSpaceWatch(std::filesystem::path dir, std::uint64_t reserve,
+FreeSpaceWatch::FreeSpaceWatch(std::filesystem::path dir, std::uint64_t reserve, std::uint64_t ballast,
                                prometheus::Registry& registry, std::chrono::milliseconds every)
     : dir_(std::move(dir)),
       reserve_(reserve),
+      ballast_(ballast),
+      ballast_path_(dir_ / "space-ballast"),
       every_(every),
       free_gauge_(prometheus::BuildGauge()
                       .Name("saalbuch_storage_free_bytes")
@@ -65,6 +69,7 @@ void FreeSpaceWatch::Sample() {
   free_.store(free, std::memory_order_relaxed);
   free_gauge_.Set(static_cast<double>(free));
   const bool low = free < reserve_;
+  Ballast(free, low);
   if (low_.exchange(low) != low) {
     low_gauge_.Set(low ? 1 : 0);
     if (low) {
@@ -77,6 +82,35 @@ void FreeSpaceWatch::Sample() {
                    dir_.string(), free, reserve_);
     }
   }
+}
+
+void FreeSpaceWatch::Ballast(std::uint64_t free, bool low) {
+  std::error_code ec;
+  const bool laid = std::filesystem::exists(ballast_path_, ec);
+  if (laid && (low || ballast_ == 0)) {
+    if (std::filesystem::remove(ballast_path_, ec)) {
+      spdlog::warn("msg=\"space ballast released\" file={} bytes={} free={}", ballast_path_.string(),
+                   ballast_, free);
+    } else {
+      spdlog::error("msg=\"space ballast not released\" file={} error=\"{}\"", ballast_path_.string(),
+                    ec.message());
+    }
+    return;
+  }
+  if (laid || ballast_ == 0 || low || free < reserve_ + ballast_) return;
+  // Laid under a temporary name and renamed, so that a ballast file is
+  // always whole.
+  const std::filesystem::path part = ballast_path_.string() + ".part";
+  const int fd = ::open(part.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int error = fd < 0 ? errno : ::posix_fallocate(fd, 0, static_cast<off_t>(ballast_));
+  if (fd >= 0) ::close(fd);
+  if (error == 0 && ::rename(part.c_str(), ballast_path_.c_str()) == 0) {
+    spdlog::info("msg=\"space ballast laid\" file={} bytes={}", ballast_path_.string(), ballast_);
+    return;
+  }
+  ::unlink(part.c_str());
+  spdlog::warn("msg=\"space ballast not laid\" file={} error=\"{}\"", ballast_path_.string(),
+               std::strerror(error != 0 ? error : errno));
 }
 
 }  // namespace saalbuch::http

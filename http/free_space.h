@@ -5,6 +5,13 @@
 // assertions) does not survive (README, "Disk full"). Queries are served
 // all along; commands are taken again by themselves once space returns.
 //
+// A ballast file in the data directory (--space-ballast-bytes, allocated
+// with fallocate) keeps room for RocksDB itself: it is released while less
+// than the reserve is free, so that the store's own work (flushes,
+// compactions, the projections catching up, a start on a full disk: RocksDB
+// writes a new WAL and MANIFEST at every open) still finds space, and laid
+// again once the reserve and the ballast fit.
+//
 // Thread-safe; the sampling runs on a thread of its own.
 #pragma once
 
@@ -23,9 +30,12 @@ namespace saalbuch::http {
 
 class FreeSpaceWatch {
  public:
-  // `reserve`: bytes that must stay free (0: never refuse). Samples once
-  // at once, so low() is right from the start.
-  FreeSpaceWatch(std::filesystem::path dir, std::uint64_t reserve, prometheus::Registry& registry,
+  // `reserve`: bytes that must stay free (0: never refuse). `ballast`:
+  // the size of the ballast file (0: none). Samples once at once, so low()
+  // is right from the start, and releases the ballast then when space is
+  // low: construct it before the store is opened.
+  FreeSpaceWatch(std::filesystem::path dir, std::uint64_t reserve, std::uint64_t ballast,
+                 prometheus::Registry& registry,
                  std::chrono::milliseconds every = std::chrono::milliseconds(250));
   ~FreeSpaceWatch();
   FreeSpaceWatch(const FreeSpaceWatch&) = delete;
@@ -40,9 +50,13 @@ class FreeSpaceWatch {
 
  private:
   void Sample();
+  // Lays or releases the ballast as the last sample says.
+  void Ballast(std::uint64_t free, bool low);
 
   const std::filesystem::path dir_;
   const std::uint64_t reserve_;
+  const std::uint64_t ballast_;
+  const std::filesystem::path ballast_path_;
   const std::chrono::milliseconds every_;
   prometheus::Gauge& free_gauge_;
   prometheus::Gauge& low_gauge_;

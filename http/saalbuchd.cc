@@ -54,6 +54,7 @@ struct Config {
   int query_threads = 2;
   std::uint64_t max_body_bytes = std::uint64_t{64} * 1024;
   std::uint64_t min_free_bytes = std::uint64_t{256} * 1024 * 1024;
+  std::uint64_t space_ballast_bytes = std::uint64_t{64} * 1024 * 1024;
   int max_connections = 1024;
   int max_connections_per_ip = 64;
   int request_timeout_s = 15;
@@ -408,6 +409,13 @@ int main(int argc, char** argv) {
                  "storage_unavailable (queries are served) and an error is logged; 0: no reserve")
       ->envname("SAALBUCH_MIN_FREE_BYTES")
       ->capture_default_str();
+  app.add_option(
+         "--space-ballast-bytes", cfg.space_ballast_bytes,
+         "Size of the ballast file <data>/space-ballast: released while less than --min-free-bytes is "
+         "free, so that the store still finds room for its own work and can start on a full disk; "
+         "laid again once the reserve and it fit; 0: none")
+      ->envname("SAALBUCH_SPACE_BALLAST_BYTES")
+      ->capture_default_str();
   app.add_option("--max-connections", cfg.max_connections, "Open connections; more get 503")
       ->envname("SAALBUCH_MAX_CONNECTIONS")
       ->check(CLI::Range(1, 100000))
@@ -551,10 +559,13 @@ int main(int argc, char** argv) {
     const int port = std::stoi(cfg.listen.substr(colon + 1));
     if (port < 0 || port > 65535) throw std::runtime_error("port out of range");
 
+    prometheus::Registry registry;
+    // Before the store opens: on a full disk it releases the ballast, so
+    // that RocksDB finds room for the files every open writes.
+    http::FreeSpaceWatch free_space(data, cfg.min_free_bytes, cfg.space_ballast_bytes, registry);
     auto db = ledger::Database::Open((data / "db").string(), {});
     if (!db.ok()) throw std::runtime_error(db.status().message());
     ledger::RocksLog log(db->get());
-    prometheus::Registry registry;
     prometheus::BuildGauge()
         .Name("saalbuch_build_info")
         .Help("The version and git revision saalbuchd was built from; always 1")
@@ -678,7 +689,6 @@ int main(int argc, char** argv) {
     api_options.version = VersionLine("saalbuchd");
     api_options.backups = backups.get();
     api_options.trusted_proxies = trusted_proxies;
-    http::FreeSpaceWatch free_space(data, cfg.min_free_bytes, registry);
     free_space.Start();
     api_options.free_space = &free_space;
     std::unique_ptr<integrations::PaymentProvider> provider;

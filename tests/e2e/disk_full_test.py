@@ -12,9 +12,12 @@ saalbuchd on it while bookings arrive:
 2. Without a reserve, RocksDB itself meets the full disk: the process stays
    up (it used to abort in Debian's librocksdb), queries are served, and
    once space returns the other tenants write again.
-3. Started on a full disk, it exits with a clear error instead of aborting;
-   once space is freed it starts, every acknowledged booking is there and
-   the chain verifies.
+3. Started on a full disk without a ballast file, it exits with a clear
+   error instead of aborting. With one (--space-ballast-bytes, laid while
+   space allowed), it releases the ballast, starts, serves queries and
+   refuses commands; once space is freed it takes commands again by itself
+   and lays the ballast again. Every acknowledged booking is there and the
+   chain verifies.
 
 Usage: disk_full_test.py SAALBUCHD SAALBUCH_REPLAY
 """
@@ -214,16 +217,44 @@ def main():
         check(server.stop() == 0, "a clean stop after the full disk")
         servers.remove(server)
 
-        # 3. Started on a full disk: a clear error, no abort; then a start.
+        # 3. Started on a full disk: without a ballast, a clear error and no
+        # abort; with one, a start that serves queries.
         fill(filler, 0)
-        server = Saalbuchd(data, log, ["--min-free-bytes", "0"])
+        server = Saalbuchd(data, log, ["--min-free-bytes", "0", "--space-ballast-bytes", "0"])
         code = server.proc.wait(timeout=30)
-        check(code == 1, f"on a full disk saalbuchd exits with 1, not a signal ({code})")
+        check(code == 1, f"on a full disk saalbuchd without a ballast exits with 1, not a signal ({code})")
         check("cannot start" in log_text(log) and "No space left" in log_text(log), "and says why")
         os.remove(filler)
-        server = Saalbuchd(data, log, [])
+        ballast = os.path.join(data, "space-ballast")
+        flags = ["--min-free-bytes", str(4 * MiB), "--space-ballast-bytes", str(4 * MiB)]
+        server = Saalbuchd(data, log, flags)
         servers.append(server)
         check(server.wait_ready(), "with space again it starts")
+        check(os.path.exists(ballast) and os.stat(ballast).st_blocks * 512 >= 4 * MiB,
+              "and lays a ballast file of 4 MiB")
+        check(oct(os.stat(ballast).st_mode & 0o777) == "0o600", "readable by saalbuchd only")
+        check(server.stop() == 0, "a clean stop")
+        servers.remove(server)
+        fill(filler, 0)
+        server = Saalbuchd(data, log, flags)
+        servers.append(server)
+        check(server.wait_ready(), "on a full disk with a ballast it starts")
+        check(not os.path.exists(ballast), "having released the ballast")
+        check("space ballast released" in log_text(log), "and says so")
+        check(server.call("GET", f"/v1/tenants/ort/bookings/{last}", key=admin)[0] == 200,
+              "it serves queries")
+        status, text, _ = bookings.book(server)
+        check(status == 503 and "disk_space_low" in text, f"and refuses commands ({status} {text[:160]})")
+        os.remove(filler)
+        deadline, status = time.time() + 15, 0
+        while time.time() < deadline and status != 201:
+            status = bookings.book(server)[0]
+            time.sleep(0.1)
+        check(status == 201, "once space is freed, bookings are taken again by themselves")
+        deadline = time.time() + 5
+        while time.time() < deadline and not os.path.exists(ballast):
+            time.sleep(0.1)
+        check(os.path.exists(ballast), "and the ballast is laid again")
         missing = [b for b in bookings.acknowledged
                    if server.call("GET", f"/v1/tenants/ort/bookings/{b}", key=admin)[0] != 200]
         check(not missing, f"all {len(bookings.acknowledged)} acknowledged bookings are there ({missing[:5]})")

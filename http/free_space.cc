@@ -27,7 +27,14 @@ FreeSpaceWatch::FreeSpaceWatch(std::filesystem::path dir, std::uint64_t reserve,
                      .Name("saalbuch_storage_low")
                      .Help("1 while less than --min-free-bytes is free: commands are refused (503)")
                      .Register(registry)
-                     .Add({})) {
+                     .Add({})),
+      ballast_gauge_(
+          prometheus::BuildGauge()
+              .Name("saalbuch_storage_ballast_bytes")
+              .Help("Bytes of the ballast file laid in the data directory (--space-ballast-bytes); "
+                    "0 while it is released")
+              .Register(registry)
+              .Add({})) {
   prometheus::BuildGauge()
       .Name("saalbuch_storage_reserve_bytes")
       .Help("The free space saalbuchd keeps (--min-free-bytes)")
@@ -87,8 +94,10 @@ void FreeSpaceWatch::Sample() {
 void FreeSpaceWatch::Ballast(std::uint64_t free, bool low) {
   std::error_code ec;
   const bool laid = std::filesystem::exists(ballast_path_, ec);
+  ballast_gauge_.Set(laid ? static_cast<double>(ballast_) : 0);
   if (laid && (low || ballast_ == 0)) {
     if (std::filesystem::remove(ballast_path_, ec)) {
+      ballast_gauge_.Set(0);
       spdlog::warn("msg=\"space ballast released\" file={} bytes={} free={}", ballast_path_.string(),
                    ballast_, free);
     } else {
@@ -105,6 +114,7 @@ void FreeSpaceWatch::Ballast(std::uint64_t free, bool low) {
   const int error = fd < 0 ? errno : ::posix_fallocate(fd, 0, static_cast<off_t>(ballast_));
   if (fd >= 0) ::close(fd);
   if (error == 0 && ::rename(part.c_str(), ballast_path_.c_str()) == 0) {
+    ballast_gauge_.Set(static_cast<double>(ballast_));
     spdlog::info("msg=\"space ballast laid\" file={} bytes={}", ballast_path_.string(), ballast_);
     return;
   }

@@ -60,6 +60,7 @@ class FreeSpaceWatch {
   const std::chrono::milliseconds every_;
   prometheus::Gauge& free_gauge_;
   prometheus::Gauge& low_gauge_;
+  prometheus::Gauge& ballast_gauge_;
   std::atomic<bool> low_{false};
   std::atomic<std::uint64_t> free_{0};
   std::mutex mu_;

@@ -233,6 +233,7 @@ def main():
         check(os.path.exists(ballast) and os.stat(ballast).st_blocks * 512 >= 4 * MiB,
               "and lays a ballast file of 4 MiB")
         check(oct(os.stat(ballast).st_mode & 0o777) == "0o600", "readable by saalbuchd only")
+        check(server.metric("saalbuch_storage_ballast_bytes") == 4 * MiB, "saalbuch_storage_ballast_bytes says so")
         check(server.stop() == 0, "a clean stop")
         servers.remove(server)
         fill(filler, 0)
@@ -241,6 +242,7 @@ def main():
         check(server.wait_ready(), "on a full disk with a ballast it starts")
         check(not os.path.exists(ballast), "having released the ballast")
         check("space ballast released" in log_text(log), "and says so")
+        check(server.metric("saalbuch_storage_ballast_bytes") == 0, "saalbuch_storage_ballast_bytes is 0")
         check(server.call("GET", f"/v1/tenants/ort/bookings/{last}", key=admin)[0] == 200,
               "it serves queries")
         status, text, _ = bookings.book(server)

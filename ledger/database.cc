@@ -150,6 +150,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
     // some families only (a head without its records).
     opts.atomic_flush = true;
   }
+  if (options.write_buffer_bytes != 0) opts.write_buffer_size = options.write_buffer_bytes;
   // A secondary must hold every table file open, so that files the primary
   // compacts away while we read stay readable (RocksDB's requirement).
   if (options.secondary) opts.max_open_files = -1;

@@ -9,6 +9,7 @@
 
 #include <rocksdb/db.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +39,10 @@ struct DatabaseOptions {
   // Create the directory and column families when missing. Ignored when
   // read_only or secondary.
   bool create_if_missing = true;
+  // Bytes of each column family's memtable before it is flushed to a table
+  // file (0: RocksDB's default, 64 MiB). Tests make it small, so that
+  // flushes, compactions and new WAL files happen under their load.
+  std::size_t write_buffer_bytes = 0;
   // Replaces RocksDB's environment (tests inject failing file systems).
   // Not owned; must outlive the Database. nullptr = the default Env.
   rocksdb::Env* env = nullptr;

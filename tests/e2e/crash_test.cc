@@ -214,8 +214,11 @@ class PowerLoss final : public Victim {
     try {
       const int with_snapshot = TenantsWithSnapshot(dir / "data" / "db");
       testing_support::PowerLossEnv env(dir / "data" / "db");
-      auto server =
-          std::make_unique<InProcessServer>(dir / "data", env.env.get(), std::function<TimeUs()>{}, 10);
+      // Memtables of 64 KiB: flushes, compactions and new WAL files (whose
+      // directory entries need a sync) happen under the load, not only at
+      // the next open.
+      auto server = std::make_unique<InProcessServer>(dir / "data", env.env.get(), std::function<TimeUs()>{},
+                                                      10, 64 * 1024);
       Send(out, std::to_string(server->port()) + " " + std::to_string(with_snapshot) + "\n");
       char c = 0;
       if (read(in, &c, 1) == 1 && c == 'c') {

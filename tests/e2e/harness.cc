@@ -350,12 +350,14 @@ struct InProcessServer::Parts {
 };
 
 InProcessServer::InProcessServer(const std::filesystem::path& data, rocksdb::Env* env,
-                                 std::function<TimeUs()> clock, std::uint64_t snapshot_every)
+                                 std::function<TimeUs()> clock, std::uint64_t snapshot_every,
+                                 std::size_t write_buffer_bytes)
     : parts_(std::make_unique<Parts>()) {
   Parts& p = *parts_;
   std::filesystem::create_directories(data);
   ledger::DatabaseOptions db_options;
   db_options.env = env;
+  db_options.write_buffer_bytes = write_buffer_bytes;
   auto db = ledger::Database::Open((data / "db").string(), db_options);
   if (!db.ok()) throw std::runtime_error(db.status().ToString());
   p.db = std::move(db).value();

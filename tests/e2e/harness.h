@@ -87,9 +87,10 @@ class InProcessServer {
   // start.
   // `clock` (empty: the system clock) is the command bus's: decisions see
   // its time, as saalbuchd's see the wall clock. `snapshot_every` is the
-  // bus's (--snapshot-every; 0: its default).
+  // bus's (--snapshot-every; 0: its default); `write_buffer_bytes` the
+  // store's (ledger::DatabaseOptions).
   InProcessServer(const std::filesystem::path& data, rocksdb::Env* env, std::function<TimeUs()> clock = {},
-                  std::uint64_t snapshot_every = 0);
+                  std::uint64_t snapshot_every = 0, std::size_t write_buffer_bytes = 0);
   ~InProcessServer();  // stops as saalbuchd does on SIGTERM, closes the database
   InProcessServer(const InProcessServer&) = delete;
   InProcessServer& operator=(const InProcessServer&) = delete;

@@ -321,17 +321,25 @@ class PowerLossFs final : public rocksdb::FileSystemWrapper {
     }
 
    private:
+    // The entries present when the sync began are durable once it returned.
+    // Syncs may overlap (a flush's and the WAL's): one that began earlier
+    // and returns later must not take back what a later one made durable.
     template <typename F>
     rocksdb::IOStatus Synced(F sync) {
       if (fs_ == nullptr) return sync();
       std::map<std::string, InodePtr> entries;
+      std::uint64_t ticket = 0;
       {
         std::lock_guard lock(fs_->mu_);
         entries = fs_->live_;
+        ticket = ++fs_->dir_syncs_begun_;
       }
       auto s = sync();
       std::lock_guard lock(fs_->mu_);
-      if (s.ok()) fs_->durable_ = std::move(entries);
+      if (s.ok() && ticket > fs_->dir_sync_applied_) {
+        fs_->durable_ = std::move(entries);
+        fs_->dir_sync_applied_ = ticket;
+      }
       return s;
     }
     PowerLossFs* fs_;
@@ -341,6 +349,8 @@ class PowerLossFs final : public rocksdb::FileSystemWrapper {
   const std::filesystem::path shadow_;
   std::mutex mu_;
   std::uint64_t next_id_ = 0;                // guarded by mu_
+  std::uint64_t dir_syncs_begun_ = 0;        // guarded by mu_
+  std::uint64_t dir_sync_applied_ = 0;       // guarded by mu_: the latest-begun sync applied so far
   std::map<std::string, InodePtr> live_;     // the directory now; guarded by mu_
   std::map<std::string, InodePtr> durable_;  // as of its last sync; guarded by mu_
 };

@@ -88,7 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::uint8_t flags = data[0];
   const auto records = Split(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1));
-  if (records.size() > 64) return 0;
+  if (records.empty() || records.size() > 64) return 0;
   std::string tenant = "t";
   // A copy: FlatBuffers reads need the alignment a std::string's buffer has
   // (as every record the store hands out), and the input's records have none.

@@ -136,6 +136,14 @@ class Bookings:
                 return status, text, headers
         return 201, "", {}
 
+    def until_taken(self, server, seconds=15):
+        """Books until one is taken (space was freed); returns the last status."""
+        deadline, status = time.time() + seconds, 0
+        while time.time() < deadline and status != 201:
+            status = self.book(server)[0]
+            time.sleep(0.1)
+        return status
+
 
 def fill(path, leave):
     """Writes a file that leaves about `leave` bytes free."""
@@ -189,11 +197,7 @@ def main():
         check(free is not None and free < 8 * MiB, f"saalbuch_storage_free_bytes is below it ({free})")
         check("free space below the reserve" in log_text(log), "an error line says so")
         os.remove(filler)
-        deadline, status = time.time() + 15, 0
-        while time.time() < deadline and status != 201:
-            status = bookings.book(server)[0]
-            time.sleep(0.1)
-        check(status == 201, "once space is freed, bookings are taken again by themselves")
+        check(bookings.until_taken(server) == 201, "once space is freed, bookings are taken again by themselves")
         check(server.metric("saalbuch_storage_low") == 0, "saalbuch_storage_low is 0 again")
         check(server.stop() == 0, "a clean stop")
         servers.remove(server)
@@ -248,11 +252,7 @@ def main():
         status, text, _ = bookings.book(server)
         check(status == 503 and "disk_space_low" in text, f"and refuses commands ({status} {text[:160]})")
         os.remove(filler)
-        deadline, status = time.time() + 15, 0
-        while time.time() < deadline and status != 201:
-            status = bookings.book(server)[0]
-            time.sleep(0.1)
-        check(status == 201, "once space is freed, bookings are taken again by themselves")
+        check(bookings.until_taken(server) == 201, "once space is freed, bookings are taken again by themselves")
         deadline = time.time() + 5
         while time.time() < deadline and not os.path.exists(ballast):
             time.sleep(0.1)

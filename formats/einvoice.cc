@@ -80,7 +80,10 @@ Status Check(const EInvoiceSeller& s, const EInvoiceBuyer& buyer, const Document
   for (const auto& [what, value] : required) {
     if (value->empty()) return Invalid(std::string("einvoice.") + what);
   }
-  if (buyer.name.empty()) return Invalid("the document names no buyer (BT-44): it has no customer");
+  if (buyer.name.empty())
+    return Invalid(
+        "the document names no buyer (BT-44): the invoice has no recipient, no customer and no booker's "
+        "name");
   if (d.lines->empty()) return Invalid("the document has no lines (BR-16)");
   std::int64_t net = 0, tax = 0, gross = 0;
   bool taxed = false, exempt = false, outside = false;

@@ -126,10 +126,14 @@ formats::CreditNote CreditNoteOf(const json& credit_note) {
 }
 
 // The buyer as the invoice names it: its recipient (name and address), or
-// else its customer in the seller's country.
+// else its customer, or else the booker by name (Edge::RevealContactName),
+// in the seller's country.
 formats::EInvoiceBuyer BuyerOf(const json& invoice) {
   const json r = invoice.value("recipient", json::object());
-  if (!r.contains("name")) return {invoice.value("customer", ""), "", ""};
+  if (!r.contains("name")) {
+    const std::string customer = invoice.value("customer", "");
+    return {customer.empty() ? invoice.value("contact_name", "") : customer, "", ""};
+  }
   return {r.value("name", ""),   r.value("leitweg_id", ""), r.value("country", "DE"),
           r.value("street", ""), r.value("postcode", ""),   r.value("city", "")};
 }

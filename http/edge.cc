@@ -767,6 +767,17 @@ void Edge::RevealRecipient(json& invoice, const TenantId& t) {
   invoice["recipient"] = OpenSealed(t, key, hex);
 }
 
+void Edge::RevealContactName(json& invoice, const TenantId& t) {
+  if (invoice.value("recipient", json::object()).contains("name") || !invoice.value("customer", "").empty()) {
+    return;
+  }
+  auto booking = projections::QueryBooking(runner.view(), t, BookingId(invoice.value("booking", "")));
+  if (!booking.ok()) return;
+  Reveal(booking->doc, t);
+  const json contact = booking->doc.value("contact", json::object());
+  if (contact.is_object() && !contact.value("name", "").empty()) invoice["contact_name"] = contact["name"];
+}
+
 void Edge::RevealBilling(json& customer, const TenantId& t) {
   auto sealed = customer.find("billing_sealed");
   if (sealed == customer.end()) return;

@@ -300,6 +300,10 @@ class Edge {
   // street, postcode, city, country}, or {"erased": true} once its key is
   // gone. Runs on a query thread.
   void RevealRecipient(nlohmann::json& invoice, const TenantId& t);
+  // For an invoice that names neither a recipient nor a customer: adds
+  // "contact_name", the booker's name from the booking's sealed contact
+  // (the buyer of its e-invoice), unless there is none or it was erased.
+  void RevealContactName(nlohmann::json& invoice, const TenantId& t);
   // The same for a customer document's billing profile ("billing").
   void RevealBilling(nlohmann::json& customer, const TenantId& t);
   // The JSON sealed under vault key `key` (hex `sealed_hex`), or {"erased":

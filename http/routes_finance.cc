@@ -265,7 +265,8 @@ void Edge::SendInvoice(const CallPtr& c, const std::string& id, bool pdf) {
 // The invoice as an EN 16931 e-invoice (CII), for the same callers as its PDF.
 void Edge::GetInvoiceEInvoice(const CallPtr& c) {
   const TenantId& t = c->tenant;
-  WithInvoice(c, c->params[0], [this, c, t](Seq p, const json& inv) {
+  WithInvoice(c, c->params[0], [this, c, t](Seq p, json inv) {
+    RevealContactName(inv, t);
     const json b = InvoicedBooking(*this, t, inv);
     SendEInvoice(c, p, t, inv.value("number", ""),
                  [&](const json& s, const date::time_zone* z) { return InvoiceCii(s, inv, b, z); });
@@ -281,7 +282,10 @@ void Edge::GetCreditNoteEInvoice(const CallPtr& c) {
     auto doc = projections::QueryFinanceDoc(runner.view(), t, 'c', number);
     if (!doc.ok()) return FromStatus(c, doc.status());
     auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', doc->value("invoice", ""));
-    if (inv.ok()) RevealRecipient(*inv, t);
+    if (inv.ok()) {
+      RevealRecipient(*inv, t);
+      RevealContactName(*inv, t);
+    }
     const json invoice = inv.ok() ? *inv : json();
     SendEInvoice(c, p, t, number,
                  [&](const json& s, const date::time_zone* z) { return CreditNoteCii(s, *doc, invoice, z); });

@@ -1,7 +1,8 @@
 // EN 16931 e-invoices end to end: the real saalbuchd serves a taxed
-// invoice, an exempt one and a credit note as CII XML, and the official
-// validator (../shared/validators/en16931) finds no fatal rule broken in
-// any of them (one call for the three files: each Java run costs seconds);
+// invoice, an exempt one, a citizen's (the booker by name is the buyer)
+// and a credit note as CII XML, and the official validation artefacts
+// (../shared/validators/en16931) find no fatal rule broken in any of them
+// (one run for all files: each Java run costs seconds);
 // what EN 16931 cannot express is a 422 naming the setting, never XML.
 
 #include <gtest/gtest.h>
@@ -163,21 +164,41 @@ TEST_F(EInvoiceHttpTest, TaxedExemptAndCreditNotePassTheOfficialRulesAndGapsAreN
   EXPECT_NE(cn_xml.body.find("<ram:IssuerAssignedID>" + number + "</ram:IssuerAssignedID>"),
             std::string::npos);
 
+  // A citizen's booking with a contact: the booker by name is the buyer.
+  const json citizen = Must("POST", "/bookings",
+                            {{"resource", "raum"},
+                             {"start", "2027-03-03T17:00:00Z"},
+                             {"end", "2027-03-03T18:00:00Z"},
+                             {"contact", {{"name", "Erika Mustermann"}, {"email", "erika@example.org"}}}},
+                            "");
+  const std::string citizen_inv = citizen["invoice"]["id"];
+  auto citizen_xml = Fetch("/invoices/" + citizen_inv + "/einvoice.xml", finance_);
+  ASSERT_EQ(citizen_xml.status, 200) << citizen_xml.body;
+  EXPECT_NE(citizen_xml.body.find("<ram:Name>Erika Mustermann</ram:Name>"), std::string::npos)
+      << citizen_xml.body;
+
   std::vector<std::string> files;
-  for (const auto& [name, body] :
-       {std::pair{"taxed.xml", &xml.body}, {"exempt.xml", &exempt_xml.body}, {"credit.xml", &cn_xml.body}}) {
+  for (const auto& [name, body] : {std::pair{"taxed.xml", &xml.body},
+                                   {"exempt.xml", &exempt_xml.body},
+                                   {"credit.xml", &cn_xml.body},
+                                   {"citizen.xml", &citizen_xml.body}}) {
     files.push_back((dir_ / name).string());
     std::ofstream(files.back(), std::ios::binary) << *body;
   }
-  EXPECT_EQ(testing_support::ExpectValidEn16931(validator, files), 3);
+  EXPECT_EQ(testing_support::ExpectValidEn16931(validator, files), 4);
 
-  // A citizen's booking names no buyer.
+  // Once the booker is erased, or for a booking without any contact, the
+  // invoice names no buyer: a 422 saying so, no XML.
+  const std::string person = Fetch("/bookings/" + citizen["id"].get<std::string>(), staff_).json()["person"];
+  Must("POST", "/persons/" + person + "/erase", {{"reason", "Art. 17 DSGVO"}}, admin_);
   const json anon =
       Must("POST", "/bookings",
            {{"resource", "raum"}, {"start", "2027-03-04T17:00:00Z"}, {"end", "2027-03-04T18:00:00Z"}}, "");
-  auto no_buyer = Fetch("/invoices/" + anon["invoice"]["id"].get<std::string>() + "/einvoice.xml", finance_);
-  EXPECT_EQ(no_buyer.status, 422) << no_buyer.body;
-  EXPECT_NE(no_buyer.json()["detail"].get<std::string>().find("BT-44"), std::string::npos) << no_buyer.body;
+  for (const std::string& id : {citizen_inv, anon["invoice"]["id"].get<std::string>()}) {
+    auto no_buyer = Fetch("/invoices/" + id + "/einvoice.xml", finance_);
+    EXPECT_EQ(no_buyer.status, 422) << no_buyer.body;
+    EXPECT_NE(no_buyer.json()["detail"].get<std::string>().find("BT-44"), std::string::npos) << no_buyer.body;
+  }
   // Bad settings are refused at once.
   json bad = Settings(true);
   bad["einvoice"]["country"] = "Deutschland";

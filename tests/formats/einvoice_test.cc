@@ -1,5 +1,6 @@
 #include "formats/einvoice.h"
 
+#include <gtest/gtest-spi.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -134,6 +135,26 @@ TEST(EInvoiceTest, EveryKindOfDocumentPassesTheOfficialRules) {
   files.push_back(Write(dir, "credit.xml", cn_xml));
 
   EXPECT_EQ(testing_support::ExpectValidEn16931(validator, files), 4);
+
+  // The check can fail, and names what failed in which file: a total
+  // changed by hand breaks a business rule (BR-CO-15: the grand total is
+  // the net total plus the VAT), an unknown element the schema. The good
+  // file between them passes in the same run.
+  const std::string good = *InvoiceCii(issuer, taxed, {"TV Größingen e.V.", "", ""}, {}, Berlin());
+  std::string total_changed = good, unknown = good;
+  const std::string grand = "<ram:GrandTotalAmount>";
+  total_changed.insert(total_changed.find(grand) + grand.size(), "1");
+  unknown.replace(unknown.find("<ram:TypeCode>"), 14, "<ram:Kind>")
+      .replace(unknown.find("</ram:TypeCode>"), 15, "</ram:Kind>");
+  const std::vector<std::string> bad = {Write(dir, "total.xml", total_changed), files[0]};
+  int passed = -1;
+  EXPECT_NONFATAL_FAILURE(passed = testing_support::ExpectValidEn16931(validator, bad),
+                          "total.xml is not a valid EN 16931 invoice:\nfatal BR-CO-15");
+  EXPECT_EQ(passed, 1);
+  EXPECT_NONFATAL_FAILURE(
+      testing_support::ExpectValidEn16931(validator, {Write(dir, "unknown.xml", unknown)}),
+      "Element '{urn:un:unece:uncefact:data:standard:"
+      "ReusableAggregateBusinessInformationEntity:100}Kind': This element is not expected");
 
   // The figures are the recorded ones (what the PDF prints).
   ASSERT_TRUE(taxed_xml.ok());

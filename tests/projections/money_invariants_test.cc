@@ -45,15 +45,20 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
 #include <random>
 #include <set>
 #include <thread>
 
 #include "commands/bus.h"
+#include "common/crypto.h"
+#include "http/documents_view.h"
 #include "projections/keys_internal.h"
 #include "projections/runner.h"
 #include "tests/projections/projection_fixture.h"
+#include "tests/support/en16931.h"
+#include "tests/support/scratch_dir.h"
 
 namespace saalbuch::projections {
 namespace {
@@ -394,6 +399,75 @@ class MoneyInvariantsTest : public ProjectionFixture {
   std::atomic<int> serial_{0};
 };
 
+// A booker's contact and an invoice recipient as the HTTP layer would
+// seal them (http/routes_bookings.cc).
+std::string Contact(const std::string& tag) {
+  return json{{"name", "Person " + tag}, {"email", tag + "@example.org"}, {"language", "de"}}.dump();
+}
+std::string Address(const std::string& tag) {
+  return json{{"name", "Verein " + tag + " e. V."},
+              {"street", "Hauptstraße " + tag},
+              {"postcode", "79379"},
+              {"city", "Müllheim"},
+              {"country", "DE"}}
+      .dump();
+}
+
+// The seller of the e-invoices: with a USt-IdNr., or with Steuernummer
+// and another seller id only. Lines at 0 % are exempt (§ 4 Nr. 12 UStG).
+EInvoiceSettings Seller(bool vat_id) {
+  EInvoiceSettings s;
+  s.name = "Stadt Müllheim";
+  s.street = "Bismarckstraße 3";
+  s.postcode = "79379";
+  s.city = "Müllheim";
+  s.country = "DE";
+  s.vat_id = vat_id ? "DE123456789" : "";
+  s.tax_number = "12/345/67890";
+  s.seller_id = vat_id ? "" : "DE98ZZZ09999999999";
+  s.iban = "DE89370400440532013000";
+  s.bic = vat_id ? "COBADEFFXXX" : "";
+  s.account_holder = "Stadtkasse Müllheim";
+  s.tax_exempt_category = "E";
+  s.tax_exempt_reason = "Steuerfrei nach § 4 Nr. 12 UStG";
+  return s;
+}
+
+// An invoice document of the finance projection as the e-invoice routes
+// see it once Edge::RevealRecipient and Edge::RevealContactName have run:
+// the recipient opened, and for an invoice naming neither a recipient nor
+// a customer the booker's name. The plaintexts stand where the vault's
+// ciphertexts would.
+json Revealed(const KvView& view, json invoice) {
+  if (auto it = invoice.find("recipient_sealed"); it != invoice.end()) {
+    invoice["recipient"] = json::parse(FromHex(it->get<std::string>()).value_or("{}"));
+    invoice.erase("recipient_sealed");
+    invoice.erase("recipient_key");
+  }
+  if (!invoice.value("recipient", json::object()).contains("name") && invoice.value("customer", "").empty()) {
+    auto b = QueryBooking(view, kTenant, BookingId(invoice.value("booking", "")));
+    if (b.ok() && b->doc.contains("personal_sealed")) {
+      const json contact = json::parse(FromHex(b->doc["personal_sealed"].get<std::string>()).value_or("{}"));
+      invoice["contact_name"] = contact.value("name", "");
+    }
+  }
+  return invoice;
+}
+
+// All documents of one kind ('i' invoices, 'c' credit notes).
+std::vector<json> AllDocuments(const KvView& view, char kind) {
+  std::vector<json> out;
+  std::string cursor;
+  do {
+    auto page = QueryFinanceList(view, kTenant, kind, 500, cursor);
+    EXPECT_TRUE(page.ok()) << page.status().ToString();
+    if (!page.ok()) break;
+    for (const auto& d : (*page)["items"]) out.push_back(d);
+    cursor = (*page)["next_cursor"].is_string() ? (*page)["next_cursor"].get<std::string>() : "";
+  } while (!cursor.empty());
+  return out;
+}
+
 // Learns invoices, refunds and payments from a reply.
 void Learn(Known* k, const json& body) {
   auto invoice = [k](const json& inv) {
@@ -477,6 +551,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   // werkstatt has no tariff: free bookings mixed in.
   SetFinanceSettings fs;
   fs.settings.tiers = {{14 * kDay, 0}, {3 * kDay, 5000}, {kDay, 8000}};
+  fs.einvoice = Seller(true);
   Must(fs);
 
   const int kClients = 4;
@@ -551,11 +626,12 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           p.range = {start, end};
           p.manage_token = "sbm_b" + tag;
           if (p.resource.get() == "tablets") p.units = 1 + pick(4);
-          if (chance(60)) {
-            // The contact and the invoice recipient, sealed (opaque here).
+          if (chance(85)) {
+            // The contact and the invoice recipient; the vault would seal
+            // them, this test keeps the plaintexts (Decide never reads them).
             p.person = "p_b" + tag;
-            p.personal = "sealed contact " + tag;
-            p.recipient = "sealed address " + tag;
+            p.personal = Contact(tag);
+            if (chance(80)) p.recipient = Address(tag);
           }
           if (p.resource.get() != "tablets" && p.resource.get() != "werkstatt" && chance(40)) {
             p.addons = {{"beamer", 1u + pick(3)}};
@@ -572,8 +648,8 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
               p.units = 1;
               p.range.end = p.range.start + 15 * kUsPerMinute;
               p.person = "p_b" + tag;  // far above 250 €: its invoice names its recipient
-              p.personal = "sealed contact " + tag;
-              p.recipient = "sealed address " + tag;
+              p.personal = Contact(tag);
+              p.recipient = Address(tag);
             } else {
               p.units = chance(40) ? 100000 : chance(50) ? 1 : 1 + pick(100000);
               if (chance(60)) p.addons = {{"stuhl", chance(50) ? 100000u : 1u + pick(100000)}};
@@ -597,6 +673,10 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           s.first.resource = ResourceId(pick(2) ? "saal" : "halle");
           s.first.by_staff = chance(50);
           s.first.manage_token = "sbm_sr" + tag;
+          if (chance(50)) {
+            s.first.person = "p_sr" + tag;
+            s.first.personal = Contact(tag);
+          }
           s.rrule = "FREQ=WEEKLY;COUNT=3";
           s.skip_conflicts = true;
           for (int k = 0; k < 3; ++k) {
@@ -622,6 +702,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
           batch.emplace_back(t, "key:admin");
         } else if (what < 36) {
           SetFinanceSettings s;
+          s.einvoice = Seller(chance(50));
           s.settings.payment_terms_days = pick(30);
           if (chance(80)) {
             s.settings.tiers = {{(7 + pick(14)) * kDay, pick(2) * 1000},
@@ -913,6 +994,76 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   const auto live = Keys(runner_->view(), "stadt");
   EXPECT_TRUE(SameKeys(live, Keys(*replay, "stadt")));
   EXPECT_TRUE(SameKeys(live, Keys(checker.store(), "stadt")));
+
+  // Every invoice and credit note as the e-invoice its route serves
+  // (http/documents_view.h on the live projection), checked with the
+  // official EN 16931 artefacts. Only an invoice naming no recipient, no
+  // customer and no booker has no buyer: refused naming BT-44, never
+  // rendered.
+  const KvView& view = runner_->view();
+  auto settings = QueryFinanceSettings(view, kTenant);
+  ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+  const testing_support::ScratchDir dir;
+  std::vector<std::string> files;
+  std::map<std::string, json> invoices;
+  int no_buyer = 0, taxed = 0, exempt = 0, mixed = 0, partial_credit = 0, full_credit = 0, recipients = 0,
+      contact_buyers = 0;
+  auto file = [&](const std::string& name, const Result<std::string>& xml, const json& buyer_of) {
+    if (!xml.ok()) {
+      ++no_buyer;
+      EXPECT_NE(xml.status().message().find("BT-44"), std::string::npos)
+          << name << ": " << xml.status().ToString();
+      EXPECT_FALSE(buyer_of.value("recipient", json::object()).contains("name") ||
+                   !buyer_of.value("customer", "").empty() || !buyer_of.value("contact_name", "").empty())
+          << name << " has a buyer: " << buyer_of.dump();
+      return;
+    }
+    files.push_back(dir.Sub(name + ".xml"));
+    std::ofstream(files.back(), std::ios::binary) << *xml;
+  };
+  for (const json& doc : AllDocuments(view, 'i')) {
+    const json inv = invoices[doc.at("id")] = Revealed(view, doc);
+    std::set<int> rates;
+    for (const auto& l : inv.at("lines")) rates.insert(l.value("tax_rate_bp", 0));
+    taxed += *rates.rbegin() > 0;
+    exempt += rates.count(0);
+    mixed += rates.size() > 1;
+    recipients += inv.value("recipient", json::object()).contains("name");
+    contact_buyers += !inv.value("contact_name", "").empty();
+    auto booking = QueryFinanceBooking(view, kTenant, inv.value("booking", ""));
+    file(inv.value("number", ""), http::InvoiceCii(*settings, inv, booking.ok() ? *booking : json(), zone),
+         inv);
+  }
+  for (const json& cn : AllDocuments(view, 'c')) {
+    const json& inv = invoices[cn.value("invoice", "")];
+    (cn.value("gross", std::int64_t{0}) < inv.value("gross", std::int64_t{0}) ? partial_credit
+                                                                              : full_credit)++;
+    file(cn.value("number", ""), http::CreditNoteCii(*settings, cn, inv, zone), inv);
+  }
+  const std::string kinds = json{
+      {"documents", files.size()},
+      {"no_buyer", no_buyer},
+      {"taxed", taxed},
+      {"exempt", exempt},
+      {"mixed_rates", mixed},
+      {"with_recipient", recipients},
+      {"booker_as_buyer", contact_buyers},
+      {"partial_credit_notes", partial_credit},
+      {"full_credit_notes",
+       full_credit}}.dump();
+  std::printf("e-invoices: %s\n", kinds.c_str());
+  EXPECT_EQ(invoices.size(), static_cast<std::size_t>(checker.invoices_));
+  for (int n : {taxed, exempt, mixed, partial_credit, full_credit, recipients, contact_buyers}) {
+    EXPECT_GT(n, 0) << "every kind of document should occur: " << kinds;
+  }
+  EXPECT_LT(no_buyer * 4, checker.invoices_ + checker.credit_notes_) << kinds;
+  if (const std::string validator = testing_support::En16931Validator(); !validator.empty()) {
+    const int valid = testing_support::ExpectValidEn16931(validator, files);
+    EXPECT_EQ(valid, static_cast<int>(files.size()));
+    std::printf("e-invoices valid by EN 16931: %d of %zu\n", valid, files.size());
+  } else {
+    std::printf("e-invoices not validated: ../shared/validators/en16931 is absent\n");
+  }
 }
 
 }  // namespace

@@ -296,6 +296,20 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
     fs.settings.letterhead = {"Bürgerhaus Musterstadt", "Marktplatz 1, 12345 Musterstadt",
                               "Steuernummer 12/345/67890", "IBAN DE89 3704 0044 0532 0130 00"};
     fs.settings.kassenzeichen_prefix = "5.0100.";
+    // The seller of its e-invoices (EN 16931), as on the letterhead.
+    fs.einvoice = {.name = "Bürgerhaus Musterstadt",
+                   .street = "Marktplatz 1",
+                   .postcode = "12345",
+                   .city = "Musterstadt",
+                   .country = "DE",
+                   .vat_id = "DE123456789",
+                   .tax_number = "12/345/67890",
+                   .seller_id = "",
+                   .iban = "DE89370400440532013000",
+                   .bic = "COBADEFFXXX",
+                   .account_holder = "Stadtkasse Musterstadt",
+                   .tax_exempt_category = "E",
+                   .tax_exempt_reason = "Steuerfrei nach § 4 Nr. 12 UStG"};
     seed.emplace_back(std::move(fs));
     commands::SetTariff hall;
     hall.id = "saal-stunde";

@@ -561,6 +561,22 @@ await scenario("a hall over 250 €: the widget asks for the billing address, na
   });
   check(invoices.recipient.name === "Chor Harmonie e. V." && invoices.recipient.postcode === "12345" && invoices.gross === 30000,
     `the invoice names the recipient: ${JSON.stringify(invoices.recipient)}`);
+  // The manage page offers the invoice as an e-invoice too: the club is its
+  // buyer, and the official EN 16931 artefacts find nothing wrong with it.
+  const manage = await inWidget(page, "a[part~=manage]").getAttribute("href");
+  await page.goto(manage);
+  const xmlButton = page.locator("saalbuch-manage").getByRole("button", { name: `E-Rechnung ${invoices.number} (XML)` });
+  await xmlButton.waitFor();
+  await look(page, "manage-invoice-documents");
+  const [dl] = await Promise.all([page.waitForEvent("download"), xmlButton.click()]);
+  check(dl.suggestedFilename() === `${invoices.number}.xml`, `the file's name: ${dl.suggestedFilename()}`);
+  const xml = fs.readFileSync(await dl.path(), "utf8");
+  check(xml.includes("<rsm:CrossIndustryInvoice") && xml.includes("<ram:Name>Chor Harmonie e. V.</ram:Name>"), `the e-invoice names the club: ${xml.slice(0, 300)}`);
+  const validator = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../shared/validators/en16931/validate.sh");
+  if (fs.existsSync(validator)) {
+    const checked = spawnSync("sh", [validator, await dl.path()], { encoding: "utf8" });
+    check(checked.status === 0, `EN 16931 validation of the downloaded e-invoice:\n${checked.stdout}${checked.stderr}`);
+  }
   await page.context().close();
 });
 

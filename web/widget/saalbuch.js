@@ -167,6 +167,7 @@ const TEXT = {
     due: "Fällig am",
     kassenzeichen: "Kassenzeichen (bei Überweisung angeben)",
     invoicePdf: (n) => `Rechnung ${n} (PDF)`,
+    invoiceXml: (n) => `E-Rechnung ${n} (XML)`,
     receiptPdf: (n) => `Zahlungsbeleg ${n} (PDF)`,
     creditPdf: (n) => `Gutschrift ${n} (PDF)`,
     reschedule: "Termin ändern",
@@ -342,6 +343,7 @@ const TEXT = {
     due: "Due on",
     kassenzeichen: "Payment reference (quote it on a bank transfer)",
     invoicePdf: (n) => `Invoice ${n} (PDF)`,
+    invoiceXml: (n) => `E-invoice ${n} (XML)`,
     receiptPdf: (n) => `Receipt ${n} (PDF)`,
     creditPdf: (n) => `Credit note ${n} (PDF)`,
     reschedule: "Change the time",
@@ -1860,20 +1862,22 @@ class ManageElement extends SaalbuchElement {
         href: `/pay/${enc(this.tenant)}/${enc(inv.id)}${L === "en" ? "?lang=en" : ""}#token=${enc(this.token)}&booking=${enc(this.id)}`,
       }, `${t.pay} (${fmtMoney(inv.open, cur, L)})`));
     }
-    const pdf = (label, path, filename) => {
+    const documentButton = (label, path, filename, accept = "application/pdf") => {
       const b = h("button", {
         type: "button", part: "button",
         onclick: async () => {
-          const r = await api(path, { token: this.token, accept: "application/pdf" });
+          const r = await api(path, { token: this.token, accept });
           if (!r.ok) return this.announce(problemText(r.problem, L));
           download(r.blob, filename);
         },
       }, label);
       actions.append(b);
     };
-    pdf(t.invoicePdf(inv.number), `${this.base}/invoices/${enc(inv.id)}`, `${inv.number}.pdf`);
+    documentButton(t.invoicePdf(inv.number), `${this.base}/invoices/${enc(inv.id)}`, `${inv.number}.pdf`);
+    // The same invoice as an EN 16931 e-invoice, for clubs and businesses.
+    documentButton(t.invoiceXml(inv.number), `${this.base}/invoices/${enc(inv.id)}/einvoice.xml`, `${inv.number}.xml`, "application/xml");
     for (const p of inv.receipts || []) {
-      pdf(t.receiptPdf(p), `${this.base}/receipts/${enc(p)}`, `${p}.pdf`);
+      documentButton(t.receiptPdf(p), `${this.base}/receipts/${enc(p)}`, `${p}.pdf`);
     }
     return h("section", { "aria-label": t.invoice }, this.heading(1, t.invoice), dl, actions);
   }

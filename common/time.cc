@@ -260,6 +260,11 @@ LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone) {
   return static_cast<LocalDay>(date::floor<date::days>(lt).time_since_epoch().count());
 }
 
+TimeUs LocalDayStart(LocalDay day, const date::time_zone* zone) {
+  const date::local_time<microseconds> midnight{date::days{day}};
+  return zone->to_sys(midnight, date::choose::earliest).time_since_epoch().count();
+}
+
 TimeUs LocalNoon(LocalDay day, const date::time_zone* zone) {
   const date::local_time<microseconds> noon{date::days{day} + std::chrono::hours{12}};
   return zone->to_sys(noon, date::choose::earliest).time_since_epoch().count();

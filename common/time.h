@@ -104,6 +104,10 @@ int LocalYear(TimeUs t, const date::time_zone* zone);
 // The local calendar day of `t` in `zone`.
 LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone);
 
+// The first instant of a local day in `zone` as UTC (a day that begins in
+// a DST gap begins when the gap ends).
+TimeUs LocalDayStart(LocalDay day, const date::time_zone* zone);
+
 // Noon of a local day in `zone` as UTC: an instant safely inside the day,
 // used for dates without a time (bank booking dates, payment dates).
 TimeUs LocalNoon(LocalDay day, const date::time_zone* zone);

@@ -1,4 +1,5 @@
-// The books as plain CSV for spreadsheets: the journal and the open items.
+// The books as plain CSV for spreadsheets: the journal, the open items and
+// the usage statistics.
 //
 //   file   = header CRLF *(row CRLF)
 //   field  = bare / DQUOTE *(any but DQUOTE / 2DQUOTE) DQUOTE
@@ -8,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,5 +37,24 @@ struct OpenItem {
 // "number;customer;due;gross;open;currency;kassenzeichen;recipient", one row per item
 // in the given order.
 std::string OpenItemsCsv(const std::vector<OpenItem>& items);
+
+// One month of one resource and customer group (projections::QueryUsage).
+struct UsageRow {
+  std::string month, resource, group;  // month YYYY-MM
+  std::int64_t placed = 0, bookings = 0, booked_minutes = 0, unit_minutes = 0;
+  std::int64_t approved = 0, rejected = 0, expired = 0, cancelled = 0, no_show = 0;
+  std::int64_t net = 0, gross = 0;  // minor units
+  std::string currency;
+  std::optional<std::int64_t> open_minutes;  // none: the resource is unknown
+  std::optional<std::uint32_t> capacity;     // none: an event (seats per session)
+  std::optional<double> utilisation;         // none: never open
+};
+
+// "month;resource;group;placed;bookings;booked_hours;unit_hours;open_hours;
+// capacity;utilisation;approved;rejected;expired;cancelled;no_show;net;
+// gross;currency", one row per item in the given order; hours with two
+// decimals, utilisation with four (0.2500 is a quarter), an unknown value
+// empty.
+std::string UsageCsv(const std::vector<UsageRow>& rows);
 
 }  // namespace saalbuch::formats

@@ -206,4 +206,34 @@ std::string OpenItemsCsv(const json& items) {
   return formats::OpenItemsCsv(out);
 }
 
+std::string UsageCsv(const json& items) {
+  std::vector<formats::UsageRow> rows;
+  for (const auto& i : items) {
+    formats::UsageRow r;
+    r.month = i.value("month", "");
+    r.resource = i.value("resource", "");
+    r.group = i.value("group", "");
+    for (auto [name, field] : {std::pair{"placed", &r.placed},
+                               {"bookings", &r.bookings},
+                               {"booked_minutes", &r.booked_minutes},
+                               {"unit_minutes", &r.unit_minutes},
+                               {"approved", &r.approved},
+                               {"rejected", &r.rejected},
+                               {"expired", &r.expired},
+                               {"cancelled", &r.cancelled},
+                               {"no_show", &r.no_show}}) {
+      *field = i.value(name, std::int64_t{0});
+    }
+    const json revenue = i.value("revenue", json::object());
+    r.net = revenue.value("net", std::int64_t{0});
+    r.gross = revenue.value("gross", std::int64_t{0});
+    r.currency = revenue.value("currency", "");
+    if (i.contains("open_minutes") && i["open_minutes"].is_number()) r.open_minutes = i["open_minutes"];
+    if (i.contains("capacity") && i["capacity"].is_number()) r.capacity = i["capacity"];
+    if (i.contains("utilisation") && i["utilisation"].is_number()) r.utilisation = i["utilisation"];
+    rows.push_back(std::move(r));
+  }
+  return formats::UsageCsv(rows);
+}
+
 }  // namespace saalbuch::http

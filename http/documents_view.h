@@ -58,5 +58,7 @@ Result<std::vector<DatevPosting>> DatevPostings(const std::vector<nlohmann::json
 std::string JournalCsv(const std::vector<nlohmann::json>& entries);
 // QueryOpenItems' "items" as CSV (formats::OpenItemsCsv).
 std::string OpenItemsCsv(const nlohmann::json& items);
+// QueryUsage's "items" as CSV (formats::UsageCsv).
+std::string UsageCsv(const nlohmann::json& items);
 
 }  // namespace saalbuch::http

@@ -419,6 +419,7 @@ class Edge {
   void Balances(const CallPtr& c);
   void OpenItems(const CallPtr& c);
   void Revenue(const CallPtr& c);
+  void Usage(const CallPtr& c);
   void Reconciliation(const CallPtr& c);
   void ImportSettlement(const CallPtr& c);
   void ImportBankStatement(const CallPtr& c);

@@ -1,4 +1,5 @@
-// The books: journal, balances, open items, revenue, reconciliation imports, exports, closing periods.
+// The books: journal, balances, open items, revenue, reconciliation imports, exports, closing periods;
+// the usage statistics.
 #include <spdlog/spdlog.h>
 
 #include "http/edge.h"
@@ -26,6 +27,9 @@ std::vector<Route> BooksRoutes() {
        "import_bank_statement", &Edge::ImportBankStatement},
       {verb::get, "/v1/tenants/{tenant}/exports/{file}", kFinanceRead, "export", &Edge::Export},
       {verb::post, "/v1/tenants/{tenant}/periods/close", kFinanceWrite, "period_close", &Edge::ClosePeriod},
+      {verb::get, "/v1/tenants/{tenant}/statistics/usage", kFinanceRead | kStaff, "usage", &Edge::Usage},
+      {verb::get, "/v1/tenants/{tenant}/statistics/usage.csv", kFinanceRead | kStaff, "usage_csv",
+       &Edge::Usage},
   };
 }
 
@@ -56,6 +60,34 @@ void Edge::Revenue(const CallPtr& c) {
   if (!DateRange(c, /*months=*/true)) return;
   FinanceQuery(c, [this, t = c->tenant, from = c->Param("from"), to = c->Param("to")] {
     return projections::QueryRevenue(runner.view(), t, from, to);
+  });
+}
+
+// GET …/statistics/usage[.csv]?from=YYYY-MM&to=YYYY-MM[&resource=]: both
+// months required, at most 10 years apart.
+void Edge::Usage(const CallPtr& c) {
+  if (!DateRange(c, /*months=*/true)) return;
+  const std::string from = c->Param("from"), to = c->Param("to");
+  json fields = json::array();
+  if (from.empty()) fields.push_back({{"field", "from"}, {"problem", "required, a month YYYY-MM"}});
+  if (to.empty()) fields.push_back({{"field", "to"}, {"problem", "required, a month YYYY-MM"}});
+  if (fields.empty()) {
+    const LocalDay first = *ParseLocalMonth(from), last = *ParseLocalMonth(to);
+    if (last < first) fields.push_back({{"field", "to"}, {"problem", "not before from"}});
+    if (last - first > 3660) fields.push_back({{"field", "to"}, {"problem", "at most 10 years after from"}});
+  }
+  if (!fields.empty()) {
+    return Problem(c, status::bad_request, "invalid_query", "from and to are months YYYY-MM",
+                   {{"fields", fields}});
+  }
+  const bool csv = c->route == "usage_csv";
+  const TenantId& t = c->tenant;
+  Query(c, t, [this, c, t, from, to, csv, resource = c->Param("resource")] {
+    const Seq p = runner.Position(t);
+    auto usage = projections::QueryUsage(runner.view(), runner.availability(), t, from, to, resource);
+    if (!csv || !usage.ok()) return SendQuery(c, p, std::move(usage), false);
+    SendBytes(c, p, "text/csv; charset=utf-8", "usage-" + from + "-" + to + ".csv",
+              UsageCsv((*usage)["items"]));
   });
 }
 

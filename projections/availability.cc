@@ -177,6 +177,28 @@ class AvailabilityQuery {
     return &it->second;
   }
 
+  static Result<OpenTime> Open(const Index::Tenant& t, const ResourceId& resource, const Index::Resource& res,
+                               TimeRange window) {
+    OpenTime out;
+    out.kind = res.kind;
+    if (res.kind == "event") {
+      for (const auto& se : Sessions(t, resource.get(), window)) {
+        const std::int64_t minutes = (se.range.end - se.range.start) / kUsPerMinute;
+        out.minutes += minutes;
+        out.seat_minutes += minutes * se.session->seats;
+      }
+      return out;
+    }
+    const date::time_zone* zone = FindZone(t.zone);
+    if (zone == nullptr) zone = date::locate_zone("UTC");
+    OpeningCalendar calendar = res.calendar;
+    calendar.holidays = t.holidays;
+    for (const auto& o : OpeningRanges(calendar, zone, window))
+      out.minutes += (o.end - o.start) / kUsPerMinute;
+    out.capacity = res.kind == "pool" ? res.capacity : 1u;
+    return out;
+  }
+
   static Result<std::vector<BusyRange>> Busy(const Index::Tenant& t, const ResourceId& resource,
                                              const Index::Resource& res, TimeRange window) {
     std::vector<BusyRange> busy;
@@ -472,6 +494,13 @@ Result<json> QueryAvailability(const AvailabilityIndex& index, const TenantId& t
   }
   return AvailabilityQuery::Locked(index, tenant, resource, [&](const auto& t, const auto& res) {
     return AvailabilityQuery::Availability(t, resource, res, window);
+  });
+}
+
+Result<OpenTime> QueryOpenTime(const AvailabilityIndex& index, const TenantId& tenant,
+                               const ResourceId& resource, TimeRange window) {
+  return AvailabilityQuery::Locked(index, tenant, resource, [&](const auto& t, const auto& res) {
+    return AvailabilityQuery::Open(t, resource, res, window);
   });
 }
 

@@ -90,6 +90,20 @@ class AvailabilityIndex {
 Result<nlohmann::json> QueryAvailability(const AvailabilityIndex& index, const TenantId& tenant,
                                          const ResourceId& resource, TimeRange window);
 
+// How long `resource` is open within `window` (any length; the caller
+// bounds it), by its opening calendar with the tenant's holidays, and how
+// many it holds at once: a pool's units, 1 for a room or device. For an
+// event: the sum of its sessions' lengths and their seats (in minutes ×
+// seats as `seat_minutes`).
+struct OpenTime {
+  std::string kind;
+  std::int64_t minutes = 0;
+  std::uint32_t capacity = 1;
+  std::int64_t seat_minutes = 0;  // events only
+};
+Result<OpenTime> QueryOpenTime(const AvailabilityIndex& index, const TenantId& tenant,
+                               const ResourceId& resource, TimeRange window);
+
 // A busy range (buffers included), for busy feeds: a booking of a room or
 // device (or of its whole or parts), a range in which all units of a pool
 // are taken, a full session of an event. The id is for stable identifiers

@@ -46,6 +46,9 @@ Status FoldRecord(const TenantId& tenant, Seq seq, const schema::Envelope& env, 
       case 'F':
         s = FoldFinance(tenant, seq, env, txn);
         break;
+      case 'U':
+        s = FoldUsage(tenant, env, txn);
+        break;
     }
     if (!s.ok()) return s;
     std::string enc;

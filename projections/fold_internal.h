@@ -38,5 +38,6 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn);
 Status FoldAvailability(const TenantId& t, const schema::Envelope& env, Txn* txn);
 Status FoldBookings(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* txn);
 Status FoldOutbox(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* txn);
+Status FoldUsage(const TenantId& t, const schema::Envelope& env, Txn* txn);  // 'U', usage_fold.cc
 
 }  // namespace saalbuch::projections

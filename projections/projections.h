@@ -1,7 +1,7 @@
 // The read side: projections folded from a tenant's log, and the queries
 // that read them. Key grammar: projections/README.md.
 //
-// Five projections, each with its own checkpoint written in the same batch
+// Six projections, each with its own checkpoint written in the same batch
 // as its updates, and a version whose change rebuilds it from seq 1:
 //   catalog      — the tenant, resources, add-ons, groups, customers, rights
 //   availability — opening rules, sessions and what bookings take per counter
@@ -9,6 +9,8 @@
 //   outbox       — notifications to send (integrations/notifier.h sends them)
 //   finance      — invoices, credit notes, payments, refunds, the journal
 //                  with balances, open items, revenue, reconciliation
+//   usage        — per month, resource and customer group: bookings, booked
+//                  time, what happened to them, revenue (statistics)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -28,11 +30,9 @@ struct ProjectionInfo {
   char tag;     // key-space letter after the tenant prefix
   int version;  // bump to rebuild from seq 1
 };
-inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 5},
-                                                  {"availability", 'A', 3},
-                                                  {"bookings", 'B', 2},
-                                                  {"outbox", 'O', 3},
-                                                  {"finance", 'F', 3}};
+inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 5},  {"availability", 'A', 3},
+                                                  {"bookings", 'B', 2}, {"outbox", 'O', 3},
+                                                  {"finance", 'F', 3},  {"usage", 'U', 1}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
@@ -133,6 +133,21 @@ Result<nlohmann::json> QueryJournal(const KvView& kv, const TenantId& tenant, co
 Result<nlohmann::json> QueryBalances(const KvView& kv, const TenantId& tenant);
 // Invoices with an open amount (> 0 owed, < 0 to pay back), by due date.
 Result<nlohmann::json> QueryOpenItems(const KvView& kv, const TenantId& tenant, const std::string& customer);
+// Usage statistics (the usage projection) per month in [from, to]
+// ("YYYY-MM", both required), resource (`resource`; empty: all) and
+// customer group ("public", a group id, "internal" for staff's own
+// bookings): {"time_zone","from","to","items":[{"month","resource","group",
+// "placed","bookings","booked_minutes","unit_minutes","approved",
+// "rejected","expired","cancelled","no_show","revenue":{"net","gross",
+// "currency"},"open_minutes","capacity","utilisation"}]}, by month,
+// resource and group. `open_minutes`: the resource's opening time in the
+// month in the tenant's zone (an event: its sessions'); `utilisation`: the
+// share of it (of a pool's units × time, of an event's seats × time) this
+// group booked, 4 decimals, null when it is never open. kInvalidArgument for
+// bad months, kNotFound for an unknown tenant.
+Result<nlohmann::json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const TenantId& tenant,
+                                  const std::string& from, const std::string& to,
+                                  const std::string& resource);
 // Net revenue per month and resource or add-on, months in [from, to] ("YYYY-MM").
 Result<nlohmann::json> QueryRevenue(const KvView& kv, const TenantId& tenant, const std::string& from,
                                     const std::string& to);

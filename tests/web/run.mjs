@@ -1267,6 +1267,44 @@ await scenario("back office: finance records a cash payment, refunds part with a
   await clerk.context().close();
 });
 
+await scenario("back office: a clerk reads the usage statistics of a month, downloads them as CSV, and a wrong range is explained", async () => {
+  const placed = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "seminarraum", start: "2027-05-04T10:00:00+02:00", end: "2027-05-04T12:30:00+02:00", contact: { name: "Ute Statistik", email: "ute@example.org" } });
+  check(placed.status === 201, `a booking in May 2027: ${JSON.stringify(placed.body)}`);
+  const page = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(page, "sachbearbeitung@buergerhaus.example");
+  await page.getByRole("heading", { name: "Heute" }).waitFor();
+  await page.getByRole("link", { name: "Statistik" }).click();
+  await page.getByRole("heading", { name: "Statistik" }).waitFor();
+  await page.getByLabel("von (Monat)").fill("2027-05");
+  await page.getByLabel("bis (Monat)").fill("2027-05");
+  await page.getByRole("button", { name: "Anzeigen" }).click();
+  // Booked with the admin key: the administration's own booking.
+  const row = page.getByRole("row").filter({ hasText: "Seminarraum 1" }).filter({ hasText: "Intern (Verwaltung)" });
+  await row.waitFor();
+  await page.getByRole("heading", { name: "Mai 2027" }).waitFor();
+  const cells = await row.getByRole("cell").allInnerTexts();
+  check(cells[4] === "2,5 h" && /^\d+,\d %$/.test(cells[5]) && cells.length === 9, `the clerk's row (no revenue column): ${JSON.stringify(cells)}`);
+  await look(page, "admin-statistics");
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /CSV-Datei/ }).click()]);
+  const csv = fs.readFileSync(await dl.path(), "utf8");
+  check(csv.startsWith("month;resource;group;placed;bookings;booked_hours") && /\r\n2027-05;seminarraum;internal;\d+;\d+;[\d.]+;/.test(csv), `the CSV: ${csv.slice(0, 300)}`);
+  await page.getByLabel("von (Monat)").fill("2027-06");
+  await page.getByRole("button", { name: "Anzeigen" }).click();
+  await waitText(page, "Bitte wählen Sie zwei Monate: „von“ nicht nach „bis“.");
+  await look(page, "admin-statistics-bad-range");
+  await page.context().close();
+  // The treasurer sees the revenue beside it.
+  const kasse = await newPage({ viewport: { width: 1280, height: 800 } });
+  await signIn(kasse, "kasse@buergerhaus.example");
+  await kasse.getByRole("heading", { name: "Finanzen" }).waitFor();
+  await kasse.goto(`${BO}#/statistik?von=2027-05&bis=2027-05`);
+  await kasse.getByRole("columnheader", { name: "Umsatz brutto" }).waitFor();
+  const money = await kasse.getByRole("row").filter({ hasText: "Seminarraum 1" }).getByRole("cell").allInnerTexts();
+  check(money.length === 10 && /€$/.test(money[9]), `the treasurer's row: ${JSON.stringify(money)}`);
+  await look(kasse, "admin-statistics-finance");
+  await kasse.context().close();
+});
+
 await scenario("back office: an auditor reads the log, filters it and sees the signed checkpoint and its key", async () => {
   const page = await newPage({ viewport: { width: 1280, height: 800 } });
   await signIn(page, "pruefung@buergerhaus.example");

@@ -13,7 +13,8 @@
 // #/einrichtung[/<resource>] (resources, rules, course dates, holidays;
 // admins), #/tarife, #/zusatzleistungen, #/auftritt (the widget's look and
 // the sites that embed it) and
-// #/konten (accounts, admins); #/kunden (customers, groups, rights) and
+// #/konten (accounts, admins); #/statistik (usage per month, resource and
+// group); #/kunden (customers, groups, rights) and
 // #/kunde/<id> (group, billing profile, qualifications);
 // /admin/{tenant}/join#token=… accepts an invitation.
 //
@@ -1878,6 +1879,73 @@ function balancesTable(b, accountText) {
   );
 }
 
+// Usage statistics: per month, resource and customer group what was booked
+// and what became of it, the share of the opening time booked, and the
+// revenue of these bookings; the same as CSV.
+async function viewStatistics(params) {
+  const region = h("div", { role: "status" });
+  const here = page("Statistik", region);
+  const month = today().slice(0, 7);
+  const from = h("input", { id: "s-from", type: "month", value: params.get("von") || `${month.slice(0, 4)}-01` });
+  const to = h("input", { id: "s-to", type: "month", value: params.get("bis") || month });
+  const form = h(
+    "form",
+    {
+      class: "filters",
+      onsubmit: (e) => {
+        e.preventDefault();
+        if (!/^\d{4}-\d{2}$/.test(from.value) || !/^\d{4}-\d{2}$/.test(to.value) || from.value > to.value) {
+          return say(region, "Bitte wählen Sie zwei Monate: „von“ nicht nach „bis“.", "error");
+        }
+        location.hash = `#/statistik?von=${from.value}&bis=${to.value}`;
+      },
+    },
+    field("von (Monat)", from),
+    field("bis (Monat)", to),
+    h("button", { type: "submit" }, "Anzeigen"),
+  );
+  later(here).append(form);
+  try {
+    const q = `from=${enc(from.value)}&to=${enc(to.value)}`;
+    const [usage, groups] = await Promise.all([api("GET", `/statistics/usage?${q}`), api("GET", "/groups").catch(() => ({ items: [] }))]);
+    if (groups.items && groups.items.length) groupsCache = groups.items;
+    const items = usage.items || [];
+    const group = (g) => (g === "internal" ? "Intern (Verwaltung)" : groupName(g));
+    const hours = (min) => `${(min / 60).toLocaleString("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 })} h`;
+    const share = (u) => (u === null || u === undefined ? "–" : `${(u * 100).toLocaleString("de-DE", { minimumFractionDigits: 1, maximumFractionDigits: 1 })} %`);
+    const monthText = (m) => new Date(`${m}-15T12:00:00Z`).toLocaleDateString("de-DE", { month: "long", year: "numeric", timeZone: "UTC" });
+    later(here).append(
+      h("p", {}, h("a", { href: `${API}/statistics/usage.csv?${q}`, download: "" }, "Als CSV-Datei herunterladen (Tabellenkalkulation)")),
+      items.length === 0
+        ? h("p", { class: "empty" }, "In diesen Monaten wurde nichts gebucht.")
+        : h("p", {}, "Nach dem Monat des Termins. Eingegangen: alle Buchungen und Anfragen; gebucht: die bestätigten; Auslastung: der gebuchte Anteil der Öffnungszeit; verfallen: nicht bezahlte Vormerkungen."),
+      // A table per month; the revenue for those who see the finances.
+      ...[...new Set(items.map((i) => i.month))].map((m) => {
+        const heads = ["Ressource", "Gruppe", "Eingegangen", "Gebucht", "Stunden", "Auslastung", "Storniert", "Nicht erschienen", "Abgelehnt / verfallen"];
+        const row = (i) => [resourceName(i.resource), group(i.group), String(i.placed), String(i.bookings), hours(i.booked_minutes), share(i.utilisation), String(i.cancelled), String(i.no_show), `${i.rejected} / ${i.expired}`];
+        const money = may.seeFinance();
+        return h(
+          "section",
+          {},
+          h("h2", {}, monthText(m)),
+          h(
+            "div",
+            { class: "week-scroll", tabindex: "0", role: "region", "aria-label": `Nutzung im ${monthText(m)}` },
+            listTable(
+              `Nutzung im ${monthText(m)} nach Ressource und Gruppe`,
+              money ? [...heads, "Umsatz brutto"] : heads,
+              items.filter((i) => i.month === m).map((i) => (money ? [...row(i), cents(i.revenue.gross)] : row(i))),
+              money ? [2, 3, 4, 5, 6, 7, 8, 9] : [2, 3, 4, 5, 6, 7, 8],
+            ),
+          ),
+        );
+      }),
+    );
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
+}
+
 function revenueTable(items) {
   if (items.length === 0) return h("p", { class: "empty" }, "Kein Umsatz in diesem Zeitraum.");
   const months = [...new Set(items.map((i) => i.month))].sort();
@@ -3167,6 +3235,7 @@ function nav(signedIn) {
       tenantLinks && link("#/telefon", "Telefonbuchung", may.book()),
       tenantLinks && link("#/kunden", "Kundschaft", may.seeBookings(), ["#/kunde/"]),
       tenantLinks && link("#/finanzen", "Finanzen", may.seeFinance(), ["#/rechnung/", ...(may.setup() ? [] : ["#/tarife"])]),
+      tenantLinks && link("#/statistik", "Statistik"),
       tenantLinks && link("#/protokoll", "Protokoll", may.audit()),
       tenantLinks && link("#/einrichtung", "Einrichtung", may.setup(), ["#/tarife", "#/zusatzleistungen", "#/auftritt"]),
       tenantLinks && link("#/konten", "Konten", may.accounts()),
@@ -3224,6 +3293,7 @@ async function route() {
   if (path === "/auftritt" && may.setup()) return viewPublic();
   if (path.startsWith("/einrichtung/") && may.setup()) return viewRules(decodeURIComponent(path.slice(13)));
   if (path === "/protokoll" && may.audit()) return viewAudit(params);
+  if (path === "/statistik") return viewStatistics(params); // every role
   if (!may.seeBookings()) return viewFinance();
   if (path.startsWith("/buchung/")) return viewBooking(decodeURIComponent(path.slice(9)));
   if (path === "/buchungen") return viewSearch(params);

@@ -85,7 +85,7 @@ void Edge::Usage(const CallPtr& c) {
   Query(c, t, [this, c, t, from, to, csv, resource = c->Param("resource")] {
     const Seq p = runner.Position(t);
     auto usage = projections::QueryUsage(runner.view(), runner.availability(), t, from, to, resource);
-    if (!csv || !usage.ok()) return SendQuery(c, p, std::move(usage), false);
+    if (!csv || !usage.ok()) return SendQuery(c, p, usage, false);
     SendBytes(c, p, "text/csv; charset=utf-8", "usage-" + from + "-" + to + ".csv",
               UsageCsv((*usage)["items"]));
   });

@@ -2,12 +2,25 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <cstdlib>
 #include <stdexcept>
 
 namespace saalbuch {
+
+Sha256 HmacSha256(std::string_view key, std::string_view message) {
+  Sha256 out{};
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), out.data(),
+           &len) == nullptr ||
+      len != out.size()) {
+    throw std::runtime_error("HMAC-SHA-256 failed in OpenSSL");
+  }
+  return out;
+}
 
 Sha256 Sha256Of(std::string_view a, std::string_view b) {
   Sha256 out{};

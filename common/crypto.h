@@ -14,6 +14,9 @@ using Sha256 = std::array<std::uint8_t, 32>;
 // SHA-256 of the concatenation a ‖ b.
 Sha256 Sha256Of(std::string_view a, std::string_view b = {});
 
+// HMAC-SHA-256 of `message` under `key` (RFC 2104).
+Sha256 HmacSha256(std::string_view key, std::string_view message);
+
 std::string ToHex(std::string_view bytes);
 // The bytes of lower- or upper-case `hex`; nullopt when it is not hex.
 std::optional<std::string> FromHex(std::string_view hex);

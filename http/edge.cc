@@ -778,6 +778,29 @@ void Edge::RevealContactName(json& invoice, const TenantId& t) {
   if (contact.is_object() && !contact.value("name", "").empty()) invoice["contact_name"] = contact["name"];
 }
 
+Result<std::vector<std::string>> Edge::PersonsOf(const TenantId& t, std::string_view email) {
+  if (options.vault == nullptr) return Status(StatusCode::kUnavailable, "this server keeps no contact data");
+  auto key = options.vault->BlindIndexKey(t);
+  if (!key.ok()) return key.status();
+  std::string address(email);
+  const auto first = address.find_first_not_of(" \t"), last = address.find_last_not_of(" \t");
+  address = first == std::string::npos ? std::string() : address.substr(first, last - first + 1);
+  for (char& ch : address) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::vector<std::string> out;
+  for (int n = 0; n < 1000; ++n) {
+    std::string message = "person";
+    message.push_back('\0');
+    message += address;
+    message.push_back('\0');
+    message += std::to_string(n);
+    out.push_back("p_" + ToHex(HmacSha256(*key, message)).substr(0, 16));
+    auto bookings = projections::QueryPersonBookings(runner.view(), t, out.back(), 1);
+    if (!bookings.ok()) return bookings.status();
+    if (bookings->empty() || !bookings->front().value("contact_erased", false)) return out;
+  }
+  return Status(StatusCode::kUnavailable, "this address was erased too often");
+}
+
 void Edge::RevealBilling(json& customer, const TenantId& t) {
   auto sealed = customer.find("billing_sealed");
   if (sealed == customer.end()) return;

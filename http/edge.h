@@ -304,6 +304,14 @@ class Edge {
   // "contact_name", the booker's name from the booking's sealed contact
   // (the buyer of its e-invoice), unless there is none or it was erased.
   void RevealContactName(nlohmann::json& invoice, const TenantId& t);
+  // The persons an e-mail address has stood for in `t`, oldest first: those
+  // erased, then the one it stands for now (the last). A person's id is
+  // "p_" ‖ 16 hex digits of HMAC(the tenant's blind-index key, "person" 0
+  // address 0 n), n counting the erasures before it; the address (trimmed,
+  // lower case) is never stored. Reads the bookings projection, so a
+  // booking right after an erasure may still name the erased person (and
+  // is refused 409 person_erased). Runs on a query thread.
+  Result<std::vector<std::string>> PersonsOf(const TenantId& t, std::string_view email);
   // The same for a customer document's billing profile ("billing").
   void RevealBilling(nlohmann::json& customer, const TenantId& t);
   // The JSON sealed under vault key `key` (hex `sealed_hex`), or {"erased":
@@ -378,6 +386,8 @@ class Edge {
   void GrantRight(const CallPtr& c);
   void RevokeRight(const CallPtr& c);
   void ErasePerson(const CallPtr& c);
+  void FindPersons(const CallPtr& c);
+  void ExportPerson(const CallPtr& c);
   // Catalog lists by projection kind: add-ons 'a' (with an ETag, public),
   // groups 'g', rights 'i', customers 'u'.
   void CatalogList(const CallPtr& c, char kind);

@@ -122,7 +122,8 @@ ContactText DecodeContact(const Edge& e, Decoder& d, const json& body) {
 }
 
 // Submits `cmd`; with a contact, first seals it (plus the manage token,
-// for the links in e-mails) for a new person on a query thread, because
+// for the links in e-mails) for its person (Edge::PersonsOf: the same for
+// every booking with the same e-mail address) on a query thread, because
 // the vault writes the person's key durably. The invoice recipient is
 // sealed under a key of its own ("r_" ‖ person), which an erasure keeps
 // while an invoice names it.
@@ -134,21 +135,38 @@ void SealThenSubmit(Edge& e, const CallPtr& c, std::shared_ptr<Cmd> cmd, command
   if (contact.contact.empty()) return e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
   // Before the vault writes the new person's key.
   if (e.StorageLow(c)) return;
-  booking->person = "p_" + RandomHex(8);
   json plain = json::parse(contact.contact);
   plain["manage_token"] = booking->manage_token;
-  e.RunQuery(c,
-             [&e, c, t, actor, cmd, booking, text = plain.dump(), recipient = contact.recipient, location] {
-               auto sealed = e.options.vault->Seal(t, booking->person, text);
-               if (!sealed.ok()) return e.FromStatus(c, sealed.status());
-               booking->personal = std::move(sealed).value();
-               if (!recipient.empty()) {
-                 auto address = e.options.vault->Seal(t, "r_" + booking->person, recipient);
-                 if (!address.ok()) return e.FromStatus(c, address.status());
-                 booking->recipient = std::move(address).value();
-               }
-               e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
-             });
+  e.RunQuery(c, [&e, c, t, actor, cmd, booking, email = plain.value("email", ""), text = plain.dump(),
+                 recipient = contact.recipient, location] {
+    // One person per e-mail address (a contact without one is a person of its own).
+    booking->person = "p_" + RandomHex(8);
+    if (!email.empty()) {
+      auto persons = e.PersonsOf(t, email);
+      if (!persons.ok()) return e.FromStatus(c, persons.status());
+      booking->person = persons->back();
+      // A person with bookings whose key is gone is being erased right now
+      // (the key goes first, then the erasure is recorded): its key must
+      // not come back.
+      auto key = e.options.vault->Find(t, booking->person);
+      if (!key.ok()) return e.FromStatus(c, key.status());
+      auto earlier = projections::QueryPersonBookings(e.runner.view(), t, booking->person, 1);
+      if (!earlier.ok()) return e.FromStatus(c, earlier.status());
+      if (!key->has_value() && !earlier->empty()) {
+        return e.Problem(c, status::conflict, "person_erased",
+                         "this person's data is being erased; please try again in a moment");
+      }
+    }
+    auto sealed = e.options.vault->Seal(t, booking->person, text);
+    if (!sealed.ok()) return e.FromStatus(c, sealed.status());
+    booking->personal = std::move(sealed).value();
+    if (!recipient.empty()) {
+      auto address = e.options.vault->Seal(t, "r_" + booking->person, recipient);
+      if (!address.ok()) return e.FromStatus(c, address.status());
+      booking->recipient = std::move(address).value();
+    }
+    e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+  });
 }
 
 // The booker (manage token) or staff, as the command carries them.

@@ -1,5 +1,8 @@
-// Customers, groups, qualifications, usage rights, and erasing a person's data.
+// Customers, groups, qualifications, usage rights; finding, exporting (Art. 15 DSGVO) and erasing a
+// person's data.
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "http/edge.h"
 
@@ -30,6 +33,9 @@ std::vector<Route> CustomerRoutes() {
       {verb::post, "/v1/tenants/{tenant}/rights", kAdmin, "rights", &Edge::GrantRight},
       {verb::post, "/v1/tenants/{tenant}/rights/{right}/revoke", kAdmin, "right_revoke", &Edge::RevokeRight},
       {verb::post, "/v1/tenants/{tenant}/persons/{person}/erase", kAdmin, "person_erase", &Edge::ErasePerson},
+      {verb::get, "/v1/tenants/{tenant}/persons", kKeys, "persons", &Edge::FindPersons},
+      {verb::get, "/v1/tenants/{tenant}/persons/{person}/export", kAdmin, "person_export",
+       &Edge::ExportPerson},
   };
 }
 
@@ -197,4 +203,96 @@ void Edge::ErasePerson(const CallPtr& c) {
     });
   });
 }
+
+namespace {
+
+// What staff see of a booking when they look a person up.
+json BookingSummary(const json& b) {
+  json out = json::object();
+  for (const char* k :
+       {"id", "number", "resource", "start", "end", "start_local", "end_local", "status", "channel"}) {
+    if (b.contains(k)) out[k] = b[k];
+  }
+  return out;
+}
+
+}  // namespace
+
+// GET …/persons?email=: the persons an address stands for (also those
+// erased), each with its bookings, found by the blind index.
+void Edge::FindPersons(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string email = c->Param("email");
+  if (email.empty() || email.size() > 254 || email.find('@') == std::string::npos) {
+    return Problem(c, status::bad_request, "invalid_query", "email is one e-mail address",
+                   {{"fields", json::array({{{"field", "email"}, {"problem", "one e-mail address"}}})}});
+  }
+  if (options.vault == nullptr)
+    return Problem(c, status::not_found, "not_found", "this server keeps no contact data");
+  Query(c, t, [this, c, t, email] {
+    const Seq p = runner.Position(t);
+    auto persons = PersonsOf(t, email);
+    if (!persons.ok()) return FromStatus(c, persons.status());
+    json items = json::array();
+    for (const auto& person : *persons) {
+      auto bookings = projections::QueryPersonBookings(runner.view(), t, person, 500);
+      if (!bookings.ok()) return FromStatus(c, bookings.status());
+      if (bookings->empty()) continue;
+      json list = json::array();
+      for (const auto& b : *bookings) list.push_back(BookingSummary(b));
+      std::sort(list.begin(), list.end(),
+                [](const json& x, const json& y) { return x.value("start", "") < y.value("start", ""); });
+      items.push_back({{"person", person},
+                       {"erased", bookings->front().value("contact_erased", false)},
+                       {"bookings", std::move(list)}});
+    }
+    SendQuery(c, p, Result<json>(json{{"items", std::move(items)}}), false);
+  });
+}
+
+// GET …/persons/{person}/export: everything Saalbuch holds about a person
+// (Art. 15 DSGVO), for an admin to hand over: the contact as last given,
+// every booking with its history and contact, the invoices of those
+// bookings with their recipient, and what is kept after an erasure.
+void Edge::ExportPerson(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  const std::string person = c->params[0];
+  Query(c, t, [this, c, t, person] {
+    const Seq p = runner.Position(t);
+    auto bookings = projections::QueryPersonBookings(runner.view(), t, person, 10000);
+    if (!bookings.ok()) return FromStatus(c, bookings.status());
+    if (bookings->empty()) return Problem(c, status::not_found, "not_found", "no such person");
+    json list = json::array(), invoices = json::array(), contact = json::object();
+    std::string latest;  // the contact of the booking placed last
+    for (auto b : *bookings) {
+      Reveal(b, t);
+      if (b.contains("contact") && b.value("placed_at", "") >= latest) {
+        latest = b.value("placed_at", "");
+        contact = b["contact"];
+      }
+      auto inv = projections::QueryFinanceDoc(runner.view(), t, 'i', "inv-" + b.value("id", ""));
+      if (inv.ok()) {
+        RevealRecipient(*inv, t);
+        invoices.push_back(std::move(*inv));
+      }
+      list.push_back(std::move(b));
+    }
+    const bool erased = bookings->front().value("contact_erased", false);
+    json out = {
+        {"person", person},
+        {"tenant", t.get()},
+        {"generated_at", FormatUtc(Now())},
+        {"erased", erased},
+        {"contact", contact},
+        {"bookings", std::move(list)},
+        {"invoices", std::move(invoices)},
+        {"kept",
+         "Bookings and invoices stay in the tenant's log; the contact and the invoice address are sealed "
+         "under the person's keys, which an erasure deletes (an invoice's address is kept for 8 years "
+         "after the invoice's year, § 147 AO, § 14b UStG). Backups keep what they held for their "
+         "retention."}};
+    SendQuery(c, p, Result<json>(std::move(out)), false);
+  });
+}
+
 }  // namespace saalbuch::http

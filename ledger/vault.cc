@@ -25,13 +25,15 @@ constexpr std::size_t kWrappedSize = 4 + 12 + 32 + 16;
 
 std::string WrapAad(std::string_view key) { return "saalbuch-vault/" + std::string(key); }
 
-// A key of the vault in the meta family: tenant-prefix ‖ "v" ‖ person, or
-// tenant-prefix ‖ "k" (the family's other keys are "h", "s" and "w").
+// A key of the vault in the meta family: tenant-prefix ‖ "v" ‖ person,
+// tenant-prefix ‖ "k" (signing) or tenant-prefix ‖ "b" (blind indexes); the
+// family's other keys are "h", "s" and "w".
 bool IsVaultSlot(std::string_view key) {
   if (key.empty()) return false;
   const std::size_t at = 1 + static_cast<unsigned char>(key[0]);
   if (key.size() <= at) return false;
-  return (key[at] == 'v' && key.size() > at + 1) || (key[at] == 'k' && key.size() == at + 1);
+  return (key[at] == 'v' && key.size() > at + 1) ||
+         ((key[at] == 'k' || key[at] == 'b') && key.size() == at + 1);
 }
 
 // KeyFor is get-or-create; two callers for the same new person must not
@@ -97,6 +99,10 @@ Result<std::string> Vault::KeyFor(const TenantId& tenant, std::string_view perso
 
 Result<std::string> Vault::SigningSeed(const TenantId& tenant) {
   return GetOrCreate(keys::TenantPrefix(tenant.get()) + "k");
+}
+
+Result<std::string> Vault::BlindIndexKey(const TenantId& tenant) {
+  return GetOrCreate(keys::TenantPrefix(tenant.get()) + "b");
 }
 
 Result<std::optional<std::string>> Vault::FindSigningSeed(const TenantId& tenant) const {

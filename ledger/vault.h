@@ -61,6 +61,11 @@ class Vault {
   // checkpoints still has the key that signed them.
   Result<std::optional<std::string>> FindSigningSeed(const TenantId& tenant) const;
 
+  // The tenant's key for blind indexes (32 bytes): keyed hashes of e-mail
+  // addresses that find a person without storing the address. Created
+  // durably when missing; never erased with a person. Key: tenant-prefix ‖ "b".
+  Result<std::string> BlindIndexKey(const TenantId& tenant);
+
   // Seals `plaintext` for `person` (creating the key) / opens it (nullopt:
   // erased, or not sealed for this person).
   Result<std::string> Seal(const TenantId& tenant, std::string_view person, std::string_view plaintext);

@@ -87,6 +87,11 @@ struct BookingView {
 };
 Result<BookingView> QueryBooking(const KvView& kv, const TenantId& tenant, const BookingId& id);
 
+// The booking documents of `person` (at most `limit`, by booking id); none
+// for an unknown person. The contact stays sealed ("personal_sealed").
+Result<std::vector<nlohmann::json>> QueryPersonBookings(const KvView& kv, const TenantId& tenant,
+                                                        const std::string& person, std::size_t limit);
+
 // Bookings that start within `window`, by start, optionally only of one
 // status, resource or customer; paginated like the lists below (a page may
 // hold fewer than `limit` items when many bookings are filtered out; follow

@@ -136,6 +136,25 @@ Result<BookingView> QueryBooking(const KvView& kv, const TenantId& tenant, const
   return BookingView{rec->at("doc"), FromHex(rec->value("mth", "")).value_or("")};
 }
 
+Result<std::vector<nlohmann::json>> QueryPersonBookings(const KvView& kv, const TenantId& tenant,
+                                                        const std::string& person, std::size_t limit) {
+  std::vector<json> out;
+  if (person.empty() || person.size() > 64 || person.find('/') != std::string::npos) return out;
+  const std::string prefix = Key(tenant, 'B', Cat("p", person) + "/");
+  std::vector<std::string> ids;
+  Status s = kv.Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
+    ids.emplace_back(k.substr(prefix.size()));
+    return ids.size() < limit;
+  });
+  if (!s.ok()) return s;
+  for (const auto& id : ids) {
+    auto b = QueryBooking(kv, tenant, BookingId(id));
+    if (!b.ok()) return b.status();
+    out.push_back(std::move(b->doc));
+  }
+  return out;
+}
+
 Result<json> QueryBookings(const KvView& kv, const TenantId& tenant, const BookingFilter& f,
                            std::size_t limit, std::string_view cursor) {
   constexpr std::size_t kMaxScanned = 5000;  // per page, so a rare filter cannot make a page unbounded

@@ -134,7 +134,7 @@ std::vector<std::string> VaultValues(const fs::path& data) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string k = it->key().ToString();
     const std::size_t at = 1 + static_cast<unsigned char>(k[0]);
-    if (at < k.size() && (k[at] == 'v' || (k[at] == 'k' && k.size() == at + 1)))
+    if (at < k.size() && (k[at] == 'v' || ((k[at] == 'k' || k[at] == 'b') && k.size() == at + 1)))
       values.push_back(it->value().ToString());
   }
   return values;
@@ -169,7 +169,7 @@ TEST_F(FileModesTest, AMasterKeyWrapsTheVaultSoThatTheDataDirectoryAloneRevealsN
     EXPECT_EQ(server.Terminate(), 0);
   }
   bare = VaultValues(data);
-  ASSERT_EQ(bare.size(), 2U);  // the person's key and the signing seed, 32 bytes each
+  ASSERT_EQ(bare.size(), 3U);  // the person's key, the signing seed and the blind-index key, 32 bytes each
   for (const auto& v : bare) EXPECT_EQ(v.size(), 32U);
 
   // A master key given later wraps them at the start, and the bare bytes
@@ -183,7 +183,7 @@ TEST_F(FileModesTest, AMasterKeyWrapsTheVaultSoThatTheDataDirectoryAloneRevealsN
     EXPECT_NE(view.body.find("Erika Muster"), std::string::npos) << view.body;
     EXPECT_EQ(server.Terminate(), 0);
   }
-  EXPECT_NE(ReadAll(data / "saalbuchd.stderr").find("vault keys wrapped with the master key\" keys=2"),
+  EXPECT_NE(ReadAll(data / "saalbuchd.stderr").find("vault keys wrapped with the master key\" keys=3"),
             std::string::npos);
   for (const auto& v : VaultValues(data)) {
     EXPECT_EQ(v.size(), 64U);

@@ -1725,6 +1725,10 @@ await scenario("back office: an admin erases a caller's data on request; the boo
   const day = new Date(Date.now() + 50 * 86400000).toISOString().slice(0, 10);
   const placed = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "seminarraum", start: berlin(day, "08:00"), end: berlin(day, "09:00"), contact: { name: "Lotte Löschwunsch", email: "lotte@example.org", phone: "0351 42" } });
   check(placed.status === 201, `the caller's booking: ${JSON.stringify(placed.body)}`);
+  // The same caller again, the address in capitals: the same person.
+  const later = new Date(Date.now() + 51 * 86400000).toISOString().slice(0, 10);
+  const second = await apiPost("/v1/tenants/buergerhaus/bookings", { resource: "seminarraum", start: berlin(later, "08:00"), end: berlin(later, "09:00"), contact: { name: "Lotte Löschwunsch", email: "LOTTE@example.org" } });
+  check(second.status === 201, `the caller's second booking: ${JSON.stringify(second.body)}`);
   // A clerk sees no such control; an admin does.
   const clerk = await newPage({ viewport: { width: 1280, height: 800 } });
   await signIn(clerk, "sachbearbeitung@buergerhaus.example");
@@ -1736,6 +1740,18 @@ await scenario("back office: an admin erases a caller's data on request; the boo
   const page = await newPage({ viewport: { width: 1280, height: 800 } });
   await signIn(page, "verwaltung@buergerhaus.example");
   await page.getByRole("heading", { name: /^Heute/ }).waitFor();
+  // Asked what is held about her, the admin finds both bookings by the
+  // address and downloads everything as JSON (Art. 15).
+  await page.goto(`${BO}#/buchungen`);
+  await page.getByLabel("E-Mail-Adresse").fill("Lotte@Example.org");
+  await page.getByRole("button", { name: "Suchen" }).click();
+  await page.getByRole("heading", { name: "Lotte@Example.org" }).waitFor();
+  await page.getByRole("link", { name: placed.body.number }).waitFor();
+  await page.getByRole("link", { name: second.body.number }).waitFor();
+  await look(page, "admin-search-email");
+  const [art15] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Auskunft nach Art. 15 DSGVO (JSON)" }).click()]);
+  const held = JSON.parse(fs.readFileSync(await art15.path(), "utf8"));
+  check(held.bookings.length === 2 && held.contact.name === "Lotte Löschwunsch" && held.erased === false, `the Art. 15 file: ${JSON.stringify(held).slice(0, 300)}`);
   await page.goto(`${BO}#/buchung/${placed.body.id}`);
   await waitText(page, "Lotte Löschwunsch · lotte@example.org · 0351 42");
   await page.getByRole("button", { name: "Daten der Person löschen …" }).click();
@@ -1753,6 +1769,12 @@ await scenario("back office: an admin erases a caller's data on request; the boo
     const b = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/bookings/${placed.body.id}`, { Authorization: `Bearer ${adminKey}` })).text);
     return b.status === "confirmed" && !JSON.stringify(b).includes("lotte@example.org");
   });
+  // One erasure took the second booking's contact too; the search says so.
+  const other = JSON.parse((await get(`${SB}/v1/tenants/buergerhaus/bookings/${second.body.id}`, { Authorization: `Bearer ${adminKey}` })).text);
+  check(other.contact && other.contact.erased === true, `the second booking's contact: ${JSON.stringify(other.contact)}`);
+  await page.goto(`${BO}#/buchungen?email=lotte%40example.org`);
+  await page.getByRole("heading", { name: "lotte@example.org: Daten gelöscht" }).waitFor();
+  check((await page.getByRole("link", { name: /Art. 15/ }).count()) === 0, "no export of erased data");
   await page.context().close();
 });
 

@@ -10,7 +10,7 @@
 //                                minutes, units, whether its time is counted
 //                                as booked, its revenue so far
 //   "i<invoice>"                 the booking an invoice is for
-//   "m<YYYY-MM>/<resource>/<group>"  the month's counts (see Row below)
+//   "m<YYYY-MM>/<resource>/<group>"  the month's counts (named in projections/README.md)
 //
 // A booking's time counts as booked while it is confirmed (also once
 // completed or a no-show), in the month of its start in the tenant's zone;

@@ -13,7 +13,7 @@
 #include "common/money.h"
 #include "ledger/database.h"
 #include "ledger/vault.h"
-#include "tests/e2e/harness.h"
+#include "tests/e2e/tenant_fixture.h"
 #include "tests/support/en16931.h"
 
 namespace saalbuch::e2e {
@@ -21,39 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-class EInvoiceHttpTest : public ::testing::Test {
+class EInvoiceHttpTest : public TenantServerTest {
  protected:
-  void SetUp() override {
-    dir_ = FreshDir("einvoice");
-    server_ = std::make_unique<Server>(dir_ / "data");
-    server_->Start();
-    auto t =
-        CallJson(Port(), "POST", "/v1/tenants", {{"id", "gemeinde"}, {"name", "Gemeinde"}}, kOperatorKey);
-    ASSERT_EQ(t.status, 201) << t.body;
-    admin_ = t.json()["admin_key"]["key"];
-    finance_ = Must("POST", "/keys", {{"role", "finance"}}, admin_)["key"];
-    staff_ = Must("POST", "/keys", {{"role", "staff"}}, admin_)["key"];
-  }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  int Port() const { return server_->port(); }
-
-  json Must(const std::string& method, const std::string& path, const json& body, const std::string& key) {
-    auto r = CallJson(Port(), method, "/v1/tenants/gemeinde" + path, body, key);
-    if (!r.header("saalbuch-position").empty()) position_ = r.header("saalbuch-position");
-    EXPECT_TRUE(r.status == 200 || r.status == 201)
-        << method << " " << path << ": " << r.status << " " << r.body;
-    return r.json();
-  }
-  // A GET that has seen every write so far.
-  HttpResult Fetch(const std::string& path, const std::string& key) {
-    const std::string sep = path.find('?') == std::string::npos ? "?" : "&";
-    std::map<std::string, std::string> h;
-    if (!key.empty()) h["Authorization"] = "Bearer " + key;
-    return Call(Port(), "GET", "/v1/tenants/gemeinde" + path + sep + "min_position=" + position_, "", h);
-  }
   json Settings(bool with_einvoice) {
     json s = {{"payment_terms_days", 14},
               {"letterhead", {"Gemeinde Musterdorf", "Rathausplatz 1, 12345 Musterdorf"}},
@@ -94,10 +63,6 @@ class EInvoiceHttpTest : public ::testing::Test {
                  {"customer", "tsv-musterdorf"}},
                 staff_);
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Server> server_;
-  std::string admin_, finance_, staff_, position_ = "0";
 };
 
 TEST_F(EInvoiceHttpTest, TaxedExemptAndCreditNotePassTheOfficialRulesAndGapsAreNamed) {

@@ -5,45 +5,18 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/e2e/harness.h"
+#include "tests/e2e/tenant_fixture.h"
 
 namespace saalbuch::e2e {
 namespace {
 
 using nlohmann::json;
 
-class PersonsHttpTest : public ::testing::Test {
+class PersonsHttpTest : public TenantServerTest {
  protected:
   void SetUp() override {
-    dir_ = FreshDir("persons");
-    server_ = std::make_unique<Server>(dir_ / "data");
-    server_->Start();
-    auto t =
-        CallJson(Port(), "POST", "/v1/tenants", {{"id", "gemeinde"}, {"name", "Gemeinde"}}, kOperatorKey);
-    ASSERT_EQ(t.status, 201) << t.body;
-    admin_ = t.json()["admin_key"]["key"];
-    staff_ = Must("POST", "/keys", {{"role", "staff"}}, admin_)["key"];
+    TenantServerTest::SetUp();
     Must("POST", "/resources", {{"id", "raum"}, {"kind", "room"}, {"name", "Raum"}}, admin_);
-  }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  int Port() const { return server_->port(); }
-
-  json Must(const std::string& method, const std::string& path, const json& body, const std::string& key) {
-    auto r = CallJson(Port(), method, "/v1/tenants/gemeinde" + path, body, key);
-    if (!r.header("saalbuch-position").empty()) position_ = r.header("saalbuch-position");
-    EXPECT_TRUE(r.status == 200 || r.status == 201)
-        << method << " " << path << ": " << r.status << " " << r.body;
-    return r.json();
-  }
-  // A GET that has seen every write so far.
-  HttpResult Fetch(const std::string& path, const std::string& key) {
-    std::map<std::string, std::string> h;
-    if (!key.empty()) h["Authorization"] = "Bearer " + key;
-    const std::string sep = path.find('?') == std::string::npos ? "?" : "&";
-    return Call(Port(), "GET", "/v1/tenants/gemeinde" + path + sep + "min_position=" + position_, "", h);
   }
   // A citizen's booking on 2027-03-`day` with `name` and `email`; its id.
   std::string Book(int day, const std::string& name, const std::string& email) {
@@ -58,10 +31,6 @@ class PersonsHttpTest : public ::testing::Test {
   std::string PersonOf(const std::string& booking) {
     return Fetch("/bookings/" + booking, staff_).json().value("person", "");
   }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Server> server_;
-  std::string admin_, staff_, position_ = "0";
 };
 
 TEST_F(PersonsHttpTest, OneAddressOnePersonFoundExportedAndErasedTogether) {

@@ -4,50 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/e2e/harness.h"
+#include "tests/e2e/tenant_fixture.h"
 
 namespace saalbuch::e2e {
 namespace {
 
 using nlohmann::json;
 
-class UsageHttpTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = FreshDir("usage");
-    server_ = std::make_unique<Server>(dir_ / "data");
-    server_->Start();
-    auto t =
-        CallJson(Port(), "POST", "/v1/tenants", {{"id", "gemeinde"}, {"name", "Gemeinde"}}, kOperatorKey);
-    ASSERT_EQ(t.status, 201) << t.body;
-    admin_ = t.json()["admin_key"]["key"];
-    staff_ = Must("POST", "/keys", {{"role", "staff"}}, admin_)["key"];
-    finance_ = Must("POST", "/keys", {{"role", "finance"}}, admin_)["key"];
-  }
-  void TearDown() override {
-    server_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  int Port() const { return server_->port(); }
-
-  json Must(const std::string& method, const std::string& path, const json& body, const std::string& key) {
-    auto r = CallJson(Port(), method, "/v1/tenants/gemeinde" + path, body, key);
-    if (!r.header("saalbuch-position").empty()) position_ = r.header("saalbuch-position");
-    EXPECT_TRUE(r.status == 200 || r.status == 201)
-        << method << " " << path << ": " << r.status << " " << r.body;
-    return r.json();
-  }
-  // A GET that has seen every write so far.
-  HttpResult Fetch(const std::string& path, const std::string& key) {
-    std::map<std::string, std::string> h;
-    if (!key.empty()) h["Authorization"] = "Bearer " + key;
-    return Call(Port(), "GET", "/v1/tenants/gemeinde" + path + "&min_position=" + position_, "", h);
-  }
-
-  std::filesystem::path dir_;
-  std::unique_ptr<Server> server_;
-  std::string admin_, staff_, finance_, position_ = "0";
-};
+using UsageHttpTest = TenantServerTest;
 
 TEST_F(UsageHttpTest, StaffAndFinanceReadUsageAsJsonAndCsv) {
   Must("POST", "/resources", {{"id", "saal"}, {"kind", "room"}, {"name", "Saal"}}, admin_);

@@ -196,14 +196,16 @@ std::string Base64Encode(std::string_view bytes) {
 
 std::optional<std::string> Base64Decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
+  // Padding is at most two '=' at the very end; EVP_DecodeBlock counts them
+  // as zero bytes, so they come off its length (and "====" is no text).
+  std::size_t padding = 0;
+  while (padding < text.size() && text[text.size() - 1 - padding] == '=') ++padding;
+  if (padding > 2 || text.find('=') < text.size() - padding) return std::nullopt;
   std::string out(text.size() / 4 * 3, '\0');
   const int n =
       EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), U(text), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t size = static_cast<std::size_t>(n);
-  for (std::size_t i = text.size(); i > 0 && text[i - 1] == '='; --i)
-    --size;  // EVP_DecodeBlock keeps padding bytes
-  out.resize(size);
+  if (n < 0 || static_cast<std::size_t>(n) < padding) return std::nullopt;
+  out.resize(static_cast<std::size_t>(n) - padding);
   return out;
 }
 

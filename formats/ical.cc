@@ -129,6 +129,11 @@ Result<std::vector<TimeRange>> ExpandRRule(const std::string& rrule, TimeRange f
     return Status(StatusCode::kInvalidArgument, "rrule must have 1–500 bytes");
   icalerror_clear_errno();
   struct icalrecurrencetype recur = icalrecurrencetype_from_string(rrule.c_str());
+  // libical 3.0 gives RSCALE's value to the caller to free (found by
+  // fuzz_rrule as a leak). Bookings follow the civil (Gregorian) calendar.
+  const std::unique_ptr<char, void (*)(void*)> rscale(recur.rscale, std::free);
+  recur.rscale = nullptr;
+  if (rscale) return Status(StatusCode::kInvalidArgument, "rrule RSCALE is not supported");
   if (recur.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR) {
     icalerror_clear_errno();
     return Status(StatusCode::kInvalidArgument, "rrule is not a valid RFC 5545 recurrence rule");

@@ -338,7 +338,8 @@ TEST_F(KindsHttpTest, SeriesAcrossDstRescheduleAndReplay) {
 
   // Bad rules are refused with a clear problem and store nothing.
   const std::string before = position_;
-  for (const char* bad : {"FREQ=WEEKLY", "FREQ=SOMETIMES;COUNT=2", "FREQ=DAILY;COUNT=500"}) {
+  for (const char* bad : {"FREQ=WEEKLY", "FREQ=SOMETIMES;COUNT=2", "FREQ=DAILY;COUNT=500",
+                          "FREQ=MONTHLY;RSCALE=GREGORIAN;COUNT=3"}) {
     series["rrule"] = bad;
     auto r = Do("POST", "/series", series, "");
     EXPECT_EQ(r.status, 422) << bad << ": " << r.body;

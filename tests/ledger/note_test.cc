@@ -60,6 +60,12 @@ TEST(NoteTest, SignedCheckpointRoundTripsAndRejectsTampering) {
   EXPECT_FALSE(ParseCheckpointBody("origin\nnot-a-number\nAAAA\n"));
   EXPECT_EQ(Base64Decode(Base64Encode("ab")), "ab");
   EXPECT_EQ(Base64Decode(Base64Encode("abcd")), "abcd");
+  EXPECT_EQ(Base64Decode(""), "");
+  // Found by fuzz_note: four '=' took more off the length than there was.
+  EXPECT_FALSE(Base64Decode("===="));
+  EXPECT_FALSE(Base64Decode("A==="));
+  EXPECT_FALSE(ParseVerifierKey("sa419++===="));
+  EXPECT_FALSE(Base64Decode("QQ=A"));
   EXPECT_EQ(FromHex(ToHex(hash)), hash);
   EXPECT_EQ(FromHex("0aFF"), std::string("\x0a\xff"));
   EXPECT_FALSE(FromHex("abc"));

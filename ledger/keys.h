@@ -50,6 +50,17 @@ inline std::string SnapshotChunkKey(std::string_view tenant, Seq seq, std::uint3
   return k;
 }
 
+// The log's Merkle tree (common/merkle.h): the perfect subtrees of level
+// >= 1, "m" ‖ u8 level ‖ u64 index, and how many records they cover, "t".
+inline std::string TreeNodeKey(std::string_view tenant, int level, std::uint64_t index) {
+  std::string k = TenantPrefix(tenant) + "m";
+  k.push_back(static_cast<char>(level));
+  AppendBigEndian64(&k, index);
+  return k;
+}
+
+inline std::string TreeSizeKey(std::string_view tenant) { return TenantPrefix(tenant) + "t"; }
+
 inline std::string IdempotencyKey(std::string_view tenant, std::string_view key) {
   return TenantPrefix(tenant) + std::string(key);
 }

@@ -107,6 +107,13 @@ class Log {
   virtual Result<std::optional<std::string>> GetIdempotency(const TenantId& tenant,
                                                             std::string_view key) const = 0;
 
+  // The stored hash of the perfect subtree (level, index) of the tenant's
+  // Merkle tree (common/merkle.h; level >= 1), written with the record that
+  // completes it; nullopt when not stored (a read-only copy of a log older
+  // than the tree). ledger/tree.h computes roots and proofs from these.
+  virtual Result<std::optional<Sha256>> StoredTreeNode(const TenantId& tenant, int level,
+                                                       std::uint64_t index) const = 0;
+
   // Every tenant that has at least one record, sorted.
   virtual std::vector<TenantId> Tenants() const = 0;
 

@@ -9,14 +9,19 @@
 #include <functional>
 #include <limits>
 
+#include <spdlog/spdlog.h>
+
 #include "ledger/keys.h"
+#include "ledger/tree.h"
 
 namespace saalbuch::ledger {
 
 struct RocksLog::TenantState {
   std::mutex mu;
-  Head head;      // guarded by mu
-  Status poison;  // guarded by mu; non-ok after a failed write
+  Head head;                  // guarded by mu
+  merkle::Frontier frontier;  // guarded by mu: the Merkle tree of records 1..head.seq
+  bool tree_ok = false;       // guarded by mu: whether `frontier` is that; else no nodes are written
+  Status poison;              // guarded by mu; non-ok after a failed write
 };
 
 namespace {
@@ -25,6 +30,12 @@ namespace {
 std::string LogValue(const Sha256& hash, std::string_view bytes) {
   std::string v(AsBytes(hash));
   v.append(bytes);
+  return v;
+}
+
+std::string SeqValue(Seq seq) {
+  std::string v;
+  keys::AppendBigEndian64(&v, seq);
   return v;
 }
 
@@ -112,6 +123,19 @@ Result<RocksLog::TenantState*> RocksLog::State(const TenantId& tenant) const {
   if (!head.ok()) return head.status();
   auto st = std::make_unique<TenantState>();
   st->head = *head;
+  if (!db_->read_only()) {
+    // A log whose records cannot be read back (a damaged copy) is still
+    // opened: verify and the command bus name the damage. Its tree stays
+    // where it was and is caught up at an open that can read them.
+    auto frontier = CatchUpTree(tenant, head->seq);
+    if (frontier.ok()) {
+      st->frontier = std::move(frontier).value();
+      st->tree_ok = true;
+    } else {
+      spdlog::warn("msg=\"the log's Merkle tree cannot be brought up to its head\" tenant={} problem=\"{}\"",
+                   tenant.get(), frontier.status().ToString());
+    }
+  }
   auto* raw = st.get();
   tenants_.emplace(tenant.get(), std::move(st));
   return raw;
@@ -185,6 +209,12 @@ Result<AppendResult> RocksLog::Write(const TenantId& tenant, std::vector<EventDr
 
   rocksdb::WriteBatch batch;
   Head head = st.head;
+  merkle::Frontier tree = st.frontier;
+  rocksdb::Status tree_put;
+  const auto put_node = [&](int level, std::uint64_t index, const Sha256& h) {
+    if (tree_put.ok())
+      tree_put = batch.Put(db_->cf(Cf::kMeta), keys::TreeNodeKey(tenant.get(), level, index), AsBytes(h));
+  };
   AppendResult result;
   result.first = head.seq + 1;
   flatbuffers::FlatBufferBuilder fbb(1024);
@@ -210,6 +240,8 @@ Result<AppendResult> RocksLog::Write(const TenantId& tenant, std::vector<EventDr
     rocksdb::Status s;
     s = batch.Put(db_->cf(Cf::kLog), keys::LogKey(tenant.get(), head.seq), LogValue(head.hash, bytes));
     if (s.ok()) s = batch.Put(db_->cf(Cf::kMeta), keys::StreamKey(tenant.get(), env.stream_id), version);
+    if (st.tree_ok) tree.Append(merkle::LeafHash(bytes), put_node);
+    if (s.ok()) s = tree_put;
     if (!s.ok()) return FromRocks(s);  // nothing written; the head is unchanged
   }
   for (const auto& r : idempotency) {
@@ -222,6 +254,8 @@ Result<AppendResult> RocksLog::Write(const TenantId& tenant, std::vector<EventDr
   }
   if (!drafts.empty()) {
     auto s = batch.Put(db_->cf(Cf::kMeta), keys::HeadKey(tenant.get()), HeadValue(head));
+    if (s.ok() && st.tree_ok)
+      s = batch.Put(db_->cf(Cf::kMeta), keys::TreeSizeKey(tenant.get()), SeqValue(head.seq));
     if (!s.ok()) return FromRocks(s);
   }
   rocksdb::WriteOptions wo;
@@ -254,6 +288,7 @@ Result<AppendResult> RocksLog::Write(const TenantId& tenant, std::vector<EventDr
     return Status(StatusCode::kIOError, "append failed: " + s.ToString());
   }
   st.head = head;
+  st.frontier = std::move(tree);
   result.head = head;
   return result;
 }
@@ -298,6 +333,59 @@ Result<std::optional<std::string>> RocksLog::GetIdempotency(const TenantId& tena
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocks(s);
   return std::optional<std::string>(std::move(v));
+}
+
+Result<std::optional<Sha256>> RocksLog::StoredTreeNode(const TenantId& tenant, int level,
+                                                       std::uint64_t index) const {
+  std::string v;
+  auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta),
+                          keys::TreeNodeKey(tenant.get(), level, index), &v);
+  if (s.IsNotFound()) return std::optional<Sha256>();
+  if (!s.ok()) return FromRocks(s);
+  if (v.size() != 32) return Status(StatusCode::kCorruption, "a Merkle tree node is not 32 bytes");
+  Sha256 h;
+  std::memcpy(h.data(), v.data(), 32);
+  return std::optional<Sha256>(h);
+}
+
+Result<merkle::Frontier> RocksLog::CatchUpTree(const TenantId& tenant, Seq head) const {
+  std::string v;
+  auto s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), keys::TreeSizeKey(tenant.get()), &v);
+  if (!s.ok() && !s.IsNotFound()) return FromRocks(s);
+  Seq covered = s.ok() && v.size() == 8 ? keys::ReadBigEndian64(v) : 0;
+  if (covered > head) covered = 0;  // not this log's tree: built again
+  auto frontier = merkle::Frontier::At(covered, TreeNodes(*this, tenant));
+  if (!frontier.ok()) return frontier.status();
+  if (covered == head) return frontier;
+  // A log written before the tree: its nodes in batches, each with the size
+  // it reaches, so that a crash in between resumes where it stopped.
+  spdlog::info("msg=\"building the Merkle tree of the log\" tenant={} from={} to={}", tenant.get(),
+               covered + 1, head);
+  std::vector<Record> chunk;
+  for (Seq next = covered + 1; next <= head;) {
+    chunk.clear();
+    if (Status r = Read(tenant, next, 4096, &chunk); !r.ok()) return r;
+    if (chunk.empty() || chunk.front().seq != next) {
+      return Status(StatusCode::kCorruption, "record " + std::to_string(next) + " of tenant '" +
+                                                 tenant.get() + "' is missing below its head");
+    }
+    rocksdb::WriteBatch batch;
+    rocksdb::Status put;
+    for (const Record& r : chunk) {
+      if (r.seq > head) break;
+      if (r.seq != next)
+        return Status(StatusCode::kCorruption, "the log has a gap before record " + std::to_string(r.seq));
+      frontier->Append(merkle::LeafHash(r.bytes), [&](int level, std::uint64_t index, const Sha256& h) {
+        if (put.ok())
+          put = batch.Put(db_->cf(Cf::kMeta), keys::TreeNodeKey(tenant.get(), level, index), AsBytes(h));
+      });
+      ++next;
+    }
+    if (put.ok()) put = batch.Put(db_->cf(Cf::kMeta), keys::TreeSizeKey(tenant.get()), SeqValue(next - 1));
+    if (put.ok()) put = db_->db()->Write(rocksdb::WriteOptions(), &batch);
+    if (!put.ok()) return FromRocks(put);
+  }
+  return frontier;
 }
 
 std::vector<TenantId> RocksLog::Tenants() const {

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/merkle.h"
 #include "ledger/database.h"
 #include "ledger/log.h"
 
@@ -39,6 +40,8 @@ class RocksLog final : public Log {
   Result<Head> GetHead(const TenantId& tenant) const override;
   Result<std::optional<std::string>> GetIdempotency(const TenantId& tenant,
                                                     std::string_view key) const override;
+  Result<std::optional<Sha256>> StoredTreeNode(const TenantId& tenant, int level,
+                                               std::uint64_t index) const override;
   std::vector<TenantId> Tenants() const override;
   Status PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) override;
   Result<std::vector<Seq>> SnapshotSeqs(const TenantId& tenant) const override;
@@ -49,6 +52,9 @@ class RocksLog final : public Log {
   struct TenantState;
   Result<TenantState*> State(const TenantId& tenant) const;
   Result<Head> ReadHead(const TenantId& tenant) const;
+  // Stores the tree nodes of records the tree does not cover yet (a log
+  // written before the tree existed) and returns the frontier at `head`.
+  Result<merkle::Frontier> CatchUpTree(const TenantId& tenant, Seq head) const;
   Result<AppendResult> Write(const TenantId& tenant, std::vector<EventDraft> drafts,
                              const std::vector<IdempotencyRecord>& idempotency, bool sync);
   // Brings the database out of RocksDB's stopped state after a failed

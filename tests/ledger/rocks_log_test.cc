@@ -1,5 +1,5 @@
 // RocksLog against a real RocksDB in a scratch directory: numbering, the hash
-// chain, envelopes, idempotency records, tenant isolation, reopening and
+// chain, the Merkle tree, envelopes, idempotency records, tenant isolation, reopening and
 // read-only use.
 
 #include "ledger/rocks_log.h"
@@ -13,7 +13,10 @@
 #include <vector>
 
 #include "common/crypto.h"
+#include "common/merkle.h"
 #include "ledger/database.h"
+#include "ledger/keys.h"
+#include "ledger/tree.h"
 #include "ledger/verify.h"
 #include "tests/ledger/drafts.h"
 #include "tests/support/scratch_dir.h"
@@ -437,6 +440,80 @@ TEST_F(RocksLogTest, SnapshotFilesLeaveNothingBehindAndACrashedOneIsRemovedAtOpe
   Open();
   EXPECT_EQ(leftovers(), 0);
   EXPECT_EQ(log_->GetSnapshot(t, 1)->size(), 5u << 20);
+}
+
+// The root of records 1..size by RFC 6962's definition, from the bytes.
+Sha256 NaiveRoot(const std::vector<Record>& records, std::size_t size) {
+  std::vector<Sha256> level;
+  for (std::size_t i = 0; i < size; ++i) level.push_back(merkle::LeafHash(records[i].bytes));
+  const std::function<Sha256(std::size_t, std::size_t)> mth = [&](std::size_t b, std::size_t e) {
+    if (e - b == 1) return level[b];
+    std::size_t k = 1;
+    while (2 * k < e - b) k *= 2;
+    return merkle::NodeHash(mth(b, b + k), mth(b + k, e));
+  };
+  return size == 0 ? merkle::EmptyRoot() : mth(0, size);
+}
+
+// Batches of 1–5 records for two tenants: the stored tree gives, at every
+// size, the root of the definition, and proofs that verify against it.
+TEST_F(RocksLogTest, MerkleTreeIsStoredWithTheRecordsAndGivesRootsAndProofs) {
+  for (int i = 0, n = 0; n < 100; ++i) {
+    std::vector<EventDraft> batch;
+    for (int k = 0; k <= i % 5 && n < 100; ++k, ++n) batch.push_back(ResourceDraft("r" + std::to_string(n)));
+    MustAppend("stadt", std::move(batch));
+    MustAppend("dorf", One(ResourceDraft("d" + std::to_string(i))));
+  }
+  const auto records = ReadAll("stadt");
+  ASSERT_EQ(records.size(), 100u);
+  const auto nodes = TreeNodes(*log_, TenantId("stadt"));
+  for (std::size_t size = 1; size <= 100; ++size) {
+    auto root = merkle::Root(size, nodes);
+    ASSERT_TRUE(root.ok()) << root.status().ToString();
+    EXPECT_EQ(*root, NaiveRoot(records, size)) << size;
+  }
+  // Every perfect subtree above the leaves is stored.
+  for (int level = 1; level <= 6; ++level) {
+    for (std::uint64_t i = 0; (i + 1) << level <= 100; ++i) {
+      auto stored = log_->StoredTreeNode(TenantId("stadt"), level, i);
+      ASSERT_TRUE(stored.ok() && stored->has_value()) << level << "/" << i;
+    }
+  }
+  EXPECT_FALSE(log_->StoredTreeNode(TenantId("stadt"), 1, 50)->has_value());  // beyond the head
+  const Sha256 root = NaiveRoot(records, 100);
+  for (std::uint64_t i : {0u, 1u, 37u, 63u, 64u, 98u, 99u}) {
+    auto proof = merkle::InclusionProof(i, 100, nodes);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(merkle::VerifyInclusion(merkle::LeafHash(records[i].bytes), i, 100, *proof, root)) << i;
+  }
+  for (std::uint64_t m : {1u, 7u, 32u, 33u, 99u, 100u}) {
+    auto proof = merkle::ConsistencyProof(m, 100, nodes);
+    ASSERT_TRUE(proof.ok());
+    EXPECT_TRUE(merkle::VerifyConsistency(m, 100, NaiveRoot(records, m), root, *proof)) << m;
+  }
+  // The other tenant's tree is its own.
+  EXPECT_EQ(*merkle::Root(20, TreeNodes(*log_, TenantId("dorf"))), NaiveRoot(ReadAll("dorf"), 20));
+}
+
+// A data directory written before the tree: read-only readers compute the
+// missing nodes; the writer stores them at its next open and goes on.
+TEST_F(RocksLogTest, LogWithoutATreeGetsOneAtOpen) {
+  for (int i = 0; i < 37; ++i) MustAppend("stadt", One(ResourceDraft("r" + std::to_string(i))));
+  const std::string prefix = keys::TenantPrefix("stadt");
+  rocksdb::WriteBatch erase;
+  ASSERT_TRUE(erase.DeleteRange(db_->cf(Cf::kMeta), prefix + "m", prefix + "n").ok());
+  ASSERT_TRUE(erase.Delete(db_->cf(Cf::kMeta), keys::TreeSizeKey("stadt")).ok());
+  ASSERT_TRUE(db_->db()->Write(rocksdb::WriteOptions(), &erase).ok());
+  EXPECT_FALSE(log_->StoredTreeNode(TenantId("stadt"), 1, 0)->has_value());
+  const auto records = ReadAll("stadt");
+  EXPECT_EQ(*merkle::Root(37, TreeNodes(*log_, TenantId("stadt"))), NaiveRoot(records, 37));
+
+  Close();
+  Open();
+  MustAppend("stadt", One(ResourceDraft("after")));
+  EXPECT_TRUE(log_->StoredTreeNode(TenantId("stadt"), 5, 0)->has_value());
+  EXPECT_TRUE(log_->StoredTreeNode(TenantId("stadt"), 1, 18)->has_value());  // records 37, 38
+  EXPECT_EQ(*merkle::Root(38, TreeNodes(*log_, TenantId("stadt"))), NaiveRoot(ReadAll("stadt"), 38));
 }
 
 }  // namespace

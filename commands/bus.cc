@@ -13,9 +13,11 @@
 
 #include "commands/snapshot.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
 #include "common/note.h"
 #include "common/thread_name.h"
 #include "common/time.h"
+#include "ledger/tree.h"
 
 namespace saalbuch::commands {
 
@@ -411,14 +413,16 @@ void CommandBus::SubmitCheckpoints(bool unsigned_too) {
 
 Submission CommandBus::CheckpointSubmission(Tenant* t, const ledger::Head& head, std::string actor,
                                             std::string correlation) {
-  auto [note, verifier_key] = options_.sign_checkpoint(t->id, head.seq, head.hash);
+  auto root = merkle::Root(head.seq, ledger::TreeNodes(*log_, t->id));
+  if (!root.ok()) throw std::runtime_error("the log's Merkle root: " + root.status().ToString());
+  auto [note, verifier_key] = options_.sign_checkpoint(t->id, head.seq, *root);
   Submission s;
   s.ctx.tenant = t->id;
   s.ctx.actor = std::move(actor);
   s.ctx.command_id = "cmd_" + RandomHex(8);
   s.ctx.correlation_id = std::move(correlation);
-  s.command =
-      SignCheckpoint{head.seq, std::string(AsBytes(head.hash)), std::move(note), std::move(verifier_key)};
+  s.command = SignCheckpoint{head.seq, std::string(AsBytes(head.hash)), std::move(note),
+                             std::move(verifier_key), std::string(AsBytes(*root))};
   return s;
 }
 
@@ -486,21 +490,30 @@ void CommandBus::CheckTenant(Tenant* t) {
     } else {
       facts.last_verifier_key = cp->verifier_key() == nullptr ? "" : cp->verifier_key()->str();
       const Seq p = cp->position();
-      std::string hash;
+      std::string hash, root;
       if (cp->head_hash() != nullptr) hash.assign(cp->head_hash()->begin(), cp->head_hash()->end());
+      if (cp->tree_root() != nullptr) root.assign(cp->tree_root()->begin(), cp->tree_root()->end());
+      // Since the Merkle tree, the note signs its root; before, the chain hash.
+      const std::string& signed_hash = cp->tree_root() != nullptr ? root : hash;
       const auto key = ParseVerifierKey(facts.last_verifier_key);
       const auto body =
           key && cp->note() != nullptr ? OpenNote(cp->note()->string_view(), *key) : std::nullopt;
       const auto signed_cp = body ? ParseCheckpointBody(*body) : std::nullopt;
       std::vector<ledger::Record> at;
       if (!signed_cp || signed_cp->origin != "saalbuch/" + t->id.get() || signed_cp->size != p ||
-          signed_cp->hash != hash) {
+          signed_cp->hash != signed_hash) {
         alarm(r, "the signature of " + at_r + " does not verify with the key it names");
       } else if (p == 0 || p >= r || !log_->Read(t->id, p, 1, &at).ok() || at.size() != 1 || at[0].seq != p) {
         alarm(p, "log position " + std::to_string(p) + ", signed by " + at_r + ", is not in the log");
       } else if (std::string(AsBytes(at[0].hash)) != hash) {
         alarm(p, "the log's chain hash at position " + std::to_string(p) +
                      " differs from the one signed by " + at_r);
+      } else if (cp->tree_root() != nullptr) {
+        auto now = merkle::Root(p, ledger::TreeNodes(*log_, t->id));
+        if (!now.ok() || std::string(AsBytes(*now)) != root) {
+          alarm(p, "the Merkle root of the log's first " + std::to_string(p) +
+                       " records differs from the one signed by " + at_r);
+        }
       }
     }
   }

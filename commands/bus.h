@@ -111,8 +111,9 @@ struct BusOptions {
   // Deadlines come from the write models (hence from the log), so expiry
   // also happens for holds that ran out while the server was down.
   std::chrono::milliseconds hold_check_interval{1000};
-  // Signs a checkpoint of a tenant's log at (position, chain hash of that
-  // record): returns {signed note, verifier key}. Unset: no checkpoints.
+  // Signs a checkpoint of a tenant's log at (position, Merkle root of the
+  // records up to it): returns {signed note, verifier key}. Unset: no
+  // checkpoints.
   // The writer opens a batch with SignCheckpoint once `checkpoint_every`
   // records follow the last checkpoint (and a tenant's second batch with its
   // first); the timer submits one, while records arrive, every

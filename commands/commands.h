@@ -237,9 +237,10 @@ struct ErasePerson {
 // was signed; records decided since then follow the checkpoint record).
 struct SignCheckpoint {
   Seq position = 0;
-  std::string head_hash;  // 32 raw bytes
+  std::string head_hash;  // 32 raw bytes: the chain hash of record `position`
   std::string note;
   std::string verifier_key;
+  std::string tree_root;  // 32 raw bytes: the Merkle root of records 1..position, which `note` signs
 };
 
 // Records a delivered notification so that it is never sent again.

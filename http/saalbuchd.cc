@@ -615,11 +615,11 @@ int main(int argc, char** argv) {
     bus_options.checkpoint_interval = std::chrono::seconds(cfg.checkpoint_interval_s);
     bus_options.snapshot_every = cfg.snapshot_every;
     if (cfg.checkpoint_every > 0)
-      bus_options.sign_checkpoint = [&vault](const TenantId& t, Seq position, const Sha256& hash) {
+      bus_options.sign_checkpoint = [&vault](const TenantId& t, Seq position, const Sha256& root) {
         auto seed = vault.SigningSeed(t);
         if (!seed.ok()) throw std::runtime_error("no signing key: " + seed.status().ToString());
         const std::string name = "saalbuch/" + t.get();
-        const std::string body = CheckpointBody({name, position, std::string(AsBytes(hash))});
+        const std::string body = CheckpointBody({name, position, std::string(AsBytes(root))});
         return std::make_pair(SignNote(body, name, *seed), VerifierKey(name, Ed25519PublicKey(*seed)));
       };
     bus_options.accept_log.insert(cfg.accept_log.begin(), cfg.accept_log.end());

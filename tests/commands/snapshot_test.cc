@@ -377,8 +377,9 @@ class SnapshotTest : public DecideFixture {
       Step(RecordNotification{"n-" + std::to_string(rng_() % 1000), AnyBooking(), "confirmation"}, now,
            "system");
     } else if (pick < 89) {
-      Step(SignCheckpoint{std::max<Seq>(1, seq_), std::string(32, '\x5a'), "note", "verifier"}, now,
-           "system");
+      Step(SignCheckpoint{std::max<Seq>(1, seq_), std::string(32, '\x5a'), "note", "verifier",
+                          std::string(32, '\x3c')},
+           now, "system");
     } else if (pick < 90) {
       Step(ChangeCustomerGroup{customers_[rng_() % customers_.size()], rng_() % 2 == 0 ? "verein" : "schule"},
            now);

@@ -16,11 +16,15 @@
 #include <thread>
 
 #include "common/crypto.h"
+#include "common/merkle.h"
 #include "common/note.h"
+#include "ledger/database.h"
 #include "ledger/keys.h"
+#include "ledger/rocks_log.h"
 #include "schemas/event_generated.h"
 #include "tests/e2e/booking_load.h"
 #include "tests/e2e/harness.h"
+#include "tests/ledger/drafts.h"
 
 namespace saalbuch::e2e {
 namespace {
@@ -97,8 +101,9 @@ void ForgeRecord(const fs::path& data, const std::string& tenant, Seq seq,
 
 // What an attacker with the files and the signing seed stored beside them
 // does (issue 18): rewrites record `seq` like ForgeRecord and re-signs every
-// later checkpoint with the tenant's own key, so that the chain and every
-// note verify again, also against the verifier key an auditor kept.
+// later checkpoint (its Merkle root and chain hash) with the tenant's own
+// key, so that the chain, every root and every note verify again, also
+// against the verifier key an auditor kept.
 void ForgeAndResign(const fs::path& data, const std::string& tenant, Seq seq,
                     const std::function<void(const schema::Envelope&)>& edit) {
   ForgerDb f(data);
@@ -109,6 +114,14 @@ void ForgeAndResign(const fs::path& data, const std::string& tenant, Seq seq,
   std::vector<std::string> chain(head + 1);  // chain hash per position
   for (Seq s = 1; s < seq; ++s) chain[s] = f.Get(f.log(), ledger::keys::LogKey(tenant, s)).substr(0, 32);
   chain[0] = std::string(32, '\0');
+  std::vector<Sha256> leaves;  // the Merkle tree's, per record
+  for (Seq s = 1; s < seq; ++s)
+    leaves.push_back(merkle::LeafHash(f.Get(f.log(), ledger::keys::LogKey(tenant, s)).substr(32)));
+  const auto root_at = [&](Seq size) {
+    merkle::Frontier tree;
+    for (Seq i = 0; i < size; ++i) tree.Append(leaves[i]);
+    return std::string(AsBytes(tree.Root()));
+  };
   int resigned = 0;
   for (Seq s = seq; s <= head; ++s) {
     const std::string key = ledger::keys::LogKey(tenant, s);
@@ -117,15 +130,18 @@ void ForgeAndResign(const fs::path& data, const std::string& tenant, Seq seq,
     if (s == seq) edit(*env);
     if (const auto* cp = env->payload_as_CheckpointSigned(); cp != nullptr && s > seq) {
       const std::string origin = "saalbuch/" + tenant;
-      const std::string note =
-          SignNote(CheckpointBody({origin, cp->position(), chain[cp->position()]}), origin, seed);
+      const std::string root = root_at(cp->position());
+      const std::string note = SignNote(CheckpointBody({origin, cp->position(), root}), origin, seed);
       ASSERT_EQ(note.size(), cp->note()->size());
       std::memcpy(const_cast<char*>(cp->note()->c_str()), note.data(), note.size());
       std::memcpy(const_cast<std::uint8_t*>(cp->head_hash()->data()), chain[cp->position()].data(), 32);
+      ASSERT_NE(cp->tree_root(), nullptr);
+      std::memcpy(const_cast<std::uint8_t*>(cp->tree_root()->data()), root.data(), 32);
       ++resigned;
     }
     std::memcpy(const_cast<std::uint8_t*>(env->prev_hash()->data()), chain[s - 1].data(), 32);
     chain[s].assign(AsBytes(Sha256Of(chain[s - 1], bytes)));
+    leaves.push_back(merkle::LeafHash(bytes));
     f.Put(f.log(), key, chain[s] + bytes);
   }
   ASSERT_GT(resigned, 0) << "no checkpoint after record " << seq;
@@ -490,7 +506,8 @@ TEST_F(IntegrityTest, ARewriteResignedWithTheStoredKeyFoolsTheLogAloneButNotTheA
   auto held = Replay(
       {"verify", "--data", data.string(), "--tenant", "stadt", "--trusted-checkpoint", trusted.string()});
   EXPECT_EQ(held.exit_code, 1) << held.out << held.err;
-  EXPECT_NE(held.out.find("REWRITTEN: the chain hash at position " + std::to_string(kept)), std::string::npos)
+  EXPECT_NE(held.out.find("REWRITTEN: the Merkle root at position " + std::to_string(kept)),
+            std::string::npos)
       << held.out;
   // The tenant comes from the kept note itself; the JSON report names it too.
   auto as_json =
@@ -499,6 +516,47 @@ TEST_F(IntegrityTest, ARewriteResignedWithTheStoredKeyFoolsTheLogAloneButNotTheA
   EXPECT_EQ(json::parse(as_json.out)[0]["trust_problem"], "rewritten") << as_json.out;
   // A finding never moves the auditor's state.
   EXPECT_EQ(FileText(trusted), kept_note);
+}
+
+// A log signed before the Merkle tree: its notes sign the chain hash and its
+// checkpoint records carry no root. verify still checks them, and a rewrite
+// re-chained without the key is still caught. (A writer opening such a log
+// stores its tree: rocks_log_test.)
+TEST_F(IntegrityTest, CheckpointsSignedBeforeTheTreeStillVerify) {
+  const fs::path data = dir_ / "old";
+  const std::string seed = RandomBytes(32), name = "saalbuch/stadt";
+  const fs::path vkey = dir_ / "stadt.vkey";
+  std::ofstream(vkey) << VerifierKey(name, Ed25519PublicKey(seed));
+  {
+    auto db = ledger::Database::Open((data / "db").string(), {});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    ledger::RocksLog log(db->get());
+    const TenantId t("stadt");
+    for (int i = 0; i < 4; ++i)
+      ASSERT_TRUE(log.Append(t, testing_support::OneResource("r" + std::to_string(i)), {}).ok());
+    const ledger::Head head = *log.GetHead(t);
+    ledger::EventDraft d = testing_support::ResourceDraft("checkpoint");
+    d.stream_id = "checkpoint";
+    schema::CheckpointSignedT cp;
+    cp.position = head.seq;
+    cp.head_hash.assign(head.hash.begin(), head.hash.end());
+    cp.note = SignNote(CheckpointBody({name, head.seq, std::string(AsBytes(head.hash))}), name, seed);
+    cp.verifier_key = VerifierKey(name, Ed25519PublicKey(seed));
+    d.payload.Set(std::move(cp));
+    ASSERT_TRUE(log.Append(t, testing_support::One(std::move(d)), {}).ok());
+    ASSERT_TRUE(log.Append(t, testing_support::OneResource("after"), {}).ok());
+  }
+  auto ok = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--verifier-key", vkey.string()});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("1 signed checkpoints verify (key from the auditor)"), std::string::npos) << ok.out;
+
+  const fs::path forged = CopyOf(data, dir_ / "forged");
+  ForgeRecord(forged, "stadt", 2, ChangeActor);
+  auto bad =
+      Replay({"verify", "--data", forged.string(), "--tenant", "stadt", "--verifier-key", vkey.string()});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_NE(bad.out.find("the log's chain hash at position 4 is not the signed one"), std::string::npos)
+      << bad.out;
 }
 
 TEST_F(IntegrityTest, ALogCutBeforeTheAuditorsCheckpointIsTruncatedAndAGoodRunAdvancesTheCheckpoint) {

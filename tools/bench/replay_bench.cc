@@ -48,10 +48,12 @@
 #include "commands/snapshot.h"
 #include "common/build_info.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
 #include "common/note.h"
 #include "common/time.h"
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
+#include "ledger/tree.h"
 #include "ledger/vault.h"
 #include "projections/runner.h"
 
@@ -192,10 +194,12 @@ class Generator {
     auto head = log_->GetHead(tenant_);
     Check(head.status(), "head");
     const std::string name = "saalbuch/" + tenant_.get();
-    const std::string body = CheckpointBody({name, head->seq, std::string(AsBytes(head->hash))});
+    auto root = merkle::Root(head->seq, ledger::TreeNodes(*log_, tenant_));
+    Check(root.status(), "root");
+    const std::string body = CheckpointBody({name, head->seq, std::string(AsBytes(*root))});
     last_checkpoint_ = seq_;
     Do(SignCheckpoint{head->seq, std::string(AsBytes(head->hash)), SignNote(body, name, signing_seed_),
-                      VerifierKey(name, Ed25519PublicKey(signing_seed_))},
+                      VerifierKey(name, Ed25519PublicKey(signing_seed_)), std::string(AsBytes(*root))},
        "system");
   }
 

@@ -14,6 +14,7 @@
 
 #include "common/build_info.h"
 #include "common/crypto.h"
+#include "common/merkle.h"
 #include "common/note.h"
 #include "common/time.h"
 #include "ledger/event_json.h"
@@ -98,29 +99,73 @@ bool ZoneMissing(const Source& s, const TenantId& t) {
 
 // ---- verify ----
 
+// The log's Merkle tree as verify recomputes it from the records' bytes,
+// never from the nodes the server stored: perfect subtrees of level >=
+// kKept are kept as the pass completes them (64 bytes per 256 records);
+// the lower ones a root needs are hashed again from at most 255 records.
+class RecomputedTree {
+ public:
+  RecomputedTree(const Source& s, TenantId t) : s_(s), t_(std::move(t)), kept_(64) {}
+
+  void Append(const ledger::Record& r) {
+    tree_.Append(merkle::LeafHash(r.bytes), [&](int level, std::uint64_t, const Sha256& h) {
+      if (level >= kKept) kept_[static_cast<std::size_t>(level)].push_back(h);
+    });
+  }
+
+  // The root of records 1..size (size <= the records appended).
+  Result<Sha256> RootAt(Seq size) const {
+    if (size > tree_.size()) return Status(StatusCode::kNotFound, "beyond the verified records");
+    return merkle::Root(size, [&](int level, std::uint64_t index) -> Result<Sha256> {
+      if (level >= kKept) return kept_[static_cast<std::size_t>(level)].at(index);
+      merkle::Frontier part;
+      const Seq first = (index << level) + 1, last = (index + 1) << level;
+      Status st = ForEachRecord(s_, t_, first, last, [&](const ledger::Record& r) {
+        part.Append(merkle::LeafHash(r.bytes));
+        return true;
+      });
+      if (!st.ok()) return st;
+      if (part.size() != last - first + 1) return Status(StatusCode::kNotFound, "records are missing");
+      return part.Root();
+    });
+  }
+
+ private:
+  static constexpr int kKept = 8;
+  const Source& s_;
+  TenantId t_;
+  merkle::Frontier tree_;
+  std::vector<std::vector<Sha256>> kept_;  // by level, then index
+};
+
 // A CheckpointSigned record, as the chain pass found it.
 struct SignedCheckpoint {
   Seq record;
   Seq position;
   std::string hash, note, verifier_key;
+  std::string root;  // empty in checkpoints recorded before the Merkle tree
 };
 
 SignedCheckpoint ReadSignedCheckpoint(const ledger::Record& r, const schema::CheckpointSigned& e) {
   auto str = [](const flatbuffers::String* x) { return x == nullptr ? std::string() : x->str(); };
-  std::string hash;
-  if (e.head_hash() != nullptr) hash.assign(e.head_hash()->begin(), e.head_hash()->end());
-  return {r.seq, e.position(), hash, str(e.note()), str(e.verifier_key())};
+  auto bytes = [](const flatbuffers::Vector<std::uint8_t>* x) {
+    return x == nullptr ? std::string() : std::string(x->begin(), x->end());
+  };
+  return {r.seq,         e.position(),          bytes(e.head_hash()),
+          str(e.note()), str(e.verifier_key()), bytes(e.tree_root())};
 }
 
 // Checks the CheckpointSigned records of `t` (collected during the chain
 // pass, which found every stored chain hash right): each note opens with the
 // verifier (the auditor's key, or else the key the log names), its body
-// names this tenant's origin, the position and the hash the record states,
-// and that hash is the chain hash stored at that position (one point read
-// per checkpoint). Fills `out` with {"checkpoints", "last_position",
-// "verifier_key", "key_from"} and, on a finding, "first_bad_checkpoint" and
+// names this tenant's origin, the position and the hash the record states
+// (the Merkle root; the chain hash in checkpoints older than the tree), the
+// root is the one `tree` recomputed at that position, and the record's
+// chain hash is the one stored there (one point read per checkpoint). Fills `out` with {"checkpoints",
+// "last_position", "verifier_key", "key_from"} and, on a finding, "first_bad_checkpoint" and
 // "checkpoint_problem".
-bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::vector<SignedCheckpoint>& signed_,
+bool VerifyCheckpoints(const Source& s, const TenantId& t, const RecomputedTree& tree,
+                       const std::vector<SignedCheckpoint>& signed_,
                        const std::optional<NoteVerifier>& auditor_key, const std::string& auditor_key_text,
                        json* out) {
   (*out)["checkpoints"] = signed_.size();
@@ -145,8 +190,16 @@ bool VerifyCheckpoints(const Source& s, const TenantId& t, const std::vector<Sig
     auto cp = ParseCheckpointBody(*body);
     if (!cp) return finding(c, "the signed note is not a checkpoint");
     if (cp->origin != "saalbuch/" + t.get()) return finding(c, "signed for another origin: " + cp->origin);
-    if (cp->size != c.position || cp->hash != c.hash || c.position == 0 || c.position >= c.record) {
+    if (cp->size != c.position || cp->hash != (c.root.empty() ? c.hash : c.root) || c.position == 0 ||
+        c.position >= c.record) {
       return finding(c, "the signed position or hash differs from the record's");
+    }
+    if (!c.root.empty()) {
+      auto root = tree.RootAt(c.position);
+      if (!root.ok() || std::string(AsBytes(*root)) != c.root) {
+        return finding(c, "the Merkle root of the log's first " + std::to_string(c.position) +
+                              " records is not the signed one: the log was changed after it was signed");
+      }
     }
     // The chain hash at the signed position must be the signed one.
     at.clear();
@@ -262,6 +315,7 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
     const auto start = std::chrono::steady_clock::now();
     const Seq total = HeadOf(s, t);
     std::vector<SignedCheckpoint> checkpoints;
+    RecomputedTree tree(s, t);
     // Record positions and times the cadence is checked with.
     Seq largest_gap = 0, first_uncovered = 1;
     TimeUs first_uncovered_at = 0, last_at = 0;
@@ -269,6 +323,7 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
         *s.log, t, [&](Seq n) { progress.Update("verify " + t.get(), n, total); },
         [&](const ledger::Record& rec, const schema::Envelope& env) {
           last_at = env.recorded_at_us();
+          tree.Append(rec);
           if (rec.seq == first_uncovered) first_uncovered_at = last_at;
           if (const auto* e = env.payload_as_CheckpointSigned()) {
             checkpoints.push_back(ReadSignedCheckpoint(rec, *e));
@@ -294,12 +349,13 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
       finding = "DAMAGED at record " + std::to_string(*r->first_bad) + ": " + r->problem + " (" +
                 std::to_string(r->records) + " records before it verify)";
     }
-    if (finding.empty() && !VerifyCheckpoints(s, t, checkpoints, auditor_key, auditor_key_text, &j)) {
+    if (finding.empty() && !VerifyCheckpoints(s, t, tree, checkpoints, auditor_key, auditor_key_text, &j)) {
       finding = "BAD CHECKPOINT at record " + std::to_string(j.value("first_bad_checkpoint", Seq{0})) + ": " +
                 j.value("checkpoint_problem", "");
     }
     // The auditor's trusted checkpoint: the log must still hold that
-    // position with that chain hash.
+    // position with that Merkle root (or, kept before the tree, that chain
+    // hash).
     if (trusted) {
       const Checkpoint& cp = trusted->cp;
       j["trusted_position"] = cp.size;
@@ -310,10 +366,11 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
         finding = "TRUNCATED: the log ends at position " + std::to_string(r->head.seq) +
                   ", but the trusted checkpoint (" + a.trusted_file + ") covers position " +
                   std::to_string(cp.size) + ": records were removed";
-      } else if (finding.empty() &&
+      } else if (auto root = tree.RootAt(cp.size);
+                 finding.empty() && !(root.ok() && std::string(AsBytes(*root)) == cp.hash) &&
                  (at.size() != 1 || at[0].seq != cp.size || std::string(AsBytes(at[0].hash)) != cp.hash)) {
         j["trust_problem"] = "rewritten";
-        finding = "REWRITTEN: the chain hash at position " + std::to_string(cp.size) +
+        finding = "REWRITTEN: the Merkle root at position " + std::to_string(cp.size) +
                   " is not the one the trusted checkpoint (" + a.trusted_file +
                   ") signed: the log up to there was changed (and re-signed, if its checkpoints verify)";
       }

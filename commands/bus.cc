@@ -492,9 +492,9 @@ void CommandBus::CheckTenant(Tenant* t) {
       const Seq p = cp->position();
       std::string hash, root;
       if (cp->head_hash() != nullptr) hash.assign(cp->head_hash()->begin(), cp->head_hash()->end());
-      if (cp->tree_root() != nullptr) root.assign(cp->tree_root()->begin(), cp->tree_root()->end());
+      if (cp->root_hash() != nullptr) root.assign(cp->root_hash()->begin(), cp->root_hash()->end());
       // Since the Merkle tree, the note signs its root; before, the chain hash.
-      const std::string& signed_hash = cp->tree_root() != nullptr ? root : hash;
+      const std::string& signed_hash = cp->root_hash() != nullptr ? root : hash;
       const auto key = ParseVerifierKey(facts.last_verifier_key);
       const auto body =
           key && cp->note() != nullptr ? OpenNote(cp->note()->string_view(), *key) : std::nullopt;
@@ -508,7 +508,7 @@ void CommandBus::CheckTenant(Tenant* t) {
       } else if (std::string(AsBytes(at[0].hash)) != hash) {
         alarm(p, "the log's chain hash at position " + std::to_string(p) +
                      " differs from the one signed by " + at_r);
-      } else if (cp->tree_root() != nullptr) {
+      } else if (cp->root_hash() != nullptr) {
         auto now = merkle::Root(p, ledger::TreeNodes(*log_, t->id));
         if (!now.ok() || std::string(AsBytes(*now)) != root) {
           alarm(p, "the Merkle root of the log's first " + std::to_string(p) +

@@ -240,7 +240,7 @@ struct SignCheckpoint {
   std::string head_hash;  // 32 raw bytes: the chain hash of record `position`
   std::string note;
   std::string verifier_key;
-  std::string tree_root;  // 32 raw bytes: the Merkle root of records 1..position, which `note` signs
+  std::string root_hash;  // 32 raw bytes: the Merkle root of records 1..position, which `note` signs
 };
 
 // Records a delivered notification so that it is never sent again.

@@ -423,7 +423,7 @@ Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSe
 Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const SignCheckpoint& c) {
   // Any position up to the head: commands decided since the head was read
   // do not make the signed (position, hash) less true.
-  if (c.position == 0 || c.position > m.position() || c.head_hash.size() != 32 || c.tree_root.size() != 32) {
+  if (c.position == 0 || c.position > m.position() || c.head_hash.size() != 32 || c.root_hash.size() != 32) {
     return Reject(Refusal::kUnprocessable, "invalid_checkpoint", "a checkpoint covers a position of the log",
                   {{"position", m.position()}});
   }
@@ -432,7 +432,7 @@ Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const Si
   schema::CheckpointSignedT e;
   e.position = c.position;
   e.head_hash.assign(c.head_hash.begin(), c.head_hash.end());
-  e.tree_root.assign(c.tree_root.begin(), c.tree_root.end());
+  e.root_hash.assign(c.root_hash.begin(), c.root_hash.end());
   e.note = c.note;
   e.verifier_key = c.verifier_key;
   d.payload.Set(std::move(e));

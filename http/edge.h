@@ -485,6 +485,9 @@ class Edge {
   void EventStream(const CallPtr& c);
   void LatestCheckpoint(const CallPtr& c);
   void CheckpointKey(const CallPtr& c);
+  void InclusionProof(const CallPtr& c);
+  void ConsistencyProof(const CallPtr& c);
+  std::optional<Seq> ProofSize(const CallPtr& c, const char* name, Seq head, nlohmann::json* checkpoint);
   // Runs `then` on a query thread once the tenant's log has passed `after`
   // or the deadline has come, whichever is first.
   void WaitForRecords(const CallPtr& c, const TenantId& t, Seq after,

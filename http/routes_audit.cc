@@ -1,11 +1,14 @@
-// The auditors' routes: the log with its hashes, its live tail, signed checkpoints.
+// The auditors' routes: the log with its hashes, its live tail, signed
+// checkpoints, and Merkle proofs of inclusion and consistency.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/merkle.h"
 #include "common/note.h"
 #include "http/edge.h"
 #include "ledger/event_json.h"
+#include "ledger/tree.h"
 
 namespace saalbuch::http {
 
@@ -22,6 +25,9 @@ std::vector<Route> AuditRoutes() {
       {verb::get, "/v1/tenants/{tenant}/events/stream", kAudit, "events_stream", &Edge::EventStream},
       {verb::get, "/v1/tenants/{tenant}/checkpoint", kAudit, "checkpoint", &Edge::LatestCheckpoint},
       {verb::get, "/v1/tenants/{tenant}/checkpoint/key", kPublic, "checkpoint_key", &Edge::CheckpointKey},
+      {verb::get, "/v1/tenants/{tenant}/proof/inclusion", kAudit, "proof_inclusion", &Edge::InclusionProof},
+      {verb::get, "/v1/tenants/{tenant}/proof/consistency", kAudit, "proof_consistency",
+       &Edge::ConsistencyProof},
   };
 }
 
@@ -123,6 +129,118 @@ void Edge::LatestCheckpoint(const CallPtr& c) {
   Query(c, t, [this, c, t] {
     Seq p = runner.Position(t);
     SendQuery(c, p, projections::QueryCheckpoint(runner.view(), t), false);
+  });
+}
+
+// The size a proof is for: ?<name>= when given (1..head), else the latest
+// signed checkpoint's position, whose note the answer then carries, so the
+// client checks the proof against a root it verifies itself. nullopt after
+// answering 400/404.
+std::optional<Seq> Edge::ProofSize(const CallPtr& c, const char* name, Seq head, json* checkpoint) {
+  if (const std::string v = c->Param(name); !v.empty()) {
+    auto n = ParseUnsigned(v);
+    if (!n || *n == 0 || *n > head) {
+      Problem(
+          c, status::bad_request, "invalid_query",
+          std::string(name) + " must be a log position from 1 to the head (" + std::to_string(head) + ")");
+      return std::nullopt;
+    }
+    return *n;
+  }
+  auto cp = projections::QueryCheckpoint(runner.view(), c->tenant);
+  if (!cp.ok()) {
+    Problem(c, status::not_found, "no_checkpoint",
+            std::string("no signed checkpoint yet; name the tree size with ") + name);
+    return std::nullopt;
+  }
+  *checkpoint = {
+      {"position", cp->at("position")}, {"note", cp->at("note")}, {"verifier_key", cp->at("verifier_key")}};
+  return cp->at("position").get<Seq>();
+}
+
+namespace {
+
+json HexList(const std::vector<Sha256>& hashes) {
+  json out = json::array();
+  for (const auto& h : hashes) out.push_back(ToHex(h));
+  return out;
+}
+
+}  // namespace
+
+// GET …/proof/inclusion?position=N[&size=M]: record N is leaf N-1 of the
+// Merkle tree of the first M records (common/merkle.h). With its stored
+// bytes, so that the client hashes the leaf itself.
+void Edge::InclusionProof(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  auto position = ParseUnsigned(c->Param("position"));
+  if (!position || *position == 0)
+    return Problem(c, status::bad_request, "invalid_query",
+                   "position must name a record of the log (1, 2, …)");
+  RunQuery(c, [this, c, t, p = *position] {
+    auto head = log.GetHead(t);
+    if (!head.ok()) return FromStatus(c, head.status());
+    json checkpoint;
+    const auto size = ProofSize(c, "size", head->seq, &checkpoint);
+    if (!size) return;
+    if (p > *size) {
+      return Problem(c, status::bad_request, "invalid_query",
+                     "record " + std::to_string(p) + " is not in the tree of the first " +
+                         std::to_string(*size) + " records");
+    }
+    const auto nodes = ledger::TreeNodes(log, t);
+    auto proof = merkle::InclusionProof(p - 1, *size, nodes);
+    if (!proof.ok()) return FromStatus(c, proof.status());
+    auto root = merkle::Root(*size, nodes);
+    if (!root.ok()) return FromStatus(c, root.status());
+    std::vector<ledger::Record> record;
+    if (Status s = log.Read(t, p, 1, &record); !s.ok()) return FromStatus(c, s);
+    if (record.size() != 1 || record[0].seq != p)
+      return FromStatus(c, Status(StatusCode::kNotFound, "record"));
+    json body = {{"position", p},
+                 {"size", *size},
+                 {"leaf_index", p - 1},
+                 {"bytes", ToHex(record[0].bytes)},
+                 {"leaf_hash", ToHex(merkle::LeafHash(record[0].bytes))},
+                 {"root", ToHex(*root)},
+                 {"proof", HexList(*proof)}};
+    if (!checkpoint.is_null()) body["checkpoint"] = checkpoint;
+    SendJson(c, status::ok, body, head->seq);
+  });
+}
+
+// GET …/proof/consistency?from=M[&to=N]: the tree of the first M records is
+// a prefix of the tree of the first N (RFC 6962 PROOF(M, D[N])).
+void Edge::ConsistencyProof(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  auto from = ParseUnsigned(c->Param("from"));
+  if (!from || *from == 0)
+    return Problem(c, status::bad_request, "invalid_query",
+                   "from must be a tree size (a log position, 1, 2, …)");
+  RunQuery(c, [this, c, t, m = *from] {
+    auto head = log.GetHead(t);
+    if (!head.ok()) return FromStatus(c, head.status());
+    json checkpoint;
+    const auto to = ProofSize(c, "to", head->seq, &checkpoint);
+    if (!to) return;
+    if (m > *to) {
+      return Problem(c, status::bad_request, "invalid_query",
+                     "from (" + std::to_string(m) + ") must not exceed to (" + std::to_string(*to) + ")");
+    }
+    const auto nodes = ledger::TreeNodes(log, t);
+    auto proof = merkle::ConsistencyProof(m, *to, nodes);
+    if (!proof.ok()) return FromStatus(c, proof.status());
+    auto old_root = merkle::Root(m, nodes);
+    auto new_root = merkle::Root(*to, nodes);
+    if (!old_root.ok() || !new_root.ok())
+      return FromStatus(c, old_root.ok() ? new_root.status() : old_root.status());
+    json body = {{"from", m},
+                 {"to", *to},
+                 {"from_root", ToHex(*old_root)},
+                 {"to_root", ToHex(*new_root)},
+                 {"proof", HexList(*proof)}};
+    if (!checkpoint.is_null()) body["checkpoint"] = checkpoint;
+    SendJson(c, status::ok, body, head->seq);
   });
 }
 

@@ -135,8 +135,8 @@ void ForgeAndResign(const fs::path& data, const std::string& tenant, Seq seq,
       ASSERT_EQ(note.size(), cp->note()->size());
       std::memcpy(const_cast<char*>(cp->note()->c_str()), note.data(), note.size());
       std::memcpy(const_cast<std::uint8_t*>(cp->head_hash()->data()), chain[cp->position()].data(), 32);
-      ASSERT_NE(cp->tree_root(), nullptr);
-      std::memcpy(const_cast<std::uint8_t*>(cp->tree_root()->data()), root.data(), 32);
+      ASSERT_NE(cp->root_hash(), nullptr);
+      std::memcpy(const_cast<std::uint8_t*>(cp->root_hash()->data()), root.data(), 32);
       ++resigned;
     }
     std::memcpy(const_cast<std::uint8_t*>(env->prev_hash()->data()), chain[s - 1].data(), 32);

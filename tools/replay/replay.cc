@@ -152,7 +152,7 @@ SignedCheckpoint ReadSignedCheckpoint(const ledger::Record& r, const schema::Che
     return x == nullptr ? std::string() : std::string(x->begin(), x->end());
   };
   return {r.seq,         e.position(),          bytes(e.head_hash()),
-          str(e.note()), str(e.verifier_key()), bytes(e.tree_root())};
+          str(e.note()), str(e.verifier_key()), bytes(e.root_hash())};
 }
 
 // Checks the CheckpointSigned records of `t` (collected during the chain
@@ -443,6 +443,147 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
   }
   if (a.as_json) std::cout << Dump(report, 2) << "\n";
   return rc;
+}
+
+// ---- check-proof ----
+
+struct ProofArgs {
+  std::string proof_file, checkpoint_file, old_checkpoint_file, verifier_key_file;
+};
+
+std::string ReadFile(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + file);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A note as kept in a file: the note itself, or the JSON of GET …/checkpoint.
+std::string NoteText(std::string text) {
+  if (!text.empty() && text.front() == '{') {
+    const json j = json::parse(text, nullptr, false);
+    return j.is_object() && j.contains("note") && j["note"].is_string() ? j["note"].get<std::string>() : "";
+  }
+  return text;
+}
+
+std::optional<Sha256> HashFromHex(const json& j) {
+  if (!j.is_string()) return std::nullopt;
+  auto raw = FromHex(j.get<std::string>());
+  if (!raw || raw->size() != 32) return std::nullopt;
+  Sha256 h;
+  std::copy(raw->begin(), raw->end(), h.begin());
+  return h;
+}
+
+// Checks the answer of GET …/proof/inclusion or …/proof/consistency against
+// signed checkpoints: the roots come from notes (verified with the
+// auditor's key when given), never from the server's answer.
+int CheckProof(const ProofArgs& a) {
+  const json proof = json::parse(ReadFile(a.proof_file), nullptr, false);
+  if (!proof.is_object() || !proof.contains("proof") || !proof["proof"].is_array()) {
+    std::cerr << a.proof_file << " is not the answer of GET …/proof/inclusion or …/proof/consistency\n";
+    return kFailure;
+  }
+  std::vector<Sha256> path;
+  for (const auto& h : proof["proof"]) {
+    auto x = HashFromHex(h);
+    if (!x) {
+      std::cerr << a.proof_file << ": a proof hash is not 64 hex digits\n";
+      return kFailure;
+    }
+    path.push_back(*x);
+  }
+  std::optional<NoteVerifier> key;
+  if (!a.verifier_key_file.empty()) {
+    std::string text = ReadFile(a.verifier_key_file);
+    text = text.substr(0, text.find('\n'));
+    key = ParseVerifierKey(text);
+    if (!key) {
+      std::cerr << "--verifier-key: " << a.verifier_key_file << " holds no verifier key (name+id+key)\n";
+      return kFailure;
+    }
+  }
+  // A checkpoint: from the file, else the one the answer carries.
+  auto checkpoint = [&](const std::string& file, const char* what) -> std::optional<Checkpoint> {
+    std::string note;
+    if (!file.empty()) {
+      note = NoteText(ReadFile(file));
+    } else if (proof.contains("checkpoint") && proof["checkpoint"].is_object()) {
+      note = proof["checkpoint"].value("note", "");
+    }
+    if (note.empty()) {
+      std::cerr << "no " << what << " checkpoint: pass one (" << (file.empty() ? "a note" : file) << ")\n";
+      return std::nullopt;
+    }
+    const auto body = key ? OpenNote(note, *key) : NoteBody(note);
+    auto cp = body ? ParseCheckpointBody(*body) : std::nullopt;
+    if (!cp) {
+      std::cerr << "the " << what << " checkpoint "
+                << (key ? "does not carry a signature that verifies with --verifier-key"
+                        : "is not a checkpoint")
+                << "\n";
+      return std::nullopt;
+    }
+    if (cp->hash.size() != 32) return std::nullopt;
+    return cp;
+  };
+  auto root_of = [](const Checkpoint& cp) {
+    Sha256 h;
+    std::copy(cp.hash.begin(), cp.hash.end(), h.begin());
+    return h;
+  };
+  const std::string signed_by =
+      key ? " (signatures verified with --verifier-key)" : " (signatures NOT checked: no --verifier-key)";
+  if (proof.contains("leaf_index")) {
+    const auto cp = checkpoint(a.checkpoint_file, "signed");
+    if (!cp) return kFailure;
+    const Seq position = proof.value("position", Seq{0}), size = proof.value("size", Seq{0});
+    auto bytes = proof.contains("bytes") && proof["bytes"].is_string()
+                     ? FromHex(proof["bytes"].get<std::string>())
+                     : std::nullopt;
+    if (!bytes || position == 0 || proof.value("leaf_index", Seq{0}) != position - 1) {
+      std::cerr << a.proof_file << ": no record bytes, or the position and leaf index disagree\n";
+      return kFailure;
+    }
+    if (cp->size != size) {
+      std::cerr << "the proof is for a tree of " << size << " records, the checkpoint covers " << cp->size
+                << "\n";
+      return kFailure;
+    }
+    const schema::Envelope* env = ledger::DecodeEnvelope(*bytes);
+    if (!merkle::VerifyInclusion(merkle::LeafHash(*bytes), position - 1, size, path, root_of(*cp))) {
+      std::cout << "NOT INCLUDED: record " << position << " with these bytes is not in the tree of "
+                << cp->origin << " signed at size " << size << signed_by << "\n";
+      return kFinding;
+    }
+    std::cout << "OK — record " << position;
+    if (env != nullptr) {
+      std::cout << " (" << schema::EnumNamePayload(env->payload_type()) << ", " << env->stream_id()->str()
+                << ", recorded " << FormatUtc(env->recorded_at_us()) << ")";
+    }
+    std::cout << " is in the log of " << cp->origin << " as signed at size " << size << signed_by << "\n";
+    return 0;
+  }
+  const auto old_cp = checkpoint(a.old_checkpoint_file, "older");
+  if (!old_cp) return kFailure;
+  const auto new_cp = checkpoint(a.checkpoint_file, "newer");
+  if (!new_cp) return kFailure;
+  if (old_cp->origin != new_cp->origin || old_cp->size != proof.value("from", Seq{0}) ||
+      new_cp->size != proof.value("to", Seq{0})) {
+    std::cerr << "the proof is for sizes " << proof.value("from", Seq{0}) << " → "
+              << proof.value("to", Seq{0}) << ", the checkpoints are " << old_cp->origin << " at "
+              << old_cp->size << " and " << new_cp->origin << " at " << new_cp->size << "\n";
+    return kFailure;
+  }
+  if (!merkle::VerifyConsistency(old_cp->size, new_cp->size, root_of(*old_cp), root_of(*new_cp), path)) {
+    std::cout << "INCONSISTENT: the log of " << new_cp->origin << " signed at size " << new_cp->size
+              << " does not extend the one signed at size " << old_cp->size
+              << ": records up to there were changed (a fork)" << signed_by << "\n";
+    return kFinding;
+  }
+  std::cout << "OK — the log of " << new_cp->origin << " at size " << new_cp->size
+            << " extends the one at size " << old_cp->size << signed_by << "\n";
+  return 0;
 }
 
 // ---- state ----
@@ -870,7 +1011,8 @@ int main(int argc, char** argv) {
       "SHA-256(previous hash ‖ record bytes); each record decodes and names its tenant, position\n"
       "and the previous hash; the stored head names the last record. On damage: names the first\n"
       "bad record and exits 1. Then every signed checkpoint: its Ed25519 signature (C2SP signed\n"
-      "note), and that the chain hash at its position is the one signed. Then the cadence: more\n"
+      "note), and that the Merkle root (RFC 6962) of the records up to its position, recomputed\n"
+      "from their bytes, is the one signed (older checkpoints: the chain hash). Then the cadence: more\n"
       "than twice --checkpoint-every records in a row without a checkpoint, or an\n"
       "unsigned record more than --checkpoint-interval (and a minute) older than the newest, is a\n"
       "finding: checkpoints were cut off. With --trusted-checkpoint, the auditor's own kept\n"
@@ -881,7 +1023,7 @@ int main(int argc, char** argv) {
   verify->add_flag("--json", va.as_json, "Print a JSON report");
   verify->add_option("--trusted-checkpoint", va.trusted_file,
                      "A signed checkpoint the auditor kept (the note of GET …/checkpoint): the log must "
-                     "still hold its position with its chain hash. After a good run the newest verified "
+                     "still hold its position with its Merkle root. After a good run the newest verified "
                      "checkpoint is written to it, for the next run; a missing file is created");
   verify
       ->add_option("--checkpoint-every", va.checkpoint_every,
@@ -959,6 +1101,25 @@ int main(int argc, char** argv) {
   exp->add_flag("--with-bytes", ex.with_bytes,
                 "Add each record's encoded bytes (hex), so that the chain can be recomputed");
 
+  ProofArgs pa;
+  auto* check =
+      app.add_subcommand("check-proof", "Check a Merkle proof of the API against signed checkpoints");
+  check->footer(
+      "Reads the answer of GET /v1/tenants/{t}/proof/inclusion (a record is in the log) or\n"
+      "…/proof/consistency (the log at one checkpoint extends the log at an earlier one) and checks\n"
+      "it (RFC 9162) against the roots of signed checkpoints, never against the server's roots:\n"
+      "--checkpoint (else the one the answer carries) and, for consistency, --old-checkpoint (the\n"
+      "auditor's kept one). Exit 1 when the proof fails: NOT INCLUDED or INCONSISTENT.");
+  check->add_option("--proof", pa.proof_file, "The answer of the proof route (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  check->add_option("--checkpoint", pa.checkpoint_file, "The signed checkpoint the proof is for")
+      ->check(CLI::ExistingFile);
+  check->add_option("--old-checkpoint", pa.old_checkpoint_file, "The earlier signed checkpoint (consistency)")
+      ->check(CLI::ExistingFile);
+  check->add_option("--verifier-key", pa.verifier_key_file, "The tenant's verifier key: check the signatures")
+      ->check(CLI::ExistingFile);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -967,6 +1128,7 @@ int main(int argc, char** argv) {
   }
   Progress progress(!quiet);
   try {
+    if (*check) return CheckProof(pa);
     const Source s = tools::OpenSource(source);
     if (*verify) return Verify(s, va, progress);
     if (*state) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/crypto.h"
+#include "common/merkle.h"
 #include "tests/e2e/booking_load.h"
 
 namespace saalbuch::e2e {
@@ -81,6 +82,10 @@ TEST_F(AuditTest, EveryCommandReadsALiveServerWhileClientsBook) {
     std::set<std::string> placed;
     Seq expected = 1;
     for (const auto& line : JsonLines(exported.out)) {
+      if (line.contains("head")) {
+        EXPECT_EQ(line["head"]["seq"].get<Seq>(), expected - 1);  // the last line: where it ends
+        continue;
+      }
       EXPECT_EQ(line["seq"].get<Seq>(), expected++);
       if (line["record"]["payload_type"] == "BookingPlaced")
         placed.insert(line["record"]["payload"]["booking_id"]);
@@ -169,19 +174,33 @@ TEST_F(AuditTest, HistoryStateAsOfAnInstantAndAnExportAnAuditorCanRecompute) {
   std::stringstream content;
   content << in.rdbuf();
   Sha256 prev{};
-  const auto lines = JsonLines(content.str());
-  // tenant, the first checkpoint, key, room + rules, two bookings, a cancellation
-  ASSERT_EQ(lines.size(), 2u + 1u + 2u + 3u);
+  auto lines = JsonLines(content.str());
+  // tenant, the first checkpoint, key, room + rules, two bookings, a
+  // cancellation; then the head line
+  ASSERT_EQ(lines.size(), 2u + 1u + 2u + 3u + 1u);
+  const json end = lines.back();
+  lines.pop_back();
+  merkle::Frontier tree;
   for (const auto& line : lines) {
     EXPECT_EQ(line["record"]["prev_hash"], ToHex(prev));
     prev = Sha256Of(AsBytes(prev), FromHex(line["bytes"]));
     EXPECT_EQ(line["hash"], ToHex(prev)) << line["seq"];
+    tree.Append(merkle::LeafHash(FromHex(line["bytes"])));
   }
+  // The head line: the last record, its chain hash, the Merkle root of all
+  // of them, and the checkpoint record among them.
+  EXPECT_EQ(end["tenant"], "amt");
+  EXPECT_EQ(end["head"]["seq"], lines.back()["seq"]);
+  EXPECT_EQ(end["head"]["hash"], ToHex(prev));
+  EXPECT_EQ(end["head"]["root"], ToHex(tree.Root()));
+  EXPECT_EQ(end["checkpoint"]["record"], 3);
+  EXPECT_EQ(end["checkpoint"]["position"], 2);
   auto verify = Replay({"verify", "--data", data(), "--json"});
   EXPECT_EQ(json::parse(verify.out)[0]["head_hash"], ToHex(prev));
   auto range = Replay({"export", "--data", data(), "--tenant", "amt", "--from", "3", "--to", "4"});
   const auto part = JsonLines(range.out);
-  ASSERT_EQ(part.size(), 2u);
+  ASSERT_EQ(part.size(), 3u);
+  EXPECT_EQ(part[2]["head"]["seq"], 4);
   EXPECT_EQ(part[0]["seq"], 3);
   EXPECT_EQ(part[1]["seq"], 4);
 

@@ -18,6 +18,7 @@
 #include "common/note.h"
 #include "common/time.h"
 #include "ledger/event_json.h"
+#include "ledger/tree.h"
 #include "ledger/verify.h"
 #include "projections/projections.h"
 #include "tools/progress.h"
@@ -933,6 +934,10 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
       problem.append("; run saalbuch-replay verify for the details");
       return false;
     };
+    // The Merkle tree of the exported records, when they start at 1: the
+    // head line's root is then recomputed, not read.
+    merkle::Frontier tree;
+    nlohmann::ordered_json checkpoint;  // the last CheckpointSigned exported
     Status st = ForEachRecord(s, t, a.from, to, [&](const ledger::Record& r) {
       if (r.seq != expected) return damaged(expected, "it is missing");
       if (ledger::ChainHash(prev, r.bytes) != r.hash) {
@@ -940,6 +945,15 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
       }
       prev = r.hash;
       ++expected;
+      tree.Append(merkle::LeafHash(r.bytes));
+      if (const auto* env = ledger::DecodeEnvelope(r.bytes)) {
+        if (const auto* cp = env->payload_as_CheckpointSigned()) {
+          checkpoint = {{"record", r.seq},
+                        {"position", cp->position()},
+                        {"note", cp->note() == nullptr ? "" : cp->note()->str()},
+                        {"verifier_key", cp->verifier_key() == nullptr ? "" : cp->verifier_key()->str()}};
+        }
+      }
       auto rendered = ledger::EnvelopeToJson(r.bytes);
       if (!rendered.ok()) {
         problem = "record " + std::to_string(r.seq) + " of '" + t.get() + "': " + rendered.status().message();
@@ -962,6 +976,17 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
                 << "\n";
       if (!a.out.empty()) fs::remove(partial);
       return st.ok() ? kFinding : kFailure;
+    }
+    // The tenant's last line: where the export ends (chain hash and Merkle
+    // root there) and the newest signed checkpoint in it, so that a file
+    // cut short is seen and its root checked against a note.
+    if (to >= std::max<Seq>(a.from, 1)) {
+      auto root = a.from <= 1 ? Result<Sha256>(tree.Root()) : merkle::Root(to, ledger::TreeNodes(*s.log, t));
+      if (!root.ok()) throw std::runtime_error(root.status().ToString());
+      nlohmann::ordered_json end = {{"tenant", t.get()},
+                                    {"head", {{"seq", to}, {"hash", ToHex(prev)}, {"root", ToHex(*root)}}},
+                                    {"checkpoint", checkpoint}};
+      os << end.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << '\n';
     }
   }
   os.flush();
@@ -1090,7 +1115,9 @@ int main(int argc, char** argv) {
       "One record per line: {\"tenant\", \"seq\", \"hash\", \"record\"} (hash in hex; record is the\n"
       "envelope with its payload, as in GET /v1/tenants/{t}/events), plus \"bytes\" with\n"
       "--with-bytes, so that the chain can be recomputed: hash(n) = SHA-256(hash(n-1) ‖ bytes(n)),\n"
-      "hash(0) = 32 zero bytes.\n"
+      "hash(0) = 32 zero bytes. Each tenant ends with one line {\"tenant\", \"head\": {\"seq\",\n"
+      "\"hash\", \"root\"}, \"checkpoint\"}: the last record exported, its chain hash, the Merkle\n"
+      "root of records 1..seq (RFC 6962), and the newest signed checkpoint among the records.\n"
       "Personal data: events carry none yet, so everything is exported. Once they do (encrypted\n"
       "per person), it will be exported only where that person's key still exists.");
   tools::AddSourceOptions(exp, &source);

@@ -500,8 +500,10 @@ void CommandBus::CheckTenant(Tenant* t) {
           key && cp->note() != nullptr ? OpenNote(cp->note()->string_view(), *key) : std::nullopt;
       const auto signed_cp = body ? ParseCheckpointBody(*body) : std::nullopt;
       std::vector<ledger::Record> at;
-      if (!signed_cp || signed_cp->origin != "saalbuch/" + t->id.get() || signed_cp->size != p ||
-          signed_cp->hash != signed_hash) {
+      // The origin is the key's name and ends in the tenant's id (its
+      // prefix is the installation's --log-origin, which may change).
+      if (!signed_cp || signed_cp->origin != key->name || !signed_cp->origin.ends_with("/" + t->id.get()) ||
+          signed_cp->size != p || signed_cp->hash != signed_hash) {
         alarm(r, "the signature of " + at_r + " does not verify with the key it names");
       } else if (p == 0 || p >= r || !log_->Read(t->id, p, 1, &at).ok() || at.size() != 1 || at[0].seq != p) {
         alarm(p, "log position " + std::to_string(p) + ", signed by " + at_r + ", is not in the log");

@@ -48,6 +48,8 @@ struct ApiOptions {
   // The key vault for bookers' contact data (not owned). nullptr: contact
   // data is refused (422) and shown as unavailable.
   ledger::Vault* vault = nullptr;
+  // Checkpoints' origin is "<log_origin>/<tenant>" (saalbuchd --log-origin).
+  std::string log_origin = "saalbuch";
   // Runs the operator's backups (POST /v1/operator/backups). Not owned; must
   // outlive the Api, and be shut down before it. nullptr: no backup
   // directory configured (the routes answer 409 backups_not_configured).

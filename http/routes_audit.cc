@@ -255,7 +255,7 @@ void Edge::CheckpointKey(const CallPtr& c) {
     if (!seed.ok()) return FromStatus(c, seed.status());
     Response res{status::ok, 11};
     res.set(field::content_type, "text/plain; charset=utf-8");
-    res.body() = VerifierKey("saalbuch/" + t.get(), Ed25519PublicKey(*seed)) + "\n";
+    res.body() = VerifierKey(options.log_origin + "/" + t.get(), Ed25519PublicKey(*seed)) + "\n";
     Send(c, std::move(res));
   });
 }

@@ -68,6 +68,7 @@ struct Config {
   std::string smtp_from = "Saalbuch <noreply@saalbuch.invalid>";
   bool smtp_starttls = false;
   std::string public_url;
+  std::string log_origin = "saalbuch";
   std::uint64_t checkpoint_every = 1000;
   int checkpoint_interval_s = 300;
   std::uint64_t snapshot_every = 100000;
@@ -483,6 +484,18 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_CHECKPOINT_EVERY")
       ->check(CLI::Range(0, 100000000))
       ->capture_default_str();
+  app.add_option("--log-origin", cfg.log_origin,
+                 "The name this installation's checkpoints carry: origin \"<log-origin>/<tenant>\" (C2SP "
+                 "tlog-checkpoint; a schema-less URL such as buergerhaus.example/saalbuch makes it unique "
+                 "among installations, so that witnesses and auditors never mix two logs of one tenant id)")
+      ->envname("SAALBUCH_LOG_ORIGIN")
+      ->check([](const std::string& v) -> std::string {
+        const bool ok =
+            !v.empty() && v.size() <= 200 && v.back() != '/' &&
+            std::all_of(v.begin(), v.end(), [](unsigned char c) { return c > 0x20 && c < 0x7f && c != '+'; });
+        return ok ? "" : "must be 1–200 printable ASCII characters without spaces or '+', not ending in '/'";
+      })
+      ->capture_default_str();
   app.add_option("--checkpoint-interval", cfg.checkpoint_interval_s,
                  "…and at least every this many seconds while records arrive")
       ->envname("SAALBUCH_CHECKPOINT_INTERVAL")
@@ -615,10 +628,10 @@ int main(int argc, char** argv) {
     bus_options.checkpoint_interval = std::chrono::seconds(cfg.checkpoint_interval_s);
     bus_options.snapshot_every = cfg.snapshot_every;
     if (cfg.checkpoint_every > 0)
-      bus_options.sign_checkpoint = [&vault](const TenantId& t, Seq position, const Sha256& root) {
+      bus_options.sign_checkpoint = [&vault, &cfg](const TenantId& t, Seq position, const Sha256& root) {
         auto seed = vault.SigningSeed(t);
         if (!seed.ok()) throw std::runtime_error("no signing key: " + seed.status().ToString());
-        const std::string name = "saalbuch/" + t.get();
+        const std::string name = cfg.log_origin + "/" + t.get();
         const std::string body = CheckpointBody({name, position, std::string(AsBytes(root))});
         return std::make_pair(SignNote(body, name, *seed), VerifierKey(name, Ed25519PublicKey(*seed)));
       };
@@ -654,8 +667,10 @@ int main(int argc, char** argv) {
             "the tenant's checkpoint signing key is missing from the vault, but its log holds " + signed_by +
                 "; a new key would be published as the tenant's"};
       }
-      const std::string name = "saalbuch/" + t.get();
-      if (VerifierKey(name, Ed25519PublicKey(**seed)) != facts.last_verifier_key) {
+      // The key, whatever origin it was named with (--log-origin may have
+      // changed since).
+      const auto last = ParseVerifierKey(facts.last_verifier_key);
+      if (!last || last->public_key != Ed25519PublicKey(**seed)) {
         return commands::TenantHold{
             "integrity_alarm", facts.last_checkpoint_record,
             "the tenant's checkpoint signing key is not the one that signed its log's " + signed_by};
@@ -699,6 +714,7 @@ int main(int argc, char** argv) {
     api_options.public_booking_burst = cfg.public_booking_rate * 10;
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
+    api_options.log_origin = cfg.log_origin;
     api_options.mails = !cfg.smtp_url.empty();
     api_options.version = VersionLine("saalbuchd");
     api_options.backups = backups.get();

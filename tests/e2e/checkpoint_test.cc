@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "common/crypto.h"
+#include "common/note.h"
 #include "ledger/keys.h"
 #include "schemas/event_generated.h"
 #include "tests/e2e/harness.h"
@@ -133,6 +134,96 @@ TEST(CheckpointTest, ServerSignsAndReplayVerifiesAndCatchesARewrittenChain) {
   EXPECT_EQ(rewritten.exit_code, 1) << rewritten.out;
   EXPECT_NE(rewritten.out.find("BAD CHECKPOINT"), std::string::npos) << rewritten.out;
   EXPECT_NE(rewritten.out.find("was changed after it was signed"), std::string::npos) << rewritten.out;
+  std::filesystem::remove_all(dir);
+}
+
+// The installation names its origin (--log-origin), so that two
+// installations' logs of one tenant id never pass for each other; renaming
+// it later keeps the key, raises no alarm, and verify follows the rename.
+TEST(CheckpointTest, TheInstallationNamesItsOriginAndMayRenameIt) {
+  const auto dir = FreshDir("origin");
+  const auto data = dir / "data";
+  const std::vector<std::string> signing = {"--checkpoint-every", "5", "--checkpoint-interval", "1"};
+  auto book = [](int port, int day) {
+    const std::string d = "2027-08-" + std::string(day < 10 ? "0" : "") + std::to_string(day);
+    return CallJson(port, "POST", "/v1/tenants/stadt/bookings",
+                    {{"resource", "saal"}, {"start", d + "T10:00:00Z"}, {"end", d + "T11:00:00Z"}})
+        .status;
+  };
+  auto latest = [](int port, const std::string& admin, Seq at_least) {
+    json cp;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    do {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      auto r = Call(port, "GET", "/v1/tenants/stadt/checkpoint", "", {{"Authorization", "Bearer " + admin}});
+      if (r.status == 200) cp = r.json();
+    } while ((cp.is_null() || cp["position"].get<Seq>() < at_least) &&
+             std::chrono::steady_clock::now() < deadline);
+    return cp;
+  };
+  std::string admin, named_key;
+  Seq first_position = 0;
+  {
+    auto args = signing;
+    args.insert(args.end(), {"--log-origin", "buergerhaus.example/saalbuch"});
+    Server server(data, args);
+    server.Start();
+    const int port = server.port();
+    auto t = CallJson(port, "POST", "/v1/tenants", {{"id", "stadt"}, {"name", "Stadt"}}, kOperatorKey);
+    ASSERT_EQ(t.status, 201) << t.body;
+    admin = t.json()["admin_key"]["key"];
+    ASSERT_EQ(CallJson(port, "POST", "/v1/tenants/stadt/resources", {{"id", "saal"}, {"name", "Saal"}}, admin)
+                  .status,
+              201);
+    for (int i = 1; i <= 6; ++i) ASSERT_EQ(book(port, i), 201);
+    named_key = Call(port, "GET", "/v1/tenants/stadt/checkpoint/key").body;
+    EXPECT_EQ(named_key.rfind("buergerhaus.example/saalbuch/stadt+", 0), 0u) << named_key;
+    const json cp = latest(port, admin, 8);
+    ASSERT_FALSE(cp.is_null());
+    first_position = cp["position"];
+    EXPECT_EQ(cp["note"].get<std::string>().rfind("buergerhaus.example/saalbuch/stadt\n", 0), 0u);
+    EXPECT_NE(cp["note"].get<std::string>().find("\n\xe2\x80\x94 buergerhaus.example/saalbuch/stadt "),
+              std::string::npos);
+    EXPECT_EQ(server.Terminate(), 0);
+  }
+  std::ofstream(dir / "stadt.vkey") << named_key;
+  const std::string trusted = (dir / "stadt.checkpoint").string();
+  auto first = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--verifier-key",
+                       (dir / "stadt.vkey").string(), "--trusted-checkpoint", trusted});
+  EXPECT_EQ(first.exit_code, 0) << first.out << first.err;
+
+  // Renamed back to the default: the same key under the new name, no hold.
+  {
+    Server server(data, signing);
+    server.Start();
+    const int port = server.port();
+    EXPECT_EQ(Call(port, "GET", "/readyz").status, 200);
+    for (int i = 10; i <= 16; ++i) ASSERT_EQ(book(port, i), 201);
+    const std::string key = Call(port, "GET", "/v1/tenants/stadt/checkpoint/key").body;
+    EXPECT_EQ(key.rfind("saalbuch/stadt+", 0), 0u) << key;
+    EXPECT_EQ(key.substr(key.rfind('+')), named_key.substr(named_key.rfind('+')));  // the same public key
+    const json cp = latest(port, admin, first_position + 7);
+    ASSERT_FALSE(cp.is_null());
+    EXPECT_EQ(cp["note"].get<std::string>().rfind("saalbuch/stadt\n", 0), 0u);
+    EXPECT_EQ(server.Terminate(), 0);
+  }
+  // The auditor's key file still has the old name: verify follows the rename.
+  auto again = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--verifier-key",
+                       (dir / "stadt.vkey").string(), "--trusted-checkpoint", trusted});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  // Another key named like the tenant's is still refused.
+  const std::string other = VerifierKey("saalbuch/stadt", Ed25519PublicKey(RandomBytes(32)));
+  std::ofstream(dir / "other.vkey") << other;
+  auto wrong = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--verifier-key",
+                       (dir / "other.vkey").string()});
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.out;
+
+  // Origins that would break the note grammar are refused at start.
+  for (const std::string bad : {"with space", "a+b", "trailing/", ""}) {
+    auto r = RunTool(SAALBUCHD_PATH, {"--data", (dir / "unused").string(), "--log-origin", bad});
+    EXPECT_NE(r.exit_code, 0) << bad << ": " << r.err;
+    EXPECT_NE(r.err.find("--log-origin"), std::string::npos) << r.err;
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -405,8 +405,6 @@ InProcessServer::~InProcessServer() {
 
 int InProcessServer::port() const { return parts_->port; }
 
-namespace {
-
 // Runs `path` with `args`; stdout through a pipe, stderr through a file
 // (read after the exit, so that neither pipe can fill up and block).
 ToolResult RunTool(const std::string& path, const std::vector<std::string>& args) {
@@ -434,8 +432,6 @@ ToolResult RunTool(const std::string& path, const std::vector<std::string>& args
   unlink(err_name);
   return r;
 }
-
-}  // namespace
 
 ToolResult Replay(const std::vector<std::string>& args) { return RunTool(SAALBUCH_REPLAY_PATH, args); }
 

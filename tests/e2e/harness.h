@@ -111,6 +111,8 @@ struct ToolResult {
 ToolResult Replay(const std::vector<std::string>& args);
 // Runs saalbuch-backup with `args`, capturing stdout and stderr.
 ToolResult BackupTool(const std::vector<std::string>& args);
+// Runs the program at `path` with `args`, capturing stdout and stderr.
+ToolResult RunTool(const std::string& path, const std::vector<std::string>& args);
 
 // A fresh directory under the test temp dir, removed by the caller's fixture.
 std::filesystem::path FreshDir(const std::string& name);

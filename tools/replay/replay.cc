@@ -186,11 +186,19 @@ bool VerifyCheckpoints(const Source& s, const TenantId& t, const RecomputedTree&
       if (!key) return finding(c, "the verifier key named in the log is malformed");
       (*out)["verifier_key"] = c.verifier_key;
     }
-    auto body = OpenNote(c.note, *key);
+    // The same key under another name: the installation renamed its origin
+    // (saalbuchd --log-origin); the notes since carry the new name.
+    NoteVerifier use = *key;
+    if (const auto named = ParseVerifierKey(c.verifier_key); named && named->public_key == key->public_key) {
+      use = *named;
+    }
+    auto body = OpenNote(c.note, use);
     if (!body) return finding(c, "the signature does not verify with the verifier key");
     auto cp = ParseCheckpointBody(*body);
     if (!cp) return finding(c, "the signed note is not a checkpoint");
-    if (cp->origin != "saalbuch/" + t.get()) return finding(c, "signed for another origin: " + cp->origin);
+    // The origin is "<installation's --log-origin>/<tenant>", named by the key.
+    if (cp->origin != use.name || !cp->origin.ends_with("/" + t.get()))
+      return finding(c, "signed for another origin: " + cp->origin);
     if (cp->size != c.position || cp->hash != (c.root.empty() ? c.hash : c.root) || c.position == 0 ||
         c.position >= c.record) {
       return finding(c, "the signed position or hash differs from the record's");
@@ -254,7 +262,7 @@ std::optional<TrustedCheckpoint> ReadTrusted(const std::string& file, const std:
     return std::nullopt;
   }
   auto cp = ParseCheckpointBody(*body);
-  if (!cp || cp->size == 0 || !cp->origin.starts_with("saalbuch/")) {
+  if (!cp || cp->size == 0 || cp->origin.find('/') == std::string::npos || cp->origin.ends_with("/")) {
     *error = "it is not a Saalbuch checkpoint";
     return std::nullopt;
   }
@@ -297,7 +305,7 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
       std::cerr << "--trusted-checkpoint: " << a.trusted_file << " cannot be used: " << error << "\n";
       return kFailure;
     }
-    const std::string of = trusted->cp.origin.substr(std::string_view("saalbuch/").size());
+    const std::string of = trusted->cp.origin.substr(trusted->cp.origin.rfind('/') + 1);
     if (tenant.empty()) tenant = of;
     if (of != tenant) {
       std::cerr << "--trusted-checkpoint: " << a.trusted_file << " is tenant '" << of << "''s, not '"

@@ -487,6 +487,7 @@ class Edge {
   void CheckpointKey(const CallPtr& c);
   void InclusionProof(const CallPtr& c);
   void ConsistencyProof(const CallPtr& c);
+  void NoRootSigned(const CallPtr& c);
   std::optional<Seq> ProofSize(const CallPtr& c, const char* name, Seq head, nlohmann::json* checkpoint);
   // Runs `then` on a query thread once the tenant's log has passed `after`
   // or the deadline has come, whichever is first.

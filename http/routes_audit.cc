@@ -160,6 +160,15 @@ std::optional<Seq> Edge::ProofSize(const CallPtr& c, const char* name, Seq head,
 
 namespace {
 
+// Whether the checkpoint a proof defaults to signs `root`: one recorded
+// before the Merkle tree signed the chain hash, and a proof against it
+// would look like a fork.
+bool SignsRoot(const json& checkpoint, const Sha256& root) {
+  const auto body = NoteBody(checkpoint.value("note", ""));
+  const auto cp = body ? ParseCheckpointBody(*body) : std::nullopt;
+  return cp && cp->hash == AsBytes(root);
+}
+
 json HexList(const std::vector<Sha256>& hashes) {
   json out = json::array();
   for (const auto& h : hashes) out.push_back(ToHex(h));
@@ -167,6 +176,12 @@ json HexList(const std::vector<Sha256>& hashes) {
 }
 
 }  // namespace
+
+void Edge::NoRootSigned(const CallPtr& c) {
+  Problem(c, status::conflict, "checkpoint_without_root",
+          "the latest checkpoint was signed before the log had its Merkle tree and signs no root; name the "
+          "tree size, or wait for the next checkpoint");
+}
 
 // GET …/proof/inclusion?position=N[&size=M]: record N is leaf N-1 of the
 // Merkle tree of the first M records (common/merkle.h). With its stored
@@ -193,6 +208,7 @@ void Edge::InclusionProof(const CallPtr& c) {
     if (!proof.ok()) return FromStatus(c, proof.status());
     auto root = merkle::Root(*size, nodes);
     if (!root.ok()) return FromStatus(c, root.status());
+    if (!checkpoint.is_null() && !SignsRoot(checkpoint, *root)) return NoRootSigned(c);
     std::vector<ledger::Record> record;
     if (Status s = log.Read(t, p, 1, &record); !s.ok()) return FromStatus(c, s);
     if (record.size() != 1 || record[0].seq != p)
@@ -234,6 +250,7 @@ void Edge::ConsistencyProof(const CallPtr& c) {
     auto new_root = merkle::Root(*to, nodes);
     if (!old_root.ok() || !new_root.ok())
       return FromStatus(c, old_root.ok() ? new_root.status() : old_root.status());
+    if (!checkpoint.is_null() && !SignsRoot(checkpoint, *new_root)) return NoRootSigned(c);
     json body = {{"from", m},
                  {"to", *to},
                  {"from_root", ToHex(*old_root)},

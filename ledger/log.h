@@ -114,6 +114,10 @@ class Log {
   virtual Result<std::optional<Sha256>> StoredTreeNode(const TenantId& tenant, int level,
                                                        std::uint64_t index) const = 0;
 
+  // Drops the tenant's stored tree and builds it again from its records
+  // (the operator accepted a log that was changed after it was written).
+  virtual Status RebuildTree(const TenantId& tenant) = 0;
+
   // Every tenant that has at least one record, sorted.
   virtual std::vector<TenantId> Tenants() const = 0;
 

@@ -388,6 +388,25 @@ Result<merkle::Frontier> RocksLog::CatchUpTree(const TenantId& tenant, Seq head)
   return frontier;
 }
 
+Status RocksLog::RebuildTree(const TenantId& tenant) {
+  if (db_->read_only()) return {StatusCode::kInvalidArgument, "log opened read-only"};
+  auto state = State(tenant);
+  if (!state.ok()) return state.status();
+  TenantState& st = **state;
+  std::lock_guard lock(st.mu);
+  const std::string prefix = keys::TenantPrefix(tenant.get());
+  rocksdb::WriteBatch batch;
+  auto s = batch.DeleteRange(db_->cf(Cf::kMeta), prefix + "m", prefix + "n");
+  if (s.ok()) s = batch.Delete(db_->cf(Cf::kMeta), keys::TreeSizeKey(tenant.get()));
+  if (s.ok()) s = db_->db()->Write(rocksdb::WriteOptions(), &batch);
+  if (!s.ok()) return FromRocks(s);
+  auto frontier = CatchUpTree(tenant, st.head.seq);
+  st.tree_ok = frontier.ok();
+  if (!frontier.ok()) return frontier.status();
+  st.frontier = std::move(frontier).value();
+  return Status::Ok();
+}
+
 std::vector<TenantId> RocksLog::Tenants() const {
   std::vector<TenantId> out;
   for (auto& t : db_->TenantsWithHead()) out.emplace_back(std::move(t));

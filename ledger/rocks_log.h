@@ -42,6 +42,7 @@ class RocksLog final : public Log {
                                                     std::string_view key) const override;
   Result<std::optional<Sha256>> StoredTreeNode(const TenantId& tenant, int level,
                                                std::uint64_t index) const override;
+  Status RebuildTree(const TenantId& tenant) override;
   std::vector<TenantId> Tenants() const override;
   Status PutSnapshot(const TenantId& tenant, Seq seq, std::string_view bytes, std::size_t keep) override;
   Result<std::vector<Seq>> SnapshotSeqs(const TenantId& tenant) const override;

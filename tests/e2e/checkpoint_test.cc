@@ -211,6 +211,16 @@ TEST(CheckpointTest, TheInstallationNamesItsOriginAndMayRenameIt) {
   auto again = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--verifier-key",
                        (dir / "stadt.vkey").string(), "--trusted-checkpoint", trusted});
   EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  // …and the kept checkpoint is now one under the new name, opened with the old key file.
+  {
+    std::ifstream kept(trusted);
+    std::string first_line;
+    std::getline(kept, first_line);
+    EXPECT_EQ(first_line, "saalbuch/stadt");
+  }
+  auto third = Replay({"verify", "--data", data.string(), "--tenant", "stadt", "--verifier-key",
+                       (dir / "stadt.vkey").string(), "--trusted-checkpoint", trusted});
+  EXPECT_EQ(third.exit_code, 0) << third.out << third.err;
   // Another key named like the tenant's is still refused.
   const std::string other = VerifierKey("saalbuch/stadt", Ed25519PublicKey(RandomBytes(32)));
   std::ofstream(dir / "other.vkey") << other;

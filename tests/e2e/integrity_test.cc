@@ -354,6 +354,9 @@ TEST_F(IntegrityTest, ALogRewrittenAfterTheLastCheckpointIsHeldUntilTheOperatorA
   EXPECT_EQ(accepted["payload_type"], "CheckpointSigned");
   EXPECT_EQ(accepted["actor"], "operator");
   EXPECT_EQ(accepted["correlation_id"], "accept-log");
+  // The accepted checkpoint signs the root of the records as they are now.
+  auto verified = Replay({"verify", "--data", data.string(), "--tenant", "stadt"});
+  EXPECT_EQ(verified.exit_code, 0) << verified.out << verified.err;
   {
     Server server(data, kSigning);  // the flag removed: nothing disagrees any more
     server.Start();
@@ -381,6 +384,38 @@ TEST_F(IntegrityTest, ARewriteBeforeTheLastCheckpointDisagreesWithTheSignedHash)
   server.Start();
   ExpectHeld(server.port(), "/v1/tenants/stadt/resources", "integrity_alarm", w.signed_position,
              "differs from the one signed");
+  EXPECT_EQ(server.Terminate(), 0);
+}
+
+// Since the Merkle tree the note signs the root, not the checkpoint record's
+// chain hash: a forger without the key who also patches that hash (and the
+// chain after it) leaves the stored tree as it was. The start still names
+// the rewrite: record p's bytes do not fit under the signed root.
+TEST_F(IntegrityTest, ARewriteThatAlsoPatchesTheCheckpointsChainHashIsCaught) {
+  const WrittenLog w = WriteLog(dir_ / "data", With(kSigning, {"--snapshot-every", "0"}), 8, 11);
+  const fs::path data = CopyOf(dir_ / "data", dir_ / "forged");
+  ForgeRecord(data, "stadt", 4, ChangeActor);
+  Seq record = 0;  // the last checkpoint record
+  std::string chain_at_p;
+  {
+    ForgerDb f(data);
+    const Seq head = ledger::keys::ReadBigEndian64(f.Get(f.meta(), ledger::keys::HeadKey("stadt")));
+    for (Seq s = head; s > 0 && record == 0; --s) {
+      const std::string v = f.Get(f.log(), ledger::keys::LogKey("stadt", s));
+      if (schema::GetEnvelope(v.data() + 32)->payload_as_CheckpointSigned() != nullptr) record = s;
+    }
+    chain_at_p = f.Get(f.log(), ledger::keys::LogKey("stadt", w.signed_position)).substr(0, 32);
+  }
+  ASSERT_GT(record, w.signed_position);
+  ForgeRecord(data, "stadt", record, [&](const schema::Envelope& env) {
+    const auto* cp = env.payload_as_CheckpointSigned();
+    ASSERT_EQ(cp->position(), w.signed_position);
+    std::memcpy(const_cast<std::uint8_t*>(cp->head_hash()->data()), chain_at_p.data(), 32);
+  });
+  Server server(data, With(kSigning, {"--snapshot-every", "0"}));
+  server.Start();
+  ExpectHeld(server.port(), "/v1/tenants/stadt/resources", "integrity_alarm", w.signed_position,
+             "is not the one under the Merkle root signed by");
   EXPECT_EQ(server.Terminate(), 0);
 }
 

@@ -113,8 +113,12 @@ TEST(ProofTest, ServerProvesInclusionAndConsistencyAndTheToolChecksThem) {
                     (dir / "old.checkpoint").string(), "--verifier-key", (dir / "stadt.vkey").string()})
                 .exit_code,
             0);
-  auto wrong_size = Replay({"check-proof", "--proof", (dir / "sized.json").string()});
+  std::ofstream(dir / "new.checkpoint") << new_cp["note"].get<std::string>();
+  auto wrong_size = Replay({"check-proof", "--proof", (dir / "sized.json").string(), "--checkpoint",
+                            (dir / "new.checkpoint").string()});
   EXPECT_EQ(wrong_size.exit_code, 2) << wrong_size.out;
+  EXPECT_NE(wrong_size.err.find("the checkpoint covers " + std::to_string(n)), std::string::npos)
+      << wrong_size.err;
 
   // Consistency from the auditor's kept checkpoint to the latest.
   auto con = Call(port, "GET", "/v1/tenants/stadt/proof/consistency?from=" + std::to_string(m), "", auth);
@@ -126,6 +130,10 @@ TEST(ProofTest, ServerProvesInclusionAndConsistencyAndTheToolChecksThem) {
   EXPECT_EQ(extends.exit_code, 0) << extends.out << extends.err;
   EXPECT_NE(extends.out.find("extends the one at size " + std::to_string(m)), std::string::npos)
       << extends.out;
+  // Consistency needs the auditor's own older checkpoint.
+  auto alone = Replay({"check-proof", "--proof", (dir / "consistency.json").string()});
+  EXPECT_EQ(alone.exit_code, 2) << alone.out;
+  EXPECT_NE(alone.err.find("--old-checkpoint"), std::string::npos) << alone.err;
 
   // A fork: a checkpoint at size m over other records (what a server shows
   // one auditor after rewriting its log). Its root is no prefix of the

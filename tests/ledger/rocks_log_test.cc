@@ -495,6 +495,24 @@ TEST_F(RocksLogTest, MerkleTreeIsStoredWithTheRecordsAndGivesRootsAndProofs) {
   EXPECT_EQ(*merkle::Root(20, TreeNodes(*log_, TenantId("dorf"))), NaiveRoot(ReadAll("dorf"), 20));
 }
 
+// A record changed under the stored tree (an accepted rewrite): the stale
+// nodes give the old root until RebuildTree hashes the records again.
+TEST_F(RocksLogTest, RebuildTreeReplacesNodesOfChangedRecords) {
+  for (int i = 0; i < 8; ++i) MustAppend("stadt", One(ResourceDraft("r" + std::to_string(i))));
+  const Sha256 before = NaiveRoot(ReadAll("stadt"), 8);
+  std::string v;
+  ASSERT_TRUE(db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kLog), keys::LogKey("stadt", 3), &v).ok());
+  v[v.size() - 1] ^= 0x01;  // a byte of record 3 (padding; the envelope still decodes)
+  ASSERT_TRUE(db_->db()->Put(rocksdb::WriteOptions(), db_->cf(Cf::kLog), keys::LogKey("stadt", 3), v).ok());
+  const Sha256 after = NaiveRoot(ReadAll("stadt"), 8);
+  ASSERT_NE(after, before);
+  EXPECT_EQ(*merkle::Root(8, TreeNodes(*log_, TenantId("stadt"))), before);  // stale
+  ASSERT_TRUE(log_->RebuildTree(TenantId("stadt")).ok());
+  EXPECT_EQ(*merkle::Root(8, TreeNodes(*log_, TenantId("stadt"))), after);
+  MustAppend("stadt", One(ResourceDraft("next")));  // the writer goes on from the rebuilt frontier
+  EXPECT_EQ(*merkle::Root(9, TreeNodes(*log_, TenantId("stadt"))), NaiveRoot(ReadAll("stadt"), 9));
+}
+
 // A data directory written before the tree: read-only readers compute the
 // missing nodes; the writer stores them at its next open and goes on.
 TEST_F(RocksLogTest, LogWithoutATreeGetsOneAtOpen) {

@@ -247,6 +247,17 @@ struct TrustedCheckpoint {
   Checkpoint cp;
 };
 
+// The body of `note` signed by `key`, also when the note names the same key
+// under another name (the installation renamed its origin since the auditor
+// kept the key: saalbuchd --log-origin).
+std::optional<std::string> OpenWithKey(const std::string& note, const NoteVerifier& key) {
+  if (auto body = OpenNote(note, key)) return body;
+  const auto unsigned_body = NoteBody(note);
+  const auto cp = unsigned_body ? ParseCheckpointBody(*unsigned_body) : std::nullopt;
+  if (!cp || cp->origin == key.name) return std::nullopt;
+  return OpenNote(note, NoteVerifier{cp->origin, key.public_key});
+}
+
 std::optional<TrustedCheckpoint> ReadTrusted(const std::string& file, const std::optional<NoteVerifier>& key,
                                              std::string* error) {
   std::ifstream in(file, std::ios::binary);
@@ -255,7 +266,7 @@ std::optional<TrustedCheckpoint> ReadTrusted(const std::string& file, const std:
     const json j = json::parse(text, nullptr, false);
     text = j.is_object() && j.contains("note") && j["note"].is_string() ? j["note"].get<std::string>() : "";
   }
-  const auto body = key ? OpenNote(text, *key) : NoteBody(text);
+  const auto body = key ? OpenWithKey(text, *key) : NoteBody(text);
   if (!body) {
     *error =
         key ? "it does not carry a signature that verifies with --verifier-key" : "it is not a signed note";
@@ -517,14 +528,16 @@ int CheckProof(const ProofArgs& a) {
     std::string note;
     if (!file.empty()) {
       note = NoteText(ReadFile(file));
-    } else if (proof.contains("checkpoint") && proof["checkpoint"].is_object()) {
+    } else if (std::string_view(what) != "older" && proof.contains("checkpoint") &&
+               proof["checkpoint"].is_object()) {
       note = proof["checkpoint"].value("note", "");
     }
     if (note.empty()) {
-      std::cerr << "no " << what << " checkpoint: pass one (" << (file.empty() ? "a note" : file) << ")\n";
+      std::cerr << "no " << what << " checkpoint: pass one with "
+                << (std::string_view(what) == "older" ? "--old-checkpoint" : "--checkpoint") << "\n";
       return std::nullopt;
     }
-    const auto body = key ? OpenNote(note, *key) : NoteBody(note);
+    const auto body = key ? OpenWithKey(note, *key) : NoteBody(note);
     auto cp = body ? ParseCheckpointBody(*body) : std::nullopt;
     if (!cp) {
       std::cerr << "the " << what << " checkpoint "
@@ -567,8 +580,9 @@ int CheckProof(const ProofArgs& a) {
     }
     std::cout << "OK — record " << position;
     if (env != nullptr) {
-      std::cout << " (" << schema::EnumNamePayload(env->payload_type()) << ", " << env->stream_id()->str()
-                << ", recorded " << FormatUtc(env->recorded_at_us()) << ")";
+      std::cout << " (" << schema::EnumNamePayload(env->payload_type()) << ", "
+                << (env->stream_id() == nullptr ? std::string() : env->stream_id()->str()) << ", recorded "
+                << FormatUtc(env->recorded_at_us()) << ")";
     }
     std::cout << " is in the log of " << cp->origin << " as signed at size " << size << signed_by << "\n";
     return 0;

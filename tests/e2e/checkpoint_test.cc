@@ -94,13 +94,7 @@ TEST(CheckpointTest, ServerSignsAndReplayVerifiesAndCatchesARewrittenChain) {
     ASSERT_EQ(key.status, 200);
     vkey = key.body;
     EXPECT_EQ(vkey.rfind("saalbuch/stadt+", 0), 0u) << vkey;
-    json cp;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    do {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto r = Call(port, "GET", "/v1/tenants/stadt/checkpoint", "", {{"Authorization", "Bearer " + admin}});
-      if (r.status == 200) cp = r.json();
-    } while ((cp.is_null() || cp["position"].get<Seq>() < 11) && std::chrono::steady_clock::now() < deadline);
+    const json cp = CheckpointCovering(port, "stadt", admin, 11);
     ASSERT_FALSE(cp.is_null());
     EXPECT_GE(cp["position"].get<Seq>(), 11u);
     EXPECT_NE(cp["note"].get<std::string>().find("\n\n\xe2\x80\x94 saalbuch/stadt "), std::string::npos);
@@ -151,15 +145,7 @@ TEST(CheckpointTest, TheInstallationNamesItsOriginAndMayRenameIt) {
         .status;
   };
   auto latest = [](int port, const std::string& admin, Seq at_least) {
-    json cp;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    do {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto r = Call(port, "GET", "/v1/tenants/stadt/checkpoint", "", {{"Authorization", "Bearer " + admin}});
-      if (r.status == 200) cp = r.json();
-    } while ((cp.is_null() || cp["position"].get<Seq>() < at_least) &&
-             std::chrono::steady_clock::now() < deadline);
-    return cp;
+    return CheckpointCovering(port, "stadt", admin, at_least);
   };
   std::string admin, named_key;
   Seq first_position = 0;

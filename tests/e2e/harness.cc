@@ -437,6 +437,19 @@ ToolResult Replay(const std::vector<std::string>& args) { return RunTool(SAALBUC
 
 ToolResult BackupTool(const std::vector<std::string>& args) { return RunTool(SAALBUCH_BACKUP_PATH, args); }
 
+nlohmann::json CheckpointCovering(int port, const std::string& tenant, const std::string& key, Seq at_least) {
+  nlohmann::json cp;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto r =
+        Call(port, "GET", "/v1/tenants/" + tenant + "/checkpoint", "", {{"Authorization", "Bearer " + key}});
+    cp = r.status == 200 ? r.json() : nlohmann::json();
+  } while ((cp.is_null() || cp["position"].get<Seq>() < at_least) &&
+           std::chrono::steady_clock::now() < deadline);
+  return cp;
+}
+
 std::filesystem::path FreshDir(const std::string& name) {
   std::random_device rd;
   auto p = std::filesystem::temp_directory_path() /

@@ -114,6 +114,10 @@ ToolResult BackupTool(const std::vector<std::string>& args);
 // Runs the program at `path` with `args`, capturing stdout and stderr.
 ToolResult RunTool(const std::string& path, const std::vector<std::string>& args);
 
+// The tenant's latest signed checkpoint (GET …/checkpoint with `key`) once
+// it covers position `at_least`, polled for up to 15 s; null if none did.
+nlohmann::json CheckpointCovering(int port, const std::string& tenant, const std::string& key, Seq at_least);
+
 // A fresh directory under the test temp dir, removed by the caller's fixture.
 std::filesystem::path FreshDir(const std::string& name);
 

@@ -41,17 +41,7 @@ TEST(ProofTest, ServerProvesInclusionAndConsistencyAndTheToolChecksThem) {
     }
   };
   // The newest checkpoint once it covers `at_least`.
-  auto checkpoint_covering = [&](Seq at_least) {
-    json cp;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    do {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      auto r = Call(port, "GET", "/v1/tenants/stadt/checkpoint", "", auth);
-      if (r.status == 200) cp = r.json();
-    } while ((cp.is_null() || cp["position"].get<Seq>() < at_least) &&
-             std::chrono::steady_clock::now() < deadline);
-    return cp;
-  };
+  auto checkpoint_covering = [&](Seq at_least) { return CheckpointCovering(port, "stadt", admin, at_least); };
   std::ofstream(dir / "stadt.vkey") << Call(port, "GET", "/v1/tenants/stadt/checkpoint/key").body;
   book(0, 6);
   const json old_cp = checkpoint_covering(8);

@@ -9,13 +9,12 @@
 namespace saalbuch {
 namespace {
 
-constexpr char kEd25519 = 0x01;
 constexpr std::string_view kDash = "\xe2\x80\x94 ";  // "— " (em dash, space)
 
-std::string KeyId(std::string_view name, std::string_view public_key) {
+std::string KeyId(std::string_view name, std::string_view public_key, char type = kNoteSigner) {
   std::string input(name);
   input += '\n';
-  input += kEd25519;
+  input += type;
   input.append(public_key);
   Sha256 h = Sha256Of(input);
   return std::string(reinterpret_cast<const char*>(h.data()), 4);
@@ -70,21 +69,67 @@ std::string SignNote(std::string_view body, std::string_view name, std::string_v
          "\n";
 }
 
-std::string VerifierKey(std::string_view name, std::string_view public_key) {
-  return std::string(name) + "+" + ToHex(KeyId(name, public_key)) + "+" +
-         Base64Encode(std::string(1, kEd25519) + std::string(public_key));
+std::string VerifierKey(std::string_view name, std::string_view public_key, char type) {
+  return std::string(name) + "+" + ToHex(KeyId(name, public_key, type)) + "+" +
+         Base64Encode(std::string(1, type) + std::string(public_key));
 }
 
-std::optional<NoteVerifier> ParseVerifierKey(std::string_view text) {
+std::optional<NoteVerifier> ParseVerifierKey(std::string_view text, char type) {
   auto p1 = text.find('+');
   auto p2 = p1 == std::string_view::npos ? p1 : text.find('+', p1 + 1);
   if (p2 == std::string_view::npos) return std::nullopt;
   NoteVerifier v{std::string(text.substr(0, p1)), {}};
   auto key = Base64Decode(text.substr(p2 + 1));
-  if (!ValidName(v.name) || !key || key->size() != 33 || (*key)[0] != kEd25519) return std::nullopt;
+  if (!ValidName(v.name) || !key || key->size() != 33 || (*key)[0] != type) return std::nullopt;
+  v.type = type;
   v.public_key = key->substr(1);
-  if (ToHex(KeyId(v.name, v.public_key)) != text.substr(p1 + 1, p2 - p1 - 1)) return std::nullopt;
+  if (ToHex(KeyId(v.name, v.public_key, v.type)) != text.substr(p1 + 1, p2 - p1 - 1)) return std::nullopt;
   return v;
+}
+
+namespace {
+
+// "cosignature/v1\ntime <timestamp>\n" ‖ body: what a cosigner signs.
+std::string CosignedMessage(std::string_view body, std::uint64_t timestamp) {
+  return "cosignature/v1\ntime " + std::to_string(timestamp) + "\n" + std::string(body);
+}
+
+// A cosignature's raw bytes: key id (4) ‖ u64 BE timestamp ‖ signature (64).
+constexpr std::size_t kCosignatureBytes = 4 + 8 + 64;
+
+std::optional<std::uint64_t> CheckCosignature(std::string_view body, std::string_view raw,
+                                              const NoteVerifier& v) {
+  if (v.type != kCosigner || raw.size() != kCosignatureBytes ||
+      raw.substr(0, 4) != KeyId(v.name, v.public_key, kCosigner)) {
+    return std::nullopt;
+  }
+  std::uint64_t timestamp = 0;
+  for (std::size_t i = 4; i < 12; ++i) timestamp = (timestamp << 8) | static_cast<unsigned char>(raw[i]);
+  if (timestamp > (std::uint64_t{1} << 63) - 1) return std::nullopt;
+  if (!Ed25519Verify(v.public_key, CosignedMessage(body, timestamp), raw.substr(12))) return std::nullopt;
+  return timestamp;
+}
+
+}  // namespace
+
+std::string CosignatureLine(std::string_view body, std::string_view name, std::string_view seed,
+                            std::uint64_t timestamp) {
+  std::string raw = KeyId(name, Ed25519PublicKey(seed), kCosigner);
+  for (int i = 7; i >= 0; --i) raw.push_back(static_cast<char>((timestamp >> (8 * i)) & 0xff));
+  raw += Ed25519Sign(seed, CosignedMessage(body, timestamp));
+  return std::string(kDash) + std::string(name) + " " + Base64Encode(raw) + "\n";
+}
+
+std::optional<std::uint64_t> VerifyCosignature(std::string_view body, std::string_view line,
+                                               const NoteVerifier& v) {
+  if (!line.starts_with(kDash)) return std::nullopt;
+  line.remove_prefix(kDash.size());
+  if (line.ends_with('\n')) line.remove_suffix(1);
+  const auto sp = line.find(' ');
+  if (sp == std::string_view::npos || line.substr(0, sp) != v.name) return std::nullopt;
+  const auto raw = Base64Decode(line.substr(sp + 1));
+  if (!raw) return std::nullopt;
+  return CheckCosignature(body, *raw, v);
 }
 
 namespace {
@@ -175,9 +220,14 @@ std::optional<std::string> NoteBody(std::string_view note) {
 std::optional<std::string> OpenNote(std::string_view note, const NoteVerifier& v) {
   auto split = Split(note);
   if (!split) return std::nullopt;
-  const std::string id = KeyId(v.name, v.public_key);
+  const std::string id = KeyId(v.name, v.public_key, v.type);
   for (const auto& sig : split->signatures) {
-    if (sig.name != v.name || sig.raw.size() != 68 || sig.raw.substr(0, 4) != id) continue;
+    if (sig.name != v.name) continue;
+    if (v.type == kCosigner) {
+      if (CheckCosignature(split->body, sig.raw, v)) return std::string(split->body);
+      continue;
+    }
+    if (sig.raw.size() != 68 || sig.raw.substr(0, 4) != id) continue;
     if (Ed25519Verify(v.public_key, split->body, sig.raw.substr(4))) return std::string(split->body);
   }
   return std::nullopt;

@@ -15,8 +15,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "commands/bus.h"
 #include "http/forwarded.h"
@@ -50,6 +52,9 @@ struct ApiOptions {
   ledger::Vault* vault = nullptr;
   // Checkpoints' origin is "<log_origin>/<tenant>" (saalbuchd --log-origin).
   std::string log_origin = "saalbuch";
+  // The witnesses' cosignature lines of a tenant's checkpoint of a size
+  // (ledger/cosignatures.h); unset: none are shown.
+  std::function<std::vector<std::string>(const TenantId&, Seq)> cosignatures;
   // Runs the operator's backups (POST /v1/operator/backups). Not owned; must
   // outlive the Api, and be shut down before it. nullptr: no backup
   // directory configured (the routes answer 409 backups_not_configured).

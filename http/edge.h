@@ -203,6 +203,7 @@ class Edge {
   // `result` with the projection position; with `etag`, an ETag and 304
   // when the client already has it.
   void SendQuery(const CallPtr& c, Seq position, const Result<nlohmann::json>& result, bool etag);
+  void AddCosignatures(const TenantId& t, nlohmann::json* checkpoint) const;
   // An iCalendar body with an ETag computed without its DTSTAMP lines.
   void SendIcs(const CallPtr& c, Seq position, const std::string& ics, const std::string& filename);
   void SendBytes(const CallPtr& c, Seq position, const std::string& type, const std::string& filename,

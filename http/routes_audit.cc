@@ -128,7 +128,9 @@ void Edge::LatestCheckpoint(const CallPtr& c) {
   const TenantId& t = c->tenant;
   Query(c, t, [this, c, t] {
     Seq p = runner.Position(t);
-    SendQuery(c, p, projections::QueryCheckpoint(runner.view(), t), false);
+    auto cp = projections::QueryCheckpoint(runner.view(), t);
+    if (cp.ok()) AddCosignatures(t, &*cp);
+    SendQuery(c, p, cp, false);
   });
 }
 
@@ -155,7 +157,20 @@ std::optional<Seq> Edge::ProofSize(const CallPtr& c, const char* name, Seq head,
   }
   *checkpoint = {
       {"position", cp->at("position")}, {"note", cp->at("note")}, {"verifier_key", cp->at("verifier_key")}};
+  AddCosignatures(c->tenant, checkpoint);
   return cp->at("position").get<Seq>();
+}
+
+// The witnesses' cosignatures of `checkpoint` (its "position" is the tree
+// size): their lines, and the note with them appended ("cosigned_note", a
+// C2SP signed note that opens with the log's key and each witness's).
+void Edge::AddCosignatures(const TenantId& t, json* checkpoint) const {
+  if (!options.cosignatures || !checkpoint->contains("position") || !checkpoint->contains("note")) return;
+  const auto lines = options.cosignatures(t, checkpoint->at("position").get<Seq>());
+  std::string note = checkpoint->at("note").get<std::string>();
+  for (const auto& l : lines) note += l;
+  (*checkpoint)["cosignatures"] = lines;
+  (*checkpoint)["cosigned_note"] = std::move(note);
 }
 
 namespace {

@@ -30,7 +30,9 @@
 #include "http/server.h"
 #include "integrations/notifier.h"
 #include "integrations/refunds.h"
+#include "integrations/witnesses.h"
 #include "ledger/backup.h"
+#include "ledger/cosignatures.h"
 #include "ledger/database.h"
 #include "ledger/rocks_log.h"
 #include "ledger/vault.h"
@@ -69,6 +71,7 @@ struct Config {
   bool smtp_starttls = false;
   std::string public_url;
   std::string log_origin = "saalbuch";
+  std::vector<std::string> witnesses;
   std::uint64_t checkpoint_every = 1000;
   int checkpoint_interval_s = 300;
   std::uint64_t snapshot_every = 100000;
@@ -537,6 +540,16 @@ int main(int argc, char** argv) {
                  "Payment provider API (tools/payprovider/README.md). API key from SAALBUCH_PROVIDER_KEY, "
                  "webhook secret from SAALBUCH_PROVIDER_WEBHOOK_SECRET. Empty: bank transfer and cash only")
       ->envname("SAALBUCH_PROVIDER_URL");
+  app.add_option(
+         "--witness", cfg.witnesses,
+         "A witness that cosigns each checkpoint (C2SP tlog-witness), as \"<its verifier key>@<URL>\", "
+         "e.g. the Rechnungsprüfung's saalbuch-replay witness. Cosignatures are stored beside the log "
+         "and shown with GET …/checkpoint. Repeatable")
+      ->envname("SAALBUCH_WITNESS")
+      ->check([](const std::string& v) -> std::string {
+        auto w = integrations::ParseWitness(v);
+        return w.ok() ? "" : w.status().message();
+      });
   app.add_option("--accept-log", cfg.accept_log,
                  "After an integrity alarm (README, \"Integrity alarms\"): accept this tenant's log as it "
                  "stands, for this start only: its snapshots and projections are rebuilt from it and a "
@@ -623,17 +636,31 @@ int main(int argc, char** argv) {
       spdlog::info("msg=\"backups enabled\" dir={} backups={}", cfg.backup_dir, backups->List().size());
     }
 
+    // Before the bus: its first checkpoints are queued for the witnesses.
+    std::unique_ptr<integrations::WitnessSubmitter> witnesses;
+    if (!cfg.witnesses.empty()) {
+      std::vector<integrations::WitnessEndpoint> endpoints;
+      for (const auto& w : cfg.witnesses) endpoints.push_back(integrations::ParseWitness(w).value());
+      witnesses =
+          std::make_unique<integrations::WitnessSubmitter>(db->get(), &log, std::move(endpoints), registry);
+      spdlog::info("msg=\"checkpoints go to witnesses\" witnesses={}", cfg.witnesses.size());
+    }
     commands::BusOptions bus_options;
     bus_options.checkpoint_every = cfg.checkpoint_every;
     bus_options.checkpoint_interval = std::chrono::seconds(cfg.checkpoint_interval_s);
     bus_options.snapshot_every = cfg.snapshot_every;
     if (cfg.checkpoint_every > 0)
-      bus_options.sign_checkpoint = [&vault, &cfg](const TenantId& t, Seq position, const Sha256& root) {
+      bus_options.sign_checkpoint = [&vault, &cfg, &witnesses](const TenantId& t, Seq position,
+                                                               const Sha256& root) {
         auto seed = vault.SigningSeed(t);
         if (!seed.ok()) throw std::runtime_error("no signing key: " + seed.status().ToString());
         const std::string name = cfg.log_origin + "/" + t.get();
         const std::string body = CheckpointBody({name, position, std::string(AsBytes(root))});
-        return std::make_pair(SignNote(body, name, *seed), VerifierKey(name, Ed25519PublicKey(*seed)));
+        std::string note = SignNote(body, name, *seed);
+        // The records it covers are durable; whether its own record is
+        // stored too does not matter to a witness.
+        if (witnesses) witnesses->Submit(t, position, note);
+        return std::make_pair(std::move(note), VerifierKey(name, Ed25519PublicKey(*seed)));
       };
     bus_options.accept_log.insert(cfg.accept_log.begin(), cfg.accept_log.end());
     // What the log says against what the server wrote beside it: the key
@@ -692,6 +719,12 @@ int main(int argc, char** argv) {
     for (const auto& [t, hold] : bus.Holds()) runner.Hold(TenantId(t));
     if (Status s = runner.Start(); !s.ok())
       throw std::runtime_error("catching up projections: " + s.ToString());
+    // What the last run signed but no witness confirmed yet (the submitter
+    // skips what is cosigned already).
+    for (const TenantId& t : witnesses ? log.Tenants() : std::vector<TenantId>{}) {
+      if (auto cp = projections::QueryCheckpoint(runner.view(), t); cp.ok())
+        witnesses->Submit(t, cp->at("position").get<Seq>(), cp->at("note").get<std::string>());
+    }
     spdlog::info(
         "msg=\"started\" tenants={} startup_ms={}", log.Tenants().size(),
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
@@ -715,6 +748,13 @@ int main(int argc, char** argv) {
     api_options.query_threads = cfg.query_threads;
     api_options.vault = &vault;
     api_options.log_origin = cfg.log_origin;
+    api_options.cosignatures = [&db](const TenantId& t, Seq size) {
+      std::vector<std::string> lines;
+      if (auto all = ledger::Cosignatures(*db->get(), t, size); all.ok()) {
+        for (auto& c : *all) lines.push_back(std::move(c.line));
+      }
+      return lines;
+    };
     api_options.mails = !cfg.smtp_url.empty();
     api_options.version = VersionLine("saalbuchd");
     api_options.backups = backups.get();

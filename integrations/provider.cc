@@ -1,19 +1,18 @@
 #include "integrations/provider.h"
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <algorithm>
 #include <charconv>
 #include <limits>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
 
 #include "common/crypto.h"
 #include "common/money.h"
+#include "integrations/http_post.h"
 
 namespace saalbuch::integrations {
 
@@ -86,27 +85,6 @@ std::string AnswerString(const json& doc, const char* name) {
   return it->get<std::string>();
 }
 
-struct Sink {
-  std::string data;
-  bool overflow = false;
-};
-
-std::size_t Collect(char* ptr, std::size_t size, std::size_t n, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  const std::size_t bytes = size * n;
-  if (sink->data.size() + bytes > kMaxProviderResponseBytes) {
-    sink->overflow = true;
-    return 0;  // makes curl abort the transfer with CURLE_WRITE_ERROR
-  }
-  sink->data.append(ptr, bytes);
-  return bytes;
-}
-
-struct CurlDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-
 class HttpProvider final : public PaymentProvider {
  public:
   explicit HttpProvider(ProviderConfig config) : config_(std::move(config)) {
@@ -153,60 +131,28 @@ class HttpProvider final : public PaymentProvider {
   // POSTs `body` to base_url + path; the answer of a 2xx as a JSON object, or the error per the contract.
   Result<json> Post(const std::string& path, const json& body, const std::string& idempotency_key) const {
     if (config_.base_url.empty()) return Unavailable("payments through a provider are off");
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
-    if (!curl) return Unavailable("curl_easy_init failed");
     // Invalid UTF-8 from a caller becomes U+FFFD instead of an exception from dump().
     const std::string payload = body.dump(-1, ' ', false, json::error_handler_t::replace);
-    const std::string url = config_.base_url + path;
-    curl_slist* list = nullptr;
-    const std::string lines[] = {"Content-Type: application/json", "Accept: application/json",
-                                 "Authorization: Bearer " + config_.api_key,
-                                 "Idempotency-Key: " + idempotency_key};
-    for (const std::string& h : lines) {
-      curl_slist* grown = curl_slist_append(list, h.c_str());
-      if (grown == nullptr) {
-        curl_slist_free_all(list);
-        return Unavailable("out of memory for request headers");
-      }
-      list = grown;
+    auto answer =
+        HttpPost(config_.base_url + path, payload,
+                 {"Content-Type: application/json", "Accept: application/json",
+                  "Authorization: Bearer " + config_.api_key, "Idempotency-Key: " + idempotency_key},
+                 config_.timeout_ms, kMaxProviderResponseBytes);
+    if (!answer.ok()) {
+      const std::string& m = answer.status().message();
+      return Unavailable(m.starts_with("answer larger") ? "provider " + m : "provider unreachable: " + m);
     }
-    const std::unique_ptr<curl_slist, CurlDeleter> headers(list);
-    Sink sink;
-    char error[CURL_ERROR_SIZE] = {};
-    CURL* c = curl.get();
-    curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload.data());
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(payload.size()));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(kMaxProviderResponseBytes));
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts in a threaded server
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, config_.timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, config_.timeout_ms);
-    const CURLcode rc = curl_easy_perform(c);
-    if (sink.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
-      return Unavailable("provider answer larger than " + std::to_string(kMaxProviderResponseBytes) +
-                         " bytes");
-    }
-    if (rc != CURLE_OK) {
-      return Unavailable("provider unreachable: " +
-                         std::string(error[0] != '\0' ? error : curl_easy_strerror(rc)));
-    }
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    json doc = json::parse(sink.data, nullptr, false);
+    const long status = answer->status;
+    const std::string& text = answer->body;
+    json doc = json::parse(text, nullptr, false);
     const std::string code = std::to_string(status);
     if (status >= 400 && status < 500 && status != 429) {
-      return Invalid("provider refused (" + code + "): " + ErrorText(doc, sink.data));
+      return Invalid("provider refused (" + code + "): " + ErrorText(doc, text));
     }
     // 429, 5xx and the unexpected: the request may or may not have been acted on, and retrying with the same
     // Idempotency-Key is safe either way.
     if (status < 200 || status >= 300)
-      return Unavailable("provider answered " + code + ": " + ErrorText(doc, sink.data));
+      return Unavailable("provider answered " + code + ": " + ErrorText(doc, text));
     if (!doc.is_object()) return Unavailable("provider answered " + code + " without a JSON object");
     return doc;
   }
@@ -248,9 +194,6 @@ Status ReadInt(const json& obj, const std::string& field, const char* name, std:
 }  // namespace
 
 std::unique_ptr<PaymentProvider> MakeHttpProvider(ProviderConfig config) {
-  // Since 7.84 curl_global_init is thread-safe on Linux; the once_flag keeps it to one call from here.
-  static std::once_flag curl_init;
-  std::call_once(curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   return std::make_unique<HttpProvider>(std::move(config));
 }
 

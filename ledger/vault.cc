@@ -27,7 +27,7 @@ std::string WrapAad(std::string_view key) { return "saalbuch-vault/" + std::stri
 
 // A key of the vault in the meta family: tenant-prefix ‖ "v" ‖ person,
 // tenant-prefix ‖ "k" (signing) or tenant-prefix ‖ "b" (blind indexes); the
-// family's other keys are "h", "s" and "w".
+// family's other keys are "c", "h", "m", "s", "t" and "w".
 bool IsVaultSlot(std::string_view key) {
   if (key.empty()) return false;
   const std::size_t at = 1 + static_cast<unsigned char>(key[0]);

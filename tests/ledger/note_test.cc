@@ -72,6 +72,50 @@ TEST(NoteTest, SignedCheckpointRoundTripsAndRejectsTampering) {
   EXPECT_FALSE(FromHex("zz"));
 }
 
+// C2SP tlog-cosignature/v1, spelled out from the spec: key id SHA-256(name ‖
+// "\n" ‖ 0x04 ‖ key)[:4], then the timestamp as u64 big-endian, then Ed25519
+// over "cosignature/v1\ntime <t>\n" ‖ the checkpoint body.
+TEST(NoteTest, CosignaturesFollowTlogCosignature) {
+  const Ed25519Keys log = Ed25519Generate();
+  const Ed25519Keys witness = Ed25519Generate();
+  const std::string body = CheckpointBody({"saalbuch/stadt", 20852163, std::string(32, '\x2a')});
+  const std::string line = CosignatureLine(body, "rpa.example/w1", witness.seed, 1679315147);
+  ASSERT_EQ(line.rfind("\xe2\x80\x94 rpa.example/w1 ", 0), 0U) << line;
+  ASSERT_EQ(line.back(), '\n');
+  auto raw = Base64Decode(line.substr(line.rfind(' ') + 1, line.size() - line.rfind(' ') - 2));
+  ASSERT_TRUE(raw);
+  ASSERT_EQ(raw->size(), 76U);
+  std::string id_input = "rpa.example/w1\n";
+  id_input += '\x04';
+  id_input += witness.public_key;
+  const Sha256 id = Sha256Of(id_input);
+  EXPECT_EQ(raw->substr(0, 4), std::string(reinterpret_cast<const char*>(id.data()), 4));
+  EXPECT_EQ(ToHex(raw->substr(4, 8)), "00000000641850cb");  // 1679315147
+  EXPECT_TRUE(Ed25519Verify(witness.public_key, "cosignature/v1\ntime 1679315147\n" + body, raw->substr(12)));
+
+  const std::string vkey = VerifierKey("rpa.example/w1", witness.public_key, kCosigner);
+  EXPECT_FALSE(ParseVerifierKey(vkey));  // not a log's key
+  auto v = ParseVerifierKey(vkey, kCosigner);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(VerifyCosignature(body, line, *v), 1679315147U);
+  // The cosigned note opens with the witness's key, and still with the log's.
+  const std::string note = SignNote(body, "saalbuch/stadt", log.seed) + line;
+  EXPECT_EQ(OpenNote(note, *v), body);
+  EXPECT_EQ(OpenNote(note, {"saalbuch/stadt", log.public_key}), body);
+  // Another body (a fork at the same size), another witness, another name, a
+  // note signature in its place: none verifies.
+  const std::string fork = CheckpointBody({"saalbuch/stadt", 20852163, std::string(32, '\x2b')});
+  EXPECT_FALSE(VerifyCosignature(fork, line, *v));
+  EXPECT_FALSE(OpenNote(SignNote(fork, "saalbuch/stadt", log.seed) + line, *v));
+  EXPECT_FALSE(VerifyCosignature(body, line, {"rpa.example/w1", Ed25519Generate().public_key, kCosigner}));
+  EXPECT_FALSE(VerifyCosignature(body, line, {"rpa.example/w2", witness.public_key, kCosigner}));
+  EXPECT_FALSE(VerifyCosignature(body, line, {"rpa.example/w1", witness.public_key, kNoteSigner}));
+  const std::string plain = SignNote(body, "rpa.example/w1", witness.seed);
+  EXPECT_FALSE(OpenNote(plain, *v));
+  EXPECT_FALSE(VerifyCosignature(body, "", *v));
+  EXPECT_FALSE(VerifyCosignature(body, "\xe2\x80\x94 rpa.example/w1 ====\n", *v));
+}
+
 // What the C2SP signed-note grammar rejects, the parser rejects too: a note
 // that differs from a good one only in its framing opens nowhere, and its
 // body is not taken either.

@@ -11,18 +11,22 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include "common/build_info.h"
 #include "common/crypto.h"
 #include "common/merkle.h"
 #include "common/note.h"
 #include "common/time.h"
+#include "ledger/cosignatures.h"
 #include "ledger/event_json.h"
 #include "ledger/tree.h"
 #include "ledger/verify.h"
 #include "projections/projections.h"
 #include "tools/progress.h"
 #include "tools/replay/source.h"
+#include "tools/replay/witness.h"
 
 using namespace saalbuch;
 using nlohmann::json;
@@ -232,6 +236,10 @@ struct VerifyArgs {
   // a finding.
   std::uint64_t checkpoint_every = 1000;
   std::int64_t checkpoint_interval_s = 300;
+  // Witnesses' verifier keys (saalbuch-replay witness --print-key) and how
+  // many of them must have cosigned the newest checkpoint (0: all).
+  std::vector<std::string> witnesses;
+  std::size_t witness_quorum = 0;
 };
 
 // One batch's records may follow a due checkpoint before the writer signs
@@ -295,6 +303,68 @@ bool WriteAtomically(const std::string& file, const std::string& text) {
   return !ec;
 }
 
+// The witnesses' cosignatures stored beside the log (ledger/cosignatures.h):
+// each must verify against the checkpoint as the log's records make it (a
+// rewrite re-signed with the stored key keeps no witness's cosignature), and
+// the newest checkpoint must carry `quorum` of them. An empty string when
+// all holds, else the finding.
+std::string CheckWitnesses(const Source& s, const TenantId& t, const RecomputedTree& tree, Seq head,
+                           const std::vector<SignedCheckpoint>& checkpoints,
+                           const std::vector<NoteVerifier>& witnesses, std::size_t quorum, json* out) {
+  auto stored = ledger::Cosignatures(*s.db, t);
+  if (!stored.ok()) throw std::runtime_error(stored.status().ToString());
+  std::map<Seq, std::string> origin_at;  // the origin each checkpoint names, by size
+  for (const auto& c : checkpoints) {
+    const auto body = NoteBody(c.note);
+    const auto cp = body ? ParseCheckpointBody(*body) : std::nullopt;
+    if (cp) origin_at[c.position] = cp->origin;
+  }
+  std::map<Seq, std::set<std::string>> valid;  // size → witnesses whose cosignature verifies
+  for (const auto& c : *stored) {
+    const auto w = std::find_if(witnesses.begin(), witnesses.end(),
+                                [&](const NoteVerifier& v) { return v.name == c.witness; });
+    if (w == witnesses.end()) continue;  // not one the auditor trusts
+    const std::string at = "the cosignature of witness " + c.witness + " for size " + std::to_string(c.size);
+    if (c.size > head) {
+      (*out)["witness_problem"] = "truncated";
+      return "TRUNCATED: " + at + " shows the log had at least " + std::to_string(c.size) +
+             " records; it ends at " + std::to_string(head);
+    }
+    // The origin of the checkpoint of that size, else the newest one's.
+    auto o = origin_at.find(c.size);
+    const std::string origin =
+        o != origin_at.end() ? o->second : (origin_at.empty() ? "" : origin_at.rbegin()->second);
+    auto root = tree.RootAt(c.size);
+    if (!root.ok() || origin.empty() ||
+        !VerifyCosignature(CheckpointBody({origin, c.size, std::string(AsBytes(*root))}), c.line, *w)) {
+      (*out)["witness_problem"] = "rewritten";
+      return "REWRITTEN: " + at +
+             " does not verify against the log's Merkle root at that size: the log up to there was changed "
+             "after the witness cosigned it (and re-signed, if its checkpoints verify)";
+    }
+    valid[c.size].insert(c.witness);
+  }
+  const std::size_t need = quorum == 0 ? witnesses.size() : quorum;
+  Seq witnessed = 0;  // the newest checkpoint with the quorum
+  for (const auto& c : checkpoints) {
+    if (valid[c.position].size() >= need) witnessed = c.position;
+  }
+  (*out)["witnessed_position"] = witnessed;
+  (*out)["witness_quorum"] = need;
+  if (checkpoints.empty()) return {};
+  const Seq newest = checkpoints.back().position;
+  const std::size_t have = valid[newest].size();
+  (*out)["newest_checkpoint_cosignatures"] = have;
+  if (have < need) {
+    (*out)["witness_problem"] = "not_witnessed";
+    return "NOT WITNESSED: the newest checkpoint (position " + std::to_string(newest) + ") carries " +
+           std::to_string(have) + " of the " + std::to_string(need) + " required witness cosignatures" +
+           (witnessed > 0 ? "; the newest witnessed checkpoint is at position " + std::to_string(witnessed)
+                          : "; no checkpoint is witnessed");
+  }
+  return {};
+}
+
 int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
   std::optional<NoteVerifier> auditor_key;
   std::string auditor_key_text;
@@ -307,6 +377,21 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
       std::cerr << "--verifier-key: " << a.verifier_key_file << " holds no verifier key (name+id+key)\n";
       return kFailure;
     }
+  }
+  std::vector<NoteVerifier> witnesses;
+  for (const auto& w : a.witnesses) {
+    auto v = ParseVerifierKey(w, kCosigner);
+    if (!v) {
+      std::cerr << "--witness: '" << w
+                << "' is not a witness's verifier key (saalbuch-replay witness --print-key)\n";
+      return kFailure;
+    }
+    witnesses.push_back(*v);
+  }
+  if (a.witness_quorum > witnesses.size()) {
+    std::cerr << "--witness-quorum " << a.witness_quorum << " exceeds the " << witnesses.size()
+              << " --witness keys given\n";
+    return kFailure;
   }
   std::optional<TrustedCheckpoint> trusted;
   if (!a.trusted_file.empty() && std::filesystem::exists(a.trusted_file)) {
@@ -395,6 +480,9 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
                   ") signed: the log up to there was changed (and re-signed, if its checkpoints verify)";
       }
     }
+    if (finding.empty() && !witnesses.empty() && r->ok()) {
+      finding = CheckWitnesses(s, t, tree, r->head.seq, checkpoints, witnesses, a.witness_quorum, &j);
+    }
     // What no signature vouches for yet: the records after the last signed
     // position (all of them without a checkpoint).
     const Seq last_position = j.value("last_position", Seq{0});
@@ -448,6 +536,11 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
                   << " not covered by any signed checkpoint"
                   << (not_covered > 0 && not_covered < r->head.seq
                           ? " (after position " + std::to_string(r->head.seq - not_covered) + ")"
+                          : std::string())
+                  << (j.contains("witnessed_position")
+                          ? "; witnessed (" + std::to_string(j["witness_quorum"].get<std::size_t>()) +
+                                " of " + std::to_string(witnesses.size()) + ") up to position " +
+                                std::to_string(j["witnessed_position"].get<Seq>())
                           : std::string())
                   << (trusted ? "; the trusted checkpoint at position " + std::to_string(trusted->cp.size) +
                                     " holds"
@@ -1063,7 +1156,10 @@ int main(int argc, char** argv) {
       "than twice --checkpoint-every records in a row without a checkpoint, or an\n"
       "unsigned record more than --checkpoint-interval (and a minute) older than the newest, is a\n"
       "finding: checkpoints were cut off. With --trusted-checkpoint, the auditor's own kept\n"
-      "checkpoint must still be in the log (else TRUNCATED or REWRITTEN, exit 1).");
+      "checkpoint must still be in the log (else TRUNCATED or REWRITTEN, exit 1). With --witness,\n"
+      "each stored cosignature of those witnesses must verify against the log's roots (else\n"
+      "REWRITTEN or TRUNCATED) and the newest checkpoint must carry --witness-quorum of them (else\n"
+      "NOT WITNESSED).");
   tools::AddSourceOptions(verify, &source);
   VerifyArgs va;
   verify->add_option("--tenant", va.tenant, "Only this tenant");
@@ -1090,6 +1186,13 @@ int main(int argc, char** argv) {
           "File with the tenant's checkpoint verifier key (GET …/checkpoint/key), kept apart from the "
           "data; without it, checkpoints are checked against the key the log names")
       ->check(CLI::ExistingFile);
+  verify->add_option(
+      "--witness", va.witnesses,
+      "A witness's verifier key (saalbuch-replay witness --print-key): its cosignatures stored "
+      "beside the log must verify against the log's roots. Repeatable");
+  verify->add_option(
+      "--witness-quorum", va.witness_quorum,
+      "How many of the --witness keys must have cosigned the newest checkpoint (default: all)");
 
   StateArgs st;
   auto* state = app.add_subcommand("state", "The projections as of a log position or an instant, as JSON");
@@ -1169,6 +1272,9 @@ int main(int argc, char** argv) {
   check->add_option("--verifier-key", pa.verifier_key_file, "The tenant's verifier key: check the signatures")
       ->check(CLI::ExistingFile);
 
+  tools::WitnessArgs wa;
+  auto* witness = tools::AddWitnessCommand(&app, &wa);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -1178,6 +1284,7 @@ int main(int argc, char** argv) {
   Progress progress(!quiet);
   try {
     if (*check) return CheckProof(pa);
+    if (*witness) return tools::RunWitness(wa);
     const Source s = tools::OpenSource(source);
     if (*verify) return Verify(s, va, progress);
     if (*state) {

@@ -15,7 +15,7 @@
 namespace saalbuch::integrations {
 namespace {
 
-constexpr std::size_t kMaxAnswerBytes = 16 * 1024;
+constexpr std::size_t kMaxAnswerBytes = std::size_t{16} * 1024;
 constexpr auto kLongestBackoff = std::chrono::minutes(5);
 
 // The start of a witness's words, printable, for the log.

@@ -270,50 +270,106 @@ Server::~Server() {
   if (pid_ > 0) Kill();
 }
 
-void Server::Start() {
+namespace {
+
+// Starts `args` (stderr appended to `err_path`) and waits until it prints
+// "listening on http://127.0.0.1:<port>"; returns the port and sets *pid
+// and *out (what it printed until then). Its stdout is drained from then
+// on, so that it never blocks on a full pipe. Throws when it does not start.
+int StartListening(std::vector<std::string> args, const std::string& err_path,
+                   const std::vector<std::string>& env, pid_t* pid, std::string* out_text) {
   int out[2];
   if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-  std::filesystem::create_directories(data_);
-  const std::string err_path = (data_ / "saalbuchd.stderr").string();
-  std::vector<std::string> args = {SAALBUCHD_PATH, "--data", data_.string(), "--listen", "127.0.0.1:0"};
-  args.insert(args.end(), extra_.begin(), extra_.end());
+  const std::string program = args[0];
   int error = 0;
-  pid_ = Spawn(std::move(args), out[1], out[0], -1, err_path,
-               {std::string("SAALBUCH_OPERATOR_KEY=") + kOperatorKey}, &error);
+  *pid = Spawn(std::move(args), out[1], out[0], -1, err_path, env, &error);
   close(out[1]);
-  if (pid_ < 0) {
+  if (*pid < 0) {
     close(out[0]);
-    throw std::runtime_error("cannot start saalbuchd: " + std::string(std::strerror(error)));
+    throw std::runtime_error("cannot start " + program + ": " + std::string(std::strerror(error)));
   }
-  stdout_.clear();
-  port_ = 0;
+  out_text->clear();
+  int port = 0;
   char buf[4096];
   const std::string marker = "listening on http://127.0.0.1:";
-  while (port_ == 0) {
+  while (port == 0) {
     ssize_t n = read(out[0], buf, sizeof buf);
     if (n <= 0) break;
-    stdout_.append(buf, static_cast<std::size_t>(n));
-    auto pos = stdout_.find(marker);
+    out_text->append(buf, static_cast<std::size_t>(n));
+    auto pos = out_text->find(marker);
     if (pos != std::string::npos) {
-      auto end = stdout_.find_first_not_of("0123456789", pos + marker.size());
+      auto end = out_text->find_first_not_of("0123456789", pos + marker.size());
       if (end != std::string::npos)
-        port_ = std::stoi(stdout_.substr(pos + marker.size(), end - pos - marker.size()));
+        port = std::stoi(out_text->substr(pos + marker.size(), end - pos - marker.size()));
     }
   }
-  // Keep draining stdout so the server never blocks on a full pipe.
   std::thread([fd = out[0]] {
     char b[1024];
     while (read(fd, b, sizeof b) > 0) {
     }
     close(fd);
   }).detach();
-  if (port_ == 0) {
+  if (port == 0) {
     int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    throw std::runtime_error("saalbuchd did not start; stdout: " + stdout_);
+    waitpid(*pid, &status, 0);
+    *pid = -1;
+    throw std::runtime_error(program + " did not start; stdout: " + *out_text);
   }
+  return port;
+}
+
+}  // namespace
+
+void Server::Start() {
+  std::filesystem::create_directories(data_);
+  std::vector<std::string> args = {SAALBUCHD_PATH, "--data", data_.string(), "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  port_ = StartListening(std::move(args), (data_ / "saalbuchd.stderr").string(),
+                         {std::string("SAALBUCH_OPERATOR_KEY=") + kOperatorKey}, &pid_, &stdout_);
   ServerPorts::Add(port_);
+}
+
+WitnessProcess::WitnessProcess(std::filesystem::path dir, std::vector<std::string> log_keys)
+    : dir_(std::move(dir)), logs_(std::move(log_keys)) {
+  std::filesystem::create_directories(dir_);
+  auto key = Replay({"witness", "--name", name(), "--key", (dir_ / "witness.key").string(), "--print-key"});
+  if (key.exit_code != 0) throw std::runtime_error("saalbuch-replay witness --print-key: " + key.err);
+  verifier_key_ = key.out.substr(0, key.out.find('\n'));
+}
+
+WitnessProcess::~WitnessProcess() { Kill(); }
+
+void WitnessProcess::Start() {
+  std::vector<std::string> args = {SAALBUCH_REPLAY_PATH,
+                                   "witness",
+                                   "--name",
+                                   name(),
+                                   "--key",
+                                   (dir_ / "witness.key").string(),
+                                   "--state",
+                                   state_dir().string(),
+                                   "--listen",
+                                   "127.0.0.1:" + std::to_string(port_)};
+  for (const auto& l : logs_) {
+    args.push_back("--log");
+    args.push_back(l);
+  }
+  std::string out;
+  port_ = StartListening(std::move(args), (dir_ / "witness.stderr").string(), {}, &pid_, &out);
+}
+
+void WitnessProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::filesystem::path WitnessProcess::state_file(const std::string& origin) const {
+  std::string name;
+  for (const char c : origin) name += c == '/' ? std::string("%2F") : std::string(1, c);
+  return state_dir() / (name + ".checkpoint");
 }
 
 void Server::Kill() {

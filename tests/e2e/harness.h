@@ -75,6 +75,36 @@ class Server {
   std::string stdout_;
 };
 
+// A saalbuch-replay witness process (tools/replay/witness.h) on a loopback
+// port, its key and state in `dir`, witnessing the logs of `log_keys`
+// (checkpoint verifier keys). Start() again after Kill() keeps key, state
+// and port. Not copyable.
+class WitnessProcess {
+ public:
+  WitnessProcess(std::filesystem::path dir, std::vector<std::string> log_keys);
+  ~WitnessProcess();  // kills the process if still running
+  WitnessProcess(const WitnessProcess&) = delete;
+  WitnessProcess& operator=(const WitnessProcess&) = delete;
+
+  void Start();  // waits until it listens
+  void Kill();   // SIGKILL, wait
+  int port() const { return port_; }
+  static std::string name() { return "rpa.example/witness"; }
+  const std::string& verifier_key() const { return verifier_key_; }
+  // saalbuchd's --witness value.
+  std::string spec() const { return verifier_key_ + "@http://127.0.0.1:" + std::to_string(port_); }
+  std::filesystem::path state_dir() const { return dir_ / "state"; }
+  // The latest checkpoint it cosigned of the log `origin`.
+  std::filesystem::path state_file(const std::string& origin) const;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<std::string> logs_;
+  std::string verifier_key_;
+  int pid_ = -1;
+  int port_ = 0;
+};
+
 // saalbuchd's parts — database, log, command bus, projections, HTTP API and
 // server — wired together as http/saalbuchd.cc does, but in this process and
 // over a RocksDB Env the test controls: storage faults seen through the real

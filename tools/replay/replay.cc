@@ -1098,6 +1098,19 @@ int Export(const Source& s, const ExportArgs& a, Progress& progress) {
     if (to >= std::max<Seq>(a.from, 1)) {
       auto root = a.from <= 1 ? Result<Sha256>(tree.Root()) : merkle::Root(to, ledger::TreeNodes(*s.log, t));
       if (!root.ok()) throw std::runtime_error(root.status().ToString());
+      // With the witnesses' cosignatures of that checkpoint (stored beside
+      // the log): the export alone then shows who confirmed it.
+      if (checkpoint.is_object()) {
+        auto cosigned = ledger::Cosignatures(*s.db, t, checkpoint["position"].get<Seq>());
+        if (!cosigned.ok()) throw std::runtime_error(cosigned.status().ToString());
+        std::string note = checkpoint["note"].get<std::string>();
+        checkpoint["cosignatures"] = nlohmann::ordered_json::array();
+        for (const auto& c : *cosigned) {
+          checkpoint["cosignatures"].push_back(c.line);
+          note += c.line;
+        }
+        checkpoint["cosigned_note"] = note;
+      }
       nlohmann::ordered_json end = {{"tenant", t.get()},
                                     {"head", {{"seq", to}, {"hash", ToHex(prev)}, {"root", ToHex(*root)}}},
                                     {"checkpoint", checkpoint}};

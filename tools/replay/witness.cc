@@ -31,7 +31,7 @@ namespace fs = std::filesystem;
 
 // A request carries at most 63 proof hashes and a checkpoint with a few
 // signatures: a few KiB. Anything larger is not a witness request.
-constexpr std::size_t kMaxBody = 64 * 1024;
+constexpr std::size_t kMaxBody = std::size_t{64} * 1024;
 constexpr std::size_t kMaxProofLines = 63;
 constexpr auto kIoTimeout = std::chrono::seconds(10);
 

@@ -207,7 +207,7 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_a
       name_ = e->name;
       created_ = recorded_at;
       zone_ = FindZone(e->time_zone);
-      if (zone_ == nullptr) zone_ = date::locate_zone("UTC");  // decided valid; tz db changed
+      if (zone_ == nullptr) zone_ = UtcZone();  // decided valid; tz db changed
       break;
     }
     case schema::Payload::ApiKeyCreated: {

@@ -274,7 +274,7 @@ class TenantModel {
   const std::string& name() const { return name_; }
   // When the tenant was created: its books begin that local day.
   TimeUs created() const { return created_; }
-  const date::time_zone* zone() const { return zone_; }
+  const Zone* zone() const { return zone_; }
   Seq position() const { return position_; }
   TimeUs hold() const { return hold_; }
   std::uint64_t settings_version() const { return settings_version_; }
@@ -385,7 +385,7 @@ class TenantModel {
   void ArchiveEnded();
 
   std::string name_;
-  const date::time_zone* zone_ = nullptr;
+  const Zone* zone_ = nullptr;
   Seq position_ = 0;
   TimeUs hold_ = kDefaultHold;
   std::uint64_t settings_version_ = 0;

@@ -132,7 +132,7 @@ std::string FormatUtc(TimeUs t) {
   return date::format("%FT%TZ", tp);
 }
 
-std::string FormatLocal(TimeUs t, const date::time_zone* zone) {
+std::string FormatLocal(TimeUs t, const Zone* zone) {
   SysUs tp{microseconds{t}};
   const auto offset = zone->get_info(date::floor<std::chrono::seconds>(tp)).offset;
   std::string s;
@@ -146,19 +146,17 @@ std::string FormatLocal(TimeUs t, const date::time_zone* zone) {
     AppendDigits(&s, std::abs(minutes) % 60, 2);
     return s;
   }
-  auto zt = date::make_zoned(zone, tp);
-  return t % kUsPerSecond == 0
-             ? date::format("%FT%T%Ez", date::make_zoned(zone, date::floor<std::chrono::seconds>(tp)))
-             : date::format("%FT%T%Ez", zt);
-}
-
-const date::time_zone* FindZone(std::string_view name) {
-  if (name.empty() || name.size() > 64) return nullptr;
-  try {
-    return date::locate_zone(std::string(name));
-  } catch (const std::exception&) {
-    return nullptr;
-  }
+  // Local mean time of the 19th century: seconds in the offset, which
+  // ±hh:mm drops (as date/tz's %Ez does).
+  const auto local = zone->to_local(tp);
+  s = t % kUsPerSecond == 0 ? date::format("%FT%T", date::floor<std::chrono::seconds>(local))
+                            : date::format("%FT%T", local);
+  const auto magnitude = std::abs(offset.count());
+  s.push_back(offset.count() < 0 ? '-' : '+');
+  AppendDigits(&s, static_cast<int>(magnitude / 3600), 2);
+  s.push_back(':');
+  AppendDigits(&s, static_cast<int>(magnitude % 3600 / 60), 2);
+  return s;
 }
 
 std::optional<LocalDay> ParseLocalDay(std::string_view s) {
@@ -190,8 +188,7 @@ std::vector<DayInterval> OpeningCalendar::HoursOn(LocalDay day, int iso_weekday)
   return out;
 }
 
-std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const date::time_zone* zone,
-                                     TimeRange window) {
+std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const Zone* zone, TimeRange window) {
   std::vector<TimeRange> out;
   if (window.empty()) return out;
   auto local_day = [&](TimeUs t) {
@@ -228,7 +225,7 @@ std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const date
   return merged;
 }
 
-std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const date::time_zone* zone,
+std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const Zone* zone,
                                      TimeRange window) {
   OpeningCalendar calendar;
   calendar.weekly = hours;
@@ -250,22 +247,22 @@ std::vector<TimeRange> Subtract(const std::vector<TimeRange>& ranges, const std:
   return out;
 }
 
-int LocalYear(TimeUs t, const date::time_zone* zone) {
+int LocalYear(TimeUs t, const Zone* zone) {
   auto lt = zone->to_local(SysUs{microseconds{t}});
   return static_cast<int>(date::year_month_day{date::floor<date::days>(lt)}.year());
 }
 
-LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone) {
+LocalDay LocalDayOf(TimeUs t, const Zone* zone) {
   auto lt = zone->to_local(SysUs{microseconds{t}});
   return static_cast<LocalDay>(date::floor<date::days>(lt).time_since_epoch().count());
 }
 
-TimeUs LocalDayStart(LocalDay day, const date::time_zone* zone) {
+TimeUs LocalDayStart(LocalDay day, const Zone* zone) {
   const date::local_time<microseconds> midnight{date::days{day}};
   return zone->to_sys(midnight, date::choose::earliest).time_since_epoch().count();
 }
 
-TimeUs LocalNoon(LocalDay day, const date::time_zone* zone) {
+TimeUs LocalNoon(LocalDay day, const Zone* zone) {
   const date::local_time<microseconds> noon{date::days{day} + std::chrono::hours{12}};
   return zone->to_sys(noon, date::choose::earliest).time_since_epoch().count();
 }

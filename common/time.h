@@ -17,6 +17,7 @@
 
 #include "common/result.h"
 #include "common/types.h"
+#include "common/zone.h"
 
 namespace saalbuch {
 
@@ -35,10 +36,7 @@ Result<TimeUs> ParseRfc3339(std::string_view text);
 std::string FormatUtc(TimeUs t);
 
 // "2026-03-29T10:00:00+02:00", the wall-clock time in `zone`.
-std::string FormatLocal(TimeUs t, const date::time_zone* zone);
-
-// The zone named `name`, or nullptr when the tz database does not know it.
-const date::time_zone* FindZone(std::string_view name);
+std::string FormatLocal(TimeUs t, const Zone* zone);
 
 // One weekly opening interval in local time: ISO weekday (1 = Monday … 7 =
 // Sunday), minutes since local midnight, end exclusive and ≤ 1440.
@@ -83,15 +81,14 @@ struct OpeningCalendar {
 
 // The UTC ranges within `window` during which `calendar` is open in `zone`;
 // same conventions as the weekly overload below.
-std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const date::time_zone* zone,
-                                     TimeRange window);
+std::vector<TimeRange> OpeningRanges(const OpeningCalendar& calendar, const Zone* zone, TimeRange window);
 
 // The UTC ranges within `window` during which weekly `hours` are open in
 // `zone`: sorted, non-overlapping, adjacent ranges merged (so Monday 00:00–
 // 24:00 and Tuesday 00:00–08:00 form one range). A local start that falls
 // into a DST gap begins when the gap ends; on the repeated hour of a
 // fall-back day a start takes the earlier and an end the later instant.
-std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const date::time_zone* zone,
+std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, const Zone* zone,
                                      TimeRange window);
 
 // Subtracts `busy` (sorted by start, may overlap) from sorted,
@@ -99,18 +96,18 @@ std::vector<TimeRange> OpeningRanges(const std::vector<WeeklyInterval>& hours, c
 std::vector<TimeRange> Subtract(const std::vector<TimeRange>& ranges, const std::vector<TimeRange>& busy);
 
 // The calendar year of `t` in `zone`.
-int LocalYear(TimeUs t, const date::time_zone* zone);
+int LocalYear(TimeUs t, const Zone* zone);
 
 // The local calendar day of `t` in `zone`.
-LocalDay LocalDayOf(TimeUs t, const date::time_zone* zone);
+LocalDay LocalDayOf(TimeUs t, const Zone* zone);
 
 // The first instant of a local day in `zone` as UTC (a day that begins in
 // a DST gap begins when the gap ends).
-TimeUs LocalDayStart(LocalDay day, const date::time_zone* zone);
+TimeUs LocalDayStart(LocalDay day, const Zone* zone);
 
 // Noon of a local day in `zone` as UTC: an instant safely inside the day,
 // used for dates without a time (bank booking dates, payment dates).
-TimeUs LocalNoon(LocalDay day, const date::time_zone* zone);
+TimeUs LocalNoon(LocalDay day, const Zone* zone);
 
 // The local days [first, last] of the calendar period ("week": ISO, Monday
 // to Sunday; "month"; "year") that contains `day`. nullopt for another

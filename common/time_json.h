@@ -9,7 +9,7 @@
 namespace saalbuch {
 
 // {"start", "end"} in UTC and {"start_local", "end_local"} in `zone`.
-inline nlohmann::json RangeJson(const TimeRange& r, const date::time_zone* zone) {
+inline nlohmann::json RangeJson(const TimeRange& r, const Zone* zone) {
   return {{"start", FormatUtc(r.start)},
           {"end", FormatUtc(r.end)},
           {"start_local", FormatLocal(r.start, zone)},

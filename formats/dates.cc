@@ -14,7 +14,7 @@ struct Local {
   int minute = 0;
 };
 
-Local ToLocal(TimeUs t, const date::time_zone* zone) {
+Local ToLocal(TimeUs t, const Zone* zone) {
   const date::sys_time<std::chrono::microseconds> sys{std::chrono::microseconds(t)};
   const auto local = zone->to_local(sys);
   const auto days = date::floor<date::days>(local);
@@ -58,13 +58,13 @@ const char* Half(const Local& l) { return l.hour < 12 ? "am" : "pm"; }
 
 }  // namespace
 
-std::string FormatDateTime(TimeUs t, const date::time_zone* zone, Language language) {
+std::string FormatDateTime(TimeUs t, const Zone* zone, Language language) {
   const Local l = ToLocal(t, zone);
   if (language == Language::kGerman) return Day(l, language) + ", " + Clock(l, language) + " Uhr";
   return Day(l, language) + ", " + Clock(l, language) + " " + Half(l);
 }
 
-std::string FormatTimeRange(TimeUs start, TimeUs end, const date::time_zone* zone, Language language) {
+std::string FormatTimeRange(TimeUs start, TimeUs end, const Zone* zone, Language language) {
   const Local a = ToLocal(start, zone);
   const Local b = ToLocal(end, zone);
   if (a.day != b.day) {

@@ -25,9 +25,9 @@ enum class Language { kGerman, kEnglish };
 
 // One instant: "Mi., 20. Januar 2027, 18:00 Uhr" / "Wed, 20 January 2027, 6:00 pm".
 // REQUIRES: zone != nullptr.
-std::string FormatDateTime(TimeUs t, const date::time_zone* zone, Language language);
+std::string FormatDateTime(TimeUs t, const Zone* zone, Language language);
 
 // [start, end) as above. REQUIRES: zone != nullptr, start <= end.
-std::string FormatTimeRange(TimeUs start, TimeUs end, const date::time_zone* zone, Language language);
+std::string FormatTimeRange(TimeUs start, TimeUs end, const Zone* zone, Language language);
 
 }  // namespace saalbuch::formats

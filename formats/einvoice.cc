@@ -37,7 +37,7 @@ struct Document {
 // One VAT breakdown (BG-23): category and rate.
 using TaxKey = std::pair<std::string, std::int32_t>;
 
-std::string Day102(TimeUs t, const date::time_zone* zone) {
+std::string Day102(TimeUs t, const Zone* zone) {
   std::string d = FormatLocalDay(LocalDayOf(t, zone));  // YYYY-MM-DD
   std::erase(d, '-');
   return d;
@@ -185,7 +185,7 @@ void Address(pugi::xml_node party, const std::string& postcode, const std::strin
 }
 
 Result<std::string> Render(const Issuer& issuer, const EInvoiceBuyer& buyer, const Document& d,
-                           const date::time_zone* zone) {
+                           const Zone* zone) {
   const EInvoiceSeller& s = issuer.seller;
   if (Status st = Check(s, buyer, d); !st.ok()) return st;
   bool outside = false;
@@ -302,7 +302,7 @@ Result<std::string> Render(const Issuer& issuer, const EInvoiceBuyer& buyer, con
 }  // namespace
 
 Result<std::string> InvoiceCii(const Issuer& issuer, const Invoice& invoice, const EInvoiceBuyer& buyer,
-                               const std::optional<InvoicedBooking>& booking, const date::time_zone* zone) {
+                               const std::optional<InvoicedBooking>& booking, const Zone* zone) {
   Document d;
   d.type_code = "380";
   d.number = invoice.number;
@@ -323,8 +323,7 @@ Result<std::string> InvoiceCii(const Issuer& issuer, const Invoice& invoice, con
 }
 
 Result<std::string> CreditNoteCii(const Issuer& issuer, const CreditNote& credit_note,
-                                  const EInvoiceBuyer& buyer, TimeUs invoice_issued_at_us,
-                                  const date::time_zone* zone) {
+                                  const EInvoiceBuyer& buyer, TimeUs invoice_issued_at_us, const Zone* zone) {
   Document d;
   d.type_code = "381";
   d.number = credit_note.number;

@@ -66,14 +66,13 @@ struct EInvoiceBuyer {
 // categories; no buyer name; no lines; a line whose net + tax != gross or
 // totals that are not the lines' sums.
 Result<std::string> InvoiceCii(const Issuer& issuer, const Invoice& invoice, const EInvoiceBuyer& buyer,
-                               const std::optional<InvoicedBooking>& booking, const date::time_zone* zone);
+                               const std::optional<InvoicedBooking>& booking, const Zone* zone);
 
 // The credit note as CII XML (type 381) with the invoice it reduces (BG-3,
 // BT-26 its issue time `invoice_issued_at_us` when known, i.e. not 0) and,
 // as payment terms, that the amount is offset or paid back. Errors as
 // InvoiceCii's.
 Result<std::string> CreditNoteCii(const Issuer& issuer, const CreditNote& credit_note,
-                                  const EInvoiceBuyer& buyer, TimeUs invoice_issued_at_us,
-                                  const date::time_zone* zone);
+                                  const EInvoiceBuyer& buyer, TimeUs invoice_issued_at_us, const Zone* zone);
 
 }  // namespace saalbuch::formats

@@ -7,12 +7,12 @@
 namespace saalbuch::formats {
 namespace {
 
-std::string LocalDayText(TimeUs t, const date::time_zone* zone) {
+std::string LocalDayText(TimeUs t, const Zone* zone) {
   return GermanDate(FormatLocalDay(LocalDayOf(t, zone)));
 }
 
 // "HH:MM" of `t` in `zone` (FormatLocal gives RFC 3339 with offset).
-std::string ClockText(TimeUs t, const date::time_zone* zone) { return FormatLocal(t, zone).substr(11, 5); }
+std::string ClockText(TimeUs t, const Zone* zone) { return FormatLocal(t, zone).substr(11, 5); }
 
 std::string Quantity(const DocumentLine& l) {
   std::string n = FormatDecimalDe(l.quantity_milli / 10);  // thousandths → hundredths, German decimals
@@ -62,7 +62,7 @@ std::string GermanDate(const std::string& iso_day) {
 }
 
 PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
-                       const std::optional<InvoicedBooking>& booking, const date::time_zone* zone) {
+                       const std::optional<InvoicedBooking>& booking, const Zone* zone) {
   PdfDocument d;
   d.title = "Rechnung";
   d.number = invoice.number;
@@ -89,7 +89,7 @@ PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
   return d;
 }
 
-PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, const date::time_zone* zone) {
+PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, const Zone* zone) {
   PdfDocument d;
   d.title = "Gutschrift (Storno)";
   d.number = credit_note.number;
@@ -109,7 +109,7 @@ PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, c
   return d;
 }
 
-PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const date::time_zone* zone) {
+PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const Zone* zone) {
   PdfDocument d;
   d.title = "Zahlungsbeleg";
   d.number = receipt.number;

@@ -110,16 +110,16 @@ struct Receipt {
 // when `booking` is given; footer with the Kassenzeichen and, with a due
 // day, the request to pay by it.
 PdfDocument InvoicePdf(const Issuer& issuer, const Invoice& invoice,
-                       const std::optional<InvoicedBooking>& booking, const date::time_zone* zone);
+                       const std::optional<InvoicedBooking>& booking, const Zone* zone);
 // "Gutschrift (Storno)" related to its invoice, with the reason.
-PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, const date::time_zone* zone);
+PdfDocument CreditNotePdf(const Issuer& issuer, const CreditNote& credit_note, const Zone* zone);
 // "Zahlungsbeleg": the amount received, method, reference and day of
 // receipt. With the invoice's lines, one line per tax rate with the share of
 // the amount (in proportion to the rate's gross on the invoice; rounding
 // half away from zero, the last rate takes the remainder) and the tax that
 // share contains, and the tax summary; otherwise the amount alone, no tax
 // block, and a note that the invoice states the tax.
-PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const date::time_zone* zone);
+PdfDocument ReceiptPdf(const Issuer& issuer, const Receipt& receipt, const Zone* zone);
 
 // "2026-11-22" → "22.11.2026"; any text of another length is returned as is.
 std::string GermanDate(const std::string& iso_day);

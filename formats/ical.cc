@@ -120,8 +120,8 @@ std::string BookingIcs(const TenantId& tenant, const std::string& tenant_name,
   return Text(cal);
 }
 
-Result<std::vector<TimeRange>> ExpandRRule(const std::string& rrule, TimeRange first,
-                                           const date::time_zone* zone, const std::vector<TimeUs>& exdates,
+Result<std::vector<TimeRange>> ExpandRRule(const std::string& rrule, TimeRange first, const Zone* zone,
+                                           const std::vector<TimeUs>& exdates,
                                            const std::vector<LocalDay>& exdays, std::size_t max) {
   using std::chrono::microseconds;
   using std::chrono::seconds;

@@ -50,8 +50,8 @@ std::string BookingIcs(const TenantId& tenant, const std::string& tenant_name,
 // Errors (kInvalidArgument, the message fit for the booker): an empty rule or
 // one over 500 bytes, not a valid RRULE, no COUNT or UNTIL, FREQ shorter than
 // HOURLY, more than `max` occurrences, none at all.
-Result<std::vector<TimeRange>> ExpandRRule(const std::string& rrule, TimeRange first,
-                                           const date::time_zone* zone, const std::vector<TimeUs>& exdates,
+Result<std::vector<TimeRange>> ExpandRRule(const std::string& rrule, TimeRange first, const Zone* zone,
+                                           const std::vector<TimeUs>& exdates,
                                            const std::vector<LocalDay>& exdays, std::size_t max);
 
 }  // namespace saalbuch::formats

@@ -140,33 +140,31 @@ formats::EInvoiceBuyer BuyerOf(const json& invoice) {
 
 }  // namespace
 
-PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& booking,
-                       const date::time_zone* zone) {
+PdfDocument InvoicePdf(const json& settings, const json& invoice, const json& booking, const Zone* zone) {
   return formats::InvoicePdf(IssuerOf(settings), InvoiceOf(invoice), BookingOf(booking), zone);
 }
 
 PdfDocument CreditNotePdf(const json& settings, const json& credit_note, const json& invoice,
-                          const date::time_zone* zone) {
+                          const Zone* zone) {
   formats::CreditNote c = CreditNoteOf(credit_note);
   c.recipient = RecipientOf(invoice);
   return formats::CreditNotePdf(IssuerOf(settings), c, zone);
 }
 
 Result<std::string> InvoiceCii(const json& settings, const json& invoice, const json& booking,
-                               const date::time_zone* zone) {
+                               const Zone* zone) {
   return formats::InvoiceCii(IssuerOf(settings), InvoiceOf(invoice), BuyerOf(invoice), BookingOf(booking),
                              zone);
 }
 
 Result<std::string> CreditNoteCii(const json& settings, const json& credit_note, const json& invoice,
-                                  const date::time_zone* zone) {
+                                  const Zone* zone) {
   return formats::CreditNoteCii(IssuerOf(settings), CreditNoteOf(credit_note), BuyerOf(invoice),
                                 invoice.is_null() ? TimeUs{0} : invoice.value("issued_at_us", TimeUs{0}),
                                 zone);
 }
 
-PdfDocument ReceiptPdf(const json& settings, const json& payment, const json& invoice,
-                       const date::time_zone* zone) {
+PdfDocument ReceiptPdf(const json& settings, const json& payment, const json& invoice, const Zone* zone) {
   formats::Receipt r;
   r.number = payment.value("receipt", "");
   r.recorded_at_us = payment.value("recorded_at_us", TimeUs{0});

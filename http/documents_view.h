@@ -34,12 +34,12 @@ using formats::Utf8ToWindows1252;
 // resource's name in "resource", or null; `invoice`, `credit_note`,
 // `payment`: QueryFinanceDoc documents (`invoice` of a receipt may be null).
 PdfDocument InvoicePdf(const nlohmann::json& settings, const nlohmann::json& invoice,
-                       const nlohmann::json& booking, const date::time_zone* zone);
+                       const nlohmann::json& booking, const Zone* zone);
 // `invoice`: the document the credit note reduces (its recipient is named), or null.
 PdfDocument CreditNotePdf(const nlohmann::json& settings, const nlohmann::json& credit_note,
-                          const nlohmann::json& invoice, const date::time_zone* zone);
+                          const nlohmann::json& invoice, const Zone* zone);
 PdfDocument ReceiptPdf(const nlohmann::json& settings, const nlohmann::json& payment,
-                       const nlohmann::json& invoice, const date::time_zone* zone);
+                       const nlohmann::json& invoice, const Zone* zone);
 
 // The same invoice and credit note as EN 16931 e-invoices in CII syntax
 // (formats/einvoice.h), seller from the settings' "einvoice" object, buyer
@@ -47,9 +47,9 @@ PdfDocument ReceiptPdf(const nlohmann::json& settings, const nlohmann::json& pay
 // reduces) may be null. kInvalidArgument names what EN 16931 needs and is
 // missing, e.g. "einvoice.street is required …".
 Result<std::string> InvoiceCii(const nlohmann::json& settings, const nlohmann::json& invoice,
-                               const nlohmann::json& booking, const date::time_zone* zone);
+                               const nlohmann::json& booking, const Zone* zone);
 Result<std::string> CreditNoteCii(const nlohmann::json& settings, const nlohmann::json& credit_note,
-                                  const nlohmann::json& invoice, const date::time_zone* zone);
+                                  const nlohmann::json& invoice, const Zone* zone);
 
 // Journal entries (QueryJournal items) as DATEV postings (formats::DatevPostings).
 Result<std::vector<DatevPosting>> DatevPostings(const std::vector<nlohmann::json>& entries);

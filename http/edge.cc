@@ -824,13 +824,12 @@ void Edge::SendBytes(const CallPtr& c, Seq position, const std::string& type, co
   Send(c, std::move(res));
 }
 
-void Edge::SendPdf(
-    const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
-    const std::function<PdfDocument(const json& settings, const date::time_zone* zone)>& make) {
+void Edge::SendPdf(const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+                   const std::function<PdfDocument(const json& settings, const Zone* zone)>& make) {
   auto settings = projections::QueryFinanceSettings(runner.view(), t);
   if (!settings.ok()) return FromStatus(c, settings.status());
-  const date::time_zone* zone = FindZone(settings->value("time_zone", "UTC"));
-  if (zone == nullptr) zone = date::locate_zone("UTC");
+  const Zone* zone = FindZone(settings->value("time_zone", "UTC"));
+  if (zone == nullptr) zone = UtcZone();
   auto pdf = RenderPdf(make(*settings, zone));
   if (!pdf.ok()) {
     spdlog::error("msg=\"pdf failed\" tenant={} document={} error=\"{}\"", t.get(), number,

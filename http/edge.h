@@ -208,9 +208,8 @@ class Edge {
   void SendIcs(const CallPtr& c, Seq position, const std::string& ics, const std::string& filename);
   void SendBytes(const CallPtr& c, Seq position, const std::string& type, const std::string& filename,
                  std::string bytes);
-  void SendPdf(
-      const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
-      const std::function<PdfDocument(const nlohmann::json& settings, const date::time_zone* zone)>& make);
+  void SendPdf(const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+               const std::function<PdfDocument(const nlohmann::json& settings, const Zone* zone)>& make);
 
   // ---- auth (edge.cc) ----
   std::string Bearer(const CallPtr& c) const;
@@ -421,9 +420,9 @@ class Edge {
   void GetInvoiceEInvoice(const CallPtr& c);
   void GetCreditNoteEInvoice(const CallPtr& c);
   // The EN 16931 XML `make` renders; 422 einvoice_incomplete when it cannot.
-  void SendEInvoice(const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
-                    const std::function<Result<std::string>(const nlohmann::json& settings,
-                                                            const date::time_zone* zone)>& make);
+  void SendEInvoice(
+      const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
+      const std::function<Result<std::string>(const nlohmann::json& settings, const Zone* zone)>& make);
 
   // ---- money: books, reconciliation, exports (routes_books.cc) ----
   void Journal(const CallPtr& c);

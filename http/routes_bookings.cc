@@ -229,7 +229,7 @@ void Edge::PlaceSeries(const CallPtr& c) {
   }
   // Expanded in the tenant's zone; the zone never changes after creation.
   auto tenant = projections::QueryTenant(runner.view(), t);
-  const date::time_zone* zone = tenant.ok() ? FindZone(tenant->value("time_zone", "")) : nullptr;
+  const Zone* zone = tenant.ok() ? FindZone(tenant->value("time_zone", "")) : nullptr;
   if (zone == nullptr)
     return Problem(c, status::service_unavailable, "not_ready", "the tenant is not ready yet");
   auto occurrences = ExpandRRule(cmd.rrule, cmd.first.range, zone, cmd.exdates, exdays, kMaxOccurrences);

@@ -258,7 +258,7 @@ void Edge::SendInvoice(const CallPtr& c, const std::string& id, bool pdf) {
     if (!pdf) return SendQuery(c, p, Result<json>(std::move(inv)), false);
     const json b = InvoicedBooking(*this, t, inv);
     SendPdf(c, p, t, inv.value("number", ""),
-            [&](const json& s, const date::time_zone* z) { return InvoicePdf(s, inv, b, z); });
+            [&](const json& s, const Zone* z) { return InvoicePdf(s, inv, b, z); });
   });
 }
 
@@ -269,7 +269,7 @@ void Edge::GetInvoiceEInvoice(const CallPtr& c) {
     RevealContactName(inv, t);
     const json b = InvoicedBooking(*this, t, inv);
     SendEInvoice(c, p, t, inv.value("number", ""),
-                 [&](const json& s, const date::time_zone* z) { return InvoiceCii(s, inv, b, z); });
+                 [&](const json& s, const Zone* z) { return InvoiceCii(s, inv, b, z); });
   });
 }
 
@@ -288,7 +288,7 @@ void Edge::GetCreditNoteEInvoice(const CallPtr& c) {
     }
     const json invoice = inv.ok() ? *inv : json();
     SendEInvoice(c, p, t, number,
-                 [&](const json& s, const date::time_zone* z) { return CreditNoteCii(s, *doc, invoice, z); });
+                 [&](const json& s, const Zone* z) { return CreditNoteCii(s, *doc, invoice, z); });
   });
 }
 
@@ -296,11 +296,11 @@ void Edge::GetCreditNoteEInvoice(const CallPtr& c) {
 // (422 naming the setting); never an invalid document.
 void Edge::SendEInvoice(
     const CallPtr& c, Seq position, const TenantId& t, const std::string& number,
-    const std::function<Result<std::string>(const json& settings, const date::time_zone* zone)>& make) {
+    const std::function<Result<std::string>(const json& settings, const Zone* zone)>& make) {
   auto settings = projections::QueryFinanceSettings(runner.view(), t);
   if (!settings.ok()) return FromStatus(c, settings.status());
-  const date::time_zone* zone = FindZone(settings->value("time_zone", "UTC"));
-  if (zone == nullptr) zone = date::locate_zone("UTC");
+  const Zone* zone = FindZone(settings->value("time_zone", "UTC"));
+  if (zone == nullptr) zone = UtcZone();
   auto xml = make(*settings, zone);
   if (!xml.ok() && xml.status().code() == StatusCode::kInvalidArgument) {
     json details = json::object();
@@ -336,7 +336,7 @@ void Edge::GetCreditNote(const CallPtr& c) {
     if (inv.ok()) RevealRecipient(*inv, t);
     const json invoice = inv.ok() ? *inv : json();
     SendPdf(c, p, t, number,
-            [&](const json& s, const date::time_zone* z) { return CreditNotePdf(s, *doc, invoice, z); });
+            [&](const json& s, const Zone* z) { return CreditNotePdf(s, *doc, invoice, z); });
   });
 }
 
@@ -366,8 +366,7 @@ void Edge::GetReceipt(const CallPtr& c) {
     }
     if (!pdf) return SendQuery(c, p, pay, false);
     const json invoice = inv.ok() ? *inv : json();
-    SendPdf(c, p, t, number,
-            [&](const json& s, const date::time_zone* z) { return ReceiptPdf(s, *pay, invoice, z); });
+    SendPdf(c, p, t, number, [&](const json& s, const Zone* z) { return ReceiptPdf(s, *pay, invoice, z); });
   });
 }
 

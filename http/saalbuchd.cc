@@ -271,7 +271,7 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
   seed.emplace_back(std::move(course));
   {
     // One session two weeks from today, 10:00–13:00 local time.
-    const date::time_zone* berlin = date::locate_zone("Europe/Berlin");
+    const Zone* berlin = FindZone("Europe/Berlin");
     const auto day =
         date::floor<date::days>(berlin->to_local(std::chrono::system_clock::now())) + date::days{14};
     auto at = [&](int hour) {

@@ -286,8 +286,8 @@ Mail RenderMail(const json& entry, const TenantId& tenant, const json& contact,
   const std::string name = OneLine(contact.value("name", ""));
   const std::string booking = facts.value("booking", entry.value("booking", ""));
   const std::string token = contact.value("manage_token", "");
-  const date::time_zone* zone = FindZone(facts.value("zone", "UTC"));
-  if (zone == nullptr) zone = date::locate_zone("UTC");
+  const Zone* zone = FindZone(facts.value("zone", "UTC"));
+  if (zone == nullptr) zone = UtcZone();
 
   // The facts as label/value rows, the same in both parts.
   std::vector<std::pair<std::string, std::string>> rows;
@@ -410,8 +410,8 @@ Mail RenderInvitation(const json& entry, const TenantId& tenant, const json& per
                                                     {"finance", "Kasse und Finanzen"},
                                                     {"auditor", "Prüfung"}};
   const auto role = roles.find(facts.value("role", ""));
-  const date::time_zone* zone = FindZone(facts.value("zone", "UTC"));
-  if (zone == nullptr) zone = date::locate_zone("UTC");
+  const Zone* zone = FindZone(facts.value("zone", "UTC"));
+  if (zone == nullptr) zone = UtcZone();
   const std::string until =
       formats::FormatDateTime(facts.value("expires", TimeUs{0}), zone, formats::Language::kGerman);
   const std::string link =

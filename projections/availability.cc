@@ -189,8 +189,8 @@ class AvailabilityQuery {
       }
       return out;
     }
-    const date::time_zone* zone = FindZone(t.zone);
-    if (zone == nullptr) zone = date::locate_zone("UTC");
+    const Zone* zone = FindZone(t.zone);
+    if (zone == nullptr) zone = UtcZone();
     OpeningCalendar calendar = res.calendar;
     calendar.holidays = t.holidays;
     for (const auto& o : OpeningRanges(calendar, zone, window))
@@ -237,8 +237,8 @@ class AvailabilityQuery {
 
   static Result<json> Availability(const Index::Tenant& t, const ResourceId& resource,
                                    const Index::Resource& res, TimeRange window) {
-    const date::time_zone* zone = FindZone(t.zone);
-    if (zone == nullptr) zone = date::locate_zone("UTC");
+    const Zone* zone = FindZone(t.zone);
+    if (zone == nullptr) zone = UtcZone();
     json out = {{"resource", resource.get()},  {"kind", res.kind},
                 {"time_zone", zone->name()},   {"from", FormatUtc(window.start)},
                 {"to", FormatUtc(window.end)}, {"capacity", res.kind == "pool" ? res.capacity : 1u}};

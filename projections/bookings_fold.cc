@@ -13,15 +13,15 @@ using nlohmann::json;
 
 namespace {
 
-const date::time_zone* ZoneOr(const std::optional<std::string>& name) {
-  const date::time_zone* z = name ? FindZone(*name) : nullptr;
-  return z != nullptr ? z : date::locate_zone("UTC");
+const Zone* ZoneOr(const std::optional<std::string>& name) {
+  const Zone* z = name ? FindZone(*name) : nullptr;
+  return z != nullptr ? z : UtcZone();
 }
 
 }  // namespace
 
 Status FoldBookings(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* txn) {
-  auto zone = [&]() -> Result<const date::time_zone*> {
+  auto zone = [&]() -> Result<const Zone*> {
     auto z = txn->Get(Key(t, 'B', "t"));
     if (!z.ok()) return z.status();
     return ZoneOr(*z);

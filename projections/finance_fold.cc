@@ -87,7 +87,7 @@ class Finance {
   const schema::Envelope& env_;
   Txn* txn_;
   json settings_;
-  const date::time_zone* zone_ = nullptr;
+  const Zone* zone_ = nullptr;
   int entry_ = 0;
 };
 
@@ -129,7 +129,7 @@ Status Finance::LoadSettings() {
   if (!s.ok()) return s.status();
   settings_ = s->is_null() ? json::object() : *s;
   zone_ = FindZone(settings_.value("time_zone", "UTC"));
-  if (zone_ == nullptr) zone_ = date::locate_zone("UTC");
+  if (zone_ == nullptr) zone_ = UtcZone();
   return Status::Ok();
 }
 

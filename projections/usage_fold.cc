@@ -37,7 +37,7 @@ class UsageFold {
   UsageFold(const TenantId& t, Txn* txn) : t_(t), txn_(txn) {}
 
   Status Placed(const schema::BookingPlaced& e) {
-    auto zone = Zone();
+    auto zone = TenantZone();
     if (!zone.ok()) return zone.status();
     const std::string status = Str(e.status()).empty() ? "confirmed" : Str(e.status());
     json b = {{"r", Str(e.resource_id())},
@@ -76,7 +76,7 @@ class UsageFold {
     auto b = GetJson(txn_, key);
     if (!b.ok()) return b.status();
     if (b->is_null()) return Status::Ok();
-    auto zone = Zone();
+    auto zone = TenantZone();
     if (!zone.ok()) return zone.status();
     const bool on = b->value("on", false);
     const std::int64_t net = b->value("net", std::int64_t{0}), gross = b->value("gross", std::int64_t{0});
@@ -110,14 +110,14 @@ class UsageFold {
   void SetZone(const std::string& zone) { txn_->Put(Key(t_, 'U', "t"), zone); }
 
  private:
-  Result<const date::time_zone*> Zone() {
+  Result<const saalbuch::Zone*> TenantZone() {
     auto z = txn_->Get(Key(t_, 'U', "t"));
     if (!z.ok()) return z.status();
-    const date::time_zone* zone = z->has_value() ? FindZone(**z) : nullptr;
-    return zone != nullptr ? zone : date::locate_zone("UTC");
+    const Zone* zone = z->has_value() ? FindZone(**z) : nullptr;
+    return zone != nullptr ? zone : UtcZone();
   }
 
-  static std::string Month(TimeUs t, const date::time_zone* zone) {
+  static std::string Month(TimeUs t, const Zone* zone) {
     return FormatLocalDay(LocalDayOf(t, zone)).substr(0, 7);
   }
 

@@ -82,7 +82,7 @@ class SnapshotTest : public DecideFixture {
     rules.max_duration = 6 * kHour;
     rules.lead_time = 30 * kMinute;
     rules.horizon = 90 * kDay;
-    const LocalDay d0 = LocalDayOf(now_, date::locate_zone("Europe/Berlin"));
+    const LocalDay d0 = LocalDayOf(now_, FindZone("Europe/Berlin"));
     rules.special_days[d0 + 9] = {{9 * 60, 12 * 60}};
     rules.closures.push_back({d0 + 20, d0 + 22, "Renovierung"});
     auto resource = [&](const std::string& id, const std::string& kind, std::uint32_t cap,

@@ -16,8 +16,8 @@ using commands::kDay;
 using commands::kHour;
 using commands::T;
 
-const date::time_zone* Berlin() {
-  const date::time_zone* z = FindZone("Europe/Berlin");
+const Zone* Berlin() {
+  const Zone* z = FindZone("Europe/Berlin");
   EXPECT_NE(z, nullptr);
   return z;
 }
@@ -142,12 +142,69 @@ TEST(TimeFormatTest, FastFormattingEqualsDateFormatAtRandomInstants) {
     const auto secs = date::floor<std::chrono::seconds>(tp);
     const bool whole = t % kUsPerSecond == 0;
     ASSERT_EQ(FormatUtc(t), whole ? date::format("%FT%TZ", secs) : date::format("%FT%TZ", tp)) << t;
-    const date::time_zone* zone = FindZone(zones[i % std::size(zones)]);
+    const Zone* zone = FindZone(zones[i % std::size(zones)]);
     ASSERT_NE(zone, nullptr);
-    ASSERT_EQ(FormatLocal(t, zone), whole ? date::format("%FT%T%Ez", date::make_zoned(zone, secs))
-                                          : date::format("%FT%T%Ez", date::make_zoned(zone, tp)))
+    const date::time_zone* host = date::locate_zone(zones[i % std::size(zones)]);
+    ASSERT_EQ(FormatLocal(t, zone), whole ? date::format("%FT%T%Ez", date::make_zoned(host, secs))
+                                          : date::format("%FT%T%Ez", date::make_zoned(host, tp)))
         << t << " " << zone->name();
   }
+}
+
+// A Zone (common/zone.h) is the host's zone as a table of offsets: for the
+// years 1900–2199 it answers to_local and to_sys (both choices, on the
+// repeated and in the skipped hour) exactly as date/tz does, at random
+// instants and at every change of offset; its rules text round-trips.
+TEST(ZoneTest, TheTableAnswersAsDateTzDoesAndRoundTrips) {
+  using namespace std::chrono;
+  std::mt19937_64 rng(20261207);
+  const char* zones[] = {"Europe/Berlin",    "UTC",          "America/St_Johns",    "Asia/Kathmandu",
+                         "Pacific/Chatham",  "Pacific/Apia", "Australia/Lord_Howe", "America/Sao_Paulo",
+                         "Antarctica/Troll", "Europe/Dublin"};
+  std::uniform_int_distribution<TimeUs> instant(T("1900-01-01T00:00:00Z"), T("2199-12-30T00:00:00Z"));
+  for (const char* name : zones) {
+    const date::time_zone* host = date::locate_zone(name);
+    const Zone* zone = FindZone(name);
+    ASSERT_NE(zone, nullptr) << name;
+    EXPECT_EQ(zone->name(), name);
+    EXPECT_EQ(ZoneFromRules(zone->Rules()), zone);
+    const auto check_local = [&](date::local_time<microseconds> lt) {
+      for (auto c : {date::choose::earliest, date::choose::latest}) {
+        ASSERT_EQ(zone->to_sys(lt, c), host->to_sys(lt, c))
+            << name << " " << date::format("%F %T", lt)
+            << (c == date::choose::latest ? " latest" : " earliest");
+      }
+    };
+    for (int i = 0; i < 5000; ++i) {
+      const date::sys_time<microseconds> tp{microseconds{instant(rng)}};
+      ASSERT_EQ(zone->to_local(tp), host->to_local(tp)) << name << " " << date::format("%F %T", tp);
+      ASSERT_EQ(zone->get_info(date::floor<seconds>(tp)).offset,
+                host->get_info(date::floor<seconds>(tp)).offset);
+      check_local(date::local_time<microseconds>{tp.time_since_epoch()});
+    }
+    // Every change of offset: the local minutes around it (the gap or the
+    // repeated hour) and the instants around it.
+    auto info = host->get_info(date::sys_seconds{date::sys_days{date::year{1900} / 1 / 1}});
+    const date::sys_seconds end{date::sys_days{date::year{2199} / 12 / 1}};
+    for (auto t = info.end; t < end; t = info.end) {
+      const auto before = info.offset;
+      info = host->get_info(t);
+      for (auto d = -minutes(90); d <= minutes(90); d += minutes(15)) {
+        const date::sys_time<microseconds> at{t + d};
+        ASSERT_EQ(zone->to_local(at), host->to_local(at)) << name;
+        check_local(date::local_time<microseconds>{(t + before + d).time_since_epoch()});
+        check_local(date::local_time<microseconds>{(t + info.offset + d).time_since_epoch()});
+      }
+    }
+  }
+  // Not rules: nullptr, nothing interned.
+  EXPECT_EQ(ZoneFromRules(""), nullptr);
+  EXPECT_EQ(ZoneFromRules("sbz1 X 2025b\n3600\n10 7200\n5 3600\n"), nullptr);  // not ascending
+  EXPECT_EQ(ZoneFromRules("sbz1 X 2025b\n999999\n"), nullptr);                 // no such offset
+  EXPECT_EQ(ZoneFromRules("sbz1 X 2025b\n3600"), nullptr);                     // no final newline
+  const Zone* fixed = ZoneFromRules("sbz1 Test/Fixed 2025b\n18000\n");
+  ASSERT_NE(fixed, nullptr);
+  EXPECT_EQ(FormatLocal(T("2026-12-05T20:00:00Z"), fixed), "2026-12-06T01:00:00+05:00");
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ namespace {
 
 using testing_support::ScratchDir;
 
-const date::time_zone* Berlin() { return date::locate_zone("Europe/Berlin"); }
+const Zone* Berlin() { return FindZone("Europe/Berlin"); }
 
 Issuer Municipality() {
   Issuer i;

@@ -92,7 +92,7 @@ TEST(OpenItemsCsvTest, DueIsWrittenInUtc) {
 }
 
 TEST(FinanceDocumentsTest, InvoiceNamesBookingDueDayAndBudgetCodesInLocalTime) {
-  const date::time_zone* berlin = FindZone("Europe/Berlin");
+  const Zone* berlin = FindZone("Europe/Berlin");
   ASSERT_NE(berlin, nullptr);
   Invoice inv;
   inv.number = "R-2026-000001";

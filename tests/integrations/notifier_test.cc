@@ -25,7 +25,7 @@ using nlohmann::json;
 
 TimeUs At(const char* rfc3339) { return ParseRfc3339(rfc3339).value(); }
 
-const date::time_zone* Berlin() { return date::locate_zone("Europe/Berlin"); }
+const Zone* Berlin() { return FindZone("Europe/Berlin"); }
 
 json Entry(const std::string& kind, const std::string& status, json extra = json::object()) {
   json mail = {{"booking", "bk_1"},
@@ -104,9 +104,9 @@ TEST(MailDates, AcrossTheSpringDstChangeEachEndShowsTheWallClock) {
                                      Language::kGerman),
             "So., 28. März 2027, 01:30–03:30 Uhr");
   // The same instant in another tenant's zone.
-  EXPECT_EQ(formats::FormatDateTime(At("2027-01-20T17:00:00Z"), date::locate_zone("America/New_York"),
-                                    Language::kEnglish),
-            "Wed, 20 January 2027, 12:00 pm");
+  EXPECT_EQ(
+      formats::FormatDateTime(At("2027-01-20T17:00:00Z"), FindZone("America/New_York"), Language::kEnglish),
+      "Wed, 20 January 2027, 12:00 pm");
 }
 
 // ---- content ----

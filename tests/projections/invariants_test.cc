@@ -254,7 +254,7 @@ class Checker {
     return {};
   }
 
-  const date::time_zone* zone_ = date::locate_zone("Europe/Berlin");
+  const Zone* zone_ = FindZone("Europe/Berlin");
   std::map<std::string, Capacity> resources_;
   std::map<std::string, std::vector<WeeklyInterval>> opening_;
   std::map<std::string, std::uint32_t> session_seats_, addon_stock_;

@@ -95,7 +95,7 @@ class MoneyChecker {
     if (Status s = log.Read(kTenant, 1, 1'000'000, &records); !s.ok()) {
       return ::testing::AssertionFailure() << s.ToString();
     }
-    zone_ = date::locate_zone("Europe/Berlin");
+    zone_ = FindZone("Europe/Berlin");
     for (const auto& r : records) {
       const schema::Envelope* env = ledger::DecodeEnvelope(r.bytes);
       if (env == nullptr) return ::testing::AssertionFailure() << "record " << r.seq << " does not decode";
@@ -297,7 +297,7 @@ class MoneyChecker {
     std::string outcome;  // empty while open
   };
 
-  const date::time_zone* zone_ = nullptr;
+  const Zone* zone_ = nullptr;
   std::map<std::string, std::uint64_t> last_;  // "R-2026" → last number
   std::map<std::string, std::int64_t> invoice_gross_, credited_, captured_, refunded_;
   std::set<std::string> invoiced_bookings_;
@@ -650,7 +650,7 @@ TEST_F(MoneyInvariantsTest, RandomMoneyCommandsKeepNumbersJournalAndRefundsAndRe
   }
   std::vector<std::thread> clients;
   const std::vector<std::string> rooms = {"saal", "halle", "werkstatt", "tablets"};
-  const date::time_zone* zone = date::locate_zone("Europe/Berlin");
+  const Zone* zone = FindZone("Europe/Berlin");
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
       std::mt19937 rng(Seed() + c);

@@ -493,7 +493,7 @@ class Generator {
   std::mt19937_64 rng_;
   const TenantId tenant_{"stadt"};
   std::string signing_seed_;
-  const date::time_zone* zone_ = nullptr;
+  const Zone* zone_ = nullptr;
   TenantModel model_;
   std::vector<ledger::EventDraft> pending_;
   std::set<std::uint64_t> copies_;

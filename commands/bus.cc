@@ -460,7 +460,8 @@ void CommandBus::CheckTenant(Tenant* t) {
     const schema::Envelope* env = ledger::DecodeEnvelope(first[0].bytes);
     if (const auto* created = env == nullptr ? nullptr : env->payload_as_TenantCreated()) {
       const std::string zone = created->time_zone() == nullptr ? "" : created->time_zone()->str();
-      if (FindZone(zone) == nullptr) {
+      const std::string rules = created->zone_rules() == nullptr ? "" : created->zone_rules()->str();
+      if (RecordedZone(rules, zone) == nullptr) {
         Raise(t, {"time_zone_unknown", 1,
                   "the tenant's time zone '" + zone +
                       "' (log record 1) is not in this host's time zone database; local times would "

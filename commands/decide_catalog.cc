@@ -119,6 +119,7 @@ Decision DecideCreateTenant(const TenantModel& m, const Context& ctx, const Crea
   schema::TenantCreatedT tc;
   tc.name = c.name;
   tc.time_zone = c.time_zone;
+  tc.zone_rules = FindZone(c.time_zone)->Rules();
   t.payload.Set(std::move(tc));
   a.events.push_back(std::move(t));
   a.reply = {{"id", c.id.get()}, {"name", c.name}, {"time_zone", c.time_zone}};

@@ -206,8 +206,8 @@ void TenantModel::Apply(Seq seq, std::uint64_t stream_version, TimeUs recorded_a
       const auto* e = ev.AsTenantCreated();
       name_ = e->name;
       created_ = recorded_at;
-      zone_ = FindZone(e->time_zone);
-      if (zone_ == nullptr) zone_ = UtcZone();  // decided valid; tz db changed
+      zone_ = RecordedZone(e->zone_rules, e->time_zone);
+      if (zone_ == nullptr) zone_ = UtcZone();  // an old log's zone this host lacks: held (bus)
       break;
     }
     case schema::Payload::ApiKeyCreated: {

@@ -174,7 +174,7 @@ struct SnapshotCodec {
   static void Save(cereal::PortableBinaryOutputArchive& ar, const TenantModel& model) {
     auto& m = const_cast<TenantModel&>(model);  // cereal's serialize() takes non-const; it only reads here
     Plain(ar, m);
-    ar(std::string(m.zone_ == nullptr ? "" : m.zone_->name()));
+    ar(std::string(m.zone_ == nullptr ? "" : m.zone_->Rules()));
     ar(cereal::make_size_tag(static_cast<cereal::size_type>(m.counters_.size())));
     for (auto& [name, c] : m.counters_) {
       ar(name, c.max_len, cereal::make_size_tag(static_cast<cereal::size_type>(c.by_start.size())));
@@ -188,8 +188,8 @@ struct SnapshotCodec {
     ar(zone);
     m.zone_ = nullptr;
     if (!zone.empty()) {
-      m.zone_ = FindZone(zone);
-      if (m.zone_ == nullptr) throw std::runtime_error("unknown time zone '" + zone + "'");
+      m.zone_ = ZoneOf(zone);  // rules; a name in snapshots written before
+      if (m.zone_ == nullptr) throw std::runtime_error("unknown time zone '" + zone.substr(0, 64) + "'");
     }
     cereal::size_type n = 0;
     ar(cereal::make_size_tag(n));

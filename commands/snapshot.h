@@ -31,11 +31,12 @@
 
 namespace saalbuch::commands {
 
-inline constexpr std::uint32_t kSnapshotFormat = 8;  // 2: the archive (clock, orphans); 3: public settings;
+inline constexpr std::uint32_t kSnapshotFormat = 9;  // 2: the archive (clock, orphans); 3: public settings;
                                                      // 4: invoice issue time, tenant creation time;
                                                      // 5: accounts; 6: key expiry, version, label;
                                                      // 7: invoice recipients (bookings, customers);
-                                                     // 8: second factors (TOTP) and their policy
+                                                     // 8: second factors (TOTP) and their policy;
+                                                     // 9: the zone as rules (common/zone.h)
 
 struct SnapshotHeader {
   std::uint32_t format = 0;

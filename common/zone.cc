@@ -11,7 +11,7 @@
 namespace saalbuch {
 namespace {
 
-constexpr std::int64_t kMaxOffset = 26 * 3600;  // beyond every offset there was
+constexpr std::int64_t kMaxOffset = std::int64_t{26} * 3600;  // beyond every offset there was
 
 std::mutex& Mu() {
   static std::mutex mu;
@@ -37,14 +37,8 @@ std::string HostRules(const date::time_zone* z) {
   using namespace date;
   const sys_seconds from{sys_days{year{1900} / January / 1}};
   const sys_seconds to{sys_days{year{2200} / January / 1}};
-  std::string version = "unknown";
-  try {
-    version = get_tzdb().version;
-  } catch (const std::exception&) {
-  }
-  if (version.empty() || version.find_first_of(" \n") != std::string::npos) version = "unknown";
   auto info = z->get_info(from);
-  std::string out = "sbz1 " + z->name() + " " + version + "\n" + std::to_string(info.offset.count()) + "\n";
+  std::string out = "sbz1 " + z->name() + "\n" + std::to_string(info.offset.count()) + "\n";
   auto offset = info.offset;
   for (auto t = info.end; t < to; t = info.end) {
     info = z->get_info(t);
@@ -124,6 +118,20 @@ const Zone* FindZone(std::string_view name) {
   return z;
 }
 
+const Zone* ZoneOf(std::string_view rules_or_name) {
+  return rules_or_name.starts_with("sbz1 ") ? ZoneFromRules(rules_or_name) : FindZone(rules_or_name);
+}
+
+const Zone* RecordedZone(std::string_view rules, std::string_view name) {
+  if (const Zone* z = rules.empty() ? nullptr : ZoneFromRules(rules)) return z;
+  return FindZone(name);
+}
+
+std::string RecordedZoneText(std::string_view rules, std::string_view name) {
+  const Zone* z = RecordedZone(rules, name);
+  return z != nullptr ? z->Rules() : std::string(name);
+}
+
 const Zone* UtcZone() {
   static const Zone* utc = FindZone("UTC");
   return utc;
@@ -142,9 +150,8 @@ std::unique_ptr<Zone> Zone::Parse(std::string_view text) {
   std::string_view line;
   if (!next_line(&line) || !line.starts_with("sbz1 ")) return nullptr;
   line.remove_prefix(5);
-  const auto sp = line.find(' ');
-  if (sp == 0 || sp == std::string_view::npos || sp > 64) return nullptr;
-  z->name_ = std::string(line.substr(0, sp));
+  if (line.empty() || line.size() > 64 || line.find(' ') != std::string_view::npos) return nullptr;
+  z->name_ = std::string(line);
   std::int64_t first = 0;
   if (!next_line(&line) || !ParseNumber(line, &first) || std::llabs(first) > kMaxOffset) return nullptr;
   z->first_offset_ = static_cast<std::int32_t>(first);

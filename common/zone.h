@@ -11,7 +11,7 @@
 // them with date/tz).
 //
 // Rules as text (what TenantCreated.zone_rules carries):
-//   sbz1 <name> <tzdata version>\n
+//   sbz1 <name>\n
 //   <offset before the first change, seconds>\n
 //   <UTC seconds of a change> <offset from then on>\n   (ascending)
 //
@@ -83,11 +83,22 @@ class Zone {
   std::vector<std::int32_t> offsets_;
 };
 
-// The zone named `name` as the host's tz database has it (1900–2199), or
+// The zone named `name` as the host's tz database has it (1900–2199; which
+// version of the database made a table is not kept: the offsets are), or
 // nullptr when the database does not know it.
 const Zone* FindZone(std::string_view name);
 // The zone of rules text (see above), or nullptr when it is not such text.
 const Zone* ZoneFromRules(std::string_view rules);
 const Zone* UtcZone();
+// What a record or a projection keeps of a zone: rules text (see above), or
+// the zone's name only (written before the rules were; the host's zone of
+// that name then). nullptr when it is neither.
+const Zone* ZoneOf(std::string_view rules_or_name);
+// The zone a TenantCreated record names: its rules when it carries valid
+// ones, else the host's zone of its name (a log written before the rules
+// were); nullptr when neither.
+const Zone* RecordedZone(std::string_view rules, std::string_view name);
+// What to keep of it: the rules of RecordedZone, else the name.
+std::string RecordedZoneText(std::string_view rules, std::string_view name);
 
 }  // namespace saalbuch

@@ -189,7 +189,7 @@ class AvailabilityQuery {
       }
       return out;
     }
-    const Zone* zone = FindZone(t.zone);
+    const Zone* zone = ZoneOf(t.zone);
     if (zone == nullptr) zone = UtcZone();
     OpeningCalendar calendar = res.calendar;
     calendar.holidays = t.holidays;
@@ -237,7 +237,7 @@ class AvailabilityQuery {
 
   static Result<json> Availability(const Index::Tenant& t, const ResourceId& resource,
                                    const Index::Resource& res, TimeRange window) {
-    const Zone* zone = FindZone(t.zone);
+    const Zone* zone = ZoneOf(t.zone);
     if (zone == nullptr) zone = UtcZone();
     json out = {{"resource", resource.get()},  {"kind", res.kind},
                 {"time_zone", zone->name()},   {"from", FormatUtc(window.start)},
@@ -447,7 +447,8 @@ std::string AvailabilityIndex::Describe(const TenantId& tenant) const {
   const Tenant& t = found->second;
   std::string out;
   auto line = std::back_inserter(out);
-  fmt::format_to(line, "zone {}\n", t.zone);
+  const Zone* zone = ZoneOf(t.zone);
+  fmt::format_to(line, "zone {}\n", zone != nullptr ? zone->name() : t.zone);
   for (const auto& key : t.corrupt) fmt::format_to(line, "corrupt {}\n", key);
   for (LocalDay d : t.holidays) fmt::format_to(line, "holiday {}\n", FormatLocalDay(d));
   // Unordered maps, listed by name.

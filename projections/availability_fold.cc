@@ -69,7 +69,7 @@ Status FoldAvailability(const TenantId& t, const schema::Envelope& env, Txn* txn
   };
   switch (env.payload_type()) {
     case schema::Payload::TenantCreated:
-      txn->Put(Key(t, 'A', "t"), Str(env.payload_as_TenantCreated()->time_zone()));
+      txn->Put(Key(t, 'A', "t"), ZoneText(*env.payload_as_TenantCreated()));
       break;
     case schema::Payload::ResourceCreated: {
       const auto* e = env.payload_as_ResourceCreated();

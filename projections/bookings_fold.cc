@@ -13,8 +13,8 @@ using nlohmann::json;
 
 namespace {
 
-const Zone* ZoneOr(const std::optional<std::string>& name) {
-  const Zone* z = name ? FindZone(*name) : nullptr;
+const Zone* ZoneOr(const std::optional<std::string>& text) {
+  const Zone* z = text ? ZoneOf(*text) : nullptr;
   return z != nullptr ? z : UtcZone();
 }
 
@@ -93,7 +93,7 @@ Status FoldBookings(const TenantId& t, Seq seq, const schema::Envelope& env, Txn
   };
   switch (env.payload_type()) {
     case schema::Payload::TenantCreated:
-      txn->Put(Key(t, 'B', "t"), Str(env.payload_as_TenantCreated()->time_zone()));
+      txn->Put(Key(t, 'B', "t"), ZoneText(*env.payload_as_TenantCreated()));
       break;
     case schema::Payload::BookingPlaced: {
       const auto* e = env.payload_as_BookingPlaced();

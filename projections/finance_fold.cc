@@ -11,6 +11,7 @@
 #include "common/time.h"
 #include "common/time_json.h"
 #include "projections/finance_internal.h"
+#include "projections/fold_internal.h"
 
 namespace saalbuch::projections {
 namespace {
@@ -128,7 +129,11 @@ Status Finance::LoadSettings() {
   auto s = Get("s");
   if (!s.ok()) return s.status();
   settings_ = s->is_null() ? json::object() : *s;
-  zone_ = FindZone(settings_.value("time_zone", "UTC"));
+  // The rules TenantCreated carried ("Z"), else the zone's name (finance
+  // projections folded before the rules were).
+  auto rules = txn_->Get(Key(t_, 'F', "Z"));
+  if (!rules.ok()) return rules.status();
+  zone_ = ZoneOf(rules->has_value() ? **rules : settings_.value("time_zone", "UTC"));
   if (zone_ == nullptr) zone_ = UtcZone();
   return Status::Ok();
 }
@@ -674,6 +679,7 @@ Status Finance::Fold() {
   switch (env_.payload_type()) {
     case schema::Payload::TenantCreated:
       settings_["time_zone"] = S(env_.payload_as_TenantCreated()->time_zone());
+      txn_->Put(Key(t_, 'F', "Z"), ZoneText(*env_.payload_as_TenantCreated()));
       settings_["currency"] = "EUR";
       settings_["accounts"] = json::object();
       for (const auto& [k, v] : DefaultAccounts()) settings_["accounts"][k] = v;

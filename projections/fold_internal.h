@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/zone.h"
 #include "ledger/log.h"
 #include "projections/keys_internal.h"
 #include "projections/store.h"
@@ -14,6 +15,12 @@
 namespace saalbuch::projections {
 
 inline std::string Str(const flatbuffers::String* s) { return s == nullptr ? std::string() : s->str(); }
+
+// What a projection keeps of the tenant's zone: the rules TenantCreated
+// carries (common/zone.h), else its name.
+inline std::string ZoneText(const schema::TenantCreated& e) {
+  return RecordedZoneText(Str(e.zone_rules()), Str(e.time_zone()));
+}
 
 // The JSON document at `key`; null when there is none, kCorruption when it
 // is not JSON.

@@ -113,7 +113,7 @@ class UsageFold {
   Result<const saalbuch::Zone*> TenantZone() {
     auto z = txn_->Get(Key(t_, 'U', "t"));
     if (!z.ok()) return z.status();
-    const Zone* zone = z->has_value() ? FindZone(**z) : nullptr;
+    const Zone* zone = z->has_value() ? ZoneOf(**z) : nullptr;
     return zone != nullptr ? zone : UtcZone();
   }
 
@@ -187,7 +187,7 @@ Status FoldUsage(const TenantId& t, const schema::Envelope& env, Txn* txn) {
   UsageFold u(t, txn);
   switch (env.payload_type()) {
     case schema::Payload::TenantCreated:
-      u.SetZone(Str(env.payload_as_TenantCreated()->time_zone()));
+      u.SetZone(ZoneText(*env.payload_as_TenantCreated()));
       return Status::Ok();
     case schema::Payload::BookingPlaced:
       return u.Placed(*env.payload_as_BookingPlaced());

@@ -32,7 +32,7 @@ Result<json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const 
   auto zone_name = kv.Get(Key(tenant, 'U', "t"));
   if (!zone_name.ok()) return zone_name.status();
   if (!zone_name->has_value()) return Status(StatusCode::kNotFound, "tenant not found");
-  const Zone* zone = FindZone(**zone_name);
+  const Zone* zone = ZoneOf(**zone_name);
   if (zone == nullptr) zone = UtcZone();
 
   // The open time of each (month, resource) named by a row, asked once.

@@ -300,19 +300,39 @@ TEST_F(IntegrityTest, ADeletedSigningKeyIsAnAlarmNotAFreshStart) {
   EXPECT_EQ(json::parse(after.out)[0]["head"], w.head) << "nothing was signed: " << after.out;
 }
 
-TEST_F(IntegrityTest, AZoneTheHostLacksFailsLoudlyInTheServerAndTheTools) {
+// Record 1 (TenantCreated) carries the zone's offsets (common/zone.h): a
+// zone name no tz database has does not matter while they are there. A log
+// whose record 1 has no readable rules (written before them) needs the
+// host's zone, and fails loudly without it.
+TEST_F(IntegrityTest, AZoneTheHostLacksFailsLoudlyInTheServerAndTheToolsUnlessTheLogCarriesIt) {
   const std::vector<std::string> args = With(kNotSigning, {"--snapshot-every", "0"});
   WriteLog(dir_ / "data", args, 2, 0);
-  auto fine = Replay({"state", "--data", (dir_ / "data").string(), "--tenant", "stadt"});
+  const std::vector<std::string> june = {
+      "--tenant", "stadt", "--from", "2027-06-01T00:00:00Z", "--to", "2027-06-30T00:00:00Z"};
+  auto fine = Replay(With({"state", "--data", (dir_ / "data").string()}, june));
   EXPECT_EQ(fine.exit_code, 0) << fine.err;
-  // The zone of record 1 renamed to one no tz database has; the projections'
-  // position is dropped too, so that the zone is all that disagrees.
-  const fs::path data = CopyOf(dir_ / "data", dir_ / "zone");
-  ForgeRecord(data, "stadt", 1, [](const schema::Envelope& env) {
+  ASSERT_FALSE(json::parse(fine.out)["bookings"]["saal"]["items"].empty()) << fine.out;
+  const auto rename = [](const schema::Envelope& env) {
     const auto* created = env.payload_as_TenantCreated();
     ASSERT_NE(created, nullptr);
     ASSERT_EQ(created->time_zone()->str(), "Europe/Berlin");
     const_cast<char*>(created->time_zone()->c_str())[12] = 'x';
+  };
+  const fs::path carried = CopyOf(dir_ / "data", dir_ / "carried");
+  ForgeRecord(carried, "stadt", 1, rename);
+  auto with_rules = Replay(With({"state", "--data", carried.string()}, june));
+  EXPECT_EQ(with_rules.exit_code, 0) << with_rules.err;
+  EXPECT_EQ(json::parse(with_rules.out)["bookings"], json::parse(fine.out)["bookings"]);
+
+  // The zone renamed and its rules unreadable; the projections' position is
+  // dropped too, so that the zone is all that disagrees.
+  const fs::path data = CopyOf(dir_ / "data", dir_ / "zone");
+  ForgeRecord(data, "stadt", 1, [&](const schema::Envelope& env) {
+    rename(env);
+    const auto* created = env.payload_as_TenantCreated();
+    ASSERT_NE(created->zone_rules(), nullptr);
+    ASSERT_EQ(created->zone_rules()->str().rfind("sbz1 Europe/Berlin\n", 0), 0U);
+    const_cast<char*>(created->zone_rules()->c_str())[0] = 'x';
   });
   {
     ForgerDb f(data);

@@ -317,6 +317,24 @@ TEST_F(WitnessTest, EveryCheckpointIsCosignedAndAnAttackerWithTheFilesIsCaught) 
   EXPECT_EQ(by_state.exit_code, 1);
   EXPECT_NE(by_state.out.find("TRUNCATED"), std::string::npos) << by_state.out;
 
+  // With --witness the kept checkpoint must carry the witness's cosignature
+  // itself (the witness's state does), and verify keeps it with it.
+  auto both = VerifyStadt(cut, {"--trusted-checkpoint", trusted.string(), "--witness", wk});
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.out.find("TRUNCATED"), std::string::npos) << both.out;
+  const fs::path plain = dir_ / "plain.checkpoint";
+  ASSERT_EQ(VerifyStadt(data, {"--trusted-checkpoint", plain.string()}).exit_code, 0);
+  auto unsigned_trust = VerifyStadt(data, {"--trusted-checkpoint", plain.string(), "--witness", wk});
+  EXPECT_EQ(unsigned_trust.exit_code, 2);
+  EXPECT_NE(unsigned_trust.err.find("carries 0 of the 1 required witness cosignatures"), std::string::npos)
+      << unsigned_trust.err;
+  const fs::path kept = dir_ / "kept.checkpoint";
+  ASSERT_EQ(VerifyStadt(data, {"--trusted-checkpoint", kept.string(), "--witness", wk}).exit_code, 0);
+  EXPECT_TRUE(OpenNote(FileText(kept), *ParseVerifierKey(wk, kCosigner))) << FileText(kept);
+  auto again = VerifyStadt(data, {"--trusted-checkpoint", kept.string(), "--witness", wk, "--json"});
+  EXPECT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_FALSE(json::parse(again.out)[0].contains("newest_cosignature_lines")) << again.out;
+
   // 4. The rewritten log shown to the witness: the forger starts the server
   // on it, accepting it, so that it signs the forged log and submits that
   // checkpoint. The witness refuses and keeps the request; its state stays.

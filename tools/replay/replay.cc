@@ -87,7 +87,8 @@ std::optional<std::string> UnknownZone(const Source& s, const TenantId& t) {
   const auto* created = env == nullptr ? nullptr : env->payload_as_TenantCreated();
   if (created == nullptr) return std::nullopt;
   const std::string zone = created->time_zone() == nullptr ? "" : created->time_zone()->str();
-  if (FindZone(zone) != nullptr) return std::nullopt;
+  const std::string rules = created->zone_rules() == nullptr ? "" : created->zone_rules()->str();
+  if (RecordedZone(rules, zone) != nullptr) return std::nullopt;
   return zone;
 }
 
@@ -320,6 +321,7 @@ std::string CheckWitnesses(const Source& s, const TenantId& t, const RecomputedT
     if (cp) origin_at[c.position] = cp->origin;
   }
   std::map<Seq, std::set<std::string>> valid;  // size → witnesses whose cosignature verifies
+  std::map<Seq, std::string> lines;            // size → those cosignature lines
   for (const auto& c : *stored) {
     const auto w = std::find_if(witnesses.begin(), witnesses.end(),
                                 [&](const NoteVerifier& v) { return v.name == c.witness; });
@@ -343,6 +345,7 @@ std::string CheckWitnesses(const Source& s, const TenantId& t, const RecomputedT
              "after the witness cosigned it (and re-signed, if its checkpoints verify)";
     }
     valid[c.size].insert(c.witness);
+    lines[c.size] += c.line;
   }
   const std::size_t need = quorum == 0 ? witnesses.size() : quorum;
   Seq witnessed = 0;  // the newest checkpoint with the quorum
@@ -355,6 +358,7 @@ std::string CheckWitnesses(const Source& s, const TenantId& t, const RecomputedT
   const Seq newest = checkpoints.back().position;
   const std::size_t have = valid[newest].size();
   (*out)["newest_checkpoint_cosignatures"] = have;
+  (*out)["newest_cosignature_lines"] = lines[newest];
   if (have < need) {
     (*out)["witness_problem"] = "not_witnessed";
     return "NOT WITNESSED: the newest checkpoint (position " + std::to_string(newest) + ") carries " +
@@ -400,6 +404,20 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
     if (!trusted) {
       std::cerr << "--trusted-checkpoint: " << a.trusted_file << " cannot be used: " << error << "\n";
       return kFailure;
+    }
+    // With --witness the kept checkpoint must itself carry the quorum of
+    // their cosignatures: then it may come from anywhere (the witness's own
+    // state, an earlier GET …/checkpoint's cosigned_note).
+    if (!witnesses.empty()) {
+      const auto body = NoteBody(trusted->note);
+      std::size_t have = 0;
+      for (const auto& w : witnesses) have += (body && OpenNote(trusted->note, w)) ? 1 : 0;
+      const std::size_t need = a.witness_quorum == 0 ? witnesses.size() : a.witness_quorum;
+      if (have < need) {
+        std::cerr << "--trusted-checkpoint: " << a.trusted_file << " carries " << have << " of the " << need
+                  << " required witness cosignatures\n";
+        return kFailure;
+      }
     }
     const std::string of = trusted->cp.origin.substr(trusted->cp.origin.rfind('/') + 1);
     if (tenant.empty()) tenant = of;
@@ -517,12 +535,16 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
     // Next time, the auditor trusts the newest checkpoint this run verified.
     if (finding.empty() && !a.trusted_file.empty() && !checkpoints.empty() &&
         (!trusted || checkpoints.back().position > trusted->cp.size)) {
-      if (!WriteAtomically(a.trusted_file, checkpoints.back().note)) {
+      // With the witnesses' cosignatures: the file then satisfies the next
+      // run's --witness as well.
+      std::string keep = checkpoints.back().note + j.value("newest_cosignature_lines", "");
+      if (!WriteAtomically(a.trusted_file, keep)) {
         std::cerr << "--trusted-checkpoint: cannot write " << a.trusted_file << "\n";
         return kFailure;
       }
       j["trusted_position_now"] = checkpoints.back().position;
     }
+    j.erase("newest_cosignature_lines");  // for the file above, not the report
     if (!a.as_json) {
       if (!finding.empty()) {
         std::cout << t.get() << ": " << finding << "\n";

@@ -317,6 +317,33 @@ TEST_F(WitnessTest, EveryCheckpointIsCosignedAndAnAttackerWithTheFilesIsCaught) 
   EXPECT_EQ(by_state.exit_code, 1);
   EXPECT_NE(by_state.out.find("TRUNCATED"), std::string::npos) << by_state.out;
 
+  // Cut back with the cut-off cosignatures deleted as well: what is stored
+  // beside the log no longer shows it, the witness's own state does (verify
+  // asks the witness with its URL).
+  const fs::path cut2 = CopyOf(data, dir_ / "cut2");
+  Truncate(cut2, "stadt", witnessed - 3);
+  {
+    ForgerDb f(cut2);
+    std::string key = ledger::keys::TenantPrefix("stadt") + "c";
+    ledger::keys::AppendBigEndian64(&key, witnessed);
+    f.Delete(f.meta(), key + WitnessProcess::name());
+  }
+  auto asked = VerifyStadt(cut2, {"--witness", w.spec()});
+  EXPECT_EQ(asked.exit_code, 1) << asked.out << asked.err;
+  EXPECT_NE(asked.out.find("TRUNCATED: witness rpa.example/witness holds a cosigned checkpoint of size " +
+                           std::to_string(witnessed)),
+            std::string::npos)
+      << asked.out;
+  auto asked_good = VerifyStadt(data, {"--witness", w.spec(), "--json"});
+  EXPECT_EQ(asked_good.exit_code, 0) << asked_good.out << asked_good.err;
+  EXPECT_EQ(json::parse(asked_good.out)[0]["witness_sizes"][WitnessProcess::name()], witnessed);
+  auto fetched = Call(w.port(), "GET", "/checkpoint/saalbuch%2Fstadt");
+  EXPECT_EQ(fetched.status, 200);
+  EXPECT_EQ(fetched.body, FileText(w.state_file("saalbuch/stadt")));
+  EXPECT_EQ(Call(w.port(), "GET", "/checkpoint/saalbuch%2Fdorf").status, 404);
+  EXPECT_EQ(Call(w.port(), "GET", "/checkpoint/..%2F..%2Fetc").status, 404);
+  EXPECT_EQ(Call(w.port(), "GET", "/checkpoint/a/b").status, 400);
+
   // With --witness the kept checkpoint must carry the witness's cosignature
   // itself (the witness's state does), and verify keeps it with it.
   auto both = VerifyStadt(cut, {"--trusted-checkpoint", trusted.string(), "--witness", wk});

@@ -383,7 +383,11 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
     }
   }
   std::vector<NoteVerifier> witnesses;
-  for (const auto& w : a.witnesses) {
+  std::vector<std::string> witness_urls;  // "" when only the key was given
+  for (const auto& given : a.witnesses) {
+    const auto at = given.find('@');
+    const std::string w = given.substr(0, at);
+    witness_urls.push_back(at == std::string::npos ? "" : given.substr(at + 1));
     auto v = ParseVerifierKey(w, kCosigner);
     if (!v) {
       std::cerr << "--witness: '" << w
@@ -500,6 +504,42 @@ int Verify(const Source& s, const VerifyArgs& a, Progress& progress) {
     }
     if (finding.empty() && !witnesses.empty() && r->ok()) {
       finding = CheckWitnesses(s, t, tree, r->head.seq, checkpoints, witnesses, a.witness_quorum, &j);
+    }
+    // What each witness named with its URL holds now: the log must still
+    // have that size with that root (what deleting cosignatures together
+    // with the records they cover cannot hide).
+    for (std::size_t w = 0; finding.empty() && r->ok() && w < witnesses.size(); ++w) {
+      if (witness_urls[w].empty() || checkpoints.empty()) continue;
+      const auto newest = NoteBody(checkpoints.back().note);
+      const auto named = newest ? ParseCheckpointBody(*newest) : std::nullopt;
+      if (!named) continue;
+      std::string error;
+      const auto held = tools::FetchWitnessCheckpoint(witness_urls[w], named->origin, &error);
+      if (!held) {
+        std::cerr << "--witness " << witnesses[w].name << ": cannot read its state at " << witness_urls[w]
+                  << ": " << error << "\n";
+        return kFailure;
+      }
+      if (held->empty()) continue;  // it cosigned nothing of this log yet
+      const auto body = OpenNote(*held, witnesses[w]);
+      const auto cp = body ? ParseCheckpointBody(*body) : std::nullopt;
+      if (!cp || cp->origin != named->origin) {
+        std::cerr << "--witness " << witnesses[w].name << ": its answer is not a checkpoint of "
+                  << named->origin << " it cosigned\n";
+        return kFailure;
+      }
+      j["witness_sizes"][witnesses[w].name] = cp->size;
+      const std::string by =
+          "witness " + witnesses[w].name + " holds a cosigned checkpoint of size " + std::to_string(cp->size);
+      auto root =
+          cp->size <= r->head.seq ? tree.RootAt(cp->size) : Result<Sha256>(Status(StatusCode::kNotFound, ""));
+      if (cp->size > r->head.seq) {
+        j["witness_problem"] = "truncated";
+        finding = "TRUNCATED: " + by + "; the log ends at " + std::to_string(r->head.seq);
+      } else if (!root.ok() || std::string(AsBytes(*root)) != cp->hash) {
+        j["witness_problem"] = "rewritten";
+        finding = "REWRITTEN: " + by + " whose root the log's records no longer give";
+      }
     }
     // What no signature vouches for yet: the records after the last signed
     // position (all of them without a checkpoint).

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -154,6 +155,19 @@ class Witness {
   }
 
   std::string VerifierKey() const { return saalbuch::VerifierKey(name_, self_.public_key, kCosigner); }
+
+  // GET /checkpoint/<origin, percent-encoded as in the state's file names>:
+  // the latest checkpoint it cosigned of that log, for auditors (C2SP
+  // leaves reading to each witness; this one shows its state).
+  Reply Latest(std::string_view file_name) const {
+    const bool plain = !file_name.empty() && std::all_of(file_name.begin(), file_name.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '%' || c == '.' || c == '-' || c == '_';
+    });
+    if (!plain) return Text(http::status::bad_request, "not an origin");
+    auto kept = ReadFile(state_ / (std::string(file_name) + ".checkpoint"));
+    if (!kept) return Text(http::status::not_found, "no checkpoint of that log cosigned");
+    return {http::status::ok, *kept};
+  }
   std::size_t Logs() const { return logs_.size(); }
 
   // POST /add-checkpoint (C2SP tlog-witness).
@@ -276,6 +290,9 @@ Reply Handle(Witness& w, const http::request<http::string_body>& req) {
     if (req.method() != http::verb::post) return Text(http::status::method_not_allowed, "use POST");
     return w.AddCheckpoint(req.body());
   }
+  if (target.starts_with("/checkpoint/") && req.method() == http::verb::get) {
+    return w.Latest(target.substr(std::string_view("/checkpoint/").size()));
+  }
   if (target == "/" && req.method() == http::verb::get) {
     return Text(http::status::ok, "saalbuch-replay witness\nkey " + w.VerifierKey());
   }
@@ -318,6 +335,50 @@ void Serve(Witness& w, tcp::socket socket) {
 }
 
 }  // namespace
+
+std::optional<std::string> FetchWitnessCheckpoint(const std::string& url, const std::string& origin,
+                                                  std::string* error) {
+  // http://host:port[/prefix]
+  if (!url.starts_with("http://")) {
+    *error = "only http:// witness URLs can be read";
+    return std::nullopt;
+  }
+  std::string rest = url.substr(7);
+  const auto slash = rest.find('/');
+  std::string prefix = slash == std::string::npos ? "" : rest.substr(slash);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  const std::string authority = rest.substr(0, slash);
+  const auto colon = authority.rfind(':');
+  const std::string host = authority.substr(0, colon);
+  const std::string port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
+  try {
+    net::io_context ioc;
+    tcp::resolver resolver(ioc);
+    beast::tcp_stream stream(ioc);
+    stream.expires_after(kIoTimeout);
+    stream.connect(resolver.resolve(host, port));
+    http::request<http::empty_body> req{http::verb::get, prefix + "/checkpoint/" + FileNameOf(origin), 11};
+    req.set(http::field::host, authority);
+    req.set(http::field::user_agent, "saalbuch-replay");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxBody);
+    http::read(stream, buffer, parser);
+    beast::error_code ec;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    const auto& res = parser.get();
+    if (res.result() == http::status::not_found) return std::string();
+    if (res.result() != http::status::ok) {
+      *error = "the witness answered " + std::to_string(res.result_int());
+      return std::nullopt;
+    }
+    return res.body();
+  } catch (const std::exception& e) {
+    *error = e.what();
+    return std::nullopt;
+  }
+}
 
 CLI::App* AddWitnessCommand(CLI::App* app, WitnessArgs* a) {
   auto* cmd =

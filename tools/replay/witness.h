@@ -22,6 +22,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,12 @@ struct WitnessArgs {
 };
 
 CLI::App* AddWitnessCommand(CLI::App* app, WitnessArgs* args);
+
+// The latest checkpoint of log `origin` the witness at `url` (http://…)
+// cosigned: its note with the cosignature, "" when it holds none, nullopt
+// with *error when it cannot be read.
+std::optional<std::string> FetchWitnessCheckpoint(const std::string& url, const std::string& origin,
+                                                  std::string* error);
 // Serves until killed; returns 2 when it cannot start.
 int RunWitness(const WitnessArgs& args);
 

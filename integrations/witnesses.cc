@@ -168,6 +168,13 @@ WitnessSubmitter::Outcome WitnessSubmitter::SendTo(std::size_t w, const TenantId
         known_[{w, tenant.get()}] = theirs;
         continue;  // again, with a proof from the size the witness holds
       }
+      // It holds a newer checkpoint of ours (this one waited behind it, as
+      // the one queued at start can): nothing to do.
+      const auto head = log_->GetHead(tenant);
+      if (ec == std::errc() && theirs > p.size && head.ok() && head->seq >= theirs) {
+        known_[{w, tenant.get()}] = theirs;
+        return Outcome::kCosigned;
+      }
       spdlog::error(
           "msg=\"the witness holds a larger checkpoint of this log than the server has: the log was cut "
           "back or forked\" tenant={} witness={} size={} witness_size={}",

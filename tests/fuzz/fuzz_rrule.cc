@@ -10,7 +10,7 @@
 #include "formats/ical.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const Zone* zone = FindZone("Europe/Berlin");
+  static const saalbuch::Zone* zone = saalbuch::FindZone("Europe/Berlin");
   const std::string rule(reinterpret_cast<const char*>(data), size);
   // Monday 2027-03-01 18:00–20:00 in Berlin.
   const saalbuch::TimeRange first{1'803'315'600'000'000, 1'803'322'800'000'000};

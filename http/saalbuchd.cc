@@ -705,7 +705,10 @@ int main(int argc, char** argv) {
       return std::nullopt;
     };
     bus_options.writer_threads = cfg.writer_threads;
-    bus_options.on_appended = [&runner](const TenantId& t, Seq head) { runner.Notify(t, head); };
+    bus_options.on_appended = [&runner, &witnesses](const TenantId& t, Seq head) {
+      runner.Notify(t, head);
+      if (witnesses) witnesses->Durable(t, head);
+    };
     commands::CommandBus bus(&log, &registry, bus_options);
 
     const auto t0 = std::chrono::steady_clock::now();
@@ -722,6 +725,7 @@ int main(int argc, char** argv) {
     // What the last run signed but no witness confirmed yet (the submitter
     // skips what is cosigned already).
     for (const TenantId& t : witnesses ? log.Tenants() : std::vector<TenantId>{}) {
+      if (auto head = log.GetHead(t); head.ok()) witnesses->Durable(t, head->seq);  // opened: on disk
       if (auto cp = projections::QueryCheckpoint(runner.view(), t); cp.ok())
         witnesses->Submit(t, cp->at("position").get<Seq>(), cp->at("note").get<std::string>());
     }

@@ -84,6 +84,18 @@ void WitnessSubmitter::Submit(const TenantId& tenant, Seq size, std::string note
   cv_.notify_all();
 }
 
+void WitnessSubmitter::Durable(const TenantId& tenant, Seq head) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    Seq& d = durable_[tenant.get()];
+    d = std::max(d, head);
+    auto it = pending_.find(tenant.get());
+    wake = it != pending_.end() && it->second.size <= d;
+  }
+  if (wake) cv_.notify_all();
+}
+
 void WitnessSubmitter::Count(std::size_t w, const char* result) {
   submissions_->Add({{"witness", witnesses_[w].key.name}, {"result", result}}).Increment();
 }
@@ -197,13 +209,21 @@ WitnessSubmitter::Outcome WitnessSubmitter::SendTo(std::size_t w, const TenantId
 void WitnessSubmitter::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
-    // The first tenant that is due, if any.
+    // The first tenant that is due, if any: its checkpoint durable, its
+    // backoff over.
     const auto now = std::chrono::steady_clock::now();
-    auto due = std::find_if(pending_.begin(), pending_.end(),
-                            [&](const auto& e) { return e.second.not_before <= now; });
+    auto durable = [&](const std::string& t, Seq size) {
+      auto d = durable_.find(t);
+      return d != durable_.end() && d->second >= size;
+    };
+    auto due = std::find_if(pending_.begin(), pending_.end(), [&](const auto& e) {
+      return e.second.not_before <= now && durable(e.first, e.second.size);
+    });
     if (due == pending_.end()) {
       auto next = std::chrono::steady_clock::time_point::max();
-      for (const auto& [t, p] : pending_) next = std::min(next, p.not_before);
+      for (const auto& [t, p] : pending_) {
+        if (durable(t, p.size)) next = std::min(next, p.not_before);
+      }
       if (next == std::chrono::steady_clock::time_point::max()) {
         cv_.wait(lock);
       } else {

@@ -50,6 +50,11 @@ class WitnessSubmitter {
 
   // Queues checkpoint `note` of `tenant` at tree size `size`; returns at once.
   void Submit(const TenantId& tenant, Seq size, std::string note);
+  // The tenant's log is durable up to `head` (the bus's on_appended, and
+  // each head at start). A checkpoint is sent only once all it covers is:
+  // the writers sign while the previous batch's sync is still under way,
+  // and no witness may cosign records a power loss could take back.
+  void Durable(const TenantId& tenant, Seq head);
 
  private:
   struct Pending {
@@ -79,6 +84,7 @@ class WitnessSubmitter {
   std::condition_variable cv_;
   bool stop_ = false;
   std::map<std::string, Pending> pending_;                    // by tenant
+  std::map<std::string, Seq> durable_;                        // by tenant
   std::map<std::pair<std::size_t, std::string>, Seq> known_;  // only the worker thread
   std::thread worker_;
 };

@@ -157,6 +157,16 @@ TEST_F(WitnessTest, CosignsConsistentExtensionsOnlyAsTlogWitnessSays) {
   EXPECT_EQ(Add(w.port(), log.Request(15, 20)).status, 500);
 }
 
+// saalbuchd's metrics count a submission to the witness with `result`.
+void ExpectSubmissions(int port, const std::string& result) {
+  auto metrics =
+      Call(port, "GET", "/metrics", "", {{"Authorization", std::string("Bearer ") + kOperatorKey}});
+  EXPECT_NE(metrics.body.find("saalbuch_witness_submissions_total{result=\"" + result +
+                              "\",witness=\"rpa.example/witness\"}"),
+            std::string::npos)
+      << metrics.body;
+}
+
 // The tenant's checkpoint key, from a first run of the server (the key is
 // made with the tenant's first checkpoint).
 struct Tenant {
@@ -236,12 +246,7 @@ TEST_F(WitnessTest, EveryCheckpointIsCosignedAndAnAttackerWithTheFilesIsCaught) 
     EXPECT_EQ(ParseCheckpointBody(*body)->size, witnessed);
     // The witness holds the same checkpoint.
     EXPECT_EQ(OpenNote(FileText(w.state_file("saalbuch/stadt")), *witness_key), body);
-    auto metrics = Call(server.port(), "GET", "/metrics", "",
-                        {{"Authorization", std::string("Bearer ") + kOperatorKey}});
-    EXPECT_NE(metrics.body.find(
-                  "saalbuch_witness_submissions_total{result=\"cosigned\",witness=\"rpa.example/witness\"}"),
-              std::string::npos)
-        << metrics.body;
+    ExpectSubmissions(server.port(), "cosigned");
     EXPECT_EQ(server.Terminate(), 0);
   }
   EXPECT_EQ(Refused(w), 0U);
@@ -380,12 +385,7 @@ TEST_F(WitnessTest, EveryCheckpointIsCosignedAndAnAttackerWithTheFilesIsCaught) 
                    {{"Authorization", "Bearer " + tenant.admin}});
     ASSERT_EQ(cp.status, 200);
     EXPECT_TRUE(cp.json()["cosignatures"].empty()) << cp.body;
-    auto metrics = Call(server.port(), "GET", "/metrics", "",
-                        {{"Authorization", std::string("Bearer ") + kOperatorKey}});
-    EXPECT_NE(metrics.body.find(
-                  "saalbuch_witness_submissions_total{result=\"refused\",witness=\"rpa.example/witness\"}"),
-              std::string::npos)
-        << metrics.body;
+    ExpectSubmissions(server.port(), "refused");
     EXPECT_EQ(server.Terminate(), 0);
   }
   EXPECT_EQ(FileText(w.state_file("saalbuch/stadt")), before);

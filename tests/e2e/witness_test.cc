@@ -157,14 +157,19 @@ TEST_F(WitnessTest, CosignsConsistentExtensionsOnlyAsTlogWitnessSays) {
   EXPECT_EQ(Add(w.port(), log.Request(15, 20)).status, 500);
 }
 
-// saalbuchd's metrics count a submission to the witness with `result`.
+// saalbuchd's metrics count a submission to the witness with `result`
+// (within 10 s: the submitter stores a cosignature before it counts it).
 void ExpectSubmissions(int port, const std::string& result) {
-  auto metrics =
-      Call(port, "GET", "/metrics", "", {{"Authorization", std::string("Bearer ") + kOperatorKey}});
-  EXPECT_NE(metrics.body.find("saalbuch_witness_submissions_total{result=\"" + result +
-                              "\",witness=\"rpa.example/witness\"}"),
-            std::string::npos)
-      << metrics.body;
+  const std::string line =
+      "saalbuch_witness_submissions_total{result=\"" + result + "\",witness=\"rpa.example/witness\"}";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  std::string body;
+  while (std::chrono::steady_clock::now() < deadline) {
+    body = Call(port, "GET", "/metrics", "", {{"Authorization", std::string("Bearer ") + kOperatorKey}}).body;
+    if (body.find(line) != std::string::npos) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ADD_FAILURE() << "no " << line << " in\n" << body;
 }
 
 // The tenant's checkpoint key, from a first run of the server (the key is

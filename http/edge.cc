@@ -154,7 +154,7 @@ Edge::Edge(Api* api, net::io_context& ioc, commands::CommandBus& bus, projection
       pool(static_cast<std::size_t>(std::max(1, this->options.query_threads))),
       limiter(this->options.rate_per_second, this->options.rate_burst),
       public_booking_limiter(this->options.public_booking_rate, this->options.public_booking_burst),
-      sign_in_limiter(0.2, 10),
+      sign_in_limiter(0.5, 30),
       requests(prometheus::BuildCounter()
                    .Name("saalbuch_http_requests_total")
                    .Help("HTTP requests by route, method and status")

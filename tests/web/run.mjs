@@ -545,7 +545,7 @@ await scenario("a hall over 250 €: the widget asks for the billing address, na
   await get(`${SB}/v1/tenants/buergerhaus/resources/festsaal?min_position=${(await put.json()).position}`);
   const page = await newPage();
   await page.goto(`${HOST}/?resource=festsaal`);
-  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, "table").waitFor();
   check(await inWidget(page, "fieldset[part=address]").isHidden(), "no address is asked for before a time is chosen");
   // Next week, so that today's lists of the back office stay as they are.
   await nextWeek(page);
@@ -671,7 +671,8 @@ await scenario("English: a seat in a course, units of a pool, a weekly series, p
   await waitText(page, "10 seats left");
   // A pool: how many of the ten are left shapes the times offered.
   await page.goto(`${HOST}/?resource=tablets&lang=en`);
-  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, "table").waitFor();
+  await nextWeek(page);
   await inWidget(page, "[name=units]").fill("4");
   await inWidget(page, "[name=units]").dispatchEvent("change");
   await inWidget(page, ".slots label").first().click();
@@ -683,7 +684,8 @@ await scenario("English: a seat in a course, units of a pool, a weekly series, p
   await look(page, "pool-units-booked-en");
   // A weekly series of a hall's part.
   await page.goto(`${HOST}/?resource=sporthalle-a&lang=en`);
-  await inWidget(page, ".slots label").first().waitFor();
+  await inWidget(page, "table").waitFor();
+  await nextWeek(page);
   await inWidget(page, ".slots label").nth(3).click();
   await inWidget(page, "[name=series]").check();
   await inWidget(page, "[name=count]").fill("3");

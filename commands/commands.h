@@ -465,6 +465,14 @@ struct SetTotpPolicy {
   std::vector<std::string> roles;
 };
 
+// The tenant's retention rule (admin): personal data is erased `days` after
+// a person's last booking ended, unless an invoice of theirs is open;
+// nullopt: no rule.
+struct SetRetentionRule {
+  std::optional<int> days;
+};
+inline constexpr int kMaxRetentionDays = 3650;
+
 using Command =
     std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking,
                  SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
@@ -475,7 +483,7 @@ using Command =
                  RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
                  SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
                  DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling,
-                 SetAccountTotp, SetTotpPolicy>;
+                 SetAccountTotp, SetTotpPolicy, SetRetentionRule>;
 
 const char* CommandName(const Command& c);
 

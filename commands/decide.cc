@@ -56,7 +56,8 @@ const char* CommandName(const Command& c) {
                                            "rotate_api_key",
                                            "set_customer_billing",
                                            "set_account_totp",
-                                           "set_totp_policy"};
+                                           "set_totp_policy",
+                                           "set_retention_rule"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -129,6 +130,7 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
           return detail::DecideSetCustomerBilling(m, ctx, c);
         if constexpr (std::is_same_v<T, SetAccountTotp>) return detail::DecideSetAccountTotp(m, ctx, c);
         if constexpr (std::is_same_v<T, SetTotpPolicy>) return detail::DecideSetTotpPolicy(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetRetentionRule>) return detail::DecideSetRetentionRule(m, ctx, c);
       },
       cmd);
 }

@@ -421,6 +421,24 @@ Decision DecideSetSettings(const TenantModel& m, const Context& ctx, const SetSe
   return a;
 }
 
+Decision DecideSetRetentionRule(const TenantModel& m, const Context& ctx, const SetRetentionRule& c) {
+  if (c.days && (*c.days < 0 || *c.days > kMaxRetentionDays)) {
+    return Reject(Refusal::kUnprocessable, "validation_failed", "days must be between 0 and 3650, or null",
+                  {{"fields", nlohmann::json::array(
+                                  {{{"field", "days"}, {"problem", "between 0 and 3650, or null"}}})}});
+  }
+  schema::RetentionRuleSetT e;
+  e.days = c.days.value_or(-1);
+  Acceptance a;
+  // The stream's version is the record's position: the rule has no other
+  // version to keep in the write model.
+  auto d = Draft(ctx, "tenant/retention", m.position() + 1);
+  d.payload.Set(e);
+  a.events.push_back(std::move(d));
+  a.reply = {{"days", c.days ? nlohmann::json(*c.days) : nlohmann::json(nullptr)}};
+  return a;
+}
+
 Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const SignCheckpoint& c) {
   // Any position up to the head: commands decided since the head was read
   // do not make the signed (position, hash) less true.

@@ -165,6 +165,7 @@ Decision DecideSignIn(const TenantModel& m, const Context& ctx, const SignIn& c)
 Decision DecideSignOut(const TenantModel& m, const Context& ctx, const SignOut& c);
 Decision DecideSetAccountTotp(const TenantModel& m, const Context& ctx, const SetAccountTotp& c);
 Decision DecideSetTotpPolicy(const TenantModel& m, const Context& ctx, const SetTotpPolicy& c);
+Decision DecideSetRetentionRule(const TenantModel& m, const Context& ctx, const SetRetentionRule& c);
 Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c);
 Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBooking& c);
 Decision DecideReject(const TenantModel& m, const Context& ctx, const RejectBooking& c);

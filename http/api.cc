@@ -31,7 +31,9 @@ struct Api::Impl {
 
 Api::Api(boost::asio::io_context& ioc, commands::CommandBus& bus, projections::Runner& runner,
          const ledger::Log& log, prometheus::Registry& registry, ApiOptions options)
-    : impl_(std::make_unique<Impl>(this, ioc, bus, runner, log, registry, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(this, ioc, bus, runner, log, registry, std::move(options))) {
+  impl_->edge.StartRetention();
+}
 
 Api::~Api() { Shutdown(); }
 

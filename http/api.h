@@ -84,6 +84,9 @@ struct ApiOptions {
   // What the operator pages show of the server ("saalbuchd 0.1.0 (revision
   // …)"); the programs' VersionLine.
   std::string version = "saalbuchd";
+  // How often the retention rule erases who is due (0: never; the dry run
+  // still answers).
+  std::chrono::seconds retention_interval{3600};
 };
 
 class Api {

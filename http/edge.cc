@@ -801,6 +801,21 @@ Result<std::vector<std::string>> Edge::PersonsOf(const TenantId& t, std::string_
   return Status(StatusCode::kUnavailable, "this address was erased too often");
 }
 
+Result<std::vector<std::string>> Edge::NameTerms(const TenantId& t, const std::vector<std::string>& words) {
+  if (options.vault == nullptr) return Status(StatusCode::kUnavailable, "this server keeps no contact data");
+  auto key = options.vault->BlindIndexKey(t);
+  if (!key.ok()) return key.status();
+  std::vector<std::string> out;
+  out.reserve(words.size());
+  for (const auto& word : words) {
+    std::string message = "name";
+    message.push_back('\0');
+    message += word;
+    out.push_back(ToHex(HmacSha256(*key, message)).substr(0, 32));
+  }
+  return out;
+}
+
 void Edge::RevealBilling(json& customer, const TenantId& t) {
   auto sealed = customer.find("billing_sealed");
   if (sealed == customer.end()) return;

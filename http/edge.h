@@ -312,6 +312,9 @@ class Edge {
   // booking right after an erasure may still name the erased person (and
   // is refused 409 person_erased). Runs on a query thread.
   Result<std::vector<std::string>> PersonsOf(const TenantId& t, std::string_view email);
+  // The blind-index terms of name words (common/names.h): 32 hex digits of
+  // HMAC(the tenant's blind-index key, "name" 0 word) each.
+  Result<std::vector<std::string>> NameTerms(const TenantId& t, const std::vector<std::string>& words);
   // The same for a customer document's billing profile ("billing").
   void RevealBilling(nlohmann::json& customer, const TenantId& t);
   // The JSON sealed under vault key `key` (hex `sealed_hex`), or {"erased":
@@ -388,6 +391,12 @@ class Edge {
   void ErasePerson(const CallPtr& c);
   void FindPersons(const CallPtr& c);
   void ExportPerson(const CallPtr& c);
+  void GetRetention(const CallPtr& c);
+  void SetRetention(const CallPtr& c);
+  // The retention rule's timer (every options.retention_interval) and one
+  // round of it.
+  void StartRetention();
+  void RetentionRound();
   // Catalog lists by projection kind: add-ons 'a' (with an ETag, public),
   // groups 'g', rights 'i', customers 'u'.
   void CatalogList(const CallPtr& c, char kind);

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "common/names.h"
 #include "http/edge.h"
 #include "http/ical_view.h"
 
@@ -137,36 +138,43 @@ void SealThenSubmit(Edge& e, const CallPtr& c, std::shared_ptr<Cmd> cmd, command
   if (e.StorageLow(c)) return;
   json plain = json::parse(contact.contact);
   plain["manage_token"] = booking->manage_token;
-  e.RunQuery(c, [&e, c, t, actor, cmd, booking, email = plain.value("email", ""), text = plain.dump(),
-                 recipient = contact.recipient, location] {
-    // One person per e-mail address (a contact without one is a person of its own).
-    booking->person = "p_" + RandomHex(8);
-    if (!email.empty()) {
-      auto persons = e.PersonsOf(t, email);
-      if (!persons.ok()) return e.FromStatus(c, persons.status());
-      booking->person = persons->back();
-      // A person with bookings whose key is gone is being erased right now
-      // (the key goes first, then the erasure is recorded): its key must
-      // not come back.
-      auto key = e.options.vault->Find(t, booking->person);
-      if (!key.ok()) return e.FromStatus(c, key.status());
-      auto earlier = projections::QueryPersonBookings(e.runner.view(), t, booking->person, 1);
-      if (!earlier.ok()) return e.FromStatus(c, earlier.status());
-      if (!key->has_value() && !earlier->empty()) {
-        return e.Problem(c, status::conflict, "person_erased",
-                         "this person's data is being erased; please try again in a moment");
-      }
-    }
-    auto sealed = e.options.vault->Seal(t, booking->person, text);
-    if (!sealed.ok()) return e.FromStatus(c, sealed.status());
-    booking->personal = std::move(sealed).value();
-    if (!recipient.empty()) {
-      auto address = e.options.vault->Seal(t, "r_" + booking->person, recipient);
-      if (!address.ok()) return e.FromStatus(c, address.status());
-      booking->recipient = std::move(address).value();
-    }
-    e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
-  });
+  e.RunQuery(c,
+             [&e, c, t, actor, cmd, booking, email = plain.value("email", ""), name = plain.value("name", ""),
+              text = plain.dump(), recipient = contact.recipient, location] {
+               // One person per e-mail address (a contact without one is a person of its own).
+               booking->person = "p_" + RandomHex(8);
+               if (!email.empty()) {
+                 auto persons = e.PersonsOf(t, email);
+                 if (!persons.ok()) return e.FromStatus(c, persons.status());
+                 booking->person = persons->back();
+                 // A person with bookings whose key is gone is being erased right now
+                 // (the key goes first, then the erasure is recorded): its key must
+                 // not come back.
+                 auto key = e.options.vault->Find(t, booking->person);
+                 if (!key.ok()) return e.FromStatus(c, key.status());
+                 auto earlier = projections::QueryPersonBookings(e.runner.view(), t, booking->person, 1);
+                 if (!earlier.ok()) return e.FromStatus(c, earlier.status());
+                 if (!key->has_value() && !earlier->empty()) {
+                   return e.Problem(c, status::conflict, "person_erased",
+                                    "this person's data is being erased; please try again in a moment");
+                 }
+               }
+               auto sealed = e.options.vault->Seal(t, booking->person, text);
+               if (!sealed.ok()) return e.FromStatus(c, sealed.status());
+               booking->personal = std::move(sealed).value();
+               // Staff find the person by the words of the name (blind index).
+               if (auto terms = e.NameTerms(t, NameIndexWords(name)); !terms.ok()) {
+                 return e.FromStatus(c, terms.status());
+               } else if (Status s = e.options.vault->IndexName(t, booking->person, *terms); !s.ok()) {
+                 return e.FromStatus(c, s);
+               }
+               if (!recipient.empty()) {
+                 auto address = e.options.vault->Seal(t, "r_" + booking->person, recipient);
+                 if (!address.ok()) return e.FromStatus(c, address.status());
+                 booking->recipient = std::move(address).value();
+               }
+               e.Submit(c, e.Ctx(c, t, actor), std::move(*cmd), location);
+             });
 }
 
 // The booker (manage token) or staff, as the command carries them.

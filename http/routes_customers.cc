@@ -2,13 +2,18 @@
 // person's data.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
 #include <algorithm>
 
+#include "common/names.h"
 #include "http/edge.h"
 
 namespace saalbuch::http {
 
 using beast_http::status;
+namespace net = boost::asio;
 using beast_http::verb;
 using nlohmann::json;
 
@@ -34,6 +39,8 @@ std::vector<Route> CustomerRoutes() {
       {verb::post, "/v1/tenants/{tenant}/rights/{right}/revoke", kAdmin, "right_revoke", &Edge::RevokeRight},
       {verb::post, "/v1/tenants/{tenant}/persons/{person}/erase", kAdmin, "person_erase", &Edge::ErasePerson},
       {verb::get, "/v1/tenants/{tenant}/persons", kKeys, "persons", &Edge::FindPersons},
+      {verb::get, "/v1/tenants/{tenant}/retention", kAdmin, "retention", &Edge::GetRetention},
+      {verb::put, "/v1/tenants/{tenant}/retention", kAdmin, "retention_set", &Edge::SetRetention},
       {verb::get, "/v1/tenants/{tenant}/persons/{person}/export", kAdmin, "person_export",
        &Edge::ExportPerson},
   };
@@ -218,35 +225,71 @@ json BookingSummary(const json& b) {
 
 }  // namespace
 
-// GET …/persons?email=: the persons an address stands for (also those
-// erased), each with its bookings, found by the blind index.
+// GET …/persons?email= or ?name=: the persons an address stands for (also
+// those erased), or whose name has every word given (a word of three
+// characters or more also finds the names it begins), each with its
+// bookings and the name and address it last gave — found by blind
+// indexes, never by reading contacts.
 void Edge::FindPersons(const CallPtr& c) {
   const TenantId& t = c->tenant;
   const std::string email = c->Param("email");
-  if (email.empty() || email.size() > 254 || email.find('@') == std::string::npos) {
+  const std::string name = c->Param("name");
+  if (email.empty() == name.empty()) {
+    return Problem(
+        c, status::bad_request, "invalid_query", "give either email or name",
+        {{"fields", json::array({{{"field", "email"}, {"problem", "one e-mail address, or name"}}})}});
+  }
+  if (!email.empty() && (email.size() > 254 || email.find('@') == std::string::npos)) {
     return Problem(c, status::bad_request, "invalid_query", "email is one e-mail address",
                    {{"fields", json::array({{{"field", "email"}, {"problem", "one e-mail address"}}})}});
   }
+  const std::vector<std::string> words = NameWords(name);
+  if (!name.empty() && (name.size() > 200 || words.empty())) {
+    return Problem(
+        c, status::bad_request, "invalid_query", "name is one or more words of a name",
+        {{"fields", json::array({{{"field", "name"}, {"problem", "one or more words of a name"}}})}});
+  }
   if (options.vault == nullptr)
     return Problem(c, status::not_found, "not_found", "this server keeps no contact data");
-  Query(c, t, [this, c, t, email] {
+  Query(c, t, [this, c, t, email, words] {
+    constexpr std::size_t kMaxPersons = 50;
     const Seq p = runner.Position(t);
-    auto persons = PersonsOf(t, email);
+    Result<std::vector<std::string>> persons = std::vector<std::string>();
+    if (!email.empty()) {
+      persons = PersonsOf(t, email);
+    } else if (auto terms = NameTerms(t, words); terms.ok()) {
+      persons = options.vault->PersonsByName(t, *terms, kMaxPersons + 1);
+    } else {
+      persons = terms.status();
+    }
     if (!persons.ok()) return FromStatus(c, persons.status());
+    const bool more = persons->size() > kMaxPersons;
+    if (more) persons->resize(kMaxPersons);
     json items = json::array();
     for (const auto& person : *persons) {
       auto bookings = projections::QueryPersonBookings(runner.view(), t, person, 500);
       if (!bookings.ok()) return FromStatus(c, bookings.status());
       if (bookings->empty()) continue;
       json list = json::array();
-      for (const auto& b : *bookings) list.push_back(BookingSummary(b));
+      const json* latest = &bookings->front();
+      for (const auto& b : *bookings) {
+        list.push_back(BookingSummary(b));
+        if (b.value("placed_at", "") > latest->value("placed_at", "")) latest = &b;
+      }
       std::sort(list.begin(), list.end(),
                 [](const json& x, const json& y) { return x.value("start", "") < y.value("start", ""); });
-      items.push_back({{"person", person},
-                       {"erased", bookings->front().value("contact_erased", false)},
-                       {"bookings", std::move(list)}});
+      json item = {{"person", person},
+                   {"erased", bookings->front().value("contact_erased", false)},
+                   {"bookings", std::move(list)}};
+      json last = *latest;
+      Reveal(last, t);
+      if (const json& contact = last.value("contact", json::object()); contact.contains("name")) {
+        item["name"] = contact["name"];
+        if (contact.contains("email")) item["email"] = contact["email"];
+      }
+      items.push_back(std::move(item));
     }
-    SendQuery(c, p, Result<json>(json{{"items", std::move(items)}}), false);
+    SendQuery(c, p, Result<json>(json{{"items", std::move(items)}, {"more", more}}), false);
   });
 }
 
@@ -293,6 +336,149 @@ void Edge::ExportPerson(const CallPtr& c) {
          "retention."}};
     SendQuery(c, p, Result<json>(std::move(out)), false);
   });
+}
+
+// ---- the retention rule (DSGVO Art. 5 (1) e) ----
+
+namespace {
+
+constexpr TimeUs kUsPerDay = 86400 * kUsPerSecond;
+
+// The rule's days from the tenant's document; nullopt: no rule.
+std::optional<int> RetentionDays(const json& tenant) {
+  auto it = tenant.find("retention_days");
+  if (it == tenant.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int>();
+}
+
+}  // namespace
+
+void Edge::SetRetention(const CallPtr& c) {
+  KeyCommand(c, {"days"}, false, [&](Decoder& d, auto) {
+    commands::SetRetentionRule cmd;
+    const json& body = d.object();
+    if (auto it = body.find("days"); it == body.end()) {
+      d.Error("days", "required: a number of days, or null for no rule");
+    } else if (!it->is_null()) {
+      cmd.days = static_cast<int>(d.Int("days", 0, commands::kMaxRetentionDays, 0));
+    }
+    return commands::Command(cmd);
+  });
+}
+
+// The dry run: who the next run would erase, and who it keeps because an
+// invoice is open, with the name each last gave, so that an admin checks
+// the rule before it acts (and after).
+void Edge::GetRetention(const CallPtr& c) {
+  const TenantId& t = c->tenant;
+  Query(c, t, [this, c, t] {
+    constexpr std::size_t kMaxListed = 500;
+    const Seq p = runner.Position(t);
+    auto tenant = projections::QueryTenant(runner.view(), t);
+    if (!tenant.ok()) return FromStatus(c, tenant.status());
+    const auto days = RetentionDays(*tenant);
+    json out = {{"days", days ? json(*days) : json(nullptr)},
+                {"interval_seconds", options.retention_interval.count()},
+                {"due", json::array()},
+                {"kept", json::array()},
+                {"due_total", 0},
+                {"kept_total", 0}};
+    if (!days) return SendQuery(c, p, Result<json>(std::move(out)), false);
+    auto persons = projections::QueryRetention(runner.view(), t);
+    if (!persons.ok()) return FromStatus(c, persons.status());
+    const TimeUs now = Now();
+    for (const auto& person : *persons) {
+      const TimeUs due_at = person.last + *days * kUsPerDay;
+      if (due_at > now) continue;
+      const char* list = person.open_invoice ? "kept" : "due";
+      out[std::string(list) + "_total"] = out[std::string(list) + "_total"].get<int>() + 1;
+      if (out[list].size() >= kMaxListed) continue;
+      json item = {{"person", person.person},
+                   {"last_booking_end", FormatUtc(person.last)},
+                   {"bookings", person.bookings}};
+      if (auto bookings = projections::QueryPersonBookings(runner.view(), t, person.person, 1);
+          bookings.ok() && !bookings->empty()) {
+        json b = bookings->front();
+        Reveal(b, t);
+        if (b.contains("contact") && b["contact"].contains("name")) item["name"] = b["contact"]["name"];
+      }
+      out[list].push_back(std::move(item));
+    }
+    SendQuery(c, p, Result<json>(std::move(out)), false);
+  });
+}
+
+void Edge::StartRetention() {
+  if (options.vault == nullptr || options.retention_interval.count() <= 0) return;
+  auto timer = std::make_shared<net::steady_timer>(ioc, options.retention_interval);
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec) return;
+    net::post(pool, [this] {
+      try {
+        RetentionRound();
+      } catch (const std::exception& e) {
+        spdlog::error("msg=\"retention round failed\" error=\"{}\"", e.what());
+      }
+      StartRetention();
+    });
+  });
+}
+
+// One round: for each tenant with a rule, once its projections have caught
+// up with its log, erases every person due and not kept by an open invoice,
+// as an admin's erasure does (the key first, then the record), recorded as
+// actor "system:retention". Runs on a query thread.
+void Edge::RetentionRound() {
+  for (const TenantId& t : log.Tenants()) {
+    if (t == OperatorTenant()) continue;
+    auto tenant = projections::QueryTenant(runner.view(), t);
+    if (!tenant.ok()) continue;
+    const auto days = RetentionDays(*tenant);
+    if (!days) continue;
+    // What the projections say must be all the log says: a booking not yet
+    // folded could make a person active again.
+    const auto head = log.GetHead(t);
+    if (!head.ok() || runner.Position(t) < head->seq) {
+      spdlog::info("msg=\"retention waits for the projections\" tenant={}", t.get());
+      continue;
+    }
+    auto persons = projections::QueryRetention(runner.view(), t);
+    if (!persons.ok()) {
+      spdlog::error("msg=\"retention failed\" tenant={} error=\"{}\"", t.get(), persons.status().ToString());
+      continue;
+    }
+    const TimeUs now = Now();
+    std::size_t erased = 0;
+    for (const auto& person : *persons) {
+      if (person.open_invoice || person.last + *days * kUsPerDay > now) continue;
+      if (Status s = options.vault->Erase(t, person.person); !s.ok()) {
+        spdlog::error("msg=\"retention erasure failed\" tenant={} person={} error=\"{}\"", t.get(),
+                      person.person, s.ToString());
+        continue;
+      }
+      commands::Submission sub;
+      sub.ctx.tenant = t;
+      sub.ctx.actor = "system:retention";
+      sub.ctx.command_id = "cmd_" + RandomHex(8);
+      sub.ctx.correlation_id = "retention";
+      sub.command = commands::ErasePerson{
+          person.person, "retention rule: " + std::to_string(*days) + " days after the last booking"};
+      const auto outcome = bus.SubmitAndWait(std::move(sub));
+      if (outcome.kind != commands::Outcome::Kind::kOk && outcome.kind != commands::Outcome::Kind::kCreated) {
+        spdlog::error("msg=\"retention erasure not recorded\" tenant={} person={} body={}", t.get(),
+                      person.person, outcome.body.dump());
+        continue;
+      }
+      if (!outcome.body.contains("invoice_recipient_kept_until")) {
+        if (Status s = options.vault->Erase(t, "r_" + person.person); !s.ok()) {
+          spdlog::error("erasing the recipient key of {} in {}: {}", person.person, t.get(), s.message());
+        }
+      }
+      ++erased;
+    }
+    if (erased > 0)
+      spdlog::info("msg=\"retention erased\" tenant={} persons={} days={}", t.get(), erased, *days);
+  }
 }
 
 }  // namespace saalbuch::http

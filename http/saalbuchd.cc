@@ -74,6 +74,7 @@ struct Config {
   std::vector<std::string> witnesses;
   std::uint64_t checkpoint_every = 1000;
   int checkpoint_interval_s = 300;
+  int retention_interval_s = 3600;
   std::uint64_t snapshot_every = 100000;
   std::string backup_dir;
   std::uint32_t backup_keep = 0;
@@ -504,6 +505,12 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_CHECKPOINT_INTERVAL")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  app.add_option("--retention-interval", cfg.retention_interval_s,
+                 "Apply the tenants' retention rules (erase personal data due) every this many seconds "
+                 "(0: never)")
+      ->envname("SAALBUCH_RETENTION_INTERVAL")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   app.add_option("--snapshot-every", cfg.snapshot_every,
                  "Store a snapshot of a tenant's write model every N records (at most every tenth of its "
                  "log) and at shutdown, so that a start folds only the records after it; 0: never")
@@ -761,6 +768,7 @@ int main(int argc, char** argv) {
     };
     api_options.mails = !cfg.smtp_url.empty();
     api_options.version = VersionLine("saalbuchd");
+    api_options.retention_interval = std::chrono::seconds(cfg.retention_interval_s);
     api_options.backups = backups.get();
     api_options.trusted_proxies = trusted_proxies;
     free_space.Start();

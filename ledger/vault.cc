@@ -15,6 +15,16 @@ std::string VaultKey(const TenantId& tenant, std::string_view person) {
   return keys::TenantPrefix(tenant.get()) + "v" + std::string(person);
 }
 
+// Name terms: tenant-prefix ‖ "n" ‖ term ‖ person (terms have one length)
+// and tenant-prefix ‖ "N" ‖ person ‖ 0 ‖ term.
+std::string NameTermKey(const TenantId& tenant, std::string_view term, std::string_view person) {
+  return keys::TenantPrefix(tenant.get()) + "n" + std::string(term) + std::string(person);
+}
+
+std::string NameOwnPrefix(const TenantId& tenant, std::string_view person) {
+  return keys::TenantPrefix(tenant.get()) + "N" + std::string(person) + '\0';
+}
+
 std::string Aad(const TenantId& tenant, std::string_view person) {
   return tenant.get() + "/" + std::string(person);
 }
@@ -27,7 +37,7 @@ std::string WrapAad(std::string_view key) { return "saalbuch-vault/" + std::stri
 
 // A key of the vault in the meta family: tenant-prefix ‖ "v" ‖ person,
 // tenant-prefix ‖ "k" (signing) or tenant-prefix ‖ "b" (blind indexes); the
-// family's other keys are "c", "h", "m", "s", "t" and "w".
+// family's other keys are "c", "h", "m", "n", "N", "s", "t" and "w".
 bool IsVaultSlot(std::string_view key) {
   if (key.empty()) return false;
   const std::size_t at = 1 + static_cast<unsigned char>(key[0]);
@@ -152,10 +162,25 @@ Result<std::size_t> Vault::Prepare(const std::optional<std::string>& previous) {
 
 Status Vault::Erase(const TenantId& tenant, std::string_view person) {
   const std::string k = VaultKey(tenant, person);
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s = batch.Delete(db_->cf(Cf::kMeta), k);
+  if (!s.ok()) return FromRocks(s);
+  // The person's name terms, both ways.
+  std::vector<std::string> gone;
+  const std::string own = NameOwnPrefix(tenant, person);
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kMeta)));
+  for (it->Seek(own); it->Valid() && it->key().starts_with(own); it->Next()) {
+    const std::string term = it->key().ToString().substr(own.size());
+    gone.push_back(it->key().ToString());
+    gone.push_back(NameTermKey(tenant, term, person));
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  for (const auto& key : gone) {
+    if (s = batch.Delete(db_->cf(Cf::kMeta), key); !s.ok()) return FromRocks(s);
+  }
   rocksdb::WriteOptions w;
   w.sync = true;
-  rocksdb::Status s = db_->db()->Delete(w, db_->cf(Cf::kMeta), k);
-  if (!s.ok()) return FromRocks(s);
+  if (s = db_->db()->Write(w, &batch); !s.ok()) return FromRocks(s);
   // Flush every column family (so that no WAL file is still needed for the
   // key's put and RocksDB deletes them), then compact the key's range so its
   // bytes leave the SST files too. Erasure is rare; the cost is acceptable.
@@ -164,10 +189,57 @@ Status Vault::Erase(const TenantId& tenant, std::string_view person) {
   }
   rocksdb::CompactRangeOptions c;
   c.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  const std::string end = k + '\0';
-  rocksdb::Slice begin_slice(k), end_slice(end);
-  s = db_->db()->CompactRange(c, db_->cf(Cf::kMeta), &begin_slice, &end_slice);
-  return FromRocks(s);
+  gone.push_back(k);
+  for (const auto& key : gone) {
+    const std::string end = key + '\0';
+    rocksdb::Slice begin_slice(key), end_slice(end);
+    if (s = db_->db()->CompactRange(c, db_->cf(Cf::kMeta), &begin_slice, &end_slice); !s.ok())
+      return FromRocks(s);
+  }
+  return Status::Ok();
+}
+
+Status Vault::IndexName(const TenantId& tenant, std::string_view person,
+                        const std::vector<std::string>& terms) {
+  rocksdb::WriteBatch batch;
+  std::string value;
+  for (const auto& term : terms) {
+    const std::string own = NameOwnPrefix(tenant, person) + term;
+    rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta), own, &value);
+    if (s.ok()) continue;
+    if (!s.IsNotFound()) return FromRocks(s);
+    if (s = batch.Put(db_->cf(Cf::kMeta), own, ""); !s.ok()) return FromRocks(s);
+    if (s = batch.Put(db_->cf(Cf::kMeta), NameTermKey(tenant, term, person), ""); !s.ok())
+      return FromRocks(s);
+  }
+  if (batch.Count() == 0) return Status::Ok();
+  rocksdb::WriteOptions w;
+  w.sync = true;
+  return FromRocks(db_->db()->Write(w, &batch));
+}
+
+Result<std::vector<std::string>> Vault::PersonsByName(const TenantId& tenant,
+                                                      const std::vector<std::string>& terms,
+                                                      std::size_t limit) const {
+  std::vector<std::string> out;
+  if (terms.empty()) return out;
+  // The persons of the first term, kept where every other term has them too.
+  const std::string first = NameTermKey(tenant, terms.front(), "");
+  std::unique_ptr<rocksdb::Iterator> it(db_->db()->NewIterator(rocksdb::ReadOptions(), db_->cf(Cf::kMeta)));
+  std::string value;
+  for (it->Seek(first); it->Valid() && it->key().starts_with(first) && out.size() < limit; it->Next()) {
+    const std::string person = it->key().ToString().substr(first.size());
+    bool all = true;
+    for (std::size_t i = 1; i < terms.size() && all; ++i) {
+      rocksdb::Status s = db_->db()->Get(rocksdb::ReadOptions(), db_->cf(Cf::kMeta),
+                                         NameTermKey(tenant, terms[i], person), &value);
+      if (!s.ok() && !s.IsNotFound()) return FromRocks(s);
+      all = s.ok();
+    }
+    if (all) out.push_back(person);
+  }
+  if (!it->status().ok()) return FromRocks(it->status());
+  return out;
 }
 
 Result<std::string> Vault::Seal(const TenantId& tenant, std::string_view person, std::string_view plaintext) {

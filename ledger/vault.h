@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "common/result.h"
 #include "common/types.h"
@@ -49,8 +50,9 @@ class Vault {
   Result<std::string> KeyFor(const TenantId& tenant, std::string_view person);
   // The key of `person`, or nullopt when it never existed or was erased.
   Result<std::optional<std::string>> Find(const TenantId& tenant, std::string_view person) const;
-  // Deletes the key durably and compacts its key range, so that the key's
-  // bytes also leave RocksDB's files. Erasing an unknown person is no error.
+  // Deletes the key and the person's name terms durably and compacts their
+  // key ranges, so that the bytes also leave RocksDB's files. Erasing an
+  // unknown person is no error.
   Status Erase(const TenantId& tenant, std::string_view person);
 
   // The tenant's Ed25519 signing key (a 32-byte seed) for checkpoints,
@@ -65,6 +67,18 @@ class Vault {
   // addresses that find a person without storing the address. Created
   // durably when missing; never erased with a person. Key: tenant-prefix ‖ "b".
   Result<std::string> BlindIndexKey(const TenantId& tenant);
+
+  // Name search without the name: `terms` are blind-index terms of a
+  // person's name (keyed hashes the caller makes with BlindIndexKey, 32 hex
+  // digits each). Keys: tenant-prefix ‖ "n" ‖ term ‖ person → "" and
+  // tenant-prefix ‖ "N" ‖ person ‖ 0 ‖ term → "", so that Erase takes a
+  // person's terms with its key. Writes (durably) only terms not yet there.
+  Status IndexName(const TenantId& tenant, std::string_view person, const std::vector<std::string>& terms);
+  // The persons indexed under every one of `terms`, in key order, at most
+  // `limit`.
+  Result<std::vector<std::string>> PersonsByName(const TenantId& tenant,
+                                                 const std::vector<std::string>& terms,
+                                                 std::size_t limit) const;
 
   // Seals `plaintext` for `person` (creating the key) / opens it (nullopt:
   // erased, or not sealed for this person).

@@ -282,6 +282,16 @@ Status FoldCatalog(const TenantId& t, const schema::Envelope& env, Txn* txn) {
       txn->Put(key, doc->dump());
       break;
     }
+    case schema::Payload::RetentionRuleSet: {
+      const std::string key = Key(t, 'C', "t");
+      auto doc = GetJson(txn, key);
+      if (!doc.ok()) return doc.status();
+      if (doc->is_null()) break;
+      const int days = env.payload_as_RetentionRuleSet()->days();
+      (*doc)["retention_days"] = days < 0 ? json(nullptr) : json(days);
+      txn->Put(key, doc->dump());
+      break;
+    }
     case schema::Payload::PublicSettingsSet: {
       const std::string key = Key(t, 'C', "t");
       auto doc = GetJson(txn, key);

@@ -92,6 +92,19 @@ Result<BookingView> QueryBooking(const KvView& kv, const TenantId& tenant, const
 Result<std::vector<nlohmann::json>> QueryPersonBookings(const KvView& kv, const TenantId& tenant,
                                                         const std::string& person, std::size_t limit);
 
+// The retention rule's view of a tenant's persons (those not erased): per
+// person the last time a booking of theirs mattered — its end, or for a
+// cancelled, rejected or expired booking the earlier of its end and the
+// time it stopped — how many bookings they have, and whether an invoice of
+// one of them is not settled (open ≠ 0). By person id.
+struct RetentionPerson {
+  std::string person;
+  TimeUs last = 0;
+  std::size_t bookings = 0;
+  bool open_invoice = false;
+};
+Result<std::vector<RetentionPerson>> QueryRetention(const KvView& kv, const TenantId& tenant);
+
 // Bookings that start within `window`, by start, optionally only of one
 // status, resource or customer; paginated like the lists below (a page may
 // hold fewer than `limit` items when many bookings are filtered out; follow

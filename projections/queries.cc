@@ -155,6 +155,45 @@ Result<std::vector<nlohmann::json>> QueryPersonBookings(const KvView& kv, const 
   return out;
 }
 
+Result<std::vector<RetentionPerson>> QueryRetention(const KvView& kv, const TenantId& tenant) {
+  const std::string prefix = Key(tenant, 'B', "p");
+  std::vector<std::pair<std::string, std::string>> pairs;  // person, booking
+  Status s = kv.Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
+    const std::string_view rest = k.substr(prefix.size());
+    const auto slash = rest.find('/');
+    if (slash != std::string_view::npos) pairs.emplace_back(rest.substr(0, slash), rest.substr(slash + 1));
+    return true;
+  });
+  if (!s.ok()) return s;
+  std::vector<RetentionPerson> out;
+  bool erased = false;
+  for (const auto& [person, id] : pairs) {
+    if (out.empty() || out.back().person != person) {
+      if (!out.empty() && erased) out.pop_back();
+      out.push_back({person, 0, 0, false});
+      erased = false;
+    }
+    auto b = QueryBooking(kv, tenant, BookingId(id));
+    if (!b.ok()) return b.status();
+    const json& doc = b->doc;
+    RetentionPerson& p = out.back();
+    ++p.bookings;
+    erased = erased || doc.value("contact_erased", false);
+    auto end = ParseRfc3339(doc.value("end", ""));
+    if (!end.ok()) return end.status();
+    TimeUs last = *end;
+    const std::string status = doc.value("status", "");
+    if (status == "cancelled" || status == "rejected" || status == "expired") {
+      if (auto at = ParseRfc3339(doc.value(status + "_at", "")); at.ok()) last = std::min(last, *at);
+    }
+    p.last = std::max(p.last, last);
+    auto inv = QueryFinanceDoc(kv, tenant, 'i', "inv-" + id);
+    if (inv.ok() && inv->value("open", std::int64_t{0}) != 0) p.open_invoice = true;
+  }
+  if (!out.empty() && erased) out.pop_back();
+  return out;
+}
+
 Result<json> QueryBookings(const KvView& kv, const TenantId& tenant, const BookingFilter& f,
                            std::size_t limit, std::string_view cursor) {
   constexpr std::size_t kMaxScanned = 5000;  // per page, so a rare filter cannot make a page unbounded

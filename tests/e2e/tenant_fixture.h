@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "tests/e2e/harness.h"
 
@@ -18,7 +19,7 @@ class TenantServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name());
-    server_ = std::make_unique<Server>(dir_ / "data");
+    server_ = std::make_unique<Server>(dir_ / "data", ServerArgs());
     server_->Start();
     auto t =
         CallJson(Port(), "POST", "/v1/tenants", {{"id", "gemeinde"}, {"name", "Gemeinde"}}, kOperatorKey);
@@ -32,6 +33,8 @@ class TenantServerTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   int Port() const { return server_->port(); }
+  // saalbuchd's flags beyond the harness's.
+  virtual std::vector<std::string> ServerArgs() const { return {}; }
 
   // `method` on the tenant's `path`; the reply must be 200 or 201. Its
   // position is what later reads wait for.

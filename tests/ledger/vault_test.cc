@@ -11,6 +11,7 @@
 #include <iterator>
 
 #include "common/crypto.h"
+#include "common/names.h"
 #include "tests/support/files.h"
 #include "tests/support/scratch_dir.h"
 
@@ -69,6 +70,51 @@ TEST(VaultTest, KeysPersistPerTenantAndPersonUntilErasedEverywhere) {
   EXPECT_TRUE(vault.Erase(TenantId("stadt"), "p_1").ok());        // again: no error
   // No file of the database holds the key any more: not the WAL, not an SST.
   EXPECT_FALSE(AnyFileContains(path, key));
+}
+
+TEST(NameWordsTest, LowerCaseWordsAndTheirBeginnings) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(NameWords("Dr. Max MÜLLER-Lüdenscheidt"), (V{"dr", "max", "müller", "lüdenscheidt"}));
+  EXPECT_EQ(NameWords("  ÀÉÎÕÜ×Þ  "), (V{"àéîõü", "þ"}));  // × separates
+  EXPECT_EQ(NameWords("erika ERIKA Erika"), V{"erika"});
+  EXPECT_EQ(NameWords(", - ."), V{});
+  EXPECT_EQ(NameWords("a b c d e f g h i j"), (V{"a", "b", "c", "d", "e", "f", "g", "h"}));
+  EXPECT_EQ(NameWords(std::string(100, 'x')), V{std::string(40, 'x')});
+  EXPECT_EQ(NameIndexWords("Li Jürgen"), (V{"li", "jür", "jürg", "jürge", "jürgen"}));
+  EXPECT_EQ(NameIndexWords("Ole Olaf"), (V{"ole", "ola", "olaf"}));
+  EXPECT_EQ(NameIndexWords(""), V{});
+  // A cut UTF-8 character at the end stays one (odd) character, no crash.
+  EXPECT_EQ(NameWords("ab\xC3").size(), 1u);
+}
+
+TEST(VaultTest, NameTermsFindEveryTermsPersonsAndLeaveWithTheErasure) {
+  ScratchDir dir;
+  const std::string path = dir.path() + "/db";
+  auto db = Database::Open(path, {});
+  ASSERT_TRUE(db.ok());
+  Vault vault(db->get());
+  const TenantId stadt("stadt");
+  const std::string a(32, 'a'), b(32, 'b'), c(32, 'c');
+  ASSERT_TRUE(vault.KeyFor(stadt, "p_1").ok());
+  ASSERT_TRUE(vault.IndexName(stadt, "p_1", {a, b}).ok());
+  ASSERT_TRUE(vault.IndexName(stadt, "p_1", {a, b}).ok());  // again: nothing new
+  ASSERT_TRUE(vault.IndexName(stadt, "p_2", {a, c}).ok());
+  ASSERT_TRUE(vault.IndexName(TenantId("dorf"), "p_3", {a}).ok());
+  using V = std::vector<std::string>;
+  EXPECT_EQ(*vault.PersonsByName(stadt, {a}, 10), (V{"p_1", "p_2"}));
+  EXPECT_EQ(*vault.PersonsByName(stadt, {a}, 1), V{"p_1"});
+  EXPECT_EQ(*vault.PersonsByName(stadt, {a, b}, 10), V{"p_1"});
+  EXPECT_EQ(*vault.PersonsByName(stadt, {c, a}, 10), V{"p_2"});
+  EXPECT_EQ(*vault.PersonsByName(stadt, {b, c}, 10), V{});
+  EXPECT_EQ(*vault.PersonsByName(stadt, {}, 10), V{});
+  EXPECT_EQ(*vault.PersonsByName(TenantId("dorf"), {a}, 10), V{"p_3"});
+
+  ASSERT_TRUE(vault.Erase(stadt, "p_1").ok());
+  EXPECT_EQ(*vault.PersonsByName(stadt, {a}, 10), V{"p_2"});
+  EXPECT_EQ(*vault.PersonsByName(stadt, {b}, 10), V{});
+  // No file keeps the erased person's terms (the term ‖ person keys).
+  EXPECT_FALSE(AnyFileContains(path, b + "p_1"));
+  EXPECT_TRUE(AnyFileContains(path, c + "p_2"));
 }
 
 TEST(VaultTest, WithAMasterKeyNoFileHoldsAKeyAndOnlyThatMasterOpensThem) {

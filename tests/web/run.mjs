@@ -1767,6 +1767,14 @@ await scenario("back office: an admin erases a caller's data on request; the boo
   const [art15] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Auskunft nach Art. 15 DSGVO (JSON)" }).click()]);
   const held = JSON.parse(fs.readFileSync(await art15.path(), "utf8"));
   check(held.bookings.length === 2 && held.contact.name === "Lotte Löschwunsch" && held.erased === false, `the Art. 15 file: ${JSON.stringify(held).slice(0, 300)}`);
+  // On the telephone she gives her name only: words of it, or their
+  // beginnings, find her too.
+  await page.goto(`${BO}#/buchungen`);
+  await page.getByLabel("Name der Person").fill("lotte LÖSCH");
+  await page.getByRole("button", { name: "Suchen" }).click();
+  await page.getByRole("heading", { name: /^Lotte Löschwunsch, lotte@example\.org$/i }).waitFor();
+  await page.getByRole("link", { name: second.body.number }).waitFor();
+  await look(page, "admin-search-name");
   await page.goto(`${BO}#/buchung/${placed.body.id}`);
   await waitText(page, "Lotte Löschwunsch · lotte@example.org · 0351 42");
   await page.getByRole("button", { name: "Daten der Person löschen …" }).click();
@@ -1790,6 +1798,8 @@ await scenario("back office: an admin erases a caller's data on request; the boo
   await page.goto(`${BO}#/buchungen?email=lotte%40example.org`);
   await page.getByRole("heading", { name: "lotte@example.org: Daten gelöscht" }).waitFor();
   check((await page.getByRole("link", { name: /Art. 15/ }).count()) === 0, "no export of erased data");
+  await page.goto(`${BO}#/buchungen?person=L%C3%B6schwunsch`);
+  await waitText(page, "Keine Buchungen mit „Löschwunsch“ im Namen.");
   await page.context().close();
 });
 

@@ -425,6 +425,7 @@ async function viewSearch(params) {
   const to = h("input", { id: "f-to", type: "date", name: "to", value: params.get("to") || "" });
   const customer = h("input", { id: "f-customer", name: "customer", value: params.get("customer") || "", list: "f-customers", autocomplete: "off" });
   const email = h("input", { id: "f-email", name: "email", type: "email", value: params.get("email") || "", autocomplete: "off" });
+  const person = h("input", { id: "f-person", name: "person", value: params.get("person") || "", autocomplete: "off", placeholder: "z. B. Muster" });
   const customers = h("datalist", { id: "f-customers" });
   api("GET", "/customers")
     .then((r) => customers.append(...(r.items || []).map((c) => h("option", { value: c.id }, customerText(c)))))
@@ -436,7 +437,7 @@ async function viewSearch(params) {
       onsubmit: (e) => {
         e.preventDefault();
         const q = new URLSearchParams();
-        for (const c of [number, status, resource, customer, email, from, to]) if (c.value.trim()) q.set(c.name, c.value.trim());
+        for (const c of [number, status, resource, customer, email, person, from, to]) if (c.value.trim()) q.set(c.name, c.value.trim());
         location.hash = `#/buchungen?${q}`;
       },
     },
@@ -446,12 +447,14 @@ async function viewSearch(params) {
     field("Kundin/Kunde", customer),
     customers,
     field("E-Mail-Adresse", email),
+    field("Name der Person", person),
     field("von", from),
     field("bis", to),
     h("button", { type: "submit" }, "Suchen"),
   );
   page("Buchungen", form, region, result);
-  if (email.value.trim()) return searchByEmail(email.value.trim(), region, result);
+  if (email.value.trim()) return searchPersons({ email: email.value.trim() }, region, result);
+  if (person.value.trim()) return searchPersons({ name: person.value.trim() }, region, result);
   try {
     const first = from.value || today();
     const last = to.value || "2100-01-01";
@@ -468,20 +471,27 @@ async function viewSearch(params) {
   }
 }
 
-// Every booking of the persons an e-mail address stood for (found by the
-// server's blind index, whatever the dates), erased persons marked; admins
-// get the person's data as JSON for a request for information (Art. 15).
-async function searchByEmail(address, region, result) {
+// Every booking of the persons an e-mail address stood for, or of those
+// whose name has the words given (found by the server's blind indexes,
+// whatever the dates), erased persons marked; admins get the person's data
+// as JSON for a request for information (Art. 15).
+async function searchPersons(query, region, result) {
   try {
-    const found = await api("GET", `/persons?email=${enc(address)}`);
+    const found = await api("GET", `/persons?${new URLSearchParams(query)}`);
     const items = found.items || [];
-    if (items.length === 0) return result.replaceChildren(h("p", { class: "empty" }, `Keine Buchungen mit der E-Mail-Adresse ${address}.`));
+    const what = query.email ? `der E-Mail-Adresse ${query.email}` : `„${query.name}“ im Namen`;
+    if (items.length === 0) return result.replaceChildren(h("p", { class: "empty" }, `Keine Buchungen mit ${what}.`));
+    const title = (p) => {
+      if (p.erased) return `${query.email || "Person"}: Daten gelöscht`;
+      return query.email ? query.email : [p.name, p.email].filter(Boolean).join(", ") || "ohne Namen";
+    };
     result.replaceChildren(
+      ...(found.more ? [h("p", {}, "Mehr als 50 Personen passen; die ersten 50 stehen hier. Geben Sie mehr vom Namen an.")] : []),
       ...items.map((p) =>
         h(
           "section",
           {},
-          h("h2", {}, p.erased ? `${address}: Daten gelöscht` : address),
+          h("h2", {}, title(p)),
           bookingTable(p.bookings, count(p.bookings.length, "Buchung", "Buchungen")),
           may.accounts() && !p.erased ? h("p", {}, h("a", { href: `${API}/persons/${enc(p.person)}/export`, download: `auskunft-${p.person}.json` }, "Auskunft nach Art. 15 DSGVO (JSON)")) : "",
         ),

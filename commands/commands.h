@@ -7,6 +7,8 @@
 // SHA-256.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -473,6 +475,23 @@ struct SetRetentionRule {
 };
 inline constexpr int kMaxRetentionDays = 3650;
 
+// What the public side counted of one resource's booking funnel.
+struct FunnelCount {
+  std::string resource;
+  std::uint32_t views = 0;
+  std::uint32_t attempts = 0;
+  std::map<std::string, std::uint32_t> refusals;  // by problem code
+};
+// Records the public booking funnel counted over [from, to) (the server);
+// resources no longer known are left out.
+struct RecordFunnel {
+  TimeUs from = 0;
+  TimeUs to = 0;
+  std::vector<FunnelCount> entries;
+};
+inline constexpr std::size_t kMaxFunnelEntries = 500;
+inline constexpr std::size_t kMaxFunnelCodes = 40;
+
 using Command =
     std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking,
                  SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
@@ -483,7 +502,7 @@ using Command =
                  RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
                  SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
                  DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling,
-                 SetAccountTotp, SetTotpPolicy, SetRetentionRule>;
+                 SetAccountTotp, SetTotpPolicy, SetRetentionRule, RecordFunnel>;
 
 const char* CommandName(const Command& c);
 

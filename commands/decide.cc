@@ -57,7 +57,8 @@ const char* CommandName(const Command& c) {
                                            "set_customer_billing",
                                            "set_account_totp",
                                            "set_totp_policy",
-                                           "set_retention_rule"};
+                                           "set_retention_rule",
+                                           "record_funnel"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -131,6 +132,7 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, SetAccountTotp>) return detail::DecideSetAccountTotp(m, ctx, c);
         if constexpr (std::is_same_v<T, SetTotpPolicy>) return detail::DecideSetTotpPolicy(m, ctx, c);
         if constexpr (std::is_same_v<T, SetRetentionRule>) return detail::DecideSetRetentionRule(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordFunnel>) return detail::DecideRecordFunnel(m, ctx, c);
       },
       cmd);
 }

@@ -439,6 +439,37 @@ Decision DecideSetRetentionRule(const TenantModel& m, const Context& ctx, const 
   return a;
 }
 
+Decision DecideRecordFunnel(const TenantModel& m, const Context& ctx, const RecordFunnel& c) {
+  if (c.to < c.from || c.entries.size() > kMaxFunnelEntries) {
+    return Reject(Refusal::kUnprocessable, "validation_failed",
+                  "a funnel count needs from <= to and few entries");
+  }
+  schema::FunnelCountedT e;
+  e.from_us = c.from;
+  e.to_us = c.to;
+  for (const auto& in : c.entries) {
+    if (m.FindResource(ResourceId(in.resource)) == nullptr || in.refusals.size() > kMaxFunnelCodes) continue;
+    auto entry = std::make_unique<schema::FunnelEntryT>();
+    entry->resource_id = in.resource;
+    entry->views = in.views;
+    entry->attempts = in.attempts;
+    for (const auto& [code, n] : in.refusals) {
+      auto r = std::make_unique<schema::FunnelRefusalT>();
+      r->code = code.substr(0, 64);
+      r->count = n;
+      entry->refusals.push_back(std::move(r));
+    }
+    e.entries.push_back(std::move(entry));
+  }
+  if (e.entries.empty()) return Reject(Refusal::kUnprocessable, "validation_failed", "nothing to record");
+  Acceptance a;
+  a.reply = {{"entries", e.entries.size()}};
+  auto d = Draft(ctx, "tenant/funnel", m.position() + 1);
+  d.payload.Set(std::move(e));
+  a.events.push_back(std::move(d));
+  return a;
+}
+
 Decision DecideSignCheckpoint(const TenantModel& m, const Context& ctx, const SignCheckpoint& c) {
   // Any position up to the head: commands decided since the head was read
   // do not make the signed (position, hash) less true.

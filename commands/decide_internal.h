@@ -166,6 +166,7 @@ Decision DecideSignOut(const TenantModel& m, const Context& ctx, const SignOut& 
 Decision DecideSetAccountTotp(const TenantModel& m, const Context& ctx, const SetAccountTotp& c);
 Decision DecideSetTotpPolicy(const TenantModel& m, const Context& ctx, const SetTotpPolicy& c);
 Decision DecideSetRetentionRule(const TenantModel& m, const Context& ctx, const SetRetentionRule& c);
+Decision DecideRecordFunnel(const TenantModel& m, const Context& ctx, const RecordFunnel& c);
 Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c);
 Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBooking& c);
 Decision DecideReject(const TenantModel& m, const Context& ctx, const RejectBooking& c);

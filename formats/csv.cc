@@ -69,4 +69,18 @@ std::string UsageCsv(const std::vector<UsageRow>& rows) {
   return out;
 }
 
+std::string FunnelCsv(const std::vector<FunnelRow>& rows) {
+  std::string out = "month;resource;views;attempts;refused;booked;paid;refusals\r\n";
+  for (const auto& r : rows) {
+    std::string refusals;
+    for (const auto& [code, n] : r.refusals) {
+      refusals += (refusals.empty() ? "" : ", ") + code + "=" + std::to_string(n);
+    }
+    out += r.month + ";" + CsvField(r.resource) + ";" + std::to_string(r.views) + ";" +
+           std::to_string(r.attempts) + ";" + std::to_string(r.refused) + ";" + std::to_string(r.booked) +
+           ";" + std::to_string(r.paid) + ";" + CsvField(refusals) + "\r\n";
+  }
+  return out;
+}
+
 }  // namespace saalbuch::formats

@@ -57,4 +57,14 @@ struct UsageRow {
 // empty.
 std::string UsageCsv(const std::vector<UsageRow>& rows);
 
+// One month of one resource's public booking funnel (projections::QueryFunnel).
+struct FunnelRow {
+  std::string month, resource;
+  std::int64_t views = 0, attempts = 0, refused = 0, booked = 0, paid = 0;
+  std::vector<std::pair<std::string, std::int64_t>> refusals;  // by code
+};
+// "month;resource;views;attempts;refused;booked;paid;refusals", refusals as
+// "code=n" joined by ", ".
+std::string FunnelCsv(const std::vector<FunnelRow>& rows);
+
 }  // namespace saalbuch::formats

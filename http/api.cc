@@ -33,7 +33,10 @@ Api::Api(boost::asio::io_context& ioc, commands::CommandBus& bus, projections::R
          const ledger::Log& log, prometheus::Registry& registry, ApiOptions options)
     : impl_(std::make_unique<Impl>(this, ioc, bus, runner, log, registry, std::move(options))) {
   impl_->edge.StartRetention();
+  impl_->edge.StartFunnel();
 }
+
+void Api::FlushFunnel() { impl_->edge.FlushFunnel(); }
 
 Api::~Api() { Shutdown(); }
 

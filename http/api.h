@@ -87,6 +87,9 @@ struct ApiOptions {
   // How often the retention rule erases who is due (0: never; the dry run
   // still answers).
   std::chrono::seconds retention_interval{3600};
+  // How often the public booking funnel counted in memory is recorded in
+  // the tenants' logs (0: only at a clean stop).
+  std::chrono::seconds funnel_interval{300};
 };
 
 class Api {
@@ -114,6 +117,9 @@ class Api {
 
   // /readyz answers 200 only while ready.
   void SetReady(bool ready) { ready_ = ready; }
+  // Records the public booking funnel counted so far (before the bus shuts
+  // down). Blocks until recorded.
+  void FlushFunnel();
   // Requests whose response has not been produced yet.
   int in_flight() const { return in_flight_.load(); }
   // Waits for running queries and stops the query threads.

@@ -204,6 +204,26 @@ std::string OpenItemsCsv(const json& items) {
   return formats::OpenItemsCsv(out);
 }
 
+std::string FunnelCsv(const json& items) {
+  std::vector<formats::FunnelRow> rows;
+  for (const auto& i : items) {
+    formats::FunnelRow r;
+    r.month = i.value("month", "");
+    r.resource = i.value("resource", "");
+    r.views = i.value("views", std::int64_t{0});
+    r.attempts = i.value("attempts", std::int64_t{0});
+    r.refused = i.value("refused_total", std::int64_t{0});
+    r.booked = i.value("booked", std::int64_t{0});
+    r.paid = i.value("paid", std::int64_t{0});
+    const json refused = i.value("refused", json::object());
+    for (const auto& [code, n] : refused.items()) {
+      r.refusals.emplace_back(code, n.get<std::int64_t>());
+    }
+    rows.push_back(std::move(r));
+  }
+  return formats::FunnelCsv(rows);
+}
+
 std::string UsageCsv(const json& items) {
   std::vector<formats::UsageRow> rows;
   for (const auto& i : items) {

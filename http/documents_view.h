@@ -60,5 +60,7 @@ std::string JournalCsv(const std::vector<nlohmann::json>& entries);
 std::string OpenItemsCsv(const nlohmann::json& items);
 // QueryUsage's "items" as CSV (formats::UsageCsv).
 std::string UsageCsv(const nlohmann::json& items);
+// The funnel's items (projections::QueryFunnel) as formats::FunnelCsv.
+std::string FunnelCsv(const nlohmann::json& items);
 
 }  // namespace saalbuch::http

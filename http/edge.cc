@@ -247,6 +247,7 @@ Edge::RequestMetrics Edge::MetricsFor(const std::string& route, const std::strin
 }
 
 void Edge::Send(const CallPtr& c, Response res) {
+  if (c->funnel != Call::FunnelStep::kNone) CountFunnel(*c, res.result_int());
   res.set(field::server, "saalbuch");
   res.set("X-Request-Id", c->request_id);
   if (!res.has_content_length() && res.body().empty() && res.result() != status::not_modified &&
@@ -329,6 +330,7 @@ void Edge::SendJson(const CallPtr& c, status st, const json& body, std::optional
 
 void Edge::Problem(const CallPtr& c, status st, const std::string& code, const std::string& detail,
                    json details, std::optional<Seq> position) {
+  c->problem_code = code;
   Response res{st, 11};
   res.set(field::content_type, "application/problem+json");
   if (position) res.set("Saalbuch-Position", std::to_string(*position));
@@ -855,6 +857,7 @@ void Edge::SendPdf(const CallPtr& c, Seq position, const TenantId& t, const std:
 }
 
 void Edge::TooMany(const CallPtr& c, double wait_s) {
+  c->problem_code = "rate_limited";
   Response res{status::too_many_requests, 11};
   res.set(field::retry_after, std::to_string(static_cast<int>(std::ceil(wait_s))));
   res.set(field::content_type, "application/problem+json");

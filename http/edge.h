@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -97,6 +98,13 @@ struct Call {
   // Path parameters in the order of the route's pattern (tenant excluded).
   std::vector<std::string> params;
   Caller caller;
+  // A step of the public booking funnel this request is (counted by Send
+  // once answered), the resource it concerns, and the code of the problem
+  // it was answered with.
+  enum class FunnelStep { kNone, kView, kAttempt };
+  FunnelStep funnel = FunnelStep::kNone;
+  std::string funnel_resource;
+  std::string problem_code;
   // The query parameter `name`, or "".
   std::string Param(const char* name) const;
 };
@@ -391,6 +399,21 @@ class Edge {
   void ErasePerson(const CallPtr& c);
   void FindPersons(const CallPtr& c);
   void ExportPerson(const CallPtr& c);
+  void Funnel(const CallPtr& c);
+  // The public booking funnel: counted in memory per tenant and resource,
+  // recorded (RecordFunnel) every options.funnel_interval and by FlushFunnel.
+  struct FunnelCounts {
+    std::uint32_t views = 0, attempts = 0;
+    std::map<std::string, std::uint32_t> refusals;
+  };
+  // Marks `c` as a step of the funnel when a citizen (no key) sent it.
+  static void FunnelStep(const CallPtr& c, Call::FunnelStep step, const std::string& resource);
+  void CountFunnel(const Call& c, unsigned status);
+  void StartFunnel();
+  void FlushFunnel();
+  std::mutex funnel_mu;
+  std::map<std::string, std::map<std::string, FunnelCounts>> funnel_counts;  // tenant → resource
+  TimeUs funnel_since = 0;
   void GetRetention(const CallPtr& c);
   void SetRetention(const CallPtr& c);
   // The retention rule's timer (every options.retention_interval) and one

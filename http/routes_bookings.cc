@@ -193,6 +193,7 @@ void Edge::PlaceBooking(const CallPtr& c) {
   if (!body) return;
   Decoder d(*body, {"resource", "start", "end", "session", "units", "addons", "customer", "hold", "contact"});
   DecodeBookingFields(d, &cmd);
+  FunnelStep(c, Call::FunnelStep::kAttempt, cmd.resource.get());
   const ContactText contact = DecodeContact(*this, d, *body);
   if (Invalid(c, d)) return;
   cmd.id = BookingId("bk_" + RandomHex(10));
@@ -210,6 +211,7 @@ void Edge::PlaceSeries(const CallPtr& c) {
   Decoder d(*body, {"resource", "start", "end", "units", "addons", "customer", "hold", "rrule", "exdates",
                     "mode", "contact"});
   DecodeBookingFields(d, &cmd.first);
+  FunnelStep(c, Call::FunnelStep::kAttempt, cmd.first.resource.get());
   const ContactText contact = DecodeContact(*this, d, *body);
   cmd.rrule = d.Str("rrule", true, 500);
   const std::string mode = d.Str("mode", false, 32, "all_or_nothing");

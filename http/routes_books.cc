@@ -2,6 +2,10 @@
 // the usage statistics.
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/documents_view.h"
 #include "http/edge.h"
 #include "http/imports_view.h"
 
@@ -30,6 +34,9 @@ std::vector<Route> BooksRoutes() {
       {verb::get, "/v1/tenants/{tenant}/statistics/usage", kFinanceRead | kStaff, "usage", &Edge::Usage},
       {verb::get, "/v1/tenants/{tenant}/statistics/usage.csv", kFinanceRead | kStaff, "usage_csv",
        &Edge::Usage},
+      {verb::get, "/v1/tenants/{tenant}/statistics/funnel", kFinanceRead | kStaff, "funnel", &Edge::Funnel},
+      {verb::get, "/v1/tenants/{tenant}/statistics/funnel.csv", kFinanceRead | kStaff, "funnel_csv",
+       &Edge::Funnel},
   };
 }
 
@@ -63,10 +70,12 @@ void Edge::Revenue(const CallPtr& c) {
   });
 }
 
-// GET …/statistics/usage[.csv]?from=YYYY-MM&to=YYYY-MM[&resource=]: both
-// months required, at most 10 years apart.
-void Edge::Usage(const CallPtr& c) {
-  if (!DateRange(c, /*months=*/true)) return;
+namespace {
+
+// ?from=YYYY-MM&to=YYYY-MM, both required, at most ten years apart; answers
+// 400 and returns false otherwise.
+bool MonthsGiven(Edge& e, const CallPtr& c) {
+  if (!e.DateRange(c, /*months=*/true)) return false;
   const std::string from = c->Param("from"), to = c->Param("to");
   json fields = json::array();
   if (from.empty()) fields.push_back({{"field", "from"}, {"problem", "required, a month YYYY-MM"}});
@@ -76,10 +85,18 @@ void Edge::Usage(const CallPtr& c) {
     if (last < first) fields.push_back({{"field", "to"}, {"problem", "not before from"}});
     if (last - first > 3660) fields.push_back({{"field", "to"}, {"problem", "at most 10 years after from"}});
   }
-  if (!fields.empty()) {
-    return Problem(c, status::bad_request, "invalid_query", "from and to are months YYYY-MM",
-                   {{"fields", fields}});
-  }
+  if (fields.empty()) return true;
+  e.Problem(c, status::bad_request, "invalid_query", "from and to are months YYYY-MM", {{"fields", fields}});
+  return false;
+}
+
+}  // namespace
+
+// GET …/statistics/usage[.csv]?from=YYYY-MM&to=YYYY-MM[&resource=]: both
+// months required, at most 10 years apart.
+void Edge::Usage(const CallPtr& c) {
+  if (!MonthsGiven(*this, c)) return;
+  const std::string from = c->Param("from"), to = c->Param("to");
   const bool csv = c->route == "usage_csv";
   const TenantId& t = c->tenant;
   Query(c, t, [this, c, t, from, to, csv, resource = c->Param("resource")] {
@@ -224,4 +241,109 @@ void Edge::ClosePeriod(const CallPtr& c) {
     return commands::Command(cmd);
   });
 }
+// GET …/statistics/funnel[.csv]?from=YYYY-MM&to=YYYY-MM[&resource=]: the
+// public booking funnel per month and resource (projections::QueryFunnel).
+void Edge::Funnel(const CallPtr& c) {
+  if (!MonthsGiven(*this, c)) return;
+  const bool csv = c->route == "funnel_csv";
+  const TenantId& t = c->tenant;
+  Query(c, t,
+        [this, c, t, csv, from = c->Param("from"), to = c->Param("to"), resource = c->Param("resource")] {
+          const Seq p = runner.Position(t);
+          auto funnel = projections::QueryFunnel(runner.view(), t, from, to, resource);
+          if (!csv || !funnel.ok()) return SendQuery(c, p, funnel, false);
+          SendBytes(c, p, "text/csv; charset=utf-8", "funnel-" + from + "-" + to + ".csv",
+                    FunnelCsv((*funnel)["items"]));
+        });
+}
+
+void Edge::FunnelStep(const CallPtr& c, Call::FunnelStep step, const std::string& resource) {
+  if (resource.empty() || resource.size() > 64) return;
+  if (c->caller.kind != Caller::Kind::kPublic && c->caller.kind != Caller::Kind::kCustomerToken) return;
+  // Public routes do not authenticate: staff are known by their key (a
+  // customer's token, sbc_, is a citizen's) or their session's cookie.
+  if (auto auth = c->req.find(beast_http::field::authorization);
+      auth != c->req.end() && !SV(auth->value()).starts_with("Bearer sbc_")) {
+    return;
+  }
+  if (auto cookie = c->req.find(beast_http::field::cookie);
+      cookie != c->req.end() &&
+      SV(cookie->value()).find("sb_" + c->tenant.get() + "=") != std::string_view::npos) {
+    return;
+  }
+  c->funnel = step;
+  c->funnel_resource = resource;
+}
+
+void Edge::CountFunnel(const Call& c, unsigned status) {
+  const bool view = c.funnel == Call::FunnelStep::kView;
+  if (view && status != 200) return;  // a malformed window or an unknown resource is no view
+  std::lock_guard lock(funnel_mu);
+  auto& resources = funnel_counts[c.tenant.get()];
+  auto it = resources.find(c.funnel_resource);
+  if (it == resources.end()) {
+    if (resources.size() >= commands::kMaxFunnelEntries) return;
+    it = resources.emplace(c.funnel_resource, FunnelCounts{}).first;
+  }
+  FunnelCounts& n = it->second;
+  if (view) {
+    ++n.views;
+    return;
+  }
+  ++n.attempts;
+  if (status < 400) return;
+  const std::string code = c.problem_code.empty() ? "http_" + std::to_string(status) : c.problem_code;
+  if (n.refusals.size() < commands::kMaxFunnelCodes || n.refusals.count(code) > 0) ++n.refusals[code];
+}
+
+void Edge::StartFunnel() {
+  if (funnel_since == 0) funnel_since = Now();
+  if (options.funnel_interval.count() <= 0) return;
+  auto timer = std::make_shared<boost::asio::steady_timer>(ioc, options.funnel_interval);
+  timer->async_wait([this, timer](const boost::system::error_code& ec) {
+    if (ec) return;
+    boost::asio::post(pool, [this] {
+      try {
+        FlushFunnel();
+      } catch (const std::exception& e) {
+        spdlog::error("msg=\"recording the funnel failed\" error=\"{}\"", e.what());
+      }
+      StartFunnel();
+    });
+  });
+}
+
+// Records what was counted since the last time, one RecordFunnel per tenant
+// (actor "system"). A tenant whose record fails loses that count (logged):
+// counts are statistics, never worth blocking the log for.
+void Edge::FlushFunnel() {
+  std::map<std::string, std::map<std::string, FunnelCounts>> counts;
+  TimeUs from = 0;
+  const TimeUs to = Now();
+  {
+    std::lock_guard lock(funnel_mu);
+    counts.swap(funnel_counts);
+    from = funnel_since;
+    funnel_since = to;
+  }
+  for (auto& [tenant, resources] : counts) {
+    commands::RecordFunnel cmd;
+    cmd.from = from;
+    cmd.to = to;
+    for (auto& [resource, n] : resources) {
+      cmd.entries.push_back({resource, n.views, n.attempts, std::move(n.refusals)});
+    }
+    commands::Submission s;
+    s.ctx.tenant = TenantId(tenant);
+    s.ctx.actor = "system";
+    s.ctx.command_id = "cmd_" + RandomHex(8);
+    s.ctx.correlation_id = "funnel";
+    s.command = std::move(cmd);
+    const auto outcome = bus.SubmitAndWait(std::move(s));
+    if (outcome.kind != commands::Outcome::Kind::kOk && outcome.kind != commands::Outcome::Kind::kCreated) {
+      spdlog::warn("msg=\"funnel not recorded\" tenant={} body={}", tenant, outcome.body.dump());
+    }
+  }
+}
+
 }  // namespace saalbuch::http

@@ -91,6 +91,7 @@ void Edge::SetRules(const CallPtr& c) {
 void Edge::Availability(const CallPtr& c) {
   const TenantId& t = c->tenant;
   const std::string& r = c->params[0];
+  FunnelStep(c, Call::FunnelStep::kView, r);
   TimeRange w;
   if (!Window(c, &w)) return;
   // The hot read model is in memory: answered on this I/O thread.

@@ -75,6 +75,7 @@ struct Config {
   std::uint64_t checkpoint_every = 1000;
   int checkpoint_interval_s = 300;
   int retention_interval_s = 3600;
+  int funnel_interval_s = 300;
   std::uint64_t snapshot_every = 100000;
   std::string backup_dir;
   std::uint32_t backup_keep = 0;
@@ -511,6 +512,12 @@ int main(int argc, char** argv) {
       ->envname("SAALBUCH_RETENTION_INTERVAL")
       ->check(CLI::Range(0, 86400))
       ->capture_default_str();
+  app.add_option("--funnel-interval", cfg.funnel_interval_s,
+                 "Record the public booking funnel counted in memory every this many seconds (0: only at a "
+                 "clean stop)")
+      ->envname("SAALBUCH_FUNNEL_INTERVAL")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   app.add_option("--snapshot-every", cfg.snapshot_every,
                  "Store a snapshot of a tenant's write model every N records (at most every tenth of its "
                  "log) and at shutdown, so that a start folds only the records after it; 0: never")
@@ -769,6 +776,7 @@ int main(int argc, char** argv) {
     api_options.mails = !cfg.smtp_url.empty();
     api_options.version = VersionLine("saalbuchd");
     api_options.retention_interval = std::chrono::seconds(cfg.retention_interval_s);
+    api_options.funnel_interval = std::chrono::seconds(cfg.funnel_interval_s);
     api_options.backups = backups.get();
     api_options.trusted_proxies = trusted_proxies;
     free_space.Start();
@@ -821,6 +829,7 @@ int main(int argc, char** argv) {
       stopper = std::thread([&] {
         if (notifier) notifier->Stop();
         if (refunds) refunds->Stop();
+        api.FlushFunnel();                 // what the public side counted, while the bus still takes it
         bus.Shutdown();                    // every queued command is decided and answered
         if (backups) backups->Shutdown();  // a running backup stops and is answered 503
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

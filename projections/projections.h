@@ -32,7 +32,7 @@ struct ProjectionInfo {
 };
 inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 5},  {"availability", 'A', 3},
                                                   {"bookings", 'B', 2}, {"outbox", 'O', 3},
-                                                  {"finance", 'F', 3},  {"usage", 'U', 1}};
+                                                  {"finance", 'F', 3},  {"usage", 'U', 2}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
@@ -166,6 +166,13 @@ Result<nlohmann::json> QueryOpenItems(const KvView& kv, const TenantId& tenant, 
 Result<nlohmann::json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const TenantId& tenant,
                                   const std::string& from, const std::string& to,
                                   const std::string& resource);
+// The public booking funnel for months [from, to] ("YYYY-MM"), optionally of
+// one resource: {"time_zone","from","to","items":[{"month","resource",
+// "views","attempts","refused":{code: n},"refused_total","booked","paid"}]}
+// by month and resource (usage_fold.cc says which month each counts in).
+// Errors as QueryUsage.
+Result<nlohmann::json> QueryFunnel(const KvView& kv, const TenantId& tenant, const std::string& from,
+                                   const std::string& to, const std::string& resource);
 // Net revenue per month and resource or add-on, months in [from, to] ("YYYY-MM").
 Result<nlohmann::json> QueryRevenue(const KvView& kv, const TenantId& tenant, const std::string& from,
                                     const std::string& to);

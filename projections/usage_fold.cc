@@ -11,6 +11,9 @@
 //                                as booked, its revenue so far
 //   "i<invoice>"                 the booking an invoice is for
 //   "m<YYYY-MM>/<resource>/<group>"  the month's counts (named in projections/README.md)
+//   "f<YYYY-MM>/<resource>"      the month's public booking funnel: {"views",
+//                                "attempts","refused":{code: n},"booked",
+//                                "paid"}
 //
 // A booking's time counts as booked while it is confirmed (also once
 // completed or a no-show), in the month of its start in the tenant's zone;
@@ -19,6 +22,11 @@
 // cancelled, no_show. Revenue: an invoice's net and gross add to its
 // booking's row, a credit note's subtract, and it moves with the booking
 // (the service month, not the document date the books use).
+//
+// The funnel: views, attempts and refusals as the server counted them
+// (FunnelCounted, in the month its count began), bookings the public placed
+// ("booked", in the month they were placed) and payments captured for them
+// ("paid", in the month of the capture) — counts only.
 #include "common/time.h"
 #include "projections/fold_internal.h"
 
@@ -47,6 +55,13 @@ class UsageFold {
               {"u", std::max<std::uint32_t>(1, e.units())},
               {"on", false}};
     if (Status s = Count(b, "placed", 1); !s.ok()) return s;
+    if (Str(e.channel()) == "public") {
+      b["pub"] = true;
+      if (Status s =
+              Funnel(Month(now_, *zone), b["r"].get<std::string>(), [](json& row) { Inc(row, "booked", 1); });
+          !s.ok())
+        return s;
+    }
     if (status == "confirmed") {
       if (Status s = Book(b, true); !s.ok()) return s;
     }
@@ -107,6 +122,39 @@ class UsageFold {
     return Revenue(**booking, -e.net(), -e.gross(), "");
   }
 
+  Status Counted(const schema::FunnelCounted& e) {
+    auto zone = TenantZone();
+    if (!zone.ok()) return zone.status();
+    const std::string month = Month(e.from_us(), *zone);
+    if (e.entries() == nullptr) return Status::Ok();
+    for (const auto* entry : *e.entries()) {
+      Status s = Funnel(month, Str(entry->resource_id()), [&](json& row) {
+        Inc(row, "views", entry->views());
+        Inc(row, "attempts", entry->attempts());
+        if (entry->refusals() == nullptr) return;
+        json& refused = row["refused"];
+        if (!refused.is_object()) refused = json::object();
+        for (const auto* r : *entry->refusals()) Inc(refused, Str(r->code()).c_str(), r->count());
+      });
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // A payment captured for a booking the public placed.
+  Status Paid(const schema::PaymentCaptured& e) {
+    auto booking = txn_->Get(Key(t_, 'U', "i" + Str(e.invoice_id())));
+    if (!booking.ok()) return booking.status();
+    if (!booking->has_value()) return Status::Ok();
+    auto b = GetJson(txn_, Key(t_, 'U', "b" + **booking));
+    if (!b.ok()) return b.status();
+    if (b->is_null() || !b->value("pub", false)) return Status::Ok();
+    auto zone = TenantZone();
+    if (!zone.ok()) return zone.status();
+    return Funnel(Month(now_, *zone), (*b)["r"].get<std::string>(), [](json& row) { Inc(row, "paid", 1); });
+  }
+
+  void SetNow(TimeUs now) { now_ = now; }
   void SetZone(const std::string& zone) { txn_->Put(Key(t_, 'U', "t"), zone); }
 
  private:
@@ -130,6 +178,22 @@ class UsageFold {
   // Adds to counters of the booking's row.
   Status Add(const json& b, const std::function<void(json&)>& change) {
     const std::string key = RowKey(b);
+    auto row = GetJson(txn_, key);
+    if (!row.ok()) return row.status();
+    if (row->is_null()) *row = json::object();
+    change(*row);
+    txn_->Put(key, row->dump());
+    return Status::Ok();
+  }
+
+  static void Inc(json& row, const char* counter, std::int64_t n) {
+    row[counter] = row.value(counter, std::int64_t{0}) + n;
+  }
+
+  // Changes the funnel row of `month` and `resource`.
+  Status Funnel(const std::string& month, const std::string& resource,
+                const std::function<void(json&)>& change) {
+    const std::string key = Key(t_, 'U', "f" + month + "/" + resource);
     auto row = GetJson(txn_, key);
     if (!row.ok()) return row.status();
     if (row->is_null()) *row = json::object();
@@ -179,12 +243,14 @@ class UsageFold {
 
   const TenantId& t_;
   Txn* txn_;
+  TimeUs now_ = 0;  // when the record was made
 };
 
 }  // namespace
 
 Status FoldUsage(const TenantId& t, const schema::Envelope& env, Txn* txn) {
   UsageFold u(t, txn);
+  u.SetNow(env.recorded_at_us());
   switch (env.payload_type()) {
     case schema::Payload::TenantCreated:
       u.SetZone(ZoneText(*env.payload_as_TenantCreated()));
@@ -215,6 +281,10 @@ Status FoldUsage(const TenantId& t, const schema::Envelope& env, Txn* txn) {
       return u.Invoiced(*env.payload_as_InvoiceIssued());
     case schema::Payload::CreditNoteIssued:
       return u.Credited(*env.payload_as_CreditNoteIssued());
+    case schema::Payload::FunnelCounted:
+      return u.Counted(*env.payload_as_FunnelCounted());
+    case schema::Payload::PaymentCaptured:
+      return u.Paid(*env.payload_as_PaymentCaptured());
     default:
       return Status::Ok();
   }

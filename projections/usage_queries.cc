@@ -95,4 +95,45 @@ Result<json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const 
   return json{{"time_zone", zone->name()}, {"from", from}, {"to", to}, {"items", std::move(items)}};
 }
 
+Result<json> QueryFunnel(const KvView& kv, const TenantId& tenant, const std::string& from,
+                         const std::string& to, const std::string& resource) {
+  const auto first = ParseLocalMonth(from), last = ParseLocalMonth(to);
+  if (!first || !last || *last < *first) {
+    return Status(StatusCode::kInvalidArgument,
+                  "'from' and 'to' must be months (YYYY-MM), 'to' not before 'from'");
+  }
+  auto zone_name = kv.Get(Key(tenant, 'U', "t"));
+  if (!zone_name.ok()) return zone_name.status();
+  if (!zone_name->has_value()) return Status(StatusCode::kNotFound, "tenant not found");
+  const Zone* zone = ZoneOf(**zone_name);
+  json items = json::array();
+  const std::string prefix = Key(tenant, 'U', "f");
+  Status s = kv.Scan(prefix + from, prefix + to + "0", [&](std::string_view k, std::string_view v) {
+    // "<YYYY-MM>/<resource>"
+    const std::string rest(k.substr(prefix.size()));
+    const std::size_t a = rest.find('/');
+    const std::string month = rest.substr(0, a), res = rest.substr(a + 1);
+    if (!resource.empty() && res != resource) return true;
+    const json row = json::parse(v, nullptr, false);
+    if (!row.is_object()) return true;
+    const json refused = row.value("refused", json::object());
+    std::int64_t refused_total = 0;
+    for (const auto& [code, n] : refused.items()) refused_total += n.get<std::int64_t>();
+    items.push_back({{"month", month},
+                     {"resource", res},
+                     {"views", Int(row, "views")},
+                     {"attempts", Int(row, "attempts")},
+                     {"refused", refused},
+                     {"refused_total", refused_total},
+                     {"booked", Int(row, "booked")},
+                     {"paid", Int(row, "paid")}});
+    return true;
+  });
+  if (!s.ok()) return s;
+  return json{{"time_zone", (zone != nullptr ? zone : UtcZone())->name()},
+              {"from", from},
+              {"to", to},
+              {"items", std::move(items)}};
+}
+
 }  // namespace saalbuch::projections

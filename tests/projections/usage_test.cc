@@ -123,6 +123,11 @@ TEST_F(UsageTest, EachEventCountsInItsMonthAndGroupWithRevenueAndUtilisation) {
       Place("h", "tablets", T("2026-03-16T08:00:00+01:00"), T("2026-03-16T18:00:00+01:00"));
   tablets.units = 3;
   MustDo("stadt", tablets, now_, "public");
+  // The public side's counts of the funnel; a resource no longer known is
+  // left out.
+  commands::RecordFunnel counted{
+      now_ - kHour, now_, {{"saal", 10, 6, {{"booking_conflict", 1}}}, {"nirgends", 5, 1, {}}}};
+  MustDo("stadt", counted, now_, "system");
 
   auto store = Replay("stadt");
   auto rows = Rows(*store, "2026-03", "2026-04");
@@ -190,6 +195,26 @@ TEST_F(UsageTest, EachEventCountsInItsMonthAndGroupWithRevenueAndUtilisation) {
   EXPECT_EQ(net_by_row["2026-04/saal/public"], 1000);
   for (const auto& [row, net] : net_by_row) EXPECT_EQ(rows[row]["revenue"]["net"], net) << row;
   EXPECT_EQ(pub["revenue"]["gross"], 2380);
+
+  // The funnel: the counts as recorded; booked (placed by the public side,
+  // the club's included) and paid (a, d, f) in the month they happened.
+  auto funnel = QueryFunnel(*store, kTenant, "2026-03", "2026-04", "");
+  ASSERT_TRUE(funnel.ok()) << funnel.status().ToString();
+  ASSERT_EQ((*funnel)["items"].size(), 2u) << funnel->dump();
+  const json& saal = (*funnel)["items"][0];
+  EXPECT_EQ(saal["month"], "2026-03");
+  EXPECT_EQ(saal["resource"], "saal");
+  EXPECT_EQ(saal["views"], 10);
+  EXPECT_EQ(saal["attempts"], 6);
+  EXPECT_EQ(saal["refused"], json({{"booking_conflict", 1}}));
+  EXPECT_EQ(saal["refused_total"], 1);
+  EXPECT_EQ(saal["booked"], 5);  // a, b, d, e, f
+  EXPECT_EQ(saal["paid"], 3);
+  const json& pool_funnel = (*funnel)["items"][1];
+  EXPECT_EQ(pool_funnel["resource"], "tablets");
+  EXPECT_EQ(pool_funnel["booked"], 1);
+  EXPECT_EQ(pool_funnel["views"], 0);
+  EXPECT_EQ(QueryFunnel(*store, kTenant, "2026-03", "2026-04", "tablets")->at("items").size(), 1u);
 
   // Bad months are refused; a month without anything has no rows.
   AvailabilityIndex index;

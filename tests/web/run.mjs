@@ -101,7 +101,7 @@ start("/usr/bin/python3", [path.join(repo, "tools/payprovider/payprovider.py"), 
 // without naming the position (Saalbuch-Position → min_position) fails here
 // at once instead of once in a while on a busy machine.
 const OPERATOR_KEY = "sbo_web_test_operator_key_0123456789";
-const server = start(saalbuchd, ["--data", path.join(scratch, "data"), "--backup-dir", path.join(scratch, "backups"), "--listen", `127.0.0.1:${sbPort}`, "--demo", "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--projection-lag-ms", "150"], {
+const server = start(saalbuchd, ["--data", path.join(scratch, "data"), "--backup-dir", path.join(scratch, "backups"), "--listen", `127.0.0.1:${sbPort}`, "--demo", "--smtp-url", `smtp://127.0.0.1:${smtpPort}`, "--projection-lag-ms", "150", "--funnel-interval", "2"], {
   SAALBUCH_PROVIDER_URL: `http://127.0.0.1:${payPort}`,
   SAALBUCH_PROVIDER_KEY: "web-test",
   SAALBUCH_PROVIDER_WEBHOOK_SECRET: secret,
@@ -1300,13 +1300,26 @@ await scenario("back office: a clerk reads the usage statistics of a month, down
   const cells = await row.getByRole("cell").allInnerTexts();
   check(cells[4] === "2,5 h" && /^\d+,\d %$/.test(cells[5]) && cells.length === 9, `the clerk's row (no revenue column): ${JSON.stringify(cells)}`);
   await look(page, "admin-statistics");
-  const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: /CSV-Datei/ }).click()]);
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Als CSV-Datei herunterladen (Tabellenkalkulation)" }).click()]);
   const csv = fs.readFileSync(await dl.path(), "utf8");
   check(csv.startsWith("month;resource;group;placed;bookings;booked_hours") && /\r\n2027-05;seminarraum;internal;\d+;\d+;[\d.]+;/.test(csv), `the CSV: ${csv.slice(0, 300)}`);
   await page.getByLabel("von (Monat)").fill("2027-06");
   await page.getByRole("button", { name: "Anzeigen" }).click();
   await waitText(page, "Bitte wählen Sie zwei Monate: „von“ nicht nach „bis“.");
   await look(page, "admin-statistics-bad-range");
+  // Where citizens dropped out: the widget scenarios above looked, were
+  // refused a taken time and booked.
+  const ym = (ms) => new Date(ms).toISOString().slice(0, 7);
+  await page.goto(`${BO}#/statistik?von=${ym(Date.now() - 31 * 86400000)}&bis=${ym(Date.now() + 31 * 86400000)}`);
+  await page.getByRole("heading", { name: "Buchungsweg der Bürgerinnen und Bürger" }).waitFor();
+  const funnelRow = page.getByRole("table", { name: "Buchungsweg nach Ressource" }).getByRole("row").filter({ hasText: "Seminarraum 1" });
+  await funnelRow.waitFor();
+  const fc = await funnelRow.getByRole("cell").allInnerTexts();
+  check(Number(fc[1]) > 0 && Number(fc[2]) > 0 && Number(fc[3]) > 0 && /schon belegt: \d+/.test(fc[4]) && Number(fc[5]) > 0, `the seminar room's funnel: ${JSON.stringify(fc)}`);
+  await look(page, "admin-statistics-funnel");
+  const [fdl] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Buchungsweg als CSV-Datei herunterladen" }).click()]);
+  const fcsv = fs.readFileSync(await fdl.path(), "utf8");
+  check(fcsv.startsWith("month;resource;views;attempts;refused;booked;paid;refusals\r\n") && /\r\n\d{4}-\d{2};seminarraum;\d+;\d+;\d+;\d+;\d+;[^\r]*booking_conflict=\d+/.test(fcsv), `the funnel CSV: ${fcsv.slice(0, 300)}`);
   await page.context().close();
   // The treasurer sees the revenue beside it.
   const kasse = await newPage({ viewport: { width: 1280, height: 800 } });
@@ -1800,6 +1813,21 @@ await scenario("back office: an admin erases a caller's data on request; the boo
   check((await page.getByRole("link", { name: /Art. 15/ }).count()) === 0, "no export of erased data");
   await page.goto(`${BO}#/buchungen?person=L%C3%B6schwunsch`);
   await waitText(page, "Keine Buchungen mit „Löschwunsch“ im Namen.");
+  // A retention rule: a wrong number is explained; the admin reads whom the
+  // next run would erase (nobody ended two years ago) and lifts it again.
+  await page.goto(`${BO}#/konten`);
+  await page.getByRole("heading", { name: "Löschfrist für personenbezogene Daten" }).waitFor();
+  await waitText(page, "Keine Löschfrist: Personenbezogene Daten werden nur auf Antrag gelöscht.");
+  await page.getByLabel("Tage nach der letzten Buchung").fill("-3");
+  await page.getByRole("button", { name: "Löschfrist speichern" }).click();
+  await waitText(page, "Bitte geben Sie eine ganze Zahl von Tagen an, von 0 bis 3650.");
+  await page.getByLabel("Tage nach der letzten Buchung").fill("730");
+  await page.getByRole("button", { name: "Löschfrist speichern" }).click();
+  await waitText(page, "Löschfrist gespeichert: 730 Tage nach der letzten Buchung.");
+  await waitText(page, "Beim nächsten Lauf wird niemand gelöscht.");
+  await look(page, "admin-retention");
+  await page.getByRole("button", { name: "Löschfrist aufheben" }).click();
+  await waitText(page, "Die Löschfrist ist aufgehoben.");
   await page.context().close();
 });
 

@@ -758,7 +758,7 @@ async function viewAccounts() {
     h("button", { type: "submit" }, "Einladen"),
   );
   if (OPERATOR) page("Betriebskonten", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region));
-  else page("Konten und Schlüssel", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region), keysSection(region));
+  else page("Konten und Schlüssel", region, h("h2", {}, "Person einladen"), form, invited, h("h2", {}, "Alle Konten"), list, await totpPolicySection(region), await retentionSection(region), keysSection(region));
   drawAccounts(list, region);
 }
 
@@ -792,6 +792,59 @@ async function totpPolicySection(region) {
     h("fieldset", {}, h("legend", {}, "Pflicht für"), h("div", { class: "row" }, boxes.map(([k, box, v]) => h("div", { class: "field check" }, box, h("label", { for: `totp-${k}` }, v))))),
     h("button", { type: "submit", class: "secondary" }, "Speichern"),
   );
+  return form;
+}
+
+// The retention rule (DSGVO Art. 5): after how many days personal data is
+// erased, with the list of whom the next run erases, for the admin to check.
+async function retentionSection(region) {
+  const days = h("input", { id: "ret-days", type: "number", min: "0", max: "3650", inputmode: "numeric" });
+  const preview = h("div", { "aria-live": "polite" });
+  const draw = async () => {
+    const r = await api("GET", "/retention");
+    days.value = r.days === null ? "" : String(r.days);
+    if (r.days === null) return preview.replaceChildren(h("p", {}, "Keine Löschfrist: Personenbezogene Daten werden nur auf Antrag gelöscht."));
+    const when = (iso) => new Date(iso).toLocaleDateString("de-DE", { day: "2-digit", month: "2-digit", year: "numeric" });
+    preview.replaceChildren(
+      h("p", {}, `Löschfrist: ${r.days} Tage nach der letzten Buchung. Geprüft wird jede ${r.interval_seconds >= 3600 ? "Stunde" : `${r.interval_seconds} Sekunden`}.`),
+      r.due_total === 0
+        ? h("p", {}, "Beim nächsten Lauf wird niemand gelöscht.")
+        : h("div", {}, h("p", {}, `Beim nächsten Lauf werden die Daten von ${count(r.due_total, "Person", "Personen")} gelöscht:`), h("ul", {}, r.due.map((p) => h("li", {}, `${p.name || "ohne Namen"}, letzte Buchung bis ${when(p.last_booking_end)}`)))),
+      r.kept_total === 0 ? "" : h("p", {}, `${count(r.kept_total, "Person bleibt", "Personen bleiben")} gespeichert, solange eine Rechnung offen ist.`),
+    );
+  };
+  const save = async (value) => {
+    try {
+      await api("PUT", "/retention", { days: value });
+      say(region, value === null ? "Die Löschfrist ist aufgehoben." : `Löschfrist gespeichert: ${value} Tage nach der letzten Buchung.`, "ok");
+      await draw();
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+  };
+  const form = h(
+    "form",
+    {
+      class: "card-form",
+      novalidate: true,
+      onsubmit: (e) => {
+        e.preventDefault();
+        const n = Number(days.value);
+        if (days.value.trim() === "" || !Number.isInteger(n) || n < 0 || n > 3650) return say(region, "Bitte geben Sie eine ganze Zahl von Tagen an, von 0 bis 3650.", "error");
+        save(n);
+      },
+    },
+    h("h2", {}, "Löschfrist für personenbezogene Daten"),
+    h("p", { class: "hint" }, "Name, E-Mail-Adresse und Telefonnummer einer Person werden so viele Tage nach ihrer letzten Buchung gelöscht, außer eine Rechnung ist noch offen. Die Buchungen selbst bleiben."),
+    field("Tage nach der letzten Buchung", days),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "secondary" }, "Löschfrist speichern"), h("button", { type: "button", class: "secondary", onclick: () => save(null) }, "Löschfrist aufheben")),
+    preview,
+  );
+  try {
+    await draw();
+  } catch (e) {
+    say(region, sentence(e), "error");
+  }
   return form;
 }
 
@@ -1944,7 +1997,11 @@ async function viewStatistics(params) {
   later(here).append(form);
   try {
     const q = `from=${enc(from.value)}&to=${enc(to.value)}`;
-    const [usage, groups] = await Promise.all([api("GET", `/statistics/usage?${q}`), api("GET", "/groups").catch(() => ({ items: [] }))]);
+    const [usage, groups, funnel] = await Promise.all([
+      api("GET", `/statistics/usage?${q}`),
+      api("GET", "/groups").catch(() => ({ items: [] })),
+      api("GET", `/statistics/funnel?${q}`).catch(() => ({ items: [] })),
+    ]);
     if (groups.items && groups.items.length) groupsCache = groups.items;
     const items = usage.items || [];
     const group = (g) => (g === "internal" ? "Intern (Verwaltung)" : groupName(g));
@@ -1956,6 +2013,7 @@ async function viewStatistics(params) {
       items.length === 0
         ? h("p", { class: "empty" }, "In diesen Monaten wurde nichts gebucht.")
         : h("p", {}, "Nach dem Monat des Termins. Eingegangen: alle Buchungen und Anfragen; gebucht: die bestätigten; Auslastung: der gebuchte Anteil der Öffnungszeit; verfallen: nicht bezahlte Vormerkungen."),
+      funnelSection(funnel.items || [], q),
       // A table per month; the revenue for those who see the finances.
       ...[...new Set(items.map((i) => i.month))].map((m) => {
         const heads = ["Ressource", "Gruppe", "Eingegangen", "Gebucht", "Stunden", "Auslastung", "Storniert", "Nicht erschienen", "Abgelehnt / verfallen"];
@@ -1981,6 +2039,59 @@ async function viewStatistics(params) {
   } catch (e) {
     say(region, sentence(e), "error");
   }
+}
+
+// Why a citizen's booking was refused, in a few words.
+const REFUSED = {
+  booking_conflict: "schon belegt",
+  validation_failed: "Angaben unvollständig",
+  invalid_body: "Angaben unvollständig",
+  rate_limited: "zu viele Anfragen",
+  lead_time_not_met: "zu kurzfristig",
+  beyond_horizon: "zu weit im Voraus",
+  starts_in_the_past: "schon vorbei",
+  outside_opening_hours: "außerhalb der Öffnungszeiten",
+  no_right: "nicht freigegeben",
+};
+
+// The public side's funnel over the chosen months, per resource: how many
+// looked, tried, were refused (and why), booked and paid.
+function funnelSection(items, q) {
+  const per = new Map();
+  for (const i of items) {
+    const r = per.get(i.resource) || { views: 0, attempts: 0, refused_total: 0, booked: 0, paid: 0, refused: {} };
+    for (const k of ["views", "attempts", "refused_total", "booked", "paid"]) r[k] += i[k];
+    for (const [code, n] of Object.entries(i.refused || {})) r.refused[code] = (r.refused[code] || 0) + n;
+    per.set(i.resource, r);
+  }
+  const why = (refused) =>
+    Object.entries(refused)
+      .sort((a, b) => b[1] - a[1])
+      .map(([code, n]) => `${REFUSED[code] || code}: ${n}`)
+      .join(", ") || "–";
+  return h(
+    "section",
+    {},
+    h("h2", {}, "Buchungsweg der Bürgerinnen und Bürger"),
+    per.size === 0
+      ? h("p", { class: "empty" }, "In diesen Monaten hat niemand über das Buchungsformular gesucht oder gebucht.")
+      : h(
+          "div",
+          {},
+          h("p", {}, "Über das Buchungsformular auf der Website, ohne Buchungen der Verwaltung; gezählt ohne personenbezogene Daten."),
+          h(
+            "div",
+            { class: "week-scroll", tabindex: "0", role: "region", "aria-label": "Buchungsweg nach Ressource" },
+            listTable(
+              "Buchungsweg nach Ressource",
+              ["Ressource", "Kalender angesehen", "Buchungsversuche", "Abgewiesen", "Gründe", "Gebucht", "Bezahlt"],
+              [...per.entries()].map(([res, r]) => [resourceName(res), String(r.views), String(r.attempts), String(r.refused_total), why(r.refused), String(r.booked), String(r.paid)]),
+              [1, 2, 3, 5, 6],
+            ),
+          ),
+          h("p", {}, h("a", { href: `${API}/statistics/funnel.csv?${q}`, download: "" }, "Buchungsweg als CSV-Datei herunterladen")),
+        ),
+  );
 }
 
 function revenueTable(items) {

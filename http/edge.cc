@@ -573,6 +573,22 @@ void Edge::QueryInMemory(const CallPtr& c, const TenantId& t, std::function<void
 // Runs `query` on a query thread, or `here`. A query that throws (a
 // programming error or a damaged projection document) answers 500 instead
 // of ending the process.
+void Edge::Every(std::chrono::seconds interval, const char* what, std::function<void()> job) {
+  if (interval.count() <= 0) return;
+  auto timer = std::make_shared<net::steady_timer>(ioc, interval);
+  timer->async_wait([this, timer, interval, what, job = std::move(job)](const boost::system::error_code& ec) {
+    if (ec) return;
+    net::post(pool, [this, interval, what, job] {
+      try {
+        job();
+      } catch (const std::exception& e) {
+        spdlog::error("msg=\"periodic job failed\" job={} error=\"{}\"", what, e.what());
+      }
+      Every(interval, what, job);
+    });
+  });
+}
+
 void Edge::RunQuery(const CallPtr& c, std::function<void()> query, bool here) {
   auto run = [this, c, q = std::move(query)] {
     try {

@@ -420,6 +420,9 @@ class Edge {
   // round of it.
   void StartRetention();
   void RetentionRound();
+  // Runs `job` on a query thread every `interval` (the next wait starts
+  // when it ends; a zero interval: never), logging what it throws as `what`.
+  void Every(std::chrono::seconds interval, const char* what, std::function<void()> job);
   // Catalog lists by projection kind: add-ons 'a' (with an ETag, public),
   // groups 'g', rights 'i', customers 'u'.
   void CatalogList(const CallPtr& c, char kind);

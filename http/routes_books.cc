@@ -2,9 +2,6 @@
 // the usage statistics.
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include "http/documents_view.h"
 #include "http/edge.h"
 #include "http/imports_view.h"
@@ -297,20 +294,8 @@ void Edge::CountFunnel(const Call& c, unsigned status) {
 }
 
 void Edge::StartFunnel() {
-  if (funnel_since == 0) funnel_since = Now();
-  if (options.funnel_interval.count() <= 0) return;
-  auto timer = std::make_shared<boost::asio::steady_timer>(ioc, options.funnel_interval);
-  timer->async_wait([this, timer](const boost::system::error_code& ec) {
-    if (ec) return;
-    boost::asio::post(pool, [this] {
-      try {
-        FlushFunnel();
-      } catch (const std::exception& e) {
-        spdlog::error("msg=\"recording the funnel failed\" error=\"{}\"", e.what());
-      }
-      StartFunnel();
-    });
-  });
+  funnel_since = Now();
+  Every(options.funnel_interval, "funnel", [this] { FlushFunnel(); });
 }
 
 // Records what was counted since the last time, one RecordFunnel per tenant

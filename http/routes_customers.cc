@@ -2,9 +2,6 @@
 // person's data.
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-
 #include <algorithm>
 
 #include "common/names.h"
@@ -13,7 +10,6 @@
 namespace saalbuch::http {
 
 using beast_http::status;
-namespace net = boost::asio;
 using beast_http::verb;
 using nlohmann::json;
 
@@ -409,19 +405,8 @@ void Edge::GetRetention(const CallPtr& c) {
 }
 
 void Edge::StartRetention() {
-  if (options.vault == nullptr || options.retention_interval.count() <= 0) return;
-  auto timer = std::make_shared<net::steady_timer>(ioc, options.retention_interval);
-  timer->async_wait([this, timer](const boost::system::error_code& ec) {
-    if (ec) return;
-    net::post(pool, [this] {
-      try {
-        RetentionRound();
-      } catch (const std::exception& e) {
-        spdlog::error("msg=\"retention round failed\" error=\"{}\"", e.what());
-      }
-      StartRetention();
-    });
-  });
+  if (options.vault == nullptr) return;
+  Every(options.retention_interval, "retention", [this] { RetentionRound(); });
 }
 
 // One round: for each tenant with a rule, once its projections have caught

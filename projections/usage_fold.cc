@@ -176,8 +176,16 @@ class UsageFold {
   }
 
   // Adds to counters of the booking's row.
-  Status Add(const json& b, const std::function<void(json&)>& change) {
-    const std::string key = RowKey(b);
+  Status Add(const json& b, const std::function<void(json&)>& change) { return Update(RowKey(b), change); }
+
+  // Changes the funnel row of `month` and `resource`.
+  Status Funnel(const std::string& month, const std::string& resource,
+                const std::function<void(json&)>& change) {
+    return Update(Key(t_, 'U', "f" + month + "/" + resource), change);
+  }
+
+  // Changes the row at `key` (an empty object when there is none yet).
+  Status Update(const std::string& key, const std::function<void(json&)>& change) {
     auto row = GetJson(txn_, key);
     if (!row.ok()) return row.status();
     if (row->is_null()) *row = json::object();
@@ -188,18 +196,6 @@ class UsageFold {
 
   static void Inc(json& row, const char* counter, std::int64_t n) {
     row[counter] = row.value(counter, std::int64_t{0}) + n;
-  }
-
-  // Changes the funnel row of `month` and `resource`.
-  Status Funnel(const std::string& month, const std::string& resource,
-                const std::function<void(json&)>& change) {
-    const std::string key = Key(t_, 'U', "f" + month + "/" + resource);
-    auto row = GetJson(txn_, key);
-    if (!row.ok()) return row.status();
-    if (row->is_null()) *row = json::object();
-    change(*row);
-    txn_->Put(key, row->dump());
-    return Status::Ok();
   }
 
   Status Count(const json& b, const char* counter, std::int64_t n) {

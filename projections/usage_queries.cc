@@ -20,10 +20,11 @@ json Ratio(std::int64_t part, std::int64_t whole, int places) {
   return std::round(static_cast<double>(part) / static_cast<double>(whole) * scale) / scale;
 }
 
-}  // namespace
-
-Result<json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const TenantId& tenant,
-                        const std::string& from, const std::string& to, const std::string& resource) {
+// The tenant's zone for a query of months [from, to] of the usage
+// projection: kInvalidArgument for bad months, kNotFound for an unknown
+// tenant.
+Result<const Zone*> MonthsZone(const KvView& kv, const TenantId& tenant, const std::string& from,
+                               const std::string& to) {
   const auto first = ParseLocalMonth(from), last = ParseLocalMonth(to);
   if (!first || !last || *last < *first) {
     return Status(StatusCode::kInvalidArgument,
@@ -33,7 +34,16 @@ Result<json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const 
   if (!zone_name.ok()) return zone_name.status();
   if (!zone_name->has_value()) return Status(StatusCode::kNotFound, "tenant not found");
   const Zone* zone = ZoneOf(**zone_name);
-  if (zone == nullptr) zone = UtcZone();
+  return zone != nullptr ? zone : UtcZone();
+}
+
+}  // namespace
+
+Result<json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const TenantId& tenant,
+                        const std::string& from, const std::string& to, const std::string& resource) {
+  auto zone_or = MonthsZone(kv, tenant, from, to);
+  if (!zone_or.ok()) return zone_or.status();
+  const Zone* zone = *zone_or;
 
   // The open time of each (month, resource) named by a row, asked once.
   std::map<std::pair<std::string, std::string>, Result<OpenTime>> open;
@@ -97,15 +107,9 @@ Result<json> QueryUsage(const KvView& kv, const AvailabilityIndex& index, const 
 
 Result<json> QueryFunnel(const KvView& kv, const TenantId& tenant, const std::string& from,
                          const std::string& to, const std::string& resource) {
-  const auto first = ParseLocalMonth(from), last = ParseLocalMonth(to);
-  if (!first || !last || *last < *first) {
-    return Status(StatusCode::kInvalidArgument,
-                  "'from' and 'to' must be months (YYYY-MM), 'to' not before 'from'");
-  }
-  auto zone_name = kv.Get(Key(tenant, 'U', "t"));
-  if (!zone_name.ok()) return zone_name.status();
-  if (!zone_name->has_value()) return Status(StatusCode::kNotFound, "tenant not found");
-  const Zone* zone = ZoneOf(**zone_name);
+  auto zone_or = MonthsZone(kv, tenant, from, to);
+  if (!zone_or.ok()) return zone_or.status();
+  const Zone* zone = *zone_or;
   json items = json::array();
   const std::string prefix = Key(tenant, 'U', "f");
   Status s = kv.Scan(prefix + from, prefix + to + "0", [&](std::string_view k, std::string_view v) {
@@ -130,10 +134,7 @@ Result<json> QueryFunnel(const KvView& kv, const TenantId& tenant, const std::st
     return true;
   });
   if (!s.ok()) return s;
-  return json{{"time_zone", (zone != nullptr ? zone : UtcZone())->name()},
-              {"from", from},
-              {"to", to},
-              {"items", std::move(items)}};
+  return json{{"time_zone", zone->name()}, {"from", from}, {"to", to}, {"items", std::move(items)}};
 }
 
 }  // namespace saalbuch::projections

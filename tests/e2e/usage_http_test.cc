@@ -122,7 +122,8 @@ TEST_F(FunnelHttpTest, CitizensStepsAreCountedRecordedAndReplayEqual) {
   Must("POST", "/resources", {{"id", "saal"}, {"kind", "room"}, {"name", "Saal"}}, admin_);
   const std::string window =
       "/v1/tenants/gemeinde/resources/saal/availability?from=2027-03-01T00:00:00Z"
-      "&to=2027-03-08T00:00:00Z";
+      "&to=2027-03-08T00:00:00Z&min_position=" +
+      position_;
   for (int i = 0; i < 3; ++i) EXPECT_EQ(Call(Port(), "GET", window).status, 200);
   // Not views: a malformed window, an unknown resource, staff.
   EXPECT_EQ(Call(Port(), "GET", "/v1/tenants/gemeinde/resources/saal/availability?from=gestern").status, 400);

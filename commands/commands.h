@@ -492,17 +492,51 @@ struct RecordFunnel {
 inline constexpr std::size_t kMaxFunnelEntries = 500;
 inline constexpr std::size_t kMaxFunnelCodes = 40;
 
-using Command =
-    std::variant<CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking,
-                 SetHolidays, ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup,
-                 GrantRight, RevokeRight, GrantQualification, RevokeQualification, SetSettings, PlaceSeries,
-                 CancelSeries, ApproveBooking, RejectBooking, ConfirmBooking, CompleteBooking,
-                 RescheduleBooking, ExpireHolds, ErasePerson, RecordNotification, SignCheckpoint, SetTariff,
-                 SetFinanceSettings, OpenCheckout, RecordProviderEvent, RecordPayment, RefundInvoice,
-                 RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement, ImportBankStatement,
-                 SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword, ChangeAccountRole,
-                 DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling,
-                 SetAccountTotp, SetTotpPolicy, SetRetentionRule, RecordFunnel>;
+// Door access (integrations/doors.h). A resource's door: the lock
+// provider's access point; nullopt: the resource has none any more (admin).
+struct SetDoor {
+  ResourceId resource;
+  std::optional<std::string> access_point;
+};
+inline constexpr std::size_t kMaxAccessPoint = 100;
+// The tenant's door settings in minutes (admin): a code opens `before`
+// minutes before a booking and closes `after` minutes after it; the booker
+// sees it from `reveal` minutes before the start.
+struct SetDoorSettings {
+  int before = 15;
+  int after = 15;
+  int reveal = 2880;
+};
+inline constexpr int kMaxDoorMargin = 1440;          // a day
+inline constexpr int kMaxDoorReveal = 60 * 24 * 30;  // 30 days
+// What the lock provider did for a booking (the door dispatcher):
+// kIssued: it holds `sealed_code` for the window (issued or changed);
+// kRevoked: the code no longer opens; kFailed: it did not do `operation`.
+struct RecordDoor {
+  enum class Outcome { kIssued, kRevoked, kFailed };
+  Outcome outcome = Outcome::kIssued;
+  BookingId booking;
+  std::string access_point;
+  TimeUs from = 0;
+  TimeUs to = 0;
+  std::string grant;
+  std::string person;       // whose vault key sealed the code
+  std::string sealed_code;  // AES-256-GCM (ledger/vault.h)
+  std::string operation;    // kFailed: "issue" | "revoke"
+  std::string reason;       // kFailed
+  bool refused = false;     // kFailed: the provider said no (else: unreachable)
+};
+
+using Command = std::variant<
+    CreateTenant, CreateApiKey, CreateResource, SetRules, PlaceBooking, CancelBooking, SetHolidays,
+    ScheduleSession, SetAddon, DefineGroup, RegisterCustomer, ChangeCustomerGroup, GrantRight, RevokeRight,
+    GrantQualification, RevokeQualification, SetSettings, PlaceSeries, CancelSeries, ApproveBooking,
+    RejectBooking, ConfirmBooking, CompleteBooking, RescheduleBooking, ExpireHolds, ErasePerson,
+    RecordNotification, SignCheckpoint, SetTariff, SetFinanceSettings, OpenCheckout, RecordProviderEvent,
+    RecordPayment, RefundInvoice, RecordRefundSubmitted, CompleteRefund, ClosePeriod, ImportSettlement,
+    ImportBankStatement, SetPublicSettings, QuoteCancellation, InviteAccount, SetAccountPassword,
+    ChangeAccountRole, DisableAccount, SignIn, SignOut, RevokeApiKey, RotateApiKey, SetCustomerBilling,
+    SetAccountTotp, SetTotpPolicy, SetRetentionRule, RecordFunnel, SetDoor, SetDoorSettings, RecordDoor>;
 
 const char* CommandName(const Command& c);
 

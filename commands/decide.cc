@@ -58,7 +58,10 @@ const char* CommandName(const Command& c) {
                                            "set_account_totp",
                                            "set_totp_policy",
                                            "set_retention_rule",
-                                           "record_funnel"};
+                                           "record_funnel",
+                                           "set_door",
+                                           "set_door_settings",
+                                           "record_door"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[c.index()];
 }
@@ -133,6 +136,9 @@ Decision Decide(const TenantModel& m, const Context& ctx, const Command& cmd) {
         if constexpr (std::is_same_v<T, SetTotpPolicy>) return detail::DecideSetTotpPolicy(m, ctx, c);
         if constexpr (std::is_same_v<T, SetRetentionRule>) return detail::DecideSetRetentionRule(m, ctx, c);
         if constexpr (std::is_same_v<T, RecordFunnel>) return detail::DecideRecordFunnel(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetDoor>) return detail::DecideSetDoor(m, ctx, c);
+        if constexpr (std::is_same_v<T, SetDoorSettings>) return detail::DecideSetDoorSettings(m, ctx, c);
+        if constexpr (std::is_same_v<T, RecordDoor>) return detail::DecideRecordDoor(m, ctx, c);
       },
       cmd);
 }

@@ -167,6 +167,9 @@ Decision DecideSetAccountTotp(const TenantModel& m, const Context& ctx, const Se
 Decision DecideSetTotpPolicy(const TenantModel& m, const Context& ctx, const SetTotpPolicy& c);
 Decision DecideSetRetentionRule(const TenantModel& m, const Context& ctx, const SetRetentionRule& c);
 Decision DecideRecordFunnel(const TenantModel& m, const Context& ctx, const RecordFunnel& c);
+Decision DecideSetDoor(const TenantModel& m, const Context& ctx, const SetDoor& c);
+Decision DecideSetDoorSettings(const TenantModel& m, const Context& ctx, const SetDoorSettings& c);
+Decision DecideRecordDoor(const TenantModel& m, const Context& ctx, const RecordDoor& c);
 Decision DecideCancelSeries(const TenantModel& m, const Context& ctx, const CancelSeries& c);
 Decision DecideApprove(const TenantModel& m, const Context& ctx, const ApproveBooking& c);
 Decision DecideReject(const TenantModel& m, const Context& ctx, const RejectBooking& c);

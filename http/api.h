@@ -81,6 +81,7 @@ struct ApiOptions {
   // The notifier sends e-mails (--smtp-url): an invitation's reply says
   // whether it goes out by mail too.
   bool mails = false;
+  bool doors = false;  // a lock provider is configured (--door-url)
   // What the operator pages show of the server ("saalbuchd 0.1.0 (revision
   // …)"); the programs' VersionLine.
   std::string version = "saalbuchd";

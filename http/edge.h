@@ -414,6 +414,14 @@ class Edge {
   std::mutex funnel_mu;
   std::map<std::string, std::map<std::string, FunnelCounts>> funnel_counts;  // tenant → resource
   TimeUs funnel_since = 0;
+  // Door access (routes_doors.cc).
+  void ListDoors(const CallPtr& c);
+  void GetDoorSettings(const CallPtr& c);
+  void SetDoorSettings(const CallPtr& c);
+  void SetDoor(const CallPtr& c);
+  // Adds "door" to a booking document: its door state, and the code for
+  // staff, or for the booker from the tenant's reveal time on.
+  void RevealDoor(nlohmann::json& doc, const TenantId& t, bool staff);
   void GetRetention(const CallPtr& c);
   void SetRetention(const CallPtr& c);
   // The retention rule's timer (every options.retention_interval) and one
@@ -541,6 +549,7 @@ std::vector<Route> BooksRoutes();            // journal, balances, reconciliatio
 std::vector<Route> AuditRoutes();            // the log, its live tail, checkpoints
 std::vector<Route> AccountRoutes();          // people's accounts, invitations, sign-in and sessions
 std::vector<Route> OperatorAccountRoutes();  // the same for the operator's own accounts
+std::vector<Route> DoorRoutes();             // door access: doors, settings, pending and failed codes
 // Not part of the API (and not in openapi.json): the widget and the pages.
 std::vector<Route> PageRoutes();
 

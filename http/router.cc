@@ -37,8 +37,9 @@ bool IsParam(std::string_view segment) { return segment.size() > 2 && segment.fr
 
 std::vector<Route> AllRoutes() {
   std::vector<Route> all;
-  for (auto topic : {OperatorRoutes, TenantRoutes, CatalogRoutes, BookingRoutes, CustomerRoutes,
-                     FinanceRoutes, BooksRoutes, AuditRoutes, AccountRoutes, OperatorAccountRoutes}) {
+  for (auto topic :
+       {OperatorRoutes, TenantRoutes, CatalogRoutes, BookingRoutes, CustomerRoutes, FinanceRoutes,
+        BooksRoutes, AuditRoutes, AccountRoutes, OperatorAccountRoutes, DoorRoutes}) {
     auto routes = topic();
     all.insert(all.end(), routes.begin(), routes.end());
   }

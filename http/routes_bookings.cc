@@ -308,6 +308,10 @@ void Edge::GetBooking(const CallPtr& c) {
   QueryBooking(c, c->params[0], [this, c, t](Seq p, const projections::BookingView& b) {
     json doc = b.doc;
     Reveal(doc, t);
+    const bool clerk =
+        c->caller.kind == Caller::Kind::kKey && c->caller.key &&
+        (c->caller.key->role == commands::Role::kStaff || c->caller.key->role == commands::Role::kAdmin);
+    RevealDoor(doc, t, clerk);
     SendQuery(c, p, Result<json>(std::move(doc)), false);
   });
 }

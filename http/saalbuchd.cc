@@ -28,6 +28,7 @@
 #include "http/free_space.h"
 #include "http/logging.h"
 #include "http/server.h"
+#include "integrations/doors.h"
 #include "integrations/notifier.h"
 #include "integrations/refunds.h"
 #include "integrations/witnesses.h"
@@ -81,6 +82,7 @@ struct Config {
   std::uint32_t backup_keep = 0;
   std::uint32_t backup_rate_mib = 0;
   std::string provider_url;
+  std::string door_url;
   int projection_lag_ms = 0;
   std::vector<std::string> accept_log;
 };
@@ -554,6 +556,10 @@ int main(int argc, char** argv) {
                  "Payment provider API (tools/payprovider/README.md). API key from SAALBUCH_PROVIDER_KEY, "
                  "webhook secret from SAALBUCH_PROVIDER_WEBHOOK_SECRET. Empty: bank transfer and cash only")
       ->envname("SAALBUCH_PROVIDER_URL");
+  app.add_option("--door-url", cfg.door_url,
+                 "Lock provider API for door codes (tools/locksim/README.md). API key from "
+                 "SAALBUCH_DOOR_KEY. Empty: no door codes")
+      ->envname("SAALBUCH_DOOR_URL");
   app.add_option(
          "--witness", cfg.witnesses,
          "A witness that cosigns each checkpoint (C2SP tlog-witness), as \"<its verifier key>@<URL>\", "
@@ -774,6 +780,7 @@ int main(int argc, char** argv) {
       return lines;
     };
     api_options.mails = !cfg.smtp_url.empty();
+    api_options.doors = !cfg.door_url.empty();
     api_options.version = VersionLine("saalbuchd");
     api_options.retention_interval = std::chrono::seconds(cfg.retention_interval_s);
     api_options.funnel_interval = std::chrono::seconds(cfg.funnel_interval_s);
@@ -818,6 +825,8 @@ int main(int argc, char** argv) {
     server.Listen({net::ip::make_address(host), static_cast<unsigned short>(port)});
     std::unique_ptr<integrations::Notifier> notifier;  // started once the URL is known
     std::unique_ptr<integrations::RefundDispatcher> refunds;
+    std::unique_ptr<integrations::DoorProvider> door_provider;
+    std::unique_ptr<integrations::DoorDispatcher> doors;
     // Installed before the URL is printed: whoever sees the URL may send SIGTERM.
     std::thread stopper;
     net::signal_set signals(ioc, SIGTERM, SIGINT);
@@ -829,6 +838,7 @@ int main(int argc, char** argv) {
       stopper = std::thread([&] {
         if (notifier) notifier->Stop();
         if (refunds) refunds->Stop();
+        if (doors) doors->Stop();
         api.FlushFunnel();                 // what the public side counted, while the bus still takes it
         bus.Shutdown();                    // every queued command is decided and answered
         if (backups) backups->Shutdown();  // a running backup stops and is answered 503
@@ -868,6 +878,14 @@ int main(int argc, char** argv) {
     if (provider) {
       refunds = std::make_unique<integrations::RefundDispatcher>(bus, runner, log, *provider);
       refunds->Start();
+    }
+    if (!cfg.door_url.empty()) {
+      integrations::DoorConfig dc;
+      dc.base_url = cfg.door_url;
+      if (const char* k = std::getenv("SAALBUCH_DOOR_KEY")) dc.api_key = k;
+      door_provider = integrations::MakeHttpDoorProvider(dc);
+      doors = std::make_unique<integrations::DoorDispatcher>(bus, runner, log, vault, *door_provider);
+      doors->Start();
     }
     api.SetReady(true);
     std::cout << "Operator key: from " << operator_key_source << "  (operator pages: " << base_url

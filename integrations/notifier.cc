@@ -75,6 +75,11 @@ Text Template(const std::string& kind, bool german) {
        {"Your hold %s expires soon",
         "Your hold expires soon. Please confirm it in time, or the slot will be "
         "released."}},
+      {"door",
+       {"Ihr Türcode für die Buchung %s",
+        "Mit diesem Code öffnen Sie die Tür in der unten genannten Zeit. Geben Sie ihn nicht weiter."},
+       {"Your door code for booking %s",
+        "This code opens the door during the time given below. Please do not pass it on."}},
       {"expired",
        {"Ihre Vormerkung %s ist abgelaufen", "Ihre Vormerkung ist abgelaufen; der Termin ist wieder frei."},
        {"Your hold %s has expired", "Your hold has expired; the slot has been released."}},
@@ -306,6 +311,14 @@ Mail RenderMail(const json& entry, const TenantId& tenant, const json& contact,
   if (status == "held" && facts.contains("hold_until")) {
     rows.emplace_back(german ? "Vorgemerkt bis" : "Held until",
                       formats::FormatDateTime(facts.value("hold_until", TimeUs{0}), zone, language));
+  }
+  // A door code (kind "door"; Deliver opened it into "door_code").
+  if (facts.contains("door") && facts.contains("door_code")) {
+    const json& d = facts["door"];
+    rows.emplace_back(german ? "Türcode" : "Door code", facts.value("door_code", ""));
+    rows.emplace_back(
+        german ? "Gültig" : "Valid",
+        formats::FormatTimeRange(d.value("from", TimeUs{0}), d.value("to", TimeUs{0}), zone, language));
   }
   // Money, as of the event: the invoice, a cancellation's fee, what goes
   // back, what is still open.
@@ -592,13 +605,26 @@ void Notifier::Deliver(const TenantId& tenant, const json& entry) {
     if (!booking.ok()) return skip("booking not readable");
     const json& doc = booking->doc;
     if (kind == "expiring" && doc.value("status", "") != "held") return skip("no longer held");
+    if (kind == "door" && doc.value("status", "") != "confirmed") return skip("no longer confirmed");
     const std::string sealed = FromHex(doc.value("personal_sealed", "")).value_or("");
     auto plain = vault_.Open(tenant, doc.value("person", ""), sealed);
     if (!plain.ok()) return;  // storage trouble: try again next round
     if (!plain->has_value()) return skip("contact erased");
     json contact = json::parse(**plain, nullptr, false);
     if (!contact.is_object() || contact.value("email", "").empty()) return skip("no e-mail address");
-    mail = RenderMail(entry, tenant, contact, options_.public_url);
+    if (kind == "door") {
+      // The code, sealed like the contact; a code since revoked or replaced
+      // has no entry any more (the outbox drops it).
+      const json& door = entry["mail"].value("door", json::object());
+      auto code = vault_.Open(tenant, door.value("person", ""), FromHex(door.value("code", "")).value_or(""));
+      if (!code.ok()) return;
+      if (!code->has_value()) return skip("door code erased");
+      json with_code = entry;
+      with_code["mail"]["door_code"] = **code;
+      mail = RenderMail(with_code, tenant, contact, options_.public_url);
+    } else {
+      mail = RenderMail(entry, tenant, contact, options_.public_url);
+    }
     message_id = "<" + id + "." + doc.value("id", "") + "." + tenant.get() + "@saalbuch>";
   }
   const std::string error = Send(mail, message_id);

@@ -49,6 +49,9 @@ Status FoldRecord(const TenantId& tenant, Seq seq, const schema::Envelope& env, 
       case 'U':
         s = FoldUsage(tenant, env, txn);
         break;
+      case 'D':
+        s = FoldDoors(tenant, env, txn);
+        break;
     }
     if (!s.ok()) return s;
     std::string enc;

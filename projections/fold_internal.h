@@ -46,5 +46,6 @@ Status FoldAvailability(const TenantId& t, const schema::Envelope& env, Txn* txn
 Status FoldBookings(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* txn);
 Status FoldOutbox(const TenantId& t, Seq seq, const schema::Envelope& env, Txn* txn);
 Status FoldUsage(const TenantId& t, const schema::Envelope& env, Txn* txn);  // 'U', usage_fold.cc
+Status FoldDoors(const TenantId& t, const schema::Envelope& env, Txn* txn);  // 'D', doors_fold.cc
 
 }  // namespace saalbuch::projections

@@ -56,6 +56,13 @@ class OutboxFold {
   Status RememberCommand(const std::string& booking, const std::string& id);
   Status RefreshEntry(const std::string& id, const json& mail, std::int64_t refund);
   Status DropExpiring(const std::string& booking);
+  // A door code issued or changed: its mail (the sealed code beside the
+  // booking's facts) is due when the booker may see it, replacing one of
+  // an earlier code still waiting; a revoked code's mail is dropped.
+  Status DoorCode(const schema::DoorCodeIssued& e);
+  Status DropDoorMail(const std::string& booking);
+  // A new reveal time: door mails still waiting are due at it.
+  Status DoorReveal(std::uint32_t minutes);
 
   const TenantId& t_;
   Seq seq_;
@@ -164,6 +171,59 @@ Status OutboxFold::DropExpiring(const std::string& booking) {
     txn_->Delete(K("q", **pending));
     txn_->Delete(K("e", booking));
   }
+  return Status::Ok();
+}
+
+Status OutboxFold::DropDoorMail(const std::string& booking) {
+  auto pending = txn_->Get(K("d", booking));
+  if (!pending.ok()) return pending.status();
+  if (pending->has_value()) {
+    txn_->Delete(K("q", **pending));
+    txn_->Delete(K("d", booking));
+  }
+  return Status::Ok();
+}
+
+Status OutboxFold::DoorReveal(std::uint32_t minutes) {
+  PutJson("r", {}, {{"reveal", minutes}});
+  const std::string prefix = K("d");
+  std::vector<std::string> ids;
+  Status s = txn_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view, std::string_view v) {
+    ids.emplace_back(v);
+    return true;
+  });
+  if (!s.ok()) return s;
+  for (const auto& id : ids) {
+    auto entry = GetJson(txn_, K("q", id));
+    if (!entry.ok()) return entry.status();
+    if (!entry->is_object()) continue;
+    const TimeUs start = (*entry)["mail"].value("start", at_);
+    (*entry)["due"] = std::max(at_, start - TimeUs{minutes} * 60'000'000);
+    PutJson("q", id, *entry);
+  }
+  return Status::Ok();
+}
+
+Status OutboxFold::DoorCode(const schema::DoorCodeIssued& e) {
+  const std::string booking = Str(e.booking_id());
+  auto facts = Facts(booking);
+  if (!facts.ok()) return facts.status();
+  if (!facts->is_object()) return Status::Ok();  // no contact data: no mail
+  if (Status s = DropDoorMail(booking); !s.ok()) return s;
+  auto mail = Mail(booking, *facts);
+  if (!mail.ok()) return mail.status();
+  auto settings = GetJson(txn_, K("r"));
+  if (!settings.ok()) return settings.status();
+  const TimeUs reveal = (settings->is_object() ? settings->value("reveal", 2880) : 2880) * TimeUs{60'000'000};
+  const auto* code = e.code();
+  (*mail)["door"] = {
+      {"access_point", Str(e.access_point())},
+      {"from", e.valid_from_us()},
+      {"to", e.valid_to_us()},
+      {"person", Str(e.person_id())},
+      {"code", code == nullptr ? std::string() : ToHex(std::string(code->begin(), code->end()))}};
+  const TimeUs due = std::max(at_, facts->value("start", at_) - reveal);
+  txn_->Put(K("d", booking), Enqueue(booking, "door", due, *mail, "-door"));
   return Status::Ok();
 }
 
@@ -368,9 +428,18 @@ Status OutboxFold::Apply() {
       }
       break;
     }
+    case schema::Payload::DoorSettingsSet:
+      return DoorReveal(env_.payload_as_DoorSettingsSet()->reveal_min());
+    case schema::Payload::DoorCodeIssued:
+      return DoorCode(*env_.payload_as_DoorCodeIssued());
+    case schema::Payload::DoorCodeRevoked:
+      return DropDoorMail(Str(env_.payload_as_DoorCodeRevoked()->booking_id()));
     case schema::Payload::NotificationSent: {
       const auto* e = env_.payload_as_NotificationSent();
       txn_->Delete(K("q", Str(e->notification_id())));
+      if (Str(e->kind()) == "door" || Str(e->kind()) == "skipped-door") {
+        txn_->Delete(K("d", Str(e->booking_id())));
+      }
       if (Str(e->kind()) == "expiring" || Str(e->kind()) == "skipped-expiring") {
         txn_->Delete(K("e", Str(e->booking_id())));
       }

@@ -1,7 +1,7 @@
 // The read side: projections folded from a tenant's log, and the queries
 // that read them. Key grammar: projections/README.md.
 //
-// Six projections, each with its own checkpoint written in the same batch
+// Seven projections, each with its own checkpoint written in the same batch
 // as its updates, and a version whose change rebuilds it from seq 1:
 //   catalog      — the tenant, resources, add-ons, groups, customers, rights
 //   availability — opening rules, sessions and what bookings take per counter
@@ -11,6 +11,8 @@
 //                  with balances, open items, revenue, reconciliation
 //   usage        — per month, resource and customer group: bookings, booked
 //                  time, what happened to them, revenue (statistics)
+//   doors        — per booking the door code it needs and what the lock
+//                  provider did (integrations/doors.h)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -30,9 +32,9 @@ struct ProjectionInfo {
   char tag;     // key-space letter after the tenant prefix
   int version;  // bump to rebuild from seq 1
 };
-inline constexpr ProjectionInfo kProjections[] = {{"catalog", 'C', 5},  {"availability", 'A', 3},
-                                                  {"bookings", 'B', 2}, {"outbox", 'O', 3},
-                                                  {"finance", 'F', 3},  {"usage", 'U', 2}};
+inline constexpr ProjectionInfo kProjections[] = {
+    {"catalog", 'C', 5}, {"availability", 'A', 3}, {"bookings", 'B', 2}, {"outbox", 'O', 3},
+    {"finance", 'F', 3}, {"usage", 'U', 2},        {"doors", 'D', 1}};
 
 // The lowest checkpoint of the tenant's projections (0 = nothing folded).
 Result<Seq> LowestCheckpoint(const KvView& kv, const TenantId& tenant);
@@ -183,5 +185,44 @@ Result<nlohmann::json> QueryReconciliation(const KvView& kv, const TenantId& ten
 // Refunds to hand to the payment provider, oldest first (at most `limit`).
 Result<std::vector<nlohmann::json>> QueryPendingRefunds(const KvView& kv, const TenantId& tenant,
                                                         std::size_t limit);
+
+// ---- Doors (doors_fold.cc) ----
+
+// The tenant's door settings and doors: {"before_minutes","after_minutes",
+// "reveal_minutes","doors":{resource: access point}}.
+Result<nlohmann::json> QueryDoorSettings(const KvView& kv, const TenantId& tenant);
+
+// A booking the lock provider still has to serve: `issue` a code valid at
+// access_point over [from, to) (or change the one it holds), else revoke
+// whatever it may hold for the booking.
+struct DoorWork {
+  std::string booking;
+  std::string person;  // whose vault key seals the code; empty: none
+  bool issue = false;
+  std::string access_point;
+  TimeUs from = 0;
+  TimeUs to = 0;
+  std::string grant;  // the provider's id of the code it holds, if recorded
+};
+// The pending bookings, by id, at most `limit`.
+Result<std::vector<DoorWork>> QueryDoorWork(const KvView& kv, const TenantId& tenant, std::size_t limit);
+
+// Door states for staff: index 'q' the pending bookings, 'f' those whose
+// last call failed; {"items":[{"booking","resource","state","pending",
+// "access_point","valid_from","valid_to","failure"}]}, by booking id.
+Result<nlohmann::json> QueryDoors(const KvView& kv, const TenantId& tenant, char index, std::size_t limit);
+
+// One booking's door: the view above plus "shown_from" (when the booker may
+// see the code) and the sealed code; nullopt: the booking has no door.
+struct DoorState {
+  nlohmann::json view;
+  std::string person;       // the vault key that sealed the code
+  std::string sealed_code;  // empty: no code held
+  TimeUs start = 0;
+  TimeUs from = 0;
+  TimeUs reveal = 0;  // the booker sees the code from here
+};
+Result<std::optional<DoorState>> QueryDoor(const KvView& kv, const TenantId& tenant,
+                                           const BookingId& booking);
 
 }  // namespace saalbuch::projections

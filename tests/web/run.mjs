@@ -89,6 +89,7 @@ function check(cond, message) {
 const sbPort = await freePort();
 const smtpPort = await freePort();
 const payPort = await freePort();
+const lockPort = await freePort();
 const hostPort = await freePort();
 const SB = `http://127.0.0.1:${sbPort}`;
 const HOST = `http://localhost:${hostPort}`; // another origin than SB
@@ -97,6 +98,7 @@ const secret = "web-test-webhook-secret";
 
 start("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {}, "smtp");
 start("/usr/bin/python3", [path.join(repo, "tools/payprovider/payprovider.py"), "--port", String(payPort), "--api-key", "web-test", "--webhook-secret", secret], {}, "payprovider");
+start("/usr/bin/python3", [path.join(repo, "tools/locksim/locksim.py"), "--port", String(lockPort), "--api-key", "web-test-lock"], {}, "locksim");
 // Projections lag 150 ms behind the log: a page that reads its own write
 // without naming the position (Saalbuch-Position → min_position) fails here
 // at once instead of once in a while on a busy machine.
@@ -106,6 +108,8 @@ const server = start(saalbuchd, ["--data", path.join(scratch, "data"), "--backup
   SAALBUCH_PROVIDER_KEY: "web-test",
   SAALBUCH_PROVIDER_WEBHOOK_SECRET: secret,
   SAALBUCH_OPERATOR_KEY: OPERATOR_KEY,
+  SAALBUCH_DOOR_URL: `http://127.0.0.1:${lockPort}`,
+  SAALBUCH_DOOR_KEY: "web-test-lock",
 }, "saalbuchd");
 await waitFor("saalbuchd", async () => (await get(`${SB}/readyz`)).status === 200);
 await waitFor("payprovider", async () => (await fetch(`http://127.0.0.1:${payPort}/`).catch(() => null)) !== null);
@@ -272,6 +276,15 @@ async function scenario(name, fn) {
 async function apiPost(p, body, key = adminKey) {
   const r = await fetch(`${SB}${p}`, {
     method: "POST",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` },
+    body: JSON.stringify(body),
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+async function apiPut(p, body, key = adminKey) {
+  const r = await fetch(`${SB}${p}`, {
+    method: "PUT",
     headers: { "Content-Type": "application/json", Authorization: `Bearer ${key}` },
     body: JSON.stringify(body),
   });
@@ -628,6 +641,42 @@ await scenario("the manage link from the e-mail: see, download .ics, cancel with
   await look(without, "manage-wrong-token");
   await without.context().close();
   await page.context().close();
+});
+
+await scenario("a door code on the manage page: before the reveal time a sentence says from when, then the code, and the e-mail brings it", async () => {
+  check((await apiPost("/v1/tenants/buergerhaus/resources", { id: "werkraum", kind: "room", name: "Werkraum" })).status === 201, "the room");
+  check((await apiPut("/v1/tenants/buergerhaus/resources/werkraum/door", { access_point: "werkraum-tuer" })).status === 200, "its door");
+  check((await apiPut("/v1/tenants/buergerhaus/doors/settings", { before_minutes: 15, after_minutes: 15, reveal_minutes: 60 })).status === 200, "settings");
+  const hour0 = Math.ceil((Date.now() + 3 * 86400000) / 3600e3) * 3600e3;
+  const iso = (ms) => new Date(ms).toISOString().slice(0, 19) + "Z";
+  const r = await fetch(`${SB}/v1/tenants/buergerhaus/bookings`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ resource: "werkraum", start: iso(hour0), end: iso(hour0 + 2 * 3600e3), contact: { name: "Jana Beispiel", email: "jana@example.org" } }),
+  });
+  const b = await r.json();
+  check(r.status === 201, `the booking: ${JSON.stringify(b)}`);
+  const code = await waitFor("the door code at the provider", async () => {
+    const d = await get(`${SB}/v1/tenants/buergerhaus/bookings/${b.id}`, { Authorization: `Bearer ${adminKey}` });
+    const door = JSON.parse(d.text).door;
+    return door && door.code;
+  });
+  const page = await newPage();
+  await page.goto(`${SB}/manage/buergerhaus/${b.id}#token=${b.manage_token}`);
+  await waitText(page, "Ihren Türcode sehen Sie hier ab");
+  check(!(await page.locator("saalbuch-manage").innerText()).includes(code), "the code is not shown before its time");
+  await look(page, "manage-door-later");
+  // Shown from three days before: now.
+  const set = await apiPut("/v1/tenants/buergerhaus/doors/settings", { before_minutes: 15, after_minutes: 15, reveal_minutes: 4 * 1440 });
+  check(set.status === 200, "reveal earlier");
+  await get(`${SB}/v1/tenants/buergerhaus/doors/settings?min_position=${set.body.position}`, { Authorization: `Bearer ${adminKey}` });
+  await page.reload();
+  await waitText(page, code);
+  await waitText(page, "Der Code öffnet die Tür in dieser Zeit");
+  await look(page, "manage-door-code");
+  await page.context().close();
+  const mail = await waitFor("the door code e-mail", async () => mails().map(mailText).find((m) => m.includes("Türcode") && m.includes(code)));
+  check(/Gültig/.test(mail), `the mail names the window:\n${mail}`);
 });
 
 await scenario("English, catalog, 320 px wide and 200 % zoom", async () => {

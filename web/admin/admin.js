@@ -397,6 +397,17 @@ function bookingTable(list, caption) {
   );
 }
 
+// A booking's door code for the clerk: the code and its window, what is
+// still waiting, or why the lock provider did not make it.
+function doorText(d) {
+  const failure = d.failure
+    ? ` Schloss-Anbieter: ${d.failure.refused ? "abgelehnt" : "nicht erreichbar, es wird weiter versucht"} (${d.failure.reason}).`
+    : "";
+  if (d.code) return `${d.code} · gültig ${utcText(d.valid_from)} bis ${utcText(d.valid_to)}${d.pending ? " (wird gerade geändert)" : ""}.${failure}`;
+  if (d.state === "revoked") return `gesperrt.${failure}`;
+  return `wird erstellt.${failure}`;
+}
+
 async function viewToday() {
   const day = today();
   const region = h("div", { role: "status" });
@@ -410,6 +421,15 @@ async function viewToday() {
     later(here).append(...(sections.length ? sections : [h("p", { class: "empty" }, "Heute ist nichts gebucht.")]));
     const waiting = (await bookings(`status=requested&${windowFor(day, "2100-01-01")}`)).length;
     if (waiting > 0) later(here).append(h("p", {}, h("a", { href: "#/freigaben" }, `${waiting} Anfrage${waiting === 1 ? "" : "n"} warten auf Freigabe.`)));
+    // Door codes the lock provider refused or could not be reached for.
+    const failed = may.book() ? (await api("GET", "/doors?state=failed")).items : [];
+    if (failed.length > 0) {
+      later(here).append(
+        h("section", { "aria-labelledby": "doors-failed" },
+          h("h2", { id: "doors-failed" }, "Türcodes mit Problemen"),
+          h("ul", {}, failed.map((d) => h("li", {}, h("a", { href: `#/buchung/${enc(d.booking)}` }, `Buchung ${d.booking}`), ` (${resourceName(d.resource)}): ${doorText(d)}`)))),
+      );
+    }
   } catch (e) {
     say(region, sentence(e), "error");
   }
@@ -624,6 +644,7 @@ async function viewBooking(id) {
     c.erased ? ["Kontakt", "gelöscht"] : c.name || c.email ? ["Kontakt", [c.name, c.email, c.phone].filter(Boolean).join(" · ")] : null,
     c.notes ? ["Notiz", c.notes] : null,
     ["Gebucht am", utcText(b.placed_at)],
+    b.door ? ["Türcode", doorText(b.door)] : null,
     inv ? ["Rechnung", h("span", {}, may.seeFinance() ? invoiceLink(inv.id, inv.number) : pdfLink(`/invoices/${enc(inv.id)}.pdf`, `${inv.number} (PDF)`), ` · ${cents(inv.gross, inv.currency)}, ${INVOICE_STATUS[inv.status] || inv.status}`)] : null,
   ].filter(Boolean);
   // Completed or not shown up: only once the booking has begun.
@@ -3078,7 +3099,39 @@ async function viewRules(id) {
   );
   const here = page(`${res.name}: Öffnungszeiten und Regeln`, setupTabs(""), region, form);
   if (res.kind === "event") later(here).append(await sessionsSection(res, region));
+  later(here).append(await doorSection(res, region));
   draw();
+}
+
+// The resource's door: the lock provider's id of its lock. Confirmed
+// bookings then get a door code (README "Door codes").
+async function doorSection(res, region) {
+  const settings = await api("GET", "/doors/settings");
+  const input = h("input", { id: "door-point", value: settings.doors[res.id] || "", "aria-describedby": "door-hint", autocomplete: "off" });
+  const save = async (e) => {
+    e.preventDefault();
+    const point = input.value.trim();
+    if (point && !/^[A-Za-z0-9._:-]{1,100}$/.test(point)) return say(region, "Tür: bitte nur Buchstaben ohne Umlaute, Ziffern, Punkt, Unterstrich, Doppelpunkt oder Bindestrich (höchstens 100 Zeichen).", "error");
+    try {
+      await api("PUT", `/resources/${enc(res.id)}/door`, { access_point: point || null });
+      say(region, point ? `${res.name}: Bestätigte Buchungen bekommen einen Türcode für die Tür „${point}“.` : `${res.name}: keine Tür mehr; ausgegebene Türcodes werden gesperrt.`, "ok");
+    } catch (err) {
+      say(region, sentence(err), "error");
+    }
+  };
+  return h(
+    "section",
+    { "aria-labelledby": "door-title" },
+    h("h2", { id: "door-title" }, "Tür und Türcodes"),
+    settings.provider ? "" : h("p", { class: "hint" }, "Dieser Server ist mit keinem Schloss-Anbieter verbunden (saalbuchd --door-url); es werden keine Türcodes ausgegeben."),
+    h(
+      "form",
+      { class: "booking-form", novalidate: true, onsubmit: save },
+      field("Tür (Kennung beim Schloss-Anbieter, leer: keine)", input),
+      h("p", { class: "hint", id: "door-hint" }, `Ein Code gilt ${settings.before_minutes} Minuten vor bis ${settings.after_minutes} Minuten nach der Buchung; die buchende Person sieht ihn ${Math.round(settings.reveal_minutes / 60)} Stunden vor Beginn.`),
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Tür speichern")),
+    ),
+  );
 }
 
 // ---- the operator's pages (/betrieb/) ----

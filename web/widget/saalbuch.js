@@ -154,6 +154,10 @@ const TEXT = {
     movedTo: (t) => `auf ${t}`,
     bookedBy: "Gebucht für",
     heldUntil: "Vorgemerkt bis",
+    doorCode: "Türcode",
+    doorValid: "Der Code öffnet die Tür in dieser Zeit. Geben Sie ihn nicht weiter.",
+    doorLater: (when) => `Ihren Türcode sehen Sie hier ab ${when}; dann bekommen Sie ihn auch per E-Mail.`,
+    doorPending: "Ihr Türcode wird gerade erstellt. Bitte laden Sie die Seite in einigen Minuten neu.",
     erased: "Die persönlichen Daten zu dieser Buchung wurden gelöscht.",
     invoiceStatus: {
       open: "offen",
@@ -330,6 +334,10 @@ const TEXT = {
     movedTo: (t) => `to ${t}`,
     bookedBy: "Booked for",
     heldUntil: "Held until",
+    doorCode: "Door code",
+    doorValid: "The code opens the door during this time. Please do not pass it on.",
+    doorLater: (when) => `You will see your door code here from ${when}; you will then also get it by e-mail.`,
+    doorPending: "Your door code is being made. Please reload this page in a few minutes.",
     erased: "The personal data of this booking has been erased.",
     invoiceStatus: {
       open: "open",
@@ -795,6 +803,8 @@ textarea { min-height: 5em; }
 .field-error { color: var(--saalbuch-danger, #b3261e); font-weight: 600; margin: .2em 0 0; }
 .error { border-inline-start: 4px solid var(--saalbuch-danger, #b3261e); background: #fdf0ef; padding: .6em .8em; margin: .75em 0; border-radius: .25em; }
 .notice { border-inline-start: 4px solid var(--saalbuch-success, #1e6b34); background: #eef7f0; padding: .6em .8em; margin: .75em 0; border-radius: .25em; }
+.door { border: 1px solid var(--saalbuch-border, #8a8a8a); border-radius: var(--saalbuch-radius, .375em); padding: .25em 1em; margin: 1em 0; }
+.door-code { font: 700 2em/1.2 ui-monospace, "DejaVu Sans Mono", monospace; letter-spacing: .15em; margin: .25em 0; }
 .result { border: 2px solid var(--saalbuch-success, #1e6b34); border-radius: var(--saalbuch-radius, .375em); padding: 1em; margin: 1em 0; }
 dl { display: grid; grid-template-columns: minmax(7em, max-content) 1fr; gap: .25em 1em; margin: .5em 0 1em; }
 dt { font-weight: 600; }
@@ -1821,6 +1831,8 @@ class ManageElement extends SaalbuchElement {
     if (b.contact && b.contact.erased) dl.append(h("dt", {}, t.bookedBy), h("dd", {}, t.erased));
     else if (b.contact && b.contact.name) dl.append(h("dt", {}, t.bookedBy), h("dd", {}, `${b.contact.name}${b.contact.email ? ` (${b.contact.email})` : ""}`));
     out.push(dl);
+    const door = b.door && b.status === "confirmed" ? this.doorSection(b.door) : null;
+    if (door) out.push(door);
     const open = ["requested", "held", "confirmed"].includes(b.status);
     const future = Date.parse(b.start) > Date.now();
     const actions = h("div", { class: "row" });
@@ -1839,6 +1851,27 @@ class ManageElement extends SaalbuchElement {
     out.push(this.historySection());
     this.body.replaceChildren(...out);
     if (message) heading.focus();
+  }
+
+  // The door code, from the tenant's reveal time on; before that, when.
+  doorSection(door) {
+    const t = this.t;
+    const L = this.lang_;
+    const box = h("section", { class: "door", part: "door", "aria-labelledby": "door-heading" },
+      this.heading(1, t.doorCode, { id: "door-heading" }));
+    if (door.code) {
+      box.append(
+        h("p", { class: "door-code", part: "door-code" }, door.code),
+        h("p", {}, fmtRange(utcToNaive(door.valid_from, this.zone), utcToNaive(door.valid_to, this.zone), L)),
+        h("p", { class: "muted" }, t.doorValid));
+    } else if (door.shown_from && Date.parse(door.shown_from) > Date.now()) {
+      box.append(h("p", {}, t.doorLater(fmtDateTime(utcToNaive(door.shown_from, this.zone), L))));
+    } else if (door.state === "pending") {
+      box.append(h("p", {}, t.doorPending));
+    } else {
+      return null;
+    }
+    return box;
   }
 
   invoiceSection() {

@@ -305,6 +305,7 @@ void Edge::ExportPerson(const CallPtr& c) {
     std::string latest;  // the contact of the booking placed last
     for (auto b : *bookings) {
       Reveal(b, t);
+      RevealDoor(b, t, true);  // a door code is the person's too
       if (b.contains("contact") && b.value("placed_at", "") >= latest) {
         latest = b.value("placed_at", "");
         contact = b["contact"];

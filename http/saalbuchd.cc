@@ -331,6 +331,12 @@ void SeedDemo(commands::CommandBus& bus, const projections::Runner& runner, ledg
     hall.version.cost_center = "4711";
     seed.emplace_back(std::move(hall));
   }
+  // The hall's door, for the lock provider of --door-url (tools/dev/run.sh
+  // starts the simulated one): a booking of the hall or a part of it gets a
+  // door code.
+  for (const char* id : {"sporthalle", "sporthalle-a", "sporthalle-b", "sporthalle-c"}) {
+    seed.emplace_back(commands::SetDoor{ResourceId(id), std::string("sporthalle-tuer")});
+  }
   {
     // The public side: the widget's accent colour and consent text.
     commands::SetPublicSettings ps;

@@ -14,7 +14,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::size_t kMaxDoorAnswerBytes = 64 * 1024;
+constexpr std::size_t kMaxDoorAnswerBytes = std::size_t{64} * 1024;
 
 class HttpDoorProvider final : public DoorProvider {
  public:

@@ -93,6 +93,9 @@ Status DoorsFold::Update(const std::string& booking, const std::function<void(js
     (*doc)["wanted"] = true;
   }
   (*doc)["want"] = want;
+  // A failure concerned what the booking needed then; once that changed
+  // (another door, window, or a door no longer needed) it is moot.
+  if ((*doc)["failure"].is_object() && (*doc)["failure"]["want"] != want) (*doc)["failure"] = nullptr;
   if (Pending(*doc)) {
     txn_->Put(K("q", booking), "");
   } else {
@@ -260,6 +263,7 @@ namespace {
 json DoorView(const std::string& booking, const json& doc) {
   json out = {{"booking", booking},
               {"resource", doc.value("resource", "")},
+              {"start", FormatUtc(doc.value("start", TimeUs{0}))},
               {"state", "none"},
               {"pending", Pending(doc)}};
   const json& have = doc["have"];

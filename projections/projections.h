@@ -208,7 +208,7 @@ struct DoorWork {
 Result<std::vector<DoorWork>> QueryDoorWork(const KvView& kv, const TenantId& tenant, std::size_t limit);
 
 // Door states for staff: index 'q' the pending bookings, 'f' those whose
-// last call failed; {"items":[{"booking","resource","state","pending",
+// last call failed; {"items":[{"booking","resource","start","state","pending",
 // "access_point","valid_from","valid_to","failure"}]}, by booking id.
 Result<nlohmann::json> QueryDoors(const KvView& kv, const TenantId& tenant, char index, std::size_t limit);
 

@@ -248,6 +248,20 @@ TEST_F(DoorTest, ARefusalIsShownToStaffAndAnOutageIsRetried) {
   EXPECT_EQ(WaitDoor(ida, "issued")["door"]["state"], "issued");
   EXPECT_EQ(Fetch("/doors?state=failed", staff_).json()["items"].size(), 0u);
 
+  // Moved to an unknown door and back: the refusal of the move is moot once
+  // the code again fits, and goes without another call.
+  Must("PUT", "/resources/saal/door", {{"access_point", "keller-tuer"}}, admin_);
+  const auto refused_again = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (Fetch("/doors?state=failed", staff_).json()["items"].empty() &&
+         std::chrono::steady_clock::now() < refused_again) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(Fetch("/doors?state=failed", staff_).json()["items"].size(), 1u);
+  Must("PUT", "/resources/saal/door", {{"access_point", "saal-tuer"}}, admin_);
+  EXPECT_EQ(Fetch("/doors?state=failed", staff_).json()["items"].size(), 0u);
+  EXPECT_EQ(Fetch("/doors", staff_).json()["items"].size(), 0u);
+  EXPECT_EQ(AsStaff(ida)["door"]["access_point"], "saal-tuer");
+
   // Unreachable three times: recorded once for staff, retried until done.
   ASSERT_EQ(CallJson(lock_.port(), "POST", "/control/fail", {{"count", 3}, {"status", 503}}).status, 200);
   const json c = Book(NextHour(4 * 24 * kHour));

@@ -98,7 +98,7 @@ const secret = "web-test-webhook-secret";
 
 start("/usr/bin/python3", ["-m", "aiosmtpd", "-n", "-l", `127.0.0.1:${smtpPort}`, "-c", "aiosmtpd.handlers.Mailbox", maildir], {}, "smtp");
 start("/usr/bin/python3", [path.join(repo, "tools/payprovider/payprovider.py"), "--port", String(payPort), "--api-key", "web-test", "--webhook-secret", secret], {}, "payprovider");
-start("/usr/bin/python3", [path.join(repo, "tools/locksim/locksim.py"), "--port", String(lockPort), "--api-key", "web-test-lock"], {}, "locksim");
+start("/usr/bin/python3", [path.join(repo, "tools/locksim/locksim.py"), "--port", String(lockPort), "--api-key", "web-test-lock", "--access-points", "werkraum-tuer,sporthalle-tuer"], {}, "locksim");
 // Projections lag 150 ms behind the log: a page that reads its own write
 // without naming the position (Saalbuch-Position → min_position) fails here
 // at once instead of once in a while on a busy machine.
@@ -1878,6 +1878,59 @@ await scenario("back office: an admin erases a caller's data on request; the boo
   await page.getByRole("button", { name: "Löschfrist aufheben" }).click();
   await waitText(page, "Die Löschfrist ist aufgehoben.");
   await page.context().close();
+});
+
+await scenario("back office: an admin gives a room a door the lock provider does not know; the clerk's day page and the booking say so; the right door makes the code", async () => {
+  const hour0 = Math.ceil((Date.now() + 5 * 86400000) / 3600e3) * 3600e3;
+  const iso = (ms) => new Date(ms).toISOString().slice(0, 19) + "Z";
+  const r = await fetch(`${SB}/v1/tenants/buergerhaus/bookings`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ resource: "werkraum", start: iso(hour0), end: iso(hour0 + 3600e3), contact: { name: "Kai Keller", email: "kai@example.org" } }),
+  });
+  const b = await r.json();
+  check(r.status === 201, `the booking: ${JSON.stringify(b)}`);
+  const admin = await newPage({ viewport: { width: 1280, height: 900 } });
+  await signIn(admin, "verwaltung@buergerhaus.example");
+  await admin.goto(`${BO}#/einrichtung/werkraum`);
+  await admin.getByRole("heading", { name: "Tür und Türcodes" }).waitFor();
+  const door = admin.getByLabel("Tür (Kennung beim Schloss-Anbieter, leer: keine)");
+  check((await door.inputValue()) === "werkraum-tuer", `the door shown: ${await door.inputValue()}`);
+  await door.fill("Keller Tür");
+  await admin.getByRole("button", { name: "Tür speichern" }).click();
+  await waitText(admin, "bitte nur Buchstaben ohne Umlaute");
+  await look(admin, "admin-door-invalid");
+  await door.fill("kellertuer");
+  await admin.getByRole("button", { name: "Tür speichern" }).click();
+  await waitText(admin, "für die Tür „kellertuer“");
+  await look(admin, "admin-door-saved");
+  await waitFor("the refusal", async () => {
+    const f = await get(`${SB}/v1/tenants/buergerhaus/doors?state=failed`, { Authorization: `Bearer ${adminKey}` });
+    return JSON.parse(f.text).items.some((d) => d.booking === b.id);
+  });
+  const clerk = await newPage({ viewport: { width: 1280, height: 900 } });
+  await signIn(clerk, "sachbearbeitung@buergerhaus.example");
+  await clerk.getByRole("heading", { name: "Türcodes mit Problemen" }).waitFor();
+  await waitText(clerk, "abgelehnt");
+  await look(clerk, "admin-today-door-failed");
+  await clerk.goto(`${BO}#/buchung/${b.id}`);
+  await clerk.getByRole("heading", { name: `Buchung ${b.number}` }).waitFor();
+  await waitText(clerk, "Schloss-Anbieter: abgelehnt");
+  await look(clerk, "admin-booking-door-refused");
+  // The right door: the code is made and shown to the clerk.
+  await door.fill("werkraum-tuer");
+  await admin.getByRole("button", { name: "Tür speichern" }).click();
+  await waitText(admin, "für die Tür „werkraum-tuer“");
+  const code = await waitFor("the code", async () => {
+    const d = await get(`${SB}/v1/tenants/buergerhaus/bookings/${b.id}`, { Authorization: `Bearer ${adminKey}` });
+    const x = JSON.parse(d.text).door;
+    return x && x.code && !x.failure && x.access_point === "werkraum-tuer" && x.code;
+  });
+  await clerk.reload();
+  await waitText(clerk, code);
+  await look(clerk, "admin-booking-door-code");
+  await admin.context().close();
+  await clerk.context().close();
 });
 
 await scenario("operator: the first operator account is made with the operator key; the operator sees every tenant, creates one with its first admin, who joins, and makes a backup", async () => {

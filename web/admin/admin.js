@@ -403,7 +403,9 @@ function doorText(d) {
   const failure = d.failure
     ? ` Schloss-Anbieter: ${d.failure.refused ? "abgelehnt" : "nicht erreichbar, es wird weiter versucht"} (${d.failure.reason}).`
     : "";
-  if (d.code) return `${d.code} · gültig ${utcText(d.valid_from)} bis ${utcText(d.valid_to)}${d.pending ? " (wird gerade geändert)" : ""}.${failure}`;
+  const changing = d.pending ? " (wird gerade geändert)" : "";
+  if (d.code) return `${d.code} · gültig ${utcText(d.valid_from)} bis ${utcText(d.valid_to)}${changing}.${failure}`;
+  if (d.state === "issued") return `ausgegeben, gültig ${utcText(d.valid_from)} bis ${utcText(d.valid_to)}${changing}.${failure}`;
   if (d.state === "revoked") return `gesperrt.${failure}`;
   return `wird erstellt.${failure}`;
 }
@@ -427,7 +429,7 @@ async function viewToday() {
       later(here).append(
         h("section", { "aria-labelledby": "doors-failed" },
           h("h2", { id: "doors-failed" }, "Türcodes mit Problemen"),
-          h("ul", {}, failed.map((d) => h("li", {}, h("a", { href: `#/buchung/${enc(d.booking)}` }, `Buchung ${d.booking}`), ` (${resourceName(d.resource)}): ${doorText(d)}`)))),
+          h("ul", {}, failed.map((d) => h("li", {}, h("a", { href: `#/buchung/${enc(d.booking)}` }, `${resourceName(d.resource)}, ${utcText(d.start)}`), `: ${doorText(d)}`)))),
       );
     }
   } catch (e) {

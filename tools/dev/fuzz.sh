@@ -8,7 +8,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
   -DSAALBUCH_FUZZ=ON -DSAALBUCH_UNITY=ON >/dev/null
-targets="camt settlement rrule record chain note json_body target ical proof"
+targets="camt settlement rrule record chain note json_body target ical proof names zone"
 cmake --build build/fuzz -j "$(nproc)" >build/fuzz/build.log 2>&1 ||
   { echo "fuzz targets: the build failed:"; tail -40 build/fuzz/build.log; exit 1; }
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

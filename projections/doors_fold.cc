@@ -7,6 +7,7 @@
 // from the log: its own copy of the settings, the doors and each booking's
 // window and status. Grammar: projections/README.md.
 #include <algorithm>
+#include <cstdint>
 
 #include "common/crypto.h"
 #include "projections/fold_internal.h"
@@ -19,6 +20,20 @@ using nlohmann::json;
 namespace {
 
 constexpr TimeUs kUsPerMinute = 60'000'000;
+
+// The ids after `prefix` in an index of keys ‖ id (a Txn or a KvView), at
+// most `limit`.
+template <class View>
+Result<std::vector<std::string>> IdsUnder(const View& view, const std::string& prefix,
+                                          std::size_t limit = SIZE_MAX) {
+  std::vector<std::string> ids;
+  Status s = view.Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
+    ids.emplace_back(k.substr(prefix.size()));
+    return ids.size() < limit;
+  });
+  if (!s.ok()) return s;
+  return ids;
+}
 
 class DoorsFold {
  public:
@@ -111,13 +126,9 @@ Status DoorsFold::Update(const std::string& booking, const std::function<void(js
 }
 
 Status DoorsFold::UpdateIndexed(const std::string& prefix) {
-  std::vector<std::string> ids;
-  Status s = txn_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-    ids.emplace_back(k.substr(prefix.size()));
-    return true;
-  });
-  if (!s.ok()) return s;
-  for (const auto& id : ids) {
+  auto ids = IdsUnder(*txn_, prefix);
+  if (!ids.ok()) return ids.status();
+  for (const auto& id : *ids) {
     auto doc = GetJson(txn_, K("b", id));
     if (!doc.ok()) return doc.status();
     if (!doc->is_object() || doc->value("end", TimeUs{0}) <= at_) continue;
@@ -188,14 +199,9 @@ Status DoorsFold::Apply() {
     }
     case schema::Payload::PersonErased: {
       // Erased: the booker's code opens nothing any more.
-      const std::string prefix = K("o", Str(env_.payload_as_PersonErased()->person_id()) + "/");
-      std::vector<std::string> ids;
-      Status s = txn_->Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-        ids.emplace_back(k.substr(prefix.size()));
-        return true;
-      });
-      if (!s.ok()) return s;
-      for (const auto& id : ids) {
+      auto ids = IdsUnder(*txn_, K("o", Str(env_.payload_as_PersonErased()->person_id()) + "/"));
+      if (!ids.ok()) return ids.status();
+      for (const auto& id : *ids) {
         if (Status u = Update(id,
                               [](json& d) {
                                 d["live"] = false;
@@ -311,15 +317,10 @@ Result<json> QueryDoorSettings(const KvView& kv, const TenantId& tenant) {
 }
 
 Result<std::vector<DoorWork>> QueryDoorWork(const KvView& kv, const TenantId& tenant, std::size_t limit) {
-  std::vector<std::string> ids;
-  const std::string prefix = Key(tenant, 'D', "q");
-  Status s = kv.Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-    ids.emplace_back(k.substr(prefix.size()));
-    return ids.size() < limit;
-  });
-  if (!s.ok()) return s;
+  auto ids = IdsUnder(kv, Key(tenant, 'D', "q"), limit);
+  if (!ids.ok()) return ids.status();
   std::vector<DoorWork> out;
-  for (const auto& id : ids) {
+  for (const auto& id : *ids) {
     auto v = kv.Get(Key(tenant, 'D', Cat("b", id)));
     if (!v.ok()) return v.status();
     if (!v->has_value()) continue;
@@ -342,14 +343,9 @@ Result<std::vector<DoorWork>> QueryDoorWork(const KvView& kv, const TenantId& te
 
 Result<json> QueryDoors(const KvView& kv, const TenantId& tenant, char index, std::size_t limit) {
   json items = json::array();
-  const std::string prefix = Key(tenant, 'D', std::string(1, index));
-  std::vector<std::string> ids;
-  Status s = kv.Scan(prefix, PrefixEnd(prefix), [&](std::string_view k, std::string_view) {
-    ids.emplace_back(k.substr(prefix.size()));
-    return ids.size() < limit;
-  });
-  if (!s.ok()) return s;
-  for (const auto& id : ids) {
+  auto ids = IdsUnder(kv, Key(tenant, 'D', std::string(1, index)), limit);
+  if (!ids.ok()) return ids.status();
+  for (const auto& id : *ids) {
     auto v = kv.Get(Key(tenant, 'D', Cat("b", id)));
     if (!v.ok()) return v.status();
     if (!v->has_value()) continue;
